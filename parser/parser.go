@@ -1,0 +1,203 @@
+// Package parser wraps TiDB's SQL parser: it classifies a statement, lists
+// the tables it touches and says what the router needs to know about it.
+package parser
+
+import (
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+	tidb "github.com/pingcap/tidb/pkg/parser"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // literal values for a parser used outside TiDB
+
+	"github.com/shardgate/shardgate/wire"
+)
+
+// Kind is what a statement does, as far as routing cares.
+type Kind int
+
+const (
+	KindOther Kind = iota
+	KindSelect
+	KindShow
+	KindSet
+	KindUse
+	KindBegin
+	KindCommit
+	KindRollback
+	KindInsert
+	KindUpdate
+	KindDelete
+	KindDDL
+	KindExplain
+)
+
+var kindNames = [...]string{"other", "select", "show", "set", "use", "begin", "commit", "rollback", "insert", "update", "delete", "ddl", "explain"}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// Table is a table a statement names; Schema is empty when the statement
+// relies on the current database.
+type Table struct {
+	Schema, Name string
+}
+
+// Statement is one parsed statement with what routing needs to know.
+type Statement struct {
+	Node ast.StmtNode
+	SQL  string
+	Kind Kind
+	// Tables lists each table named, once.
+	Tables []Table
+	// ShowSchema is the database a SHOW statement names (SHOW TABLES FROM x).
+	ShowSchema string
+	// ReadOnly statements may run on a replica outside a transaction.
+	ReadOnly bool
+	// Reasons the statement must run on the primary, on the session's own
+	// connection, even though it only reads.
+	UsesLastInsertID bool
+	UsesConnState    bool // FOUND_ROWS(), ROW_COUNT(), named locks, sequences, user variables assigned
+	Locking          bool // FOR UPDATE, LOCK IN SHARE MODE, FOR SHARE
+	CalcFoundRows    bool
+	// ReadOnlyTxn is set for START TRANSACTION READ ONLY.
+	ReadOnlyTxn bool
+}
+
+// Parser is not safe for concurrent use; keep one per goroutine or pool them.
+type Parser struct {
+	p *tidb.Parser
+}
+
+// New returns a parser.
+func New() *Parser { return &Parser{p: tidb.New()} }
+
+// Parse parses one COM_QUERY's text, which may hold several statements.
+// Errors carry ER_PARSE_ERROR.
+func (p *Parser) Parse(sql string) ([]*Statement, error) {
+	nodes, _, err := p.p.ParseSQL(sql)
+	if err != nil {
+		msg := err.Error()
+		if i := strings.Index(msg, "near "); i >= 0 {
+			msg = "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use " + msg[i:]
+		}
+		return nil, wire.Errorf(mysql.ER_PARSE_ERROR, "%s", msg)
+	}
+	stmts := make([]*Statement, 0, len(nodes))
+	for _, n := range nodes {
+		text := n.Text()
+		if len(nodes) == 1 {
+			text = sql
+		}
+		stmts = append(stmts, Classify(n, text))
+	}
+	return stmts, nil
+}
+
+// Classify works out what routing needs from a parsed statement.
+func Classify(n ast.StmtNode, sql string) *Statement {
+	s := &Statement{Node: n, SQL: sql}
+	switch n := n.(type) {
+	case *ast.SelectStmt:
+		s.Kind = KindSelect
+		s.ReadOnly = true
+		if n.LockInfo != nil && n.LockInfo.LockType != ast.SelectLockNone {
+			s.Locking = true
+		}
+		if n.SelectIntoOpt != nil {
+			s.ReadOnly = false
+			s.UsesConnState = true
+		}
+		if n.SelectStmtOpts != nil && n.SelectStmtOpts.CalcFoundRows {
+			s.CalcFoundRows = true
+		}
+	case *ast.SetOprStmt:
+		s.Kind = KindSelect
+		s.ReadOnly = true
+	case *ast.ShowStmt:
+		s.Kind = KindShow
+		s.ReadOnly = true
+		s.ShowSchema = n.DBName
+	case *ast.SetStmt:
+		s.Kind = KindSet
+	case *ast.UseStmt:
+		s.Kind = KindUse
+	case *ast.BeginStmt:
+		s.Kind = KindBegin
+		s.ReadOnlyTxn = n.ReadOnly
+	case *ast.CommitStmt:
+		s.Kind = KindCommit
+	case *ast.RollbackStmt:
+		s.Kind = KindRollback
+		if n.SavepointName != "" {
+			s.Kind = KindOther // ROLLBACK TO SAVEPOINT keeps the transaction open
+		}
+	case *ast.InsertStmt:
+		s.Kind = KindInsert
+	case *ast.UpdateStmt:
+		s.Kind = KindUpdate
+	case *ast.DeleteStmt:
+		s.Kind = KindDelete
+	case *ast.ExplainStmt:
+		s.Kind = KindExplain
+		if _, isSelect := n.Stmt.(*ast.SelectStmt); isSelect && !n.Analyze {
+			s.ReadOnly = true
+		}
+	case ast.DDLNode:
+		s.Kind = KindDDL
+	}
+	v := &visitor{stmt: s, seen: map[Table]bool{}}
+	n.Accept(v)
+	if s.UsesLastInsertID || s.UsesConnState || s.Locking {
+		s.ReadOnly = false
+	}
+	return s
+}
+
+// connStateFuncs read or change state that lives in one backend connection.
+var connStateFuncs = map[string]bool{
+	"found_rows": true, "row_count": true,
+	"get_lock": true, "release_lock": true, "release_all_locks": true, "is_used_lock": true, "is_free_lock": true,
+	"nextval": true, "lastval": true, "setval": true,
+	"sleep": false,
+}
+
+type visitor struct {
+	stmt *Statement
+	seen map[Table]bool
+	ctes map[string]bool
+}
+
+func (v *visitor) Enter(n ast.Node) (ast.Node, bool) {
+	switch n := n.(type) {
+	case *ast.WithClause:
+		if v.ctes == nil {
+			v.ctes = map[string]bool{}
+		}
+		for _, cte := range n.CTEs {
+			v.ctes[strings.ToLower(cte.Name.L)] = true
+		}
+	case *ast.TableName:
+		t := Table{Schema: n.Schema.O, Name: n.Name.O}
+		if t.Schema == "" && v.ctes[n.Name.L] {
+			break
+		}
+		if !v.seen[t] {
+			v.seen[t] = true
+			v.stmt.Tables = append(v.stmt.Tables, t)
+		}
+	case *ast.FuncCallExpr:
+		name := n.FnName.L
+		if name == "last_insert_id" {
+			v.stmt.UsesLastInsertID = true
+		} else if connStateFuncs[name] {
+			v.stmt.UsesConnState = true
+		}
+	case *ast.VariableExpr:
+		if !n.IsSystem && n.Value != nil {
+			v.stmt.UsesConnState = true // @x := expr inside a statement
+		}
+	}
+	return n, false
+}
+
+func (v *visitor) Leave(n ast.Node) (ast.Node, bool) { return n, true }

@@ -1,0 +1,214 @@
+package protocol
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"net"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/wire"
+)
+
+// serverCaps are the capabilities offered to clients. Result packets are
+// forwarded from backends unchanged, so these must match what the backends
+// are asked for: no CLIENT_DEPRECATE_EOF and no session tracking.
+const serverCaps = mysql.CLIENT_LONG_PASSWORD | mysql.CLIENT_FOUND_ROWS | mysql.CLIENT_LONG_FLAG |
+	mysql.CLIENT_CONNECT_WITH_DB | mysql.CLIENT_PROTOCOL_41 | mysql.CLIENT_TRANSACTIONS |
+	mysql.CLIENT_SECURE_CONNECTION | mysql.CLIENT_MULTI_RESULTS | mysql.CLIENT_PS_MULTI_RESULTS |
+	mysql.CLIENT_PLUGIN_AUTH | mysql.CLIENT_CONNECT_ATTRS | mysql.CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
+
+const (
+	pluginNative      = "mysql_native_password"
+	pluginCachingSHA2 = "caching_sha2_password"
+)
+
+// handshakeResponse is what a client sends after the server's greeting.
+type handshakeResponse struct {
+	caps      uint32
+	collation uint8
+	user      string
+	auth      []byte
+	db        string
+	plugin    string
+}
+
+var errMalformed = errors.New("malformed packet")
+
+// parseHandshakeResponse decodes HandshakeResponse41. It never trusts a
+// length it has not checked: the bytes come from anyone who can connect.
+func parseHandshakeResponse(p []byte) (handshakeResponse, error) {
+	var r handshakeResponse
+	if len(p) < 32 {
+		return r, errMalformed
+	}
+	r.caps = binary.LittleEndian.Uint32(p)
+	if r.caps&mysql.CLIENT_PROTOCOL_41 == 0 {
+		return r, wire.Errorf(mysql.ER_NOT_SUPPORTED_AUTH_MODE, "Client does not support authentication protocol requested by server; consider upgrading MySQL client")
+	}
+	r.collation = p[8]
+	rest := p[32:]
+	user, rest, ok := bytes.Cut(rest, []byte{0})
+	if !ok {
+		return r, errMalformed
+	}
+	r.user = string(user)
+	switch {
+	case r.caps&mysql.CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA != 0:
+		auth, n, _, ok := wire.LenEncString(rest)
+		if !ok {
+			return r, errMalformed
+		}
+		r.auth, rest = auth, rest[n:]
+	case r.caps&mysql.CLIENT_SECURE_CONNECTION != 0:
+		if len(rest) < 1 || len(rest) < 1+int(rest[0]) {
+			return r, errMalformed
+		}
+		r.auth, rest = rest[1:1+int(rest[0])], rest[1+int(rest[0]):]
+	default:
+		auth, after, ok := bytes.Cut(rest, []byte{0})
+		if !ok {
+			return r, errMalformed
+		}
+		r.auth, rest = auth, after
+	}
+	if r.caps&mysql.CLIENT_CONNECT_WITH_DB != 0 && len(rest) > 0 {
+		db, after, _ := bytes.Cut(rest, []byte{0})
+		r.db, rest = string(db), after
+	}
+	if r.caps&mysql.CLIENT_PLUGIN_AUTH != 0 && len(rest) > 0 {
+		plugin, after, _ := bytes.Cut(rest, []byte{0})
+		r.plugin, rest = string(plugin), after
+	}
+	_ = rest // connection attributes are not used
+	return r, nil
+}
+
+// newScramble returns 20 random bytes without NUL, which clients treat as
+// the end of the scramble.
+func newScramble() []byte {
+	b := make([]byte, 20)
+	rand.Read(b)
+	for i := range b {
+		b[i] = b[i]&0x7f | 1
+		if b[i] == '$' {
+			b[i] = '#'
+		}
+	}
+	return b
+}
+
+func greeting(version string, connID uint32, scramble []byte, plugin string) []byte {
+	p := []byte{10}
+	p = append(append(p, version...), 0)
+	p = binary.LittleEndian.AppendUint32(p, connID)
+	p = append(append(p, scramble[:8]...), 0)
+	p = binary.LittleEndian.AppendUint16(p, uint16(serverCaps&0xffff))
+	p = append(p, 45) // utf8mb4_general_ci
+	p = binary.LittleEndian.AppendUint16(p, mysql.SERVER_STATUS_AUTOCOMMIT)
+	p = binary.LittleEndian.AppendUint16(p, uint16(serverCaps>>16))
+	p = append(p, byte(len(scramble)+1))
+	p = append(p, make([]byte, 10)...)
+	p = append(append(p, scramble[8:]...), 0)
+	return append(append(p, plugin...), 0)
+}
+
+// checkAuth verifies a scramble response for plugin against the configured
+// password. Empty passwords expect an empty response.
+func checkAuth(plugin string, scramble, resp []byte, password string) bool {
+	if password == "" {
+		return len(resp) == 0 || (len(resp) == 1 && resp[0] == 0)
+	}
+	var want []byte
+	switch plugin {
+	case pluginNative:
+		want = mysql.CalcPassword(scramble, []byte(password))
+	case pluginCachingSHA2:
+		want = mysql.CalcCachingSha2Password(scramble, password)
+	default:
+		return false
+	}
+	return len(resp) == len(want) && subtle.ConstantTimeCompare(resp, want) == 1
+}
+
+// authenticate runs the login exchange on a fresh client connection and
+// returns the client's handshake. On failure the client has been sent an
+// error packet.
+func (s *Server) authenticate(c *wire.Conn, connID uint32) (handshakeResponse, error) {
+	plugin := s.rules.AuthPlugin
+	scramble := newScramble()
+	if err := c.WritePacket(greeting(s.rules.ServerVersion, connID, scramble, plugin)); err != nil {
+		return handshakeResponse{}, err
+	}
+	if err := c.Flush(); err != nil {
+		return handshakeResponse{}, err
+	}
+	p, err := c.ReadPacket()
+	if err != nil {
+		return handshakeResponse{}, err
+	}
+	if len(p) == 32 && binary.LittleEndian.Uint32(p)&mysql.CLIENT_SSL != 0 {
+		err := wire.Errorf(mysql.ER_NOT_SUPPORTED_AUTH_MODE, "shardgate: TLS is not configured on this proxy")
+		c.WriteError(err)
+		return handshakeResponse{}, err
+	}
+	hs, err := parseHandshakeResponse(p)
+	if err != nil {
+		var me *mysql.MyError
+		if !errors.As(err, &me) {
+			err = wire.Errorf(mysql.ER_HANDSHAKE_ERROR, "Bad handshake")
+		}
+		c.WriteError(err)
+		return hs, err
+	}
+	user, known := s.rules.User(hs.user)
+	clientPlugin := hs.plugin
+	if clientPlugin == "" {
+		clientPlugin = pluginNative
+	}
+	if clientPlugin != pluginNative && clientPlugin != pluginCachingSHA2 {
+		// A plugin we do not speak: ask the client to switch to ours.
+		scramble = newScramble()
+		sw := append([]byte{wire.HeaderEOF}, plugin...)
+		sw = append(append(append(sw, 0), scramble...), 0)
+		if err := c.WritePacket(sw); err != nil {
+			return hs, err
+		}
+		if err := c.Flush(); err != nil {
+			return hs, err
+		}
+		if hs.auth, err = c.ReadPacket(); err != nil {
+			return hs, err
+		}
+		hs.auth = append([]byte(nil), hs.auth...)
+		clientPlugin = plugin
+	}
+	if !known || !checkAuth(clientPlugin, scramble, hs.auth, user.Password) {
+		usingPassword := "NO"
+		if len(hs.auth) > 0 {
+			usingPassword = "YES"
+		}
+		host := "127.0.0.1"
+		if h, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
+			host = h
+		}
+		err := wire.Errorf(mysql.ER_ACCESS_DENIED_ERROR, "Access denied for user '%s'@'%s' (using password: %s)", hs.user, host, usingPassword)
+		c.WriteError(err)
+		return hs, err
+	}
+	if clientPlugin == pluginCachingSHA2 {
+		// Fast authentication succeeded: the proxy always knows the password.
+		if err := c.WritePacket([]byte{0x01, 0x03}); err != nil {
+			return hs, err
+		}
+	}
+	if hs.db != "" && !s.router.HasSchema(hs.db) {
+		err := wire.Errorf(mysql.ER_BAD_DB_ERROR, "Unknown database '%s'", hs.db)
+		c.WriteError(err)
+		return hs, err
+	}
+	return hs, nil
+}

@@ -1,0 +1,242 @@
+// Package protocol is the client-facing side of the proxy: it accepts MySQL
+// connections, logs clients in and turns each command into a call on a
+// router session.
+package protocol
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/rules"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// Server accepts client connections.
+type Server struct {
+	rules  *rules.Rules
+	router *router.Router
+	log    *slog.Logger
+
+	nextID   atomic.Uint32
+	mu       sync.Mutex
+	ln       net.Listener
+	conns    map[*clientConn]struct{}
+	closing  bool
+	sessions sync.WaitGroup
+}
+
+// NewServer serves clients with rt.
+func NewServer(r *rules.Rules, rt *router.Router, log *slog.Logger) *Server {
+	return &Server{rules: r, router: rt, log: log, conns: map[*clientConn]struct{}{}}
+}
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		cc := &clientConn{srv: s, Conn: wire.NewConn(nc, 4096), id: s.nextID.Add(1)}
+		cc.MaxPacket = s.rules.MaxAllowedPacket
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			nc.Close()
+			continue
+		}
+		s.conns[cc] = struct{}{}
+		s.sessions.Add(1)
+		s.mu.Unlock()
+		go cc.serve()
+	}
+}
+
+// Shutdown stops accepting, lets running statements finish and closes idle
+// client connections. When ctx ends first, the remaining connections are
+// closed mid-statement.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	for cc := range s.conns {
+		cc.wakeIfIdle()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.sessions.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for cc := range s.conns {
+			cc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}
+
+func (s *Server) shuttingDown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// clientConn is one client: login, then a loop of command and response on
+// this one goroutine (no hand-offs between goroutines on the hot path).
+type clientConn struct {
+	*wire.Conn
+	srv  *Server
+	id   uint32
+	busy atomic.Bool
+	sess *router.Session
+}
+
+// wakeIfIdle unblocks a connection waiting for its next command so that it
+// notices the shutdown; a busy one notices after its statement.
+func (cc *clientConn) wakeIfIdle() {
+	if !cc.busy.Load() {
+		cc.SetReadDeadline(time.Now())
+	}
+}
+
+func (cc *clientConn) serve() {
+	defer func() {
+		if r := recover(); r != nil {
+			// Never let one client's input take the proxy down.
+			cc.srv.log.Error("panic serving client", "conn", cc.id, "panic", r)
+		}
+		if cc.sess != nil {
+			cc.sess.Close()
+		}
+		cc.Close()
+		cc.srv.mu.Lock()
+		delete(cc.srv.conns, cc)
+		cc.srv.mu.Unlock()
+		cc.srv.sessions.Done()
+	}()
+	cc.SetDeadline(time.Now().Add(10 * time.Second)) // a login must not take forever
+	hs, err := cc.srv.authenticate(cc.Conn, cc.id)
+	if err != nil {
+		return
+	}
+	cc.SetDeadline(time.Time{})
+	cc.sess = cc.srv.router.NewSession(hs.db, hs.collation, hs.caps&mysql.CLIENT_FOUND_ROWS != 0)
+	if err := cc.WritePacket(wire.AppendOK(nil, wire.OK{Status: cc.sess.Status()})); err != nil {
+		return
+	}
+	if err := cc.Flush(); err != nil {
+		return
+	}
+	for {
+		if cc.srv.shuttingDown() {
+			return
+		}
+		cc.ResetSequence()
+		p, err := cc.ReadPacket()
+		if err != nil {
+			if errors.Is(err, wire.ErrPacketTooLarge) {
+				cc.WriteError(wire.Errorf(mysql.ER_NET_PACKET_TOO_LARGE, "Got a packet bigger than 'max_allowed_packet' bytes"))
+			} else if !errors.Is(err, io.EOF) && !cc.srv.shuttingDown() {
+				cc.srv.log.Debug("client read failed", "conn", cc.id, "err", err)
+			}
+			return
+		}
+		cc.busy.Store(true)
+		keep := cc.dispatch(p)
+		cc.busy.Store(false)
+		if !keep {
+			return
+		}
+	}
+}
+
+// dispatch runs one command; false means close the connection.
+func (cc *clientConn) dispatch(p []byte) bool {
+	if len(p) == 0 {
+		return cc.reply(wire.Errorf(mysql.ER_UNKNOWN_COM_ERROR, "Unknown command"))
+	}
+	cmd, arg := p[0], p[1:]
+	switch cmd {
+	case mysql.COM_QUIT:
+		return false
+	case mysql.COM_PING:
+		return cc.ok()
+	case mysql.COM_INIT_DB:
+		return cc.okOr(cc.sess.InitDB(string(arg)))
+	case mysql.COM_QUERY:
+		return cc.reply(cc.sess.Query(string(arg), cc.Conn))
+	case mysql.COM_FIELD_LIST:
+		table, wildcard, _ := cutNUL(arg)
+		return cc.reply(cc.sess.FieldList(table, wildcard, cc.Conn))
+	case mysql.COM_RESET_CONNECTION:
+		cc.sess.Reset()
+		return cc.ok()
+	}
+	return cc.reply(wire.Errorf(mysql.ER_UNKNOWN_COM_ERROR, "Unknown command"))
+}
+
+func cutNUL(b []byte) (string, string, bool) {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i]), string(b[i+1:]), true
+		}
+	}
+	return string(b), "", false
+}
+
+func (cc *clientConn) ok() bool {
+	if err := cc.WritePacket(wire.AppendOK(nil, wire.OK{Status: cc.sess.Status()})); err != nil {
+		return false
+	}
+	return cc.Flush() == nil
+}
+
+// okOr answers OK, or the error.
+func (cc *clientConn) okOr(err error) bool {
+	if err == nil {
+		return cc.ok()
+	}
+	return cc.reply(err)
+}
+
+// reply finishes a command whose response, if any, is written already: an
+// error becomes an ERR packet unless the client itself is gone.
+func (cc *clientConn) reply(err error) bool {
+	if err == nil {
+		return true
+	}
+	var gone *router.ClientGoneError
+	if errors.As(err, &gone) {
+		return false
+	}
+	return cc.WriteError(err) == nil
+}

@@ -1,0 +1,227 @@
+package replication
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// Role says whether a backend takes writes.
+type Role string
+
+const (
+	RolePrimary Role = "primary"
+	RoleReplica Role = "replica"
+)
+
+// Backend is one server of a cluster with its pool and health.
+type Backend struct {
+	*Pool
+	Cluster string
+	Role    Role
+	Weight  int
+
+	healthy atomic.Bool
+	// lag is Seconds_Behind_Master, -1 when unknown or not a replica.
+	lag     atomic.Int64
+	lastErr atomic.Value // string
+	fails   atomic.Int32
+}
+
+// Healthy reports whether the last health check passed.
+func (b *Backend) Healthy() bool { return b.healthy.Load() }
+
+// Lag is the replica's last known delay in seconds, -1 when unknown.
+func (b *Backend) Lag() int64 { return b.lag.Load() }
+
+// LastError is the last health check failure, empty when healthy.
+func (b *Backend) LastError() string {
+	s, _ := b.lastErr.Load().(string)
+	return s
+}
+
+// Cluster is a primary and its replicas.
+type Cluster struct {
+	Name     string
+	Primary  *Backend
+	Replicas []*Backend
+	// MaxLag is the delay beyond which a replica leaves rotation.
+	MaxLag time.Duration
+	rr     atomic.Uint64
+}
+
+// NewCluster builds a cluster; every backend starts healthy until a check
+// says otherwise, so the proxy serves from the first second.
+func NewCluster(name, primary string, replicas []string, weights []int, cfg PoolConfig, maxLag time.Duration) *Cluster {
+	c := &Cluster{Name: name, MaxLag: maxLag}
+	c.Primary = newBackend(name, RolePrimary, primary, 1, cfg)
+	for i, addr := range replicas {
+		c.Replicas = append(c.Replicas, newBackend(name, RoleReplica, addr, weights[i], cfg))
+	}
+	return c
+}
+
+func newBackend(cluster string, role Role, addr string, weight int, cfg PoolConfig) *Backend {
+	b := &Backend{Pool: NewPool(addr, cfg), Cluster: cluster, Role: role, Weight: weight}
+	b.healthy.Store(true)
+	b.lag.Store(-1)
+	return b
+}
+
+// Backends lists the primary then the replicas.
+func (c *Cluster) Backends() []*Backend { return append([]*Backend{c.Primary}, c.Replicas...) }
+
+// PickReplica chooses a healthy replica with the fewest requests in flight
+// per unit of weight; ties rotate. It returns nil when none is healthy.
+func (c *Cluster) PickReplica() *Backend {
+	var best *Backend
+	var bestLoad float64
+	n := len(c.Replicas)
+	start := int(c.rr.Add(1))
+	for i := 0; i < n; i++ {
+		b := c.Replicas[(start+i)%n]
+		if !b.Healthy() {
+			continue
+		}
+		load := float64(b.InFlight.Load()+1) / float64(b.Weight)
+		if best == nil || load < bestLoad {
+			best, bestLoad = b, load
+		}
+	}
+	return best
+}
+
+// RunHealth checks every backend each interval until ctx ends. A backend
+// leaves rotation at its first failed check and returns at its first good one.
+func (c *Cluster) RunHealth(ctx context.Context, interval time.Duration) {
+	checkers := make([]*checker, 0, 1+len(c.Replicas))
+	for _, b := range c.Backends() {
+		checkers = append(checkers, &checker{b: b, maxLag: c.MaxLag, timeout: interval})
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		for _, ch := range checkers {
+			go ch.check()
+		}
+		select {
+		case <-ctx.Done():
+			for _, ch := range checkers {
+				ch.close()
+			}
+			return
+		case <-t.C:
+		}
+		for _, b := range c.Backends() {
+			b.CloseIdle()
+		}
+	}
+}
+
+// checker keeps its own connection, outside the pool, so a full pool never
+// delays a health check.
+type checker struct {
+	b       *Backend
+	maxLag  time.Duration
+	timeout time.Duration
+	running atomic.Bool
+	conn    atomic.Pointer[Conn]
+}
+
+func (ch *checker) close() {
+	if c := ch.conn.Swap(nil); c != nil {
+		c.Close()
+	}
+}
+
+func (ch *checker) check() {
+	if !ch.running.CompareAndSwap(false, true) {
+		// The previous check is still waiting: the server is frozen.
+		ch.fail("health check did not answer within " + ch.timeout.String())
+		return
+	}
+	defer ch.running.Store(false)
+	if err := ch.probe(); err != nil {
+		ch.close()
+		ch.fail(err.Error())
+		return
+	}
+	ch.b.fails.Store(0)
+	ch.b.lastErr.Store("")
+	ch.b.healthy.Store(true)
+}
+
+func (ch *checker) fail(msg string) {
+	ch.b.fails.Add(1)
+	ch.b.lastErr.Store(msg)
+	ch.b.healthy.Store(false)
+}
+
+func (ch *checker) probe() error {
+	c := ch.conn.Load()
+	if c == nil {
+		cfg := ch.b.cfg.Dial
+		cfg.ConnectTimeout = ch.timeout
+		cfg.ReadTimeout = ch.timeout
+		var err error
+		if c, err = Dial(ch.b.Addr, cfg); err != nil {
+			return err
+		}
+		ch.conn.Store(c)
+	}
+	if ch.b.Role == RolePrimary {
+		return c.Ping()
+	}
+	res, _, err := c.Query("SHOW SLAVE STATUS")
+	if err != nil {
+		return err
+	}
+	lag, err := replicaLag(res)
+	if err != nil {
+		ch.b.lag.Store(-1)
+		return err
+	}
+	ch.b.lag.Store(int64(lag / time.Second))
+	if ch.maxLag > 0 && lag > ch.maxLag {
+		return &lagError{lag: lag, max: ch.maxLag}
+	}
+	return nil
+}
+
+type lagError struct{ lag, max time.Duration }
+
+func (e *lagError) Error() string {
+	return "replica is " + e.lag.String() + " behind, more than max_replica_lag " + e.max.String()
+}
+
+type replicationStopped string
+
+func (e replicationStopped) Error() string { return string(e) }
+
+// replicaLag reads Seconds_Behind_Master from SHOW SLAVE STATUS and fails
+// when replication is not running.
+func replicaLag(res *Result) (time.Duration, error) {
+	if len(res.Rows) == 0 {
+		return 0, replicationStopped("not configured as a replica")
+	}
+	col := map[string]int{}
+	for i, c := range res.Columns {
+		col[c.Name] = i
+	}
+	get := func(name string) string {
+		i, ok := col[name]
+		if !ok || res.Rows[0][i] == nil {
+			return ""
+		}
+		return *res.Rows[0][i]
+	}
+	if get("Slave_IO_Running") != "Yes" || get("Slave_SQL_Running") != "Yes" {
+		return 0, replicationStopped("replication threads stopped (IO " + get("Slave_IO_Running") + ", SQL " + get("Slave_SQL_Running") + ")")
+	}
+	secs, err := strconv.Atoi(get("Seconds_Behind_Master"))
+	if err != nil {
+		return 0, replicationStopped("Seconds_Behind_Master is unknown")
+	}
+	return time.Duration(secs) * time.Second, nil
+}

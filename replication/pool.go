@@ -1,0 +1,255 @@
+package replication
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/wire"
+)
+
+// PoolConfig sizes a pool and says how its connections log in.
+type PoolConfig struct {
+	Dial        DialConfig
+	MaxOpen     int
+	MaxIdle     int
+	IdleTimeout time.Duration
+	WaitTimeout time.Duration
+	// PingAfter is how long a connection may sit idle before it is pinged
+	// on borrow.
+	PingAfter time.Duration
+}
+
+// Pool holds the connections to one server. At most MaxOpen connections exist
+// at any time, idle or in use; borrowers beyond that wait up to WaitTimeout.
+type Pool struct {
+	Addr string
+	cfg  PoolConfig
+
+	mu      sync.Mutex
+	idle    []*Conn // most recently used last
+	open    int
+	waiters []chan *Conn // a nil *Conn means "a slot is free: dial"
+	closed  bool
+
+	// Counters for SHOW SHARDGATE BACKENDS and metrics.
+	Reads, Writes atomic.Int64
+	InFlight      atomic.Int64
+}
+
+// NewPool creates an empty pool; connections are dialled on demand.
+func NewPool(addr string, cfg PoolConfig) *Pool {
+	return &Pool{Addr: addr, cfg: cfg}
+}
+
+// Stats returns the number of open and idle connections.
+func (p *Pool) Stats() (open, idle int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.open, len(p.idle)
+}
+
+// Get borrows a connection. foundRows selects connections that report matched
+// rather than changed rows, as the client asked in its handshake.
+func (p *Pool) Get(foundRows bool) (*Conn, error) {
+	for {
+		c, dial, err := p.acquire(foundRows)
+		if err != nil {
+			return nil, err
+		}
+		if dial {
+			cfg := p.cfg.Dial
+			cfg.FoundRows = foundRows
+			c, err = Dial(p.Addr, cfg)
+			if err != nil {
+				p.release()
+				return nil, err
+			}
+			p.InFlight.Add(1)
+			return c, nil
+		}
+		if p.cfg.PingAfter > 0 && time.Since(c.lastUsed) > p.cfg.PingAfter {
+			if err := c.Ping(); err != nil {
+				p.discard(c)
+				continue
+			}
+		}
+		p.InFlight.Add(1)
+		return c, nil
+	}
+}
+
+// acquire returns an idle connection, or dial=true when the caller holds a
+// slot and must dial one.
+func (p *Pool) acquire(foundRows bool) (c *Conn, dial bool, err error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, false, wire.Errorf(wire.ErrBackendUnreachable, "shardgate: backend %s: pool closed", p.Addr)
+	}
+	if c := p.popIdle(foundRows); c != nil {
+		p.mu.Unlock()
+		return c, false, nil
+	}
+	if p.open < p.cfg.MaxOpen {
+		p.open++
+		p.mu.Unlock()
+		return nil, true, nil
+	}
+	// Full. An idle connection of the other kind can make room.
+	if len(p.idle) > 0 {
+		victim := p.idle[0]
+		p.idle = p.idle[1:]
+		p.mu.Unlock()
+		victim.Close()
+		return nil, true, nil
+	}
+	ch := make(chan *Conn, 1)
+	p.waiters = append(p.waiters, ch)
+	p.mu.Unlock()
+
+	timer := time.NewTimer(p.cfg.WaitTimeout)
+	defer timer.Stop()
+	select {
+	case c := <-ch:
+		return p.handed(c, foundRows)
+	case <-timer.C:
+	}
+	p.mu.Lock()
+	for i, w := range p.waiters {
+		if w == ch {
+			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+			p.mu.Unlock()
+			return nil, false, wire.Errorf(mysql.ER_CON_COUNT_ERROR,
+				"shardgate: all %d connections to backend %s are busy (waited %s)", p.cfg.MaxOpen, p.Addr, p.cfg.WaitTimeout)
+		}
+	}
+	p.mu.Unlock()
+	// Handed a connection just as the wait ran out: take it.
+	return p.handed(<-ch, foundRows)
+}
+
+func (p *Pool) handed(c *Conn, foundRows bool) (*Conn, bool, error) {
+	if c == nil {
+		return nil, true, nil
+	}
+	if c.foundRows != foundRows {
+		c.Close()
+		return nil, true, nil
+	}
+	return c, false, nil
+}
+
+func (p *Pool) popIdle(foundRows bool) *Conn {
+	for i := len(p.idle) - 1; i >= 0; i-- {
+		c := p.idle[i]
+		if c.foundRows == foundRows {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			return c
+		}
+	}
+	return nil
+}
+
+// Put returns a healthy connection. A connection whose state the proxy no
+// longer knows is reset first; one that fails that is closed.
+func (p *Pool) Put(c *Conn) {
+	p.InFlight.Add(-1)
+	if c.Dirty {
+		if err := c.Reset(); err != nil {
+			c.Close()
+			p.release()
+			return
+		}
+	}
+	p.mu.Lock()
+	if len(p.waiters) > 0 {
+		w := p.waiters[0]
+		p.waiters = p.waiters[1:]
+		p.mu.Unlock()
+		w <- c
+		return
+	}
+	if p.closed || len(p.idle) >= p.cfg.MaxIdle {
+		p.open--
+		p.mu.Unlock()
+		c.Close()
+		return
+	}
+	p.idle = append(p.idle, c)
+	p.mu.Unlock()
+}
+
+// Discard closes a broken borrowed connection and frees its slot.
+func (p *Pool) Discard(c *Conn) {
+	p.InFlight.Add(-1)
+	p.discard(c)
+}
+
+func (p *Pool) discard(c *Conn) {
+	c.Close()
+	p.release()
+}
+
+// release frees a slot: a waiter may dial in its place.
+func (p *Pool) release() {
+	p.mu.Lock()
+	if len(p.waiters) > 0 {
+		w := p.waiters[0]
+		p.waiters = p.waiters[1:]
+		p.mu.Unlock()
+		w <- nil
+		return
+	}
+	p.open--
+	p.mu.Unlock()
+}
+
+// CloseIdle closes connections idle for longer than the idle timeout.
+func (p *Pool) CloseIdle() {
+	p.mu.Lock()
+	var expired []*Conn
+	kept := p.idle[:0]
+	for _, c := range p.idle {
+		if time.Since(c.lastUsed) > p.cfg.IdleTimeout {
+			expired = append(expired, c)
+			p.open--
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	p.idle = kept
+	p.mu.Unlock()
+	for _, c := range expired {
+		c.Close()
+	}
+}
+
+// Close closes idle connections and refuses new borrowers; borrowed ones are
+// closed when returned.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	p.closed = true
+	idle := p.idle
+	p.idle = nil
+	p.open -= len(idle)
+	p.mu.Unlock()
+	for _, c := range idle {
+		c.Close()
+	}
+}
+
+// Kill stops a runaway statement on this server from a separate connection.
+// The killed connection must not be reused.
+func (p *Pool) Kill(threadID uint32) error {
+	c, err := Dial(p.Addr, p.cfg.Dial)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Exec(fmt.Sprintf("KILL CONNECTION %d", threadID))
+	return err
+}

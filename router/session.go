@@ -1,0 +1,432 @@
+package router
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/replication"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// ResultWriter is the client side of a session: results are streamed into
+// it packet by packet and flushed once per response.
+type ResultWriter interface {
+	WritePacket(p []byte) error
+	Flush() error
+}
+
+// ClientGoneError means the client stopped reading in the middle of a
+// response; the connection to it must be closed.
+type ClientGoneError = replication.SinkError
+
+// Session is one client's state. It belongs to the client's goroutine.
+type Session struct {
+	rt        *Router
+	db        string
+	foundRows bool
+	// vars is the session state every backend connection serving this
+	// client must carry (see replication.Conn.SyncVars).
+	vars map[string]string
+	// handshakeNames is the character set the client logged in with.
+	handshakeNames string
+
+	pinned *held // the connection a transaction or connection state ties us to
+	// txn is "", "pending" (BEGIN answered, not yet sent) or "open".
+	txnPending    string // the BEGIN text to send before the first statement
+	txnReadOnly   bool
+	status        uint16
+	lastInsertID  uint64
+	stickyReasons stickiness
+}
+
+// stickiness lists connection state that keeps the session on one backend
+// connection after the statement that created it.
+type stickiness struct {
+	tempTables, namedLocks, lockTables, foundRows bool
+}
+
+func (s stickiness) any() bool { return s.tempTables || s.namedLocks || s.lockTables || s.foundRows }
+
+type held struct {
+	backend *replication.Backend
+	conn    *replication.Conn
+}
+
+// NewSession starts a session for a logged-in client. collation is the
+// collation id from the handshake; foundRows mirrors CLIENT_FOUND_ROWS.
+func (rt *Router) NewSession(db string, collation uint8, foundRows bool) *Session {
+	s := &Session{rt: rt, db: db, foundRows: foundRows, vars: map[string]string{}, status: mysql.SERVER_STATUS_AUTOCOMMIT}
+	if names := namesForCollation(collation); names != replication.DefaultNames {
+		s.handshakeNames = names
+		s.vars["names"] = names
+	}
+	return s
+}
+
+// DB is the session's current database.
+func (s *Session) DB() string { return s.db }
+
+// Status is the server status to report in OK packets the proxy writes.
+func (s *Session) Status() uint16 {
+	st := s.status &^ (mysql.SERVER_MORE_RESULTS_EXISTS)
+	if s.txnPending != "" {
+		st |= mysql.SERVER_STATUS_IN_TRANS
+	}
+	return st
+}
+
+// Close returns any held connection; an open transaction is rolled back by
+// the reset that Put performs on a dirty connection.
+func (s *Session) Close() {
+	s.release(true)
+}
+
+// Reset is COM_RESET_CONNECTION: the session forgets variables, temporary
+// tables and transactions, and keeps its database.
+func (s *Session) Reset() {
+	s.release(true)
+	s.vars = map[string]string{}
+	if s.handshakeNames != "" {
+		s.vars["names"] = s.handshakeNames
+	}
+	s.txnPending, s.txnReadOnly = "", false
+	s.status = mysql.SERVER_STATUS_AUTOCOMMIT
+	s.lastInsertID = 0
+}
+
+func (s *Session) release(dirty bool) {
+	if s.pinned == nil {
+		return
+	}
+	if dirty {
+		s.pinned.conn.Dirty = true
+	}
+	s.pinned.backend.Put(s.pinned.conn)
+	s.pinned = nil
+	s.stickyReasons = stickiness{}
+}
+
+// InitDB is COM_INIT_DB and USE.
+func (s *Session) InitDB(db string) error {
+	if !s.rt.HasSchema(db) {
+		return wire.Errorf(mysql.ER_BAD_DB_ERROR, "Unknown database '%s'", db)
+	}
+	s.db = db
+	return nil
+}
+
+// Query runs one COM_QUERY and writes its whole response to w.
+func (s *Session) Query(sql string, w ResultWriter) error {
+	stmts, err := s.rt.parse(sql)
+	if err != nil {
+		return err
+	}
+	switch len(stmts) {
+	case 0:
+		return wire.Errorf(mysql.ER_EMPTY_QUERY, "Query was empty")
+	case 1:
+	default:
+		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: several statements in one query are not supported by this version; send them one by one")
+	}
+	st := stmts[0]
+	switch st.Kind {
+	case parser.KindUse:
+		if err := s.InitDB(st.Node.(*ast.UseStmt).DBName); err != nil {
+			return err
+		}
+		return s.writeOK(w, wire.OK{})
+	case parser.KindSet:
+		return s.set(st, w)
+	case parser.KindBegin:
+		return s.begin(st, w)
+	case parser.KindCommit, parser.KindRollback:
+		if s.pinned == nil && s.txnPending != "" {
+			// Nothing ran inside the transaction: nothing to commit.
+			s.txnPending = ""
+			return s.writeOK(w, wire.OK{})
+		}
+	case parser.KindShow:
+		if show := st.Node.(*ast.ShowStmt); show.Tp == ast.ShowDatabases {
+			return s.showDatabases(show, w)
+		}
+	}
+	return s.run(st, w)
+}
+
+func (s *Session) begin(st *parser.Statement, w ResultWriter) error {
+	if s.pinned != nil {
+		// BEGIN inside a transaction commits it first, as MySQL does.
+		return s.run(st, w)
+	}
+	// The cluster is not known until the first statement names a table:
+	// answer now and send BEGIN just before that statement.
+	s.txnPending = st.SQL
+	s.txnReadOnly = st.ReadOnlyTxn
+	return s.writeOK(w, wire.OK{})
+}
+
+// target picks the backend a statement runs on.
+func (s *Session) target(st *parser.Statement, cluster *replication.Cluster) (*replication.Backend, error) {
+	hint := routingHint(st.SQL)
+	inTxn := s.txnPending != "" || s.vars["autocommit"] == "0"
+	useReplica := st.ReadOnly && !inTxn
+	if s.txnPending != "" && s.txnReadOnly {
+		useReplica = true
+	}
+	switch hint {
+	case hintPrimary:
+		useReplica = false
+	case hintReplica:
+		useReplica = !inTxn || s.txnReadOnly
+	}
+	if !useReplica {
+		return cluster.Primary, nil
+	}
+	if b := cluster.PickReplica(); b != nil {
+		return b, nil
+	}
+	if s.rt.Rules.ReplicaFallback == "error" {
+		return nil, wire.Errorf(mysql.ER_OPTION_PREVENTS_STATEMENT,
+			"shardgate: no healthy replica in cluster %s and replica_fallback is error", cluster.Name)
+	}
+	return cluster.Primary, nil
+}
+
+// run executes a statement on one backend and streams the answer.
+func (s *Session) run(st *parser.Statement, w ResultWriter) error {
+	cluster, err := s.rt.clusterFor(st, s.db)
+	if err != nil {
+		return err
+	}
+	h, err := s.acquire(st, cluster)
+	if err != nil {
+		return err
+	}
+	if st.Kind == parser.KindSelect || st.Kind == parser.KindShow || st.Kind == parser.KindExplain {
+		h.backend.Reads.Add(1)
+	} else {
+		h.backend.Writes.Add(1)
+	}
+	out, err := s.send(h, st.SQL, w)
+	if err != nil {
+		return s.fail(h, err)
+	}
+	if out.Err == nil {
+		s.noteSuccess(st, out)
+	}
+	s.status = out.Status
+	s.settle(h, st)
+	return w.Flush()
+}
+
+// acquire returns the connection a statement runs on, prepared with the
+// session's database and variables, and with a pending BEGIN sent.
+func (s *Session) acquire(st *parser.Statement, cluster *replication.Cluster) (*held, error) {
+	if s.pinned != nil {
+		if s.pinned.backend.Cluster != cluster.Name {
+			return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
+				"shardgate: this session's transaction or connection state lives on cluster %s; a statement for cluster %s cannot join it (no distributed transactions)",
+				s.pinned.backend.Cluster, cluster.Name)
+		}
+		return s.pinned, nil
+	}
+	b, err := s.target(st, cluster)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := b.Get(s.foundRows)
+	if err != nil {
+		return nil, err
+	}
+	h := &held{backend: b, conn: conn}
+	if err := s.prepare(h, st); err != nil {
+		var me *mysql.MyError
+		if errors.As(err, &me) {
+			// The server refused the session's state: the connection is fine.
+			conn.Dirty = true
+			b.Put(conn)
+		} else {
+			b.Discard(conn)
+		}
+		return nil, err
+	}
+	return h, nil
+}
+
+func (s *Session) prepare(h *held, st *parser.Statement) error {
+	c := h.conn
+	if err := c.UseDB(s.db); err != nil {
+		return err
+	}
+	if err := c.SyncVars(s.vars); err != nil {
+		return err
+	}
+	if st.UsesLastInsertID && s.lastInsertID != 0 {
+		// LAST_INSERT_ID() lives in one connection; give this one the
+		// session's value (LAST_INSERT_ID(n) sets it).
+		if _, err := c.Exec(fmt.Sprintf("SELECT LAST_INSERT_ID(%d)", s.lastInsertID)); err != nil {
+			return err
+		}
+	}
+	if s.txnPending != "" {
+		if _, err := c.Exec(s.txnPending); err != nil {
+			return err
+		}
+		s.txnPending = ""
+		s.pinned = h
+	}
+	return nil
+}
+
+func (s *Session) send(h *held, sql string, w ResultWriter) (replication.Outcome, error) {
+	if err := h.conn.Send(mysql.COM_QUERY, []byte(sql)); err != nil {
+		return replication.Outcome{}, err
+	}
+	return h.conn.Stream(w)
+}
+
+// fail handles a broken exchange: the backend connection is gone either way.
+func (s *Session) fail(h *held, err error) error {
+	var gone *replication.SinkError
+	if errors.As(err, &gone) {
+		// The client left mid-result: stop the query instead of letting
+		// it run on for nobody.
+		go h.backend.Kill(h.conn.ThreadID)
+	}
+	if s.pinned == h {
+		s.pinned = nil
+		s.stickyReasons = stickiness{}
+		s.status = mysql.SERVER_STATUS_AUTOCOMMIT
+	}
+	h.backend.Discard(h.conn)
+	if gone != nil {
+		return err
+	}
+	return wire.Errorf(mysql.ER_UNKNOWN_ERROR /* 1105 */, "shardgate: lost connection to backend %s (%s) during query: %v",
+		h.backend.Addr, h.backend.Cluster, err)
+}
+
+// noteSuccess records what a statement changed in the session.
+func (s *Session) noteSuccess(st *parser.Statement, out replication.Outcome) {
+	if out.OK.InsertID != 0 && (st.Kind == parser.KindInsert || st.Kind == parser.KindUpdate || st.UsesLastInsertID) {
+		s.lastInsertID = out.OK.InsertID
+	}
+	switch n := st.Node.(type) {
+	case *ast.CreateTableStmt:
+		if n.TemporaryKeyword != ast.TemporaryNone {
+			s.stickyReasons.tempTables = true
+		}
+	case *ast.LockTablesStmt:
+		s.stickyReasons.lockTables = true
+	case *ast.UnlockTablesStmt:
+		s.stickyReasons.lockTables = false
+	}
+	if st.UsesConnState {
+		s.stickyReasons.namedLocks = true
+	}
+	s.stickyReasons.foundRows = st.CalcFoundRows
+}
+
+// settle keeps or returns the connection after a statement.
+func (s *Session) settle(h *held, st *parser.Statement) {
+	inTxn := s.status&mysql.SERVER_STATUS_IN_TRANS != 0
+	if inTxn || s.stickyReasons.any() {
+		s.pinned = h
+		return
+	}
+	if s.pinned == h {
+		s.pinned = nil
+	}
+	h.backend.Put(h.conn)
+}
+
+func (s *Session) writeOK(w ResultWriter, ok wire.OK) error {
+	ok.Status = s.Status()
+	if err := w.WritePacket(wire.AppendOK(nil, ok)); err != nil {
+		return &ClientGoneError{Err: err}
+	}
+	return w.Flush()
+}
+
+// routing hints: a leading comment MySQL ignores, e.g.
+//
+//	/* shardgate:primary */ SELECT ...
+type hint int
+
+const (
+	hintNone hint = iota
+	hintPrimary
+	hintReplica
+)
+
+func routingHint(sql string) hint {
+	sql = strings.TrimLeft(sql, " \t\r\n")
+	if !strings.HasPrefix(sql, "/*") || strings.HasPrefix(sql, "/*!") || strings.HasPrefix(sql, "/*+") {
+		return hintNone
+	}
+	end := strings.Index(sql, "*/")
+	if end < 0 {
+		return hintNone
+	}
+	switch strings.TrimSpace(sql[2:end]) {
+	case "shardgate:primary":
+		return hintPrimary
+	case "shardgate:replica":
+		return hintReplica
+	}
+	return hintNone
+}
+
+// literal renders a value read back from the server as SQL that recreates it.
+func literal(col wire.Column, v *string) string {
+	if v == nil {
+		return "NULL"
+	}
+	switch col.Type {
+	case mysql.MYSQL_TYPE_TINY, mysql.MYSQL_TYPE_SHORT, mysql.MYSQL_TYPE_LONG, mysql.MYSQL_TYPE_LONGLONG,
+		mysql.MYSQL_TYPE_INT24, mysql.MYSQL_TYPE_DECIMAL, mysql.MYSQL_TYPE_NEWDECIMAL,
+		mysql.MYSQL_TYPE_FLOAT, mysql.MYSQL_TYPE_DOUBLE:
+		return *v
+	}
+	if col.Charset == 63 {
+		return "X'" + hex.EncodeToString([]byte(*v)) + "'"
+	}
+	if cs := charsetOfCollation(col.Charset); cs != "" {
+		return "_" + cs + " X'" + hex.EncodeToString([]byte(*v)) + "'"
+	}
+	return quote(*v)
+}
+
+func quote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`, "\n", `\n`, "\r", `\r`, "\x1a", `\Z`)
+	return "'" + r.Replace(s) + "'"
+}
+
+// FieldList is COM_FIELD_LIST, answered by the server holding the table.
+func (s *Session) FieldList(table, wildcard string, w ResultWriter) error {
+	st := &parser.Statement{Kind: parser.KindShow, ReadOnly: true, Tables: []parser.Table{{Name: table}}}
+	cluster, err := s.rt.clusterFor(st, s.db)
+	if err != nil {
+		return err
+	}
+	h, err := s.acquire(st, cluster)
+	if err != nil {
+		return err
+	}
+	h.backend.Reads.Add(1)
+	arg := append(append([]byte(table), 0), wildcard...)
+	if err := h.conn.Send(mysql.COM_FIELD_LIST, arg); err != nil {
+		return s.fail(h, err)
+	}
+	if _, err := h.conn.StreamFieldList(w); err != nil {
+		return s.fail(h, err)
+	}
+	s.settle(h, st)
+	return w.Flush()
+}

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Local MariaDB cluster for the demo, the tests and the benchmarks.
+#
+#   scripts/cluster.sh up       start (idempotent) every server and wire up replication
+#   scripts/cluster.sh down     stop the servers this script started and remove the state
+#   scripts/cluster.sh status   one line per server
+#
+# Topology (all on 127.0.0.1):
+#   main: primary 3310, replicas 3311 3312
+#   s0:   primary 3320, replica  3321
+#   s1:   primary 3330, replica  3331
+#   ref:  lone server 3340 (the "one big MySQL" tests compare sharded results with)
+#
+# State lives under $SHARDGATE_STATE (default /tmp/shardgate-cluster): one datadir,
+# socket, pid file and error log per server.
+set -euo pipefail
+
+STATE=${SHARDGATE_STATE:-/tmp/shardgate-cluster}
+
+# name port server_id primary_port (empty for primaries and ref)
+SERVERS=(
+  "main-p 3310 10 -"
+  "main-r1 3311 11 3310"
+  "main-r2 3312 12 3310"
+  "s0-p 3320 20 -"
+  "s0-r1 3321 21 3320"
+  "s1-p 3330 30 -"
+  "s1-r1 3331 31 3330"
+  "ref 3340 40 -"
+)
+
+log() { echo "cluster: $*" >&2; }
+
+ensure_mariadb() {
+  if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then return; fi
+  if [ "$(id -u)" -ne 0 ]; then
+    log "mariadbd is missing; install Debian's mariadb-server (needs root)"; exit 1
+  fi
+  log "installing mariadb-server with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq mariadb-server mariadb-client >/dev/null
+}
+
+mariadbd_bin() { command -v mariadbd 2>/dev/null || echo /usr/sbin/mariadbd; }
+
+sql() { # sql NAME STATEMENT...: run as the local root over the unix socket
+  local name=$1; shift
+  mariadb --no-defaults -uroot --socket="$STATE/$name/sock" -N -B -e "$*"
+}
+
+alive() { # alive NAME: the pid in the pid file is running
+  local pidf="$STATE/$1/pid"
+  [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null
+}
+
+template() {
+  local tpl="$STATE/.template"
+  [ -d "$tpl/mysql" ] && return
+  rm -rf "$tpl"; mkdir -p "$tpl"
+  mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$tpl" \
+    --auth-root-authentication-method=socket --skip-test-db >"$STATE/install.log" 2>&1 \
+    || { cat "$STATE/install.log" >&2; exit 1; }
+}
+
+start() { # start NAME PORT SERVER_ID
+  local name=$1 port=$2 id=$3 dir="$STATE/$1"
+  alive "$name" && return
+  if [ ! -d "$dir/data/mysql" ]; then
+    mkdir -p "$dir"; cp -a "$STATE/.template" "$dir/data"
+  fi
+  local ro=0; [ "$4" != "-" ] && ro=1
+  "$(mariadbd_bin)" --no-defaults --user="$(id -un)" \
+    --datadir="$dir/data" --port="$port" --bind-address=127.0.0.1 \
+    --socket="$dir/sock" --pid-file="$dir/pid" --log-error="$dir/error.log" \
+    --server-id="$id" --log-bin=mysql-bin --binlog-format=ROW --log-slave-updates=1 \
+    --gtid-strict-mode=1 --read-only="$ro" --relay-log=relay-bin \
+    --skip-name-resolve --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+    --max-connections=2000 --max-allowed-packet=1G --performance-schema=0 \
+    --innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
+    --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --skip-innodb-doublewrite \
+    --table-open-cache=4000 --thread-cache-size=64 >/dev/null 2>&1 &
+}
+
+wait_ready() { # wait_ready NAME
+  local name=$1
+  for _ in $(seq 1 300); do
+    if mariadb-admin --no-defaults -uroot --socket="$STATE/$name/sock" ping >/dev/null 2>&1; then return; fi
+    if [ -f "$STATE/$name/error.log" ] && grep -q "\[ERROR\] Aborting" "$STATE/$name/error.log"; then break; fi
+    sleep 0.1
+  done
+  log "$name did not start; its error log:"; tail -20 "$STATE/$name/error.log" >&2 || true
+  exit 1
+}
+
+# The application user may do everything a proxy needs but has neither SUPER nor
+# READ_ONLY ADMIN, so a write that reaches a replica fails with 1290.
+APP_GRANTS="SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES,
+  CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE,
+  ALTER ROUTINE, TRIGGER, EVENT, PROCESS, BINLOG MONITOR, SLAVE MONITOR"
+
+setup_primary() { # users are created on primaries only; replicas get them through the binlog
+  local name=$1
+  [ "$(sql "$name" "SELECT COUNT(*) FROM mysql.user WHERE user='app'")" = 1 ] && return
+  sql "$name" "CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY 'app';
+    GRANT $APP_GRANTS ON *.* TO 'app'@'%';
+    CREATE USER IF NOT EXISTS 'repl'@'%' IDENTIFIED BY 'repl';
+    GRANT REPLICATION SLAVE, SLAVE MONITOR ON *.* TO 'repl'@'%';"
+}
+
+setup_replica() { # setup_replica NAME PRIMARY_PORT
+  local name=$1 pport=$2
+  [ -n "$(sql "$name" "SHOW SLAVE STATUS")" ] && return
+  sql "$name" "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$pport,
+    MASTER_USER='repl', MASTER_PASSWORD='repl', MASTER_USE_GTID=slave_pos,
+    MASTER_CONNECT_RETRY=1; START SLAVE;"
+}
+
+wait_replicated() { # wait until every replica has the app user from its primary
+  local name=$1
+  for _ in $(seq 1 200); do
+    [ "$(sql "$name" "SELECT COUNT(*) FROM mysql.user WHERE user='app'")" = 1 ] && return
+    sleep 0.1
+  done
+  log "$name did not replicate from its primary:"; sql "$name" "SHOW SLAVE STATUS\G" >&2; exit 1
+}
+
+up() {
+  ensure_mariadb
+  mkdir -p "$STATE"
+  template
+  for s in "${SERVERS[@]}"; do start $s; done
+  for s in "${SERVERS[@]}"; do set -- $s; wait_ready "$1"; done
+  for s in "${SERVERS[@]}"; do set -- $s; [ "$4" = "-" ] && setup_primary "$1"; done
+  for s in "${SERVERS[@]}"; do set -- $s; [ "$4" != "-" ] && setup_replica "$1" "$4"; done
+  for s in "${SERVERS[@]}"; do set -- $s; [ "$4" != "-" ] && wait_replicated "$1"; done
+  log "up: state in $STATE"
+}
+
+down() {
+  [ -d "$STATE" ] || { log "nothing to stop"; return; }
+  local pids=()
+  for s in "${SERVERS[@]}"; do
+    set -- $s
+    if alive "$1"; then
+      local pid; pid=$(cat "$STATE/$1/pid")
+      kill -CONT "$pid" 2>/dev/null || true # a test may have frozen it
+      kill "$pid" 2>/dev/null && pids+=("$pid")
+    fi
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -rf "$STATE"
+  log "down"
+}
+
+status() {
+  for s in "${SERVERS[@]}"; do
+    set -- $s
+    if alive "$1"; then
+      local extra=""
+      if [ "$4" != "-" ]; then
+        extra=$(mariadb --no-defaults -uroot --socket="$STATE/$1/sock" -E -e "SHOW SLAVE STATUS" 2>/dev/null | awk '/Slave_IO_Running:|Slave_SQL_Running:|Seconds_Behind_Master:/{printf "%s%s ", $1, $2}')
+      fi
+      echo "$1 127.0.0.1:$2 up $extra"
+    else
+      echo "$1 127.0.0.1:$2 down"
+    fi
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

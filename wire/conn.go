@@ -1,0 +1,195 @@
+// Package wire frames MySQL protocol packets. Both ends of the proxy use it:
+// protocol (the client-facing side) and replication (the backend side), so it
+// sits below both and imports neither.
+package wire
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+)
+
+// MaxPayloadChunk is the largest payload one physical packet carries; a
+// logical packet of this size or more is split and ends with a shorter chunk.
+const MaxPayloadChunk = 1<<24 - 1
+
+// ErrPacketTooLarge is returned by ReadPacket when a logical packet would
+// exceed the connection's limit. The caller decides whether to answer 1153.
+var ErrPacketTooLarge = errors.New("packet exceeds max_allowed_packet")
+
+// ErrSequence means the peer sent a packet out of order: the stream cannot be
+// trusted any more.
+var ErrSequence = errors.New("packets out of order")
+
+// Conn reads and writes MySQL packets over a buffered connection. It is not
+// safe for concurrent use: a connection is owned by one goroutine at a time.
+type Conn struct {
+	net.Conn
+	r   *bufio.Reader
+	w   *bufio.Writer
+	seq uint8
+	// MaxPacket bounds the size of a logical packet read; 0 means no bound.
+	MaxPacket int
+	buf       []byte
+	header    [4]byte
+}
+
+// NewConn wraps c with read and write buffers of the given size.
+func NewConn(c net.Conn, bufSize int) *Conn {
+	return &Conn{Conn: c, r: bufio.NewReaderSize(c, bufSize), w: bufio.NewWriterSize(c, bufSize)}
+}
+
+// ResetSequence starts a new command exchange.
+func (c *Conn) ResetSequence() { c.seq = 0 }
+
+// Sequence is the sequence number the next packet will carry.
+func (c *Conn) Sequence() uint8 { return c.seq }
+
+// SetSequence is used after a TLS upgrade or when the protocol continues a
+// sequence started elsewhere.
+func (c *Conn) SetSequence(s uint8) { c.seq = s }
+
+// ReadPacket returns the payload of the next logical packet, joining split
+// packets. The returned slice is only valid until the next ReadPacket.
+func (c *Conn) ReadPacket() ([]byte, error) {
+	c.buf = c.buf[:0]
+	for {
+		if _, err := io.ReadFull(c.r, c.header[:]); err != nil {
+			return nil, err
+		}
+		n := int(c.header[0]) | int(c.header[1])<<8 | int(c.header[2])<<16
+		if c.header[3] != c.seq {
+			return nil, fmt.Errorf("%w: got %d, want %d", ErrSequence, c.header[3], c.seq)
+		}
+		c.seq++
+		if c.MaxPacket > 0 && len(c.buf)+n > c.MaxPacket {
+			return nil, ErrPacketTooLarge
+		}
+		start := len(c.buf)
+		if cap(c.buf) < start+n {
+			grown := make([]byte, start, start+n)
+			copy(grown, c.buf)
+			c.buf = grown
+		}
+		c.buf = c.buf[:start+n]
+		if _, err := io.ReadFull(c.r, c.buf[start:]); err != nil {
+			return nil, err
+		}
+		if n < MaxPayloadChunk {
+			break
+		}
+	}
+	// Do not keep a huge buffer alive for the life of an idle connection.
+	if cap(c.buf) > 1<<20 {
+		out := c.buf
+		c.buf = nil
+		return out, nil
+	}
+	return c.buf, nil
+}
+
+// WritePacket buffers one logical packet, splitting it as the protocol
+// requires. Nothing reaches the peer until Flush (or the buffer fills).
+func (c *Conn) WritePacket(payload []byte) error {
+	for {
+		n := len(payload)
+		if n > MaxPayloadChunk {
+			n = MaxPayloadChunk
+		}
+		c.header = [4]byte{byte(n), byte(n >> 8), byte(n >> 16), c.seq}
+		c.seq++
+		if _, err := c.w.Write(c.header[:]); err != nil {
+			return err
+		}
+		if _, err := c.w.Write(payload[:n]); err != nil {
+			return err
+		}
+		payload = payload[n:]
+		if n < MaxPayloadChunk {
+			return nil
+		}
+	}
+}
+
+// Flush sends everything buffered.
+func (c *Conn) Flush() error { return c.w.Flush() }
+
+// WriteCommand starts a new exchange with one command packet and flushes it.
+func (c *Conn) WriteCommand(cmd byte, arg []byte) error {
+	c.seq = 0
+	n := len(arg) + 1
+	if n < MaxPayloadChunk {
+		// Fast path: no intermediate copy of the argument.
+		c.header = [4]byte{byte(n), byte(n >> 8), byte(n >> 16), 0}
+		c.seq = 1
+		c.w.Write(c.header[:])
+		c.w.WriteByte(cmd)
+		c.w.Write(arg)
+		return c.w.Flush()
+	}
+	payload := make([]byte, 0, n)
+	payload = append(append(payload, cmd), arg...)
+	if err := c.WritePacket(payload); err != nil {
+		return err
+	}
+	return c.w.Flush()
+}
+
+// WriteError writes an ERR packet for err and flushes. Errors that are not
+// *mysql.MyError become ER_UNKNOWN_ERROR.
+func (c *Conn) WriteError(err error) error {
+	if werr := c.WritePacket(ErrorPacket(err)); werr != nil {
+		return werr
+	}
+	return c.Flush()
+}
+
+// ErrorPacket encodes err as an ERR packet payload.
+func ErrorPacket(err error) []byte {
+	var me *mysql.MyError
+	if !errors.As(err, &me) {
+		me = mysql.NewError(mysql.ER_UNKNOWN_ERROR, err.Error())
+	}
+	state := me.State
+	if len(state) != 5 {
+		state = "HY000"
+	}
+	p := make([]byte, 0, 9+len(me.Message))
+	p = append(p, 0xff, byte(me.Code), byte(me.Code>>8), '#')
+	p = append(p, state...)
+	return append(p, me.Message...)
+}
+
+// ParseError decodes an ERR packet payload.
+func ParseError(p []byte) *mysql.MyError {
+	e := &mysql.MyError{Code: mysql.ER_UNKNOWN_ERROR, State: "HY000"}
+	if len(p) < 3 || p[0] != 0xff {
+		e.Message = "malformed error packet"
+		return e
+	}
+	e.Code = uint16(p[1]) | uint16(p[2])<<8
+	rest := p[3:]
+	if len(rest) >= 6 && rest[0] == '#' {
+		e.State = string(rest[1:6])
+		rest = rest[6:]
+	}
+	e.Message = string(rest)
+	return e
+}
+
+// Errorf builds a proxy error with a MySQL code; the SQLSTATE comes from the
+// code's standard state.
+func Errorf(code uint16, format string, args ...any) *mysql.MyError {
+	return mysql.NewError(code, fmt.Sprintf(format, args...))
+}
+
+// Codes the proxy uses that go-mysql does not name.
+const (
+	// ErrBackendUnreachable is CR_CONN_HOST_ERROR, the code clients show
+	// for "can't connect"; the proxy sends it when a backend is down.
+	ErrBackendUnreachable uint16 = 2003
+)

@@ -1,0 +1,169 @@
+package wire
+
+import (
+	"encoding/binary"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+)
+
+// Packet header bytes that open OK, EOF and ERR packets.
+const (
+	HeaderOK  = 0x00
+	HeaderEOF = 0xfe
+	HeaderERR = 0xff
+	// HeaderLocalInfile opens a LOAD DATA LOCAL file request.
+	HeaderLocalInfile = 0xfb
+)
+
+// IsEOF tells an EOF packet from a row that happens to start with 0xfe.
+func IsEOF(p []byte) bool { return len(p) > 0 && len(p) < 9 && p[0] == HeaderEOF }
+
+// OK is the content of an OK packet.
+type OK struct {
+	AffectedRows uint64
+	InsertID     uint64
+	Status       uint16
+	Warnings     uint16
+	Info         string
+}
+
+// AppendOK encodes an OK packet payload.
+func AppendOK(b []byte, ok OK) []byte {
+	b = append(b, HeaderOK)
+	b = mysql.AppendLengthEncodedInteger(b, ok.AffectedRows)
+	b = mysql.AppendLengthEncodedInteger(b, ok.InsertID)
+	b = binary.LittleEndian.AppendUint16(b, ok.Status)
+	b = binary.LittleEndian.AppendUint16(b, ok.Warnings)
+	return append(b, ok.Info...)
+}
+
+// ParseOK decodes an OK packet payload (protocol 4.1, no session tracking).
+func ParseOK(p []byte) (OK, bool) {
+	var ok OK
+	if len(p) < 1 || p[0] != HeaderOK {
+		return ok, false
+	}
+	pos := 1
+	var n int
+	var good bool
+	if ok.AffectedRows, n, _, good = LenEncInt(p[pos:]); !good {
+		return ok, false
+	}
+	pos += n
+	if ok.InsertID, n, _, good = LenEncInt(p[pos:]); !good {
+		return ok, false
+	}
+	pos += n
+	if pos+4 > len(p) {
+		return ok, false
+	}
+	ok.Status = binary.LittleEndian.Uint16(p[pos:])
+	ok.Warnings = binary.LittleEndian.Uint16(p[pos+2:])
+	ok.Info = string(p[pos+4:])
+	return ok, true
+}
+
+// AppendEOF encodes an EOF packet payload.
+func AppendEOF(b []byte, warnings, status uint16) []byte {
+	b = append(b, HeaderEOF)
+	b = binary.LittleEndian.AppendUint16(b, warnings)
+	return binary.LittleEndian.AppendUint16(b, status)
+}
+
+// EOFStatus returns the status flags of an EOF packet.
+func EOFStatus(p []byte) uint16 {
+	if len(p) < 5 {
+		return 0
+	}
+	return binary.LittleEndian.Uint16(p[3:])
+}
+
+// Column describes one column of a result the proxy builds itself.
+type Column struct {
+	Schema, Table, OrgTable, Name, OrgName string
+	Charset                                uint16
+	Length                                 uint32
+	Type                                   byte
+	Flags                                  uint16
+	Decimals                               byte
+}
+
+// AppendColumn encodes a column definition (protocol 4.1).
+func AppendColumn(b []byte, c Column) []byte {
+	b = mysql.AppendLengthEncodedInteger(b, 3)
+	b = append(b, "def"...)
+	for _, s := range []string{c.Schema, c.Table, c.OrgTable, c.Name, c.OrgName} {
+		b = mysql.AppendLengthEncodedInteger(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = append(b, 0x0c)
+	b = binary.LittleEndian.AppendUint16(b, c.Charset)
+	b = binary.LittleEndian.AppendUint32(b, c.Length)
+	b = append(b, c.Type)
+	b = binary.LittleEndian.AppendUint16(b, c.Flags)
+	return append(b, c.Decimals, 0, 0)
+}
+
+// ParseColumn decodes a column definition; it returns false when malformed.
+func ParseColumn(p []byte) (Column, bool) {
+	var c Column
+	pos := 0
+	var fields [6]string
+	for i := range fields {
+		v, n, _, ok := LenEncString(p[pos:])
+		if !ok {
+			return c, false
+		}
+		fields[i] = string(v)
+		pos += n
+	}
+	c.Schema, c.Table, c.OrgTable, c.Name, c.OrgName = fields[1], fields[2], fields[3], fields[4], fields[5]
+	_, n, _, ok := LenEncInt(p[pos:])
+	if !ok {
+		return c, false
+	}
+	pos += n
+	if pos+10 > len(p) {
+		return c, false
+	}
+	c.Charset = binary.LittleEndian.Uint16(p[pos:])
+	c.Length = binary.LittleEndian.Uint32(p[pos+2:])
+	c.Type = p[pos+6]
+	c.Flags = binary.LittleEndian.Uint16(p[pos+7:])
+	c.Decimals = p[pos+9]
+	return c, true
+}
+
+// AppendTextValue appends one value of a text-protocol row; nil is SQL NULL.
+func AppendTextValue(b []byte, v []byte, null bool) []byte {
+	if null {
+		return append(b, 0xfb)
+	}
+	b = mysql.AppendLengthEncodedInteger(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// ParseTextRow splits a text-protocol row into n values; nulls[i] marks NULL.
+// The values alias p.
+func ParseTextRow(p []byte, n int) (values [][]byte, nulls []bool, ok bool) {
+	values = make([][]byte, n)
+	nulls = make([]bool, n)
+	pos := 0
+	for i := 0; i < n; i++ {
+		if pos >= len(p) {
+			return nil, nil, false
+		}
+		if p[pos] == 0xfb {
+			nulls[i] = true
+			pos++
+			continue
+		}
+		v, m, _, good := LenEncString(p[pos:])
+		if !good {
+			return nil, nil, false
+		}
+		values[i] = v
+		pos += m
+	}
+	return values, nulls, pos == len(p)
+}
