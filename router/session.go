@@ -123,6 +123,9 @@ func (s *Session) InitDB(db string) error {
 
 // Query runs one COM_QUERY and writes its whole response to w.
 func (s *Session) Query(sql string, w ResultWriter) error {
+	if handled, err := s.admin(sql, w); handled {
+		return err
+	}
 	stmts, err := s.rt.parse(sql)
 	if err != nil {
 		return err

@@ -17,17 +17,17 @@ import (
 
 // Rules is a validated rules file. It is immutable once loaded.
 type Rules struct {
-	Listen           string        `yaml:"listen"`
-	Users            []User        `yaml:"users"`
-	Backend          Backend       `yaml:"backend"`
+	Listen           string              `yaml:"listen"`
+	Users            []User              `yaml:"users"`
+	Backend          Backend             `yaml:"backend"`
 	Clusters         map[string]*Cluster `yaml:"clusters"`
 	Schemas          map[string]*Schema  `yaml:"schemas"`
-	Pool             Pool          `yaml:"pool"`
-	AuthPlugin       string        `yaml:"auth_plugin"`
-	ServerVersion    string        `yaml:"server_version"`
-	MaxAllowedPacket int           `yaml:"max_allowed_packet"`
-	ShutdownTimeout  time.Duration `yaml:"shutdown_timeout"`
-	HealthInterval   time.Duration `yaml:"health_interval"`
+	Pool             Pool                `yaml:"pool"`
+	AuthPlugin       string              `yaml:"auth_plugin"`
+	ServerVersion    string              `yaml:"server_version"`
+	MaxAllowedPacket int                 `yaml:"max_allowed_packet"`
+	ShutdownTimeout  time.Duration       `yaml:"shutdown_timeout"`
+	HealthInterval   time.Duration       `yaml:"health_interval"`
 	// MaxReplicaLag takes a replica out of rotation when it falls further behind.
 	MaxReplicaLag time.Duration `yaml:"max_replica_lag"`
 	// ReplicaFallback is "primary" (reads go to the primary when no replica

@@ -1,0 +1,32 @@
+# The two commands the README promises: `make demo` and `make test`.
+.PHONY: build demo stop test unit fuzz cluster-up cluster-down lint
+
+build:
+	go build -o bin/shardgate ./cmd/shardgate
+
+demo:
+	scripts/demo.sh start
+
+stop:
+	scripts/demo.sh stop
+
+test:
+	scripts/test.sh
+
+# Unit tests only: no servers needed.
+unit:
+	go test -short ./...
+
+fuzz:
+	go test -run='^$$' -fuzz=FuzzReadPacket -fuzztime=10s ./wire/
+	go test -run='^$$' -fuzz=FuzzClientInput -fuzztime=10s ./protocol/
+
+lint:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+	go vet ./...
+
+cluster-up:
+	scripts/cluster.sh up
+
+cluster-down:
+	scripts/cluster.sh down

@@ -1,0 +1,522 @@
+package integration
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+func runCLI(t *testing.T, p *proxy, user, pass, db, sqlText string) (string, error) {
+	t.Helper()
+	args := []string{"--no-defaults", "--comments", "-h127.0.0.1", "-P" + p.port(), "-u" + user, "-p" + pass, "-N", "-B", "-e", sqlText}
+	if db != "" {
+		args = append(args, db)
+	}
+	out, err := exec.Command("mariadb", args...).CombinedOutput()
+	return string(out), err
+}
+
+func TestMariadbCLI(t *testing.T) {
+	p := startProxy(t, "")
+	out, err := runCLI(t, p, "app", "app", "shop", `
+		DROP TABLE IF EXISTS cli_t;
+		CREATE TABLE cli_t (id INT PRIMARY KEY, v VARCHAR(20));
+		INSERT INTO cli_t VALUES (1, 'héllo'), (2, 'wörld');
+		/* shardgate:primary */ SELECT id, v FROM cli_t ORDER BY id;
+		USE shop;
+		SELECT DATABASE();
+		SHOW DATABASES;`)
+	if err != nil {
+		t.Fatalf("mariadb CLI failed: %v\n%s", err, out)
+	}
+	want := "1\théllo\n2\twörld\nshop\ninformation_schema\nshop\n"
+	if out != want {
+		t.Fatalf("CLI output\n%q\nwant\n%q", out, want)
+	}
+	out, err = runCLI(t, p, "app", "wrong", "shop", "SELECT 1")
+	if err == nil || !strings.Contains(out, "ERROR 1045 (28000)") || !strings.Contains(out, "Access denied for user 'app'") {
+		t.Fatalf("wrong password: %v %s", err, out)
+	}
+	out, err = runCLI(t, p, "nobody", "app", "", "SELECT 1")
+	if err == nil || !strings.Contains(out, "ERROR 1045") {
+		t.Fatalf("unknown user: %v %s", err, out)
+	}
+	out, err = runCLI(t, p, "app", "app", "nosuchdb", "SELECT 1")
+	if err == nil || !strings.Contains(out, "ERROR 1049 (42000)") || !strings.Contains(out, "Unknown database 'nosuchdb'") {
+		t.Fatalf("unknown database: %v %s", err, out)
+	}
+	out, err = runCLI(t, p, "app", "app", "shop", "USE nosuchdb")
+	if err == nil || !strings.Contains(out, "ERROR 1049") {
+		t.Fatalf("USE unknown database: %v %s", err, out)
+	}
+}
+
+func TestErrorsReachClient(t *testing.T) {
+	p := startProxy(t, "")
+	db := p.open(t, "shop")
+	cases := []struct {
+		sql   string
+		code  uint16
+		state string
+		msg   string
+	}{
+		{"SELECT * FROM no_such_table", 1146, "42S02", "Table 'shop.no_such_table' doesn't exist"}, // from MariaDB, unchanged
+		{"SELEC 1", 1064, "42000", "syntax"},
+		{"SELECT 1; SELECT 2", 1235, "42000", "several statements"},
+		{"SELECT * FROM comments", 1235, "42000", "shop.comments is sharded"},
+		{"SELECT * FROM orders JOIN users ON users.id = orders.user_id", 1235, "42000", "spans clusters"},
+		{"SELECT * FROM nosuchdb.t", 1049, "42000", "Unknown database 'nosuchdb'"},
+	}
+	for _, c := range cases {
+		_, err := db.Exec(c.sql)
+		if err == nil {
+			t.Fatalf("%s: no error", c.sql)
+		}
+		code, state, msg := mysqlErr(t, err)
+		if code != c.code || state != c.state || !strings.Contains(msg, c.msg) {
+			t.Errorf("%s: got %d %s %q, want %d %s containing %q", c.sql, code, state, msg, c.code, c.state, c.msg)
+		}
+	}
+	// The connection stays usable after each error.
+	var one int
+	if err := db.QueryRow("SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatal(err)
+	}
+}
+
+func TestGoDriverAuthPlugins(t *testing.T) {
+	sha := startProxy(t, "")                                    // advertises caching_sha2_password
+	native := startProxy(t, "auth_plugin: mysql_native_password\n") // advertises mysql_native_password
+	for _, c := range []struct {
+		name string
+		db   *sql.DB
+	}{
+		{"caching_sha2 default DSN", sha.open(t, "shop")},
+		{"native allowNativePasswords", native.open(t, "shop", "allowNativePasswords=true")},
+	} {
+		var v string
+		if err := c.db.QueryRow("SELECT DATABASE()").Scan(&v); err != nil || v != "shop" {
+			t.Fatalf("%s: %v %q", c.name, err, v)
+		}
+	}
+	bad, _ := sql.Open("mysql", "app:nope@tcp("+sha.addr+")/shop")
+	defer bad.Close()
+	if err := bad.Ping(); err == nil {
+		t.Fatal("wrong password accepted")
+	} else if code, _, _ := mysqlErr(t, err); code != 1045 {
+		t.Fatalf("wrong password: %v", err)
+	}
+	empty, _ := sql.Open("mysql", "nopass@tcp("+sha.addr+")/shop")
+	defer empty.Close()
+	if err := empty.Ping(); err != nil {
+		t.Fatalf("empty password: %v", err)
+	}
+}
+
+// Each goroutine has its own character set, sql_mode, time zone and user
+// variable, and must only ever read back its own, although 50 sessions share
+// a handful of backend connections.
+func TestSessionStateIsolation(t *testing.T) {
+	p := startProxy(t, "pool: {max_open: 8, max_idle: 8}\n")
+	db := p.open(t, "shop")
+	db.SetMaxOpenConns(60)
+	charsets := []string{"utf8mb4", "latin1", "utf8mb3", "ascii", "binary"}
+	// Written in the order MariaDB prints them, so the read-back compares exactly.
+	modes := []string{"ANSI_QUOTES", "STRICT_TRANS_TABLES", "PIPES_AS_CONCAT,NO_ZERO_DATE", "", "NO_ENGINE_SUBSTITUTION"}
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for g := 0; g < 50; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			ctx := context.Background()
+			conn, err := db.Conn(ctx)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer conn.Close()
+			var cs, mode, tz string
+			var uv int
+			for i := 0; i < 200; i++ {
+				if i%50 == 0 {
+					cs, mode = charsets[(g+i)%len(charsets)], modes[(g+i/50)%len(modes)]
+					tz = fmt.Sprintf("+%02d:%02d", g%13, (i/50)*15)
+					uv = g*1000 + i
+					for _, stmt := range []string{"SET NAMES " + cs, "SET sql_mode = '" + mode + "'", "SET time_zone = '" + tz + "'", fmt.Sprintf("SET @mine = %d", uv)} {
+						if _, err := conn.ExecContext(ctx, stmt); err != nil {
+							errs <- fmt.Errorf("g%d %s: %v", g, stmt, err)
+							return
+						}
+					}
+				}
+				var gotCS, gotMode, gotTZ string
+				var gotUV int
+				if err := conn.QueryRowContext(ctx, "SELECT @@character_set_client, @@sql_mode, @@time_zone, @mine").Scan(&gotCS, &gotMode, &gotTZ, &gotUV); err != nil {
+					errs <- fmt.Errorf("g%d i%d: %v", g, i, err)
+					return
+				}
+				if gotCS != cs || gotMode != mode || gotTZ != tz || gotUV != uv {
+					errs <- fmt.Errorf("g%d i%d: read %s/%s/%s/%d, set %s/%s/%s/%d", g, i, gotCS, gotMode, gotTZ, gotUV, cs, mode, tz, uv)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestPyMySQL(t *testing.T) {
+	p := startProxy(t, "")
+	script := fmt.Sprintf(`
+import pymysql
+c = pymysql.connect(host="127.0.0.1", port=%s, user="app", password="app", database="shop", charset="utf8mb4")
+cur = c.cursor()
+cur.execute("DROP TABLE IF EXISTS py_t")
+cur.execute("CREATE TABLE py_t (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(20))")
+cur.execute("INSERT INTO py_t (name) VALUES (%%s)", ("Zoë",))
+c.commit()
+print(cur.lastrowid)
+cur.execute("/* shardgate:primary */ SELECT name FROM py_t")
+print(cur.fetchone()[0])
+cur.execute("SELECT DATABASE()")
+print(cur.fetchone()[0])
+c.close()
+`, p.port())
+	// Debian's python, where python3-pymysql lives.
+	out, err := exec.Command("/usr/bin/python3", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("PyMySQL: %v\n%s", err, out)
+	}
+	if got := string(out); got != "1\nZoë\nshop\n" {
+		t.Fatalf("PyMySQL printed %q", got)
+	}
+}
+
+// processCount counts app connections on a backend other than the observer's
+// own and the proxy's health checker.
+func processCount(t *testing.T, observer *sql.DB) int {
+	var n int
+	if err := observer.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER='app' AND ID <> CONNECTION_ID()").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestPoolBoundsBackendConnections(t *testing.T) {
+	const maxOpen = 6
+	p := startProxy(t, fmt.Sprintf("pool: {max_open: %d, max_idle: %d}\n", maxOpen, maxOpen))
+	observers := map[string]*sql.DB{}
+	baseline := map[string]int{}
+	for _, addr := range append([]string{mainPrimary}, mainReplicas...) {
+		observers[addr] = direct(t, addr, "")
+		observers[addr].SetMaxOpenConns(1)
+		baseline[addr] = processCount(t, observers[addr])
+	}
+	stop := make(chan struct{})
+	peak := map[string]int{}
+	var mu sync.Mutex
+	var watch sync.WaitGroup
+	watch.Add(1)
+	go func() {
+		defer watch.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			for addr, o := range observers {
+				n := processCount(t, o) - baseline[addr]
+				mu.Lock()
+				peak[addr] = max(peak[addr], n)
+				mu.Unlock()
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			db, _ := sql.Open("mysql", p.dsn("shop"))
+			defer db.Close()
+			for j := 0; j < 10; j++ {
+				q := "SELECT @@port"
+				if j%3 == 0 {
+					q = "/* shardgate:primary */ SELECT @@port"
+				}
+				var port int
+				if err := db.QueryRow(q).Scan(&port); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(stop)
+	watch.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for addr, n := range peak {
+		// The health checker keeps one more connection outside the pool.
+		if n > maxOpen+1 {
+			t.Errorf("%s: %d backend connections at peak, pool max_open is %d", addr, n, maxOpen)
+		}
+		t.Logf("%s: peak %d backend connections for 200 clients", addr, n)
+	}
+	if peak[mainPrimary] == 0 {
+		t.Error("the watcher saw no proxy connections at all")
+	}
+}
+
+// recordingDialer lets a test reach the raw socket under go-sql-driver.
+type recordingDialer struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (d *recordingDialer) dial(ctx context.Context, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if err == nil {
+		d.mu.Lock()
+		d.conns = append(d.conns, c)
+		d.mu.Unlock()
+	}
+	return c, err
+}
+
+func (d *recordingDialer) last() net.Conn {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.conns[len(d.conns)-1]
+}
+
+func TestClientLeavesMidResult(t *testing.T) {
+	p := startProxy(t, "")
+	rd := &recordingDialer{}
+	mysql.RegisterDialContext("rec_midresult", rd.dial)
+	db, _ := sql.Open("mysql", "app:app@rec_midresult("+p.addr+")/shop")
+	defer db.Close()
+	const marker = "midresult_marker_7"
+	rows, err := db.Query("/* shardgate:primary */ SELECT seq, REPEAT('x', 200), '" + marker + "' FROM seq_1_to_1000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 1000 && rows.Next(); i++ {
+	}
+	rd.last().Close() // the client vanishes without reading the rest
+	rows.Close()
+	primary := direct(t, mainPrimary, "")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var n int
+		if err := primary.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '%" + marker + "%' AND ID <> CONNECTION_ID()").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the backend still runs the abandoned query after 5 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// rawLogin logs in over a raw socket with mysql_native_password and returns
+// the connection ready for commands.
+func rawLogin(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	rd := &recordingDialer{}
+	name := fmt.Sprintf("rec_raw_%d", time.Now().UnixNano())
+	mysql.RegisterDialContext(name, rd.dial)
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = "app", "app", name, addr, "shop"
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := connector.Connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return rd.last()
+}
+
+func writeRaw(t *testing.T, c net.Conn, seq byte, payload []byte) {
+	t.Helper()
+	h := []byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), seq}
+	if _, err := c.Write(append(h, payload...)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readRaw(c net.Conn) ([]byte, error) {
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var h [4]byte
+	if _, err := io.ReadFull(c, h[:]); err != nil {
+		return nil, err
+	}
+	p := make([]byte, int(h[0])|int(h[1])<<8|int(h[2])<<16)
+	_, err := io.ReadFull(c, p)
+	return p, err
+}
+
+func TestMalformedInput(t *testing.T) {
+	p := startProxy(t, "max_allowed_packet: 1048576\n")
+	healthy := p.open(t, "shop")
+	check := func(what string) {
+		var one int
+		if err := healthy.QueryRow("SELECT 1").Scan(&one); err != nil {
+			t.Fatalf("after %s the proxy stopped serving others: %v", what, err)
+		}
+	}
+	check("start")
+
+	t.Run("truncated handshake", func(t *testing.T) {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := readRaw(c); err != nil {
+			t.Fatal(err)
+		}
+		writeRaw(t, c, 1, []byte{0x0d, 0xa2, 0, 0, 0, 0})
+		if p, err := readRaw(c); err == nil && (len(p) == 0 || p[0] != 0xff) {
+			t.Fatalf("truncated handshake answered %x", p)
+		}
+		if _, err := readRaw(c); err == nil {
+			t.Fatal("connection still open after a truncated handshake")
+		}
+		check("truncated handshake")
+	})
+	t.Run("random bytes", func(t *testing.T) {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		readRaw(c)
+		junk := make([]byte, 4096)
+		for i := range junk {
+			junk[i] = byte(i*7 + 13)
+		}
+		c.Write(junk)
+		for i := 0; i < 3; i++ {
+			if _, err := readRaw(c); err != nil {
+				break
+			}
+		}
+		if _, err := readRaw(c); err == nil {
+			t.Fatal("connection still open after random bytes")
+		}
+		check("random bytes")
+	})
+	t.Run("unknown command keeps the connection", func(t *testing.T) {
+		c := rawLogin(t, p.addr)
+		writeRaw(t, c, 0, []byte{0x99, 1, 2, 3})
+		resp, err := readRaw(c)
+		if err != nil || resp[0] != 0xff || binary.LittleEndian.Uint16(resp[1:]) != 1047 {
+			t.Fatalf("unknown command: %x %v", resp, err)
+		}
+		writeRaw(t, c, 0, []byte{0x0e}) // COM_PING
+		if resp, err := readRaw(c); err != nil || resp[0] != 0x00 {
+			t.Fatalf("ping after unknown command: %x %v", resp, err)
+		}
+	})
+	t.Run("packet beyond max_allowed_packet", func(t *testing.T) {
+		c := rawLogin(t, p.addr)
+		h := []byte{0xff, 0xff, 0x7f, 0, 0x03}
+		c.Write(h) // announces 8 MB, sends one byte
+		resp, err := readRaw(c)
+		if err != nil || resp[0] != 0xff || binary.LittleEndian.Uint16(resp[1:]) != 1153 {
+			t.Fatalf("oversized packet: %x %v", resp, err)
+		}
+		if _, err := readRaw(c); err == nil {
+			t.Fatal("connection still open after an oversized packet")
+		}
+		check("oversized packet")
+	})
+}
+
+// The binary: invalid rules refuse to start with file:line; SIGTERM lets a
+// running statement finish and refuses new clients.
+func TestBinaryRulesAndGracefulShutdown(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "shardgate")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/shardgate").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(baseRules+"    typo_key: 1\n"), 0o644)
+	out, err := exec.Command(bin, "--rules", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "bad.yaml:") || !strings.Contains(string(out), `unknown key "typo_key"`) {
+		t.Fatalf("invalid rules: %v %s", err, out)
+	}
+
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte(baseRules), 0o644)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "--rules", good, "--listen", addr)
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	db, _ := sql.Open("mysql", "app:app@tcp("+addr+")/shop")
+	defer db.Close()
+	for i := 0; ; i++ {
+		if db.Ping() == nil {
+			break
+		}
+		if i > 100 {
+			t.Fatalf("binary did not start: %s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() {
+		var v int
+		done <- db.QueryRow("SELECT SLEEP(1.5) + 7").Scan(&v)
+	}()
+	time.Sleep(300 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(200 * time.Millisecond)
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Error("new connections still accepted during shutdown")
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("running statement did not finish: %v", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, logs.String())
+	}
+}

@@ -1,0 +1,57 @@
+package router
+
+import (
+	"regexp"
+	"sort"
+	"strconv"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/wire"
+)
+
+// Statements the proxy answers itself. TiDB's grammar does not know them, so
+// they are recognised before parsing.
+var showBackends = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+BACKENDS\s*;?\s*$`)
+
+func (s *Session) admin(sql string, w ResultWriter) (handled bool, err error) {
+	if len(sql) > 64 || !showBackends.MatchString(sql) {
+		return false, nil
+	}
+	return true, s.showBackends(w)
+}
+
+// showBackends lists every backend with its health and traffic.
+func (s *Session) showBackends(w ResultWriter) error {
+	names := []string{"cluster", "role", "address", "healthy", "lag_seconds", "open", "idle", "in_flight", "reads", "writes", "last_error"}
+	cols := make([]wire.Column, len(names))
+	for i, n := range names {
+		cols[i] = wire.Column{Name: n, OrgName: n, Charset: 45, Length: 1024, Type: mysql.MYSQL_TYPE_VAR_STRING}
+	}
+	clusters := make([]string, 0, len(s.rt.Clusters))
+	for n := range s.rt.Clusters {
+		clusters = append(clusters, n)
+	}
+	sort.Strings(clusters)
+	var rows [][][]byte
+	for _, cn := range clusters {
+		for _, b := range s.rt.Clusters[cn].Backends() {
+			open, idle := b.Stats()
+			healthy := "yes"
+			if !b.Healthy() {
+				healthy = "no"
+			}
+			var lag []byte
+			if l := b.Lag(); l >= 0 {
+				lag = []byte(strconv.FormatInt(l, 10))
+			}
+			rows = append(rows, [][]byte{
+				[]byte(cn), []byte(b.Role), []byte(b.Addr), []byte(healthy), lag,
+				[]byte(strconv.Itoa(open)), []byte(strconv.Itoa(idle)), []byte(strconv.FormatInt(b.InFlight.Load(), 10)),
+				[]byte(strconv.FormatInt(b.Reads.Load(), 10)), []byte(strconv.FormatInt(b.Writes.Load(), 10)),
+				[]byte(b.LastError()),
+			})
+		}
+	}
+	return s.writeRows(w, cols, rows)
+}
