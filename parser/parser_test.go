@@ -1,0 +1,59 @@
+package parser
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		sql      string
+		kind     Kind
+		readOnly bool
+		tables   []Table
+	}{
+		{"SELECT * FROM t WHERE id = 1", KindSelect, true, []Table{{"", "t"}}},
+		{"select a from shop.t1 join t2 on t1.id = t2.id", KindSelect, true, []Table{{"shop", "t1"}, {"", "t2"}}},
+		{"SELECT 1 UNION SELECT id FROM u", KindSelect, true, []Table{{"", "u"}}},
+		{"WITH c AS (SELECT * FROM t) SELECT * FROM c", KindSelect, true, []Table{{"", "t"}}},
+		{"SELECT * FROM t FOR UPDATE", KindSelect, false, []Table{{"", "t"}}},
+		{"SELECT * FROM t LOCK IN SHARE MODE", KindSelect, false, []Table{{"", "t"}}},
+		{"SELECT LAST_INSERT_ID()", KindSelect, false, nil},
+		{"SELECT last_insert_id() AS id", KindSelect, false, nil},
+		{"SELECT FOUND_ROWS()", KindSelect, false, nil},
+		{"SELECT GET_LOCK('a', 1)", KindSelect, false, nil},
+		{"SELECT @x := 1", KindSelect, false, nil},
+		{"SELECT @x", KindSelect, true, nil},
+		{"SELECT id FROM t INTO OUTFILE '/tmp/x'", KindSelect, false, []Table{{"", "t"}}},
+		{"SHOW TABLES", KindShow, true, nil},
+		{"INSERT INTO t VALUES (1)", KindInsert, false, []Table{{"", "t"}}},
+		{"REPLACE INTO t VALUES (1)", KindInsert, false, []Table{{"", "t"}}},
+		{"UPDATE t SET a = 1", KindUpdate, false, []Table{{"", "t"}}},
+		{"DELETE FROM t", KindDelete, false, []Table{{"", "t"}}},
+		{"CREATE TABLE t (id INT)", KindDDL, false, []Table{{"", "t"}}},
+		{"BEGIN", KindBegin, false, nil},
+		{"COMMIT", KindCommit, false, nil},
+		{"ROLLBACK", KindRollback, false, nil},
+		{"SET NAMES utf8mb4", KindSet, false, nil},
+		{"USE shop", KindUse, false, nil},
+		{"EXPLAIN SELECT * FROM t", KindExplain, true, []Table{{"", "t"}}},
+		{"DO SLEEP(1)", KindOther, false, nil},
+	}
+	p := New()
+	for _, c := range cases {
+		stmts, err := p.Parse(c.sql)
+		if err != nil {
+			t.Fatalf("%s: %v", c.sql, err)
+		}
+		s := stmts[0]
+		if s.Kind != c.kind || s.ReadOnly != c.readOnly || !reflect.DeepEqual(s.Tables, c.tables) {
+			t.Errorf("%s: kind %s readOnly %v tables %v; want %s %v %v", c.sql, s.Kind, s.ReadOnly, s.Tables, c.kind, c.readOnly, c.tables)
+		}
+	}
+	if st, _ := p.Parse("START TRANSACTION READ ONLY"); !st[0].ReadOnlyTxn {
+		t.Error("READ ONLY transaction not seen")
+	}
+	if _, err := p.Parse("SELEC 1"); err == nil {
+		t.Error("syntax error accepted")
+	}
+}

@@ -1,0 +1,74 @@
+package router
+
+import (
+	"testing"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/wire"
+)
+
+func TestRoutingHint(t *testing.T) {
+	cases := map[string]hint{
+		"/* shardgate:primary */ SELECT 1":  hintPrimary,
+		"  /*shardgate:replica*/ SELECT 1":  hintReplica,
+		"SELECT 1 /* shardgate:primary */":  hintNone,
+		"/*! shardgate:primary */ SELECT 1": hintNone,
+		"/* other */ SELECT 1":              hintNone,
+		"/* unterminated":                   hintNone,
+	}
+	for sql, want := range cases {
+		if got := routingHint(sql); got != want {
+			t.Errorf("%q: %v, want %v", sql, got, want)
+		}
+	}
+}
+
+func TestLikeMatch(t *testing.T) {
+	cases := []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"sh%", "shop", true}, {"%op", "shop", true}, {"s_op", "shop", true}, {"s_p", "shop", false},
+		{"shop", "shop", true}, {"shop\\_x", "shop_x", true}, {"shop\\_x", "shopax", false}, {"%", "", true},
+	}
+	for _, c := range cases {
+		if got := likeMatch(c.pattern, c.s); got != c.want {
+			t.Errorf("%q LIKE %q = %v", c.s, c.pattern, got)
+		}
+	}
+}
+
+func TestNamesForCollation(t *testing.T) {
+	cases := map[uint8]string{
+		45:  "'utf8mb4' COLLATE 'utf8mb4_general_ci'",
+		255: "'utf8mb4' COLLATE 'utf8mb4_general_ci'", // MySQL 8's default, unknown to MariaDB 10.11
+		8:   "'latin1' COLLATE 'latin1_swedish_ci'",
+		33:  "'utf8mb3' COLLATE 'utf8mb3_general_ci'",
+		63:  "'binary' COLLATE 'binary'",
+	}
+	for id, want := range cases {
+		if got := namesForCollation(id); got != want {
+			t.Errorf("collation %d: %s, want %s", id, got, want)
+		}
+	}
+}
+
+func TestLiteral(t *testing.T) {
+	s := func(v string) *string { return &v }
+	cases := []struct {
+		col  wire.Column
+		v    *string
+		want string
+	}{
+		{wire.Column{Type: mysql.MYSQL_TYPE_LONGLONG}, s("42"), "42"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_VAR_STRING, Charset: 45}, s("a'b"), "_utf8mb4 X'612762'"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_BLOB, Charset: 63}, s("\x00\xff"), "X'00ff'"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_VAR_STRING, Charset: 45}, nil, "NULL"},
+	}
+	for _, c := range cases {
+		if got := literal(c.col, c.v); got != c.want {
+			t.Errorf("literal: %s, want %s", got, c.want)
+		}
+	}
+}
