@@ -98,7 +98,7 @@ func TestErrorsReachClient(t *testing.T) {
 }
 
 func TestGoDriverAuthPlugins(t *testing.T) {
-	sha := startProxy(t, "")                                    // advertises caching_sha2_password
+	sha := startProxy(t, "")                                        // advertises caching_sha2_password
 	native := startProxy(t, "auth_plugin: mysql_native_password\n") // advertises mysql_native_password
 	for _, c := range []struct {
 		name string
