@@ -520,3 +520,70 @@ func TestBinaryRulesAndGracefulShutdown(t *testing.T) {
 		t.Fatalf("exit: %v\n%s", err, logs.String())
 	}
 }
+
+// readResponse reads packets of one text response and returns them.
+func readResponse(t *testing.T, c net.Conn) [][]byte {
+	t.Helper()
+	var pkts [][]byte
+	eofs := 0
+	for {
+		p, err := readRaw(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkts = append(pkts, p)
+		if len(pkts) == 1 && (p[0] == 0x00 || p[0] == 0xff) {
+			return pkts
+		}
+		if p[0] == 0xfe && len(p) < 9 {
+			if eofs++; eofs == 2 {
+				return pkts
+			}
+		}
+	}
+}
+
+func TestFieldListAndResetConnection(t *testing.T) {
+	p := startProxy(t, "")
+	db := p.open(t, "shop")
+	if _, err := db.Exec("CREATE TABLE IF NOT EXISTS fl_t (id INT PRIMARY KEY, label VARCHAR(10))"); err != nil {
+		t.Fatal(err)
+	}
+	c := rawLogin(t, p.addr)
+
+	writeRaw(t, c, 0, append([]byte{0x04}, "fl_t\x00"...)) // COM_FIELD_LIST
+	var names []string
+	for {
+		pkt, err := readRaw(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pkt[0] == 0xff {
+			t.Fatalf("COM_FIELD_LIST failed: %s", pkt[9:])
+		}
+		if pkt[0] == 0xfe && len(pkt) < 9 {
+			break
+		}
+		names = append(names, string(pkt))
+	}
+	if len(names) != 2 || !strings.Contains(names[0], "id") || !strings.Contains(names[1], "label") {
+		t.Fatalf("COM_FIELD_LIST columns: %q", names)
+	}
+
+	writeRaw(t, c, 0, append([]byte{0x03}, "SET @kept = 42"...))
+	if r := readResponse(t, c); r[0][0] != 0x00 {
+		t.Fatalf("SET: %x", r[0])
+	}
+	writeRaw(t, c, 0, append([]byte{0x03}, "SELECT @kept"...))
+	if r := readResponse(t, c); string(r[3]) != "\x0242" {
+		t.Fatalf("before reset @kept row %q", r[3])
+	}
+	writeRaw(t, c, 0, []byte{0x1f}) // COM_RESET_CONNECTION
+	if r := readResponse(t, c); r[0][0] != 0x00 {
+		t.Fatalf("reset: %x", r[0])
+	}
+	writeRaw(t, c, 0, append([]byte{0x03}, "SELECT @kept, DATABASE()"...))
+	if r := readResponse(t, c); string(r[4]) != "\xfb\x04shop" {
+		t.Fatalf("after reset row %q, want NULL and the database kept", r[4])
+	}
+}

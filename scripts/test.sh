@@ -13,7 +13,8 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit
 go vet ./...
 
 started=0
-if ! scripts/cluster.sh status | grep -q "main-p .* up"; then started=1; fi
+status=$(scripts/cluster.sh status)
+if ! grep -q "main-p .* up" <<<"$status"; then started=1; fi
 cleanup() { if [ "$started" = 1 ]; then scripts/cluster.sh down || true; fi; }
 trap cleanup EXIT
 echo "== cluster up"

@@ -1,0 +1,146 @@
+package integration
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+)
+
+// whoAnswers returns the port of the server that ran q (q must select @@port).
+func whoAnswers(t *testing.T, conn *sql.Conn, q string) int {
+	t.Helper()
+	var port int
+	if err := conn.QueryRowContext(context.Background(), q).Scan(&port); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return port
+}
+
+func isReplica(port int) bool { return port == 3311 || port == 3312 }
+
+func TestReadWriteRouting(t *testing.T) {
+	p := startProxy(t, "")
+	db := p.open(t, "shop")
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	mustExec := func(q string) sql.Result {
+		t.Helper()
+		res, err := conn.ExecContext(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return res
+	}
+	mustExec("DROP TABLE IF EXISTS rw_t")
+	mustExec("CREATE TABLE rw_t (id INT PRIMARY KEY AUTO_INCREMENT, v INT)")
+
+	seen := map[int]bool{}
+	for i := 0; i < 40; i++ {
+		port := whoAnswers(t, conn, "SELECT @@port")
+		if !isReplica(port) {
+			t.Fatalf("a plain read outside a transaction ran on %d", port)
+		}
+		seen[port] = true
+	}
+	if len(seen) != 2 {
+		t.Errorf("reads used replicas %v, want both", seen)
+	}
+	if port := whoAnswers(t, conn, "SELECT @@port FROM (SELECT 1) x FOR UPDATE"); port != 3310 {
+		t.Errorf("FOR UPDATE ran on %d", port)
+	}
+	if port := whoAnswers(t, conn, "/* shardgate:primary */ SELECT @@port"); port != 3310 {
+		t.Errorf("primary hint ran on %d", port)
+	}
+
+	// LAST_INSERT_ID() in both forms, right after an INSERT, although the
+	// INSERT's connection went back to the pool.
+	res := mustExec("INSERT INTO rw_t (v) VALUES (1), (2)")
+	first, _ := res.LastInsertId()
+	for _, q := range []string{"SELECT LAST_INSERT_ID()", "SELECT LAST_INSERT_ID() AS id"} {
+		var got int64
+		if err := conn.QueryRowContext(ctx, q).Scan(&got); err != nil || got != first {
+			t.Fatalf("%s = %d (%v), want %d", q, got, err, first)
+		}
+	}
+
+	// A temporary table stays usable: the session keeps its connection.
+	mustExec("CREATE TEMPORARY TABLE tmp_rw (x INT)")
+	mustExec("INSERT INTO tmp_rw VALUES (7)")
+	var x int
+	if err := conn.QueryRowContext(ctx, "SELECT x FROM tmp_rw").Scan(&x); err != nil || x != 7 {
+		t.Fatalf("temporary table: %d %v", x, err)
+	}
+}
+
+// 100 transactions of 100 statements each never change server inside a
+// transaction, and run on the primary.
+func TestTransactionsStayOnOneConnection(t *testing.T) {
+	p := startProxy(t, "pool: {max_open: 4, max_idle: 4}\n")
+	db := p.open(t, "shop", "interpolateParams=true") // prepared statements come with a later issue
+	db.SetMaxOpenConns(8)
+	if _, err := db.Exec("CREATE TABLE IF NOT EXISTS txn_t (id INT PRIMARY KEY AUTO_INCREMENT, v INT)"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		tx, err := db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var firstID int64
+		for j := 0; j < 100; j++ {
+			var port, id int64
+			q := "SELECT @@port, CONNECTION_ID()"
+			if j%10 == 5 {
+				if _, err := tx.Exec("INSERT INTO txn_t (v) VALUES (?)", j); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tx.QueryRow(q).Scan(&port, &id); err != nil {
+				t.Fatal(err)
+			}
+			if port != 3310 {
+				t.Fatalf("txn %d stmt %d ran on %d", i, j, port)
+			}
+			if j == 0 {
+				firstID = id
+			} else if id != firstID {
+				t.Fatalf("txn %d changed backend connection at statement %d", i, j)
+			}
+		}
+		if i%2 == 0 {
+			err = tx.Commit()
+		} else {
+			err = tx.Rollback()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestReadOnlyTransactionOnOneReplica(t *testing.T) {
+	p := startProxy(t, "")
+	db := p.open(t, "shop")
+	ctx := context.Background()
+	conn, _ := db.Conn(ctx)
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "START TRANSACTION READ ONLY"); err != nil {
+		t.Fatal(err)
+	}
+	first := whoAnswers(t, conn, "SELECT @@port")
+	if !isReplica(first) {
+		t.Fatalf("read-only transaction on %d", first)
+	}
+	for i := 0; i < 20; i++ {
+		if port := whoAnswers(t, conn, "SELECT @@port"); port != first {
+			t.Fatalf("read-only transaction moved from %d to %d", first, port)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+}
