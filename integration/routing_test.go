@@ -144,3 +144,42 @@ func TestReadOnlyTransactionOnOneReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An error inside a transaction does not end it: the session keeps its
+// connection, and ROLLBACK still undoes the earlier statements.
+func TestErrorInsideTransactionKeepsIt(t *testing.T) {
+	p := startProxy(t, "pool: {max_open: 2, max_idle: 2}\n")
+	db := p.open(t, "shop")
+	if _, err := db.Exec("CREATE TABLE IF NOT EXISTS txerr_t (id INT PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Exec("DELETE FROM txerr_t")
+	ctx := context.Background()
+	conn, _ := db.Conn(ctx)
+	defer conn.Close()
+	for _, q := range []string{"BEGIN", "INSERT INTO txerr_t VALUES (1)"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "INSERT INTO txerr_t VALUES (1)"); err == nil {
+		t.Fatal("duplicate key accepted")
+	} else if code, _, _ := mysqlErr(t, err); code != 1062 {
+		t.Fatalf("want 1062, got %v", err)
+	}
+	// Other clients keep working meanwhile and never see the open transaction.
+	other := p.open(t, "shop")
+	var n int
+	if err := other.QueryRow("/* shardgate:primary */ SELECT COUNT(*) FROM txerr_t").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("another client sees %d rows (%v)", n, err)
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM txerr_t").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("inside the transaction: %d rows (%v)", n, err)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.QueryRow("/* shardgate:primary */ SELECT COUNT(*) FROM txerr_t").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("after rollback: %d rows (%v)", n, err)
+	}
+}

@@ -37,8 +37,9 @@ type Session struct {
 	handshakeNames string
 
 	pinned *held // the connection a transaction or connection state ties us to
-	// txn is "", "pending" (BEGIN answered, not yet sent) or "open".
-	txnPending    string // the BEGIN text to send before the first statement
+	// txnPending is a BEGIN the client sent that no backend has seen yet:
+	// it goes out just before the transaction's first statement.
+	txnPending    string
 	txnReadOnly   bool
 	status        uint16
 	lastInsertID  uint64
@@ -74,7 +75,9 @@ func (s *Session) DB() string { return s.db }
 
 // Status is the server status to report in OK packets the proxy writes.
 func (s *Session) Status() uint16 {
-	st := s.status &^ (mysql.SERVER_MORE_RESULTS_EXISTS)
+	// Only flags that describe the session, not the last statement.
+	st := s.status & (mysql.SERVER_STATUS_IN_TRANS | mysql.SERVER_STATUS_AUTOCOMMIT |
+		mysql.SERVER_STATUS_IN_TRANS_READONLY | mysql.SERVER_STATUS_NO_BACKSLASH_ESCAPED)
 	if s.txnPending != "" {
 		st |= mysql.SERVER_STATUS_IN_TRANS
 	}
@@ -149,8 +152,9 @@ func (s *Session) Query(sql string, w ResultWriter) error {
 	case parser.KindBegin:
 		return s.begin(st, w)
 	case parser.KindCommit, parser.KindRollback:
-		if s.pinned == nil && s.txnPending != "" {
-			// Nothing ran inside the transaction: nothing to commit.
+		if s.pinned == nil {
+			// Nothing ran inside a transaction (or there is none): there is
+			// nothing to commit, as COMMIT outside a transaction in MySQL.
 			s.txnPending = ""
 			return s.writeOK(w, wire.OK{})
 		}
@@ -222,8 +226,14 @@ func (s *Session) run(st *parser.Statement, w ResultWriter) error {
 	}
 	if out.Err == nil {
 		s.noteSuccess(st, out)
+		s.status = out.Status
+	} else if s.pinned == nil && s.vars["autocommit"] == "0" {
+		// An ERR packet carries no status: whether the failed statement
+		// left a transaction open is unknown, so no one else may reuse
+		// this connection without a reset.
+		h.conn.Dirty = true
 	}
-	s.status = out.Status
+	// On an error a transaction stays as it was, so the status does too.
 	s.settle(h, st)
 	return w.Flush()
 }
