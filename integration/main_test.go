@@ -100,7 +100,13 @@ schemas:
 // startProxy starts a proxy with baseRules plus extra top-level keys.
 func startProxy(t testing.TB, extra string) *proxy {
 	t.Helper()
-	r, err := rules.Parse("test-rules.yaml", []byte(baseRules+extra))
+	return startProxyRules(t, baseRules+extra)
+}
+
+// startProxyRules starts a proxy with a whole rules file.
+func startProxyRules(t testing.TB, rulesYAML string) *proxy {
+	t.Helper()
+	r, err := rules.Parse("test-rules.yaml", []byte(rulesYAML))
 	if err != nil {
 		t.Fatal(err)
 	}

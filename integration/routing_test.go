@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 )
 
@@ -181,5 +182,41 @@ func TestErrorInsideTransactionKeepsIt(t *testing.T) {
 	}
 	if err := other.QueryRow("/* shardgate:primary */ SELECT COUNT(*) FROM txerr_t").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("after rollback: %d rows (%v)", n, err)
+	}
+}
+
+// consistency: session: a read right after the same session's write always
+// sees it, and replicas still serve reads (they wait for the write's GTID).
+func TestReadYourWrites(t *testing.T) {
+	p := startProxyRules(t, strings.Replace(baseRules, "    cluster: main\n", "    cluster: main\n    consistency: session\n    causal_timeout: 500ms\n", 1))
+	db := p.open(t, "shop", "interpolateParams=true")
+	ctx := context.Background()
+	conn, _ := db.Conn(ctx)
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS ryw_t (id INT PRIMARY KEY AUTO_INCREMENT, v INT)"); err != nil {
+		t.Fatal(err)
+	}
+	const trials = 2000
+	byReplica := 0
+	for i := 0; i < trials; i++ {
+		res, err := conn.ExecContext(ctx, "INSERT INTO ryw_t (v) VALUES (?)", i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := res.LastInsertId()
+		var v, port int
+		if err := conn.QueryRowContext(ctx, "SELECT v, @@port FROM ryw_t WHERE id = ?", id).Scan(&v, &port); err != nil {
+			t.Fatalf("trial %d: row %d not read back: %v", i, id, err)
+		}
+		if v != i {
+			t.Fatalf("trial %d: read %d", i, v)
+		}
+		if isReplica(port) {
+			byReplica++
+		}
+	}
+	t.Logf("%d of %d reads-after-write served by replicas", byReplica, trials)
+	if byReplica < trials/2 {
+		t.Fatalf("only %d of %d reads used replicas", byReplica, trials)
 	}
 }

@@ -44,6 +44,9 @@ type Session struct {
 	status        uint16
 	lastInsertID  uint64
 	stickyReasons stickiness
+	// lastGTID is, per cluster, the GTID of the session's last write, kept
+	// for schemas with consistency: session.
+	lastGTID map[string]string
 }
 
 // stickiness lists connection state that keeps the session on one backend
@@ -227,6 +230,7 @@ func (s *Session) run(st *parser.Statement, w ResultWriter) error {
 	if out.Err == nil {
 		s.noteSuccess(st, out)
 		s.status = out.Status
+		s.noteWriteGTID(h, st)
 	} else if s.pinned == nil && s.vars["autocommit"] == "0" {
 		// An ERR packet carries no status: whether the failed statement
 		// left a transaction open is unknown, so no one else may reuse
@@ -256,6 +260,20 @@ func (s *Session) acquire(st *parser.Statement, cluster *replication.Cluster) (*
 	conn, err := b.Get(s.foundRows)
 	if err != nil {
 		return nil, err
+	}
+	if b.Role == replication.RoleReplica {
+		fresh, err := s.caughtUp(conn, cluster.Name)
+		if err != nil {
+			b.Discard(conn)
+			return nil, err
+		}
+		if !fresh {
+			b.Put(conn)
+			b = cluster.Primary
+			if conn, err = b.Get(s.foundRows); err != nil {
+				return nil, err
+			}
+		}
 	}
 	h := &held{backend: b, conn: conn}
 	if err := s.prepare(h, st); err != nil {
@@ -442,4 +460,49 @@ func (s *Session) FieldList(table, wildcard string, w ResultWriter) error {
 	}
 	s.settle(h, st)
 	return w.Flush()
+}
+
+// sessionConsistency reports whether reads must see the session's writes.
+func (s *Session) sessionConsistency() (bool, float64) {
+	schema := s.rt.Rules.Schemas[s.db]
+	if schema == nil {
+		schema = s.rt.Rules.DefaultSchema()
+	}
+	return schema.Consistency == "session", schema.CausalTimeout.Seconds()
+}
+
+// noteWriteGTID remembers the GTID of a committed write, for read-your-writes.
+func (s *Session) noteWriteGTID(h *held, st *parser.Statement) {
+	on, _ := s.sessionConsistency()
+	if !on || st.ReadOnly || h.backend.Role != replication.RolePrimary || s.status&mysql.SERVER_STATUS_IN_TRANS != 0 {
+		return
+	}
+	res, _, err := h.conn.Query("SELECT @@last_gtid")
+	if err != nil || len(res.Rows) != 1 || res.Rows[0][0] == nil || *res.Rows[0][0] == "" {
+		return
+	}
+	if s.lastGTID == nil {
+		s.lastGTID = map[string]string{}
+	}
+	s.lastGTID[h.backend.Cluster] = *res.Rows[0][0]
+}
+
+// caughtUp waits, up to causal_timeout, for a replica to apply the session's
+// last write on that cluster. false sends the read to the primary; an error
+// means the connection broke.
+func (s *Session) caughtUp(c *replication.Conn, cluster string) (bool, error) {
+	on, timeout := s.sessionConsistency()
+	gtid := s.lastGTID[cluster]
+	if !on || gtid == "" {
+		return true, nil
+	}
+	res, _, err := c.Query(fmt.Sprintf("SELECT MASTER_GTID_WAIT(%s, %g)", quote(gtid), timeout))
+	var me *mysql.MyError
+	if errors.As(err, &me) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return len(res.Rows) == 1 && res.Rows[0][0] != nil && *res.Rows[0][0] == "0", nil
 }

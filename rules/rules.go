@@ -74,7 +74,12 @@ type Schema struct {
 	Name    string            `yaml:"-"`
 	Cluster string            `yaml:"cluster"`
 	Tables  map[string]*Table `yaml:"tables"`
-	line    int
+	// Consistency is "eventual" or "session" (read-your-writes).
+	Consistency string `yaml:"consistency"`
+	// CausalTimeout bounds the wait for a replica to apply a session's
+	// last write before the read goes to the primary.
+	CausalTimeout time.Duration `yaml:"causal_timeout"`
+	line          int
 }
 
 // Table says where one logical table lives when that is not the schema's
@@ -206,6 +211,12 @@ func (r *Rules) applyDefaults() {
 	}
 	for name, s := range r.Schemas {
 		s.Name = name
+		if s.Consistency == "" {
+			s.Consistency = "eventual"
+		}
+		if s.CausalTimeout == 0 {
+			s.CausalTimeout = 100 * time.Millisecond
+		}
 		for tname, t := range s.Tables {
 			t.Name = tname
 		}
@@ -297,6 +308,9 @@ func (r *Rules) validate(doc *yaml.Node) error {
 		}
 		if r.Clusters[s.Cluster] == nil {
 			return lineError(s.line, "schema %s: unknown cluster %q", name, s.Cluster)
+		}
+		if s.Consistency != "eventual" && s.Consistency != "session" {
+			return lineError(s.line, "schema %s: consistency %q: use eventual or session", name, s.Consistency)
 		}
 		for _, tname := range sortedKeys(s.Tables) {
 			if err := r.validateTable(s, s.Tables[tname]); err != nil {
@@ -484,7 +498,7 @@ func (r *Replica) UnmarshalYAML(n *yaml.Node) error {
 func (s *Schema) UnmarshalYAML(n *yaml.Node) error {
 	type plain Schema
 	s.line = n.Line
-	return decodeStrict(n, (*plain)(s), "cluster", "tables")
+	return decodeStrict(n, (*plain)(s), "cluster", "tables", "consistency", "causal_timeout")
 }
 
 func (t *Table) UnmarshalYAML(n *yaml.Node) error {
