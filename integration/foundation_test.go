@@ -549,6 +549,7 @@ func TestFieldListAndResetConnection(t *testing.T) {
 	if _, err := db.Exec("CREATE TABLE IF NOT EXISTS fl_t (id INT PRIMARY KEY, label VARCHAR(10))"); err != nil {
 		t.Fatal(err)
 	}
+	waitOnReplicas(t, "fl_t") // COM_FIELD_LIST is a read: a replica answers it
 	c := rawLogin(t, p.addr)
 
 	writeRaw(t, c, 0, append([]byte{0x04}, "fl_t\x00"...)) // COM_FIELD_LIST

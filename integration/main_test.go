@@ -166,3 +166,23 @@ func mysqlErr(t testing.TB, err error) (uint16, string, string) {
 	}
 	return me.Number, string(me.SQLState[:]), me.Message
 }
+
+// waitOnReplicas waits until replication has brought shop.table to every
+// replica of main.
+func waitOnReplicas(t testing.TB, table string) {
+	t.Helper()
+	for _, addr := range mainReplicas {
+		db := direct(t, addr, "")
+		for i := 0; ; i++ {
+			var n int
+			db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='shop' AND TABLE_NAME=?", table).Scan(&n)
+			if n == 1 {
+				break
+			}
+			if i > 200 {
+				t.Fatalf("table %s did not reach replica %s", table, addr)
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+	}
+}
