@@ -46,6 +46,13 @@ func TestMariadbCLI(t *testing.T) {
 	if out != want {
 		t.Fatalf("CLI output\n%q\nwant\n%q", out, want)
 	}
+	// A client that starts with a plugin the proxy does not speak is asked
+	// to switch to caching_sha2_password.
+	switched, err := exec.Command("mariadb", "--no-defaults", "-h127.0.0.1", "-P"+p.port(), "-uapp", "-papp",
+		"--default-auth=client_ed25519", "-N", "-B", "-e", "SELECT 'switched'").CombinedOutput()
+	if err != nil || string(switched) != "switched\n" {
+		t.Fatalf("auth switch: %v %q", err, switched)
+	}
 	out, err = runCLI(t, p, "app", "wrong", "shop", "SELECT 1")
 	if err == nil || !strings.Contains(out, "ERROR 1045 (28000)") || !strings.Contains(out, "Access denied for user 'app'") {
 		t.Fatalf("wrong password: %v %s", err, out)
