@@ -182,7 +182,7 @@ func parseServerHandshake(p []byte) (serverHandshake, error) {
 	return hs, nil
 }
 
-// SetReadDeadline bounds the wait for the next packet from the server, so a
+// armReadDeadline bounds the wait for the next packet from the server, so a
 // frozen server never hangs a client.
 func (c *Conn) armReadDeadline() {
 	if c.readTimeout > 0 {
