@@ -37,7 +37,7 @@ start)
 shardgate is running on 127.0.0.1:3307 (log: $STATE/shardgate.log).
 Connect:   mariadb -h127.0.0.1 -P3307 -uapp -papp shop
 Try:       SELECT @@port, name FROM products;   -- a replica answers
-           /* shardgate:primary */ SELECT @@port; -- the primary answers
+           /* shardgate:primary */ SELECT @@port; -- the primary answers (start mariadb with --comments, or it strips the hint)
            SHOW SHARDGATE BACKENDS;
 Stop:      make stop    (stops the proxy and the cluster)
 MSG
