@@ -53,21 +53,25 @@ func TestMariadbCLI(t *testing.T) {
 	if err != nil || string(switched) != "switched\n" {
 		t.Fatalf("auth switch: %v %q", err, switched)
 	}
-	out, err = runCLI(t, p, "app", "wrong", "shop", "SELECT 1")
-	if err == nil || !strings.Contains(out, "ERROR 1045 (28000)") || !strings.Contains(out, "Access denied for user 'app'") {
-		t.Fatalf("wrong password: %v %s", err, out)
+	refusals := []struct {
+		name, user, pass, db, sql string
+		want                      []string
+	}{
+		{"wrong password", "app", "wrong", "shop", "SELECT 1", []string{"ERROR 1045 (28000)", "Access denied for user 'app'"}},
+		{"unknown user", "nobody", "app", "", "SELECT 1", []string{"ERROR 1045"}},
+		{"unknown database", "app", "app", "nosuchdb", "SELECT 1", []string{"ERROR 1049 (42000)", "Unknown database 'nosuchdb'"}},
+		{"USE unknown database", "app", "app", "shop", "USE nosuchdb", []string{"ERROR 1049"}},
 	}
-	out, err = runCLI(t, p, "nobody", "app", "", "SELECT 1")
-	if err == nil || !strings.Contains(out, "ERROR 1045") {
-		t.Fatalf("unknown user: %v %s", err, out)
-	}
-	out, err = runCLI(t, p, "app", "app", "nosuchdb", "SELECT 1")
-	if err == nil || !strings.Contains(out, "ERROR 1049 (42000)") || !strings.Contains(out, "Unknown database 'nosuchdb'") {
-		t.Fatalf("unknown database: %v %s", err, out)
-	}
-	out, err = runCLI(t, p, "app", "app", "shop", "USE nosuchdb")
-	if err == nil || !strings.Contains(out, "ERROR 1049") {
-		t.Fatalf("USE unknown database: %v %s", err, out)
+	for _, c := range refusals {
+		out, err := runCLI(t, p, c.user, c.pass, c.db, c.sql)
+		if err == nil {
+			t.Fatalf("%s: accepted: %s", c.name, out)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Fatalf("%s: %q lacks %q", c.name, out, w)
+			}
+		}
 	}
 }
 

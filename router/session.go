@@ -90,13 +90,13 @@ func (s *Session) Status() uint16 {
 // Close returns any held connection; an open transaction is rolled back by
 // the reset that Put performs on a dirty connection.
 func (s *Session) Close() {
-	s.release(true)
+	s.release()
 }
 
 // Reset is COM_RESET_CONNECTION: the session forgets variables, temporary
 // tables and transactions, and keeps its database.
 func (s *Session) Reset() {
-	s.release(true)
+	s.release()
 	s.vars = map[string]string{}
 	if s.handshakeNames != "" {
 		s.vars["names"] = s.handshakeNames
@@ -106,13 +106,14 @@ func (s *Session) Reset() {
 	s.lastInsertID = 0
 }
 
-func (s *Session) release(dirty bool) {
+// release gives back a held connection. Whatever it was held for (a
+// transaction, temporary tables, locks) must not reach the next user, so it
+// is reset on the way back.
+func (s *Session) release() {
 	if s.pinned == nil {
 		return
 	}
-	if dirty {
-		s.pinned.conn.Dirty = true
-	}
+	s.pinned.conn.Dirty = true
 	s.pinned.backend.Put(s.pinned.conn)
 	s.pinned = nil
 	s.stickyReasons = stickiness{}
@@ -238,7 +239,7 @@ func (s *Session) run(st *parser.Statement, w ResultWriter) error {
 		h.conn.Dirty = true
 	}
 	// On an error a transaction stays as it was, so the status does too.
-	s.settle(h, st)
+	s.settle(h)
 	return w.Flush()
 }
 
@@ -365,7 +366,7 @@ func (s *Session) noteSuccess(st *parser.Statement, out replication.Outcome) {
 }
 
 // settle keeps or returns the connection after a statement.
-func (s *Session) settle(h *held, st *parser.Statement) {
+func (s *Session) settle(h *held) {
 	inTxn := s.status&mysql.SERVER_STATUS_IN_TRANS != 0
 	if inTxn || s.stickyReasons.any() {
 		s.pinned = h
@@ -458,7 +459,7 @@ func (s *Session) FieldList(table, wildcard string, w ResultWriter) error {
 	if _, err := h.conn.StreamFieldList(w); err != nil {
 		return s.fail(h, err)
 	}
-	s.settle(h, st)
+	s.settle(h)
 	return w.Flush()
 }
 
@@ -478,6 +479,13 @@ func (s *Session) noteWriteGTID(h *held, st *parser.Statement) {
 		return
 	}
 	res, _, err := h.conn.Query("SELECT @@last_gtid")
+	var me *mysql.MyError
+	if err != nil && !errors.As(err, &me) {
+		// The statement succeeded but the connection broke afterwards: the
+		// reset on return fails and the pool drops it.
+		h.conn.Dirty = true
+		return
+	}
 	if err != nil || len(res.Rows) != 1 || res.Rows[0][0] == nil || *res.Rows[0][0] == "" {
 		return
 	}

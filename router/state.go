@@ -89,11 +89,11 @@ func (s *Session) set(st *parser.Statement, w ResultWriter) error {
 		if !errors.As(err, &me) {
 			return s.fail(h, err)
 		}
-		s.settle(h, st)
+		s.settle(h)
 		return err
 	}
 	s.status = ok.Status
-	s.settle(h, st)
+	s.settle(h)
 	return s.writeOK(w, wire.OK{Warnings: ok.Warnings})
 }
 
