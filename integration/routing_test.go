@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -218,5 +219,89 @@ func TestReadYourWrites(t *testing.T) {
 	t.Logf("%d of %d reads-after-write served by replicas", byReplica, trials)
 	if byReplica < trials/2 {
 		t.Fatalf("only %d of %d reads used replicas", byReplica, trials)
+	}
+}
+
+// Statements that read what the previous statement left in its connection,
+// or assign user variables inside a SELECT, or take named locks.
+func TestConnectionBoundFunctions(t *testing.T) {
+	p := startProxy(t, "pool: {max_open: 4, max_idle: 4}\n")
+	db := p.open(t, "shop")
+	ctx := context.Background()
+	conn, _ := db.Conn(ctx)
+	defer conn.Close()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	one := func(q string) string {
+		t.Helper()
+		var v sql.NullString
+		if err := conn.QueryRowContext(ctx, q).Scan(&v); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return v.String
+	}
+	exec("DROP TABLE IF EXISTS cb_t")
+	exec("CREATE TABLE cb_t (id INT PRIMARY KEY, v INT)")
+	exec("INSERT INTO cb_t VALUES (1, 0), (2, 0), (3, 0)")
+	if got := one("SELECT ROW_COUNT()"); got != "3" {
+		t.Fatalf("ROW_COUNT() after a 3-row INSERT = %s", got)
+	}
+	exec("UPDATE cb_t SET v = 1 WHERE id <= 2")
+	if got := one("SELECT ROW_COUNT()"); got != "2" {
+		t.Fatalf("ROW_COUNT() after a 2-row UPDATE = %s", got)
+	}
+	// Other clients keep the pool busy meanwhile without stealing it.
+	other := p.open(t, "shop")
+	for i := 0; i < 20; i++ {
+		other.Exec("/* shardgate:primary */ DO 1")
+	}
+	exec("DELETE FROM cb_t WHERE id = 3")
+	for i := 0; i < 5; i++ {
+		other.Exec("/* shardgate:primary */ DO 1")
+	}
+	if got := one("SELECT ROW_COUNT()"); got != "1" {
+		t.Fatalf("ROW_COUNT() after a 1-row DELETE = %s", got)
+	}
+
+	var port int
+	rows, err := conn.QueryContext(ctx, "/* shardgate:primary */ SELECT SQL_CALC_FOUND_ROWS id, @@port FROM cb_t LIMIT 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		rows.Scan(new(int), &port)
+	}
+	rows.Close()
+	if got := one("SELECT FOUND_ROWS()"); got != "2" {
+		t.Fatalf("FOUND_ROWS() = %s", got)
+	}
+
+	// @x := inside a SELECT is carried like SET @x.
+	if got := one("SELECT @picked := MAX(id) FROM cb_t"); got != "2" {
+		t.Fatalf("assignment returned %s", got)
+	}
+	for i := 0; i < 5; i++ {
+		if got := one("SELECT @picked"); got != "2" {
+			t.Fatalf("@picked read back as %q", got)
+		}
+	}
+
+	// A named lock keeps the session on the connection that holds it.
+	if got := one("SELECT GET_LOCK('shardgate_test_lock', 1)"); got != "1" {
+		t.Fatalf("GET_LOCK = %s", got)
+	}
+	var holder sql.NullInt64
+	if err := other.QueryRow("/* shardgate:primary */ SELECT IS_USED_LOCK('shardgate_test_lock')").Scan(&holder); err != nil || !holder.Valid {
+		t.Fatalf("lock not held: %v", err)
+	}
+	if got := one("SELECT CONNECTION_ID()"); got != fmt.Sprint(holder.Int64) {
+		t.Fatalf("session moved off the lock holder %d to %s", holder.Int64, got)
+	}
+	if got := one("SELECT RELEASE_LOCK('shardgate_test_lock')"); got != "1" {
+		t.Fatalf("RELEASE_LOCK = %s", got)
 	}
 }

@@ -3,6 +3,7 @@
 package parser
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -56,7 +57,15 @@ type Statement struct {
 	// Reasons the statement must run on the primary, on the session's own
 	// connection, even though it only reads.
 	UsesLastInsertID bool
-	UsesConnState    bool // FOUND_ROWS(), ROW_COUNT(), named locks, sequences, user variables assigned
+	// UsesPrevResult reads what the previous statement left in its
+	// connection: ROW_COUNT(), FOUND_ROWS().
+	UsesPrevResult bool
+	// HoldsConnState creates state that lives in the connection for longer
+	// than the statement: named locks, sequence values (LASTVAL).
+	HoldsConnState bool
+	// AssignedUserVars lists user variables a statement assigns inside an
+	// expression (@x := ...), lower-cased; the session carries their values.
+	AssignedUserVars []string
 	Locking          bool // FOR UPDATE, LOCK IN SHARE MODE, FOR SHARE
 	CalcFoundRows    bool
 	// ReadOnlyTxn is set for START TRANSACTION READ ONLY.
@@ -104,8 +113,7 @@ func Classify(n ast.StmtNode, sql string) *Statement {
 			s.Locking = true
 		}
 		if n.SelectIntoOpt != nil {
-			s.ReadOnly = false
-			s.UsesConnState = true
+			s.ReadOnly = false // writes a file on the server
 		}
 		if n.SelectStmtOpts != nil && n.SelectStmtOpts.CalcFoundRows {
 			s.CalcFoundRows = true
@@ -147,18 +155,20 @@ func Classify(n ast.StmtNode, sql string) *Statement {
 	}
 	v := &visitor{stmt: s, seen: map[Table]bool{}}
 	n.Accept(v)
-	if s.UsesLastInsertID || s.UsesConnState || s.Locking {
+	if s.UsesLastInsertID || s.UsesPrevResult || s.HoldsConnState || s.Locking || len(s.AssignedUserVars) > 0 {
 		s.ReadOnly = false
 	}
 	return s
 }
 
-// connStateFuncs read or change state that lives in one backend connection.
+// prevResultFuncs read what the previous statement left in its connection.
+var prevResultFuncs = map[string]bool{"found_rows": true, "row_count": true}
+
+// connStateFuncs create or read state that outlives the statement in one
+// backend connection.
 var connStateFuncs = map[string]bool{
-	"found_rows": true, "row_count": true,
 	"get_lock": true, "release_lock": true, "release_all_locks": true, "is_used_lock": true, "is_free_lock": true,
 	"nextval": true, "lastval": true, "setval": true,
-	"sleep": false,
 }
 
 type visitor struct {
@@ -189,12 +199,17 @@ func (v *visitor) Enter(n ast.Node) (ast.Node, bool) {
 		name := n.FnName.L
 		if name == "last_insert_id" {
 			v.stmt.UsesLastInsertID = true
+		} else if prevResultFuncs[name] {
+			v.stmt.UsesPrevResult = true
 		} else if connStateFuncs[name] {
-			v.stmt.UsesConnState = true
+			v.stmt.HoldsConnState = true
 		}
 	case *ast.VariableExpr:
 		if !n.IsSystem && n.Value != nil {
-			v.stmt.UsesConnState = true // @x := expr inside a statement
+			name := strings.ToLower(n.Name)
+			if !slices.Contains(v.stmt.AssignedUserVars, name) {
+				v.stmt.AssignedUserVars = append(v.stmt.AssignedUserVars, name)
+			}
 		}
 	}
 	return n, false

@@ -56,6 +56,14 @@ type Conn struct {
 	vars        map[string]string
 	readTimeout time.Duration
 	lastUsed    time.Time
+	// uses counts commands sent; Reclaim checks it to know a connection
+	// has not served anyone else since.
+	uses uint64
+	// ReservedFor keeps an idle connection for its last owner (a session
+	// id; 0 for none), who may want it back for ROW_COUNT() (see
+	// Pool.Reclaim) and whose state it already carries: others get it only
+	// when the pool is full.
+	ReservedFor uint64
 	// Dirty marks state the proxy cannot describe as variables (temporary
 	// tables, user variables set inside a SELECT, an open transaction left
 	// by a client that vanished): the next owner gets a reset connection.
@@ -194,6 +202,7 @@ func (c *Conn) armReadDeadline() {
 func (c *Conn) Send(cmd byte, arg []byte) error {
 	c.armReadDeadline()
 	c.lastUsed = time.Now()
+	c.uses++
 	return c.WriteCommand(cmd, arg)
 }
 
@@ -485,6 +494,9 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// Uses is the number of commands sent so far.
+func (c *Conn) Uses() uint64 { return c.uses }
 
 // Addr is the server's address.
 func (c *Conn) Addr() string { return c.addr }

@@ -52,11 +52,14 @@ func (p *Pool) Stats() (open, idle int) {
 	return p.open, len(p.idle)
 }
 
-// Get borrows a connection. foundRows selects connections that report matched
-// rather than changed rows, as the client asked in its handshake.
-func (p *Pool) Get(foundRows bool) (*Conn, error) {
+// Get borrows a connection for owner (a session id). foundRows selects
+// connections that report matched rather than changed rows, as the client
+// asked in its handshake. The owner's own reserved connection comes first,
+// then unreserved ones, then a new one, and others' reserved ones only when
+// the pool is full.
+func (p *Pool) Get(foundRows bool, owner uint64) (*Conn, error) {
 	for {
-		c, dial, err := p.acquire(foundRows)
+		c, dial, err := p.acquire(foundRows, owner)
 		if err != nil {
 			return nil, err
 		}
@@ -84,13 +87,13 @@ func (p *Pool) Get(foundRows bool) (*Conn, error) {
 
 // acquire returns an idle connection, or dial=true when the caller holds a
 // slot and must dial one.
-func (p *Pool) acquire(foundRows bool) (c *Conn, dial bool, err error) {
+func (p *Pool) acquire(foundRows bool, owner uint64) (c *Conn, dial bool, err error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil, false, wire.Errorf(wire.ErrBackendUnreachable, "shardgate: backend %s: pool closed", p.Addr)
 	}
-	if c := p.popIdle(foundRows); c != nil {
+	if c := p.popIdle(foundRows, owner); c != nil {
 		p.mu.Unlock()
 		return c, false, nil
 	}
@@ -98,6 +101,11 @@ func (p *Pool) acquire(foundRows bool) (c *Conn, dial bool, err error) {
 		p.open++
 		p.mu.Unlock()
 		return nil, true, nil
+	}
+	// Full: a connection kept for its last owner's ROW_COUNT() goes too.
+	if c := p.popIdle(foundRows, anyOwner); c != nil {
+		p.mu.Unlock()
+		return c, false, nil
 	}
 	// Full. An idle connection of the other kind can make room.
 	if len(p.idle) > 0 {
@@ -143,15 +151,49 @@ func (p *Pool) handed(c *Conn, foundRows bool) (*Conn, bool, error) {
 	return c, false, nil
 }
 
-func (p *Pool) popIdle(foundRows bool) *Conn {
+// anyOwner lets popIdle take connections reserved for anyone.
+const anyOwner = ^uint64(0)
+
+// reservation is how long an idle connection stays kept for its last owner:
+// long enough for a ROW_COUNT() right after the statement, short enough that
+// connections of clients that left are soon everyone's again.
+const reservation = time.Second
+
+// popIdle takes an idle connection of the wanted kind: owner's own reserved
+// one, else the most recently returned unreserved one (else, for anyOwner,
+// the one reserved longest ago).
+func (p *Pool) popIdle(foundRows bool, owner uint64) *Conn {
+	pick := -1
+	now := time.Now()
 	for i := len(p.idle) - 1; i >= 0; i-- {
 		c := p.idle[i]
-		if c.foundRows == foundRows {
-			p.idle = append(p.idle[:i], p.idle[i+1:]...)
-			return c
+		if c.foundRows != foundRows {
+			continue
+		}
+		if c.ReservedFor == owner && owner != 0 {
+			pick = i
+			break
+		}
+		free := c.ReservedFor == 0 || now.Sub(c.lastUsed) > reservation
+		if pick < 0 && free {
+			pick = i
 		}
 	}
-	return nil
+	if pick < 0 && owner == anyOwner {
+		for i, c := range p.idle {
+			if c.foundRows == foundRows {
+				pick = i
+				break
+			}
+		}
+	}
+	if pick < 0 {
+		return nil
+	}
+	c := p.idle[pick]
+	p.idle = append(p.idle[:pick], p.idle[pick+1:]...)
+	c.ReservedFor = 0
+	return c
 }
 
 // Put returns a healthy connection. A connection whose state the proxy no
@@ -181,6 +223,23 @@ func (p *Pool) Put(c *Conn) {
 	}
 	p.idle = append(p.idle, c)
 	p.mu.Unlock()
+}
+
+// Reclaim takes back an idle connection that has sent exactly uses commands,
+// that is one nobody used since its owner returned it. Statements such as
+// ROW_COUNT() need the connection the previous statement ran on.
+func (p *Pool) Reclaim(c *Conn, uses uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, idle := range p.idle {
+		if idle == c && c.uses == uses {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			c.ReservedFor = 0
+			p.InFlight.Add(1)
+			return true
+		}
+	}
+	return false
 }
 
 // Discard closes a broken borrowed connection and frees its slot.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
@@ -23,8 +24,11 @@ type Router struct {
 	Rules    *rules.Rules
 	Clusters map[string]*replication.Cluster
 	parsers  sync.Pool
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	// sessionIDs numbers sessions, so pools can keep a connection for its
+	// last owner.
+	sessionIDs atomic.Uint64
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 // New builds the clusters and their pools from the rules. No connection is

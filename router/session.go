@@ -28,6 +28,7 @@ type ClientGoneError = replication.SinkError
 // Session is one client's state. It belongs to the client's goroutine.
 type Session struct {
 	rt        *Router
+	id        uint64
 	db        string
 	foundRows bool
 	// vars is the session state every backend connection serving this
@@ -44,6 +45,11 @@ type Session struct {
 	status        uint16
 	lastInsertID  uint64
 	stickyReasons stickiness
+	// prev is where the last write ran, for ROW_COUNT() in the next statement.
+	prev struct {
+		h    *held
+		uses uint64
+	}
 	// lastGTID is, per cluster, the GTID of the session's last write, kept
 	// for schemas with consistency: session.
 	lastGTID map[string]string
@@ -52,10 +58,10 @@ type Session struct {
 // stickiness lists connection state that keeps the session on one backend
 // connection after the statement that created it.
 type stickiness struct {
-	tempTables, namedLocks, lockTables, foundRows bool
+	tempTables, connState, lockTables, foundRows bool
 }
 
-func (s stickiness) any() bool { return s.tempTables || s.namedLocks || s.lockTables || s.foundRows }
+func (s stickiness) any() bool { return s.tempTables || s.connState || s.lockTables || s.foundRows }
 
 type held struct {
 	backend *replication.Backend
@@ -65,7 +71,7 @@ type held struct {
 // NewSession starts a session for a logged-in client. collation is the
 // collation id from the handshake; foundRows mirrors CLIENT_FOUND_ROWS.
 func (rt *Router) NewSession(db string, collation uint8, foundRows bool) *Session {
-	s := &Session{rt: rt, db: db, foundRows: foundRows, vars: map[string]string{}, status: mysql.SERVER_STATUS_AUTOCOMMIT}
+	s := &Session{rt: rt, id: rt.sessionIDs.Add(1), db: db, foundRows: foundRows, vars: map[string]string{}, status: mysql.SERVER_STATUS_AUTOCOMMIT}
 	if names := namesForCollation(collation); names != replication.DefaultNames {
 		s.handshakeNames = names
 		s.vars["names"] = names
@@ -232,6 +238,17 @@ func (s *Session) run(st *parser.Statement, w ResultWriter) error {
 		s.noteSuccess(st, out)
 		s.status = out.Status
 		s.noteWriteGTID(h, st)
+		if len(st.AssignedUserVars) > 0 {
+			reads := make([]varRead, len(st.AssignedUserVars))
+			for i, name := range st.AssignedUserVars {
+				reads[i] = userVarRead(name)
+			}
+			if err := s.captureVars(h.conn, reads); err != nil {
+				// The statement's answer is already with the client; a
+				// connection that cannot tell us its variables is dropped.
+				h.conn.Dirty = true
+			}
+		}
 	} else if s.pinned == nil && s.vars["autocommit"] == "0" {
 		// An ERR packet carries no status: whether the failed statement
 		// left a transaction open is unknown, so no one else may reuse
@@ -254,11 +271,14 @@ func (s *Session) acquire(st *parser.Statement, cluster *replication.Cluster) (*
 		}
 		return s.pinned, nil
 	}
+	if st.UsesPrevResult {
+		return s.reclaimPrev(st, cluster)
+	}
 	b, err := s.target(st, cluster)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := b.Get(s.foundRows)
+	conn, err := b.Get(s.foundRows, s.id)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +291,7 @@ func (s *Session) acquire(st *parser.Statement, cluster *replication.Cluster) (*
 		if !fresh {
 			b.Put(conn)
 			b = cluster.Primary
-			if conn, err = b.Get(s.foundRows); err != nil {
+			if conn, err = b.Get(s.foundRows, s.id); err != nil {
 				return nil, err
 			}
 		}
@@ -359,8 +379,8 @@ func (s *Session) noteSuccess(st *parser.Statement, out replication.Outcome) {
 	case *ast.UnlockTablesStmt:
 		s.stickyReasons.lockTables = false
 	}
-	if st.UsesConnState {
-		s.stickyReasons.namedLocks = true
+	if st.HoldsConnState {
+		s.stickyReasons.connState = true
 	}
 	s.stickyReasons.foundRows = st.CalcFoundRows
 }
@@ -375,7 +395,29 @@ func (s *Session) settle(h *held) {
 	if s.pinned == h {
 		s.pinned = nil
 	}
+	// The client may ask ROW_COUNT() or FOUND_ROWS() next: keep the
+	// connection for this session unless the pool runs short.
+	s.prev.h, s.prev.uses = h, h.conn.Uses()
+	h.conn.ReservedFor = s.id
 	h.backend.Put(h.conn)
+}
+
+// reclaimPrev takes back the connection the previous statement ran on, for
+// ROW_COUNT() and FOUND_ROWS(). The pool hands a returned connection to others
+// last, so it is usually still there; when it is not, the honest answer is an
+// error rather than another connection's count.
+func (s *Session) reclaimPrev(st *parser.Statement, cluster *replication.Cluster) (*held, error) {
+	h := s.prev.h
+	if h == nil || h.backend.Cluster != cluster.Name || !h.backend.Reclaim(h.conn, s.prev.uses) {
+		return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
+			"shardgate: ROW_COUNT() and FOUND_ROWS() need the backend connection of the previous statement, which has been reused since; run both statements in one transaction")
+	}
+	if err := s.prepare(h, st); err != nil {
+		h.conn.Dirty = true
+		h.backend.Put(h.conn)
+		return nil, err
+	}
+	return h, nil
 }
 
 func (s *Session) writeOK(w ResultWriter, ok wire.OK) error {

@@ -13,21 +13,27 @@ import (
 	"github.com/shardgate/shardgate/wire"
 )
 
+// varRead names a session value and the expression that reads it back.
+type varRead struct{ key, expr string }
+
+func userVarRead(name string) varRead {
+	return varRead{"@" + name, "@`" + strings.ReplaceAll(name, "`", "``") + "`"}
+}
+
 // set runs a SET statement on a backend, then reads the resulting values
 // back and records them as literals. Replaying the client's expression on
 // another connection would be wrong for relative values such as
 // SET sql_mode = CONCAT(@@sql_mode, ',ANSI'); the server's answer is exact.
 func (s *Session) set(st *parser.Statement, w ResultWriter) error {
-	type readBack struct{ key, expr string }
-	var reads []readBack
+	var reads []varRead
 	for _, v := range st.Node.(*ast.SetStmt).Variables {
 		name := strings.ToLower(v.Name)
 		switch {
 		case v.Name == ast.SetNames:
-			reads = append(reads, readBack{"names", "CONCAT(QUOTE(@@character_set_client), ' COLLATE ', QUOTE(@@collation_connection))"})
+			reads = append(reads, varRead{"names", "CONCAT(QUOTE(@@character_set_client), ' COLLATE ', QUOTE(@@collation_connection))"})
 		case v.Name == ast.SetCharset:
 			for _, k := range []string{"character_set_client", "character_set_results", "collation_connection"} {
-				reads = append(reads, readBack{k, "@@session." + k})
+				reads = append(reads, varRead{k, "@@session." + k})
 			}
 		case v.IsGlobal || v.IsInstance:
 			// Server-wide: runs on the primary, nothing to carry.
@@ -36,9 +42,9 @@ func (s *Session) set(st *parser.Statement, w ResultWriter) error {
 				return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
 					"shardgate: SET TRANSACTION for the next transaction only is not supported; use SET SESSION TRANSACTION ...")
 			}
-			reads = append(reads, readBack{name, "@@session." + name})
+			reads = append(reads, varRead{name, "@@session." + name})
 		default:
-			reads = append(reads, readBack{"@" + name, "@`" + strings.ReplaceAll(name, "`", "``") + "`"})
+			reads = append(reads, userVarRead(name))
 		}
 	}
 	cluster, err := s.rt.clusterFor(st, s.db)
@@ -51,38 +57,8 @@ func (s *Session) set(st *parser.Statement, w ResultWriter) error {
 	}
 	h.backend.Writes.Add(1)
 	ok, err := h.conn.Exec(st.SQL)
-	if err == nil && len(reads) > 0 {
-		exprs := make([]string, len(reads))
-		for i, r := range reads {
-			exprs[i] = r.expr
-		}
-		var res *replication.Result
-		res, _, err = h.conn.Query("SELECT " + strings.Join(exprs, ", "))
-		if err == nil {
-			if len(res.Rows) != 1 || len(res.Rows[0]) != len(reads) {
-				err = errors.New("unexpected answer reading variables back")
-			} else {
-				changed := map[string]string{}
-				for i, r := range reads {
-					v := literal(res.Columns[i], res.Rows[0][i])
-					if r.key == "names" {
-						v = *res.Rows[0][i]
-						for _, k := range []string{"character_set_client", "character_set_connection", "character_set_results", "collation_connection"} {
-							delete(s.vars, k)
-						}
-					}
-					changed[r.key] = v
-				}
-				for k, v := range changed {
-					if k == "names" && v == replication.DefaultNames {
-						delete(s.vars, k)
-					} else {
-						s.vars[k] = v
-					}
-				}
-				h.conn.NoteVars(changed)
-			}
-		}
+	if err == nil {
+		err = s.captureVars(h.conn, reads)
 	}
 	if err != nil {
 		var me *mysql.MyError
@@ -95,6 +71,45 @@ func (s *Session) set(st *parser.Statement, w ResultWriter) error {
 	s.status = ok.Status
 	s.settle(h)
 	return s.writeOK(w, wire.OK{Warnings: ok.Warnings})
+}
+
+// captureVars reads values back from the connection a statement just changed
+// and records them in the session (and as the connection's known state).
+func (s *Session) captureVars(c *replication.Conn, reads []varRead) error {
+	if len(reads) == 0 {
+		return nil
+	}
+	exprs := make([]string, len(reads))
+	for i, r := range reads {
+		exprs[i] = r.expr
+	}
+	res, _, err := c.Query("SELECT " + strings.Join(exprs, ", "))
+	if err != nil {
+		return err
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != len(reads) {
+		return errors.New("unexpected answer reading variables back")
+	}
+	changed := map[string]string{}
+	for i, r := range reads {
+		v := literal(res.Columns[i], res.Rows[0][i])
+		if r.key == "names" {
+			v = *res.Rows[0][i]
+			for _, k := range []string{"character_set_client", "character_set_connection", "character_set_results", "collation_connection"} {
+				delete(s.vars, k)
+			}
+		}
+		changed[r.key] = v
+	}
+	for k, v := range changed {
+		if k == "names" && v == replication.DefaultNames {
+			delete(s.vars, k)
+		} else {
+			s.vars[k] = v
+		}
+	}
+	c.NoteVars(changed)
+	return nil
 }
 
 // showDatabases answers SHOW DATABASES with the logical schemas.
