@@ -32,6 +32,15 @@ type Backend struct {
 // Healthy reports whether the last health check passed.
 func (b *Backend) Healthy() bool { return b.healthy.Load() }
 
+// MarkDown takes the backend out of rotation at once, without waiting for
+// the next health check, when a statement found it broken. Its idle
+// connections are most likely broken too. The health check brings it back.
+func (b *Backend) MarkDown(reason string) {
+	b.lastErr.Store(reason)
+	b.healthy.Store(false)
+	b.CloseAllIdle()
+}
+
 // Lag is the replica's last known delay in seconds, -1 when unknown.
 func (b *Backend) Lag() int64 { return b.lag.Load() }
 

@@ -287,11 +287,9 @@ func (p *Pool) CloseIdle() {
 	}
 }
 
-// Close closes idle connections and refuses new borrowers; borrowed ones are
-// closed when returned.
-func (p *Pool) Close() {
+// CloseAllIdle closes every idle connection.
+func (p *Pool) CloseAllIdle() {
 	p.mu.Lock()
-	p.closed = true
 	idle := p.idle
 	p.idle = nil
 	p.open -= len(idle)
@@ -299,6 +297,15 @@ func (p *Pool) Close() {
 	for _, c := range idle {
 		c.Close()
 	}
+}
+
+// Close closes idle connections and refuses new borrowers; borrowed ones are
+// closed when returned.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.CloseAllIdle()
 }
 
 // Kill stops a runaway statement on this server from a separate connection.

@@ -221,18 +221,31 @@ func (s *Session) run(st *parser.Statement, w ResultWriter) error {
 	if err != nil {
 		return err
 	}
-	h, err := s.acquire(st, cluster)
-	if err != nil {
-		return err
-	}
-	if st.Kind == parser.KindSelect || st.Kind == parser.KindShow || st.Kind == parser.KindExplain {
-		h.backend.Reads.Add(1)
-	} else {
-		h.backend.Writes.Add(1)
-	}
-	out, err := s.send(h, st.SQL, w)
-	if err != nil {
-		return s.fail(h, err)
+	var h *held
+	var out replication.Outcome
+	for try := 0; ; try++ {
+		wasPinned := s.pinned != nil
+		if h, err = s.acquire(st, cluster); err != nil {
+			return err
+		}
+		if st.Kind == parser.KindSelect || st.Kind == parser.KindShow || st.Kind == parser.KindExplain {
+			h.backend.Reads.Add(1)
+		} else {
+			h.backend.Writes.Add(1)
+		}
+		cw := countingWriter{ResultWriter: w}
+		if out, err = s.send(h, st.SQL, &cw); err == nil {
+			break
+		}
+		// A read that broke before the client saw a byte runs again
+		// elsewhere: only statements caught mid-answer fail.
+		var gone *replication.SinkError
+		retry := st.ReadOnly && !wasPinned && s.pinned == nil && cw.packets == 0 && !errors.As(err, &gone) && try < len(cluster.Replicas)
+		if !retry {
+			return s.fail(h, err)
+		}
+		h.backend.MarkDown(err.Error())
+		h.backend.Discard(h.conn)
 	}
 	if out.Err == nil {
 		s.noteSuccess(st, out)
@@ -274,19 +287,50 @@ func (s *Session) acquire(st *parser.Statement, cluster *replication.Cluster) (*
 	if st.UsesPrevResult {
 		return s.reclaimPrev(st, cluster)
 	}
+	// A backend found broken leaves rotation and the statement tries the
+	// next choice: nothing has run yet, so trying again is always safe.
+	var lastErr error
+	for try := 0; try <= len(cluster.Replicas); try++ {
+		h, err := s.tryAcquire(st, cluster)
+		if err == nil {
+			return h, nil
+		}
+		var broken *brokenBackend
+		if !errors.As(err, &broken) {
+			return nil, err
+		}
+		broken.b.MarkDown(broken.err.Error())
+		lastErr = broken.err
+	}
+	return nil, lastErr
+}
+
+// brokenBackend wraps a failure that says the backend itself is unusable.
+type brokenBackend struct {
+	b   *replication.Backend
+	err error
+}
+
+func (e *brokenBackend) Error() string { return e.err.Error() }
+
+func (s *Session) tryAcquire(st *parser.Statement, cluster *replication.Cluster) (*held, error) {
 	b, err := s.target(st, cluster)
 	if err != nil {
 		return nil, err
 	}
 	conn, err := b.Get(s.foundRows, s.id)
 	if err != nil {
+		var me *mysql.MyError
+		if errors.As(err, &me) && me.Code == wire.ErrBackendUnreachable {
+			return nil, &brokenBackend{b, err}
+		}
 		return nil, err
 	}
 	if b.Role == replication.RoleReplica {
 		fresh, err := s.caughtUp(conn, cluster.Name)
 		if err != nil {
 			b.Discard(conn)
-			return nil, err
+			return nil, &brokenBackend{b, err}
 		}
 		if !fresh {
 			b.Put(conn)
@@ -303,10 +347,10 @@ func (s *Session) acquire(st *parser.Statement, cluster *replication.Cluster) (*
 			// The server refused the session's state: the connection is fine.
 			conn.Dirty = true
 			b.Put(conn)
-		} else {
-			b.Discard(conn)
+			return nil, err
 		}
-		return nil, err
+		b.Discard(conn)
+		return nil, &brokenBackend{b, err}
 	}
 	return h, nil
 }
@@ -555,4 +599,15 @@ func (s *Session) caughtUp(c *replication.Conn, cluster string) (bool, error) {
 		return false, err
 	}
 	return len(res.Rows) == 1 && res.Rows[0][0] != nil && *res.Rows[0][0] == "0", nil
+}
+
+// countingWriter tells whether any of a response reached the client.
+type countingWriter struct {
+	ResultWriter
+	packets int
+}
+
+func (c *countingWriter) WritePacket(p []byte) error {
+	c.packets++
+	return c.ResultWriter.WritePacket(p)
 }

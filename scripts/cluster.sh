@@ -4,6 +4,8 @@
 #   scripts/cluster.sh up       start (idempotent) every server and wire up replication
 #   scripts/cluster.sh down     stop the servers this script started and remove the state
 #   scripts/cluster.sh status   one line per server
+#   scripts/cluster.sh start NAME   start one stopped server again (fault tests)
+#   scripts/cluster.sh pid NAME     print one server's pid
 #
 # Topology (all on 127.0.0.1):
 #   main: primary 3310, replicas 3311 3312
@@ -49,9 +51,13 @@ sql() { # sql NAME STATEMENT...: run as the local root over the unix socket
   mariadb --no-defaults -uroot --socket="$STATE/$name/sock" -N -B -e "$*"
 }
 
-alive() { # alive NAME: the pid in the pid file is running
-  local pidf="$STATE/$1/pid"
-  [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null
+alive() { # alive NAME: the pid in the pid file is running (a killed server
+  # may linger as a zombie when nobody reaps it: that is not running)
+  local pidf="$STATE/$1/pid" pid
+  [ -f "$pidf" ] || return 1
+  pid=$(cat "$pidf")
+  kill -0 "$pid" 2>/dev/null || return 1
+  ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null
 }
 
 template() {
@@ -79,7 +85,7 @@ start() { # start NAME PORT SERVER_ID
     --max-connections=2000 --max-allowed-packet=1G --performance-schema=0 \
     --innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
     --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --skip-innodb-doublewrite \
-    --table-open-cache=4000 --thread-cache-size=64 >/dev/null 2>&1 &
+    --table-open-cache=4000 --thread-cache-size=64 >"$dir/stdout.log" 2>&1 &
 }
 
 wait_ready() { # wait_ready NAME
@@ -171,9 +177,16 @@ status() {
   done
 }
 
+server_spec() { # server_spec NAME: its line from SERVERS
+  for s in "${SERVERS[@]}"; do set -- $s; [ "$1" = "$NAME" ] && { echo "$s"; return; }; done
+  log "unknown server $NAME"; exit 2
+}
+
 case "${1:-}" in
   up) up ;;
+  start) NAME=${2:?server name}; spec=$(server_spec); start $spec; wait_ready "$NAME" ;;
+  pid) NAME=${2:?server name}; server_spec >/dev/null; cat "$STATE/$NAME/pid" ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|start NAME|pid NAME" >&2; exit 2 ;;
 esac
