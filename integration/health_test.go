@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,5 +71,32 @@ func TestStoppedReplicaLeavesRotation(t *testing.T) {
 			t.Fatal("3312 did not return to rotation within 5 s after START SLAVE")
 		}
 		time.Sleep(interval)
+	}
+}
+
+// With no usable replica, reads go to the primary (replica_fallback:
+// primary, the default) or fail clearly (replica_fallback: error).
+func TestReplicaFallback(t *testing.T) {
+	viaPrimary := startProxy(t, "health_interval: 200ms\n")
+	failing := startProxy(t, "health_interval: 200ms\nreplica_fallback: error\n")
+	for _, r := range []string{"main-r1", "main-r2"} {
+		rootSQL(t, r, "STOP SLAVE")
+		defer rootSQL(t, r, "START SLAVE")
+	}
+	time.Sleep(500 * time.Millisecond)
+	var port int
+	if err := viaPrimary.open(t, "shop").QueryRow("SELECT @@port").Scan(&port); err != nil || port != 3310 {
+		t.Fatalf("fallback primary: port %d, %v", port, err)
+	}
+	err := failing.open(t, "shop").QueryRow("SELECT @@port").Scan(&port)
+	if err == nil {
+		t.Fatal("fallback error: a read was served")
+	}
+	if code, _, msg := mysqlErr(t, err); code != 1290 || !strings.Contains(msg, "no healthy replica in cluster main") {
+		t.Fatalf("fallback error: %d %s", code, msg)
+	}
+	// Writes are unaffected.
+	if _, err := failing.open(t, "shop").Exec("DO 1"); err != nil {
+		t.Fatal(err)
 	}
 }

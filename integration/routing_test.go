@@ -290,6 +290,14 @@ func TestConnectionBoundFunctions(t *testing.T) {
 		}
 	}
 
+	// So is SELECT ... INTO @var.
+	exec("SELECT MIN(id), MAX(id) INTO @lo, @hi FROM cb_t")
+	for i := 0; i < 5; i++ {
+		if got := one("SELECT CONCAT(@lo, '-', @hi)"); got != "1-2" {
+			t.Fatalf("@lo-@hi read back as %q", got)
+		}
+	}
+
 	// A named lock keeps the session on the connection that holds it.
 	if got := one("SELECT GET_LOCK('shardgate_test_lock', 1)"); got != "1" {
 		t.Fatalf("GET_LOCK = %s", got)

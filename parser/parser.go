@@ -3,6 +3,7 @@
 package parser
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 
@@ -85,6 +86,9 @@ func New() *Parser { return &Parser{p: tidb.New()} }
 func (p *Parser) Parse(sql string) ([]*Statement, error) {
 	nodes, _, err := p.p.ParseSQL(sql)
 	if err != nil {
+		if st := p.parseSelectIntoVars(sql); st != nil {
+			return []*Statement{st}, nil
+		}
 		msg := err.Error()
 		if i := strings.Index(msg, "near "); i >= 0 {
 			msg = "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use " + msg[i:]
@@ -100,6 +104,35 @@ func (p *Parser) Parse(sql string) ([]*Statement, error) {
 		stmts = append(stmts, Classify(n, text))
 	}
 	return stmts, nil
+}
+
+// intoUserVars matches MariaDB's SELECT ... INTO @a, @b, which TiDB's grammar
+// lacks (it knows only INTO OUTFILE).
+var intoUserVars = regexp.MustCompile("(?is)\\bINTO\\s+(@`?[\\w$.]+`?(?:\\s*,\\s*@`?[\\w$.]+`?)*)")
+
+// parseSelectIntoVars understands SELECT ... INTO @vars by parsing the
+// statement without the INTO clause; the original text is what runs.
+func (p *Parser) parseSelectIntoVars(sql string) *Statement {
+	m := intoUserVars.FindStringSubmatchIndex(sql)
+	if m == nil {
+		return nil
+	}
+	nodes, _, err := p.p.ParseSQL(sql[:m[0]] + sql[m[1]:])
+	if err != nil || len(nodes) != 1 {
+		return nil
+	}
+	if _, ok := nodes[0].(*ast.SelectStmt); !ok {
+		return nil
+	}
+	st := Classify(nodes[0], sql)
+	for _, v := range strings.Split(sql[m[2]:m[3]], ",") {
+		name := strings.ToLower(strings.Trim(strings.TrimSpace(v), "@`"))
+		if !slices.Contains(st.AssignedUserVars, name) {
+			st.AssignedUserVars = append(st.AssignedUserVars, name)
+		}
+	}
+	st.ReadOnly = false
+	return st
 }
 
 // Classify works out what routing needs from a parsed statement.

@@ -53,6 +53,13 @@ func TestClassify(t *testing.T) {
 	if st, _ := p.Parse("START TRANSACTION READ ONLY"); !st[0].ReadOnlyTxn {
 		t.Error("READ ONLY transaction not seen")
 	}
+	into, err := p.Parse("SELECT id, v INTO @a, @`B` FROM t WHERE id = 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := into[0]; st.ReadOnly || !reflect.DeepEqual(st.AssignedUserVars, []string{"a", "b"}) || !reflect.DeepEqual(st.Tables, []Table{{"", "t"}}) || st.SQL != "SELECT id, v INTO @a, @`B` FROM t WHERE id = 1" {
+		t.Errorf("SELECT INTO @vars: %+v", st)
+	}
 	if _, err := p.Parse("SELEC 1"); err == nil {
 		t.Error("syntax error accepted")
 	}
