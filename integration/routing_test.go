@@ -313,3 +313,40 @@ func TestConnectionBoundFunctions(t *testing.T) {
 		t.Fatalf("RELEASE_LOCK = %s", got)
 	}
 }
+
+// autocommit=0 keeps every statement on the primary, on one connection,
+// until COMMIT; others never see the uncommitted row.
+func TestAutocommitOff(t *testing.T) {
+	p := startProxy(t, "pool: {max_open: 3, max_idle: 3}\n")
+	db := p.open(t, "shop")
+	if _, err := db.Exec("CREATE TABLE IF NOT EXISTS ac_t (id INT PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Exec("DELETE FROM ac_t")
+	ctx := context.Background()
+	conn, _ := db.Conn(ctx)
+	defer conn.Close()
+	for _, q := range []string{"SET autocommit = 0", "INSERT INTO ac_t VALUES (1)"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n, port int
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*), @@port FROM ac_t").Scan(&n, &port); err != nil || n != 1 || port != 3310 {
+		t.Fatalf("inside: %d rows on %d (%v)", n, port, err)
+	}
+	other := p.open(t, "shop")
+	if err := other.QueryRow("/* shardgate:primary */ SELECT COUNT(*) FROM ac_t").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("another client sees %d uncommitted rows (%v)", n, err)
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.QueryRow("/* shardgate:primary */ SELECT COUNT(*) FROM ac_t").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after COMMIT another client sees %d rows (%v)", n, err)
+	}
+	// Still autocommit=0: the next statement opens a new transaction, on the primary.
+	if err := conn.QueryRowContext(ctx, "SELECT @@port, @@autocommit").Scan(&port, &n); err != nil || port != 3310 || n != 0 {
+		t.Fatalf("after COMMIT: port %d autocommit %d (%v)", port, n, err)
+	}
+}
