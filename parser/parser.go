@@ -180,8 +180,9 @@ func Classify(n ast.StmtNode, sql string) *Statement {
 		s.Kind = KindDelete
 	case *ast.ExplainStmt:
 		s.Kind = KindExplain
-		if _, isSelect := n.Stmt.(*ast.SelectStmt); isSelect && !n.Analyze {
-			s.ReadOnly = true
+		switch n.Stmt.(type) {
+		case *ast.SelectStmt, *ast.ShowStmt: // EXPLAIN SELECT, DESCRIBE t
+			s.ReadOnly = !n.Analyze
 		}
 	case ast.DDLNode:
 		s.Kind = KindDDL

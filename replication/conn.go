@@ -59,6 +59,8 @@ type Conn struct {
 	// uses counts commands sent; Reclaim checks it to know a connection
 	// has not served anyone else since.
 	uses uint64
+	// rowsRead paces read-deadline renewals while rows stream in.
+	rowsRead uint32
 	// ReservedFor keeps an idle connection for its last owner (a session
 	// id; 0 for none), who may want it back for ROW_COUNT() (see
 	// Pool.Reclaim) and whose state it already carries: others get it only
@@ -274,7 +276,7 @@ func (c *Conn) Query(sql string) (*Result, wire.OK, error) {
 		}
 		return nil
 	}
-	out, err := c.Stream(SinkFunc(sink))
+	out, err := c.Stream(SinkFunc(sink), nil)
 	if err != nil {
 		return nil, out.OK, err
 	}
@@ -320,17 +322,18 @@ func (e *SinkError) Unwrap() error { return e.Err }
 // packet, including every result of a multi-result response. It never holds
 // more than one packet. A returned error means the connection is no longer
 // usable (a *SinkError when the client side failed).
-func (c *Conn) Stream(dst Sink) (Outcome, error) {
+// columns, when not nil, may rewrite each column definition on its way.
+func (c *Conn) Stream(dst Sink, columns func([]byte) []byte) (Outcome, error) {
 	var out Outcome
 	for {
-		more, err := c.streamOne(dst, &out)
+		more, err := c.streamOne(dst, &out, columns)
 		if err != nil || !more {
 			return out, err
 		}
 	}
 }
 
-func (c *Conn) streamOne(dst Sink, out *Outcome) (more bool, err error) {
+func (c *Conn) streamOne(dst Sink, out *Outcome, columns func([]byte) []byte) (more bool, err error) {
 	p, err := c.ReadPacket()
 	if err != nil {
 		return false, err
@@ -371,6 +374,9 @@ func (c *Conn) streamOne(dst Sink, out *Outcome) (more bool, err error) {
 		if err != nil {
 			return false, err
 		}
+		if eofs == 0 && columns != nil && !wire.IsEOF(p) {
+			p = columns(p)
+		}
 		if err := dst.WritePacket(p); err != nil {
 			return false, &SinkError{err}
 		}
@@ -386,6 +392,62 @@ func (c *Conn) streamOne(dst Sink, out *Outcome) (more bool, err error) {
 			}
 		}
 	}
+}
+
+// ReadHeader reads the start of a result set: the column definitions (copied)
+// up to their EOF. A server error comes back as *mysql.MyError with the
+// connection still usable.
+func (c *Conn) ReadHeader() ([][]byte, error) {
+	p, err := c.ReadPacket()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(p) == 0:
+		return nil, errors.New("empty packet from backend")
+	case p[0] == wire.HeaderERR:
+		return nil, wire.ParseError(p)
+	case p[0] == wire.HeaderOK:
+		return nil, errors.New("statement returned no result set")
+	}
+	n, _, _, ok := wire.LenEncInt(p)
+	if !ok {
+		return nil, errors.New("malformed column count")
+	}
+	cols := make([][]byte, 0, n)
+	for {
+		p, err := c.ReadPacket()
+		if err != nil {
+			return nil, err
+		}
+		if wire.IsEOF(p) {
+			if uint64(len(cols)) != n {
+				return nil, fmt.Errorf("got %d column definitions, want %d", len(cols), n)
+			}
+			return cols, nil
+		}
+		cols = append(cols, append([]byte(nil), p...))
+	}
+}
+
+// ReadRow reads the next row of a result set after ReadHeader. At the end it
+// returns eof with the final status; a server error mid-result comes back as
+// *mysql.MyError. The row is only valid until the next read.
+func (c *Conn) ReadRow() (row []byte, eof bool, status uint16, err error) {
+	if c.rowsRead++; c.rowsRead&127 == 0 {
+		c.armReadDeadline()
+	}
+	p, err := c.ReadPacket()
+	if err != nil {
+		return nil, false, 0, err
+	}
+	switch {
+	case len(p) > 0 && p[0] == wire.HeaderERR:
+		return nil, false, 0, wire.ParseError(p)
+	case wire.IsEOF(p):
+		return nil, true, wire.EOFStatus(p), nil
+	}
+	return p, false, 0, nil
 }
 
 // UseDB makes db the connection's current database.

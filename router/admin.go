@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
@@ -12,13 +13,24 @@ import (
 
 // Statements the proxy answers itself. TiDB's grammar does not know them, so
 // they are recognised before parsing.
-var showBackends = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+BACKENDS\s*;?\s*$`)
+var (
+	showBackends     = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+BACKENDS\s*;?\s*$`)
+	explainShardgate = regexp.MustCompile(`(?is)^\s*EXPLAIN\s+SHARDGATE\s+(.+)$`)
+)
 
 func (s *Session) admin(sql string, w ResultWriter) (handled bool, err error) {
-	if len(sql) > 64 || !showBackends.MatchString(sql) {
+	// Cheap test first: this runs before every statement.
+	trimmed := strings.TrimSpace(sql)
+	if len(trimmed) < 17 || !strings.EqualFold(trimmed[:4], "show") && !strings.EqualFold(trimmed[:4], "expl") {
 		return false, nil
 	}
-	return true, s.showBackends(w)
+	if len(sql) <= 64 && showBackends.MatchString(sql) {
+		return true, s.showBackends(w)
+	}
+	if m := explainShardgate.FindStringSubmatch(sql); m != nil {
+		return true, s.explainShardgate(m[1], w)
+	}
+	return false, nil
 }
 
 // showBackends lists every backend with its health and traffic.

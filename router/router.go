@@ -6,24 +6,28 @@ package router
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	"github.com/go-mysql-org/go-mysql/mysql"
+	"time"
 
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/replication"
 	"github.com/shardgate/shardgate/rules"
-	"github.com/shardgate/shardgate/wire"
 )
 
 // Router is shared by every session; it is safe for concurrent use.
 type Router struct {
 	Rules    *rules.Rules
 	Clusters map[string]*replication.Cluster
-	parsers  sync.Pool
+	// Log receives background events (bucket discovery and creation).
+	Log     *slog.Logger
+	parsers sync.Pool
+	planner *planner
+	buckets *bucketRegistry
 	// sessionIDs numbers sessions, so pools can keep a connection for its
 	// last owner.
 	sessionIDs atomic.Uint64
@@ -34,8 +38,10 @@ type Router struct {
 // New builds the clusters and their pools from the rules. No connection is
 // made until Start or the first statement.
 func New(r *rules.Rules) *Router {
-	rt := &Router{Rules: r, Clusters: map[string]*replication.Cluster{}}
+	rt := &Router{Rules: r, Clusters: map[string]*replication.Cluster{}, buckets: newBucketRegistry()}
 	rt.parsers.New = func() any { return parser.New() }
+	rt.planner = newPlanner(r, rt.buckets, time.Now)
+	rt.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := replication.PoolConfig{
 		Dial: replication.DialConfig{
 			User:           r.Backend.User,
@@ -72,6 +78,11 @@ func (rt *Router) Start() {
 			c.RunHealth(ctx, rt.Rules.HealthInterval)
 		}(c)
 	}
+	rt.wg.Add(1)
+	go func() {
+		defer rt.wg.Done()
+		rt.runBuckets(ctx.Done(), rt.Log)
+	}()
 }
 
 // Close stops health checks and closes idle backend connections.
@@ -112,64 +123,15 @@ func (rt *Router) parse(sql string) ([]*parser.Statement, error) {
 // systemSchemas live on every server; statements on them follow the session.
 var systemSchemas = map[string]bool{"information_schema": true, "mysql": true, "performance_schema": true, "sys": true}
 
-// clusterFor works out which cluster a statement runs on. Statements that
-// name no table run where the session's database lives.
+// clusterFor is the one cluster a statement runs on; statements that plan
+// to several steps are not accepted where this is asked.
 func (rt *Router) clusterFor(st *parser.Statement, db string) (*replication.Cluster, error) {
-	chosen := ""
-	var chosenBy string
-	consider := func(schema, table string) error {
-		if schema == "" {
-			schema = db
-		}
-		if schema == "" || systemSchemas[strings.ToLower(schema)] {
-			return nil
-		}
-		s, ok := rt.Rules.Schemas[schema]
-		if !ok {
-			return wire.Errorf(mysql.ER_BAD_DB_ERROR, "Unknown database '%s'", schema)
-		}
-		cluster := s.Cluster
-		if table != "" {
-			if t := s.Table(table); t != nil {
-				switch {
-				case t.Shard != nil:
-					return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
-						"shardgate: table %s.%s is sharded by %s; statements on sharded tables are not supported by this version", schema, table, t.Shard.Column)
-				case t.Global:
-					return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
-						"shardgate: table %s.%s is a global table; statements on global tables are not supported by this version", schema, table)
-				default:
-					cluster = t.Cluster
-				}
-			}
-		}
-		name := schema + "." + table
-		if table == "" {
-			name = "database " + schema
-		}
-		if chosen != "" && chosen != cluster {
-			return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
-				"shardgate: statement spans clusters: %s lives on %s but %s lives on %s", chosenBy, chosen, name, cluster)
-		}
-		chosen, chosenBy = cluster, name
-		return nil
+	p, err := rt.planner.plan(st, db)
+	if err != nil {
+		return nil, err
 	}
-	for _, t := range st.Tables {
-		if err := consider(t.Schema, t.Name); err != nil {
-			return nil, err
-		}
+	if len(p.Steps) != 1 {
+		return nil, notSupported("this statement would run on %d tables; it must name one", len(p.Steps))
 	}
-	if st.ShowSchema != "" {
-		if err := consider(st.ShowSchema, ""); err != nil {
-			return nil, err
-		}
-	}
-	if chosen == "" {
-		s := rt.Rules.Schemas[db]
-		if s == nil {
-			s = rt.Rules.DefaultSchema()
-		}
-		chosen = s.Cluster
-	}
-	return rt.Clusters[chosen], nil
+	return rt.Clusters[p.Steps[0].Cluster], nil
 }

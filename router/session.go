@@ -169,8 +169,11 @@ func (s *Session) Query(sql string, w ResultWriter) error {
 			return s.writeOK(w, wire.OK{})
 		}
 	case parser.KindShow:
-		if show := st.Node.(*ast.ShowStmt); show.Tp == ast.ShowDatabases {
+		switch show := st.Node.(*ast.ShowStmt); show.Tp {
+		case ast.ShowDatabases:
 			return s.showDatabases(show, w)
+		case ast.ShowTables:
+			return s.showTables(st, show, w)
 		}
 	}
 	return s.run(st, w)
@@ -215,12 +218,19 @@ func (s *Session) target(st *parser.Statement, cluster *replication.Cluster) (*r
 	return cluster.Primary, nil
 }
 
-// run executes a statement on one backend and streams the answer.
+// run plans a statement and executes the plan.
 func (s *Session) run(st *parser.Statement, w ResultWriter) error {
-	cluster, err := s.rt.clusterFor(st, s.db)
+	p, err := s.rt.planner.plan(st, s.db)
 	if err != nil {
 		return err
 	}
+	return s.execute(st, p, w)
+}
+
+// runStep executes a one-step plan on one backend and streams the answer.
+func (s *Session) runStep(st *parser.Statement, p *Plan, step Step, w ResultWriter) error {
+	cluster := s.rt.Clusters[step.Cluster]
+	var err error
 	var h *held
 	var out replication.Outcome
 	for try := 0; ; try++ {
@@ -234,7 +244,7 @@ func (s *Session) run(st *parser.Statement, w ResultWriter) error {
 			h.backend.Writes.Add(1)
 		}
 		cw := countingWriter{ResultWriter: w}
-		if out, err = s.send(h, st.SQL, &cw); err == nil {
+		if out, err = s.send(h, step.SQL, &cw, p.columnRewriter()); err == nil {
 			break
 		}
 		// A read that broke before the client saw a byte runs again
@@ -380,11 +390,11 @@ func (s *Session) prepare(h *held, st *parser.Statement) error {
 	return nil
 }
 
-func (s *Session) send(h *held, sql string, w ResultWriter) (replication.Outcome, error) {
+func (s *Session) send(h *held, sql string, w ResultWriter, columns func([]byte) []byte) (replication.Outcome, error) {
 	if err := h.conn.Send(mysql.COM_QUERY, []byte(sql)); err != nil {
 		return replication.Outcome{}, err
 	}
-	return h.conn.Stream(w)
+	return h.conn.Stream(w, columns)
 }
 
 // fail handles a broken exchange: the backend connection is gone either way.
@@ -528,12 +538,13 @@ func quote(s string) string {
 
 // FieldList is COM_FIELD_LIST, answered by the server holding the table.
 func (s *Session) FieldList(table, wildcard string, w ResultWriter) error {
-	st := &parser.Statement{Kind: parser.KindShow, ReadOnly: true, Tables: []parser.Table{{Name: table}}}
-	cluster, err := s.rt.clusterFor(st, s.db)
+	clusterName, physical, err := s.rt.physicalFor(s.db, table)
 	if err != nil {
 		return err
 	}
-	h, err := s.acquire(st, cluster)
+	table = physical
+	st := &parser.Statement{Kind: parser.KindShow, ReadOnly: true}
+	h, err := s.acquire(st, s.rt.Clusters[clusterName])
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,9 @@ type Rules struct {
 	// ReplicaFallback is "primary" (reads go to the primary when no replica
 	// is usable) or "error".
 	ReplicaFallback string `yaml:"replica_fallback"`
+	// PrecreateHours is how many hourly buckets ahead of now the proxy
+	// creates in the background.
+	PrecreateHours int `yaml:"precreate_hours"`
 
 	// SchemaOrder lists schema names as written; the first one answers
 	// statements that name no table while no database is selected.
@@ -146,7 +149,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 	r := &Rules{File: file}
 	if err := decodeStrict(doc, r, "listen", "users", "backend", "clusters", "schemas", "pool",
 		"auth_plugin", "server_version", "max_allowed_packet", "shutdown_timeout", "health_interval",
-		"max_replica_lag", "replica_fallback"); err != nil {
+		"max_replica_lag", "replica_fallback", "precreate_hours"); err != nil {
 		return nil, fmt.Errorf("%s:%w", file, err)
 	}
 	r.SchemaOrder = mappingKeys(doc, "schemas")
@@ -178,6 +181,9 @@ func (r *Rules) applyDefaults() {
 	}
 	if r.MaxReplicaLag == 0 {
 		r.MaxReplicaLag = 5 * time.Second
+	}
+	if r.PrecreateHours == 0 {
+		r.PrecreateHours = 2
 	}
 	if r.ReplicaFallback == "" {
 		r.ReplicaFallback = "primary"
@@ -521,4 +527,12 @@ func (p *Pool) UnmarshalYAML(n *yaml.Node) error {
 func (b *Backend) UnmarshalYAML(n *yaml.Node) error {
 	type plain Backend
 	return decodeStrict(n, (*plain)(b), "user", "password")
+}
+
+// ClustersOrNil is the rule's clusters; nil for a nil rule.
+func (s *ShardRule) ClustersOrNil() []string {
+	if s == nil {
+		return nil
+	}
+	return append([]string(nil), s.Clusters...)
 }

@@ -52,6 +52,7 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 		return err
 	}
 	rt := router.New(r)
+	rt.Log = log
 	rt.Start()
 	defer rt.Close()
 	srv := protocol.NewServer(r, rt, log)

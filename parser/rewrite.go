@@ -1,0 +1,88 @@
+package parser
+
+import (
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/format"
+)
+
+// Restore renders a statement as SQL text.
+func Restore(n ast.Node) (string, error) {
+	var b strings.Builder
+	err := n.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags|format.RestoreStringEscapeBackslash|format.RestoreStringWithoutDefaultCharset, &b))
+	return b.String(), err
+}
+
+// Renamer renders one statement several times, each time with logical table
+// names replaced by physical ones: in table references and in column names
+// qualified by the table name.
+type Renamer struct {
+	stmt   ast.Node
+	tables map[string][]*ast.TableName  // by lower-case logical name
+	cols   map[string][]*ast.ColumnName // qualified by that name
+}
+
+// NewRenamer finds the references to the logical tables names (lower case)
+// of schema; db is the session's database for unqualified names.
+func NewRenamer(stmt ast.Node, schema, db string, names []string) *Renamer {
+	r := &Renamer{stmt: stmt, tables: map[string][]*ast.TableName{}, cols: map[string][]*ast.ColumnName{}}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	inSchema := func(s string) bool {
+		if s == "" {
+			return strings.EqualFold(db, schema)
+		}
+		return strings.EqualFold(s, schema)
+	}
+	stmt.Accept(&collector{fn: func(n ast.Node) {
+		switch n := n.(type) {
+		case *ast.TableName:
+			if want[n.Name.L] && inSchema(n.Schema.O) {
+				r.tables[n.Name.L] = append(r.tables[n.Name.L], n)
+			}
+		case *ast.ColumnName:
+			if want[n.Table.L] && inSchema(n.Schema.O) {
+				r.cols[n.Table.L] = append(r.cols[n.Table.L], n)
+			}
+		}
+	}})
+	return r
+}
+
+// Render returns the statement with each logical name in physical replaced.
+func (r *Renamer) Render(physical map[string]string) (string, error) {
+	type saved struct {
+		t *ast.TableName
+		c *ast.ColumnName
+		v ast.CIStr
+	}
+	var undo []saved
+	for logical, phys := range physical {
+		name := ast.NewCIStr(phys)
+		for _, t := range r.tables[logical] {
+			undo = append(undo, saved{t: t, v: t.Name})
+			t.Name = name
+		}
+		for _, c := range r.cols[logical] {
+			undo = append(undo, saved{c: c, v: c.Table})
+			c.Table = name
+		}
+	}
+	sql, err := Restore(r.stmt)
+	for _, u := range undo {
+		if u.t != nil {
+			u.t.Name = u.v
+		} else {
+			u.c.Table = u.v
+		}
+	}
+	return sql, err
+}
+
+type collector struct{ fn func(ast.Node) }
+
+func (c *collector) Enter(n ast.Node) (ast.Node, bool) { c.fn(n); return n, false }
+func (c *collector) Leave(n ast.Node) (ast.Node, bool) { return n, true }

@@ -1,0 +1,258 @@
+package router
+
+import (
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/shard"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// nowFuncs are evaluated once by the proxy when they give an hour-sharded
+// column its value, so that a row's value and its bucket agree.
+var nowFuncs = map[string]bool{"now": true, "current_timestamp": true, "localtime": true, "localtimestamp": true, "sysdate": true}
+
+func (pl *planner) nowLiteral(e ast.ExprNode) (string, bool) {
+	f, ok := e.(*ast.FuncCallExpr)
+	if !ok || !nowFuncs[f.FnName.L] {
+		return "", false
+	}
+	digits := 0
+	if len(f.Args) == 1 {
+		if v, _, ok := parser.Literal(f.Args[0]); ok && len(v) == 1 && v[0] >= '1' && v[0] <= '6' {
+			digits = int(v[0] - '0')
+		}
+	}
+	layout := "2006-01-02 15:04:05"
+	if digits > 0 {
+		layout += "." + strings.Repeat("0", digits)
+	}
+	return pl.now().Format(layout), true
+}
+
+func (pl *planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, db string, sharded []tableRef) (*Plan, error) {
+	r := sharded[0]
+	t := r.sharded
+	if len(sharded) > 1 || n.Select != nil {
+		names := make([]string, len(sharded))
+		for i, s := range sharded {
+			names[i] = s.qualified()
+		}
+		return nil, notSupported("INSERT ... SELECT with sharded table %s is not supported: source and target rows may live on different servers", strings.Join(names, " and "))
+	}
+	if len(n.Columns) == 0 {
+		return nil, notSupported("INSERT into sharded table %s needs a column list: each row is routed by its %s value", r.qualified(), t.Column)
+	}
+	keyIdx, subIdx := -1, -1
+	for i, c := range n.Columns {
+		switch c.Name.L {
+		case t.Column:
+			keyIdx = i
+		case t.SubColumn:
+			subIdx = i
+		}
+	}
+	missing := func(col string) error {
+		return wire.Errorf(mysql.ER_NO_DEFAULT_FOR_FIELD, "shardgate: INSERT into sharded table %s must give shard column %s", r.qualified(), col)
+	}
+	if keyIdx < 0 {
+		return nil, missing(t.Column)
+	}
+	if t.SubColumn != "" && subIdx < 0 {
+		return nil, missing(t.SubColumn)
+	}
+	for _, a := range n.OnDuplicate {
+		if c := a.Column.Name.L; c == t.Column || (c != "" && c == t.SubColumn) {
+			return nil, notSupported("ON DUPLICATE KEY UPDATE of shard column %s of %s would move the row to another table", c, r.qualified())
+		}
+	}
+	keyOf := func(row []ast.ExprNode, i int, col string) (string, error) {
+		if i >= len(row) {
+			return "", missing(col)
+		}
+		if t.By == "hour" && col == t.Column {
+			if now, ok := pl.nowLiteral(row[i]); ok {
+				row[i] = ast.NewValueExpr(now, "", "")
+				return now, nil
+			}
+		}
+		v, null, ok := parser.Literal(row[i])
+		switch {
+		case !ok:
+			return "", notSupported("shard column %s of %s must be given as a constant, not an expression", col, r.qualified())
+		case null:
+			return "", wire.Errorf(mysql.ER_BAD_NULL_ERROR, "shardgate: shard column %s of %s cannot be NULL", col, r.qualified())
+		}
+		return v, nil
+	}
+	var order []shard.Target
+	groups := map[shard.Target][][]ast.ExprNode{}
+	var ensure []BucketNeed
+	seenBucket := map[string]bool{}
+	for _, row := range n.Lists {
+		v, err := keyOf(row, keyIdx, t.Column)
+		if err != nil {
+			return nil, err
+		}
+		var target shard.Target
+		if t.By == "hash" {
+			target = t.HashTarget(shard.Index(v, t.Count))
+		} else {
+			bucket, err := shard.Bucket(v)
+			if err != nil {
+				return nil, notSupported("column %s of %s: %v", t.Column, r.qualified(), err)
+			}
+			var subs []int
+			if t.SubColumn != "" {
+				sv, err := keyOf(row, subIdx, t.SubColumn)
+				if err != nil {
+					return nil, err
+				}
+				subs = []int{shard.Index(sv, t.SubCount)}
+			}
+			target = t.BucketTargets(bucket, subs)[0]
+			if !seenBucket[bucket] {
+				seenBucket[bucket] = true
+				ensure = append(ensure, BucketNeed{Schema: r.schema, Table: t, Bucket: bucket})
+			}
+		}
+		if _, ok := groups[target]; !ok {
+			order = append(order, target)
+		}
+		groups[target] = append(groups[target], row)
+	}
+	sets := [][]shard.Target{order}
+	all := n.Lists
+	defer func() { n.Lists = all }()
+	names := []string{strings.ToLower(r.name)}
+	rn := parser.NewRenamer(n, r.schema, db, names)
+	p := &Plan{Ensure: ensure}
+	for _, target := range sets[0] {
+		n.Lists = groups[target]
+		sql, err := rn.Render(map[string]string{names[0]: target.Table})
+		if err != nil {
+			return nil, err
+		}
+		p.Steps = append(p.Steps, Step{Cluster: target.Cluster, Tables: []string{target.Table}, SQL: sql})
+	}
+	if len(p.Steps) > 1 {
+		p.Merge = MergeSumAffected
+	}
+	return p, nil
+}
+
+func (pl *planner) updateDeletePlan(st *parser.Statement, db string, sharded []tableRef, where ast.ExprNode, orderOrLimit, multi bool, set []*ast.Assignment) (*Plan, error) {
+	r := sharded[0]
+	t := r.sharded
+	verb := "DELETE"
+	if set != nil {
+		verb = "UPDATE"
+	}
+	if multi || len(sharded) > 1 {
+		return nil, notSupported("multi-table %s with sharded table %s is not supported by this version", verb, r.qualified())
+	}
+	for _, a := range set {
+		if c := a.Column.Name.L; c == t.Column || (c != "" && c == t.SubColumn) {
+			return nil, notSupported("UPDATE of shard column %s of %s would move the row to another table", c, r.qualified())
+		}
+	}
+	if where == nil && !r.rule.AllowFullTableWrites {
+		return nil, wire.Errorf(mysql.ER_UPDATE_WITHOUT_KEY_IN_SAFE_MODE,
+			"shardgate: %s without WHERE on sharded table %s would touch every shard; set allow_full_table_writes: true on the table to allow it", verb, r.qualified())
+	}
+	conds := parser.ExtractConds(where, matcher(aliasOf(st.Node, r), r.name, true))
+	targets, err := pl.targets(r.schema, t, conds)
+	if err != nil {
+		return nil, err
+	}
+	if len(targets) > 1 && orderOrLimit {
+		return nil, notSupported("%s with ORDER BY or LIMIT on sharded table %s across several shards is not supported", verb, r.qualified())
+	}
+	steps, _, err := render(st, db, sharded, [][]shard.Target{targets})
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Steps: steps}
+	if len(steps) > 1 {
+		p.Merge = MergeSumAffected
+	}
+	return p, nil
+}
+
+// firstTable is the physical table that answers for the logical definition.
+func firstTable(t *shard.Table) shard.Target {
+	if t.By == "hash" {
+		return t.HashTarget(0)
+	}
+	return shard.Target{Cluster: t.Clusters[0], Table: t.TemplateTable()}
+}
+
+func (pl *planner) showPlan(st *parser.Statement, n *ast.ShowStmt, db string, sharded []tableRef) (*Plan, error) {
+	switch n.Tp {
+	case ast.ShowCreateTable, ast.ShowColumns, ast.ShowIndex:
+	default:
+		return nil, notSupported("this SHOW statement on sharded table %s is not supported by this version", sharded[0].qualified())
+	}
+	target := firstTable(sharded[0].sharded)
+	steps, logical, err := render(st, db, sharded[:1], [][]shard.Target{{target}})
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{Read: true, Steps: steps, Logical: logical, ShowCreate: n.Tp == ast.ShowCreateTable}, nil
+}
+
+// allPhysical lists every physical table of a sharded table, the hourly
+// template tables included.
+func (pl *planner) allPhysical(schema string, t *shard.Table) []shard.Target {
+	if t.By == "hash" {
+		return t.AllHashTargets()
+	}
+	var out []shard.Target
+	for _, c := range t.Clusters {
+		out = append(out, shard.Target{Cluster: c, Table: t.TemplateTable()})
+	}
+	for _, b := range pl.buckets.Buckets(schema, t.Name) {
+		out = append(out, t.BucketTargets(b, nil)...)
+	}
+	return out
+}
+
+func (pl *planner) ddlPlan(st *parser.Statement, db string, sharded []tableRef) (*Plan, error) {
+	r := sharded[0]
+	if len(sharded) > 1 {
+		return nil, notSupported("one DDL statement for several sharded tables (%s, %s) is not supported; run one per table", r.qualified(), sharded[1].qualified())
+	}
+	var targets []shard.Target
+	switch n := st.Node.(type) {
+	case *ast.CreateTableStmt:
+		if n.ReferTable != nil || n.Select != nil {
+			return nil, notSupported("CREATE TABLE ... LIKE or ... SELECT for sharded table %s is not supported", r.qualified())
+		}
+		if r.sharded.By == "hash" {
+			targets = r.sharded.AllHashTargets()
+		} else {
+			// Hourly tables start as one template per cluster; buckets are
+			// created LIKE it as rows arrive.
+			for _, c := range r.sharded.Clusters {
+				targets = append(targets, shard.Target{Cluster: c, Table: r.sharded.TemplateTable()})
+			}
+		}
+	case *ast.DropTableStmt:
+		if len(n.Tables) > 1 {
+			return nil, notSupported("DROP TABLE of several tables including sharded table %s is not supported; drop it alone", r.qualified())
+		}
+		targets = pl.allPhysical(r.schema, r.sharded)
+	case *ast.AlterTableStmt, *ast.TruncateTableStmt, *ast.CreateIndexStmt, *ast.DropIndexStmt:
+		targets = pl.allPhysical(r.schema, r.sharded)
+	default:
+		return nil, notSupported("this DDL on sharded table %s is not supported by this version", r.qualified())
+	}
+	steps, _, err := render(st, db, sharded, [][]shard.Target{targets})
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{Steps: steps, Merge: MergeAllSucceed}, nil
+}
