@@ -105,9 +105,8 @@ func (rt *Router) precreate(log *slog.Logger) {
 	}
 }
 
-// runBuckets discovers buckets, then precreates upcoming ones every minute.
+// runBuckets precreates upcoming buckets every minute.
 func (rt *Router) runBuckets(stop <-chan struct{}, log *slog.Logger) {
-	rt.discoverBuckets(log)
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {

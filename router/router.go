@@ -78,6 +78,9 @@ func (rt *Router) Start() {
 			c.RunHealth(ctx, rt.Rules.HealthInterval)
 		}(c)
 	}
+	// Before the first client: a read or DROP without an hour condition
+	// must see every existing bucket.
+	rt.discoverBuckets(rt.Log)
 	rt.wg.Add(1)
 	go func() {
 		defer rt.wg.Done()

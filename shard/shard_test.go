@@ -1,0 +1,63 @@
+package shard
+
+import (
+	"testing"
+)
+
+// Reference values of MurmurHash3_x86_32 with seed 0 (from the algorithm's
+// published test vectors), so a change of library cannot move rows silently.
+func TestHashIsMurmur3x86_32Seed0(t *testing.T) {
+	cases := map[string]uint32{
+		"":              0,
+		"hello":         0x248bfa47,
+		"Hello, world!": 0xc0363e43,
+		"The quick brown fox jumps over the lazy dog": 0x2e4ff723,
+	}
+	for in, want := range cases {
+		if got := Hash(in); got != want {
+			t.Errorf("Hash(%q) = %#x, want %#x", in, got, want)
+		}
+	}
+}
+
+func TestPlacement(t *testing.T) {
+	c := &Table{Name: "comments", By: "hash", Column: "product_id", Count: 8, Clusters: []string{"s0", "s1"}}
+	if got := c.HashTarget(5); got != (Target{"s1", "comments_5"}) {
+		t.Errorf("index 5: %v", got)
+	}
+	if len(c.AllHashTargets()) != 8 {
+		t.Error("not 8 tables")
+	}
+	p := &Table{Name: "payments", By: "hour", Column: "created_at", Clusters: []string{"s0", "s1"}, SubColumn: "user_id", SubCount: 4}
+	a, b := p.BucketCluster("2026112410"), p.BucketCluster("2026112411")
+	if a == b {
+		t.Errorf("consecutive hours both on %s", a)
+	}
+	if got := p.BucketTargets("2026112419", []int{2}); len(got) != 1 || got[0].Table != "payments_2026112419_2" {
+		t.Errorf("bucket targets %v", got)
+	}
+	if p.TemplateTable() != "payments_template" {
+		t.Error("template name")
+	}
+}
+
+func TestBucket(t *testing.T) {
+	cases := map[string]string{
+		"2026-11-24 10:59:59":        "2026112410",
+		"2026-11-24 11:00:00":        "2026112411",
+		"2026-11-24 11:00:00.000001": "2026112411",
+		"2026-11-24":                 "2026112400",
+		"20261124235959":             "2026112423",
+	}
+	for in, want := range cases {
+		if got, err := Bucket(in); err != nil || got != want {
+			t.Errorf("Bucket(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := Bucket("yesterday"); err == nil {
+		t.Error("nonsense accepted")
+	}
+	if NextBucket("2026112423", 1) != "2026112500" || !IsBucket("2026112423") || IsBucket("2026113224") {
+		t.Error("bucket arithmetic")
+	}
+}
