@@ -85,6 +85,9 @@ func (rt *Router) discoverBuckets(log *slog.Logger) {
 // precreate makes the current hour's bucket and the next PrecreateHours
 // ones for every hourly table whose template exists.
 func (rt *Router) precreate(log *slog.Logger) {
+	if rt.Rules.PrecreateHours < 0 {
+		return
+	}
 	now := rt.planner.now().Format("2006010215")
 	for schema, tables := range rt.planner.sharded {
 		for _, t := range tables {

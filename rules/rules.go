@@ -34,7 +34,7 @@ type Rules struct {
 	// is usable) or "error".
 	ReplicaFallback string `yaml:"replica_fallback"`
 	// PrecreateHours is how many hourly buckets ahead of now the proxy
-	// creates in the background.
+	// creates in the background (default 2; -1 turns creation ahead off).
 	PrecreateHours int `yaml:"precreate_hours"`
 
 	// SchemaOrder lists schema names as written; the first one answers

@@ -32,13 +32,17 @@ start)
     mariadb --no-defaults -h127.0.0.1 -P3307 -uapp -papp -e "SELECT 1" >/dev/null 2>&1 && break
     sleep 0.1
   done
+  # Sharded, global and business-split tables are created through the proxy.
+  mariadb --no-defaults -h127.0.0.1 -P3307 -uapp -papp shop < testdata/demo-sharded.sql
   cat <<MSG
 
 shardgate is running on 127.0.0.1:3307 (log: $STATE/shardgate.log).
 Connect:   mariadb -h127.0.0.1 -P3307 -uapp -papp shop
 Try:       SELECT @@port, name FROM products;   -- a replica answers
            /* shardgate:primary */ SELECT @@port; -- the primary answers (start mariadb with --comments, or it strips the hint)
-           SHOW SHARDGATE BACKENDS;
+           SELECT * FROM comments WHERE product_id = 1;  -- one physical table
+           EXPLAIN SHARDGATE SELECT * FROM payments WHERE created_at >= '2026-11-24 11:00:00';
+           SHOW TABLES;  SHOW SHARDGATE BACKENDS;
 Stop:      make stop    (stops the proxy and the cluster)
 MSG
   ;;
