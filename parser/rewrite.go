@@ -72,7 +72,9 @@ func (r *Renamer) Render(physical map[string]string) (string, error) {
 		}
 	}
 	sql, err := Restore(r.stmt)
-	for _, u := range undo {
+	// Newest first: a node shared by two places was saved twice.
+	for i := len(undo) - 1; i >= 0; i-- {
+		u := undo[i]
 		if u.t != nil {
 			u.t.Name = u.v
 		} else {

@@ -24,6 +24,13 @@ func (s *Session) execute(st *parser.Statement, p *Plan, w ResultWriter) error {
 		return s.showCreate(st, p, w)
 	case len(p.Steps) == 1 && p.Merge != MergeAllSucceed:
 		return s.runStep(st, p, p.Steps[0], w)
+	case p.Spec != nil:
+		if p.MetaSQL != "" {
+			if err := s.readMeta(st, p); err != nil {
+				return err
+			}
+		}
+		return s.scatterMerge(st, p, w)
 	case p.Read:
 		return s.scatter(st, p, w)
 	default:
@@ -397,4 +404,36 @@ func (s *Session) showCreate(st *parser.Statement, p *Plan, w ResultWriter) erro
 		}
 	}
 	return s.writeRows(w, res.Columns, rows)
+}
+
+// readMeta reads the column definitions of p.MetaSQL from one shard.
+func (s *Session) readMeta(st *parser.Statement, p *Plan) error {
+	h, err := s.stepConn(st, p.Steps[0])
+	if err != nil {
+		return err
+	}
+	if err := h.conn.Send(mysql.COM_QUERY, []byte(p.MetaSQL)); err != nil {
+		return s.fail(h, err)
+	}
+	header, err := h.conn.ReadHeader()
+	if err != nil {
+		var me *mysql.MyError
+		if errors.As(err, &me) {
+			s.releaseStep(h)
+			return me
+		}
+		return s.fail(h, err)
+	}
+	for {
+		_, eof, _, err := h.conn.ReadRow()
+		if err != nil {
+			return s.fail(h, err)
+		}
+		if eof {
+			break
+		}
+	}
+	s.releaseStep(h)
+	p.Meta = header
+	return nil
 }

@@ -33,6 +33,14 @@ type Plan struct {
 	// ShowCreate marks SHOW CREATE TABLE of a sharded table: the answer is
 	// rewritten to show the logical name.
 	ShowCreate bool
+	// Spec says how to merge a cross-shard ORDER BY, LIMIT, DISTINCT,
+	// GROUP BY or aggregate.
+	Spec *MergeSpec
+	// MetaSQL, when set, runs first on one shard for the column definitions
+	// of a result the proxy computes (COUNT(DISTINCT x)).
+	MetaSQL string
+	// Meta holds those column definitions once read.
+	Meta [][]byte
 }
 
 // Step is one SQL text for one cluster.
@@ -55,9 +63,11 @@ const (
 	// MergeAllSucceed: every copy must succeed; the first answer is returned
 	// (global-table writes, DDL fan-out).
 	MergeAllSucceed
+	// MergeSpecified: sorted, grouped or aggregated as Plan.Spec says.
+	MergeSpecified
 )
 
-var mergeNames = [...]string{"stream", "concat rows", "sum affected rows", "all must succeed"}
+var mergeNames = [...]string{"stream", "concat rows", "sum affected rows", "all must succeed", "merge"}
 
 func (m Merge) String() string { return mergeNames[m] }
 
@@ -75,7 +85,11 @@ func (p *Plan) String() string {
 	if p.Read {
 		mode = "read"
 	}
-	fmt.Fprintf(&b, "%s, %d step(s), merge: %s\n", mode, len(p.Steps), p.Merge)
+	merge := p.Merge.String()
+	if p.Spec != nil {
+		merge = p.Spec.String()
+	}
+	fmt.Fprintf(&b, "%s, %d step(s), merge: %s\n", mode, len(p.Steps), merge)
 	for _, e := range p.Ensure {
 		fmt.Fprintf(&b, "  ensure bucket %s.%s %s on %s\n", e.Schema, e.Table.Name, e.Bucket, e.Table.BucketCluster(e.Bucket))
 	}
@@ -438,6 +452,14 @@ func keepColumnNames(sel *ast.SelectStmt) {
 	}
 }
 
+func isLoneDistinctAggregate(sel *ast.SelectStmt) bool {
+	if len(sel.Fields.Fields) != 1 || sel.GroupBy != nil {
+		return false
+	}
+	a, ok := sel.Fields.Fields[0].Expr.(*ast.AggregateFuncExpr)
+	return ok && a.Distinct
+}
+
 // sourceAliases maps each table reference in FROM clauses to its alias.
 func sourceAliases(n ast.Node) map[*ast.TableName]string {
 	out := map[*ast.TableName]string{}
@@ -563,16 +585,34 @@ func (pl *planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, db string
 			return nil, err
 		}
 	}
+	var spec *MergeSpec
+	var metaSQL string
 	if len(sets[0]) > 1 {
-		switch {
-		case hasSubquery(n):
+		if hasSubquery(n) {
 			return nil, notSupported("subqueries and derived tables over sharded table %s across several shards are not supported by this version", sharded[0].qualified())
-		case n.GroupBy != nil || n.Having != nil || hasAggregate(n):
-			return nil, notSupported("aggregates and GROUP BY over sharded table %s across several shards are not merged by this version; add a shard-key condition", sharded[0].qualified())
-		case n.OrderBy != nil || n.Limit != nil:
-			return nil, notSupported("ORDER BY and LIMIT over sharded table %s across several shards are not merged by this version; add a shard-key condition", sharded[0].qualified())
-		case n.Distinct:
-			return nil, notSupported("DISTINCT over sharded table %s across several shards is not merged by this version", sharded[0].qualified())
+		}
+		if n.GroupBy != nil || n.Having != nil || hasAggregate(n) || n.OrderBy != nil || n.Limit != nil || n.Distinct {
+			keepColumnNames(n) // before helper columns are added
+			if isLoneDistinctAggregate(n) {
+				// Its column definition comes from one shard running the
+				// statement as written, with LIMIT 0.
+				limit := n.Limit
+				n.Limit = &ast.Limit{Count: ast.NewValueExpr(uint64(0), "", "")}
+				first := make([][]shard.Target, len(sets))
+				for j := range sets {
+					first[j] = sets[j][:1]
+				}
+				meta, _, err := render(st, db, sharded, first)
+				n.Limit = limit
+				if err != nil {
+					return nil, err
+				}
+				metaSQL = meta[0].SQL
+			}
+			var err error
+			if spec, err = mergeSpec(n, sharded[0].qualified()); err != nil {
+				return nil, err
+			}
 		}
 	}
 	steps, logical, err := render(st, db, sharded, sets)
@@ -580,8 +620,11 @@ func (pl *planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, db string
 		return nil, err
 	}
 	// Locking reads and reads that set variables run on primaries.
-	p := &Plan{Read: st.ReadOnly, Steps: steps, Logical: logical}
-	if len(steps) > 1 {
+	p := &Plan{Read: st.ReadOnly, Steps: steps, Logical: logical, Spec: spec, MetaSQL: metaSQL}
+	switch {
+	case spec != nil:
+		p.Merge = MergeSpecified
+	case len(steps) > 1:
 		p.Merge = MergeConcat
 	}
 	return p, nil

@@ -107,3 +107,17 @@ SHOW CREATE TABLE comments
 SHOW COLUMNS FROM comments
 DESCRIBE payments
 SHOW INDEX FROM comments
+-- cross-shard merges
+SELECT * FROM comments ORDER BY created_at DESC, id LIMIT 10 OFFSET 5
+SELECT id, body FROM comments ORDER BY 2, id
+SELECT id, body AS b FROM comments ORDER BY b DESC
+SELECT * FROM comments LIMIT 3
+SELECT COUNT(*), SUM(score), AVG(score), MIN(body), MAX(created_at) FROM comments
+SELECT product_id, COUNT(*) AS n FROM comments GROUP BY product_id HAVING n > 2 ORDER BY n DESC, product_id LIMIT 5
+SELECT user_id, AVG(score) FROM comments GROUP BY user_id LIMIT 3
+SELECT DISTINCT user_id FROM comments ORDER BY user_id DESC
+SELECT COUNT(DISTINCT user_id) FROM comments
+SELECT COUNT(*) + 1 FROM comments
+SELECT GROUP_CONCAT(body) FROM comments
+SELECT user_id, COUNT(*) FROM comments GROUP BY user_id WITH ROLLUP
+SELECT user_id FROM comments GROUP BY user_id HAVING MAX(body) LIKE 'a%'

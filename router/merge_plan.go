@@ -1,0 +1,433 @@
+package router
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
+
+	"github.com/shardgate/shardgate/parser"
+)
+
+// MergeSpec says how the sorted streams of several shards become the one
+// result a single MySQL would return. Shards are asked for helper columns
+// appended after the client's columns ("hidden": never sent on); positions
+// in SortKey and AggSpec are offsets among those hidden columns.
+type MergeSpec struct {
+	Hidden int
+	// Keys order every shard's stream; the proxy merges k ways by them.
+	Keys []SortKey
+	// Group: rows with equal keys are one group (GROUP BY).
+	Group bool
+	// Distinct: rows with equal keys collapse into one (SELECT DISTINCT).
+	Distinct bool
+	// Aggs are merged from per-shard partial values.
+	Aggs []AggSpec
+	// Having is evaluated by the proxy on merged groups.
+	Having ast.ExprNode
+	// Final is an ORDER BY the shard streams cannot give (e.g. by an
+	// aggregate): merged rows are sorted in memory.
+	Final []FinalKey
+	// Offset and Count are the client's LIMIT (Count < 0: none).
+	Offset, Count int64
+	// DistinctAgg is COUNT(DISTINCT x) or SUM(DISTINCT x), the only field:
+	// shards return their distinct values of x (hidden 0 and weight 1).
+	DistinctAgg string
+
+	fields   []*ast.SelectField // the client's select list, for HAVING and ORDER BY
+	aggIndex map[string]int     // restored text of an aggregate → Aggs index
+	groupKey map[string]int     // restored text of a group expression → Keys index
+}
+
+// SortKey compares one expression: its value and WEIGHT_STRING (which
+// orders strings by their collation, 'apple' = 'Apple' < 'banana').
+type SortKey struct {
+	Value, Weight int
+	Desc          bool
+}
+
+// AggSpec merges one aggregate. Visible is its column in the client's row,
+// or -1 when only HAVING or ORDER BY needs it. H are its helper columns:
+// count, sum: [partial]; min, max: [partial, weight]; avg: [sum, count].
+type AggSpec struct {
+	Kind    string
+	Visible int
+	H       []int
+	Text    string
+}
+
+// FinalKey is one ORDER BY item evaluated on merged rows.
+type FinalKey struct {
+	Expr ast.ExprNode
+	Desc bool
+}
+
+func (m *MergeSpec) String() string {
+	var parts []string
+	if len(m.Keys) > 0 {
+		var ks []string
+		for _, k := range m.Keys {
+			d := "asc"
+			if k.Desc {
+				d = "desc"
+			}
+			ks = append(ks, fmt.Sprintf("h%d %s", k.Value, d))
+		}
+		verb := "merge-sort by"
+		switch {
+		case m.Group:
+			verb = "merge groups by"
+		case m.Distinct:
+			verb = "merge distinct by"
+		}
+		parts = append(parts, verb+" "+strings.Join(ks, ", "))
+	}
+	if m.DistinctAgg != "" {
+		parts = append(parts, "merge distinct values for "+m.DistinctAgg)
+	}
+	for _, a := range m.Aggs {
+		parts = append(parts, fmt.Sprintf("%s from h%v", a.Text, a.H))
+	}
+	if m.Having != nil {
+		text, _ := parser.Restore(m.Having)
+		parts = append(parts, "having "+text)
+	}
+	if len(m.Final) > 0 {
+		var ks []string
+		for _, k := range m.Final {
+			text, _ := parser.Restore(k.Expr)
+			if k.Desc {
+				text += " desc"
+			}
+			ks = append(ks, text)
+		}
+		parts = append(parts, "sort in memory by "+strings.Join(ks, ", "))
+	}
+	if m.Count >= 0 {
+		parts = append(parts, fmt.Sprintf("limit %d offset %d", m.Count, m.Offset))
+	}
+	if m.Hidden > 0 {
+		parts = append(parts, fmt.Sprintf("drop %d helper columns", m.Hidden))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func restoreText(n ast.Node) string {
+	s, _ := parser.Restore(n)
+	return strings.ToLower(s)
+}
+
+func literalInt(e ast.ExprNode) (int64, bool) {
+	if e == nil {
+		return 0, true
+	}
+	v, null, ok := parser.Literal(e)
+	if !ok || null {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil && n >= 0
+}
+
+func containsAggregate(n ast.Node) bool {
+	found := false
+	n.Accept(&visitFn{fn: func(x ast.Node) bool {
+		if _, ok := x.(*ast.AggregateFuncExpr); ok {
+			found = true
+		}
+		return !found
+	}})
+	return found
+}
+
+// mergeSpec rewrites a SELECT that spans several shards into what each shard
+// must run, and returns how the proxy merges their answers.
+func mergeSpec(sel *ast.SelectStmt, table string) (*MergeSpec, error) {
+	m := &MergeSpec{Count: -1, aggIndex: map[string]int{}, groupKey: map[string]int{}}
+	refuse := func(what string) error {
+		return notSupported("%s over sharded table %s across several shards is not supported by this version", what, table)
+	}
+	if sel.Limit != nil {
+		count, ok1 := literalInt(sel.Limit.Count)
+		offset, ok2 := literalInt(sel.Limit.Offset)
+		if !ok1 || !ok2 {
+			return nil, refuse("a LIMIT that is not a constant")
+		}
+		m.Count, m.Offset = count, offset
+	}
+	m.fields = sel.Fields.Fields
+	wildcard := false
+	for _, f := range m.fields {
+		wildcard = wildcard || f.WildCard != nil
+	}
+	hidden := func(expr ast.ExprNode) int {
+		sel.Fields.Fields = append(sel.Fields.Fields, &ast.SelectField{Expr: expr, AsName: ast.NewCIStr(fmt.Sprintf("__sg_%d", m.Hidden))})
+		m.Hidden++
+		return m.Hidden - 1
+	}
+	weight := func(expr ast.ExprNode) int {
+		return hidden(&ast.FuncCallExpr{FnName: ast.NewCIStr("WEIGHT_STRING"), Args: []ast.ExprNode{expr}})
+	}
+	// resolve turns ORDER BY / GROUP BY items that name a select field by
+	// position or alias into that field's expression.
+	resolve := func(e ast.ExprNode) (ast.ExprNode, int) {
+		switch x := e.(type) {
+		case *ast.PositionExpr:
+			if x.N >= 1 && x.N <= len(m.fields) && m.fields[x.N-1].WildCard == nil {
+				return m.fields[x.N-1].Expr, x.N - 1
+			}
+		case *ast.ColumnNameExpr:
+			if x.Name.Table.L == "" {
+				for i, f := range m.fields {
+					if f.AsName.L != "" && f.AsName.L == x.Name.Name.L {
+						return f.Expr, i
+					}
+				}
+			}
+		}
+		return e, -1
+	}
+	addAgg := func(a *ast.AggregateFuncExpr, visible int) error {
+		text := restoreText(a)
+		if _, ok := m.aggIndex[text]; ok && visible < 0 {
+			return nil
+		}
+		spec := AggSpec{Kind: strings.ToLower(a.F), Visible: visible, Text: text}
+		if a.Distinct {
+			return refuse(strings.ToUpper(spec.Kind) + "(DISTINCT ...) together with other fields or GROUP BY")
+		}
+		switch spec.Kind {
+		case ast.AggFuncCount, ast.AggFuncSum:
+			spec.H = []int{hidden(&ast.AggregateFuncExpr{F: a.F, Args: a.Args})}
+		case ast.AggFuncMin, ast.AggFuncMax:
+			part := &ast.AggregateFuncExpr{F: a.F, Args: a.Args}
+			spec.H = []int{hidden(part), weight(part)}
+		case ast.AggFuncAvg:
+			spec.H = []int{hidden(&ast.AggregateFuncExpr{F: ast.AggFuncSum, Args: a.Args}), hidden(&ast.AggregateFuncExpr{F: ast.AggFuncCount, Args: a.Args})}
+		default:
+			return refuse(strings.ToUpper(spec.Kind) + "()")
+		}
+		m.aggIndex[text] = len(m.Aggs)
+		m.Aggs = append(m.Aggs, spec)
+		return nil
+	}
+	aggsIn := func(n ast.Node) error {
+		var err error
+		n.Accept(&visitFn{fn: func(x ast.Node) bool {
+			if a, ok := x.(*ast.AggregateFuncExpr); ok && err == nil {
+				err = addAgg(a, -1)
+				return false
+			}
+			return err == nil
+		}})
+		return err
+	}
+
+	grouped := sel.GroupBy != nil || hasAggregate(sel) || (sel.Having != nil && containsAggregate(sel.Having.Expr))
+	switch {
+	case grouped:
+		if wildcard {
+			return nil, refuse("SELECT * with aggregates")
+		}
+		if sel.Distinct {
+			return nil, refuse("SELECT DISTINCT with aggregates")
+		}
+		// A lone COUNT(DISTINCT x) or SUM(DISTINCT x) merges the shards'
+		// distinct values.
+		if a, ok := m.fields[0].Expr.(*ast.AggregateFuncExpr); ok && a.Distinct && len(m.fields) == 1 && sel.GroupBy == nil && sel.Having == nil && len(a.Args) == 1 {
+			kind := strings.ToLower(a.F)
+			if kind != ast.AggFuncCount && kind != ast.AggFuncSum {
+				return nil, refuse(strings.ToUpper(kind) + "(DISTINCT ...)")
+			}
+			m.DistinctAgg = kind
+			arg := a.Args[0]
+			sel.Fields.Fields = nil
+			hidden(arg)
+			weight(arg)
+			sel.Distinct = true
+			sel.OrderBy = &ast.OrderByClause{Items: []*ast.ByItem{{Expr: arg}}}
+			sel.Limit = nil
+			m.Keys = []SortKey{{Value: 0, Weight: 1}}
+			m.Distinct = true
+			return m, nil
+		}
+		for i, f := range m.fields {
+			if a, ok := f.Expr.(*ast.AggregateFuncExpr); ok {
+				if err := addAgg(a, i); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if containsAggregate(f.Expr) {
+				return nil, refuse("an expression over aggregates (" + f.Text() + ")")
+			}
+			if sel.GroupBy == nil {
+				if _, _, isConst := parser.Literal(f.Expr); !isConst {
+					return nil, refuse("a column beside aggregates without GROUP BY")
+				}
+			}
+		}
+		var shardOrder []*ast.ByItem
+		if sel.GroupBy != nil {
+			if sel.GroupBy.Rollup {
+				return nil, refuse("WITH ROLLUP")
+			}
+			m.Group = true
+			for _, item := range sel.GroupBy.Items {
+				expr, _ := resolve(item.Expr)
+				if containsAggregate(expr) {
+					return nil, refuse("GROUP BY an aggregate")
+				}
+				m.groupKey[restoreText(expr)] = len(m.Keys)
+				m.Keys = append(m.Keys, SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
+				shardOrder = append(shardOrder, &ast.ByItem{Expr: expr, Desc: item.Desc})
+			}
+		}
+		streamable := true
+		if sel.Having != nil {
+			if err := m.checkEvaluable(sel.Having.Expr); err != nil {
+				return nil, err
+			}
+			if err := aggsIn(sel.Having.Expr); err != nil {
+				return nil, err
+			}
+			m.Having = sel.Having.Expr
+			sel.Having = nil
+			streamable = false
+		}
+		if sel.OrderBy != nil {
+			same := m.Group && len(sel.OrderBy.Items) <= len(m.Keys)
+			for i, item := range sel.OrderBy.Items {
+				expr, _ := resolve(item.Expr)
+				if err := m.checkEvaluable(expr); err != nil {
+					return nil, err
+				}
+				if err := aggsIn(expr); err != nil {
+					return nil, err
+				}
+				m.Final = append(m.Final, FinalKey{Expr: expr, Desc: item.Desc})
+				if same {
+					k, ok := m.groupKey[restoreText(expr)]
+					same = ok && k == i && m.Keys[i].Desc == item.Desc
+				}
+			}
+			if same {
+				m.Final = nil // the merged stream is already in this order
+			} else {
+				streamable = false
+			}
+		}
+		sel.OrderBy = nil
+		if len(shardOrder) > 0 {
+			sel.OrderBy = &ast.OrderByClause{Items: shardOrder}
+		}
+		sel.Limit = nil
+		if streamable && m.Group && m.Count >= 0 {
+			// In key order the first N groups overall are among each
+			// shard's first N.
+			sel.Limit = &ast.Limit{Count: ast.NewValueExpr(uint64(m.Count+m.Offset), "", "")}
+		}
+	case sel.Distinct:
+		if wildcard {
+			return nil, refuse("SELECT DISTINCT *")
+		}
+		used := map[int]bool{}
+		var order []*ast.ByItem
+		if sel.OrderBy != nil {
+			for _, item := range sel.OrderBy.Items {
+				expr, field := resolve(item.Expr)
+				if field < 0 {
+					for i, f := range m.fields {
+						if restoreText(f.Expr) == restoreText(expr) {
+							field = i
+						}
+					}
+				}
+				if field < 0 {
+					return nil, refuse("SELECT DISTINCT ordered by something not selected")
+				}
+				used[field] = true
+				m.Keys = append(m.Keys, SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
+				order = append(order, &ast.ByItem{Expr: expr, Desc: item.Desc})
+			}
+		}
+		for i, f := range m.fields {
+			if !used[i] {
+				m.Keys = append(m.Keys, SortKey{Value: hidden(f.Expr), Weight: weight(f.Expr)})
+				order = append(order, &ast.ByItem{Expr: f.Expr})
+			}
+		}
+		m.Distinct = true
+		sel.OrderBy = &ast.OrderByClause{Items: order}
+		if m.Count >= 0 {
+			sel.Limit = &ast.Limit{Count: ast.NewValueExpr(uint64(m.Count+m.Offset), "", "")}
+		}
+	default:
+		if sel.OrderBy != nil {
+			for _, item := range sel.OrderBy.Items {
+				expr, _ := resolve(item.Expr)
+				m.Keys = append(m.Keys, SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
+			}
+		}
+		if m.Count >= 0 {
+			sel.Limit = &ast.Limit{Count: ast.NewValueExpr(uint64(m.Count+m.Offset), "", "")}
+		}
+	}
+	return m, nil
+}
+
+// checkEvaluable refuses HAVING and ORDER BY expressions the proxy cannot
+// evaluate on merged rows. Expressions that are a GROUP BY key or a select
+// field are read from the row, whatever they contain.
+func (m *MergeSpec) checkEvaluable(e ast.ExprNode) error {
+	var bad ast.Node
+	e.Accept(&visitFn{fn: func(x ast.Node) bool {
+		if expr, ok := x.(ast.ExprNode); ok && m.isLeaf(expr) {
+			return false
+		}
+		switch x := x.(type) {
+		case *ast.AggregateFuncExpr:
+			return false // its arguments run on the shards
+		case *ast.BinaryOperationExpr:
+			switch x.Op {
+			case opcode.LogicAnd, opcode.LogicOr, opcode.LogicXor, opcode.EQ, opcode.NE, opcode.LT, opcode.LE, opcode.GT, opcode.GE,
+				opcode.Plus, opcode.Minus, opcode.Mul, opcode.Div:
+			default:
+				bad = x
+			}
+		case *ast.UnaryOperationExpr:
+			if x.Op != opcode.Not && x.Op != opcode.Minus && x.Op != opcode.Not2 {
+				bad = x
+			}
+		case *ast.ParenthesesExpr, *ast.ColumnNameExpr, *ast.ColumnName, *ast.IsNullExpr, *ast.PositionExpr:
+		default:
+			if e, ok := x.(ast.ExprNode); !ok {
+				bad = x
+			} else if _, _, ok := parser.Literal(e); !ok {
+				bad = x
+			}
+		}
+		return bad == nil
+	}})
+	if bad != nil {
+		text, _ := parser.Restore(bad)
+		return notSupported("evaluating %q on rows merged from several shards is not supported by this version", text)
+	}
+	return nil
+}
+
+// isLeaf: e is a GROUP BY key or the expression of a select field.
+func (m *MergeSpec) isLeaf(e ast.ExprNode) bool {
+	text := restoreText(e)
+	if _, ok := m.groupKey[text]; ok {
+		return true
+	}
+	for _, f := range m.fields {
+		if f.Expr != nil && f.WildCard == nil && restoreText(f.Expr) == text {
+			return true
+		}
+	}
+	return false
+}
