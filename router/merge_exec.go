@@ -602,7 +602,7 @@ func (h *rowHeap) Less(i, j int) bool {
 	return h.rows[i].shard < h.rows[j].shard
 }
 func (h *rowHeap) Swap(i, j int) { h.rows[i], h.rows[j] = h.rows[j], h.rows[i] }
-func (h *rowHeap) Push(x any)   { h.rows = append(h.rows, x.(*mergeRow)) }
+func (h *rowHeap) Push(x any)    { h.rows = append(h.rows, x.(*mergeRow)) }
 func (h *rowHeap) Pop() any {
 	r := h.rows[len(h.rows)-1]
 	h.rows = h.rows[:len(h.rows)-1]
