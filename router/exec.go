@@ -76,9 +76,6 @@ func (s *Session) releaseStep(h *held) {
 	s.settle(h)
 }
 
-// scatterConcurrency bounds the shards one statement reads at once.
-const scatterConcurrency = 8
-
 type scatterRow struct {
 	row []byte
 	err error
@@ -96,6 +93,8 @@ func (s *Session) scatter(st *parser.Statement, p *Plan, w ResultWriter) error {
 	if s.pinned != nil || s.txnPending != "" {
 		return s.scatterInTxn(st, p, w)
 	}
+	// A scatter holds one connection per step: pools must be sized for
+	// the widest statement (a full pool waits up to pool.wait_timeout).
 	held := make([]*held, len(p.Steps))
 	for i, step := range p.Steps {
 		h, err := s.stepConn(st, step)
@@ -110,7 +109,7 @@ func (s *Session) scatter(st *parser.Statement, p *Plan, w ResultWriter) error {
 	}
 	out := make(chan scatterRow, 256)
 	stop := make(chan struct{})
-	sem := make(chan struct{}, scatterConcurrency)
+	sem := make(chan struct{}, s.rt.Rules.ScatterConcurrency)
 	var wg sync.WaitGroup
 	results := make([]error, len(p.Steps))
 	for i := range p.Steps {

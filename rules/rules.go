@@ -36,6 +36,9 @@ type Rules struct {
 	// PrecreateHours is how many hourly buckets ahead of now the proxy
 	// creates in the background (default 2; -1 turns creation ahead off).
 	PrecreateHours int `yaml:"precreate_hours"`
+	// ScatterConcurrency bounds the shards one plain scatter read reads at
+	// once (merged reads need every shard's stream open).
+	ScatterConcurrency int `yaml:"scatter_concurrency"`
 
 	// SchemaOrder lists schema names as written; the first one answers
 	// statements that name no table while no database is selected.
@@ -149,7 +152,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 	r := &Rules{File: file}
 	if err := decodeStrict(doc, r, "listen", "users", "backend", "clusters", "schemas", "pool",
 		"auth_plugin", "server_version", "max_allowed_packet", "shutdown_timeout", "health_interval",
-		"max_replica_lag", "replica_fallback", "precreate_hours"); err != nil {
+		"max_replica_lag", "replica_fallback", "precreate_hours", "scatter_concurrency"); err != nil {
 		return nil, fmt.Errorf("%s:%w", file, err)
 	}
 	r.SchemaOrder = mappingKeys(doc, "schemas")
@@ -181,6 +184,9 @@ func (r *Rules) applyDefaults() {
 	}
 	if r.MaxReplicaLag == 0 {
 		r.MaxReplicaLag = 5 * time.Second
+	}
+	if r.ScatterConcurrency <= 0 {
+		r.ScatterConcurrency = 8
 	}
 	if r.PrecreateHours == 0 {
 		r.PrecreateHours = 2
