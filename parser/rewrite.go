@@ -1,10 +1,15 @@
 package parser
 
 import (
+	"sort"
 	"strings"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/format"
+	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
+
+	"github.com/shardgate/shardgate/wire"
 )
 
 // Restore renders a statement as SQL text.
@@ -88,3 +93,38 @@ type collector struct{ fn func(ast.Node) }
 
 func (c *collector) Enter(n ast.Node) (ast.Node, bool) { c.fn(n); return n, false }
 func (c *collector) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// Placeholders parses a statement to be prepared and returns the byte
+// offsets of its ? markers, in order. It refuses several statements.
+func (p *Parser) Placeholders(sql string) ([]int, error) {
+	stmts, err := p.Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	if len(stmts) != 1 {
+		return nil, errMultiPrepare
+	}
+	var offsets []int
+	stmts[0].Node.Accept(&collector{fn: func(n ast.Node) {
+		if m, ok := n.(*driver.ParamMarkerExpr); ok {
+			offsets = append(offsets, m.Offset)
+		}
+	}})
+	sort.Ints(offsets)
+	return offsets, nil
+}
+
+var errMultiPrepare = wire.Errorf(mysql.ER_PARSE_ERROR, "You have an error in your SQL syntax: a prepared statement holds one statement")
+
+// Interpolate replaces the ? at offsets with SQL literals.
+func Interpolate(sql string, offsets []int, literals []string) string {
+	var b strings.Builder
+	prev := 0
+	for i, off := range offsets {
+		b.WriteString(sql[prev:off])
+		b.WriteString(literals[i])
+		prev = off + 1
+	}
+	b.WriteString(sql[prev:])
+	return b.String()
+}

@@ -118,6 +118,9 @@ type clientConn struct {
 	id   uint32
 	busy atomic.Bool
 	sess *router.Session
+	// Prepared statements, by the ids the proxy gave them.
+	stmts    map[uint32]*preparedStmt
+	nextStmt uint32
 }
 
 // wakeIfIdle unblocks a connection waiting for its next command so that it
@@ -199,7 +202,18 @@ func (cc *clientConn) dispatch(p []byte) bool {
 		return cc.reply(cc.sess.FieldList(table, wildcard, cc.Conn))
 	case mysql.COM_RESET_CONNECTION:
 		cc.sess.Reset()
+		cc.stmts = nil
 		return cc.ok()
+	case mysql.COM_STMT_PREPARE:
+		return cc.stmtPrepare(string(arg))
+	case mysql.COM_STMT_EXECUTE:
+		return cc.stmtExecute(arg)
+	case mysql.COM_STMT_SEND_LONG_DATA:
+		return cc.stmtLongData(arg)
+	case mysql.COM_STMT_CLOSE:
+		return cc.stmtClose(arg)
+	case mysql.COM_STMT_RESET:
+		return cc.stmtReset(arg)
 	}
 	return cc.reply(wire.Errorf(mysql.ER_UNKNOWN_COM_ERROR, "Unknown command"))
 }

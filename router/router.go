@@ -24,10 +24,11 @@ type Router struct {
 	Rules    *rules.Rules
 	Clusters map[string]*replication.Cluster
 	// Log receives background events (bucket discovery and creation).
-	Log     *slog.Logger
-	parsers sync.Pool
-	planner *planner
-	buckets *bucketRegistry
+	Log      *slog.Logger
+	parsers  sync.Pool
+	planner  *planner
+	prepared prepareCache
+	buckets  *bucketRegistry
 	// sessionIDs numbers sessions, so pools can keep a connection for its
 	// last owner.
 	sessionIDs atomic.Uint64

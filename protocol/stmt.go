@@ -1,0 +1,335 @@
+package protocol
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// maxStmtsPerConn bounds the prepared statements one client may hold open.
+const maxStmtsPerConn = 16382
+
+// preparedStmt is a client's prepared statement. Its id is the proxy's own;
+// no backend holds it: each EXECUTE binds the values into the text and runs
+// it like a query, so it is routed by its values.
+type preparedStmt struct {
+	sql   string
+	prep  *router.Prepared
+	types []uint16 // parameter types from the last EXECUTE that sent them
+	long  map[int][]byte
+}
+
+func (cc *clientConn) stmtPrepare(sql string) bool {
+	if len(cc.stmts) >= maxStmtsPerConn {
+		return cc.reply(wire.Errorf(mysql.ER_MAX_PREPARED_STMT_COUNT_REACHED, "Can't create more than max_prepared_stmt_count statements (current value: %d)", maxStmtsPerConn))
+	}
+	prep, err := cc.sess.Prepare(sql)
+	if err != nil {
+		return cc.reply(err)
+	}
+	if cc.stmts == nil {
+		cc.stmts = map[uint32]*preparedStmt{}
+	}
+	cc.nextStmt++
+	id := cc.nextStmt
+	cc.stmts[id] = &preparedStmt{sql: sql, prep: prep}
+	ok := []byte{0}
+	ok = binary.LittleEndian.AppendUint32(ok, id)
+	ok = binary.LittleEndian.AppendUint16(ok, uint16(len(prep.Columns)))
+	ok = binary.LittleEndian.AppendUint16(ok, uint16(len(prep.Offsets)))
+	ok = append(ok, 0, 0, 0)
+	packets := [][]byte{ok}
+	for _, defs := range [][][]byte{prep.Params, prep.Columns} {
+		if len(defs) > 0 {
+			packets = append(packets, defs...)
+			packets = append(packets, wire.AppendEOF(nil, 0, cc.sess.Status()))
+		}
+	}
+	for _, p := range packets {
+		if cc.WritePacket(p) != nil {
+			return false
+		}
+	}
+	return cc.Flush() == nil
+}
+
+func (cc *clientConn) stmtFor(arg []byte) (*preparedStmt, uint32, error) {
+	if len(arg) < 4 {
+		return nil, 0, wire.Errorf(mysql.ER_MALFORMED_PACKET, "Malformed communication packet")
+	}
+	id := binary.LittleEndian.Uint32(arg)
+	st, ok := cc.stmts[id]
+	if !ok {
+		return nil, id, wire.Errorf(mysql.ER_UNKNOWN_STMT_HANDLER, "Unknown prepared statement handler (%d) given to mysqld_stmt_execute", id)
+	}
+	return st, id, nil
+}
+
+func (cc *clientConn) stmtExecute(arg []byte) bool {
+	st, _, err := cc.stmtFor(arg)
+	if err != nil {
+		return cc.reply(err)
+	}
+	literals, err := st.bind(arg[4:], cc.sess.Status()&mysql.SERVER_STATUS_NO_BACKSLASH_ESCAPED != 0)
+	st.long = nil
+	if err != nil {
+		return cc.reply(err)
+	}
+	sql := parser.Interpolate(st.sql, st.prep.Offsets, literals)
+	return cc.reply(cc.sess.Query(sql, newBinaryWriter(cc.Conn)))
+}
+
+func (cc *clientConn) stmtLongData(arg []byte) bool {
+	st, _, err := cc.stmtFor(arg)
+	if err != nil || len(arg) < 6 {
+		return true // COM_STMT_SEND_LONG_DATA has no answer, not even an error
+	}
+	param := int(binary.LittleEndian.Uint16(arg[4:]))
+	if st.long == nil {
+		st.long = map[int][]byte{}
+	}
+	st.long[param] = append(st.long[param], arg[6:]...)
+	return true
+}
+
+func (cc *clientConn) stmtClose(arg []byte) bool {
+	if len(arg) >= 4 {
+		delete(cc.stmts, binary.LittleEndian.Uint32(arg))
+	}
+	return true // no answer
+}
+
+func (cc *clientConn) stmtReset(arg []byte) bool {
+	st, _, err := cc.stmtFor(arg)
+	if err != nil {
+		return cc.reply(err)
+	}
+	st.long = nil
+	return cc.ok()
+}
+
+var errMalformedExecute = wire.Errorf(mysql.ER_MALFORMED_PACKET, "Malformed communication packet")
+
+// bind decodes COM_STMT_EXECUTE's parameters into SQL literals.
+func (st *preparedStmt) bind(p []byte, noBackslash bool) ([]string, error) {
+	n := len(st.prep.Offsets)
+	if len(p) < 5 {
+		return nil, errMalformedExecute
+	}
+	p = p[5:] // flags, iteration count
+	if n == 0 {
+		return nil, nil
+	}
+	bitmapLen := (n + 7) / 8
+	if len(p) < bitmapLen+1 {
+		return nil, errMalformedExecute
+	}
+	nulls, p := p[:bitmapLen], p[bitmapLen:]
+	newTypes := p[0] == 1
+	p = p[1:]
+	if newTypes {
+		if len(p) < 2*n {
+			return nil, errMalformedExecute
+		}
+		st.types = make([]uint16, n)
+		for i := range st.types {
+			st.types[i] = binary.LittleEndian.Uint16(p[2*i:])
+		}
+		p = p[2*n:]
+	}
+	if len(st.types) != n {
+		return nil, wire.Errorf(mysql.ER_WRONG_ARGUMENTS, "Incorrect arguments to mysqld_stmt_execute: no parameter types were sent")
+	}
+	literals := make([]string, n)
+	for i := 0; i < n; i++ {
+		if nulls[i/8]&(1<<(i%8)) != 0 {
+			literals[i] = "NULL"
+			continue
+		}
+		if data, ok := st.long[i]; ok {
+			literals[i] = stringLiteral(data, noBackslash)
+			continue
+		}
+		lit, rest, err := decodeParam(st.types[i], p, noBackslash)
+		if err != nil {
+			return nil, err
+		}
+		literals[i], p = lit, rest
+	}
+	return literals, nil
+}
+
+// decodeParam reads one binary-protocol value and renders it as SQL.
+func decodeParam(typ uint16, p []byte, noBackslash bool) (string, []byte, error) {
+	unsigned := typ&0x8000 != 0
+	need := func(n int) error {
+		if len(p) < n {
+			return errMalformedExecute
+		}
+		return nil
+	}
+	switch byte(typ) {
+	case mysql.MYSQL_TYPE_NULL:
+		return "NULL", p, nil
+	case mysql.MYSQL_TYPE_TINY:
+		if err := need(1); err != nil {
+			return "", nil, err
+		}
+		if unsigned {
+			return strconv.FormatUint(uint64(p[0]), 10), p[1:], nil
+		}
+		return strconv.FormatInt(int64(int8(p[0])), 10), p[1:], nil
+	case mysql.MYSQL_TYPE_SHORT, mysql.MYSQL_TYPE_YEAR:
+		if err := need(2); err != nil {
+			return "", nil, err
+		}
+		v := binary.LittleEndian.Uint16(p)
+		if unsigned {
+			return strconv.FormatUint(uint64(v), 10), p[2:], nil
+		}
+		return strconv.FormatInt(int64(int16(v)), 10), p[2:], nil
+	case mysql.MYSQL_TYPE_LONG, mysql.MYSQL_TYPE_INT24:
+		if err := need(4); err != nil {
+			return "", nil, err
+		}
+		v := binary.LittleEndian.Uint32(p)
+		if unsigned {
+			return strconv.FormatUint(uint64(v), 10), p[4:], nil
+		}
+		return strconv.FormatInt(int64(int32(v)), 10), p[4:], nil
+	case mysql.MYSQL_TYPE_LONGLONG:
+		if err := need(8); err != nil {
+			return "", nil, err
+		}
+		v := binary.LittleEndian.Uint64(p)
+		if unsigned {
+			return strconv.FormatUint(v, 10), p[8:], nil
+		}
+		return strconv.FormatInt(int64(v), 10), p[8:], nil
+	case mysql.MYSQL_TYPE_FLOAT:
+		if err := need(4); err != nil {
+			return "", nil, err
+		}
+		f := math.Float32frombits(binary.LittleEndian.Uint32(p))
+		return floatLiteral(float64(f), 32), p[4:], nil
+	case mysql.MYSQL_TYPE_DOUBLE:
+		if err := need(8); err != nil {
+			return "", nil, err
+		}
+		f := math.Float64frombits(binary.LittleEndian.Uint64(p))
+		return floatLiteral(f, 64), p[8:], nil
+	case mysql.MYSQL_TYPE_DATE, mysql.MYSQL_TYPE_DATETIME, mysql.MYSQL_TYPE_TIMESTAMP:
+		if err := need(1); err != nil {
+			return "", nil, err
+		}
+		n := int(p[0])
+		if err := need(1 + n); err != nil {
+			return "", nil, err
+		}
+		b := p[1 : 1+n]
+		var y, mo, d, h, mi, s, us int
+		if n >= 4 {
+			y, mo, d = int(binary.LittleEndian.Uint16(b)), int(b[2]), int(b[3])
+		}
+		if n >= 7 {
+			h, mi, s = int(b[4]), int(b[5]), int(b[6])
+		}
+		if n >= 11 {
+			us = int(binary.LittleEndian.Uint32(b[7:]))
+		}
+		text := fmt.Sprintf("'%04d-%02d-%02d %02d:%02d:%02d.%06d'", y, mo, d, h, mi, s, us)
+		if byte(typ) == mysql.MYSQL_TYPE_DATE {
+			text = fmt.Sprintf("'%04d-%02d-%02d'", y, mo, d)
+		}
+		return text, p[1+n:], nil
+	case mysql.MYSQL_TYPE_TIME:
+		if err := need(1); err != nil {
+			return "", nil, err
+		}
+		n := int(p[0])
+		if err := need(1 + n); err != nil {
+			return "", nil, err
+		}
+		b := p[1 : 1+n]
+		sign, days, h, mi, s, us := "", 0, 0, 0, 0, 0
+		if n >= 8 {
+			if b[0] == 1 {
+				sign = "-"
+			}
+			days, h, mi, s = int(binary.LittleEndian.Uint32(b[1:])), int(b[5]), int(b[6]), int(b[7])
+		}
+		if n >= 12 {
+			us = int(binary.LittleEndian.Uint32(b[8:]))
+		}
+		return fmt.Sprintf("'%s%02d:%02d:%02d.%06d'", sign, days*24+h, mi, s, us), p[1+n:], nil
+	}
+	// Strings, decimals, blobs, JSON, BIT, ENUM, SET, GEOMETRY.
+	v, n, null, ok := wire.LenEncString(p)
+	if !ok {
+		return "", nil, errMalformedExecute
+	}
+	if null {
+		return "NULL", p[n:], nil
+	}
+	switch byte(typ) {
+	case mysql.MYSQL_TYPE_DECIMAL, mysql.MYSQL_TYPE_NEWDECIMAL:
+		if _, err := strconv.ParseFloat(string(v), 64); err == nil && !strings.ContainsAny(string(v), "xXeEnN") {
+			return string(v), p[n:], nil
+		}
+	}
+	return stringLiteral(v, noBackslash), p[n:], nil
+}
+
+func floatLiteral(f float64, bits int) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return "NULL"
+	}
+	s := strconv.FormatFloat(f, 'g', -1, bits)
+	if strings.ContainsAny(s, "e") {
+		return s
+	}
+	return s + "e0" // a DOUBLE literal, not DECIMAL
+}
+
+// stringLiteral quotes bytes for SQL. Bytes that are not UTF-8 travel as a
+// hex literal, which no character set conversion can alter.
+func stringLiteral(v []byte, noBackslash bool) string {
+	if !utf8.Valid(v) {
+		return "X'" + hex.EncodeToString(v) + "'"
+	}
+	var b strings.Builder
+	b.Grow(len(v) + 2)
+	b.WriteByte('\'')
+	for _, c := range v {
+		switch {
+		case c == '\'':
+			b.WriteString("''")
+		case noBackslash:
+			b.WriteByte(c)
+		case c == '\\':
+			b.WriteString(`\\`)
+		case c == 0:
+			b.WriteString(`\0`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == 0x1a:
+			b.WriteString(`\Z`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}

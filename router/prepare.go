@@ -1,0 +1,175 @@
+package router
+
+import (
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/replication"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// Prepared is what COM_STMT_PREPARE answers: the ? positions (for binding
+// values into the text) and the definitions a server gives for them.
+type Prepared struct {
+	Offsets []int
+	Params  [][]byte // parameter definitions
+	Columns [][]byte // result column definitions
+}
+
+// prepareCache remembers metadata by database and text, so clients that
+// prepare the same statement on every connection cost one backend prepare.
+type prepareCache struct {
+	mu sync.Mutex
+	m  map[string]*Prepared
+}
+
+const prepareCacheSize = 4096
+
+func (c *prepareCache) get(k string) *Prepared {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
+func (c *prepareCache) put(k string, p *Prepared) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= prepareCacheSize {
+		c.m = map[string]*Prepared{} // simple and bounded: start over
+	}
+	c.m[k] = p
+}
+
+// Prepare answers COM_STMT_PREPARE. Statements run as text with the bound
+// values in place (so an EXECUTE routes and shards exactly like a query),
+// but the metadata comes from a backend preparing the statement on the
+// table that stands for it, and closing it at once: backends hold no
+// prepared statements for clients.
+func (s *Session) Prepare(sql string) (*Prepared, error) {
+	key := s.db + "\x00" + sql
+	if p := s.rt.prepared.get(key); p != nil {
+		return p, nil
+	}
+	prs := s.rt.parsers.Get().(*parser.Parser)
+	offsets, err := prs.Placeholders(sql)
+	var stmts []*parser.Statement
+	if err == nil {
+		stmts, err = prs.Parse(sql)
+	}
+	s.rt.parsers.Put(prs)
+	if err != nil {
+		return nil, err
+	}
+	st := stmts[0]
+	cluster, physical, err := s.rt.metadataSQL(st, s.db)
+	if err != nil {
+		return nil, err
+	}
+	b := s.rt.Clusters[cluster].Primary
+	conn, err := b.Get(s.foundRows, 0)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.backendPrepare(conn, physical)
+	if err != nil {
+		var me *mysql.MyError
+		if errors.As(err, &me) {
+			b.Put(conn)
+		} else {
+			b.Discard(conn)
+		}
+		return nil, err
+	}
+	b.Put(conn)
+	p.Offsets = offsets
+	if len(p.Params) != len(offsets) {
+		return nil, wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: the server counts %d parameters, the proxy %d", len(p.Params), len(offsets))
+	}
+	s.rt.prepared.put(key, p)
+	return p, nil
+}
+
+func (s *Session) backendPrepare(c *replication.Conn, sql string) (*Prepared, error) {
+	if err := c.UseDB(s.db); err != nil {
+		return nil, err
+	}
+	if err := c.Send(mysql.COM_STMT_PREPARE, []byte(sql)); err != nil {
+		return nil, err
+	}
+	first, err := c.ReadPacket()
+	if err != nil {
+		return nil, err
+	}
+	if len(first) > 0 && first[0] == wire.HeaderERR {
+		return nil, wire.ParseError(first)
+	}
+	if len(first) < 12 || first[0] != wire.HeaderOK {
+		return nil, errors.New("malformed prepare response")
+	}
+	id := first[1:5]
+	ncols := int(first[5]) | int(first[6])<<8
+	nparams := int(first[7]) | int(first[8])<<8
+	p := &Prepared{}
+	readDefs := func(n int) ([][]byte, error) {
+		if n == 0 {
+			return nil, nil
+		}
+		defs := make([][]byte, 0, n)
+		for {
+			d, err := c.ReadPacket()
+			if err != nil {
+				return nil, err
+			}
+			if wire.IsEOF(d) {
+				return defs, nil
+			}
+			defs = append(defs, append([]byte(nil), d...))
+		}
+	}
+	if p.Params, err = readDefs(nparams); err != nil {
+		return nil, err
+	}
+	if p.Columns, err = readDefs(ncols); err != nil {
+		return nil, err
+	}
+	// COM_STMT_CLOSE has no answer.
+	if err := c.Send(mysql.COM_STMT_CLOSE, id); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// metadataSQL is the statement as one backend can prepare it: sharded
+// tables renamed to the physical table that stands for them.
+func (rt *Router) metadataSQL(st *parser.Statement, db string) (cluster, sql string, err error) {
+	refs, _, err := rt.planner.resolve(st, db)
+	if err != nil {
+		return "", "", err
+	}
+	phys := map[string]string{}
+	schema := ""
+	for _, r := range refs {
+		if r.sharded != nil {
+			t := firstTable(r.sharded)
+			phys[strings.ToLower(r.name)] = t.Table
+			cluster, schema = t.Cluster, r.schema
+		}
+	}
+	if len(phys) == 0 {
+		p, err := rt.planner.plan(st, db)
+		if err != nil {
+			return "", "", err
+		}
+		return p.Steps[0].Cluster, st.SQL, nil
+	}
+	names := make([]string, 0, len(phys))
+	for n := range phys {
+		names = append(names, n)
+	}
+	sql, err = parser.NewRenamer(st.Node, schema, db, names).Render(phys)
+	return cluster, sql, err
+}
