@@ -116,7 +116,10 @@ func startProxyRules(t testing.TB, rulesYAML string) *proxy {
 	}
 	rt := router.New(r)
 	rt.Start()
-	srv := protocol.NewServer(r, rt, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := protocol.NewServer(r, rt, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	go srv.Serve(ln)
 	p := &proxy{addr: ln.Addr().String(), srv: srv, router: rt}
 	t.Cleanup(func() {

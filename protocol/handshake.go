@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"net"
@@ -18,7 +19,7 @@ import (
 // are asked for: no CLIENT_DEPRECATE_EOF and no session tracking.
 const serverCaps = mysql.CLIENT_LONG_PASSWORD | mysql.CLIENT_FOUND_ROWS | mysql.CLIENT_LONG_FLAG |
 	mysql.CLIENT_CONNECT_WITH_DB | mysql.CLIENT_PROTOCOL_41 | mysql.CLIENT_TRANSACTIONS |
-	mysql.CLIENT_SECURE_CONNECTION | mysql.CLIENT_MULTI_RESULTS | mysql.CLIENT_PS_MULTI_RESULTS |
+	mysql.CLIENT_SECURE_CONNECTION | mysql.CLIENT_MULTI_STATEMENTS | mysql.CLIENT_MULTI_RESULTS | mysql.CLIENT_PS_MULTI_RESULTS |
 	mysql.CLIENT_PLUGIN_AUTH | mysql.CLIENT_CONNECT_ATTRS | mysql.CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
 
 const (
@@ -101,15 +102,15 @@ func newScramble() []byte {
 	return b
 }
 
-func greeting(version string, connID uint32, scramble []byte, plugin string) []byte {
+func greeting(version string, connID uint32, scramble []byte, plugin string, caps uint32) []byte {
 	p := []byte{10}
 	p = append(append(p, version...), 0)
 	p = binary.LittleEndian.AppendUint32(p, connID)
 	p = append(append(p, scramble[:8]...), 0)
-	p = binary.LittleEndian.AppendUint16(p, uint16(serverCaps&0xffff))
+	p = binary.LittleEndian.AppendUint16(p, uint16(caps&0xffff))
 	p = append(p, 45) // utf8mb4_general_ci
 	p = binary.LittleEndian.AppendUint16(p, mysql.SERVER_STATUS_AUTOCOMMIT)
-	p = binary.LittleEndian.AppendUint16(p, uint16(serverCaps>>16))
+	p = binary.LittleEndian.AppendUint16(p, uint16(caps>>16))
 	p = append(p, byte(len(scramble)+1))
 	p = append(p, make([]byte, 10)...)
 	p = append(append(p, scramble[8:]...), 0)
@@ -140,7 +141,11 @@ func checkAuth(plugin string, scramble, resp []byte, password string) bool {
 func (s *Server) authenticate(c *wire.Conn, connID uint32) (handshakeResponse, error) {
 	plugin := s.rules.AuthPlugin
 	scramble := newScramble()
-	if err := c.WritePacket(greeting(s.rules.ServerVersion, connID, scramble, plugin)); err != nil {
+	caps := uint32(serverCaps)
+	if s.tls != nil {
+		caps |= mysql.CLIENT_SSL
+	}
+	if err := c.WritePacket(greeting(s.rules.ServerVersion, connID, scramble, plugin, caps)); err != nil {
 		return handshakeResponse{}, err
 	}
 	if err := c.Flush(); err != nil {
@@ -150,8 +155,25 @@ func (s *Server) authenticate(c *wire.Conn, connID uint32) (handshakeResponse, e
 	if err != nil {
 		return handshakeResponse{}, err
 	}
+	secure := false
 	if len(p) == 32 && binary.LittleEndian.Uint32(p)&mysql.CLIENT_SSL != 0 {
-		err := wire.Errorf(mysql.ER_NOT_SUPPORTED_AUTH_MODE, "shardgate: TLS is not configured on this proxy")
+		if s.tls == nil {
+			err := wire.Errorf(mysql.ER_NOT_SUPPORTED_AUTH_MODE, "shardgate: TLS is not configured on this proxy")
+			c.WriteError(err)
+			return handshakeResponse{}, err
+		}
+		tc := tls.Server(c.Conn, s.tls)
+		if err := tc.Handshake(); err != nil {
+			return handshakeResponse{}, err
+		}
+		c.Upgrade(tc)
+		secure = true
+		if p, err = c.ReadPacket(); err != nil {
+			return handshakeResponse{}, err
+		}
+	}
+	if !secure && s.rules.TLS != nil && s.rules.TLS.Require {
+		err := wire.Errorf(mysql.ER_ACCESS_DENIED_ERROR, "shardgate: this proxy requires TLS; connect with SSL")
 		c.WriteError(err)
 		return handshakeResponse{}, err
 	}
@@ -186,7 +208,26 @@ func (s *Server) authenticate(c *wire.Conn, connID uint32) (handshakeResponse, e
 		hs.auth = append([]byte(nil), hs.auth...)
 		clientPlugin = plugin
 	}
-	if !known || !checkAuth(clientPlugin, scramble, hs.auth, user.Password) {
+	ok := known && checkAuth(clientPlugin, scramble, hs.auth, user.Password)
+	if !ok && known && secure && clientPlugin == pluginCachingSHA2 {
+		// Full authentication: over TLS the client may send the password
+		// itself, as MySQL asks when its cache has no entry.
+		if err := c.WritePacket([]byte{0x01, 0x04}); err != nil {
+			return hs, err
+		}
+		if err := c.Flush(); err != nil {
+			return hs, err
+		}
+		pw, err := c.ReadPacket()
+		if err != nil {
+			return hs, err
+		}
+		pw = bytes.TrimRight(pw, "\x00")
+		ok = subtle.ConstantTimeCompare(pw, []byte(user.Password)) == 1
+		hs.auth = pw
+		clientPlugin = "full"
+	}
+	if !ok {
 		usingPassword := "NO"
 		if len(hs.auth) > 0 {
 			usingPassword = "YES"
@@ -200,7 +241,7 @@ func (s *Server) authenticate(c *wire.Conn, connID uint32) (handshakeResponse, e
 		return hs, err
 	}
 	if clientPlugin == pluginCachingSHA2 {
-		// Fast authentication succeeded: the proxy always knows the password.
+		// Fast authentication succeeded.
 		if err := c.WritePacket([]byte{0x01, 0x03}); err != nil {
 			return hs, err
 		}

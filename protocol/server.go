@@ -5,7 +5,9 @@ package protocol
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -25,6 +27,7 @@ type Server struct {
 	rules  *rules.Rules
 	router *router.Router
 	log    *slog.Logger
+	tls    *tls.Config
 
 	nextID   atomic.Uint32
 	mu       sync.Mutex
@@ -34,9 +37,18 @@ type Server struct {
 	sessions sync.WaitGroup
 }
 
-// NewServer serves clients with rt.
-func NewServer(r *rules.Rules, rt *router.Router, log *slog.Logger) *Server {
-	return &Server{rules: r, router: rt, log: log, conns: map[*clientConn]struct{}{}}
+// NewServer serves clients with rt. It fails when the TLS certificate in
+// the rules cannot be loaded.
+func NewServer(r *rules.Rules, rt *router.Router, log *slog.Logger) (*Server, error) {
+	s := &Server{rules: r, router: rt, log: log, conns: map[*clientConn]struct{}{}}
+	if r.TLS != nil {
+		cert, err := tls.LoadX509KeyPair(r.TLS.Cert, r.TLS.Key)
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	return s, nil
 }
 
 // Serve accepts connections on ln until Shutdown.
@@ -153,6 +165,7 @@ func (cc *clientConn) serve() {
 	}
 	cc.SetDeadline(time.Time{})
 	cc.sess = cc.srv.router.NewSession(hs.db, hs.collation, hs.caps&mysql.CLIENT_FOUND_ROWS != 0)
+	cc.sess.AllowMultiStatements(hs.caps&mysql.CLIENT_MULTI_STATEMENTS != 0)
 	if err := cc.WritePacket(wire.AppendOK(nil, wire.OK{Status: cc.sess.Status()})); err != nil {
 		return
 	}
@@ -214,6 +227,16 @@ func (cc *clientConn) dispatch(p []byte) bool {
 		return cc.stmtClose(arg)
 	case mysql.COM_STMT_RESET:
 		return cc.stmtReset(arg)
+	case mysql.COM_SET_OPTION:
+		// 0 turns multi-statements on, 1 off; the answer is an EOF packet.
+		if len(arg) < 2 || arg[0] > 1 {
+			return cc.reply(wire.Errorf(mysql.ER_UNKNOWN_COM_ERROR, "Unknown command"))
+		}
+		cc.sess.AllowMultiStatements(arg[0] == 0)
+		if cc.WritePacket(wire.AppendEOF(nil, 0, cc.sess.Status())) != nil {
+			return false
+		}
+		return cc.Flush() == nil
 	}
 	return cc.reply(wire.Errorf(mysql.ER_UNKNOWN_COM_ERROR, "Unknown command"))
 }

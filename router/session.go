@@ -27,10 +27,12 @@ type ClientGoneError = replication.SinkError
 
 // Session is one client's state. It belongs to the client's goroutine.
 type Session struct {
-	rt        *Router
-	id        uint64
-	db        string
-	foundRows bool
+	rt *Router
+	// multiStatements: the client asked for CLIENT_MULTI_STATEMENTS.
+	multiStatements bool
+	id              uint64
+	db              string
+	foundRows       bool
 	// vars is the session state every backend connection serving this
 	// client must carry (see replication.Conn.SyncVars).
 	vars map[string]string
@@ -78,6 +80,9 @@ func (rt *Router) NewSession(db string, collation uint8, foundRows bool) *Sessio
 	}
 	return s
 }
+
+// AllowMultiStatements follows the client's CLIENT_MULTI_STATEMENTS.
+func (s *Session) AllowMultiStatements(on bool) { s.multiStatements = on }
 
 // DB is the session's current database.
 func (s *Session) DB() string { return s.db }
@@ -147,10 +152,30 @@ func (s *Session) Query(sql string, w ResultWriter) error {
 	case 0:
 		return wire.Errorf(mysql.ER_EMPTY_QUERY, "Query was empty")
 	case 1:
-	default:
-		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: several statements in one query are not supported by this version; send them one by one")
+		return s.statement(stmts[0], w)
 	}
-	st := stmts[0]
+	if !s.multiStatements {
+		return wire.Errorf(mysql.ER_PARSE_ERROR, "You have an error in your SQL syntax; several statements in one query need CLIENT_MULTI_STATEMENTS, near '%s'", stmts[1].SQL)
+	}
+	// Each statement's answer is one result; all but the last say that
+	// more follow. The first error ends the query, as in MySQL.
+	for i, st := range stmts {
+		mw := &moreResults{w: w}
+		if err := s.statement(st, mw); err != nil {
+			if ferr := mw.finish(true); ferr != nil {
+				return ferr
+			}
+			return err
+		}
+		if err := mw.finish(i < len(stmts)-1); err != nil {
+			return &ClientGoneError{Err: err}
+		}
+	}
+	return nil
+}
+
+// statement runs one parsed statement.
+func (s *Session) statement(st *parser.Statement, w ResultWriter) error {
 	switch st.Kind {
 	case parser.KindUse:
 		if err := s.InitDB(st.Node.(*ast.UseStmt).DBName); err != nil {

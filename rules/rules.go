@@ -28,6 +28,8 @@ type Rules struct {
 	MaxAllowedPacket int                 `yaml:"max_allowed_packet"`
 	ShutdownTimeout  time.Duration       `yaml:"shutdown_timeout"`
 	HealthInterval   time.Duration       `yaml:"health_interval"`
+	// TLS, when set, lets clients switch to TLS (CLIENT_SSL).
+	TLS *TLS `yaml:"tls"`
 	// MaxReplicaLag takes a replica out of rotation when it falls further behind.
 	MaxReplicaLag time.Duration `yaml:"max_replica_lag"`
 	// ReplicaFallback is "primary" (reads go to the primary when no replica
@@ -51,6 +53,19 @@ type User struct {
 	Name     string `yaml:"name"`
 	Password string `yaml:"password"`
 	line     int
+}
+
+// TLS names the proxy's certificate and key (PEM files). With require, a
+// client that does not switch to TLS is refused.
+type TLS struct {
+	Cert    string `yaml:"cert"`
+	Key     string `yaml:"key"`
+	Require bool   `yaml:"require"`
+}
+
+func (t *TLS) UnmarshalYAML(n *yaml.Node) error {
+	type plain TLS
+	return decodeStrict(n, (*plain)(t), "cert", "key", "require")
 }
 
 // Backend holds the credentials the proxy uses on every MariaDB server.
@@ -152,7 +167,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 	r := &Rules{File: file}
 	if err := decodeStrict(doc, r, "listen", "users", "backend", "clusters", "schemas", "pool",
 		"auth_plugin", "server_version", "max_allowed_packet", "shutdown_timeout", "health_interval",
-		"max_replica_lag", "replica_fallback", "precreate_hours", "scatter_concurrency"); err != nil {
+		"max_replica_lag", "replica_fallback", "precreate_hours", "scatter_concurrency", "tls"); err != nil {
 		return nil, fmt.Errorf("%s:%w", file, err)
 	}
 	r.SchemaOrder = mappingKeys(doc, "schemas")
@@ -271,6 +286,9 @@ func (r *Rules) validate(doc *yaml.Node) error {
 	case "caching_sha2_password", "mysql_native_password":
 	default:
 		return lineError(doc.Line, "auth_plugin %q: use caching_sha2_password or mysql_native_password", r.AuthPlugin)
+	}
+	if r.TLS != nil && (r.TLS.Cert == "" || r.TLS.Key == "") {
+		return lineError(doc.Line, "tls: both cert and key are required")
 	}
 	if r.ReplicaFallback != "primary" && r.ReplicaFallback != "error" {
 		return lineError(doc.Line, "replica_fallback %q: use primary or error", r.ReplicaFallback)

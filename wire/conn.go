@@ -43,6 +43,14 @@ func NewConn(c net.Conn, bufSize int) *Conn {
 	return &Conn{Conn: c, r: bufio.NewReaderSize(c, bufSize), w: bufio.NewWriterSize(c, bufSize)}
 }
 
+// Upgrade continues the conversation over nc, e.g. after a TLS handshake on
+// the same socket; the sequence number carries on.
+func (c *Conn) Upgrade(nc net.Conn) {
+	c.Conn = nc
+	c.r.Reset(nc)
+	c.w.Reset(nc)
+}
+
 // ResetSequence starts a new command exchange.
 func (c *Conn) ResetSequence() { c.seq = 0 }
 

@@ -55,7 +55,10 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 	rt.Log = log
 	rt.Start()
 	defer rt.Close()
-	srv := protocol.NewServer(r, rt, log)
+	srv, err := protocol.NewServer(r, rt, log)
+	if err != nil {
+		return err
+	}
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
