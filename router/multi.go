@@ -26,6 +26,9 @@ func (m *moreResults) WritePacket(p []byte) error {
 	return nil
 }
 
+// failed reports that the statement's answer ended with an ERR packet.
+func (m *moreResults) failed() bool { return m.have && len(m.held) > 0 && m.held[0] == wire.HeaderERR }
+
 // Flush waits: the held packet goes out in finish.
 func (m *moreResults) Flush() error { return nil }
 

@@ -110,7 +110,7 @@ func (s *Session) backendPrepare(c *replication.Conn, sql string) (*Prepared, er
 	if len(first) < 12 || first[0] != wire.HeaderOK {
 		return nil, errors.New("malformed prepare response")
 	}
-	id := first[1:5]
+	id := append([]byte(nil), first[1:5]...) // first is overwritten by the next reads
 	ncols := int(first[5]) | int(first[6])<<8
 	nparams := int(first[7]) | int(first[8])<<8
 	p := &Prepared{}

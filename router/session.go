@@ -167,8 +167,13 @@ func (s *Session) Query(sql string, w ResultWriter) error {
 			}
 			return err
 		}
-		if err := mw.finish(i < len(stmts)-1); err != nil {
+		// A server error ends the query too; nothing after it runs.
+		failed := mw.failed()
+		if err := mw.finish(i < len(stmts)-1 && !failed); err != nil {
 			return &ClientGoneError{Err: err}
+		}
+		if failed {
+			return nil
 		}
 	}
 	return nil
