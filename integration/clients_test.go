@@ -373,3 +373,36 @@ func TestPreparedStatementChurn(t *testing.T) {
 		t.Fatalf("prepared statements pile up on the backends: peak %d, after %d", peak, after)
 	}
 }
+
+// What drivers, ORMs and GUI clients ask on connect answers in terms of the
+// proxy and of logical tables.
+func TestDriverProbes(t *testing.T) {
+	e := newShardEnv(t)
+	loadItems(t, e)
+	var packet int64
+	var comment string
+	if err := e.proxy.QueryRow("SELECT @@max_allowed_packet, @@version_comment").Scan(&packet, &comment); err != nil || packet != 64<<20 {
+		t.Fatalf("@@max_allowed_packet = %d (%v), want the proxy's 64 MB", packet, err)
+	}
+	r := query(e.proxy, "SELECT @@max_allowed_packet, @@version_comment")
+	if strings.Join(r.cols, ",") != "@@max_allowed_packet,@@version_comment" {
+		t.Fatalf("column names %v", r.cols)
+	}
+	tables := rowsOf(t, e.proxy, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop'", false)
+	joined := "," + strings.Join(tables, ",") + ","
+	if !strings.Contains(joined, ",items,") || strings.Contains(joined, "items_") {
+		t.Fatalf("information_schema.TABLES: %v", tables)
+	}
+	cols := rowsOf(t, e.proxy, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME = 'items' ORDER BY ORDINAL_POSITION", true)
+	if strings.Join(cols, ",") != "id,product_id,name,price,qty,created,score" {
+		t.Fatalf("information_schema.COLUMNS for items: %v", cols)
+	}
+	full := rowsOf(t, e.proxy, "SHOW FULL COLUMNS FROM items", true)
+	if len(full) != 7 {
+		t.Fatalf("SHOW FULL COLUMNS: %v", full)
+	}
+	vars := rowsOf(t, e.proxy, "SHOW VARIABLES LIKE 'character_set_client'", true)
+	if len(vars) != 1 || !strings.HasPrefix(vars[0], "character_set_client|") {
+		t.Fatalf("SHOW VARIABLES: %v", vars)
+	}
+}

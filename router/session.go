@@ -198,6 +198,13 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter) error {
 			s.txnPending = ""
 			return s.writeOK(w, wire.OK{})
 		}
+	case parser.KindSelect:
+		if isInfoSchemaTables(st) {
+			return s.infoSchema(st, w)
+		}
+		if rewritten := s.proxyVariables(st); rewritten != nil {
+			st = rewritten
+		}
 	case parser.KindShow:
 		switch show := st.Node.(*ast.ShowStmt); show.Tp {
 		case ast.ShowDatabases:
