@@ -23,6 +23,9 @@ scripts/cluster.sh up
 echo "== tests (race detector on)"
 go test -race -count=1 -timeout 15m ./...
 
+echo "== 1,000,000 prepare/execute/close cycles (without the race detector)"
+SHARDGATE_PS_CYCLES=1000000 go test -count=1 -run 'TestPreparedStatementChurn$' -v ./integration/ | grep -E 'cycles|^(ok|FAIL|---)'
+
 echo "== fuzz (bounded)"
 go test -run='^$' -fuzz=FuzzReadPacket -fuzztime=10s ./wire/
 go test -run='^$' -fuzz=FuzzClientInput -fuzztime=10s ./protocol/
