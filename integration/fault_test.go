@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"database/sql"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -12,9 +13,19 @@ import (
 	"time"
 )
 
+// needLocalCluster skips, saying why, tests that stop, kill or restart
+// servers: they need the process-based cluster of scripts/cluster.sh.
+func needLocalCluster(t *testing.T) {
+	t.Helper()
+	if os.Getenv("SHARDGATE_EXTERNAL_CLUSTER") != "" {
+		t.Skip("SHARDGATE_EXTERNAL_CLUSTER is set: this test stops, kills or restarts servers of the local cluster (scripts/cluster.sh)")
+	}
+}
+
 // clusterScript runs scripts/cluster.sh with args.
 func clusterScript(t *testing.T, args ...string) string {
 	t.Helper()
+	needLocalCluster(t)
 	out, err := exec.Command("../scripts/cluster.sh", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("cluster.sh %v: %v\n%s", args, err, out)

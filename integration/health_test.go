@@ -14,6 +14,7 @@ import (
 // what the app user may not do (STOP SLAVE).
 func rootSQL(t *testing.T, server, stmt string) {
 	t.Helper()
+	needLocalCluster(t)
 	state := os.Getenv("SHARDGATE_STATE")
 	if state == "" {
 		state = "/tmp/shardgate-cluster"

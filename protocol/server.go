@@ -164,6 +164,8 @@ func (cc *clientConn) serve() {
 		return
 	}
 	cc.SetDeadline(time.Time{})
+	cc.srv.router.Metrics.ClientConnected()
+	defer cc.srv.router.Metrics.ClientGone()
 	cc.sess = cc.srv.router.NewSession(hs.db, hs.collation, hs.caps&mysql.CLIENT_FOUND_ROWS != 0)
 	cc.sess.AllowMultiStatements(hs.caps&mysql.CLIENT_MULTI_STATEMENTS != 0)
 	if err := cc.WritePacket(wire.AppendOK(nil, wire.OK{Status: cc.sess.Status()})); err != nil {

@@ -25,6 +25,7 @@ func (s *Session) execute(st *parser.Statement, p *Plan, w ResultWriter) error {
 	case len(p.Steps) == 1 && p.Merge != MergeAllSucceed:
 		return s.runStep(st, p, p.Steps[0], w)
 	case p.Spec != nil:
+		s.route = "scatter"
 		if p.MetaSQL != "" {
 			if err := s.readMeta(st, p); err != nil {
 				return err
@@ -32,8 +33,10 @@ func (s *Session) execute(st *parser.Statement, p *Plan, w ResultWriter) error {
 		}
 		return s.scatterMerge(st, p, w)
 	case p.Read:
+		s.route = "scatter"
 		return s.scatter(st, p, w)
 	default:
+		s.route = "fanout"
 		return s.writeSteps(st, p, w)
 	}
 }

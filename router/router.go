@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shardgate/shardgate/metrics"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/replication"
 	"github.com/shardgate/shardgate/rules"
@@ -23,6 +24,8 @@ import (
 type Router struct {
 	Rules    *rules.Rules
 	Clusters map[string]*replication.Cluster
+	// Metrics, when not nil, records every statement.
+	Metrics *metrics.Metrics
 	// Log receives background events (bucket discovery and creation).
 	Log      *slog.Logger
 	parsers  sync.Pool
@@ -138,4 +141,26 @@ func (rt *Router) clusterFor(st *parser.Statement, db string) (*replication.Clus
 		return nil, notSupported("this statement would run on %d tables; it must name one", len(p.Steps))
 	}
 	return rt.Clusters[p.Steps[0].Cluster], nil
+}
+
+// BackendStats lists every backend for the metrics.
+func (rt *Router) BackendStats() []metrics.Backend {
+	var out []metrics.Backend
+	for _, name := range sortedClusterNames(rt.Clusters) {
+		for _, b := range rt.Clusters[name].Backends() {
+			open, idle := b.Stats()
+			out = append(out, metrics.Backend{Cluster: name, Role: string(b.Role), Addr: b.Addr, Open: open, Idle: idle,
+				InFlight: b.InFlight.Load(), Healthy: b.Healthy(), LagSeconds: b.Lag(), Reads: b.Reads.Load(), Writes: b.Writes.Load()})
+		}
+	}
+	return out
+}
+
+func sortedClusterNames(m map[string]*replication.Cluster) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -52,6 +53,9 @@ type Session struct {
 		h    *held
 		uses uint64
 	}
+	// What the metrics say about the statement running now.
+	kind, route string
+	errCode     uint16
 	// lastGTID is, per cluster, the GTID of the session's last write, kept
 	// for schemas with consistency: session.
 	lastGTID map[string]string
@@ -141,6 +145,23 @@ func (s *Session) InitDB(db string) error {
 
 // Query runs one COM_QUERY and writes its whole response to w.
 func (s *Session) Query(sql string, w ResultWriter) error {
+	m := s.rt.Metrics
+	if m == nil {
+		return s.query(sql, w)
+	}
+	start := time.Now()
+	s.kind, s.route, s.errCode = "other", "proxy", 0
+	err := s.query(sql, w)
+	code := s.errCode
+	var me *mysql.MyError
+	if errors.As(err, &me) {
+		code = me.Code
+	}
+	m.Query(s.kind, s.route, time.Since(start), code)
+	return err
+}
+
+func (s *Session) query(sql string, w ResultWriter) error {
 	if handled, err := s.admin(sql, w); handled {
 		return err
 	}
@@ -181,6 +202,7 @@ func (s *Session) Query(sql string, w ResultWriter) error {
 
 // statement runs one parsed statement.
 func (s *Session) statement(st *parser.Statement, w ResultWriter) error {
+	s.kind = st.Kind.String()
 	switch st.Kind {
 	case parser.KindUse:
 		if err := s.InitDB(st.Node.(*ast.UseStmt).DBName); err != nil {
@@ -275,6 +297,7 @@ func (s *Session) runStep(st *parser.Statement, p *Plan, step Step, w ResultWrit
 		if h, err = s.acquire(st, cluster); err != nil {
 			return err
 		}
+		s.route = string(h.backend.Role)
 		if st.Kind == parser.KindSelect || st.Kind == parser.KindShow || st.Kind == parser.KindExplain {
 			h.backend.Reads.Add(1)
 		} else {
@@ -309,7 +332,7 @@ func (s *Session) runStep(st *parser.Statement, p *Plan, step Step, w ResultWrit
 				h.conn.Dirty = true
 			}
 		}
-	} else if s.pinned == nil && s.vars["autocommit"] == "0" {
+	} else if s.errCode = out.Err.Code; s.pinned == nil && s.vars["autocommit"] == "0" {
 		// An ERR packet carries no status: whether the failed statement
 		// left a transaction open is unknown, so no one else may reuse
 		// this connection without a reset.

@@ -17,7 +17,9 @@ import (
 
 // Rules is a validated rules file. It is immutable once loaded.
 type Rules struct {
-	Listen           string              `yaml:"listen"`
+	Listen string `yaml:"listen"`
+	// AdminListen serves /metrics over HTTP; empty turns it off.
+	AdminListen      string              `yaml:"admin_listen"`
 	Users            []User              `yaml:"users"`
 	Backend          Backend             `yaml:"backend"`
 	Clusters         map[string]*Cluster `yaml:"clusters"`
@@ -165,7 +167,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 	}
 	doc := root.Content[0]
 	r := &Rules{File: file}
-	if err := decodeStrict(doc, r, "listen", "users", "backend", "clusters", "schemas", "pool",
+	if err := decodeStrict(doc, r, "listen", "admin_listen", "users", "backend", "clusters", "schemas", "pool",
 		"auth_plugin", "server_version", "max_allowed_packet", "shutdown_timeout", "health_interval",
 		"max_replica_lag", "replica_fallback", "precreate_hours", "scatter_concurrency", "tls"); err != nil {
 		return nil, fmt.Errorf("%s:%w", file, err)

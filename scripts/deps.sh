@@ -8,6 +8,7 @@ command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "deps: missing ${need[*]}; install them (needs root)" >&2; exit 1

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/shardgate/shardgate/metrics"
 	"github.com/shardgate/shardgate/protocol"
 	"github.com/shardgate/shardgate/router"
 	"github.com/shardgate/shardgate/rules"
@@ -53,6 +55,15 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 	}
 	rt := router.New(r)
 	rt.Log = log
+	if r.AdminListen != "" {
+		rt.Metrics = metrics.New(rt.BackendStats)
+		admin, err := net.Listen("tcp", r.AdminListen)
+		if err != nil {
+			return fmt.Errorf("admin_listen: %w", err)
+		}
+		go http.Serve(admin, rt.Metrics.Handler())
+		log.Info("metrics on /metrics", "addr", admin.Addr().String())
+	}
 	rt.Start()
 	defer rt.Close()
 	srv, err := protocol.NewServer(r, rt, log)

@@ -1,0 +1,110 @@
+package integration
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"database/sql"
+)
+
+// metricValue finds one sample in Prometheus text output.
+func metricValue(t *testing.T, body, name string, labels ...string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			ok = ok && strings.Contains(line, l)
+		}
+		if ok {
+			f, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			return f
+		}
+	}
+	return -1
+}
+
+// The binary with admin_listen serves /metrics, and the counters move.
+func TestMetricsEndpoint(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "shardgate")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/shardgate").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	free := func() string {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	addr, admin := free(), free()
+	rules := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(rules, []byte(baseRules+"admin_listen: "+admin+"\n"), 0o644)
+	cmd := exec.Command(bin, "--rules", rules, "--listen", addr)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	db, _ := sql.Open("mysql", "app:app@tcp("+addr+")/shop")
+	defer db.Close()
+	for i := 0; db.Ping() != nil; i++ {
+		if i > 100 {
+			t.Fatal("proxy did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	scrape := func() string {
+		resp, err := http.Get("http://" + admin + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	before := scrape()
+	for i := 0; i < 10; i++ {
+		var v int
+		db.QueryRow("SELECT 1").Scan(&v)
+	}
+	db.Exec("CREATE TABLE IF NOT EXISTS metrics_t (id INT PRIMARY KEY)")
+	db.Exec("REPLACE INTO metrics_t VALUES (1)")
+	db.Exec("SELECT * FROM no_such_table_for_metrics")
+	after := scrape()
+
+	reads := `kind="select",route="replica"`
+	if d := metricValue(t, after, "shardgate_queries_total", reads) - max(0, metricValue(t, before, "shardgate_queries_total", reads)); d < 10 {
+		t.Errorf("replica selects moved by %v, want >= 10", d)
+	}
+	if v := metricValue(t, after, "shardgate_queries_total", `kind="insert",route="primary"`); v < 1 {
+		t.Errorf("primary inserts: %v", v)
+	}
+	if v := metricValue(t, after, "shardgate_query_errors_total", `code="1146"`); v < 1 {
+		t.Errorf("errors by code: %v", v)
+	}
+	if v := metricValue(t, after, "shardgate_query_duration_seconds_count", `route="replica"`); v < 10 {
+		t.Errorf("latency histogram count: %v", v)
+	}
+	if v := metricValue(t, after, "shardgate_backend_healthy", `addr="127.0.0.1:3311"`); v != 1 {
+		t.Errorf("replica health: %v", v)
+	}
+	if v := metricValue(t, after, "shardgate_replica_lag_seconds", `addr="127.0.0.1:3312"`); v < 0 {
+		t.Errorf("replica lag: %v", v)
+	}
+	if v := metricValue(t, after, "shardgate_client_connections"); v < 1 {
+		t.Errorf("client connections: %v", v)
+	}
+	if !regexp.MustCompile(`shardgate_backend_connections_open\{addr="127.0.0.1:3310",cluster="main",role="primary"\} [1-9]`).MatchString(after) {
+		t.Errorf("pool usage missing:\n%s", after)
+	}
+}
