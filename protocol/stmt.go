@@ -86,7 +86,7 @@ func (cc *clientConn) stmtExecute(arg []byte) bool {
 		return cc.reply(err)
 	}
 	sql := parser.Interpolate(st.sql, st.prep.Offsets, literals)
-	return cc.reply(cc.sess.Query(sql, newBinaryWriter(cc.Conn)))
+	return cc.reply(cc.sess.ExecutePrepared(st.prep, sql, newBinaryWriter(cc.Conn)))
 }
 
 func (cc *clientConn) stmtLongData(arg []byte) bool {

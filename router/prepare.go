@@ -18,6 +18,9 @@ type Prepared struct {
 	Offsets []int
 	Params  [][]byte // parameter definitions
 	Columns [][]byte // result column definitions
+	// fast is the parsed template when its routing does not depend on the
+	// bound values (see cacheable); nil otherwise.
+	fast *parser.Statement
 }
 
 // prepareCache remembers metadata by database and text, so clients that
@@ -86,6 +89,9 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 	}
 	b.Put(conn)
 	p.Offsets = offsets
+	if s.rt.cacheable(st, s.db) {
+		p.fast = st
+	}
 	if len(p.Params) != len(offsets) {
 		return nil, wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: the server counts %d parameters, the proxy %d", len(p.Params), len(offsets))
 	}

@@ -31,6 +31,7 @@ type Router struct {
 	parsers  sync.Pool
 	planner  *planner
 	prepared prepareCache
+	stmts    stmtCache
 	buckets  *bucketRegistry
 	// sessionIDs numbers sessions, so pools can keep a connection for its
 	// last owner.

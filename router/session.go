@@ -165,6 +165,10 @@ func (s *Session) query(sql string, w ResultWriter) error {
 	if handled, err := s.admin(sql, w); handled {
 		return err
 	}
+	key := s.db + "\x00" + sql
+	if st := s.rt.stmts.get(key); st != nil {
+		return s.statement(st, w)
+	}
 	stmts, err := s.rt.parse(sql)
 	if err != nil {
 		return err
@@ -173,6 +177,9 @@ func (s *Session) query(sql string, w ResultWriter) error {
 	case 0:
 		return wire.Errorf(mysql.ER_EMPTY_QUERY, "Query was empty")
 	case 1:
+		if s.rt.cacheable(stmts[0], s.db) {
+			s.rt.stmts.put(key, stmts[0])
+		}
 		return s.statement(stmts[0], w)
 	}
 	if !s.multiStatements {
@@ -681,4 +688,29 @@ type countingWriter struct {
 func (c *countingWriter) WritePacket(p []byte) error {
 	c.packets++
 	return c.ResultWriter.WritePacket(p)
+}
+
+// ExecutePrepared runs a prepared statement with its values bound into sql.
+// When its routing does not depend on the values, the statement parsed at
+// PREPARE serves every execution and nothing is parsed again.
+func (s *Session) ExecutePrepared(p *Prepared, sql string, w ResultWriter) error {
+	if p.fast == nil {
+		return s.Query(sql, w)
+	}
+	st := *p.fast
+	st.SQL = sql
+	m := s.rt.Metrics
+	if m == nil {
+		return s.statement(&st, w)
+	}
+	start := time.Now()
+	s.kind, s.route, s.errCode = "other", "proxy", 0
+	err := s.statement(&st, w)
+	code := s.errCode
+	var me *mysql.MyError
+	if errors.As(err, &me) {
+		code = me.Code
+	}
+	m.Query(s.kind, s.route, time.Since(start), code)
+	return err
 }

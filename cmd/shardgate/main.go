@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only with --pprof
 	"os"
 	"os/signal"
 	"syscall"
@@ -24,6 +25,7 @@ func main() {
 	rulesFile := flag.String("rules", "", "rules file (YAML); see the README")
 	listen := flag.String("listen", "", "address to accept MySQL clients on (overrides listen: in the rules)")
 	verbose := flag.Bool("v", false, "log debug messages")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (profiling)")
 	flag.Parse()
 	if *rulesFile == "" {
 		fmt.Fprintln(os.Stderr, "shardgate: --rules FILE is required")
@@ -35,6 +37,9 @@ func main() {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if *pprofAddr != "" {
+		go func() { log.Error("pprof", "err", http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 	if err := run(*rulesFile, *listen, log); err != nil {
 		fmt.Fprintln(os.Stderr, "shardgate:", err)
 		os.Exit(1)
