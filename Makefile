@@ -1,5 +1,5 @@
 # The two commands the README promises: `make demo` and `make test`.
-.PHONY: build demo stop test unit fuzz cluster-up cluster-down lint
+.PHONY: build demo stop test unit fuzz bench cluster-up cluster-down lint
 
 build:
 	go build -o bin/shardgate ./cmd/shardgate
@@ -12,6 +12,10 @@ stop:
 
 test:
 	scripts/test.sh
+
+# Side-by-side benchmarks; writes bench/results.md (under 10 minutes).
+bench:
+	scripts/bench.sh
 
 # Unit tests only: no servers needed.
 unit:

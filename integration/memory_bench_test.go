@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"net"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // rssKB reads a process's resident set size.
@@ -122,4 +125,132 @@ func BenchmarkScatterStreamMemory(b *testing.B) {
 		b.ReportMetric(growth, name+"-rss-growth-MB")
 		b.Logf("%s: 1,000,000 rows; proxy RSS %d MB before, peak %d MB (growth %.1f MB)", q, runtimeBaseline/1024, peak.Load()/1024, growth)
 	}
+}
+
+// startBinary runs the shardgate binary with the planner's rules and returns
+// its address and process.
+func startBinary(b *testing.B) (string, *exec.Cmd) {
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "shardgate")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/shardgate").CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	rulesYAML, err := os.ReadFile("../testdata/rules.plan.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rules := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(rules, append(rulesYAML, []byte("precreate_hours: -1\npool: {max_open: 64, max_idle: 64}\n")...), 0o644)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "--rules", rules, "--listen", addr)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	db, _ := sql.Open("mysql", "app:app@tcp("+addr+")/shop")
+	defer db.Close()
+	for i := 0; db.Ping() != nil; i++ {
+		if i > 100 {
+			b.Fatal("proxy did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return addr, cmd
+}
+
+// BenchmarkScatterVsRef times ORDER BY … LIMIT 10, COUNT(*) and a GROUP BY
+// over 16 physical tables holding 1,000,000 rows together, against the same
+// statement on the ref server holding every row in one table, and reports
+// the latency ratio.
+//
+//	go test ./integration -run '^$' -bench ScatterVsRef -benchtime 1x
+func BenchmarkScatterVsRef(b *testing.B) {
+	addr, _ := startBinary(b)
+	proxy, _ := sql.Open("mysql", "app:app@tcp("+addr+")/shop")
+	defer proxy.Close()
+	ref := direct(b, refServer, "shop")
+	for _, q := range []string{"DROP TABLE IF EXISTS wide", "CREATE TABLE wide (id INT PRIMARY KEY, grp INT, v INT, name VARCHAR(30), KEY (v))"} {
+		if _, err := proxy.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ref.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const rows, tables = 1000000, 16
+	for i := 0; i < tables; i++ {
+		backend := direct(b, shardCluster[[]string{"s0", "s1"}[i%2]], "shop")
+		q := fmt.Sprintf("INSERT INTO wide_%d SELECT seq, seq %% 1000, (seq * 7919) %% 1000003, CONCAT('name', seq) FROM seq_%d_to_%d", i, i*rows/tables+1, (i+1)*rows/tables)
+		if _, err := backend.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := ref.Exec(fmt.Sprintf("INSERT INTO wide SELECT seq, seq %% 1000, (seq * 7919) %% 1000003, CONCAT('name', seq) FROM seq_1_to_%d", rows)); err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // replicas apply the load
+	timeIt := func(db *sql.DB, q string) time.Duration {
+		best := time.Duration(1 << 62)
+		for i := 0; i < 5; i++ {
+			start := time.Now()
+			r, err := db.Query(q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for r.Next() {
+			}
+			r.Close()
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	for _, c := range []struct{ name, q string }{
+		{"orderby-limit", "SELECT id, v FROM wide ORDER BY v DESC, id LIMIT 10"},
+		{"count", "SELECT COUNT(*) FROM wide"},
+		{"groupby", "SELECT grp, COUNT(*), SUM(v) FROM wide GROUP BY grp"},
+	} {
+		p, r := timeIt(proxy, c.q), timeIt(ref, c.q)
+		ratio := float64(p) / float64(r)
+		b.ReportMetric(ratio, c.name+"-ratio")
+		b.Logf("%s: proxy %.1f ms, one server %.1f ms, ratio %.2f  (%s)", c.name, float64(p)/1e6, float64(r)/1e6, ratio, c.q)
+	}
+}
+
+// BenchmarkIdleConnections opens 5,000 logged-in client connections that
+// then sit idle, and reports the proxy's RSS per connection.
+//
+//	go test ./integration -run '^$' -bench IdleConnections -benchtime 1x
+func BenchmarkIdleConnections(b *testing.B) {
+	addr, cmd := startBinary(b)
+	time.Sleep(500 * time.Millisecond)
+	before := rssKB(cmd.Process.Pid)
+	const n = 5000
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		rd := &recordingDialer{}
+		name := fmt.Sprintf("idle_%d", i)
+		mysql.RegisterDialContext(name, rd.dial)
+		cfg := mysql.NewConfig()
+		cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = "app", "app", name, addr, "shop"
+		connector, err := mysql.NewConnector(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := connector.Connect(context.Background()); err != nil {
+			b.Fatalf("connection %d: %v", i, err)
+		}
+		conns = append(conns, rd.last())
+	}
+	time.Sleep(time.Second)
+	after := rssKB(cmd.Process.Pid)
+	per := float64(after-before) / n
+	b.ReportMetric(per, "KB/conn")
+	b.Logf("%d idle clients: proxy RSS %d MB -> %d MB, %.1f KB per connection", n, before/1024, after/1024, per)
 }

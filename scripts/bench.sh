@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# `make bench`: shardgate side by side with direct MariaDB, in one run on one
+# machine, printed as markdown and written to bench/results.md.
+#
+#   BENCH_SECONDS=8 scripts/bench.sh
+#
+# sysbench oltp_point_select / oltp_read_only / oltp_write_only at 1, 16 and
+# 64 threads: (a) directly against a replica (reads) or the primary (writes),
+# (b) through shardgate on an unsharded schema, (c) through shardgate on
+# sbtest1 hash-sharded over s0/s1. Reads run without explicit transactions
+# (--skip_trx=on) everywhere so that the proxy may send them to replicas;
+# sharded writes also skip transactions and the delete/insert pair (see
+# scripts/sysbench.sh). Then the Go benchmarks: scatter-gather against the
+# ref server, streaming memory, idle connections, parse+plan and k-way merge.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/local/go/bin:/usr/sbin
+scripts/deps.sh
+secs=${BENCH_SECONDS:-8}
+started=0
+status=$(scripts/cluster.sh status)
+if ! grep -q "main-p .* up" <<<"$status"; then started=1; fi
+scripts/cluster.sh up
+port=3397
+proxy_pid=""
+cleanup() {
+  [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null || true
+  if [ "$started" = 1 ]; then scripts/cluster.sh down || true; fi
+}
+trap cleanup EXIT
+
+go build -o bin/shardgate ./cmd/shardgate
+for p in 3310 3320 3330; do
+  mariadb --no-defaults -h127.0.0.1 -P$p -uapp -papp -e "CREATE DATABASE IF NOT EXISTS sbtest; CREATE DATABASE IF NOT EXISTS sbshard"
+done
+bin/shardgate --rules testdata/rules.sysbench.yaml --listen 127.0.0.1:$port >/tmp/shardgate-bench.log 2>&1 &
+proxy_pid=$!
+for _ in $(seq 1 50); do mariadb --no-defaults -h127.0.0.1 -P$port -uapp -papp -e "SELECT 1" >/dev/null 2>&1 && break; sleep 0.1; done
+
+base=(--db-driver=mysql --mysql-user=app --mysql-password=app --tables=1 --table-size=10000 --auto_inc=off --db-ps-mode=auto)
+for schema in sbtest sbshard; do
+  opts=("${base[@]}" --mysql-host=127.0.0.1 --mysql-port=$port --mysql-db=$schema)
+  sysbench oltp_common "${opts[@]}" cleanup >/dev/null 2>&1 || true
+  sysbench oltp_common "${opts[@]}" prepare >/dev/null
+done
+sleep 2 # replicas apply the load
+
+ticks() { awk '{print $14 + $15}' /proc/$proxy_pid/stat; }
+rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/$proxy_pid/status; }
+out=$(mktemp)
+{
+  echo "# shardgate benchmarks"
+  echo
+  echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(mariadbd --version | awk '{print $3}'), sysbench $(sysbench --version | awk '{print $2}'), ${secs} s per run."
+  echo "Everything (MariaDB servers, sysbench, the proxy) shares these cores; compare ratios, not absolute numbers."
+  echo
+  echo "## sysbench (server-side prepared statements)"
+  echo
+  echo "| test | threads | target | QPS | p95 ms | ratio to direct | proxy CPU µs/query | proxy RSS MB |"
+  echo "|---|---|---|---|---|---|---|---|"
+} >"$out"
+cat "$out"
+for test in oltp_point_select oltp_read_only oltp_write_only; do
+  for threads in 1 16 64; do
+    direct_qps=""
+    for target in direct proxy sharded; do
+      case $target in
+        direct)
+          host_port=3311; [ $test = oltp_write_only ] && host_port=3310
+          opts=("${base[@]}" --mysql-host=127.0.0.1 --mysql-port=$host_port --mysql-db=sbtest) ;;
+        proxy) opts=("${base[@]}" --mysql-host=127.0.0.1 --mysql-port=$port --mysql-db=sbtest) ;;
+        sharded) opts=("${base[@]}" --mysql-host=127.0.0.1 --mysql-port=$port --mysql-db=sbshard --skip_trx=on --delete_inserts=0) ;;
+      esac
+      [ $test != oltp_write_only ] && opts+=(--skip_trx=on)
+      t0=$(ticks)
+      res=$(sysbench $test "${opts[@]}" --threads=$threads --time=$secs --report-interval=0 --histogram=off run 2>&1) || { echo "$res" | tail -5; exit 1; }
+      t1=$(ticks)
+      total=$(awk '/queries:/ {print $2; exit}' <<<"$res")
+      qps=$(awk '/queries:/ {gsub(/[()]/,"",$3); print $3; exit}' <<<"$res")
+      p95=$(awk '/95th percentile:/ {print $3; exit}' <<<"$res")
+      if [ $target = direct ]; then
+        direct_qps=$qps; ratio=1.00; cpu="-"; rss="-"
+      else
+        ratio=$(awk -v a="$qps" -v b="$direct_qps" 'BEGIN {printf "%.2f", a/b}')
+        cpu=$(awk -v t=$((t1 - t0)) -v q="$total" 'BEGIN {printf "%.0f", t * 10000 / q}')
+        rss=$(rss_mb)
+      fi
+      line="| $test | $threads | $target | $qps | $p95 | $ratio | $cpu | $rss |"
+      echo "$line" | tee -a "$out"
+    done
+  done
+done
+
+{
+  echo
+  echo "## Go benchmarks"
+  echo
+  echo '```'
+} | tee -a "$out"
+go test ./integration -run '^$' -bench 'ScatterVsRef|ScatterStreamMemory|IdleConnections' -benchtime 1x 2>&1 | grep -E 'Benchmark|memory_bench_test' | grep -v '^\[mysql\]' | tee -a "$out"
+go test ./router -run '^$' -bench 'ParsePlan|KWayMerge' -benchtime 20000x 2>&1 | grep -E '^Benchmark' | tee -a "$out"
+echo '```' | tee -a "$out"
+mkdir -p bench
+cp "$out" bench/results.md
+echo
+echo "written to bench/results.md"
