@@ -23,18 +23,23 @@ if ! grep -q "main-p .* up" <<<"$status"; then started=1; fi
 scripts/cluster.sh up
 port=3397
 proxy_pid=""
+fwd_pid=""
 cleanup() {
   [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null || true
+  [ -n "$fwd_pid" ] && kill "$fwd_pid" 2>/dev/null || true
   if [ "$started" = 1 ]; then scripts/cluster.sh down || true; fi
 }
 trap cleanup EXIT
 
 go build -o bin/shardgate ./cmd/shardgate
+go build -o bin/forwarder ./bench/forwarder
 for p in 3310 3320 3330; do
   mariadb --no-defaults -h127.0.0.1 -P$p -uapp -papp -e "CREATE DATABASE IF NOT EXISTS sbtest; CREATE DATABASE IF NOT EXISTS sbshard"
 done
 bin/shardgate --rules testdata/rules.sysbench.yaml --listen 127.0.0.1:$port >/tmp/shardgate-bench.log 2>&1 &
 proxy_pid=$!
+bin/forwarder 127.0.0.1:3396 127.0.0.1:3311 &
+fwd_pid=$!
 for _ in $(seq 1 50); do mariadb --no-defaults -h127.0.0.1 -P$port -uapp -papp -e "SELECT 1" >/dev/null 2>&1 && break; sleep 0.1; done
 
 base=(--db-driver=mysql --mysql-user=app --mysql-password=app --tables=1 --table-size=10000 --auto_inc=off --db-ps-mode=auto)
@@ -45,8 +50,8 @@ for schema in sbtest sbshard; do
 done
 sleep 2 # replicas apply the load
 
-ticks() { awk '{print $14 + $15}' /proc/$proxy_pid/stat; }
-rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/$proxy_pid/status; }
+ticks() { awk '{print $14 + $15}' /proc/${1:-$proxy_pid}/stat; }
+rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/${1:-$proxy_pid}/status; }
 out=$(mktemp)
 {
   echo "# shardgate benchmarks"
@@ -56,6 +61,8 @@ out=$(mktemp)
   echo
   echo "## sysbench (server-side prepared statements)"
   echo
+  echo "\`forwarder\` is a bare Go TCP forwarder to the same replica (bench/forwarder), the floor under any Go proxy here."
+  echo
   echo "| test | threads | target | QPS | p95 ms | ratio to direct | proxy CPU µs/query | proxy RSS MB |"
   echo "|---|---|---|---|---|---|---|---|"
 } >"$out"
@@ -63,8 +70,12 @@ cat "$out"
 for test in oltp_point_select oltp_read_only oltp_write_only; do
   for threads in 1 16 64; do
     direct_qps=""
-    for target in direct proxy sharded; do
+    targets=(direct proxy sharded)
+    [ $test = oltp_point_select ] && targets=(direct forwarder proxy sharded)
+    for target in "${targets[@]}"; do
+      pid=$proxy_pid
       case $target in
+        forwarder) pid=$fwd_pid; opts=("${base[@]}" --mysql-host=127.0.0.1 --mysql-port=3396 --mysql-db=sbtest) ;;
         direct)
           host_port=3311; [ $test = oltp_write_only ] && host_port=3310
           opts=("${base[@]}" --mysql-host=127.0.0.1 --mysql-port=$host_port --mysql-db=sbtest) ;;
@@ -72,9 +83,9 @@ for test in oltp_point_select oltp_read_only oltp_write_only; do
         sharded) opts=("${base[@]}" --mysql-host=127.0.0.1 --mysql-port=$port --mysql-db=sbshard --skip_trx=on --delete_inserts=0) ;;
       esac
       [ $test != oltp_write_only ] && opts+=(--skip_trx=on)
-      t0=$(ticks)
+      t0=$(ticks $pid)
       res=$(sysbench $test "${opts[@]}" --threads=$threads --time=$secs --report-interval=0 --histogram=off run 2>&1) || { echo "$res" | tail -5; exit 1; }
-      t1=$(ticks)
+      t1=$(ticks $pid)
       total=$(awk '/queries:/ {print $2; exit}' <<<"$res")
       qps=$(awk '/queries:/ {gsub(/[()]/,"",$3); print $3; exit}' <<<"$res")
       p95=$(awk '/95th percentile:/ {print $3; exit}' <<<"$res")
@@ -83,7 +94,7 @@ for test in oltp_point_select oltp_read_only oltp_write_only; do
       else
         ratio=$(awk -v a="$qps" -v b="$direct_qps" 'BEGIN {printf "%.2f", a/b}')
         cpu=$(awk -v t=$((t1 - t0)) -v q="$total" 'BEGIN {printf "%.0f", t * 10000 / q}')
-        rss=$(rss_mb)
+        rss=$(rss_mb $pid)
       fi
       line="| $test | $threads | $target | $qps | $p95 | $ratio | $cpu | $rss |"
       echo "$line" | tee -a "$out"
