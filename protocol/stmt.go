@@ -27,6 +27,8 @@ type preparedStmt struct {
 	prep  *router.Prepared
 	types []uint16 // parameter types from the last EXECUTE that sent them
 	long  map[int][]byte
+	// longTooBig: a parameter's long data passed max_allowed_packet.
+	longTooBig bool
 }
 
 func (cc *clientConn) stmtPrepare(sql string) bool {
@@ -80,6 +82,10 @@ func (cc *clientConn) stmtExecute(arg []byte) bool {
 	if err != nil {
 		return cc.reply(err)
 	}
+	if st.longTooBig {
+		st.long, st.longTooBig = nil, false
+		return cc.reply(wire.Errorf(mysql.ER_NET_PACKET_TOO_LARGE, "Parameter of prepared statement is larger than 'max_allowed_packet' bytes"))
+	}
 	literals, err := st.bind(arg[4:], cc.sess.Status()&mysql.SERVER_STATUS_NO_BACKSLASH_ESCAPED != 0)
 	st.long = nil
 	if err != nil {
@@ -95,8 +101,15 @@ func (cc *clientConn) stmtLongData(arg []byte) bool {
 		return true // COM_STMT_SEND_LONG_DATA has no answer, not even an error
 	}
 	param := int(binary.LittleEndian.Uint16(arg[4:]))
+	if param >= len(st.prep.Offsets) {
+		return true
+	}
 	if st.long == nil {
 		st.long = map[int][]byte{}
+	}
+	if len(st.long[param])+len(arg)-6 > cc.srv.rules.MaxAllowedPacket {
+		st.longTooBig = true // reported by the EXECUTE, which has an answer
+		return true
 	}
 	st.long[param] = append(st.long[param], arg[6:]...)
 	return true
@@ -114,7 +127,7 @@ func (cc *clientConn) stmtReset(arg []byte) bool {
 	if err != nil {
 		return cc.reply(err)
 	}
-	st.long = nil
+	st.long, st.longTooBig = nil, false
 	return cc.ok()
 }
 
