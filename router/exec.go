@@ -22,7 +22,7 @@ func (s *Session) execute(st *parser.Statement, p *Plan, w ResultWriter) error {
 	switch {
 	case p.ShowCreate:
 		return s.showCreate(st, p, w)
-	case len(p.Steps) == 1 && p.Merge != MergeAllSucceed:
+	case len(p.Steps) == 1 && p.Merge != MergeAllSucceed && p.Spec == nil:
 		return s.runStep(st, p, p.Steps[0], w)
 	case p.Spec != nil:
 		s.route = "scatter"
@@ -32,7 +32,8 @@ func (s *Session) execute(st *parser.Statement, p *Plan, w ResultWriter) error {
 			}
 		}
 		return s.scatterMerge(st, p, w)
-	case p.Read:
+	case p.Read || st.Kind == parser.KindSelect:
+		// Locking reads (FOR UPDATE) scatter too, on primaries.
 		s.route = "scatter"
 		return s.scatter(st, p, w)
 	default:

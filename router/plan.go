@@ -619,6 +619,9 @@ func (pl *planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, db string
 	if err != nil {
 		return nil, err
 	}
+	if !st.Locking { // FOR UPDATE is not allowed inside a UNION
+		steps = unionByCluster(steps, spec)
+	}
 	// Locking reads and reads that set variables run on primaries.
 	p := &Plan{Read: st.ReadOnly, Steps: steps, Logical: logical, Spec: spec, MetaSQL: metaSQL}
 	switch {
@@ -628,6 +631,60 @@ func (pl *planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, db string
 		p.Merge = MergeConcat
 	}
 	return p, nil
+}
+
+// unionByCluster joins the steps of a read that go to one cluster into one
+// UNION ALL, so a statement holds one backend connection per cluster, not
+// one per physical table: a scatter over 8 tables then cannot starve a pool
+// (many statements each holding part of what they need), and costs one
+// round trip per cluster. When the merge needs sorted streams, the union is
+// ordered by the same keys, so each cluster's stream stays sorted; groups,
+// distinct rows and partial aggregates of several tables on one cluster
+// arrive as neighbouring rows, which the merge combines like rows of
+// different clusters.
+func unionByCluster(steps []Step, spec *MergeSpec) []Step {
+	if len(steps) < 2 {
+		return steps
+	}
+	var order []string
+	byCluster := map[string][]Step{}
+	for _, s := range steps {
+		if _, ok := byCluster[s.Cluster]; !ok {
+			order = append(order, s.Cluster)
+		}
+		byCluster[s.Cluster] = append(byCluster[s.Cluster], s)
+	}
+	if len(order) == len(steps) {
+		return steps
+	}
+	var suffix string
+	if spec != nil && len(spec.Keys) > 0 {
+		var keys []string
+		for _, k := range spec.Keys {
+			key := fmt.Sprintf("`__sg_%d`", k.Value)
+			if k.Desc {
+				key += " DESC"
+			}
+			keys = append(keys, key)
+		}
+		suffix = " ORDER BY " + strings.Join(keys, ",")
+	}
+	out := make([]Step, 0, len(order))
+	for _, c := range order {
+		group := byCluster[c]
+		if len(group) == 1 {
+			out = append(out, group[0])
+			continue
+		}
+		parts := make([]string, len(group))
+		var tables []string
+		for i, s := range group {
+			parts[i] = "(" + s.SQL + ")"
+			tables = append(tables, s.Tables...)
+		}
+		out = append(out, Step{Cluster: c, Tables: tables, SQL: strings.Join(parts, " UNION ALL ") + suffix})
+	}
+	return out
 }
 
 // colocated plans a join of hash-sharded tables that share a rule and are
