@@ -145,13 +145,18 @@ func (s *Session) InitDB(db string) error {
 
 // Query runs one COM_QUERY and writes its whole response to w.
 func (s *Session) Query(sql string, w ResultWriter) error {
+	return s.observe(func() error { return s.query(sql, w) })
+}
+
+// observe runs one client command and records it in the metrics.
+func (s *Session) observe(run func() error) error {
 	m := s.rt.Metrics
 	if m == nil {
-		return s.query(sql, w)
+		return run()
 	}
 	start := time.Now()
 	s.kind, s.route, s.errCode = "other", "proxy", 0
-	err := s.query(sql, w)
+	err := run()
 	code := s.errCode
 	var me *mysql.MyError
 	if errors.As(err, &me) {
@@ -699,18 +704,5 @@ func (s *Session) ExecutePrepared(p *Prepared, sql string, w ResultWriter) error
 	}
 	st := *p.fast
 	st.SQL = sql
-	m := s.rt.Metrics
-	if m == nil {
-		return s.statement(&st, w)
-	}
-	start := time.Now()
-	s.kind, s.route, s.errCode = "other", "proxy", 0
-	err := s.statement(&st, w)
-	code := s.errCode
-	var me *mysql.MyError
-	if errors.As(err, &me) {
-		code = me.Code
-	}
-	m.Query(s.kind, s.route, time.Since(start), code)
-	return err
+	return s.observe(func() error { return s.statement(&st, w) })
 }
