@@ -22,8 +22,8 @@ unit:
 	go test -short ./...
 
 fuzz:
-	go test -run='^$$' -fuzz=FuzzReadPacket -fuzztime=10s ./wire/
-	go test -run='^$$' -fuzz=FuzzClientInput -fuzztime=10s ./protocol/
+	go test -run='^$$' -fuzz=FuzzReadPacket -fuzztime=300000x ./wire/
+	go test -run='^$$' -fuzz=FuzzClientInput -fuzztime=100000x ./protocol/
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
