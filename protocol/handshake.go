@@ -162,7 +162,7 @@ func (s *Server) authenticate(c *wire.Conn, connID uint32) (handshakeResponse, e
 			c.WriteError(err)
 			return handshakeResponse{}, err
 		}
-		tc := tls.Server(c.Conn, s.tls)
+		tc := tls.Server(c.Raw(), s.tls)
 		if err := tc.Handshake(); err != nil {
 			return handshakeResponse{}, err
 		}

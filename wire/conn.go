@@ -43,11 +43,23 @@ func NewConn(c net.Conn, bufSize int) *Conn {
 	return &Conn{Conn: c, r: bufio.NewReaderSize(c, bufSize), w: bufio.NewWriterSize(c, bufSize)}
 }
 
-// Upgrade continues the conversation over nc, e.g. after a TLS handshake on
-// the same socket; the sequence number carries on.
+// Raw is the connection underneath, including what the reader has already
+// buffered from it: a client that asks for TLS sends its TLS hello right
+// after the request, possibly in the same read.
+func (c *Conn) Raw() net.Conn { return &bufferedConn{Conn: c.Conn, r: c.r} }
+
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+// Upgrade continues the conversation over nc (a TLS connection built on
+// Raw); the sequence number carries on.
 func (c *Conn) Upgrade(nc net.Conn) {
 	c.Conn = nc
-	c.r.Reset(nc)
+	c.r = bufio.NewReaderSize(nc, c.r.Size())
 	c.w.Reset(nc)
 }
 

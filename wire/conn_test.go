@@ -114,3 +114,18 @@ func FuzzReadPacket(f *testing.F) {
 		}
 	})
 }
+
+// A TLS hello that arrives in the same read as the request for TLS must
+// reach the TLS handshake: Raw hands over what the reader buffered.
+func TestRawKeepsBufferedBytes(t *testing.T) {
+	req := []byte{2, 0, 0, 1, 'h', 'i'}
+	c := NewConn(&pipeConn{in: bytes.NewReader(append(req, "HELLO"...))}, 4096)
+	c.SetSequence(1)
+	if p, err := c.ReadPacket(); err != nil || string(p) != "hi" {
+		t.Fatalf("%q %v", p, err)
+	}
+	buf := make([]byte, 5)
+	if n, _ := c.Raw().Read(buf); string(buf[:n]) != "HELLO" {
+		t.Fatalf("lost the bytes read ahead: %q", buf[:n])
+	}
+}
