@@ -9,7 +9,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/shardgate/shardgate/parser"
-	"github.com/shardgate/shardgate/replication"
+	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -190,7 +190,7 @@ func (s *Session) scatter(st *parser.Statement, p *Plan, w ResultWriter) error {
 var errStopped = errors.New("stopped")
 
 // readShard reads one shard's whole result into out.
-func readShard(c *replication.Conn, sql string, shard int, out chan<- scatterRow, stop <-chan struct{}) error {
+func readShard(c *backend.Conn, sql string, shard int, out chan<- scatterRow, stop <-chan struct{}) error {
 	send := func(r scatterRow) bool {
 		select {
 		case out <- r:
@@ -293,7 +293,7 @@ func (s *Session) scatterInTxn(st *parser.Statement, p *Plan, w ResultWriter) er
 				break
 			}
 			if err := w.WritePacket(row); err != nil {
-				return s.fail(h, &replication.SinkError{Err: err})
+				return s.fail(h, &backend.SinkError{Err: err})
 			}
 		}
 		s.releaseStep(h)
@@ -362,7 +362,7 @@ func (s *Session) writeSteps(st *parser.Statement, p *Plan, w ResultWriter) erro
 		}
 		return &mysql.MyError{Code: firstErr.Code, State: firstErr.State, Message: msg}
 	}
-	s.noteSuccess(st, replication.Outcome{OK: total, Status: s.status})
+	s.noteSuccess(st, backend.Outcome{OK: total, Status: s.status})
 	if p.Merge == MergeAllSucceed && len(p.Steps) > 1 {
 		// Every copy did the same: report one copy's count.
 		total.AffectedRows /= uint64(len(p.Steps))

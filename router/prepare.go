@@ -8,7 +8,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/shardgate/shardgate/parser"
-	"github.com/shardgate/shardgate/replication"
+	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -99,7 +99,7 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 	return p, nil
 }
 
-func (s *Session) backendPrepare(c *replication.Conn, sql string) (*Prepared, error) {
+func (s *Session) backendPrepare(c *backend.Conn, sql string) (*Prepared, error) {
 	if err := c.UseDB(s.db); err != nil {
 		return nil, err
 	}

@@ -16,14 +16,14 @@ import (
 
 	"github.com/shardgate/shardgate/metrics"
 	"github.com/shardgate/shardgate/parser"
-	"github.com/shardgate/shardgate/replication"
+	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/rules"
 )
 
 // Router is shared by every session; it is safe for concurrent use.
 type Router struct {
 	Rules    *rules.Rules
-	Clusters map[string]*replication.Cluster
+	Clusters map[string]*backend.Cluster
 	// Metrics, when not nil, records every statement.
 	Metrics *metrics.Metrics
 	// Log receives background events (bucket discovery and creation).
@@ -43,12 +43,12 @@ type Router struct {
 // New builds the clusters and their pools from the rules. No connection is
 // made until Start or the first statement.
 func New(r *rules.Rules) *Router {
-	rt := &Router{Rules: r, Clusters: map[string]*replication.Cluster{}, buckets: newBucketRegistry()}
+	rt := &Router{Rules: r, Clusters: map[string]*backend.Cluster{}, buckets: newBucketRegistry()}
 	rt.parsers.New = func() any { return parser.New() }
 	rt.planner = newPlanner(r, rt.buckets, time.Now)
 	rt.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := replication.PoolConfig{
-		Dial: replication.DialConfig{
+	cfg := backend.PoolConfig{
+		Dial: backend.DialConfig{
 			User:           r.Backend.User,
 			Password:       r.Backend.Password,
 			ConnectTimeout: r.Pool.ConnectTimeout,
@@ -67,7 +67,7 @@ func New(r *rules.Rules) *Router {
 			addrs = append(addrs, rep.Addr)
 			weights = append(weights, rep.Weight)
 		}
-		rt.Clusters[name] = replication.NewCluster(name, c.Primary, addrs, weights, cfg, r.MaxReplicaLag)
+		rt.Clusters[name] = backend.NewCluster(name, c.Primary, addrs, weights, cfg, r.MaxReplicaLag)
 	}
 	return rt
 }
@@ -78,7 +78,7 @@ func (rt *Router) Start() {
 	rt.cancel = cancel
 	for _, c := range rt.Clusters {
 		rt.wg.Add(1)
-		go func(c *replication.Cluster) {
+		go func(c *backend.Cluster) {
 			defer rt.wg.Done()
 			c.RunHealth(ctx, rt.Rules.HealthInterval)
 		}(c)
@@ -133,7 +133,7 @@ var systemSchemas = map[string]bool{"information_schema": true, "mysql": true, "
 
 // clusterFor is the one cluster a statement runs on; statements that plan
 // to several steps are not accepted where this is asked.
-func (rt *Router) clusterFor(st *parser.Statement, db string) (*replication.Cluster, error) {
+func (rt *Router) clusterFor(st *parser.Statement, db string) (*backend.Cluster, error) {
 	p, err := rt.planner.plan(st, db)
 	if err != nil {
 		return nil, err
@@ -157,7 +157,7 @@ func (rt *Router) BackendStats() []metrics.Backend {
 	return out
 }
 
-func sortedClusterNames(m map[string]*replication.Cluster) []string {
+func sortedClusterNames(m map[string]*backend.Cluster) []string {
 	names := make([]string, 0, len(m))
 	for n := range m {
 		names = append(names, n)

@@ -11,7 +11,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/shardgate/shardgate/parser"
-	"github.com/shardgate/shardgate/replication"
+	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -24,7 +24,7 @@ type ResultWriter interface {
 
 // ClientGoneError means the client stopped reading in the middle of a
 // response; the connection to it must be closed.
-type ClientGoneError = replication.SinkError
+type ClientGoneError = backend.SinkError
 
 // Session is one client's state. It belongs to the client's goroutine.
 type Session struct {
@@ -35,7 +35,7 @@ type Session struct {
 	db              string
 	foundRows       bool
 	// vars is the session state every backend connection serving this
-	// client must carry (see replication.Conn.SyncVars).
+	// client must carry (see backend.Conn.SyncVars).
 	vars map[string]string
 	// handshakeNames is the character set the client logged in with.
 	handshakeNames string
@@ -70,15 +70,15 @@ type stickiness struct {
 func (s stickiness) any() bool { return s.tempTables || s.connState || s.lockTables || s.foundRows }
 
 type held struct {
-	backend *replication.Backend
-	conn    *replication.Conn
+	backend *backend.Backend
+	conn    *backend.Conn
 }
 
 // NewSession starts a session for a logged-in client. collation is the
 // collation id from the handshake; foundRows mirrors CLIENT_FOUND_ROWS.
 func (rt *Router) NewSession(db string, collation uint8, foundRows bool) *Session {
 	s := &Session{rt: rt, id: rt.sessionIDs.Add(1), db: db, foundRows: foundRows, vars: map[string]string{}, status: mysql.SERVER_STATUS_AUTOCOMMIT}
-	if names := namesForCollation(collation); names != replication.DefaultNames {
+	if names := namesForCollation(collation); names != backend.DefaultNames {
 		s.handshakeNames = names
 		s.vars["names"] = names
 	}
@@ -263,7 +263,7 @@ func (s *Session) begin(st *parser.Statement, w ResultWriter) error {
 }
 
 // target picks the backend a statement runs on.
-func (s *Session) target(st *parser.Statement, cluster *replication.Cluster) (*replication.Backend, error) {
+func (s *Session) target(st *parser.Statement, cluster *backend.Cluster) (*backend.Backend, error) {
 	hint := routingHint(st.SQL)
 	inTxn := s.txnPending != "" || s.vars["autocommit"] == "0"
 	useReplica := st.ReadOnly && !inTxn
@@ -303,7 +303,7 @@ func (s *Session) runStep(st *parser.Statement, p *Plan, step Step, w ResultWrit
 	cluster := s.rt.Clusters[step.Cluster]
 	var err error
 	var h *held
-	var out replication.Outcome
+	var out backend.Outcome
 	for try := 0; ; try++ {
 		wasPinned := s.pinned != nil
 		if h, err = s.acquire(st, cluster); err != nil {
@@ -321,7 +321,7 @@ func (s *Session) runStep(st *parser.Statement, p *Plan, step Step, w ResultWrit
 		}
 		// A read that broke before the client saw a byte runs again
 		// elsewhere: only statements caught mid-answer fail.
-		var gone *replication.SinkError
+		var gone *backend.SinkError
 		retry := st.ReadOnly && !wasPinned && s.pinned == nil && cw.packets == 0 && !errors.As(err, &gone) && try < len(cluster.Replicas)
 		if !retry {
 			return s.fail(h, err)
@@ -357,7 +357,7 @@ func (s *Session) runStep(st *parser.Statement, p *Plan, step Step, w ResultWrit
 
 // acquire returns the connection a statement runs on, prepared with the
 // session's database and variables, and with a pending BEGIN sent.
-func (s *Session) acquire(st *parser.Statement, cluster *replication.Cluster) (*held, error) {
+func (s *Session) acquire(st *parser.Statement, cluster *backend.Cluster) (*held, error) {
 	if s.pinned != nil {
 		if s.pinned.backend.Cluster != cluster.Name {
 			return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
@@ -389,13 +389,13 @@ func (s *Session) acquire(st *parser.Statement, cluster *replication.Cluster) (*
 
 // brokenBackend wraps a failure that says the backend itself is unusable.
 type brokenBackend struct {
-	b   *replication.Backend
+	b   *backend.Backend
 	err error
 }
 
 func (e *brokenBackend) Error() string { return e.err.Error() }
 
-func (s *Session) tryAcquire(st *parser.Statement, cluster *replication.Cluster) (*held, error) {
+func (s *Session) tryAcquire(st *parser.Statement, cluster *backend.Cluster) (*held, error) {
 	b, err := s.target(st, cluster)
 	if err != nil {
 		return nil, err
@@ -408,7 +408,7 @@ func (s *Session) tryAcquire(st *parser.Statement, cluster *replication.Cluster)
 		}
 		return nil, err
 	}
-	if b.Role == replication.RoleReplica {
+	if b.Role == backend.RoleReplica {
 		fresh, err := s.caughtUp(conn, cluster.Name)
 		if err != nil {
 			b.Discard(conn)
@@ -462,16 +462,16 @@ func (s *Session) prepare(h *held, st *parser.Statement) error {
 	return nil
 }
 
-func (s *Session) send(h *held, sql string, w ResultWriter, columns func([]byte) []byte) (replication.Outcome, error) {
+func (s *Session) send(h *held, sql string, w ResultWriter, columns func([]byte) []byte) (backend.Outcome, error) {
 	if err := h.conn.Send(mysql.COM_QUERY, []byte(sql)); err != nil {
-		return replication.Outcome{}, err
+		return backend.Outcome{}, err
 	}
 	return h.conn.Stream(w, columns)
 }
 
 // fail handles a broken exchange: the backend connection is gone either way.
 func (s *Session) fail(h *held, err error) error {
-	var gone *replication.SinkError
+	var gone *backend.SinkError
 	if errors.As(err, &gone) {
 		// The client left mid-result: stop the query instead of letting
 		// it run on for nobody.
@@ -491,7 +491,7 @@ func (s *Session) fail(h *held, err error) error {
 }
 
 // noteSuccess records what a statement changed in the session.
-func (s *Session) noteSuccess(st *parser.Statement, out replication.Outcome) {
+func (s *Session) noteSuccess(st *parser.Statement, out backend.Outcome) {
 	if out.OK.InsertID != 0 && (st.Kind == parser.KindInsert || st.Kind == parser.KindUpdate || st.UsesLastInsertID) {
 		s.lastInsertID = out.OK.InsertID
 	}
@@ -532,7 +532,7 @@ func (s *Session) settle(h *held) {
 // ROW_COUNT() and FOUND_ROWS(). The pool hands a returned connection to others
 // last, so it is usually still there; when it is not, the honest answer is an
 // error rather than another connection's count.
-func (s *Session) reclaimPrev(st *parser.Statement, cluster *replication.Cluster) (*held, error) {
+func (s *Session) reclaimPrev(st *parser.Statement, cluster *backend.Cluster) (*held, error) {
 	h := s.prev.h
 	if h == nil || h.backend.Cluster != cluster.Name || !h.backend.Reclaim(h.conn, s.prev.uses) {
 		return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
@@ -644,7 +644,7 @@ func (s *Session) sessionConsistency() (bool, float64) {
 // noteWriteGTID remembers the GTID of a committed write, for read-your-writes.
 func (s *Session) noteWriteGTID(h *held, st *parser.Statement) {
 	on, _ := s.sessionConsistency()
-	if !on || st.ReadOnly || h.backend.Role != replication.RolePrimary || s.status&mysql.SERVER_STATUS_IN_TRANS != 0 {
+	if !on || st.ReadOnly || h.backend.Role != backend.RolePrimary || s.status&mysql.SERVER_STATUS_IN_TRANS != 0 {
 		return
 	}
 	res, _, err := h.conn.Query("SELECT @@last_gtid")
@@ -667,7 +667,7 @@ func (s *Session) noteWriteGTID(h *held, st *parser.Statement) {
 // caughtUp waits, up to causal_timeout, for a replica to apply the session's
 // last write on that cluster. false sends the read to the primary; an error
 // means the connection broke.
-func (s *Session) caughtUp(c *replication.Conn, cluster string) (bool, error) {
+func (s *Session) caughtUp(c *backend.Conn, cluster string) (bool, error) {
 	on, timeout := s.sessionConsistency()
 	gtid := s.lastGTID[cluster]
 	if !on || gtid == "" {

@@ -9,7 +9,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/charset"
 
 	"github.com/shardgate/shardgate/parser"
-	"github.com/shardgate/shardgate/replication"
+	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -75,7 +75,7 @@ func (s *Session) set(st *parser.Statement, w ResultWriter) error {
 
 // captureVars reads values back from the connection a statement just changed
 // and records them in the session (and as the connection's known state).
-func (s *Session) captureVars(c *replication.Conn, reads []varRead) error {
+func (s *Session) captureVars(c *backend.Conn, reads []varRead) error {
 	if len(reads) == 0 {
 		return nil
 	}
@@ -102,7 +102,7 @@ func (s *Session) captureVars(c *replication.Conn, reads []varRead) error {
 		changed[r.key] = v
 	}
 	for k, v := range changed {
-		if k == "names" && v == replication.DefaultNames {
+		if k == "names" && v == backend.DefaultNames {
 			delete(s.vars, k)
 		} else {
 			s.vars[k] = v
@@ -195,12 +195,12 @@ func likeMatch(pattern, s string) bool {
 // Ids MariaDB does not know (MySQL 8's 255, utf8mb4_0900_ai_ci) fall back to
 // their character set's default collation, as MariaDB itself does.
 func namesForCollation(id uint8) string {
-	if id == replication.DefaultCollationID || id == 0 {
-		return replication.DefaultNames
+	if id == backend.DefaultCollationID || id == 0 {
+		return backend.DefaultNames
 	}
 	coll, err := charset.GetCollationByID(int(id))
 	if err != nil {
-		return replication.DefaultNames
+		return backend.DefaultNames
 	}
 	cs := coll.CharsetName
 	if cs == "utf8" {
@@ -208,7 +208,7 @@ func namesForCollation(id uint8) string {
 	}
 	if strings.Contains(coll.Name, "0900") {
 		if cs == "utf8mb4" {
-			return replication.DefaultNames
+			return backend.DefaultNames
 		}
 		return "'" + cs + "'"
 	}

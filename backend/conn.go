@@ -1,6 +1,6 @@
-// Package replication owns the backend side: connections to MariaDB servers,
+// Package backend owns the backend side: connections to MariaDB servers,
 // a pool per server, and clusters of one primary with its replicas.
-package replication
+package backend
 
 import (
 	"bytes"
