@@ -236,8 +236,10 @@ func TestShardingComments(t *testing.T) {
 	}
 	plan := rowsOf(t, e.proxy, "EXPLAIN SHARDGATE SELECT * FROM comments WHERE product_id IN (1, 2)", true)
 	// Products 1 and 2 live in comments_3 and comments_7, both on s1: one
-	// step, a UNION ALL of the two tables.
-	if len(plan) != 2 || !strings.HasPrefix(plan[0], "read, 1 step(s)") || !strings.Contains(plan[1], "UNION ALL") || !strings.Contains(plan[1], "comments_7") {
+	// step, a UNION ALL of the two tables; then the primitive tree, which
+	// is that one route.
+	if len(plan) != 4 || !strings.HasPrefix(plan[0], "read, 1 step(s)") || !strings.Contains(plan[1], "UNION ALL") || !strings.Contains(plan[1], "comments_7") ||
+		plan[2] != "primitives:" || !strings.HasPrefix(plan[3], "Route s1 [comments_3,comments_7]: ") {
 		t.Fatalf("EXPLAIN SHARDGATE: %v", plan)
 	}
 

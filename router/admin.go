@@ -2,12 +2,12 @@ package router
 
 import (
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -40,14 +40,10 @@ func (s *Session) showBackends(w ResultWriter) error {
 	for i, n := range names {
 		cols[i] = wire.Column{Name: n, OrgName: n, Charset: 45, Length: 1024, Type: mysql.MYSQL_TYPE_VAR_STRING}
 	}
-	clusters := make([]string, 0, len(s.rt.Clusters))
-	for n := range s.rt.Clusters {
-		clusters = append(clusters, n)
-	}
-	sort.Strings(clusters)
+	snap := s.snapshot()
 	var rows [][][]byte
-	for _, cn := range clusters {
-		for _, b := range s.rt.Clusters[cn].Backends() {
+	for _, cn := range sortedClusterNames(snap.Clusters) {
+		for _, b := range snap.Clusters[cn].Backends() {
 			open, idle := b.Stats()
 			healthy := "yes"
 			if !b.Healthy() {
@@ -65,5 +61,5 @@ func (s *Session) showBackends(w ResultWriter) error {
 			})
 		}
 	}
-	return s.writeRows(w, cols, rows)
+	return engine.WriteTable(w, cols, rows, s.Status())
 }

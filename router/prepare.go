@@ -2,13 +2,12 @@ package router
 
 import (
 	"errors"
-	"strings"
 	"sync"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
-	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -53,8 +52,9 @@ func (c *prepareCache) put(k string, p *Prepared) {
 // table that stands for it, and closing it at once: backends hold no
 // prepared statements for clients.
 func (s *Session) Prepare(sql string) (*Prepared, error) {
-	key := s.db + "\x00" + sql
-	if p := s.rt.prepared.get(key); p != nil {
+	snap := s.snapshot()
+	key := s.state.db + "\x00" + sql
+	if p := snap.prepared.get(key); p != nil {
 		return p, nil
 	}
 	prs := s.rt.parsers.Get().(*parser.Parser)
@@ -68,11 +68,11 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 		return nil, err
 	}
 	st := stmts[0]
-	cluster, physical, err := s.rt.metadataSQL(st, s.db)
+	cluster, physical, err := snap.Planner.MetadataSQL(st, s.state.db)
 	if err != nil {
 		return nil, err
 	}
-	b := s.rt.Clusters[cluster].Primary
+	b := snap.Clusters[cluster].Primary
 	conn, err := b.Get(s.foundRows, 0)
 	if err != nil {
 		return nil, err
@@ -89,18 +89,18 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 	}
 	b.Put(conn)
 	p.Offsets = offsets
-	if s.rt.cacheable(st, s.db) {
+	if snap.cacheable(st, s.state.db) {
 		p.fast = st
 	}
 	if len(p.Params) != len(offsets) {
 		return nil, wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: the server counts %d parameters, the proxy %d", len(p.Params), len(offsets))
 	}
-	s.rt.prepared.put(key, p)
+	snap.prepared.put(key, p)
 	return p, nil
 }
 
 func (s *Session) backendPrepare(c *backend.Conn, sql string) (*Prepared, error) {
-	if err := c.UseDB(s.db); err != nil {
+	if err := c.UseDB(s.state.db); err != nil {
 		return nil, err
 	}
 	if err := c.Send(mysql.COM_STMT_PREPARE, []byte(sql)); err != nil {
@@ -147,35 +147,4 @@ func (s *Session) backendPrepare(c *backend.Conn, sql string) (*Prepared, error)
 		return nil, err
 	}
 	return p, nil
-}
-
-// metadataSQL is the statement as one backend can prepare it: sharded
-// tables renamed to the physical table that stands for them.
-func (rt *Router) metadataSQL(st *parser.Statement, db string) (cluster, sql string, err error) {
-	refs, _, err := rt.planner.resolve(st, db)
-	if err != nil {
-		return "", "", err
-	}
-	phys := map[string]string{}
-	schema := ""
-	for _, r := range refs {
-		if r.sharded != nil {
-			t := firstTable(r.sharded)
-			phys[strings.ToLower(r.name)] = t.Table
-			cluster, schema = t.Cluster, r.schema
-		}
-	}
-	if len(phys) == 0 {
-		p, err := rt.planner.plan(st, db)
-		if err != nil {
-			return "", "", err
-		}
-		return p.Steps[0].Cluster, st.SQL, nil
-	}
-	names := make([]string, 0, len(phys))
-	for n := range phys {
-		names = append(names, n)
-	}
-	sql, err = parser.NewRenamer(st.Node, schema, db, names).Render(phys)
-	return cluster, sql, err
 }

@@ -1,7 +1,8 @@
-// Package router decides where each statement runs and runs it: it keeps a
-// client session's state, picks the cluster and the server (primary or
-// replica), carries the session onto a pooled backend connection and streams
-// the answer back.
+// Package router keeps each client's session: its state (database,
+// character set, variables), its transaction and the backend connections
+// they pin. A statement is parsed, planned against the current routing
+// snapshot (package planner) and executed by the plan's primitives
+// (package engine), which reach backends through the session's cursor.
 package router
 
 import (
@@ -14,25 +15,38 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/metrics"
 	"github.com/shardgate/shardgate/parser"
-	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/planner"
 	"github.com/shardgate/shardgate/rules"
+	"github.com/shardgate/shardgate/shard"
 )
+
+// Snapshot is everything routing reads, as one immutable value: the rules,
+// the planner compiled from them, the clusters with their pools, and the
+// caches that depend on the rules. A statement loads the current snapshot
+// once and a transaction keeps the one it started with, so a swap (hot
+// reload, resharding) never changes routing in the middle of either.
+type Snapshot struct {
+	Rules    *rules.Rules
+	Planner  *planner.Planner
+	Clusters map[string]*backend.Cluster
+	// Buckets are the hourly buckets known to exist. They outlive a
+	// snapshot built from the same tables.
+	Buckets  *shard.BucketRegistry
+	prepared prepareCache
+	stmts    stmtCache
+}
 
 // Router is shared by every session; it is safe for concurrent use.
 type Router struct {
-	Rules    *rules.Rules
-	Clusters map[string]*backend.Cluster
+	snap atomic.Pointer[Snapshot]
 	// Metrics, when not nil, records every statement.
 	Metrics *metrics.Metrics
 	// Log receives background events (bucket discovery and creation).
-	Log      *slog.Logger
-	parsers  sync.Pool
-	planner  *planner
-	prepared prepareCache
-	stmts    stmtCache
-	buckets  *bucketRegistry
+	Log     *slog.Logger
+	parsers sync.Pool
 	// sessionIDs numbers sessions, so pools can keep a connection for its
 	// last owner.
 	sessionIDs atomic.Uint64
@@ -40,13 +54,18 @@ type Router struct {
 	wg         sync.WaitGroup
 }
 
-// New builds the clusters and their pools from the rules. No connection is
-// made until Start or the first statement.
+// New builds the first snapshot from the rules: clusters, pools, planner.
+// No connection is made until Start or the first statement.
 func New(r *rules.Rules) *Router {
-	rt := &Router{Rules: r, Clusters: map[string]*backend.Cluster{}, buckets: newBucketRegistry()}
+	rt := &Router{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	rt.parsers.New = func() any { return parser.New() }
-	rt.planner = newPlanner(r, rt.buckets, time.Now)
-	rt.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	rt.snap.Store(newSnapshot(r, shard.NewBucketRegistry(), time.Now))
+	return rt
+}
+
+func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.Time) *Snapshot {
+	snap := &Snapshot{Rules: r, Clusters: map[string]*backend.Cluster{}, Buckets: buckets}
+	snap.Planner = planner.New(r, buckets, now)
 	cfg := backend.PoolConfig{
 		Dial: backend.DialConfig{
 			User:           r.Backend.User,
@@ -67,29 +86,33 @@ func New(r *rules.Rules) *Router {
 			addrs = append(addrs, rep.Addr)
 			weights = append(weights, rep.Weight)
 		}
-		rt.Clusters[name] = backend.NewCluster(name, c.Primary, addrs, weights, cfg, r.MaxReplicaLag)
+		snap.Clusters[name] = backend.NewCluster(name, c.Primary, addrs, weights, cfg, r.MaxReplicaLag)
 	}
-	return rt
+	return snap
 }
+
+// Snapshot is the current routing snapshot.
+func (rt *Router) Snapshot() *Snapshot { return rt.snap.Load() }
 
 // Start runs the health checks until Close.
 func (rt *Router) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	rt.cancel = cancel
-	for _, c := range rt.Clusters {
+	snap := rt.Snapshot()
+	for _, c := range snap.Clusters {
 		rt.wg.Add(1)
 		go func(c *backend.Cluster) {
 			defer rt.wg.Done()
-			c.RunHealth(ctx, rt.Rules.HealthInterval)
+			c.RunHealth(ctx, snap.Rules.HealthInterval)
 		}(c)
 	}
 	// Before the first client: a read or DROP without an hour condition
 	// must see every existing bucket.
-	rt.discoverBuckets(rt.Log)
+	discoverBuckets(snap, rt.Log)
 	rt.wg.Add(1)
 	go func() {
 		defer rt.wg.Done()
-		rt.runBuckets(ctx.Done(), rt.Log)
+		runBuckets(rt.Snapshot, ctx.Done(), rt.Log)
 	}()
 }
 
@@ -99,7 +122,7 @@ func (rt *Router) Close() {
 		rt.cancel()
 	}
 	rt.wg.Wait()
-	for _, c := range rt.Clusters {
+	for _, c := range rt.Snapshot().Clusters {
 		for _, b := range c.Backends() {
 			b.Close()
 		}
@@ -107,15 +130,17 @@ func (rt *Router) Close() {
 }
 
 // HasSchema reports whether a client may USE name.
-func (rt *Router) HasSchema(name string) bool {
-	_, ok := rt.Rules.Schemas[name]
+func (rt *Router) HasSchema(name string) bool { return rt.Snapshot().hasSchema(name) }
+
+func (snap *Snapshot) hasSchema(name string) bool {
+	_, ok := snap.Rules.Schemas[name]
 	return ok || strings.EqualFold(name, "information_schema")
 }
 
-// SchemaNames lists the logical databases a client sees.
-func (rt *Router) SchemaNames() []string {
+// schemaNames lists the logical databases a client sees.
+func (snap *Snapshot) schemaNames() []string {
 	names := []string{"information_schema"}
-	for n := range rt.Rules.Schemas {
+	for n := range snap.Rules.Schemas {
 		names = append(names, n)
 	}
 	sort.Strings(names[1:])
@@ -128,27 +153,12 @@ func (rt *Router) parse(sql string) ([]*parser.Statement, error) {
 	return p.Parse(sql)
 }
 
-// systemSchemas live on every server; statements on them follow the session.
-var systemSchemas = map[string]bool{"information_schema": true, "mysql": true, "performance_schema": true, "sys": true}
-
-// clusterFor is the one cluster a statement runs on; statements that plan
-// to several steps are not accepted where this is asked.
-func (rt *Router) clusterFor(st *parser.Statement, db string) (*backend.Cluster, error) {
-	p, err := rt.planner.plan(st, db)
-	if err != nil {
-		return nil, err
-	}
-	if len(p.Steps) != 1 {
-		return nil, notSupported("this statement would run on %d tables; it must name one", len(p.Steps))
-	}
-	return rt.Clusters[p.Steps[0].Cluster], nil
-}
-
 // BackendStats lists every backend for the metrics.
 func (rt *Router) BackendStats() []metrics.Backend {
+	snap := rt.Snapshot()
 	var out []metrics.Backend
-	for _, name := range sortedClusterNames(rt.Clusters) {
-		for _, b := range rt.Clusters[name].Backends() {
+	for _, name := range sortedClusterNames(snap.Clusters) {
+		for _, b := range snap.Clusters[name].Backends() {
 			open, idle := b.Stats()
 			out = append(out, metrics.Backend{Cluster: name, Role: string(b.Role), Addr: b.Addr, Open: open, Idle: idle,
 				InFlight: b.InFlight.Load(), Healthy: b.Healthy(), LagSeconds: b.Lag(), Reads: b.Reads.Load(), Writes: b.Writes.Load()})

@@ -8,22 +8,6 @@ import (
 	"github.com/shardgate/shardgate/wire"
 )
 
-func TestRoutingHint(t *testing.T) {
-	cases := map[string]hint{
-		"/* shardgate:primary */ SELECT 1":  hintPrimary,
-		"  /*shardgate:replica*/ SELECT 1":  hintReplica,
-		"SELECT 1 /* shardgate:primary */":  hintNone,
-		"/*! shardgate:primary */ SELECT 1": hintNone,
-		"/* other */ SELECT 1":              hintNone,
-		"/* unterminated":                   hintNone,
-	}
-	for sql, want := range cases {
-		if got := routingHint(sql); got != want {
-			t.Errorf("%q: %v, want %v", sql, got, want)
-		}
-	}
-}
-
 func TestLikeMatch(t *testing.T) {
 	cases := []struct {
 		pattern, s string

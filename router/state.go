@@ -1,6 +1,7 @@
 package router
 
 import (
+	"encoding/hex"
 	"errors"
 	"strings"
 
@@ -8,10 +9,48 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/charset"
 
-	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/wire"
 )
+
+// state is what a client session carries onto every backend connection
+// that serves it, and what it remembers between statements.
+type state struct {
+	db string
+	// vars is the session state every backend connection serving this
+	// client must carry (see backend.Conn.SyncVars): "names", system
+	// variables by lower-case name, "@user" variables; values are SQL
+	// literals read back from the server.
+	vars map[string]string
+	// handshakeNames is the character set the client logged in with.
+	handshakeNames string
+	// lastInsertID is LAST_INSERT_ID() as the session sees it.
+	lastInsertID uint64
+	// lastGTID is, per cluster, the GTID of the session's last write, kept
+	// for schemas with consistency: session.
+	lastGTID map[string]string
+}
+
+func newState(db, names string) state {
+	st := state{db: db, vars: map[string]string{}}
+	if names != backend.DefaultNames {
+		st.handshakeNames = names
+		st.vars["names"] = names
+	}
+	return st
+}
+
+// reset forgets variables and LAST_INSERT_ID() (COM_RESET_CONNECTION); the
+// database and the handshake's character set stay.
+func (st *state) reset() {
+	st.vars = map[string]string{}
+	if st.handshakeNames != "" {
+		st.vars["names"] = st.handshakeNames
+	}
+	st.lastInsertID = 0
+}
 
 // varRead names a session value and the expression that reads it back.
 type varRead struct{ key, expr string }
@@ -24,7 +63,7 @@ func userVarRead(name string) varRead {
 // back and records them as literals. Replaying the client's expression on
 // another connection would be wrong for relative values such as
 // SET sql_mode = CONCAT(@@sql_mode, ',ANSI'); the server's answer is exact.
-func (s *Session) set(st *parser.Statement, w ResultWriter) error {
+func (s *Session) set(snap *Snapshot, st *parser.Statement, w ResultWriter, obs *observation) error {
 	var reads []varRead
 	for _, v := range st.Node.(*ast.SetStmt).Variables {
 		name := strings.ToLower(v.Name)
@@ -47,35 +86,40 @@ func (s *Session) set(st *parser.Statement, w ResultWriter) error {
 			reads = append(reads, userVarRead(name))
 		}
 	}
-	cluster, err := s.rt.clusterFor(st, s.db)
+	p, err := snap.Planner.Plan(st, s.state.db)
 	if err != nil {
 		return err
 	}
-	h, err := s.acquire(st, cluster)
+	route, single := p.Root.(*engine.Route)
+	if !single {
+		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: this SET statement would run on several tables; it must name one")
+	}
+	h, err := s.acquire(snap, p.Effects, route.Cluster, false)
 	if err != nil {
 		return err
 	}
+	obs.route = string(h.backend.Role)
 	h.backend.Writes.Add(1)
-	ok, err := h.conn.Exec(st.SQL)
+	ok, err := h.Exec(st.SQL)
 	if err == nil {
-		err = s.captureVars(h.conn, reads)
+		err = s.state.captureVars(h.Conn, reads)
 	}
-	if err != nil {
-		var me *mysql.MyError
-		if !errors.As(err, &me) {
-			return s.fail(h, err)
-		}
+	switch engine.Classify(err) {
+	case engine.FaultNone:
+		s.txn.status = ok.Status
+	case engine.FaultServer:
 		s.settle(h)
 		return err
+	default:
+		return s.lost(h, err)
 	}
-	s.status = ok.Status
 	s.settle(h)
 	return s.writeOK(w, wire.OK{Warnings: ok.Warnings})
 }
 
 // captureVars reads values back from the connection a statement just changed
 // and records them in the session (and as the connection's known state).
-func (s *Session) captureVars(c *backend.Conn, reads []varRead) error {
+func (st *state) captureVars(c *backend.Conn, reads []varRead) error {
 	if len(reads) == 0 {
 		return nil
 	}
@@ -96,99 +140,20 @@ func (s *Session) captureVars(c *backend.Conn, reads []varRead) error {
 		if r.key == "names" {
 			v = *res.Rows[0][i]
 			for _, k := range []string{"character_set_client", "character_set_connection", "character_set_results", "collation_connection"} {
-				delete(s.vars, k)
+				delete(st.vars, k)
 			}
 		}
 		changed[r.key] = v
 	}
 	for k, v := range changed {
 		if k == "names" && v == backend.DefaultNames {
-			delete(s.vars, k)
+			delete(st.vars, k)
 		} else {
-			s.vars[k] = v
+			st.vars[k] = v
 		}
 	}
 	c.NoteVars(changed)
 	return nil
-}
-
-// showDatabases answers SHOW DATABASES with the logical schemas.
-func (s *Session) showDatabases(show *ast.ShowStmt, w ResultWriter) error {
-	title := "Database"
-	var pattern string
-	if show.Pattern != nil {
-		if v, ok := show.Pattern.Pattern.(ast.ValueExpr); ok {
-			pattern = v.GetString()
-			title += " (" + pattern + ")"
-		}
-	}
-	var rows [][][]byte
-	for _, name := range s.rt.SchemaNames() {
-		if show.Pattern == nil || likeMatch(strings.ToLower(pattern), strings.ToLower(name)) {
-			rows = append(rows, [][]byte{[]byte(name)})
-		}
-	}
-	cols := []wire.Column{{Schema: "information_schema", Table: "SCHEMATA", OrgTable: "SCHEMATA", Name: title, OrgName: "SCHEMA_NAME",
-		Charset: 33, Length: 192, Type: mysql.MYSQL_TYPE_VAR_STRING, Flags: mysql.NOT_NULL_FLAG}}
-	return s.writeRows(w, cols, rows)
-}
-
-// writeRows writes a text result the proxy built itself; a nil value is NULL.
-func (s *Session) writeRows(w ResultWriter, cols []wire.Column, rows [][][]byte) error {
-	var buf []byte
-	write := func(p []byte) error {
-		if err := w.WritePacket(p); err != nil {
-			return &ClientGoneError{Err: err}
-		}
-		return nil
-	}
-	if err := write(mysql.AppendLengthEncodedInteger(nil, uint64(len(cols)))); err != nil {
-		return err
-	}
-	for _, c := range cols {
-		if err := write(wire.AppendColumn(buf[:0], c)); err != nil {
-			return err
-		}
-	}
-	if err := write(wire.AppendEOF(nil, 0, s.Status())); err != nil {
-		return err
-	}
-	for _, row := range rows {
-		buf = buf[:0]
-		for _, v := range row {
-			buf = wire.AppendTextValue(buf, v, v == nil)
-		}
-		if err := write(buf); err != nil {
-			return err
-		}
-	}
-	if err := write(wire.AppendEOF(nil, 0, s.Status())); err != nil {
-		return err
-	}
-	return w.Flush()
-}
-
-// likeMatch implements SQL LIKE with % and _ (and backslash escapes).
-func likeMatch(pattern, s string) bool {
-	if pattern == "" {
-		return s == ""
-	}
-	switch pattern[0] {
-	case '%':
-		for i := 0; i <= len(s); i++ {
-			if likeMatch(pattern[1:], s[i:]) {
-				return true
-			}
-		}
-		return false
-	case '_':
-		return s != "" && likeMatch(pattern[1:], s[1:])
-	case '\\':
-		if len(pattern) > 1 {
-			return s != "" && s[0] == pattern[1] && likeMatch(pattern[2:], s[1:])
-		}
-	}
-	return s != "" && s[0] == pattern[0] && likeMatch(pattern[1:], s[1:])
 }
 
 // namesForCollation turns the handshake's collation id into a SET NAMES value.
@@ -225,4 +190,29 @@ func charsetOfCollation(id uint16) string {
 		return "utf8mb3"
 	}
 	return coll.CharsetName
+}
+
+// literal renders a value read back from the server as SQL that recreates it.
+func literal(col wire.Column, v *string) string {
+	if v == nil {
+		return "NULL"
+	}
+	switch col.Type {
+	case mysql.MYSQL_TYPE_TINY, mysql.MYSQL_TYPE_SHORT, mysql.MYSQL_TYPE_LONG, mysql.MYSQL_TYPE_LONGLONG,
+		mysql.MYSQL_TYPE_INT24, mysql.MYSQL_TYPE_DECIMAL, mysql.MYSQL_TYPE_NEWDECIMAL,
+		mysql.MYSQL_TYPE_FLOAT, mysql.MYSQL_TYPE_DOUBLE:
+		return *v
+	}
+	if col.Charset == 63 {
+		return "X'" + hex.EncodeToString([]byte(*v)) + "'"
+	}
+	if cs := charsetOfCollation(col.Charset); cs != "" {
+		return "_" + cs + " X'" + hex.EncodeToString([]byte(*v)) + "'"
+	}
+	return quoteString(*v)
+}
+
+func quoteString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`, "\n", `\n`, "\r", `\r`, "\x1a", `\Z`)
+	return "'" + r.Replace(s) + "'"
 }

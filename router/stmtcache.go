@@ -1,10 +1,10 @@
 package router
 
 import (
-	"strings"
 	"sync"
 
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/planner"
 )
 
 // stmtCache keeps parsed statements by database and text, for statements
@@ -35,7 +35,7 @@ func (c *stmtCache) put(key string, st *parser.Statement) {
 }
 
 // cacheable reports a statement the proxy only routes, never rewrites.
-func (rt *Router) cacheable(st *parser.Statement, db string) bool {
+func (snap *Snapshot) cacheable(st *parser.Statement, db string) bool {
 	switch st.Kind {
 	case parser.KindSelect, parser.KindInsert, parser.KindUpdate, parser.KindDelete:
 	default:
@@ -49,8 +49,8 @@ func (rt *Router) cacheable(st *parser.Statement, db string) bool {
 		if schema == "" {
 			schema = db
 		}
-		s, ok := rt.Rules.Schemas[schema]
-		if !ok || systemSchemas[strings.ToLower(schema)] {
+		s, ok := snap.Rules.Schemas[schema]
+		if !ok || planner.IsSystemSchema(schema) {
 			return false
 		}
 		if r := s.Table(t.Name); r != nil && (r.Shard != nil || r.Global) {

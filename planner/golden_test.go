@@ -1,4 +1,4 @@
-package router
+package planner
 
 import (
 	"bufio"
@@ -31,7 +31,7 @@ func TestPlansGolden(t *testing.T) {
 		"shop.audit":    {"2026112409"},
 	}
 	now := func() time.Time { return time.Date(2026, 11, 24, 19, 5, 6, 0, time.UTC) }
-	pl := newPlanner(r, buckets, now)
+	pl := New(r, buckets, now)
 	p := parser.New()
 
 	in, err := os.Open("../testdata/plans.sql")
@@ -54,7 +54,7 @@ func TestPlansGolden(t *testing.T) {
 			fmt.Fprintf(&out, "error: %v\n\n", err)
 			continue
 		}
-		plan, err := pl.plan(stmts[0], "shop")
+		plan, err := pl.Plan(stmts[0], "shop")
 		if err != nil {
 			fmt.Fprintf(&out, "error: %v\n\n", err)
 			continue

@@ -1,37 +1,36 @@
-package router
+package planner
 
 import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
+
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
+	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/shard"
 	"github.com/shardgate/shardgate/wire"
 )
 
-// Plan is what one statement becomes: steps, each one SQL text for one
-// cluster, and how their answers combine. Plans are data, printed by
-// EXPLAIN SHARDGATE and compared with golden files.
-type Plan struct {
+// draft is a plan as the planning functions work it out: backend steps and
+// how their answers combine. build turns it into the engine's tree.
+type draft struct {
 	// Read plans may run on replicas; write plans run on primaries.
 	Read  bool
-	Steps []Step
-	Merge Merge
+	Steps []step
+	Merge merge
 	// Ensure lists hourly buckets whose tables must exist before the steps
 	// run (they are created LIKE the template table).
-	Ensure []BucketNeed
+	Ensure []engine.BucketNeed
 	// Logical maps physical table names back to logical ones, for the
 	// table names in column metadata and SHOW CREATE TABLE.
 	Logical map[string]string
-	// ShowCreate marks SHOW CREATE TABLE of a sharded table: the answer is
-	// rewritten to show the logical name.
+	// ShowCreate marks SHOW CREATE TABLE of a sharded table.
 	ShowCreate bool
 	// Spec says how to merge a cross-shard ORDER BY, LIMIT, DISTINCT,
 	// GROUP BY or aggregate.
@@ -39,86 +38,49 @@ type Plan struct {
 	// MetaSQL, when set, runs first on one shard for the column definitions
 	// of a result the proxy computes (COUNT(DISTINCT x)).
 	MetaSQL string
-	// Meta holds those column definitions once read.
-	Meta [][]byte
+	// Forget lists hourly tables a DROP removes.
+	Forget []engine.TableName
 }
 
-// Step is one SQL text for one cluster.
-type Step struct {
+// step is one SQL text for one cluster.
+type step struct {
 	Cluster string
 	Tables  []string // physical tables touched, for the printed plan
 	SQL     string
 }
 
-// Merge says how the answers of several steps become one.
-type Merge int
+// merge says how the answers of several steps become one.
+type merge int
 
 const (
-	// MergeNone: a single step whose answer streams through.
-	MergeNone Merge = iota
-	// MergeConcat: rows of every step, in arrival order, under one header.
-	MergeConcat
-	// MergeSumAffected: one OK packet with affected rows summed.
-	MergeSumAffected
-	// MergeAllSucceed: every copy must succeed; the first answer is returned
-	// (global-table writes, DDL fan-out).
-	MergeAllSucceed
-	// MergeSpecified: sorted, grouped or aggregated as Plan.Spec says.
-	MergeSpecified
+	// mergeNone: a single step whose answer streams through.
+	mergeNone merge = iota
+	// mergeConcat: rows of every step under one header.
+	mergeConcat
+	// mergeSumAffected: one OK packet with affected rows summed.
+	mergeSumAffected
+	// mergeAllSucceed: every copy must succeed (global-table writes, DDL).
+	mergeAllSucceed
+	// mergeSpecified: sorted, grouped or aggregated as draft.Spec says.
+	mergeSpecified
 )
-
-var mergeNames = [...]string{"stream", "concat rows", "sum affected rows", "all must succeed", "merge"}
-
-func (m Merge) String() string { return mergeNames[m] }
-
-// BucketNeed is an hourly bucket a write needs.
-type BucketNeed struct {
-	Schema string
-	Table  *shard.Table
-	Bucket string
-}
-
-// String prints the plan the way EXPLAIN SHARDGATE shows it.
-func (p *Plan) String() string {
-	var b strings.Builder
-	mode := "write"
-	if p.Read {
-		mode = "read"
-	}
-	merge := p.Merge.String()
-	if p.Spec != nil {
-		merge = p.Spec.String()
-	}
-	fmt.Fprintf(&b, "%s, %d step(s), merge: %s\n", mode, len(p.Steps), merge)
-	for _, e := range p.Ensure {
-		fmt.Fprintf(&b, "  ensure bucket %s.%s %s on %s\n", e.Schema, e.Table.Name, e.Bucket, e.Table.BucketCluster(e.Bucket))
-	}
-	for _, s := range p.Steps {
-		tables := ""
-		if len(s.Tables) > 0 {
-			tables = " [" + strings.Join(s.Tables, ",") + "]"
-		}
-		fmt.Fprintf(&b, "  %s%s: %s\n", s.Cluster, tables, s.SQL)
-	}
-	return b.String()
-}
 
 // BucketSet knows which hourly buckets exist for a table.
 type BucketSet interface {
 	Buckets(schema, table string) []string
 }
 
-// planner turns statements into plans. It touches no backend: hourly
+// Planner turns statements into plans. It touches no backend: hourly
 // buckets come from a BucketSet and the clock from now.
-type planner struct {
+type Planner struct {
 	rules   *rules.Rules
 	sharded map[string]map[string]*shard.Table // schema → lower-case table → rule
 	buckets BucketSet
 	now     func() time.Time
 }
 
-func newPlanner(r *rules.Rules, buckets BucketSet, now func() time.Time) *planner {
-	pl := &planner{rules: r, sharded: map[string]map[string]*shard.Table{}, buckets: buckets, now: now}
+func New(r *rules.Rules, buckets BucketSet, now func() time.Time) *Planner {
+	pl := &Planner{rules: r, sharded: map[string]map[string]*shard.Table{}, buckets: buckets, now: now}
 	for sname, s := range r.Schemas {
 		pl.sharded[sname] = map[string]*shard.Table{}
 		for tname, t := range s.Tables {
@@ -165,7 +127,7 @@ func schemaClusters(s *rules.Schema) []string {
 }
 
 // plan routes a statement. db is the session's current database.
-func (pl *planner) plan(st *parser.Statement, db string) (*Plan, error) {
+func (pl *Planner) plan(st *parser.Statement, db string) (*draft, error) {
 	refs, fixed, err := pl.resolve(st, db)
 	if err != nil {
 		return nil, err
@@ -214,7 +176,7 @@ func (pl *planner) plan(st *parser.Statement, db string) (*Plan, error) {
 
 // resolve looks every named table up in the rules. fixed lists tables that
 // live on exactly one cluster (no rule, or a cluster rule).
-func (pl *planner) resolve(st *parser.Statement, db string) (refs, fixed []tableRef, err error) {
+func (pl *Planner) resolve(st *parser.Statement, db string) (refs, fixed []tableRef, err error) {
 	add := func(schema, name string) error {
 		if schema == "" {
 			schema = db
@@ -250,7 +212,7 @@ func (pl *planner) resolve(st *parser.Statement, db string) (refs, fixed []table
 	return refs, fixed, nil
 }
 
-func (pl *planner) clusterOf(r tableRef) string {
+func (pl *Planner) clusterOf(r tableRef) string {
 	if r.rule != nil && r.rule.Cluster != "" {
 		return r.rule.Cluster
 	}
@@ -258,7 +220,7 @@ func (pl *planner) clusterOf(r tableRef) string {
 }
 
 // single routes a statement whose tables all live on one cluster.
-func (pl *planner) single(st *parser.Statement, db string, fixed []tableRef, read bool) (*Plan, error) {
+func (pl *Planner) single(st *parser.Statement, db string, fixed []tableRef, read bool) (*draft, error) {
 	cluster := ""
 	var by tableRef
 	for _, r := range fixed {
@@ -279,12 +241,12 @@ func (pl *planner) single(st *parser.Statement, db string, fixed []tableRef, rea
 		}
 		cluster = s.Cluster
 	}
-	return &Plan{Read: read, Steps: []Step{{Cluster: cluster, SQL: st.SQL}}}, nil
+	return &draft{Read: read, Steps: []step{{Cluster: cluster, SQL: st.SQL}}}, nil
 }
 
 // global routes statements on global tables: reads to one copy, writes to
 // every copy.
-func (pl *planner) global(st *parser.Statement, db string, globals, fixed []tableRef, read bool) (*Plan, error) {
+func (pl *Planner) global(st *parser.Statement, db string, globals, fixed []tableRef, read bool) (*draft, error) {
 	if read {
 		p, err := pl.single(st, db, fixed, true)
 		if err == nil && len(fixed) == 0 {
@@ -295,9 +257,9 @@ func (pl *planner) global(st *parser.Statement, db string, globals, fixed []tabl
 	if len(fixed) > 0 {
 		return nil, notSupported("a write to global table %s that also names %s (on cluster %s only) cannot run on every copy", globals[0].qualified(), fixed[0].qualified(), pl.clusterOf(fixed[0]))
 	}
-	p := &Plan{Merge: MergeAllSucceed}
+	p := &draft{Merge: mergeAllSucceed}
 	for _, c := range schemaClusters(pl.rules.Schemas[globals[0].schema]) {
-		p.Steps = append(p.Steps, Step{Cluster: c, SQL: st.SQL})
+		p.Steps = append(p.Steps, step{Cluster: c, SQL: st.SQL})
 	}
 	return p, nil
 }
@@ -320,7 +282,7 @@ func matcher(alias, name string, only bool) parser.ColumnMatcher {
 // targets prunes one sharded table by the conditions on its columns. For
 // reads, hourly buckets that do not exist are skipped; when nothing is left
 // the template table stands in, so the answer still has its columns.
-func (pl *planner) targets(schema string, t *shard.Table, conds parser.Conds) ([]shard.Target, error) {
+func (pl *Planner) targets(schema string, t *shard.Table, conds parser.Conds) ([]shard.Target, error) {
 	if t.By == "hash" {
 		c, ok := conds[t.Column]
 		if !ok || !c.Exact {
@@ -370,7 +332,7 @@ func (pl *planner) targets(schema string, t *shard.Table, conds parser.Conds) ([
 }
 
 // pruneBuckets picks the existing buckets an hour column's conditions allow.
-func (pl *planner) pruneBuckets(schema string, t *shard.Table, c parser.Cond) ([]string, error) {
+func (pl *Planner) pruneBuckets(schema string, t *shard.Table, c parser.Cond) ([]string, error) {
 	known := pl.buckets.Buckets(schema, t.Name)
 	allowed := map[string]bool{}
 	if c.Exact {
@@ -537,7 +499,7 @@ func hasAggregate(n *ast.SelectStmt) bool {
 
 // render builds one step per target set: index-aligned physical names for
 // every sharded table of the statement.
-func render(st *parser.Statement, db string, sharded []tableRef, sets [][]shard.Target) ([]Step, map[string]string, error) {
+func render(st *parser.Statement, db string, sharded []tableRef, sets [][]shard.Target) ([]step, map[string]string, error) {
 	if sel, ok := st.Node.(*ast.SelectStmt); ok {
 		keepColumnNames(sel)
 	}
@@ -547,7 +509,7 @@ func render(st *parser.Statement, db string, sharded []tableRef, sets [][]shard.
 	}
 	rn := parser.NewRenamer(st.Node, sharded[0].schema, db, names)
 	logical := map[string]string{}
-	steps := make([]Step, 0, len(sets[0]))
+	steps := make([]step, 0, len(sets[0]))
 	for i := range sets[0] {
 		phys := map[string]string{}
 		var tables []string
@@ -561,12 +523,12 @@ func render(st *parser.Statement, db string, sharded []tableRef, sets [][]shard.
 		if err != nil {
 			return nil, nil, err
 		}
-		steps = append(steps, Step{Cluster: sets[0][i].Cluster, Tables: tables, SQL: sql})
+		steps = append(steps, step{Cluster: sets[0][i].Cluster, Tables: tables, SQL: sql})
 	}
 	return steps, logical, nil
 }
 
-func (pl *planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, db string, sharded []tableRef) (*Plan, error) {
+func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, db string, sharded []tableRef) (*draft, error) {
 	if hasWindow(n) {
 		return nil, notSupported("window functions over sharded table %s are not supported by this version", sharded[0].qualified())
 	}
@@ -623,12 +585,12 @@ func (pl *planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, db string
 		steps = unionByCluster(steps, spec)
 	}
 	// Locking reads and reads that set variables run on primaries.
-	p := &Plan{Read: st.ReadOnly, Steps: steps, Logical: logical, Spec: spec, MetaSQL: metaSQL}
+	p := &draft{Read: st.ReadOnly, Steps: steps, Logical: logical, Spec: spec, MetaSQL: metaSQL}
 	switch {
 	case spec != nil:
-		p.Merge = MergeSpecified
+		p.Merge = mergeSpecified
 	case len(steps) > 1:
-		p.Merge = MergeConcat
+		p.Merge = mergeConcat
 	}
 	return p, nil
 }
@@ -642,12 +604,12 @@ func (pl *planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, db string
 // distinct rows and partial aggregates of several tables on one cluster
 // arrive as neighbouring rows, which the merge combines like rows of
 // different clusters.
-func unionByCluster(steps []Step, spec *MergeSpec) []Step {
+func unionByCluster(steps []step, spec *MergeSpec) []step {
 	if len(steps) < 2 {
 		return steps
 	}
 	var order []string
-	byCluster := map[string][]Step{}
+	byCluster := map[string][]step{}
 	for _, s := range steps {
 		if _, ok := byCluster[s.Cluster]; !ok {
 			order = append(order, s.Cluster)
@@ -669,7 +631,7 @@ func unionByCluster(steps []Step, spec *MergeSpec) []Step {
 		}
 		suffix = " ORDER BY " + strings.Join(keys, ",")
 	}
-	out := make([]Step, 0, len(order))
+	out := make([]step, 0, len(order))
 	for _, c := range order {
 		group := byCluster[c]
 		if len(group) == 1 {
@@ -682,14 +644,14 @@ func unionByCluster(steps []Step, spec *MergeSpec) []Step {
 			parts[i] = "(" + s.SQL + ")"
 			tables = append(tables, s.Tables...)
 		}
-		out = append(out, Step{Cluster: c, Tables: tables, SQL: strings.Join(parts, " UNION ALL ") + suffix})
+		out = append(out, step{Cluster: c, Tables: tables, SQL: strings.Join(parts, " UNION ALL ") + suffix})
 	}
 	return out
 }
 
 // colocated plans a join of hash-sharded tables that share a rule and are
 // joined on their shard columns: table i of one meets table i of the other.
-func (pl *planner) colocated(n *ast.SelectStmt, sharded []tableRef) ([][]shard.Target, error) {
+func (pl *Planner) colocated(n *ast.SelectStmt, sharded []tableRef) ([][]shard.Target, error) {
 	first := sharded[0].sharded
 	for _, r := range sharded[1:] {
 		t := r.sharded
@@ -771,44 +733,9 @@ func joinedOnShardColumns(n *ast.SelectStmt, a, b tableRef) bool {
 	return found
 }
 
-// bucketRegistry is the router's BucketSet: buckets discovered at start and
-// created since.
-type bucketRegistry struct {
-	mu sync.Mutex
-	m  map[string]map[string]bool // schema.table → bucket set
-}
+// systemSchemas live on every server; statements on them follow the session.
+var systemSchemas = map[string]bool{"information_schema": true, "mysql": true, "performance_schema": true, "sys": true}
 
-func newBucketRegistry() *bucketRegistry { return &bucketRegistry{m: map[string]map[string]bool{}} }
-
-func (r *bucketRegistry) Buckets(schema, table string) []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for b := range r.m[schema+"."+strings.ToLower(table)] {
-		out = append(out, b)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (r *bucketRegistry) Has(schema, table, bucket string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.m[schema+"."+strings.ToLower(table)][bucket]
-}
-
-func (r *bucketRegistry) Add(schema, table, bucket string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	k := schema + "." + strings.ToLower(table)
-	if r.m[k] == nil {
-		r.m[k] = map[string]bool{}
-	}
-	r.m[k][bucket] = true
-}
-
-func (r *bucketRegistry) Forget(schema, table string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.m, schema+"."+strings.ToLower(table))
-}
+// IsSystemSchema reports a schema every server has (information_schema,
+// mysql, performance_schema, sys).
+func IsSystemSchema(name string) bool { return systemSchemas[strings.ToLower(name)] }

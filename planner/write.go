@@ -1,4 +1,4 @@
-package router
+package planner
 
 import (
 	"strings"
@@ -6,6 +6,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
+	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shard"
 	"github.com/shardgate/shardgate/wire"
@@ -15,7 +16,7 @@ import (
 // column its value, so that a row's value and its bucket agree.
 var nowFuncs = map[string]bool{"now": true, "current_timestamp": true, "localtime": true, "localtimestamp": true, "sysdate": true}
 
-func (pl *planner) nowLiteral(e ast.ExprNode) (string, bool) {
+func (pl *Planner) nowLiteral(e ast.ExprNode) (string, bool) {
 	f, ok := e.(*ast.FuncCallExpr)
 	if !ok || !nowFuncs[f.FnName.L] {
 		return "", false
@@ -33,7 +34,7 @@ func (pl *planner) nowLiteral(e ast.ExprNode) (string, bool) {
 	return pl.now().Format(layout), true
 }
 
-func (pl *planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, db string, sharded []tableRef) (*Plan, error) {
+func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, db string, sharded []tableRef) (*draft, error) {
 	r := sharded[0]
 	t := r.sharded
 	if len(sharded) > 1 || n.Select != nil {
@@ -90,7 +91,7 @@ func (pl *planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, db string
 	}
 	var order []shard.Target
 	groups := map[shard.Target][][]ast.ExprNode{}
-	var ensure []BucketNeed
+	var ensure []engine.BucketNeed
 	seenBucket := map[string]bool{}
 	for _, row := range n.Lists {
 		v, err := keyOf(row, keyIdx, t.Column)
@@ -116,7 +117,7 @@ func (pl *planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, db string
 			target = t.BucketTargets(bucket, subs)[0]
 			if !seenBucket[bucket] {
 				seenBucket[bucket] = true
-				ensure = append(ensure, BucketNeed{Schema: r.schema, Table: t, Bucket: bucket})
+				ensure = append(ensure, engine.BucketNeed{Schema: r.schema, Table: t, Bucket: bucket})
 			}
 		}
 		if _, ok := groups[target]; !ok {
@@ -129,22 +130,22 @@ func (pl *planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, db string
 	defer func() { n.Lists = all }()
 	names := []string{strings.ToLower(r.name)}
 	rn := parser.NewRenamer(n, r.schema, db, names)
-	p := &Plan{Ensure: ensure}
+	p := &draft{Ensure: ensure}
 	for _, target := range sets[0] {
 		n.Lists = groups[target]
 		sql, err := rn.Render(map[string]string{names[0]: target.Table})
 		if err != nil {
 			return nil, err
 		}
-		p.Steps = append(p.Steps, Step{Cluster: target.Cluster, Tables: []string{target.Table}, SQL: sql})
+		p.Steps = append(p.Steps, step{Cluster: target.Cluster, Tables: []string{target.Table}, SQL: sql})
 	}
 	if len(p.Steps) > 1 {
-		p.Merge = MergeSumAffected
+		p.Merge = mergeSumAffected
 	}
 	return p, nil
 }
 
-func (pl *planner) updateDeletePlan(st *parser.Statement, db string, sharded []tableRef, where ast.ExprNode, orderOrLimit, multi bool, set []*ast.Assignment) (*Plan, error) {
+func (pl *Planner) updateDeletePlan(st *parser.Statement, db string, sharded []tableRef, where ast.ExprNode, orderOrLimit, multi bool, set []*ast.Assignment) (*draft, error) {
 	r := sharded[0]
 	t := r.sharded
 	verb := "DELETE"
@@ -175,9 +176,9 @@ func (pl *planner) updateDeletePlan(st *parser.Statement, db string, sharded []t
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Steps: steps}
+	p := &draft{Steps: steps}
 	if len(steps) > 1 {
-		p.Merge = MergeSumAffected
+		p.Merge = mergeSumAffected
 	}
 	return p, nil
 }
@@ -190,7 +191,7 @@ func firstTable(t *shard.Table) shard.Target {
 	return shard.Target{Cluster: t.Clusters[0], Table: t.TemplateTable()}
 }
 
-func (pl *planner) showPlan(st *parser.Statement, n *ast.ShowStmt, db string, sharded []tableRef) (*Plan, error) {
+func (pl *Planner) showPlan(st *parser.Statement, n *ast.ShowStmt, db string, sharded []tableRef) (*draft, error) {
 	switch n.Tp {
 	case ast.ShowCreateTable, ast.ShowColumns, ast.ShowIndex:
 	default:
@@ -201,12 +202,12 @@ func (pl *planner) showPlan(st *parser.Statement, n *ast.ShowStmt, db string, sh
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{Read: true, Steps: steps, Logical: logical, ShowCreate: n.Tp == ast.ShowCreateTable}, nil
+	return &draft{Read: true, Steps: steps, Logical: logical, ShowCreate: n.Tp == ast.ShowCreateTable}, nil
 }
 
 // allPhysical lists every physical table of a sharded table, the hourly
 // template tables included.
-func (pl *planner) allPhysical(schema string, t *shard.Table) []shard.Target {
+func (pl *Planner) allPhysical(schema string, t *shard.Table) []shard.Target {
 	if t.By == "hash" {
 		return t.AllHashTargets()
 	}
@@ -220,7 +221,7 @@ func (pl *planner) allPhysical(schema string, t *shard.Table) []shard.Target {
 	return out
 }
 
-func (pl *planner) ddlPlan(st *parser.Statement, db string, sharded []tableRef) (*Plan, error) {
+func (pl *Planner) ddlPlan(st *parser.Statement, db string, sharded []tableRef) (*draft, error) {
 	r := sharded[0]
 	if len(sharded) > 1 {
 		return nil, notSupported("one DDL statement for several sharded tables (%s, %s) is not supported; run one per table", r.qualified(), sharded[1].qualified())
@@ -254,5 +255,5 @@ func (pl *planner) ddlPlan(st *parser.Statement, db string, sharded []tableRef) 
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{Steps: steps, Merge: MergeAllSucceed}, nil
+	return &draft{Steps: steps, Merge: mergeAllSucceed}, nil
 }

@@ -1,13 +1,16 @@
-package router
+package planner
 
 import (
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
+	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
+	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 )
 
@@ -18,13 +21,13 @@ import (
 type MergeSpec struct {
 	Hidden int
 	// Keys order every shard's stream; the proxy merges k ways by them.
-	Keys []SortKey
+	Keys []engine.SortKey
 	// Group: rows with equal keys are one group (GROUP BY).
 	Group bool
 	// Distinct: rows with equal keys collapse into one (SELECT DISTINCT).
 	Distinct bool
 	// Aggs are merged from per-shard partial values.
-	Aggs []AggSpec
+	Aggs []engine.AggSpec
 	// Having is evaluated by the proxy on merged groups.
 	Having ast.ExprNode
 	// Final is an ORDER BY the shard streams cannot give (e.g. by an
@@ -41,77 +44,10 @@ type MergeSpec struct {
 	groupKey map[string]int     // restored text of a group expression → Keys index
 }
 
-// SortKey compares one expression: its value and WEIGHT_STRING (which
-// orders strings by their collation, 'apple' = 'Apple' < 'banana').
-type SortKey struct {
-	Value, Weight int
-	Desc          bool
-}
-
-// AggSpec merges one aggregate. Visible is its column in the client's row,
-// or -1 when only HAVING or ORDER BY needs it. H are its helper columns:
-// count, sum: [partial]; min, max: [partial, weight]; avg: [sum, count].
-type AggSpec struct {
-	Kind    string
-	Visible int
-	H       []int
-	Text    string
-}
-
 // FinalKey is one ORDER BY item evaluated on merged rows.
 type FinalKey struct {
 	Expr ast.ExprNode
 	Desc bool
-}
-
-func (m *MergeSpec) String() string {
-	var parts []string
-	if len(m.Keys) > 0 {
-		var ks []string
-		for _, k := range m.Keys {
-			d := "asc"
-			if k.Desc {
-				d = "desc"
-			}
-			ks = append(ks, fmt.Sprintf("h%d %s", k.Value, d))
-		}
-		verb := "merge-sort by"
-		switch {
-		case m.Group:
-			verb = "merge groups by"
-		case m.Distinct:
-			verb = "merge distinct by"
-		}
-		parts = append(parts, verb+" "+strings.Join(ks, ", "))
-	}
-	if m.DistinctAgg != "" {
-		parts = append(parts, "merge distinct values for "+m.DistinctAgg)
-	}
-	for _, a := range m.Aggs {
-		parts = append(parts, fmt.Sprintf("%s from h%v", a.Text, a.H))
-	}
-	if m.Having != nil {
-		text, _ := parser.Restore(m.Having)
-		parts = append(parts, "having "+text)
-	}
-	if len(m.Final) > 0 {
-		var ks []string
-		for _, k := range m.Final {
-			text, _ := parser.Restore(k.Expr)
-			if k.Desc {
-				text += " desc"
-			}
-			ks = append(ks, text)
-		}
-		parts = append(parts, "sort in memory by "+strings.Join(ks, ", "))
-	}
-	if m.Count >= 0 {
-		parts = append(parts, fmt.Sprintf("limit %d offset %d", m.Count, m.Offset))
-	}
-	if m.Hidden > 0 {
-		parts = append(parts, fmt.Sprintf("drop %d helper columns", m.Hidden))
-	}
-	return strings.Join(parts, "; ")
 }
 
 func restoreText(n ast.Node) string {
@@ -194,7 +130,7 @@ func mergeSpec(sel *ast.SelectStmt, table string) (*MergeSpec, error) {
 		if _, ok := m.aggIndex[text]; ok && visible < 0 {
 			return nil
 		}
-		spec := AggSpec{Kind: strings.ToLower(a.F), Visible: visible, Text: text}
+		spec := engine.AggSpec{Kind: strings.ToLower(a.F), Visible: visible, Text: text}
 		if a.Distinct {
 			return refuse(strings.ToUpper(spec.Kind) + "(DISTINCT ...) together with other fields or GROUP BY")
 		}
@@ -249,7 +185,7 @@ func mergeSpec(sel *ast.SelectStmt, table string) (*MergeSpec, error) {
 			sel.Distinct = true
 			sel.OrderBy = &ast.OrderByClause{Items: []*ast.ByItem{{Expr: arg}}}
 			sel.Limit = nil
-			m.Keys = []SortKey{{Value: 0, Weight: 1}}
+			m.Keys = []engine.SortKey{{Value: 0, Weight: 1}}
 			m.Distinct = true
 			return m, nil
 		}
@@ -281,7 +217,7 @@ func mergeSpec(sel *ast.SelectStmt, table string) (*MergeSpec, error) {
 					return nil, refuse("GROUP BY an aggregate")
 				}
 				m.groupKey[restoreText(expr)] = len(m.Keys)
-				m.Keys = append(m.Keys, SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
+				m.Keys = append(m.Keys, engine.SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
 				shardOrder = append(shardOrder, &ast.ByItem{Expr: expr, Desc: item.Desc})
 			}
 		}
@@ -349,13 +285,13 @@ func mergeSpec(sel *ast.SelectStmt, table string) (*MergeSpec, error) {
 					return nil, refuse("SELECT DISTINCT ordered by something not selected")
 				}
 				used[field] = true
-				m.Keys = append(m.Keys, SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
+				m.Keys = append(m.Keys, engine.SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
 				order = append(order, &ast.ByItem{Expr: expr, Desc: item.Desc})
 			}
 		}
 		for i, f := range m.fields {
 			if !used[i] {
-				m.Keys = append(m.Keys, SortKey{Value: hidden(f.Expr), Weight: weight(f.Expr)})
+				m.Keys = append(m.Keys, engine.SortKey{Value: hidden(f.Expr), Weight: weight(f.Expr)})
 				order = append(order, &ast.ByItem{Expr: f.Expr})
 			}
 		}
@@ -368,7 +304,7 @@ func mergeSpec(sel *ast.SelectStmt, table string) (*MergeSpec, error) {
 		if sel.OrderBy != nil {
 			for _, item := range sel.OrderBy.Items {
 				expr, _ := resolve(item.Expr)
-				m.Keys = append(m.Keys, SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
+				m.Keys = append(m.Keys, engine.SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
 			}
 		}
 		if m.Count >= 0 {
@@ -430,4 +366,22 @@ func (m *MergeSpec) isLeaf(e ast.ExprNode) bool {
 		}
 	}
 	return false
+}
+
+func ratOf(text string) *big.Rat {
+	r, ok := new(big.Rat).SetString(text)
+	if !ok {
+		return new(big.Rat)
+	}
+	return r
+}
+
+// isStringConst reports a string constant (compared as text, not number).
+func isStringConst(e ast.ExprNode) bool {
+	v, ok := e.(*driver.ValueExpr)
+	if !ok {
+		return false
+	}
+	_, isString := v.GetValue().(string)
+	return isString
 }

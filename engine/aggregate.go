@@ -1,0 +1,250 @@
+package engine
+
+import (
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/shardgate/shardgate/wire"
+)
+
+// Aggregate kinds the proxy merges from per-shard partial values.
+const (
+	AggCount = "count"
+	AggSum   = "sum"
+	AggMin   = "min"
+	AggMax   = "max"
+	AggAvg   = "avg"
+)
+
+// AggSpec merges one aggregate. H are its helper columns (offsets from the
+// first helper): count, sum: [partial]; min, max: [partial, weight]; avg:
+// [sum, count]. Visible is the client's column showing it, -1 when only
+// HAVING or ORDER BY need it.
+type AggSpec struct {
+	Kind    string
+	Visible int
+	H       []int
+	// Text is the aggregate as written, for EXPLAIN.
+	Text string
+}
+
+// OrderedAggregate merges partial aggregates. With Group, its input is
+// sorted by the group keys and rows equal on them form one group; without,
+// every row is one partial of a single group. Each output row is the
+// group's first row with every aggregate's merged value written into its
+// visible column and its first helper column (where HAVING and ORDER BY
+// read it).
+type OrderedAggregate struct {
+	Input  RowSource
+	Group  bool
+	Keys   []SortKey
+	Aggs   []AggSpec
+	Hidden int
+}
+
+func (a *OrderedAggregate) Inputs() []Primitive { return []Primitive{a.Input} }
+
+func (a *OrderedAggregate) Describe() string {
+	var parts []string
+	for _, s := range a.Aggs {
+		parts = append(parts, s.Text)
+	}
+	if a.Group {
+		return "OrderedAggregate " + strings.Join(parts, ", ") + " by " + describeKeys(a.Keys)
+	}
+	return "OrderedAggregate " + strings.Join(parts, ", ")
+}
+
+func (a *OrderedAggregate) mergeSummary() string {
+	var parts []string
+	for _, s := range a.Aggs {
+		parts = append(parts, fmt.Sprintf("%s from h%v", s.Text, s.H))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (a *OrderedAggregate) Execute(vc Cursor, w ResultWriter) error { return writeRows(vc, w, a) }
+
+func (a *OrderedAggregate) Open(vc Cursor) (Rows, error) {
+	in, err := a.Input.Open(vc)
+	if err != nil {
+		return nil, err
+	}
+	header, err := in.Header()
+	if err != nil {
+		in.Close(err)
+		return nil, err
+	}
+	cols, err := columnsOf(header)
+	if err != nil {
+		in.Close(err)
+		return nil, err
+	}
+	ar := &aggRows{spec: a, in: in, header: header, cols: cols, base: len(cols) - a.Hidden}
+	ar.cmp = newComparer(a.Keys, cols, a.Hidden)
+	for _, s := range a.Aggs {
+		ar.kinds = append(ar.kinds, kindOf(cols[ar.base+s.H[0]].Type))
+	}
+	return ar, nil
+}
+
+// aggState accumulates one aggregate of one group.
+type aggState struct {
+	count       int64
+	sum         *big.Rat
+	sumF        float64
+	any         bool
+	best, bestW []byte
+}
+
+type aggRows struct {
+	spec   *OrderedAggregate
+	in     Rows
+	header [][]byte
+	cols   []wire.Column
+	base   int // first helper column
+	cmp    comparer
+	kinds  []valueKind // kind of each aggregate's first helper
+	first  *Row        // first row of the group being merged
+	states []aggState
+	done   bool
+}
+
+func (ar *aggRows) Header() ([][]byte, error) { return ar.header, nil }
+
+func (ar *aggRows) Next() (*Row, error) {
+	if ar.done {
+		return nil, nil
+	}
+	for {
+		r, err := ar.in.Next()
+		if err != nil {
+			return nil, err
+		}
+		if r == nil {
+			ar.done = true
+			if ar.first == nil {
+				return nil, nil
+			}
+			return ar.finish(), nil
+		}
+		if err := r.values(len(ar.cols)); err != nil {
+			return nil, err
+		}
+		if ar.first != nil && (!ar.spec.Group || ar.cmp.compare(ar.first, r) == 0) {
+			ar.add(r)
+			continue
+		}
+		var out *Row
+		if ar.first != nil {
+			out = ar.finish()
+		}
+		ar.first = r
+		ar.states = make([]aggState, len(ar.spec.Aggs))
+		ar.add(r)
+		if out != nil {
+			return out, nil
+		}
+	}
+}
+
+func (ar *aggRows) Close(err error) { ar.in.Close(err) }
+
+// add merges one row's partial aggregates into the group.
+func (ar *aggRows) add(r *Row) {
+	for i, a := range ar.spec.Aggs {
+		st := &ar.states[i]
+		h := ar.base + a.H[0]
+		switch a.Kind {
+		case AggCount:
+			n, _ := strconv.ParseInt(string(r.Vals[h]), 10, 64)
+			st.count += n
+		case AggSum, AggAvg:
+			if !r.Nulls[h] {
+				st.any = true
+				if ar.kinds[i] == kindFloat {
+					f, _ := strconv.ParseFloat(string(r.Vals[h]), 64)
+					st.sumF += f
+				} else {
+					if st.sum == nil {
+						st.sum = new(big.Rat)
+					}
+					st.sum.Add(st.sum, ratOf(r.Vals[h]))
+				}
+			}
+			if a.Kind == AggAvg {
+				n, _ := strconv.ParseInt(string(r.Vals[ar.base+a.H[1]]), 10, 64)
+				st.count += n
+			}
+		case AggMin, AggMax:
+			if r.Nulls[h] {
+				continue
+			}
+			w := r.Vals[ar.base+a.H[1]]
+			if st.any {
+				c := compareValues(ar.kinds[i], r.Vals[h], w, st.best, st.bestW)
+				if (a.Kind == AggMin && c >= 0) || (a.Kind == AggMax && c <= 0) {
+					continue
+				}
+			}
+			st.any, st.best, st.bestW = true, r.Vals[h], w
+		}
+	}
+}
+
+// finish turns the group into its output row.
+func (ar *aggRows) finish() *Row {
+	g := ar.first
+	out := &Row{Vals: append([][]byte(nil), g.Vals...), Nulls: append([]bool(nil), g.Nulls...), Src: g.Src, Size: g.Size}
+	for i, a := range ar.spec.Aggs {
+		v := ar.text(i)
+		out.Vals[ar.base+a.H[0]], out.Nulls[ar.base+a.H[0]] = v, v == nil
+		if a.Visible >= 0 {
+			out.Vals[a.Visible], out.Nulls[a.Visible] = v, v == nil
+		}
+	}
+	ar.first = nil
+	return out
+}
+
+// text is the text MySQL shows for a merged aggregate, nil for NULL.
+func (ar *aggRows) text(i int) []byte {
+	a, st := ar.spec.Aggs[i], ar.states[i]
+	col := ar.cols[ar.base+a.H[0]]
+	if a.Visible >= 0 {
+		col = ar.cols[a.Visible]
+	}
+	switch a.Kind {
+	case AggCount:
+		return []byte(strconv.FormatInt(st.count, 10))
+	case AggMin, AggMax:
+		if !st.any {
+			return nil
+		}
+		return st.best
+	case AggSum:
+		if !st.any {
+			return nil
+		}
+		if ar.kinds[i] == kindFloat {
+			return formatFloat(st.sumF)
+		}
+		return []byte(st.sum.FloatString(int(col.Decimals)))
+	case AggAvg:
+		if !st.any || st.count == 0 {
+			return nil
+		}
+		if ar.kinds[i] == kindFloat || kindOf(col.Type) == kindFloat {
+			sum := st.sumF
+			if st.sum != nil {
+				sum, _ = st.sum.Float64()
+			}
+			return formatFloat(sum / float64(st.count))
+		}
+		avg := new(big.Rat).Quo(st.sum, big.NewRat(st.count, 1))
+		return []byte(avg.FloatString(int(col.Decimals)))
+	}
+	return nil
+}

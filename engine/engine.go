@@ -1,0 +1,218 @@
+// Package engine executes plans. A plan is a tree of small primitives: a
+// Route sends one SQL text to one cluster, and the others combine what
+// their inputs return (Concat, MergeSort, OrderedAggregate, Distinct,
+// Filter, MemorySort, Limit, Trim), write to several tables (Fanout) or
+// prepare what a write needs (EnsureBuckets). Plans are immutable: the
+// planner builds them once, and any number of sessions may execute them.
+//
+// Primitives reach backends and the client session only through a Cursor,
+// so each is unit-tested with a fake one and canned result packets.
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/shard"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// ResultWriter is the client side: answers are written packet by packet
+// and flushed once per response.
+type ResultWriter interface {
+	WritePacket(p []byte) error
+	Flush() error
+}
+
+// Conn is one borrowed backend connection (*backend.Conn in production).
+type Conn interface {
+	Send(cmd byte, arg []byte) error
+	// Stream forwards the whole response to the command just sent.
+	Stream(dst backend.Sink, columns func([]byte) []byte) (backend.Outcome, error)
+	ReadHeader() ([][]byte, error)
+	ReadRow() (row []byte, eof bool, status uint16, err error)
+	Query(sql string) (*backend.Result, wire.OK, error)
+	Exec(sql string) (wire.OK, error)
+}
+
+// Cursor is what primitives know of the session running them.
+type Cursor interface {
+	// Conn borrows the connection a step on cluster runs on. replica: the
+	// step only reads and may run on a replica (the session decides; inside
+	// a transaction it is the transaction's own connection).
+	Conn(cluster string, replica bool) (Conn, error)
+	// Release gives c back. out, when not nil, is how the last statement
+	// ended on c (its status flags, OK or error packet); err, when not nil,
+	// is what broke the exchange (see Classify) and decides whether c is
+	// kept.
+	Release(c Conn, out *backend.Outcome, err error)
+	// Retry reports whether a read that broke on c before any byte reached
+	// the client may run again elsewhere; it takes c's server out of
+	// rotation and drops c. attempt counts from 0.
+	Retry(c Conn, attempt int) bool
+	// Sequential is true when every step must run on the session's one
+	// connection, one after another (inside a transaction).
+	Sequential() bool
+	// Succeeded records, once per statement and before the connection that
+	// ran it is released, that it succeeded: ok is the OK packet the client
+	// gets (empty for rows). The session applies the plan's Effects.
+	Succeeded(ok wire.OK)
+	// Status is the server status to put in packets the proxy writes.
+	Status() uint16
+	// ScatterConcurrency is how many steps of a plain scatter read at once.
+	ScatterConcurrency() int
+	// EnsureBucket creates an hourly bucket's tables when missing.
+	EnsureBucket(need BucketNeed) error
+}
+
+// Primitive is one node of a plan.
+type Primitive interface {
+	// Execute runs the primitive as the root of a plan and writes the whole
+	// answer to the client.
+	Execute(vc Cursor, w ResultWriter) error
+	// Inputs are the primitives this one reads from.
+	Inputs() []Primitive
+	// Describe is the one-line summary EXPLAIN SHARDGATE prints.
+	Describe() string
+}
+
+// RowSource is a primitive whose answer is a result set that other
+// primitives can read row by row.
+type RowSource interface {
+	Primitive
+	Open(vc Cursor) (Rows, error)
+}
+
+// BucketNeed is an hourly bucket a write needs.
+type BucketNeed struct {
+	Schema string
+	Table  *shard.Table
+	Bucket string
+}
+
+// Plan is what one statement becomes.
+type Plan struct {
+	// Read: the statement only reads (SELECT, SHOW and the like), even if
+	// it must run on a primary (FOR UPDATE).
+	Read bool
+	Root Primitive
+	// Effects is what the statement leaves in the session when it succeeds.
+	Effects Effects
+}
+
+// Effects lists what running a statement means for the session beyond its
+// answer. The planner derives them from the statement, so execution never
+// looks at the statement again.
+type Effects struct {
+	// CountsAsRead: counted as a read in the backend statistics.
+	CountsAsRead bool
+	// SetsInsertID: the OK packet's insert id becomes LAST_INSERT_ID().
+	SetsInsertID bool
+	// UsesLastInsertID: the connection must first be given the session's
+	// LAST_INSERT_ID().
+	UsesLastInsertID bool
+	// UsesPrevResult: reads ROW_COUNT()/FOUND_ROWS() of the previous
+	// statement's connection.
+	UsesPrevResult bool
+	// NamesNoTable: the statement names no table (COMMIT, SELECT 1,
+	// FOUND_ROWS()), so it belongs on whatever connection the session is
+	// pinned to, or used last, on any cluster.
+	NamesNoTable bool
+	// Connection state created by the statement that keeps the session on
+	// its backend connection.
+	TempTable, LockTables, UnlockTables, HoldsConnState, CalcFoundRows bool
+	// AssignedUserVars are read back after the statement and carried.
+	AssignedUserVars []string
+	// ForgetBuckets are hourly tables dropped by the statement.
+	ForgetBuckets []TableName
+	// Hint is a routing comment: "primary", "replica" or "".
+	Hint string
+}
+
+// TableName names a logical table of a schema.
+type TableName struct{ Schema, Table string }
+
+// String prints the plan the way EXPLAIN SHARDGATE shows it: a summary
+// line, then one line per bucket to ensure and per backend step.
+func (p *Plan) String() string {
+	var b strings.Builder
+	mode := "write"
+	if p.Read {
+		mode = "read"
+	}
+	var routes []*Route
+	var ensure []BucketNeed
+	var merge []string
+	walk(p.Root, func(n Primitive) {
+		switch n := n.(type) {
+		case *Route:
+			routes = append(routes, n)
+		case *EnsureBuckets:
+			ensure = append(ensure, n.Needs...)
+		}
+	})
+	merge = mergeParts(p.Root, nil)
+	summary := strings.Join(merge, "; ")
+	if summary == "" {
+		summary = "stream"
+	}
+	fmt.Fprintf(&b, "%s, %d step(s), merge: %s\n", mode, len(routes), summary)
+	for _, e := range ensure {
+		fmt.Fprintf(&b, "  ensure bucket %s.%s %s on %s\n", e.Schema, e.Table.Name, e.Bucket, e.Table.BucketCluster(e.Bucket))
+	}
+	for _, r := range routes {
+		tables := ""
+		if len(r.Tables) > 0 {
+			tables = " [" + strings.Join(r.Tables, ",") + "]"
+		}
+		fmt.Fprintf(&b, "  %s%s: %s\n", r.Cluster, tables, r.SQL)
+	}
+	return b.String()
+}
+
+// Tree prints the primitives, one per line, inputs indented.
+func (p *Plan) Tree() string {
+	var b strings.Builder
+	var rec func(n Primitive, depth int)
+	rec = func(n Primitive, depth int) {
+		fmt.Fprintf(&b, "%s%s\n", strings.Repeat("  ", depth), n.Describe())
+		for _, in := range n.Inputs() {
+			rec(in, depth+1)
+		}
+	}
+	rec(p.Root, 0)
+	return b.String()
+}
+
+// Routes lists the backend steps of a plan in order.
+func (p *Plan) Routes() []*Route {
+	var out []*Route
+	walk(p.Root, func(n Primitive) {
+		if r, ok := n.(*Route); ok {
+			out = append(out, r)
+		}
+	})
+	return out
+}
+
+func walk(n Primitive, fn func(Primitive)) {
+	fn(n)
+	for _, in := range n.Inputs() {
+		walk(in, fn)
+	}
+}
+
+// mergeParts lists, bottom-up, how the primitives above the routes
+// combine them: the "merge:" part of the summary line.
+func mergeParts(n Primitive, out []string) []string {
+	for _, in := range n.Inputs() {
+		out = mergeParts(in, out)
+	}
+	if m, ok := n.(interface{ mergeSummary() string }); ok {
+		if s := m.mergeSummary(); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

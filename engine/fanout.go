@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// Fanout runs a write on several tables, one after another on primaries,
+// and answers one OK packet. With AllSucceed (DDL and global tables, where
+// every copy does the same) every step runs and the failures are listed,
+// and the affected rows are one copy's; otherwise the first failure stops
+// the statement and the affected rows are summed.
+type Fanout struct {
+	Routes     []*Route
+	AllSucceed bool
+}
+
+func (f *Fanout) Inputs() []Primitive {
+	out := make([]Primitive, len(f.Routes))
+	for i, r := range f.Routes {
+		out[i] = r
+	}
+	return out
+}
+
+func (f *Fanout) Describe() string {
+	if f.AllSucceed {
+		return "Fanout (all must succeed)"
+	}
+	return "Fanout (sum affected rows)"
+}
+
+func (f *Fanout) mergeSummary() string {
+	if f.AllSucceed {
+		return "all must succeed"
+	}
+	return "sum affected rows"
+}
+
+func (f *Fanout) Execute(vc Cursor, w ResultWriter) error {
+	var total wire.OK
+	var done, failed []string
+	var firstErr *mysql.MyError
+	for _, r := range f.Routes {
+		where := r.Cluster
+		if len(r.Tables) > 0 {
+			where += "." + strings.Join(r.Tables, ",")
+		}
+		ok, err, broken := f.step(vc, r)
+		if broken {
+			return f.progress(err, done, len(f.Routes))
+		}
+		if err != nil {
+			me, isServer := err.(*mysql.MyError)
+			if !isServer {
+				me = wire.Errorf(mysql.ER_UNKNOWN_ERROR, "%v", err)
+			}
+			if firstErr == nil {
+				firstErr = me
+			}
+			failed = append(failed, fmt.Sprintf("%s (%d: %s)", where, me.Code, me.Message))
+			if !f.AllSucceed {
+				break
+			}
+			continue
+		}
+		done = append(done, where)
+		total.AffectedRows += ok.AffectedRows
+		total.Warnings += ok.Warnings
+		if total.InsertID == 0 {
+			total.InsertID = ok.InsertID
+		}
+	}
+	if firstErr != nil {
+		if len(f.Routes) == 1 {
+			return firstErr
+		}
+		msg := "shardgate: failed on " + strings.Join(failed, "; ")
+		if len(done) > 0 {
+			msg += fmt.Sprintf("; succeeded on %d of %d: %s (not rolled back: no distributed transactions)", len(done), len(f.Routes), strings.Join(done, ", "))
+		}
+		return &mysql.MyError{Code: firstErr.Code, State: firstErr.State, Message: msg}
+	}
+	vc.Succeeded(total)
+	if f.AllSucceed && len(f.Routes) > 1 {
+		total.AffectedRows /= uint64(len(f.Routes))
+	}
+	total.Status = vc.Status()
+	if err := w.WritePacket(wire.AppendOK(nil, total)); err != nil {
+		return clientGone(err)
+	}
+	return w.Flush()
+}
+
+// step runs one write. broken: the connection failed mid-write, so
+// whether this table got it is unknown; err is then what the client hears.
+func (f *Fanout) step(vc Cursor, r *Route) (ok wire.OK, err error, broken bool) {
+	c, err := vc.Conn(r.Cluster, false)
+	if err != nil {
+		return wire.OK{}, err, false
+	}
+	ok, err = c.Exec(r.SQL)
+	switch Classify(err) {
+	case FaultNone:
+		vc.Release(c, &backend.Outcome{OK: ok, Status: ok.Status}, nil)
+		return ok, nil, false
+	case FaultServer:
+		vc.Release(c, &backend.Outcome{Err: err.(*mysql.MyError)}, nil)
+		return ok, err, false
+	}
+	vc.Release(c, nil, err)
+	return ok, lostConnection(c, r.Cluster, err), true
+}
+
+// progress reports a fan-out that stopped on a broken connection with what
+// had already been written.
+func (f *Fanout) progress(err error, done []string, n int) error {
+	me, ok := err.(*mysql.MyError)
+	if !ok {
+		return err
+	}
+	msg := me.Message + " (whether this table got the write is unknown)"
+	if len(done) > 0 {
+		msg += fmt.Sprintf("; succeeded before it on %d of %d: %s (not rolled back: no distributed transactions)", len(done), n, strings.Join(done, ", "))
+	}
+	return &mysql.MyError{Code: me.Code, State: me.State, Message: msg}
+}

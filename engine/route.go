@@ -1,0 +1,228 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// Route sends one SQL text to one cluster. As the root of a plan it
+// streams the backend's answer to the client packet by packet; under a
+// merge it is one input's rows.
+type Route struct {
+	Cluster string
+	// Tables are the physical tables the SQL touches, for EXPLAIN.
+	Tables []string
+	SQL    string
+	// Replica: the statement only reads and may run on a replica.
+	Replica bool
+	// Logical maps physical table names to logical ones in the column
+	// definitions of the answer.
+	Logical map[string]string
+}
+
+func (r *Route) Inputs() []Primitive { return nil }
+
+func (r *Route) Describe() string {
+	tables := ""
+	if len(r.Tables) > 0 {
+		tables = " [" + strings.Join(r.Tables, ",") + "]"
+	}
+	return fmt.Sprintf("Route %s%s: %s", r.Cluster, tables, r.SQL)
+}
+
+// Execute streams the answer through. A read that broke before the client
+// saw a byte runs again on the next choice of server.
+func (r *Route) Execute(vc Cursor, w ResultWriter) error {
+	for attempt := 0; ; attempt++ {
+		c, err := vc.Conn(r.Cluster, r.Replica)
+		if err != nil {
+			return err
+		}
+		cw := &countingWriter{ResultWriter: w}
+		var out backend.Outcome
+		if err = c.Send(mysql.COM_QUERY, []byte(r.SQL)); err == nil {
+			out, err = c.Stream(cw, r.rewriter())
+		}
+		if err == nil {
+			if out.Err == nil {
+				vc.Succeeded(out.OK)
+			}
+			vc.Release(c, &out, nil)
+			return w.Flush()
+		}
+		if Classify(err) == FaultBroken && r.Replica && cw.packets == 0 && vc.Retry(c, attempt) {
+			continue
+		}
+		vc.Release(c, nil, err)
+		return lostConnection(c, r.Cluster, err)
+	}
+}
+
+// lostConnection is what the client hears when an exchange broke.
+func lostConnection(c Conn, cluster string, err error) error {
+	if Classify(err) != FaultBroken {
+		return err
+	}
+	addr := ""
+	if a, ok := c.(interface{ Addr() string }); ok {
+		addr = a.Addr() + " "
+	}
+	return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: lost connection to backend %s(%s) during query: %v", addr, cluster, err)
+}
+
+// rewriter shows logical table names in column definitions.
+func (r *Route) rewriter() func([]byte) []byte {
+	if len(r.Logical) == 0 {
+		return nil
+	}
+	return func(def []byte) []byte {
+		col, ok := wire.ParseColumn(def)
+		if !ok {
+			return def
+		}
+		changed := false
+		if l, ok := r.Logical[col.Table]; ok {
+			col.Table, changed = l, true
+		}
+		if l, ok := r.Logical[col.OrgTable]; ok {
+			col.OrgTable, changed = l, true
+		}
+		if !changed {
+			return def
+		}
+		return wire.AppendColumn(nil, col)
+	}
+}
+
+// Open sends the SQL and returns its rows; the header is read on first
+// use, so several routes opened one after another run at once.
+func (r *Route) Open(vc Cursor) (Rows, error) {
+	return r.open(vc, 0)
+}
+
+func (r *Route) open(vc Cursor, src int) (*routeRows, error) {
+	c, err := vc.Conn(r.Cluster, r.Replica)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Send(mysql.COM_QUERY, []byte(r.SQL)); err != nil {
+		vc.Release(c, nil, err)
+		return nil, lostConnection(c, r.Cluster, err)
+	}
+	return &routeRows{vc: vc, c: c, r: r, src: src}, nil
+}
+
+// routeRows reads one backend's result set.
+type routeRows struct {
+	vc     Cursor
+	c      Conn
+	r      *Route
+	src    int
+	header [][]byte
+	read   bool   // header read
+	eof    bool   // the result has ended: the connection can serve again
+	broken error  // the connection failed
+	status uint16 // of the final EOF
+	closed bool
+}
+
+// fail notes an error from the connection and returns it.
+func (rr *routeRows) fail(err error) error {
+	if Classify(err) == FaultServer {
+		rr.eof = true // an error packet ends the result
+	} else {
+		rr.broken = err
+	}
+	return err
+}
+
+func (rr *routeRows) Header() ([][]byte, error) {
+	if rr.read {
+		return rr.header, nil
+	}
+	if rr.broken != nil || rr.eof {
+		return nil, fmt.Errorf("result already ended")
+	}
+	h, err := rr.c.ReadHeader()
+	if err != nil {
+		return nil, rr.fail(err)
+	}
+	if rw := rr.r.rewriter(); rw != nil {
+		for i := range h {
+			h[i] = rw(h[i])
+		}
+	}
+	rr.header, rr.read = h, true
+	return h, nil
+}
+
+func (rr *routeRows) Next() (*Row, error) {
+	if !rr.read {
+		if _, err := rr.Header(); err != nil {
+			return nil, err
+		}
+	}
+	if rr.eof {
+		return nil, nil
+	}
+	p, eof, status, err := rr.c.ReadRow()
+	switch {
+	case err != nil:
+		return nil, rr.fail(err)
+	case eof:
+		rr.eof, rr.status = true, status
+		return nil, nil
+	}
+	return rawRow(p, rr.src), nil
+}
+
+// Close gives the connection back. A result not read to its end is read
+// to its end when the statement succeeded (a shard's LIMIT bounds it), and
+// abandoned (the connection dropped, the query killed) when it failed.
+func (rr *routeRows) Close(err error) {
+	if rr.closed {
+		return
+	}
+	rr.closed = true
+	if !rr.eof && rr.broken == nil && err == nil {
+		for {
+			if r, err := rr.Next(); err != nil || r == nil {
+				break
+			}
+		}
+	}
+	switch {
+	case rr.broken != nil:
+		rr.vc.Release(rr.c, nil, rr.broken)
+	case !rr.eof:
+		rr.vc.Release(rr.c, nil, &backend.SinkError{Err: errAbandoned})
+	case rr.read:
+		rr.vc.Release(rr.c, &backend.Outcome{Status: rr.status}, nil)
+	default: // the server refused the statement
+		rr.vc.Release(rr.c, nil, nil)
+	}
+}
+
+type abandonedError struct{}
+
+func (abandonedError) Error() string {
+	return "result abandoned: another input of the statement failed"
+}
+
+var errAbandoned error = abandonedError{}
+
+// countingWriter tells whether any of a response reached the client.
+type countingWriter struct {
+	ResultWriter
+	packets int
+}
+
+func (c *countingWriter) WritePacket(p []byte) error {
+	c.packets++
+	return c.ResultWriter.WritePacket(p)
+}

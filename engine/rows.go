@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"errors"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/wire"
+)
+
+// Row is one text-protocol row. Rows from a backend arrive as packets and
+// are split into values only when a primitive needs them.
+type Row struct {
+	Vals  [][]byte
+	Nulls []bool
+	// Src is the input the row came from: rows equal on every sort key
+	// keep input order.
+	Src int
+	// Size approximates the memory the row holds.
+	Size int
+	raw  []byte
+}
+
+// NewRow makes a row from values (nil values are NULL).
+func NewRow(vals ...[]byte) *Row {
+	r := &Row{Vals: vals, Nulls: make([]bool, len(vals))}
+	for i, v := range vals {
+		r.Nulls[i] = v == nil
+		r.Size += len(v) + 48
+	}
+	return r
+}
+
+// rawRow wraps a packet (copied: the connection reuses its buffer).
+func rawRow(p []byte, src int) *Row {
+	return &Row{raw: append([]byte(nil), p...), Src: src, Size: len(p) + 64}
+}
+
+// values splits the packet into n values.
+func (r *Row) values(n int) error {
+	if r.raw == nil {
+		if len(r.Vals) != n {
+			return errors.New("row has the wrong number of values")
+		}
+		return nil
+	}
+	vals, nulls, ok := wire.ParseTextRow(r.raw, n)
+	if !ok {
+		return errors.New("malformed row from a backend")
+	}
+	r.Vals, r.Nulls, r.Size = vals, nulls, len(r.raw)+48*n
+	return nil
+}
+
+// packet encodes the first n values (the whole packet when unchanged).
+func (r *Row) packet(buf []byte, n int) []byte {
+	if r.Vals == nil && r.raw != nil {
+		return r.raw
+	}
+	buf = buf[:0]
+	for i := 0; i < n; i++ {
+		buf = wire.AppendTextValue(buf, r.Vals[i], r.Nulls[i])
+	}
+	return buf
+}
+
+// Rows is an open result set.
+type Rows interface {
+	// Header is the column definition packets.
+	Header() ([][]byte, error)
+	// Next returns the next row, nil at the end.
+	Next() (*Row, error)
+	// Close releases the inputs. With err (the statement failed, or the
+	// reader stopped early because of a failure) they are abandoned.
+	Close(err error)
+}
+
+// columnsOf parses column definitions.
+func columnsOf(header [][]byte) ([]wire.Column, error) {
+	cols := make([]wire.Column, len(header))
+	for i, def := range header {
+		c, ok := wire.ParseColumn(def)
+		if !ok {
+			return nil, errors.New("malformed column definition from a backend")
+		}
+		cols[i] = c
+	}
+	return cols, nil
+}
+
+// writeRows is the root execution of every row source: header, rows, the
+// final EOF with the session's status.
+func writeRows(vc Cursor, w ResultWriter, src RowSource) error {
+	rows, err := src.Open(vc)
+	if err != nil {
+		return err
+	}
+	if err := copyRows(rows, w); err != nil {
+		rows.Close(err)
+		return err
+	}
+	rows.Close(nil)
+	vc.Succeeded(wire.OK{})
+	if err := w.WritePacket(wire.AppendEOF(nil, 0, vc.Status())); err != nil {
+		return clientGone(err)
+	}
+	return w.Flush()
+}
+
+// copyRows writes the header and every row of rows.
+func copyRows(rows Rows, w ResultWriter) error {
+	header, err := rows.Header()
+	if err != nil {
+		return shardError(err)
+	}
+	if err := writeHeader(w, header); err != nil {
+		return err
+	}
+	n := len(header)
+	var buf []byte
+	for {
+		r, err := rows.Next()
+		if err != nil {
+			return shardError(err)
+		}
+		if r == nil {
+			return nil
+		}
+		p := r.packet(buf, n)
+		if err := w.WritePacket(p); err != nil {
+			return clientGone(err)
+		}
+		if r.raw == nil || r.Vals != nil {
+			buf = p[:0]
+		}
+	}
+}
+
+// writeHeader writes column definitions. Their EOF's status flags are
+// informational; the final EOF carries the session's.
+func writeHeader(w ResultWriter, cols [][]byte) error {
+	if err := w.WritePacket(mysql.AppendLengthEncodedInteger(nil, uint64(len(cols)))); err != nil {
+		return clientGone(err)
+	}
+	for _, c := range cols {
+		if err := w.WritePacket(c); err != nil {
+			return clientGone(err)
+		}
+	}
+	if err := w.WritePacket(wire.AppendEOF(nil, 0, mysql.SERVER_STATUS_AUTOCOMMIT)); err != nil {
+		return clientGone(err)
+	}
+	return nil
+}
+
+// WriteTable writes a result the proxy built itself; a nil value is NULL.
+func WriteTable(w ResultWriter, cols []wire.Column, rows [][][]byte, status uint16) error {
+	header := make([][]byte, len(cols))
+	for i, c := range cols {
+		header[i] = wire.AppendColumn(nil, c)
+	}
+	if err := w.WritePacket(mysql.AppendLengthEncodedInteger(nil, uint64(len(cols)))); err != nil {
+		return clientGone(err)
+	}
+	for _, c := range header {
+		if err := w.WritePacket(c); err != nil {
+			return clientGone(err)
+		}
+	}
+	if err := w.WritePacket(wire.AppendEOF(nil, 0, status)); err != nil {
+		return clientGone(err)
+	}
+	var buf []byte
+	for _, row := range rows {
+		buf = buf[:0]
+		for _, v := range row {
+			buf = wire.AppendTextValue(buf, v, v == nil)
+		}
+		if err := w.WritePacket(buf); err != nil {
+			return clientGone(err)
+		}
+	}
+	if err := w.WritePacket(wire.AppendEOF(nil, 0, status)); err != nil {
+		return clientGone(err)
+	}
+	return w.Flush()
+}

@@ -1,0 +1,53 @@
+package engine
+
+import (
+	"strings"
+
+	"github.com/shardgate/shardgate/wire"
+)
+
+// ShowCreate answers SHOW CREATE TABLE of a sharded table: its first
+// physical table's definition, with the logical name.
+type ShowCreate struct {
+	Input *Route
+}
+
+func (s *ShowCreate) Inputs() []Primitive { return []Primitive{s.Input} }
+func (s *ShowCreate) Describe() string    { return "ShowCreate (logical names)" }
+
+func (s *ShowCreate) Execute(vc Cursor, w ResultWriter) error {
+	r := s.Input
+	c, err := vc.Conn(r.Cluster, r.Replica)
+	if err != nil {
+		return err
+	}
+	res, _, err := c.Query(r.SQL)
+	if Classify(err) == FaultBroken {
+		vc.Release(c, nil, err)
+		return lostConnection(c, r.Cluster, err)
+	}
+	if err != nil {
+		vc.Release(c, nil, nil)
+		return err
+	}
+	vc.Succeeded(wire.OK{})
+	vc.Release(c, nil, nil)
+	rows := make([][][]byte, len(res.Rows))
+	for i, row := range res.Rows {
+		rows[i] = make([][]byte, len(row))
+		for j, v := range row {
+			if v == nil {
+				continue
+			}
+			text := *v
+			for phys, logical := range r.Logical {
+				text = strings.Replace(text, "`"+phys+"`", "`"+logical+"`", 1)
+				if text == phys {
+					text = logical
+				}
+			}
+			rows[i][j] = []byte(text)
+		}
+	}
+	return WriteTable(w, res.Columns, rows, vc.Status())
+}

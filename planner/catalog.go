@@ -1,0 +1,207 @@
+package planner
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
+
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/rules"
+	"github.com/shardgate/shardgate/shard"
+)
+
+// What the session's logical answers (SHOW TABLES, information_schema,
+// COM_FIELD_LIST, prepared-statement metadata) need to know about where
+// tables live. Like planning, none of it touches a backend.
+
+// Rules are the rules the planner was built from.
+func (pl *Planner) Rules() *rules.Rules { return pl.rules }
+
+// Now is the planner's clock.
+func (pl *Planner) Now() string { return pl.now().Format("2006010215") }
+
+// ShardedTables lists a schema's sharded tables by lower-case name.
+func (pl *Planner) ShardedTables(schema string) map[string]*shard.Table { return pl.sharded[schema] }
+
+// SchemaClusters lists the clusters a schema uses, its default first.
+func (pl *Planner) SchemaClusters(schema string) []string {
+	return schemaClusters(pl.rules.Schemas[schema])
+}
+
+// FirstTable is the physical table that answers for a sharded table's
+// definition.
+func FirstTable(t *shard.Table) shard.Target { return firstTable(t) }
+
+// PhysicalFor maps a table name (COM_FIELD_LIST) to the cluster and the
+// physical table that describe it.
+func (pl *Planner) PhysicalFor(db, table string) (cluster, physical string) {
+	schema, ok := pl.rules.Schemas[db]
+	if !ok {
+		return pl.rules.DefaultSchema().Cluster, table
+	}
+	if t := pl.sharded[db][strings.ToLower(table)]; t != nil {
+		target := firstTable(t)
+		return target.Cluster, target.Table
+	}
+	if t := schema.Table(table); t != nil && t.Cluster != "" {
+		return t.Cluster, table
+	}
+	return schema.Cluster, table
+}
+
+// MetadataSQL is a statement as one backend can prepare it: sharded tables
+// renamed to the physical table that stands for them.
+func (pl *Planner) MetadataSQL(st *parser.Statement, db string) (cluster, sql string, err error) {
+	refs, _, err := pl.resolve(st, db)
+	if err != nil {
+		return "", "", err
+	}
+	phys := map[string]string{}
+	schema := ""
+	for _, r := range refs {
+		if r.sharded != nil {
+			t := firstTable(r.sharded)
+			phys[strings.ToLower(r.name)] = t.Table
+			cluster, schema = t.Cluster, r.schema
+		}
+	}
+	if len(phys) == 0 {
+		d, err := pl.plan(st, db)
+		if err != nil {
+			return "", "", err
+		}
+		return d.Steps[0].Cluster, st.SQL, nil
+	}
+	names := make([]string, 0, len(phys))
+	for n := range phys {
+		names = append(names, n)
+	}
+	sql, err = parser.NewRenamer(st.Node, schema, db, names).Render(phys)
+	return cluster, sql, err
+}
+
+// PhysicalNamePattern matches the physical tables of a schema's sharded
+// tables: name_<index>, name_<YYYYMMDDHH>[_<index>] and name_template.
+func (pl *Planner) PhysicalNamePattern(schema string) *regexp.Regexp {
+	var alts []string
+	for name := range pl.sharded[schema] {
+		alts = append(alts, regexp.QuoteMeta(name))
+	}
+	if len(alts) == 0 {
+		return nil
+	}
+	return regexp.MustCompile(`^(` + strings.Join(alts, "|") + `)_(\d+|\d{10}_\d+|template)$`)
+}
+
+// DescribedBy says whether cluster describes table of schema in
+// information_schema answers, and under which name. first marks the first
+// cluster asked, which alone describes schemas the rules do not know.
+func (pl *Planner) DescribedBy(schema, table, cluster string, first bool) (string, bool) {
+	sch, ok := pl.rules.Schemas[schema]
+	if !ok {
+		return table, first
+	}
+	lower := strings.ToLower(table)
+	for name, t := range pl.sharded[schema] {
+		if f := firstTable(t); lower == strings.ToLower(f.Table) {
+			return t.Name, cluster == f.Cluster
+		}
+		if p := pl.PhysicalNamePattern(schema); p != nil && p.MatchString(lower) && strings.HasPrefix(lower, name+"_") {
+			return table, false
+		}
+	}
+	if t := sch.Table(table); t != nil {
+		switch {
+		case t.Cluster != "":
+			return table, cluster == t.Cluster
+		case t.Global:
+			return table, cluster == sch.Cluster
+		}
+	}
+	return table, cluster == sch.Cluster
+}
+
+// InfoSchemaSQL renders a SELECT on information_schema for every cluster:
+// string constants naming a sharded table (WHERE TABLE_NAME = 'comments')
+// become the physical table that describes it, and with helpers the
+// table's schema and name are appended as two columns the session uses to
+// map rows back and then drops. It returns the SQL and the number of
+// helper columns.
+func (pl *Planner) InfoSchemaSQL(st *parser.Statement) (string, int) {
+	sel := st.Node.(*ast.SelectStmt)
+	helpers := 0
+	if sel.GroupBy == nil && !hasAggregate(sel) && !sel.Distinct {
+		keepColumnNames(sel)
+		for _, c := range []string{"TABLE_SCHEMA", "TABLE_NAME"} {
+			sel.Fields.Fields = append(sel.Fields.Fields, &ast.SelectField{
+				Expr:   &ast.ColumnNameExpr{Name: &ast.ColumnName{Name: ast.NewCIStr(c)}},
+				AsName: ast.NewCIStr("__sg_" + strings.ToLower(c)),
+			})
+		}
+		helpers = 2
+	}
+	first := map[string]string{}
+	for _, tables := range pl.sharded {
+		for name, t := range tables {
+			first[name] = firstTable(t).Table
+		}
+	}
+	changed := false
+	st.Node.Accept(&visitFn{fn: func(n ast.Node) bool {
+		if v, ok := n.(*driver.ValueExpr); ok {
+			if s, ok := v.GetValue().(string); ok {
+				if phys, ok := first[strings.ToLower(s)]; ok {
+					v.SetString(phys)
+					changed = true
+				}
+			}
+		}
+		return true
+	}})
+	if !changed && helpers == 0 {
+		return st.SQL, 0
+	}
+	keepColumnNames(sel)
+	sql, err := parser.Restore(st.Node)
+	if err != nil {
+		return st.SQL, 0
+	}
+	return sql, helpers
+}
+
+// MaxAllowedPacketSQL rewrites SELECT @@max_allowed_packet (alone or with
+// other fields, no FROM) to answer the proxy's own limit: clients size
+// their packets by it, and the proxy's limit is what applies. ok is false
+// when the statement does not ask for it.
+func MaxAllowedPacketSQL(st *parser.Statement, limit int) (string, bool) {
+	sel, ok := st.Node.(*ast.SelectStmt)
+	if !ok || sel.From != nil || sel.Fields == nil {
+		return "", false
+	}
+	is := func(f *ast.SelectField) bool {
+		v, ok := f.Expr.(*ast.VariableExpr)
+		return ok && v.IsSystem && !v.IsGlobal && strings.EqualFold(v.Name, "max_allowed_packet")
+	}
+	changed := false
+	for _, f := range sel.Fields.Fields {
+		if is(f) {
+			if f.AsName.O == "" {
+				f.AsName = ast.NewCIStr(f.Text())
+			}
+			changed = true
+		}
+	}
+	if !changed {
+		return "", false
+	}
+	keepColumnNames(sel) // the other fields keep their names too
+	for _, f := range sel.Fields.Fields {
+		if is(f) {
+			f.Expr = ast.NewValueExpr(uint64(limit), "", "")
+		}
+	}
+	sql, err := parser.Restore(sel)
+	return sql, err == nil
+}

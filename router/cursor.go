@@ -1,0 +1,347 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// cursor is the session as the primitives of one statement's plan see it.
+type cursor struct {
+	s    *Session
+	snap *Snapshot
+	plan *engine.Plan
+	obs  *observation
+	// single: the plan is one route, whose server names the metrics route.
+	single bool
+}
+
+func (s *Session) cursor(snap *Snapshot, p *engine.Plan, obs *observation) *cursor {
+	vc := &cursor{s: s, snap: snap, plan: p, obs: obs}
+	root := p.Root
+	if e, ok := root.(*engine.EnsureBuckets); ok {
+		root = e.Input
+	}
+	switch root.(type) {
+	case *engine.Route, *engine.ShowCreate:
+		vc.single = true
+	case *engine.Fanout:
+		obs.route = "fanout"
+	default:
+		obs.route = "scatter"
+	}
+	return vc
+}
+
+func (vc *cursor) Conn(cluster string, replica bool) (engine.Conn, error) {
+	h, err := vc.s.acquire(vc.snap, vc.plan.Effects, cluster, replica)
+	if err != nil {
+		return nil, err
+	}
+	if vc.single {
+		vc.obs.route = string(h.backend.Role)
+	}
+	if vc.plan.Effects.CountsAsRead {
+		h.backend.Reads.Add(1)
+	} else {
+		h.backend.Writes.Add(1)
+	}
+	return h, nil
+}
+
+func (vc *cursor) Release(c engine.Conn, out *backend.Outcome, err error) {
+	s, h := vc.s, c.(*held)
+	switch engine.Classify(err) {
+	case engine.FaultClient:
+		// The client left mid-result (or the statement abandoned this
+		// input): stop the query instead of letting it run for nobody.
+		go h.backend.Kill(h.ThreadID)
+		s.drop(h)
+		return
+	case engine.FaultBroken:
+		s.drop(h)
+		return
+	}
+	if out != nil && out.Err == nil {
+		s.txn.status = out.Status
+		eff := vc.plan.Effects
+		if !eff.CountsAsRead {
+			s.noteWriteGTID(vc.snap, h)
+		}
+		if vc.single && len(eff.AssignedUserVars) > 0 {
+			reads := make([]varRead, len(eff.AssignedUserVars))
+			for i, name := range eff.AssignedUserVars {
+				reads[i] = userVarRead(name)
+			}
+			if err := s.state.captureVars(h.Conn, reads); err != nil {
+				// The statement's answer is already with the client; a
+				// connection that cannot tell us its variables is dropped.
+				h.Dirty = true
+			}
+		}
+	} else if out != nil {
+		vc.obs.errCode = out.Err.Code
+		if s.txn.pinned == nil && s.state.vars["autocommit"] == "0" {
+			// An ERR packet carries no status: whether the failed statement
+			// left a transaction open is unknown, so no one else may reuse
+			// this connection without a reset.
+			h.Dirty = true
+		}
+	}
+	s.settle(h)
+}
+
+func (vc *cursor) Retry(c engine.Conn, attempt int) bool {
+	h := c.(*held)
+	cl := vc.snap.Clusters[h.backend.Cluster]
+	if vc.s.txn.pinned != nil || cl == nil || attempt >= len(cl.Replicas) {
+		return false
+	}
+	h.backend.MarkDown("statement failed: connection broken")
+	h.backend.Discard(h.Conn)
+	return true
+}
+
+func (vc *cursor) Sequential() bool {
+	return vc.s.txn.sequential() || vc.s.state.vars["autocommit"] == "0"
+}
+
+func (vc *cursor) Status() uint16          { return vc.s.Status() }
+func (vc *cursor) ScatterConcurrency() int { return vc.snap.Rules.ScatterConcurrency }
+
+func (vc *cursor) EnsureBucket(need engine.BucketNeed) error {
+	if vc.snap.Buckets.Has(need.Schema, need.Table.Name, need.Bucket) {
+		return nil
+	}
+	return createBucket(vc.snap, need.Schema, need.Table, need.Bucket)
+}
+
+// Succeeded applies what the statement leaves in the session.
+func (vc *cursor) Succeeded(ok wire.OK) {
+	s, eff := vc.s, vc.plan.Effects
+	if ok.InsertID != 0 && eff.SetsInsertID {
+		s.state.lastInsertID = ok.InsertID
+	}
+	st := &s.txn.sticky
+	if eff.TempTable {
+		st.tempTables = true
+	}
+	if eff.LockTables {
+		st.lockTables = true
+	}
+	if eff.UnlockTables {
+		st.lockTables = false
+	}
+	if eff.HoldsConnState {
+		st.connState = true
+	}
+	st.foundRows = eff.CalcFoundRows
+	for _, t := range eff.ForgetBuckets {
+		vc.snap.Buckets.Forget(t.Schema, t.Table)
+	}
+}
+
+// acquire returns the connection a statement runs on, prepared with the
+// session's database and variables, and with a pending BEGIN sent.
+func (s *Session) acquire(snap *Snapshot, eff engine.Effects, clusterName string, replica bool) (*held, error) {
+	if p := s.txn.pinned; p != nil {
+		if p.backend.Cluster != clusterName && !eff.NamesNoTable {
+			return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
+				"shardgate: this session's transaction or connection state lives on cluster %s; a statement for cluster %s cannot join it (no distributed transactions)",
+				p.backend.Cluster, clusterName)
+		}
+		return p, nil
+	}
+	cluster := snap.Clusters[clusterName]
+	if eff.UsesPrevResult {
+		return s.reclaimPrev(eff, cluster)
+	}
+	// A backend found broken leaves rotation and the statement tries the
+	// next choice: nothing has run yet, so trying again is always safe.
+	var lastErr error
+	for try := 0; try <= len(cluster.Replicas); try++ {
+		h, err := s.tryAcquire(snap, eff, cluster, replica)
+		if err == nil {
+			return h, nil
+		}
+		var broken *brokenBackend
+		if !errors.As(err, &broken) {
+			return nil, err
+		}
+		broken.b.MarkDown(broken.err.Error())
+		lastErr = broken.err
+	}
+	return nil, lastErr
+}
+
+// brokenBackend wraps a failure that says the backend itself is unusable.
+type brokenBackend struct {
+	b   *backend.Backend
+	err error
+}
+
+func (e *brokenBackend) Error() string { return e.err.Error() }
+
+func (s *Session) tryAcquire(snap *Snapshot, eff engine.Effects, cluster *backend.Cluster, replica bool) (*held, error) {
+	b, err := s.target(snap, eff, cluster, replica)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := b.Get(s.foundRows, s.id)
+	if err != nil {
+		var me *mysql.MyError
+		if errors.As(err, &me) && me.Code == wire.ErrBackendUnreachable {
+			return nil, &brokenBackend{b, err}
+		}
+		return nil, err
+	}
+	if b.Role == backend.RoleReplica {
+		fresh, err := s.caughtUp(snap, conn, cluster.Name)
+		if err != nil {
+			b.Discard(conn)
+			return nil, &brokenBackend{b, err}
+		}
+		if !fresh {
+			b.Put(conn)
+			b = cluster.Primary
+			if conn, err = b.Get(s.foundRows, s.id); err != nil {
+				return nil, err
+			}
+		}
+	}
+	h := &held{Conn: conn, backend: b}
+	if err := s.prepare(snap, h, eff); err != nil {
+		if engine.Classify(err) == engine.FaultServer {
+			// The server refused the session's state: the connection is fine.
+			conn.Dirty = true
+			b.Put(conn)
+			return nil, err
+		}
+		b.Discard(conn)
+		return nil, &brokenBackend{b, err}
+	}
+	return h, nil
+}
+
+// target picks the server a statement runs on: replicas for reads outside
+// a transaction (and for READ ONLY transactions), the primary otherwise,
+// unless a routing hint says which.
+func (s *Session) target(snap *Snapshot, eff engine.Effects, cluster *backend.Cluster, replica bool) (*backend.Backend, error) {
+	inTxn := s.txn.pending != "" || s.state.vars["autocommit"] == "0"
+	useReplica := replica && !inTxn
+	if s.txn.pending != "" && s.txn.readOnly {
+		useReplica = true
+	}
+	switch eff.Hint {
+	case "primary":
+		useReplica = false
+	case "replica":
+		useReplica = !inTxn || s.txn.readOnly
+	}
+	if !useReplica {
+		return cluster.Primary, nil
+	}
+	if b := cluster.PickReplica(); b != nil {
+		return b, nil
+	}
+	if snap.Rules.ReplicaFallback == "error" {
+		return nil, wire.Errorf(mysql.ER_OPTION_PREVENTS_STATEMENT,
+			"shardgate: no healthy replica in cluster %s and replica_fallback is error", cluster.Name)
+	}
+	return cluster.Primary, nil
+}
+
+// prepare carries the session onto a connection: database, variables,
+// LAST_INSERT_ID() when the statement reads it, and a pending BEGIN.
+func (s *Session) prepare(snap *Snapshot, h *held, eff engine.Effects) error {
+	if err := h.UseDB(s.state.db); err != nil {
+		return err
+	}
+	if err := h.SyncVars(s.state.vars); err != nil {
+		return err
+	}
+	if eff.UsesLastInsertID && s.state.lastInsertID != 0 {
+		// LAST_INSERT_ID() lives in one connection; give this one the
+		// session's value (LAST_INSERT_ID(n) sets it).
+		if _, err := h.Exec(fmt.Sprintf("SELECT LAST_INSERT_ID(%d)", s.state.lastInsertID)); err != nil {
+			return err
+		}
+	}
+	if s.txn.pending != "" {
+		if _, err := h.Exec(s.txn.pending); err != nil {
+			return err
+		}
+		s.txn.pending = ""
+		s.txn.pin(h, snap)
+	}
+	return nil
+}
+
+// settle keeps or returns the connection after a statement.
+func (s *Session) settle(h *held) {
+	if p := s.txn.pinned; p != nil && p != h {
+		// Only one connection can hold the session's transaction; steps run
+		// one by one on it (Sequential), so this one holds no state of its
+		// own worth keeping. Reset it on the way back to be sure.
+		h.Dirty = true
+		h.backend.Put(h.Conn)
+		return
+	}
+	if s.txn.inTransaction() || s.txn.sticky.any() {
+		s.txn.pin(h, s.snapshot())
+		return
+	}
+	if s.txn.pinned == h {
+		s.txn.unpin()
+	}
+	// The client may ask ROW_COUNT() or FOUND_ROWS() next: keep the
+	// connection for this session unless the pool runs short.
+	s.txn.prev.h, s.txn.prev.uses = h, h.Uses()
+	h.ReservedFor = s.id
+	h.backend.Put(h.Conn)
+}
+
+// drop discards a connection that broke or is in the middle of a result.
+func (s *Session) drop(h *held) {
+	if s.txn.pinned == h {
+		s.txn.unpin()
+		s.txn.status = mysql.SERVER_STATUS_AUTOCOMMIT
+	}
+	h.backend.Discard(h.Conn)
+}
+
+// lost drops a connection whose exchange failed and says what the client
+// hears about it.
+func (s *Session) lost(h *held, err error) error {
+	if engine.Classify(err) == engine.FaultClient {
+		go h.backend.Kill(h.ThreadID)
+		s.drop(h)
+		return err
+	}
+	s.drop(h)
+	return wire.Errorf(mysql.ER_UNKNOWN_ERROR /* 1105 */, "shardgate: lost connection to backend %s (%s) during query: %v",
+		h.backend.Addr, h.backend.Cluster, err)
+}
+
+// reclaimPrev takes back the connection the previous statement ran on, for
+// ROW_COUNT() and FOUND_ROWS(). The pool hands a returned connection to
+// others last, so it is usually still there; when it is not, the honest
+// answer is an error rather than another connection's count.
+func (s *Session) reclaimPrev(eff engine.Effects, cluster *backend.Cluster) (*held, error) {
+	h := s.txn.prev.h
+	if h == nil || (h.backend.Cluster != cluster.Name && !eff.NamesNoTable) || !h.backend.Reclaim(h.Conn, s.txn.prev.uses) {
+		return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
+			"shardgate: ROW_COUNT() and FOUND_ROWS() need the backend connection of the previous statement, which has been reused since; run both statements in one transaction")
+	}
+	if err := s.prepare(s.snapshot(), h, eff); err != nil {
+		h.Dirty = true
+		h.backend.Put(h.Conn)
+		return nil, err
+	}
+	return h, nil
+}
