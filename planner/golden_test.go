@@ -5,23 +5,79 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/rules"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+var update = flag.Bool("update", false, "rewrite the golden files, printing what changed")
 
 type fixedBuckets map[string][]string
 
 func (f fixedBuckets) Buckets(schema, table string) []string { return f[schema+"."+table] }
 
-// TestPlansGolden prints the plan of every statement in testdata/plans.sql
-// and compares with testdata/plans.golden.
-func TestPlansGolden(t *testing.T) {
+// goldenCase is one statement of testdata/<area>.sql with what its
+// annotations promise.
+type goldenCase struct {
+	sql       string
+	wantError bool
+	tables    int // -1: not asserted
+}
+
+func readCases(t *testing.T, path string) []goldenCase {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []goldenCase
+	next := goldenCase{tables: -1}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "":
+		case line == "-- error":
+			next.wantError = true
+		case strings.HasPrefix(line, "-- tables: "):
+			n, err := strconv.Atoi(strings.TrimPrefix(line, "-- tables: "))
+			if err != nil {
+				t.Fatalf("%s: bad annotation %q", path, line)
+			}
+			next.tables = n
+		case strings.HasPrefix(line, "--"):
+		default:
+			next.sql = line
+			out = append(out, next)
+			next = goldenCase{tables: -1}
+		}
+	}
+	return out
+}
+
+// readGolden splits a golden file into the expected output per statement.
+func readGolden(path string) map[string]string {
+	data, err := os.ReadFile(path)
+	out := map[string]string{}
+	if err != nil {
+		return out
+	}
+	for _, block := range strings.Split(string(data), "\n> ") {
+		block = strings.TrimPrefix(block, "> ")
+		sql, rest, _ := strings.Cut(block, "\n")
+		out[sql] = strings.TrimRight(rest, "\n")
+	}
+	return out
+}
+
+func newGoldenPlanner(t *testing.T) *Planner {
 	r, err := rules.Load("../testdata/rules.plan.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -31,57 +87,90 @@ func TestPlansGolden(t *testing.T) {
 		"shop.audit":    {"2026112409"},
 	}
 	now := func() time.Time { return time.Date(2026, 11, 24, 19, 5, 6, 0, time.UTC) }
-	pl := New(r, buckets, now)
-	p := parser.New()
+	return New(r, buckets, now)
+}
 
-	in, err := os.Open("../testdata/plans.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	var out strings.Builder
-	cases := 0
-	sc := bufio.NewScanner(in)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "--") {
-			continue
+// physicalTables counts the distinct physical tables a plan's routes touch.
+func physicalTables(p *engine.Plan) int {
+	seen := map[string]bool{}
+	for _, r := range p.Routes() {
+		for _, t := range r.Tables {
+			seen[r.Cluster+"."+t] = true
 		}
-		cases++
-		fmt.Fprintf(&out, "> %s\n", line)
-		stmts, err := p.Parse(line)
-		if err != nil {
-			fmt.Fprintf(&out, "error: %v\n\n", err)
-			continue
-		}
-		plan, err := pl.Plan(stmts[0], "shop")
-		if err != nil {
-			fmt.Fprintf(&out, "error: %v\n\n", err)
-			continue
-		}
-		fmt.Fprintf(&out, "%s\n", plan)
 	}
-	if cases < 60 {
-		t.Fatalf("only %d golden cases", cases)
+	return len(seen)
+}
+
+// TestPlansGolden plans every statement of testdata/<area>.sql and compares
+// the printed plan (or the error) with testdata/<area>.golden, one subtest
+// per statement. Annotations in the .sql files assert pruning and expected
+// errors, so a plan that regresses into an error, or into touching more
+// (or fewer) tables, fails by name.
+func TestPlansGolden(t *testing.T) {
+	pl := newGoldenPlanner(t)
+	p := parser.New()
+	areas, err := filepath.Glob("testdata/*.sql")
+	if err != nil || len(areas) == 0 {
+		t.Fatalf("no golden areas: %v", err)
 	}
-	const golden = "../testdata/plans.golden"
-	if *update {
-		if err := os.WriteFile(golden, []byte(out.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./router -run TestPlansGolden -update)", err)
-	}
-	if got := out.String(); got != string(want) {
-		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < len(gl) && i < len(wl); i++ {
-			if gl[i] != wl[i] {
-				t.Fatalf("plans differ from %s at line %d:\n got: %s\nwant: %s", golden, i+1, gl[i], wl[i])
+	total := 0
+	for _, sqlPath := range areas {
+		area := strings.TrimSuffix(filepath.Base(sqlPath), ".sql")
+		goldenPath := strings.TrimSuffix(sqlPath, ".sql") + ".golden"
+		want := readGolden(goldenPath)
+		cases := readCases(t, sqlPath)
+		total += len(cases)
+		var out strings.Builder
+		var changed []string
+		t.Run(area, func(t *testing.T) {
+			for _, c := range cases {
+				got := ""
+				var plan *engine.Plan
+				stmts, err := p.Parse(c.sql)
+				if err == nil {
+					plan, err = pl.Plan(stmts[0], "shop")
+				}
+				if err != nil {
+					got = "error: " + err.Error()
+				} else {
+					got = strings.TrimRight(plan.String(), "\n")
+				}
+				fmt.Fprintf(&out, "> %s\n%s\n\n", c.sql, got)
+				if w, ok := want[c.sql]; !ok || w != got {
+					changed = append(changed, c.sql)
+				}
+				t.Run(c.sql, func(t *testing.T) {
+					switch {
+					case c.wantError && err == nil:
+						t.Errorf("planned, but the case is marked -- error:\n%s", got)
+					case !c.wantError && err != nil:
+						t.Errorf("unexpected error: %v", err)
+					}
+					if c.tables >= 0 && err == nil {
+						if n := physicalTables(plan); n != c.tables {
+							t.Errorf("touches %d physical tables, want %d:\n%s", n, c.tables, got)
+						}
+					}
+					if *update {
+						return
+					}
+					if w, ok := want[c.sql]; !ok {
+						t.Errorf("not in %s (run go test ./planner -run TestPlansGolden -update):\n%s", goldenPath, got)
+					} else if w != got {
+						t.Errorf("plan differs from %s\n--- want\n%s\n--- got\n%s", goldenPath, w, got)
+					}
+				})
 			}
+		})
+		if *update && (len(changed) > 0 || len(want) != len(cases)) {
+			if err := os.WriteFile(goldenPath, []byte(out.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			sort.Strings(changed)
+			t.Logf("%s: rewrote %d changed case(s): %s", goldenPath, len(changed), strings.Join(changed, " | "))
 		}
-		t.Fatalf("plans differ from %s in length (%d vs %d lines)", golden, len(gl), len(wl))
+	}
+	if total < 100 {
+		t.Fatalf("only %d golden cases", total)
 	}
 }

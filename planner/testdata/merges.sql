@@ -1,0 +1,32 @@
+-- Reads over several shards: how their answers are merged, or why they are refused.
+-- "-- tables: N" before a statement: its plan touches exactly N physical tables.
+-- "-- error" before a statement: planning it must fail.
+SELECT COUNT(*) FROM comments
+SELECT * FROM comments ORDER BY id LIMIT 10
+SELECT DISTINCT product_id FROM comments
+SELECT product_id, COUNT(*) FROM comments GROUP BY product_id
+-- error
+SELECT * FROM comments WHERE id IN (SELECT id FROM comments)
+-- error
+SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM comments
+SELECT COUNT(*) FROM comments WHERE product_id = 42
+SELECT * FROM comments WHERE product_id = 42 ORDER BY id LIMIT 5
+-- error
+SELECT * FROM comments UNION SELECT * FROM comments
+SELECT * FROM comments ORDER BY created_at DESC, id LIMIT 10 OFFSET 5
+SELECT id, body FROM comments ORDER BY 2, id
+SELECT id, body AS b FROM comments ORDER BY b DESC
+SELECT * FROM comments LIMIT 3
+SELECT COUNT(*), SUM(score), AVG(score), MIN(body), MAX(created_at) FROM comments
+SELECT product_id, COUNT(*) AS n FROM comments GROUP BY product_id HAVING n > 2 ORDER BY n DESC, product_id LIMIT 5
+SELECT user_id, AVG(score) FROM comments GROUP BY user_id LIMIT 3
+SELECT DISTINCT user_id FROM comments ORDER BY user_id DESC
+SELECT COUNT(DISTINCT user_id) FROM comments
+-- error
+SELECT COUNT(*) + 1 FROM comments
+-- error
+SELECT GROUP_CONCAT(body) FROM comments
+-- error
+SELECT user_id, COUNT(*) FROM comments GROUP BY user_id WITH ROLLUP
+-- error
+SELECT user_id FROM comments GROUP BY user_id HAVING MAX(body) LIKE 'a%'
