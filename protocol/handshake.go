@@ -139,13 +139,13 @@ func checkAuth(plugin string, scramble, resp []byte, password string) bool {
 // returns the client's handshake. On failure the client has been sent an
 // error packet.
 func (s *Server) authenticate(c *wire.Conn, connID uint32) (handshakeResponse, error) {
-	plugin := s.rules.AuthPlugin
+	plugin := s.currentRules().AuthPlugin
 	scramble := newScramble()
 	caps := uint32(serverCaps)
 	if s.tls != nil {
 		caps |= mysql.CLIENT_SSL
 	}
-	if err := c.WritePacket(greeting(s.rules.ServerVersion, connID, scramble, plugin, caps)); err != nil {
+	if err := c.WritePacket(greeting(s.currentRules().ServerVersion, connID, scramble, plugin, caps)); err != nil {
 		return handshakeResponse{}, err
 	}
 	if err := c.Flush(); err != nil {
@@ -172,7 +172,7 @@ func (s *Server) authenticate(c *wire.Conn, connID uint32) (handshakeResponse, e
 			return handshakeResponse{}, err
 		}
 	}
-	if !secure && s.rules.TLS != nil && s.rules.TLS.Require {
+	if !secure && s.currentRules().TLS != nil && s.currentRules().TLS.Require {
 		err := wire.Errorf(mysql.ER_ACCESS_DENIED_ERROR, "shardgate: this proxy requires TLS; connect with SSL")
 		c.WriteError(err)
 		return handshakeResponse{}, err
@@ -186,7 +186,7 @@ func (s *Server) authenticate(c *wire.Conn, connID uint32) (handshakeResponse, e
 		c.WriteError(err)
 		return hs, err
 	}
-	user, known := s.rules.User(hs.user)
+	user, known := s.currentRules().User(hs.user)
 	clientPlugin := hs.plugin
 	if clientPlugin == "" {
 		clientPlugin = pluginNative

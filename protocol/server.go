@@ -24,7 +24,6 @@ import (
 
 // Server accepts client connections.
 type Server struct {
-	rules  *rules.Rules
 	router *router.Router
 	log    *slog.Logger
 	tls    *tls.Config
@@ -40,7 +39,7 @@ type Server struct {
 // NewServer serves clients with rt. It fails when the TLS certificate in
 // the rules cannot be loaded.
 func NewServer(r *rules.Rules, rt *router.Router, log *slog.Logger) (*Server, error) {
-	s := &Server{rules: r, router: rt, log: log, conns: map[*clientConn]struct{}{}}
+	s := &Server{router: rt, log: log, conns: map[*clientConn]struct{}{}}
 	if r.TLS != nil {
 		cert, err := tls.LoadX509KeyPair(r.TLS.Cert, r.TLS.Key)
 		if err != nil {
@@ -50,6 +49,10 @@ func NewServer(r *rules.Rules, rt *router.Router, log *slog.Logger) (*Server, er
 	}
 	return s, nil
 }
+
+// currentRules are the rules of the router's current snapshot: what a new
+// connection or command goes by.
+func (s *Server) currentRules() *rules.Rules { return s.router.Snapshot().Rules }
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
@@ -73,7 +76,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		cc := &clientConn{srv: s, Conn: wire.NewConn(nc, 4096), id: s.nextID.Add(1)}
-		cc.MaxPacket = s.rules.MaxAllowedPacket
+		cc.MaxPacket = s.currentRules().MaxAllowedPacket
 		s.mu.Lock()
 		if s.closing {
 			s.mu.Unlock()

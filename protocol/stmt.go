@@ -107,7 +107,7 @@ func (cc *clientConn) stmtLongData(arg []byte) bool {
 	if st.long == nil {
 		st.long = map[int][]byte{}
 	}
-	if len(st.long[param])+len(arg)-6 > cc.srv.rules.MaxAllowedPacket {
+	if len(st.long[param])+len(arg)-6 > cc.srv.currentRules().MaxAllowedPacket {
 		st.longTooBig = true // reported by the EXECUTE, which has an answer
 		return true
 	}

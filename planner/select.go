@@ -1,0 +1,255 @@
+package planner
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/shard"
+)
+
+// render builds one step per target set: index-aligned physical names for
+// every sharded table of the statement.
+func render(st *parser.Statement, db string, sharded []tableRef, sets [][]shard.Target) ([]step, map[string]string, error) {
+	if sel, ok := st.Node.(*ast.SelectStmt); ok {
+		keepColumnNames(sel)
+	}
+	names := make([]string, len(sharded))
+	for i, r := range sharded {
+		names[i] = strings.ToLower(r.name)
+	}
+	rn := parser.NewRenamer(st.Node, sharded[0].schema, db, names)
+	logical := map[string]string{}
+	steps := make([]step, 0, len(sets[0]))
+	for i := range sets[0] {
+		phys := map[string]string{}
+		var tables []string
+		for j, r := range sharded {
+			t := sets[j][i]
+			phys[strings.ToLower(r.name)] = t.Table
+			tables = append(tables, t.Table)
+			logical[t.Table] = r.sharded.Name
+		}
+		sql, err := rn.Render(phys)
+		if err != nil {
+			return nil, nil, err
+		}
+		steps = append(steps, step{Cluster: sets[0][i].Cluster, Tables: tables, SQL: sql})
+	}
+	return steps, logical, nil
+}
+
+func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, db string, sharded []tableRef) (*draft, error) {
+	if hasWindow(n) {
+		return nil, notSupported("window functions over sharded table %s are not supported by this version", sharded[0].qualified())
+	}
+	var sets [][]shard.Target
+	if len(sharded) == 1 {
+		r := sharded[0]
+		conds := parser.ExtractConds(n.Where, matcher(aliasOf(n, r), r.name, true))
+		ts, err := pl.targets(r.schema, r.sharded, conds)
+		if err != nil {
+			return nil, err
+		}
+		sets = [][]shard.Target{ts}
+	} else {
+		var err error
+		if sets, err = pl.colocated(n, sharded); err != nil {
+			return nil, err
+		}
+	}
+	var spec *MergeSpec
+	var metaSQL string
+	if len(sets[0]) > 1 {
+		if hasSubquery(n) {
+			return nil, notSupported("subqueries and derived tables over sharded table %s across several shards are not supported by this version", sharded[0].qualified())
+		}
+		if n.GroupBy != nil || n.Having != nil || hasAggregate(n) || n.OrderBy != nil || n.Limit != nil || n.Distinct {
+			keepColumnNames(n) // before helper columns are added
+			if isLoneDistinctAggregate(n) {
+				// Its column definition comes from one shard running the
+				// statement as written, with LIMIT 0.
+				limit := n.Limit
+				n.Limit = &ast.Limit{Count: ast.NewValueExpr(uint64(0), "", "")}
+				first := make([][]shard.Target, len(sets))
+				for j := range sets {
+					first[j] = sets[j][:1]
+				}
+				meta, _, err := render(st, db, sharded, first)
+				n.Limit = limit
+				if err != nil {
+					return nil, err
+				}
+				metaSQL = meta[0].SQL
+			}
+			var err error
+			if spec, err = mergeSpec(n, sharded[0].qualified()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	steps, logical, err := render(st, db, sharded, sets)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Locking { // FOR UPDATE is not allowed inside a UNION
+		steps = unionByCluster(steps, spec)
+	}
+	// Locking reads and reads that set variables run on primaries.
+	p := &draft{Read: st.ReadOnly, Steps: steps, Logical: logical, Spec: spec, MetaSQL: metaSQL}
+	switch {
+	case spec != nil:
+		p.Merge = mergeSpecified
+	case len(steps) > 1:
+		p.Merge = mergeConcat
+	}
+	return p, nil
+}
+
+// unionByCluster joins the steps of a read that go to one cluster into one
+// UNION ALL, so a statement holds one backend connection per cluster, not
+// one per physical table: a scatter over 8 tables then cannot starve a pool
+// (many statements each holding part of what they need), and costs one
+// round trip per cluster. When the merge needs sorted streams, the union is
+// ordered by the same keys, so each cluster's stream stays sorted; groups,
+// distinct rows and partial aggregates of several tables on one cluster
+// arrive as neighbouring rows, which the merge combines like rows of
+// different clusters.
+func unionByCluster(steps []step, spec *MergeSpec) []step {
+	if len(steps) < 2 {
+		return steps
+	}
+	var order []string
+	byCluster := map[string][]step{}
+	for _, s := range steps {
+		if _, ok := byCluster[s.Cluster]; !ok {
+			order = append(order, s.Cluster)
+		}
+		byCluster[s.Cluster] = append(byCluster[s.Cluster], s)
+	}
+	if len(order) == len(steps) {
+		return steps
+	}
+	var suffix string
+	if spec != nil && len(spec.Keys) > 0 {
+		var keys []string
+		for _, k := range spec.Keys {
+			key := fmt.Sprintf("`__sg_%d`", k.Value)
+			if k.Desc {
+				key += " DESC"
+			}
+			keys = append(keys, key)
+		}
+		suffix = " ORDER BY " + strings.Join(keys, ",")
+	}
+	out := make([]step, 0, len(order))
+	for _, c := range order {
+		group := byCluster[c]
+		if len(group) == 1 {
+			out = append(out, group[0])
+			continue
+		}
+		parts := make([]string, len(group))
+		var tables []string
+		for i, s := range group {
+			parts[i] = "(" + s.SQL + ")"
+			tables = append(tables, s.Tables...)
+		}
+		out = append(out, step{Cluster: c, Tables: tables, SQL: strings.Join(parts, " UNION ALL ") + suffix})
+	}
+	return out
+}
+
+// colocated plans a join of hash-sharded tables that share a rule and are
+// joined on their shard columns: table i of one meets table i of the other.
+func (pl *Planner) colocated(n *ast.SelectStmt, sharded []tableRef) ([][]shard.Target, error) {
+	first := sharded[0].sharded
+	for _, r := range sharded[1:] {
+		t := r.sharded
+		if first.By != "hash" || t.By != "hash" || t.Count != first.Count || strings.Join(t.Clusters, ",") != strings.Join(first.Clusters, ",") {
+			return nil, notSupported("join of sharded tables %s and %s: they do not share a sharding rule, so rows may live on different servers", sharded[0].qualified(), r.qualified())
+		}
+		if !joinedOnShardColumns(n, sharded[0], r) {
+			return nil, notSupported("join of sharded tables %s and %s is not on equal shard columns (%s = %s), so rows may live on different servers", sharded[0].qualified(), r.qualified(), first.Column, t.Column)
+		}
+	}
+	// Conditions on any of the joined shard columns prune all of them.
+	indexes := map[int]bool{}
+	constrained := false
+	for _, r := range sharded {
+		conds := parser.ExtractConds(n.Where, matcher(aliasOf(n, r), r.name, false))
+		if c, ok := conds[r.sharded.Column]; ok && c.Exact {
+			set := map[int]bool{}
+			for _, v := range c.Values {
+				set[shard.Index(v, first.Count)] = true
+			}
+			if constrained {
+				for i := range indexes {
+					if !set[i] {
+						delete(indexes, i)
+					}
+				}
+			} else {
+				indexes, constrained = set, true
+			}
+		}
+	}
+	var list []int
+	if constrained {
+		for i := range indexes {
+			list = append(list, i)
+		}
+		sort.Ints(list)
+		if len(list) == 0 {
+			list = []int{0}
+		}
+	} else {
+		for i := 0; i < first.Count; i++ {
+			list = append(list, i)
+		}
+	}
+	sets := make([][]shard.Target, len(sharded))
+	for j, r := range sharded {
+		for _, i := range list {
+			sets[j] = append(sets[j], r.sharded.HashTarget(i))
+		}
+	}
+	return sets, nil
+}
+
+// joinedOnShardColumns looks for a.col = b.col between the two shard columns
+// in the ON clauses and the WHERE clause.
+func joinedOnShardColumns(n *ast.SelectStmt, a, b tableRef) bool {
+	aliasA, aliasB := strings.ToLower(aliasOf(n, a)), strings.ToLower(aliasOf(n, b))
+	if aliasA == "" {
+		aliasA = strings.ToLower(a.name)
+	}
+	if aliasB == "" {
+		aliasB = strings.ToLower(b.name)
+	}
+	is := func(e ast.ExprNode, alias, col string) bool {
+		c, ok := e.(*ast.ColumnNameExpr)
+		return ok && c.Name.Table.L == alias && c.Name.Name.L == col
+	}
+	found := false
+	n.Accept(&visitFn{fn: func(x ast.Node) bool {
+		if e, ok := x.(*ast.BinaryOperationExpr); ok && e.Op.String() == "eq" {
+			if (is(e.L, aliasA, a.sharded.Column) && is(e.R, aliasB, b.sharded.Column)) ||
+				(is(e.R, aliasA, a.sharded.Column) && is(e.L, aliasB, b.sharded.Column)) {
+				found = true
+			}
+		}
+		return !found
+	}})
+	return found
+}
+
+// systemSchemas live on every server; statements on them follow the session.
+var systemSchemas = map[string]bool{"information_schema": true, "mysql": true, "performance_schema": true, "sys": true}
+
+// IsSystemSchema reports a schema every server has (information_schema,
+// mysql, performance_schema, sys).
+func IsSystemSchema(name string) bool { return systemSchemas[strings.ToLower(name)] }
