@@ -68,21 +68,12 @@ func (a *OrderedAggregate) mergeSummary() string {
 func (a *OrderedAggregate) Execute(vc Cursor, w ResultWriter) error { return writeRows(vc, w, a) }
 
 func (a *OrderedAggregate) Open(vc Cursor) (Rows, error) {
-	in, err := a.Input.Open(vc)
+	in, err := openInput(vc, a.Input)
 	if err != nil {
 		return nil, err
 	}
-	header, err := in.Header()
-	if err != nil {
-		in.Close(err)
-		return nil, err
-	}
-	cols, err := columnsOf(header)
-	if err != nil {
-		in.Close(err)
-		return nil, err
-	}
-	ar := &aggRows{spec: a, in: in, header: header, cols: cols, base: len(cols) - a.Hidden}
+	cols := in.cols
+	ar := &aggRows{spec: a, in: in, header: in.header, cols: cols, base: len(cols) - a.Hidden}
 	ar.cmp = newComparer(a.Keys, cols, a.Hidden)
 	for _, s := range a.Aggs {
 		ar.kinds = append(ar.kinds, kindOf(cols[ar.base+s.H[0]].Type))

@@ -11,13 +11,7 @@ type Concat struct {
 	Routes []*Route
 }
 
-func (c *Concat) Inputs() []Primitive {
-	out := make([]Primitive, len(c.Routes))
-	for i, r := range c.Routes {
-		out[i] = r
-	}
-	return out
-}
+func (c *Concat) Inputs() []Primitive { return routePrimitives(c.Routes) }
 
 func (c *Concat) Describe() string     { return "Concat" }
 func (c *Concat) mergeSummary() string { return "concat rows" }

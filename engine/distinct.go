@@ -13,21 +13,11 @@ func (d *Distinct) Describe() string                        { return "Distinct b
 func (d *Distinct) Execute(vc Cursor, w ResultWriter) error { return writeRows(vc, w, d) }
 
 func (d *Distinct) Open(vc Cursor) (Rows, error) {
-	in, err := d.Input.Open(vc)
+	in, err := openInput(vc, d.Input)
 	if err != nil {
 		return nil, err
 	}
-	header, err := in.Header()
-	if err != nil {
-		in.Close(err)
-		return nil, err
-	}
-	cols, err := columnsOf(header)
-	if err != nil {
-		in.Close(err)
-		return nil, err
-	}
-	return &distinctRows{Rows: in, cmp: newComparer(d.Keys, cols, d.Hidden), width: len(cols)}, nil
+	return &distinctRows{Rows: in, cmp: newComparer(d.Keys, in.cols, d.Hidden), width: len(in.cols)}, nil
 }
 
 type distinctRows struct {

@@ -34,20 +34,13 @@ func (d *DistinctAggregate) Open(vc Cursor) (Rows, error) {
 	if err != nil {
 		return nil, err
 	}
-	in, err := d.Input.Open(vc)
+	in, err := openInput(vc, d.Input)
 	if err != nil {
 		return nil, err
 	}
-	header, err := in.Header()
-	if err != nil {
-		in.Close(err)
-		return nil, err
-	}
-	cols, err := columnsOf(header)
-	if err != nil || len(cols) < 2 {
-		if err == nil {
-			err = wire.Errorf(1105, "shardgate: a shard returned fewer columns than asked")
-		}
+	header, cols := in.header, in.cols
+	if len(cols) < 2 {
+		err := wire.Errorf(1105, "shardgate: a shard returned fewer columns than asked")
 		in.Close(err)
 		return nil, err
 	}
@@ -58,21 +51,9 @@ func (d *DistinctAggregate) Open(vc Cursor) (Rows, error) {
 	sum := new(big.Rat)
 	sumF := 0.0
 	cmp := newComparer([]SortKey{{Value: 0, Weight: 1}}, cols, 2)
-	for {
-		r, err := in.Next()
-		if err != nil {
-			in.Close(err)
-			return nil, err
-		}
-		if r == nil {
-			break
-		}
-		if err := r.values(len(cols)); err != nil {
-			in.Close(err)
-			return nil, err
-		}
+	err = in.each(func(r *Row) error {
 		if r.Nulls[0] || (last != nil && cmp.compare(last, r) == 0) {
-			continue
+			return nil
 		}
 		last = r
 		count++
@@ -82,8 +63,11 @@ func (d *DistinctAggregate) Open(vc Cursor) (Rows, error) {
 		} else {
 			sum.Add(sum, ratOf(r.Vals[0]))
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	in.Close(nil)
 	var v []byte
 	switch {
 	case d.Kind == AggCount:

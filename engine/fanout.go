@@ -20,13 +20,7 @@ type Fanout struct {
 	AllSucceed bool
 }
 
-func (f *Fanout) Inputs() []Primitive {
-	out := make([]Primitive, len(f.Routes))
-	for i, r := range f.Routes {
-		out[i] = r
-	}
-	return out
-}
+func (f *Fanout) Inputs() []Primitive { return routePrimitives(f.Routes) }
 
 func (f *Fanout) Describe() string {
 	if f.AllSucceed {

@@ -15,11 +15,11 @@ func (f *Filter) mergeSummary() string                    { return "having " + f
 func (f *Filter) Execute(vc Cursor, w ResultWriter) error { return writeRows(vc, w, f) }
 
 func (f *Filter) Open(vc Cursor) (Rows, error) {
-	in, env, err := openWithEnv(vc, f.Input, f.Hidden)
+	in, err := openInput(vc, f.Input)
 	if err != nil {
 		return nil, err
 	}
-	return &filterRows{Rows: in, f: f, env: env}, nil
+	return &filterRows{Rows: in, f: f, env: in.env(f.Hidden)}, nil
 }
 
 type filterRows struct {
@@ -41,23 +41,4 @@ func (fr *filterRows) Next() (*Row, error) {
 			return r, nil
 		}
 	}
-}
-
-// openWithEnv opens an input and describes its columns for evaluation.
-func openWithEnv(vc Cursor, src RowSource, hidden int) (Rows, *evalEnv, error) {
-	in, err := src.Open(vc)
-	if err != nil {
-		return nil, nil, err
-	}
-	header, err := in.Header()
-	if err != nil {
-		in.Close(err)
-		return nil, nil, err
-	}
-	cols, err := columnsOf(header)
-	if err != nil {
-		in.Close(err)
-		return nil, nil, err
-	}
-	return in, &evalEnv{kinds: kindsOf(cols), base: len(cols) - hidden}, nil
 }

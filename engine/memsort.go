@@ -50,12 +50,11 @@ func (m *MemorySort) keyText() string {
 func (m *MemorySort) Execute(vc Cursor, w ResultWriter) error { return writeRows(vc, w, m) }
 
 func (m *MemorySort) Open(vc Cursor) (Rows, error) {
-	in, env, err := openWithEnv(vc, m.Input, m.Hidden)
+	in, err := openInput(vc, m.Input)
 	if err != nil {
 		return nil, err
 	}
-	header, _ := in.Header()
-	cols, _ := columnsOf(header)
+	header, cols, env := in.header, in.cols, in.env(m.Hidden)
 	keys := make([]keyCmp, len(m.Keys))
 	for i, k := range m.Keys {
 		if k.Key != nil {
@@ -65,28 +64,17 @@ func (m *MemorySort) Open(vc Cursor) (Rows, error) {
 	}
 	var rows []*Row
 	size := 0
-	for {
-		r, err := in.Next()
-		if err != nil {
-			in.Close(err)
-			return nil, err
-		}
-		if r == nil {
-			break
-		}
-		if err := r.values(len(cols)); err != nil {
-			in.Close(err)
-			return nil, err
-		}
+	err = in.each(func(r *Row) error {
 		if size += r.Size; size > m.MaxBytes {
-			err := wire.Errorf(mysql.ER_OUT_OF_SORTMEMORY,
+			return wire.Errorf(mysql.ER_OUT_OF_SORTMEMORY,
 				"shardgate: ORDER BY over rows merged from several shards needs more than %d MB of proxy memory; add a shard-key condition or order by the GROUP BY columns", m.MaxBytes>>20)
-			in.Close(err)
-			return nil, err
 		}
 		rows = append(rows, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	in.Close(nil)
 	sort.SliceStable(rows, func(i, j int) bool {
 		for n, k := range m.Keys {
 			var c int

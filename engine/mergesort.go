@@ -27,13 +27,7 @@ type MergeSort struct {
 	Purpose MergePurpose
 }
 
-func (m *MergeSort) Inputs() []Primitive {
-	out := make([]Primitive, len(m.Routes))
-	for i, r := range m.Routes {
-		out[i] = r
-	}
-	return out
-}
+func (m *MergeSort) Inputs() []Primitive { return routePrimitives(m.Routes) }
 
 func (m *MergeSort) Describe() string {
 	return "MergeSort by " + describeKeys(m.Keys)

@@ -185,3 +185,66 @@ func WriteTable(w ResultWriter, cols []wire.Column, rows [][][]byte, status uint
 	}
 	return w.Flush()
 }
+
+// input is an opened row source with its column definitions.
+type input struct {
+	Rows
+	header [][]byte
+	cols   []wire.Column
+}
+
+// openInput opens src and reads its column definitions; on failure
+// nothing stays open.
+func openInput(vc Cursor, src RowSource) (*input, error) {
+	rows, err := src.Open(vc)
+	if err != nil {
+		return nil, err
+	}
+	header, err := rows.Header()
+	var cols []wire.Column
+	if err == nil {
+		cols, err = columnsOf(header)
+	}
+	if err != nil {
+		rows.Close(err)
+		return nil, err
+	}
+	return &input{Rows: rows, header: header, cols: cols}, nil
+}
+
+// env describes the input's columns for evaluating expressions, hidden
+// being the number of helper columns at the end.
+func (in *input) env(hidden int) *evalEnv {
+	return &evalEnv{kinds: kindsOf(in.cols), base: len(in.cols) - hidden}
+}
+
+// routePrimitives lists routes as primitives, for Inputs.
+func routePrimitives(routes []*Route) []Primitive {
+	out := make([]Primitive, len(routes))
+	for i, r := range routes {
+		out[i] = r
+	}
+	return out
+}
+
+// each reads the input to its end, split into values, calling fn for every
+// row, and closes it (abandoning it when a read or fn fails).
+func (in *input) each(fn func(r *Row) error) error {
+	for {
+		r, err := in.Next()
+		if err == nil && r == nil {
+			in.Close(nil)
+			return nil
+		}
+		if err == nil {
+			err = r.values(len(in.cols))
+		}
+		if err == nil {
+			err = fn(r)
+		}
+		if err != nil {
+			in.Close(err)
+			return err
+		}
+	}
+}

@@ -20,15 +20,11 @@ func (t *Trim) mergeSummary() string {
 func (t *Trim) Execute(vc Cursor, w ResultWriter) error { return writeRows(vc, w, t) }
 
 func (t *Trim) Open(vc Cursor) (Rows, error) {
-	in, err := t.Input.Open(vc)
+	in, err := openInput(vc, t.Input)
 	if err != nil {
 		return nil, err
 	}
-	header, err := in.Header()
-	if err != nil {
-		in.Close(err)
-		return nil, err
-	}
+	header := in.header
 	if len(header) < t.Hidden {
 		err := fmt.Errorf("a shard returned %d columns, fewer than the %d helper columns asked", len(header), t.Hidden)
 		in.Close(err)
