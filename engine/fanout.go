@@ -108,7 +108,7 @@ func (f *Fanout) step(vc Cursor, r *Route) (ok wire.OK, err error, broken bool) 
 		return ok, err, false
 	}
 	vc.Release(c, nil, err)
-	return ok, lostConnection(c, r.Cluster, err), true
+	return ok, LostConnection(c, r.Cluster, err), true
 }
 
 // progress reports a fan-out that stopped on a broken connection with what

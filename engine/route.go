@@ -59,12 +59,14 @@ func (r *Route) Execute(vc Cursor, w ResultWriter) error {
 			continue
 		}
 		vc.Release(c, nil, err)
-		return lostConnection(c, r.Cluster, err)
+		return LostConnection(c, r.Cluster, err)
 	}
 }
 
-// lostConnection is what the client hears when an exchange broke.
-func lostConnection(c Conn, cluster string, err error) error {
+// LostConnection is what the client hears when an exchange with a backend
+// broke: 1105 naming the server and cluster (err itself when it is not a
+// broken connection).
+func LostConnection(c Conn, cluster string, err error) error {
 	if Classify(err) != FaultBroken {
 		return err
 	}
@@ -112,7 +114,7 @@ func (r *Route) open(vc Cursor, src int) (*routeRows, error) {
 	}
 	if err := c.Send(mysql.COM_QUERY, []byte(r.SQL)); err != nil {
 		vc.Release(c, nil, err)
-		return nil, lostConnection(c, r.Cluster, err)
+		return nil, LostConnection(c, r.Cluster, err)
 	}
 	return &routeRows{vc: vc, c: c, r: r, src: src}, nil
 }

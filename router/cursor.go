@@ -273,10 +273,15 @@ func (s *Session) prepare(snap *Snapshot, h *held, eff engine.Effects) error {
 		}
 	}
 	if s.txn.pending != "" {
-		if _, err := h.Exec(s.txn.pending); err != nil {
+		ok, err := h.Exec(s.txn.pending)
+		if err != nil {
 			return err
 		}
+		// The transaction is open now, whatever its first statement does:
+		// a failure of that statement must not hand the connection, and
+		// the transaction, to the pool.
 		s.txn.pending = ""
+		s.txn.status = ok.Status | mysql.SERVER_STATUS_IN_TRANS
 		s.txn.pin(h, snap)
 	}
 	return nil
@@ -324,8 +329,7 @@ func (s *Session) lost(h *held, err error) error {
 		return err
 	}
 	s.drop(h)
-	return wire.Errorf(mysql.ER_UNKNOWN_ERROR /* 1105 */, "shardgate: lost connection to backend %s (%s) during query: %v",
-		h.backend.Addr, h.backend.Cluster, err)
+	return engine.LostConnection(h, h.backend.Cluster, err)
 }
 
 // reclaimPrev takes back the connection the previous statement ran on, for
