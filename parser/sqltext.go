@@ -14,8 +14,11 @@ package parser
 // lets a value close its string and continue as SQL.
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -601,4 +604,29 @@ func (r *Renamer) RenderIn(physical map[string]string, m TextMode) (string, erro
 // Deprecated: use RenderIn with the session's TextMode.
 func (r *Renamer) Render(physical map[string]string) (string, error) {
 	return r.RenderIn(physical, TextMode{})
+}
+
+// FloatLiteral renders a FLOAT (bits 32) or DOUBLE (bits 64) parameter: the
+// shortest decimal that reads back as the same value, with an exponent so
+// the server takes it as a DOUBLE rather than a DECIMAL. SQL has no
+// infinity or NaN; they become NULL, as MySQL stores them.
+func FloatLiteral(f float64, bits int) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return "NULL"
+	}
+	s := strconv.FormatFloat(f, 'g', -1, bits)
+	if strings.ContainsAny(s, "e") {
+		return s
+	}
+	return s + "e0"
+}
+
+// DecimalLiteral returns the text of a DECIMAL parameter when it is a plain
+// decimal number (digits, sign, point), to be written unquoted; ok is false
+// for anything else, which the caller renders as a string.
+func DecimalLiteral(v []byte) (string, bool) {
+	if _, err := strconv.ParseFloat(string(v), 64); err != nil || bytes.ContainsAny(v, "xXeEnN_") {
+		return "", false
+	}
+	return string(v), true
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/router"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -33,16 +35,42 @@ func TestDecodeParam(t *testing.T) {
 		{"time", uint16(mysql.MYSQL_TYPE_TIME), []byte{8, 1, 1, 0, 0, 0, 1, 30, 1}, "'-25:30:01.000000'"},
 	}
 	for _, c := range cases {
-		got, rest, err := decodeParam(c.typ, c.data, false)
+		got, rest, err := decodeParam(c.typ, c.data, parser.TextMode{})
 		if err != nil || got != c.want || len(rest) != 0 {
 			t.Errorf("%s: %q %v (rest %d), want %q", c.name, got, err, len(rest), c.want)
 		}
 	}
-	if _, _, err := decodeParam(uint16(mysql.MYSQL_TYPE_LONGLONG), []byte{1, 2}, false); err == nil {
+	if _, _, err := decodeParam(uint16(mysql.MYSQL_TYPE_LONGLONG), []byte{1, 2}, parser.TextMode{}); err == nil {
 		t.Error("truncated value accepted")
 	}
-	if got := stringLiteral([]byte(`a'\b`), true); got != `'a''\b'` {
-		t.Errorf("NO_BACKSLASH_ESCAPES literal %s", got)
+}
+
+// bind renders values for the session's mode: the attacks of issue 12
+// (gbk trailing 0x5C, NO_BACKSLASH_ESCAPES) come out as one harmless literal.
+func TestBindTextMode(t *testing.T) {
+	str := uint16(mysql.MYSQL_TYPE_VAR_STRING)
+	cases := []struct {
+		name  string
+		m     parser.TextMode
+		value string
+		want  string
+	}{
+		{"plain", parser.TextMode{}, `a'\b`, `'a''\\b'`},
+		{"no backslash escapes", parser.TextMode{NoBackslashEscapes: true}, `a'\b`, `'a''\b'`},
+		{"no backslash escapes attack", parser.TextMode{NoBackslashEscapes: true}, `\', 0x41) -- `, `'\'', 0x41) -- '`},
+		{"gbk trailing backslash", parser.TextMode{Charset: "gbk"}, "\xe4\xb8\x81\\' UNION SELECT pw FROM secret.creds -- ",
+			"_gbk X'e4b8815c2720554e494f4e2053454c4543542070772046524f4d207365637265742e6372656473202d2d20'"},
+		{"sjis", parser.TextMode{Charset: "sjis"}, "\x95\\", "_sjis X'955c'"},
+	}
+	for _, c := range cases {
+		st := &preparedStmt{prep: &router.Prepared{Offsets: []int{0}}}
+		p := []byte{0, 0, 0, 0, 0, 0, 1} // flags, iterations, NULL bitmap, new types
+		p = binary.LittleEndian.AppendUint16(p, str)
+		p = wire.AppendTextValue(p, []byte(c.value), false)
+		lits, err := st.bind(p, c.m)
+		if err != nil || len(lits) != 1 || lits[0] != c.want {
+			t.Errorf("%s: %q %v, want %q", c.name, lits, err, c.want)
+		}
 	}
 }
 
