@@ -17,12 +17,12 @@ import (
 	"github.com/shardgate/shardgate/wire"
 )
 
-// backendCaps are the capabilities the proxy asks of every backend. They match
-// what the proxy offers clients (no CLIENT_DEPRECATE_EOF, no session tracking),
-// so result packets can be forwarded without re-encoding.
-const backendCaps = mysql.CLIENT_LONG_PASSWORD | mysql.CLIENT_LONG_FLAG | mysql.CLIENT_PROTOCOL_41 |
-	mysql.CLIENT_TRANSACTIONS | mysql.CLIENT_SECURE_CONNECTION | mysql.CLIENT_MULTI_RESULTS |
-	mysql.CLIENT_PS_MULTI_RESULTS | mysql.CLIENT_PLUGIN_AUTH
+// backendCaps are the capabilities the proxy asks of every backend: the
+// response format of wire.PassthroughCaps, which is also what clients are
+// offered, so result packets can be forwarded without re-encoding; plus what
+// the login needs. CLIENT_FOUND_ROWS is added per connection (DialConfig).
+const backendCaps = wire.PassthroughCaps | mysql.CLIENT_LONG_PASSWORD | mysql.CLIENT_SECURE_CONNECTION |
+	mysql.CLIENT_PLUGIN_AUTH
 
 // DefaultCollationID is the collation every backend connection starts with
 // (utf8mb4_general_ci); sessions that want another one get SET NAMES.
