@@ -450,6 +450,73 @@ func (c *Conn) ReadRow() (row []byte, eof bool, status uint16, err error) {
 	return p, false, 0, nil
 }
 
+// Prepare asks the server for the parameter and result column definitions
+// of sql (COM_STMT_PREPARE) in the connection's current database, and closes
+// the server's statement at once (COM_STMT_CLOSE, which has no answer):
+// backends hold no prepared statements for clients. The definitions are
+// copies, in the server's encoding, ready to forward. A server error comes
+// back as *mysql.MyError with the connection still usable; any other error
+// means the connection must be discarded.
+func (c *Conn) Prepare(sql string) (params, columns [][]byte, err error) {
+	if err := c.Send(mysql.COM_STMT_PREPARE, []byte(sql)); err != nil {
+		return nil, nil, err
+	}
+	first, err := c.ReadPacket()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(first) > 0 && first[0] == wire.HeaderERR {
+		return nil, nil, wire.ParseError(first)
+	}
+	// OK: status 0, statement id (4), columns (2), parameters (2),
+	// reserved (1), warnings (2).
+	if len(first) < 12 || first[0] != wire.HeaderOK {
+		return nil, nil, errors.New("malformed prepare response")
+	}
+	id := binary.LittleEndian.Uint32(first[1:]) // first is overwritten by the next reads
+	ncols := int(binary.LittleEndian.Uint16(first[5:]))
+	nparams := int(binary.LittleEndian.Uint16(first[7:]))
+	if params, err = c.readDefinitions(nparams); err != nil {
+		return nil, nil, err
+	}
+	if columns, err = c.readDefinitions(ncols); err != nil {
+		return nil, nil, err
+	}
+	if err := c.Send(mysql.COM_STMT_CLOSE, binary.LittleEndian.AppendUint32(nil, id)); err != nil {
+		return nil, nil, err
+	}
+	return params, columns, nil
+}
+
+// readDefinitions reads n column or parameter definitions and the EOF after
+// them (none at all when n is 0).
+func (c *Conn) readDefinitions(n int) ([][]byte, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	defs := make([][]byte, 0, n)
+	for {
+		p, err := c.ReadPacket()
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case wire.IsEOF(p):
+			if len(defs) != n {
+				return nil, fmt.Errorf("prepare response has %d definitions, announced %d", len(defs), n)
+			}
+			return defs, nil
+		case len(p) > 0 && p[0] == wire.HeaderERR:
+			// Not a *mysql.MyError: the server's statement may be left
+			// open, so the connection is not to be reused.
+			return nil, fmt.Errorf("error inside a prepare response: %v", wire.ParseError(p))
+		case len(defs) == n:
+			return nil, fmt.Errorf("prepare response has more definitions than the %d announced", n)
+		}
+		defs = append(defs, append([]byte(nil), p...))
+	}
+}
+
 // UseDB makes db the connection's current database.
 func (c *Conn) UseDB(db string) error {
 	if c.db == db {
