@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -566,7 +567,10 @@ func (c *Conn) Reset() error {
 
 // SyncVars makes the connection's session variables equal want, sending one
 // SET for the differences (none when they already match). Keys are "names",
-// "@user_var" or a lower-case system variable; values are SQL literals.
+// "@user_var" or a lower-case system variable; values are SQL literals the
+// proxy produced (see parser.ColumnValueLiteral). Variable names come from
+// client statements, so they are quoted as identifiers: a user variable
+// named `a = 1, @@global.x` stays one name.
 func (c *Conn) SyncVars(want map[string]string) error {
 	var sets []string
 	if c.vars["names"] != want["names"] {
@@ -579,19 +583,15 @@ func (c *Conn) SyncVars(want map[string]string) error {
 	for _, k := range sortedKeys(c.vars) {
 		if _, keep := want[k]; !keep && k != "names" {
 			if strings.HasPrefix(k, "@") {
-				sets = append(sets, k+" = NULL")
+				sets = append(sets, varName(k)+" = NULL")
 			} else {
-				sets = append(sets, "@@session."+k+" = DEFAULT")
+				sets = append(sets, varName(k)+" = DEFAULT")
 			}
 		}
 	}
 	for _, k := range sortedKeys(want) {
 		if k != "names" && c.vars[k] != want[k] {
-			if strings.HasPrefix(k, "@") {
-				sets = append(sets, k+" = "+want[k])
-			} else {
-				sets = append(sets, "@@session."+k+" = "+want[k])
-			}
+			sets = append(sets, varName(k)+" = "+want[k])
 		}
 	}
 	if len(sets) == 0 {
@@ -613,6 +613,15 @@ func (c *Conn) NoteVars(set map[string]string) {
 	for k, v := range set {
 		c.vars[k] = v
 	}
+}
+
+// varName is the SQL name of a SyncVars key: @`user_var` or
+// @@session.`system_var`.
+func varName(k string) string {
+	if name, ok := strings.CutPrefix(k, "@"); ok {
+		return "@" + parser.QuoteIdent(name)
+	}
+	return "@@session." + parser.QuoteIdent(k)
 }
 
 func sortedKeys(m map[string]string) []string {

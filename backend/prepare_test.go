@@ -113,3 +113,52 @@ func TestPrepare(t *testing.T) {
 		})
 	}
 }
+
+// SyncVars sends one SET with the differences, variable names quoted as
+// identifiers (they come from client statements), and nothing when the
+// connection already matches.
+func TestSyncVars(t *testing.T) {
+	cases := []struct {
+		name string
+		have map[string]string
+		want map[string]string
+		sql  string // "" when nothing may be sent
+	}{
+		{"nothing to do", map[string]string{"sql_mode": "'ANSI'"}, map[string]string{"sql_mode": "'ANSI'"}, ""},
+		{"set and reset", map[string]string{"time_zone": "'+01:00'", "@old": "1"}, map[string]string{"sql_mode": "'ANSI'", "@x": "2"},
+			"SET @`old` = NULL, @@session.`time_zone` = DEFAULT, @`x` = 2, @@session.`sql_mode` = 'ANSI'"},
+		{"names first", map[string]string{}, map[string]string{"names": "'latin1'"}, "SET NAMES 'latin1'"},
+		{"hostile user variable name", map[string]string{"names": DefaultNames}, map[string]string{"names": DefaultNames, "@a = 1, @@global.read_only = 0, @`b": "1"},
+			"SET @`a = 1, @@global.read_only = 0, @``b` = 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cli, srv := net.Pipe()
+			defer cli.Close()
+			got := make(chan string, 1)
+			go func() {
+				defer srv.Close()
+				sc := wire.NewConn(srv, 4096)
+				p, err := sc.ReadPacket()
+				if err != nil || len(p) == 0 || p[0] != mysql.COM_QUERY {
+					got <- ""
+					return
+				}
+				got <- string(p[1:])
+				sc.WritePacket(wire.AppendOK(nil, wire.OK{Status: mysql.SERVER_STATUS_AUTOCOMMIT}))
+				sc.Flush()
+			}()
+			conn := &Conn{Conn: wire.NewConn(cli, 4096), vars: c.have}
+			if err := conn.SyncVars(c.want); err != nil {
+				t.Fatal(err)
+			}
+			cli.Close()
+			if sql := <-got; sql != c.sql {
+				t.Errorf("sent %q\nwant %q", sql, c.sql)
+			}
+			if c.sql != "" && len(conn.vars) != len(c.want) {
+				t.Errorf("recorded %v, want %v", conn.vars, c.want)
+			}
+		})
+	}
+}
