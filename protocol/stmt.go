@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math"
 	"strconv"
 
@@ -249,7 +248,7 @@ func decodeParam(typ uint16, p []byte, m parser.TextMode) (string, []byte, error
 		}
 		f := math.Float64frombits(binary.LittleEndian.Uint64(p))
 		return parser.FloatLiteral(f, 64), p[8:], nil
-	case mysql.MYSQL_TYPE_DATE, mysql.MYSQL_TYPE_DATETIME, mysql.MYSQL_TYPE_TIMESTAMP:
+	case mysql.MYSQL_TYPE_DATE, mysql.MYSQL_TYPE_DATETIME, mysql.MYSQL_TYPE_TIMESTAMP, mysql.MYSQL_TYPE_TIME:
 		if err := need(1); err != nil {
 			return "", nil, err
 		}
@@ -257,43 +256,23 @@ func decodeParam(typ uint16, p []byte, m parser.TextMode) (string, []byte, error
 		if err := need(1 + n); err != nil {
 			return "", nil, err
 		}
-		b := p[1 : 1+n]
-		var y, mo, d, h, mi, s, us int
-		if n >= 4 {
-			y, mo, d = int(binary.LittleEndian.Uint16(b)), int(b[2]), int(b[3])
-		}
-		if n >= 7 {
-			h, mi, s = int(b[4]), int(b[5]), int(b[6])
-		}
-		if n >= 11 {
-			us = int(binary.LittleEndian.Uint32(b[7:]))
-		}
-		text := fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d.%06d", y, mo, d, h, mi, s, us)
-		if byte(typ) == mysql.MYSQL_TYPE_DATE {
-			text = fmt.Sprintf("%04d-%02d-%02d", y, mo, d)
-		}
-		return parser.StringLiteral([]byte(text), m), p[1+n:], nil
-	case mysql.MYSQL_TYPE_TIME:
-		if err := need(1); err != nil {
-			return "", nil, err
-		}
-		n := int(p[0])
-		if err := need(1 + n); err != nil {
-			return "", nil, err
-		}
-		b := p[1 : 1+n]
-		sign, days, h, mi, s, us := "", 0, 0, 0, 0, 0
-		if n >= 8 {
-			if b[0] == 1 {
-				sign = "-"
+		// go-mysql formats the binary protocol's date and time structures
+		// (lengths 0, 4, 7, 11 for dates, 0, 8, 12 for TIME); any other
+		// length is a malformed packet.
+		var text []byte
+		var err error
+		if byte(typ) == mysql.MYSQL_TYPE_TIME {
+			text, err = mysql.FormatBinaryTime(n, p[1:1+n])
+		} else {
+			text, err = mysql.FormatBinaryDateTime(n, p[1:1+n])
+			if err == nil && byte(typ) == mysql.MYSQL_TYPE_DATE {
+				text = text[:len("0000-00-00")]
 			}
-			days, h, mi, s = int(binary.LittleEndian.Uint32(b[1:])), int(b[5]), int(b[6]), int(b[7])
 		}
-		if n >= 12 {
-			us = int(binary.LittleEndian.Uint32(b[8:]))
+		if err != nil {
+			return "", nil, errMalformedExecute
 		}
-		text := fmt.Sprintf("%s%02d:%02d:%02d.%06d", sign, days*24+h, mi, s, us)
-		return parser.StringLiteral([]byte(text), m), p[1+n:], nil
+		return parser.StringLiteral(text, m), p[1+n:], nil
 	}
 	// Strings, decimals, blobs, JSON, BIT, ENUM, SET, GEOMETRY.
 	v, n, null, ok := wire.LenEncString(p)

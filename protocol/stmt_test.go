@@ -32,7 +32,11 @@ func TestDecodeParam(t *testing.T) {
 		{"decimal", uint16(mysql.MYSQL_TYPE_NEWDECIMAL), append([]byte{6}, "-12.50"...), "-12.50"},
 		{"datetime", uint16(mysql.MYSQL_TYPE_DATETIME), []byte{11, 0xea, 0x07, 11, 24, 10, 59, 59, 0x40, 0xe2, 0x01, 0}, "'2026-11-24 10:59:59.123456'"},
 		{"date", uint16(mysql.MYSQL_TYPE_DATE), []byte{4, 0xea, 0x07, 11, 24}, "'2026-11-24'"},
-		{"time", uint16(mysql.MYSQL_TYPE_TIME), []byte{8, 1, 1, 0, 0, 0, 1, 30, 1}, "'-25:30:01.000000'"},
+		{"time", uint16(mysql.MYSQL_TYPE_TIME), []byte{8, 1, 1, 0, 0, 0, 1, 30, 1}, "'-25:30:01'"},
+		{"time with microseconds", uint16(mysql.MYSQL_TYPE_TIME), []byte{12, 0, 0, 0, 0, 0, 2, 3, 4, 5, 0, 0, 0}, "'02:03:04.000005'"},
+		{"datetime without time", uint16(mysql.MYSQL_TYPE_DATETIME), []byte{4, 0xea, 0x07, 11, 24}, "'2026-11-24 00:00:00'"},
+		{"date sent with a time", uint16(mysql.MYSQL_TYPE_DATE), []byte{7, 0xea, 0x07, 11, 24, 1, 2, 3}, "'2026-11-24'"},
+		{"zero date", uint16(mysql.MYSQL_TYPE_DATE), []byte{0}, "'0000-00-00'"},
 	}
 	for _, c := range cases {
 		got, rest, err := decodeParam(c.typ, c.data, parser.TextMode{})
@@ -40,8 +44,17 @@ func TestDecodeParam(t *testing.T) {
 			t.Errorf("%s: %q %v (rest %d), want %q", c.name, got, err, len(rest), c.want)
 		}
 	}
-	if _, _, err := decodeParam(uint16(mysql.MYSQL_TYPE_LONGLONG), []byte{1, 2}, parser.TextMode{}); err == nil {
-		t.Error("truncated value accepted")
+	for _, bad := range []struct {
+		typ  uint16
+		data []byte
+	}{
+		{uint16(mysql.MYSQL_TYPE_LONGLONG), []byte{1, 2}},
+		{uint16(mysql.MYSQL_TYPE_DATETIME), []byte{5, 1, 2, 3, 4, 5}}, // no such length
+		{uint16(mysql.MYSQL_TYPE_TIME), []byte{8, 1, 2}},              // truncated
+	} {
+		if _, _, err := decodeParam(bad.typ, bad.data, parser.TextMode{}); err == nil {
+			t.Errorf("malformed %x accepted", bad.data)
+		}
 	}
 }
 
