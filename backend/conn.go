@@ -14,15 +14,16 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/wire"
 )
 
-// backendCaps are the capabilities the proxy asks of every backend. They match
-// what the proxy offers clients (no CLIENT_DEPRECATE_EOF, no session tracking),
-// so result packets can be forwarded without re-encoding.
-const backendCaps = mysql.CLIENT_LONG_PASSWORD | mysql.CLIENT_LONG_FLAG | mysql.CLIENT_PROTOCOL_41 |
-	mysql.CLIENT_TRANSACTIONS | mysql.CLIENT_SECURE_CONNECTION | mysql.CLIENT_MULTI_RESULTS |
-	mysql.CLIENT_PS_MULTI_RESULTS | mysql.CLIENT_PLUGIN_AUTH
+// backendCaps are the capabilities the proxy asks of every backend: the
+// response format of wire.PassthroughCaps, which is also what clients are
+// offered, so result packets can be forwarded without re-encoding; plus what
+// the login needs. CLIENT_FOUND_ROWS is added per connection (DialConfig).
+const backendCaps = wire.PassthroughCaps | mysql.CLIENT_LONG_PASSWORD | mysql.CLIENT_SECURE_CONNECTION |
+	mysql.CLIENT_PLUGIN_AUTH
 
 // DefaultCollationID is the collation every backend connection starts with
 // (utf8mb4_general_ci); sessions that want another one get SET NAMES.
@@ -450,6 +451,73 @@ func (c *Conn) ReadRow() (row []byte, eof bool, status uint16, err error) {
 	return p, false, 0, nil
 }
 
+// Prepare asks the server for the parameter and result column definitions
+// of sql (COM_STMT_PREPARE) in the connection's current database, and closes
+// the server's statement at once (COM_STMT_CLOSE, which has no answer):
+// backends hold no prepared statements for clients. The definitions are
+// copies, in the server's encoding, ready to forward. A server error comes
+// back as *mysql.MyError with the connection still usable; any other error
+// means the connection must be discarded.
+func (c *Conn) Prepare(sql string) (params, columns [][]byte, err error) {
+	if err := c.Send(mysql.COM_STMT_PREPARE, []byte(sql)); err != nil {
+		return nil, nil, err
+	}
+	first, err := c.ReadPacket()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(first) > 0 && first[0] == wire.HeaderERR {
+		return nil, nil, wire.ParseError(first)
+	}
+	// OK: status 0, statement id (4), columns (2), parameters (2),
+	// reserved (1), warnings (2).
+	if len(first) < 12 || first[0] != wire.HeaderOK {
+		return nil, nil, errors.New("malformed prepare response")
+	}
+	id := binary.LittleEndian.Uint32(first[1:]) // first is overwritten by the next reads
+	ncols := int(binary.LittleEndian.Uint16(first[5:]))
+	nparams := int(binary.LittleEndian.Uint16(first[7:]))
+	if params, err = c.readDefinitions(nparams); err != nil {
+		return nil, nil, err
+	}
+	if columns, err = c.readDefinitions(ncols); err != nil {
+		return nil, nil, err
+	}
+	if err := c.Send(mysql.COM_STMT_CLOSE, binary.LittleEndian.AppendUint32(nil, id)); err != nil {
+		return nil, nil, err
+	}
+	return params, columns, nil
+}
+
+// readDefinitions reads n column or parameter definitions and the EOF after
+// them (none at all when n is 0).
+func (c *Conn) readDefinitions(n int) ([][]byte, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	defs := make([][]byte, 0, n)
+	for {
+		p, err := c.ReadPacket()
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case wire.IsEOF(p):
+			if len(defs) != n {
+				return nil, fmt.Errorf("prepare response has %d definitions, announced %d", len(defs), n)
+			}
+			return defs, nil
+		case len(p) > 0 && p[0] == wire.HeaderERR:
+			// Not a *mysql.MyError: the server's statement may be left
+			// open, so the connection is not to be reused.
+			return nil, fmt.Errorf("error inside a prepare response: %v", wire.ParseError(p))
+		case len(defs) == n:
+			return nil, fmt.Errorf("prepare response has more definitions than the %d announced", n)
+		}
+		defs = append(defs, append([]byte(nil), p...))
+	}
+}
+
 // UseDB makes db the connection's current database.
 func (c *Conn) UseDB(db string) error {
 	if c.db == db {
@@ -499,7 +567,10 @@ func (c *Conn) Reset() error {
 
 // SyncVars makes the connection's session variables equal want, sending one
 // SET for the differences (none when they already match). Keys are "names",
-// "@user_var" or a lower-case system variable; values are SQL literals.
+// "@user_var" or a lower-case system variable; values are SQL literals the
+// proxy produced (see parser.ColumnValueLiteral). Variable names come from
+// client statements, so they are quoted as identifiers: a user variable
+// named `a = 1, @@global.x` stays one name.
 func (c *Conn) SyncVars(want map[string]string) error {
 	var sets []string
 	if c.vars["names"] != want["names"] {
@@ -512,19 +583,15 @@ func (c *Conn) SyncVars(want map[string]string) error {
 	for _, k := range sortedKeys(c.vars) {
 		if _, keep := want[k]; !keep && k != "names" {
 			if strings.HasPrefix(k, "@") {
-				sets = append(sets, k+" = NULL")
+				sets = append(sets, varName(k)+" = NULL")
 			} else {
-				sets = append(sets, "@@session."+k+" = DEFAULT")
+				sets = append(sets, varName(k)+" = DEFAULT")
 			}
 		}
 	}
 	for _, k := range sortedKeys(want) {
 		if k != "names" && c.vars[k] != want[k] {
-			if strings.HasPrefix(k, "@") {
-				sets = append(sets, k+" = "+want[k])
-			} else {
-				sets = append(sets, "@@session."+k+" = "+want[k])
-			}
+			sets = append(sets, varName(k)+" = "+want[k])
 		}
 	}
 	if len(sets) == 0 {
@@ -546,6 +613,15 @@ func (c *Conn) NoteVars(set map[string]string) {
 	for k, v := range set {
 		c.vars[k] = v
 	}
+}
+
+// varName is the SQL name of a SyncVars key: @`user_var` or
+// @@session.`system_var`.
+func varName(k string) string {
+	if name, ok := strings.CutPrefix(k, "@"); ok {
+		return "@" + parser.QuoteIdent(name)
+	}
+	return "@@session." + parser.QuoteIdent(k)
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -1,7 +1,7 @@
 package backend
 
 import (
-	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -316,6 +316,7 @@ func (p *Pool) Kill(threadID uint32) error {
 		return err
 	}
 	defer c.Close()
-	_, err = c.Exec(fmt.Sprintf("KILL CONNECTION %d", threadID))
+	// A number needs no quoting in any sql_mode or character set.
+	_, err = c.Exec("KILL CONNECTION " + strconv.FormatUint(uint64(threadID), 10))
 	return err
 }

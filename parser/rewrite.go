@@ -6,18 +6,10 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
-	"github.com/pingcap/tidb/pkg/parser/format"
 	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/shardgate/shardgate/wire"
 )
-
-// Restore renders a statement as SQL text.
-func Restore(n ast.Node) (string, error) {
-	var b strings.Builder
-	err := n.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags|format.RestoreStringEscapeBackslash|format.RestoreStringWithoutDefaultCharset, &b))
-	return b.String(), err
-}
 
 // Renamer renders one statement several times, each time with logical table
 // names replaced by physical ones: in table references and in column names
@@ -55,38 +47,6 @@ func NewRenamer(stmt ast.Node, schema, db string, names []string) *Renamer {
 		}
 	}})
 	return r
-}
-
-// Render returns the statement with each logical name in physical replaced.
-func (r *Renamer) Render(physical map[string]string) (string, error) {
-	type saved struct {
-		t *ast.TableName
-		c *ast.ColumnName
-		v ast.CIStr
-	}
-	var undo []saved
-	for logical, phys := range physical {
-		name := ast.NewCIStr(phys)
-		for _, t := range r.tables[logical] {
-			undo = append(undo, saved{t: t, v: t.Name})
-			t.Name = name
-		}
-		for _, c := range r.cols[logical] {
-			undo = append(undo, saved{c: c, v: c.Table})
-			c.Table = name
-		}
-	}
-	sql, err := Restore(r.stmt)
-	// Newest first: a node shared by two places was saved twice.
-	for i := len(undo) - 1; i >= 0; i-- {
-		u := undo[i]
-		if u.t != nil {
-			u.t.Name = u.v
-		} else {
-			u.c.Table = u.v
-		}
-	}
-	return sql, err
 }
 
 type collector struct{ fn func(ast.Node) }

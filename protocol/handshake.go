@@ -14,12 +14,13 @@ import (
 	"github.com/shardgate/shardgate/wire"
 )
 
-// serverCaps are the capabilities offered to clients. Result packets are
-// forwarded from backends unchanged, so these must match what the backends
-// are asked for: no CLIENT_DEPRECATE_EOF and no session tracking.
-const serverCaps = mysql.CLIENT_LONG_PASSWORD | mysql.CLIENT_FOUND_ROWS | mysql.CLIENT_LONG_FLAG |
-	mysql.CLIENT_CONNECT_WITH_DB | mysql.CLIENT_PROTOCOL_41 | mysql.CLIENT_TRANSACTIONS |
-	mysql.CLIENT_SECURE_CONNECTION | mysql.CLIENT_MULTI_STATEMENTS | mysql.CLIENT_MULTI_RESULTS | mysql.CLIENT_PS_MULTI_RESULTS |
+// serverCaps are the capabilities offered to clients: the response format
+// of wire.PassthroughCaps (result packets are forwarded from backends
+// unchanged), plus login details and features the proxy implements itself
+// (CLIENT_FOUND_ROWS picks the kind of backend connection, multi-statements
+// are split by the proxy, the database of the handshake becomes COM_INIT_DB).
+const serverCaps = wire.PassthroughCaps | mysql.CLIENT_LONG_PASSWORD | mysql.CLIENT_FOUND_ROWS |
+	mysql.CLIENT_CONNECT_WITH_DB | mysql.CLIENT_SECURE_CONNECTION | mysql.CLIENT_MULTI_STATEMENTS |
 	mysql.CLIENT_PLUGIN_AUTH | mysql.CLIENT_CONNECT_ATTRS | mysql.CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
 
 const (

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/wire"
 )
 
 func clientResponse(caps uint32, user string, auth []byte, db, plugin string) []byte {
@@ -76,4 +78,14 @@ func FuzzClientInput(f *testing.F) {
 		}
 		cutNUL(data)
 	})
+}
+
+// Clients get the response format backends are asked for (wire.PassthroughCaps),
+// TLS or not: result packets pass through unchanged.
+func TestServerCapsMatchBackends(t *testing.T) {
+	for _, caps := range []uint32{serverCaps, serverCaps | mysql.CLIENT_SSL} {
+		if caps&wire.FormatCaps != wire.PassthroughCaps {
+			t.Errorf("offered format capabilities %#x, backends are asked for %#x", caps&wire.FormatCaps, wire.PassthroughCaps)
+		}
+	}
 }

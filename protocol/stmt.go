@@ -2,12 +2,8 @@ package protocol
 
 import (
 	"encoding/binary"
-	"encoding/hex"
-	"fmt"
 	"math"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
@@ -86,7 +82,7 @@ func (cc *clientConn) stmtExecute(arg []byte) bool {
 		st.long, st.longTooBig = nil, false
 		return cc.reply(wire.Errorf(mysql.ER_NET_PACKET_TOO_LARGE, "Parameter of prepared statement is larger than 'max_allowed_packet' bytes"))
 	}
-	literals, err := st.bind(arg[4:], cc.sess.Status()&mysql.SERVER_STATUS_NO_BACKSLASH_ESCAPED != 0)
+	literals, err := st.bind(arg[4:], cc.textMode())
 	st.long = nil
 	if err != nil {
 		return cc.reply(err)
@@ -131,10 +127,21 @@ func (cc *clientConn) stmtReset(arg []byte) bool {
 	return cc.ok()
 }
 
+// textMode is how the session's server reads SQL text, for binding values.
+func (cc *clientConn) textMode() parser.TextMode {
+	return parser.TextMode{
+		NoBackslashEscapes: cc.sess.Status()&mysql.SERVER_STATUS_NO_BACKSLASH_ESCAPED != 0,
+		// TODO(router): session charset (character_set_client). Until the
+		// router exposes it, values are rendered for utf8mb4.
+		Charset: "",
+	}
+}
+
 var errMalformedExecute = wire.Errorf(mysql.ER_MALFORMED_PACKET, "Malformed communication packet")
 
-// bind decodes COM_STMT_EXECUTE's parameters into SQL literals.
-func (st *preparedStmt) bind(p []byte, noBackslash bool) ([]string, error) {
+// bind decodes COM_STMT_EXECUTE's parameters into SQL literals for a
+// session whose server reads text in mode m.
+func (st *preparedStmt) bind(p []byte, m parser.TextMode) ([]string, error) {
 	n := len(st.prep.Offsets)
 	if len(p) < 5 {
 		return nil, errMalformedExecute
@@ -170,10 +177,10 @@ func (st *preparedStmt) bind(p []byte, noBackslash bool) ([]string, error) {
 			continue
 		}
 		if data, ok := st.long[i]; ok {
-			literals[i] = stringLiteral(data, noBackslash)
+			literals[i] = parser.StringLiteral(data, m)
 			continue
 		}
-		lit, rest, err := decodeParam(st.types[i], p, noBackslash)
+		lit, rest, err := decodeParam(st.types[i], p, m)
 		if err != nil {
 			return nil, err
 		}
@@ -183,7 +190,7 @@ func (st *preparedStmt) bind(p []byte, noBackslash bool) ([]string, error) {
 }
 
 // decodeParam reads one binary-protocol value and renders it as SQL.
-func decodeParam(typ uint16, p []byte, noBackslash bool) (string, []byte, error) {
+func decodeParam(typ uint16, p []byte, m parser.TextMode) (string, []byte, error) {
 	unsigned := typ&0x8000 != 0
 	need := func(n int) error {
 		if len(p) < n {
@@ -234,14 +241,14 @@ func decodeParam(typ uint16, p []byte, noBackslash bool) (string, []byte, error)
 			return "", nil, err
 		}
 		f := math.Float32frombits(binary.LittleEndian.Uint32(p))
-		return floatLiteral(float64(f), 32), p[4:], nil
+		return parser.FloatLiteral(float64(f), 32), p[4:], nil
 	case mysql.MYSQL_TYPE_DOUBLE:
 		if err := need(8); err != nil {
 			return "", nil, err
 		}
 		f := math.Float64frombits(binary.LittleEndian.Uint64(p))
-		return floatLiteral(f, 64), p[8:], nil
-	case mysql.MYSQL_TYPE_DATE, mysql.MYSQL_TYPE_DATETIME, mysql.MYSQL_TYPE_TIMESTAMP:
+		return parser.FloatLiteral(f, 64), p[8:], nil
+	case mysql.MYSQL_TYPE_DATE, mysql.MYSQL_TYPE_DATETIME, mysql.MYSQL_TYPE_TIMESTAMP, mysql.MYSQL_TYPE_TIME:
 		if err := need(1); err != nil {
 			return "", nil, err
 		}
@@ -249,42 +256,23 @@ func decodeParam(typ uint16, p []byte, noBackslash bool) (string, []byte, error)
 		if err := need(1 + n); err != nil {
 			return "", nil, err
 		}
-		b := p[1 : 1+n]
-		var y, mo, d, h, mi, s, us int
-		if n >= 4 {
-			y, mo, d = int(binary.LittleEndian.Uint16(b)), int(b[2]), int(b[3])
-		}
-		if n >= 7 {
-			h, mi, s = int(b[4]), int(b[5]), int(b[6])
-		}
-		if n >= 11 {
-			us = int(binary.LittleEndian.Uint32(b[7:]))
-		}
-		text := fmt.Sprintf("'%04d-%02d-%02d %02d:%02d:%02d.%06d'", y, mo, d, h, mi, s, us)
-		if byte(typ) == mysql.MYSQL_TYPE_DATE {
-			text = fmt.Sprintf("'%04d-%02d-%02d'", y, mo, d)
-		}
-		return text, p[1+n:], nil
-	case mysql.MYSQL_TYPE_TIME:
-		if err := need(1); err != nil {
-			return "", nil, err
-		}
-		n := int(p[0])
-		if err := need(1 + n); err != nil {
-			return "", nil, err
-		}
-		b := p[1 : 1+n]
-		sign, days, h, mi, s, us := "", 0, 0, 0, 0, 0
-		if n >= 8 {
-			if b[0] == 1 {
-				sign = "-"
+		// go-mysql formats the binary protocol's date and time structures
+		// (lengths 0, 4, 7, 11 for dates, 0, 8, 12 for TIME); any other
+		// length is a malformed packet.
+		var text []byte
+		var err error
+		if byte(typ) == mysql.MYSQL_TYPE_TIME {
+			text, err = mysql.FormatBinaryTime(n, p[1:1+n])
+		} else {
+			text, err = mysql.FormatBinaryDateTime(n, p[1:1+n])
+			if err == nil && byte(typ) == mysql.MYSQL_TYPE_DATE {
+				text = text[:len("0000-00-00")]
 			}
-			days, h, mi, s = int(binary.LittleEndian.Uint32(b[1:])), int(b[5]), int(b[6]), int(b[7])
 		}
-		if n >= 12 {
-			us = int(binary.LittleEndian.Uint32(b[8:]))
+		if err != nil {
+			return "", nil, errMalformedExecute
 		}
-		return fmt.Sprintf("'%s%02d:%02d:%02d.%06d'", sign, days*24+h, mi, s, us), p[1+n:], nil
+		return parser.StringLiteral(text, m), p[1+n:], nil
 	}
 	// Strings, decimals, blobs, JSON, BIT, ENUM, SET, GEOMETRY.
 	v, n, null, ok := wire.LenEncString(p)
@@ -296,53 +284,9 @@ func decodeParam(typ uint16, p []byte, noBackslash bool) (string, []byte, error)
 	}
 	switch byte(typ) {
 	case mysql.MYSQL_TYPE_DECIMAL, mysql.MYSQL_TYPE_NEWDECIMAL:
-		if _, err := strconv.ParseFloat(string(v), 64); err == nil && !strings.ContainsAny(string(v), "xXeEnN") {
-			return string(v), p[n:], nil
+		if lit, ok := parser.DecimalLiteral(v); ok {
+			return lit, p[n:], nil
 		}
 	}
-	return stringLiteral(v, noBackslash), p[n:], nil
-}
-
-func floatLiteral(f float64, bits int) string {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return "NULL"
-	}
-	s := strconv.FormatFloat(f, 'g', -1, bits)
-	if strings.ContainsAny(s, "e") {
-		return s
-	}
-	return s + "e0" // a DOUBLE literal, not DECIMAL
-}
-
-// stringLiteral quotes bytes for SQL. Bytes that are not UTF-8 travel as a
-// hex literal, which no character set conversion can alter.
-func stringLiteral(v []byte, noBackslash bool) string {
-	if !utf8.Valid(v) {
-		return "X'" + hex.EncodeToString(v) + "'"
-	}
-	var b strings.Builder
-	b.Grow(len(v) + 2)
-	b.WriteByte('\'')
-	for _, c := range v {
-		switch {
-		case c == '\'':
-			b.WriteString("''")
-		case noBackslash:
-			b.WriteByte(c)
-		case c == '\\':
-			b.WriteString(`\\`)
-		case c == 0:
-			b.WriteString(`\0`)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c == 0x1a:
-			b.WriteString(`\Z`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
+	return parser.StringLiteral(v, m), p[n:], nil
 }

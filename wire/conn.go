@@ -1,6 +1,30 @@
 // Package wire frames MySQL protocol packets. Both ends of the proxy use it:
-// protocol (the client-facing side) and replication (the backend side), so it
-// sits below both and imports neither.
+// protocol (the client-facing side) and backend (the server-facing side), so
+// it sits below both and imports neither.
+//
+// What comes from go-mysql (github.com/go-mysql-org/go-mysql/mysql): command
+// bytes, capability and status flags, column types, error codes and their
+// SQLSTATEs (mysql.MyError, mysql.NewError), packet header bytes, the
+// encoding of length-encoded integers (AppendLengthEncodedInteger), auth
+// scrambles (CalcPassword, CalcCachingSha2Password) and the formatting of
+// binary-protocol dates and times (FormatBinaryDateTime, FormatBinaryTime).
+//
+// What stays hand-written here, and why:
+//   - Conn, the packet reader and writer: it reuses one buffer for every
+//     packet read (a result streams through without an allocation per row),
+//     joins and splits 16 MB packets in place, writes commands without
+//     copying them, bounds packet size for max_allowed_packet, and hands
+//     over what it read ahead for a TLS upgrade. go-mysql's packet.Conn
+//     allocates per packet and does none of the rest.
+//   - LenEncInt and LenEncString: they decode bytes a client or server sent
+//     and must fail cleanly on truncated input; go-mysql's LengthEncodedInt
+//     indexes past the end of a short buffer and panics.
+//   - OK, EOF, ERR and column definition encoders and decoders: they work on
+//     a packet in place, returning values that alias it, for the streaming
+//     path; go-mysql's equivalents live inside its client and server
+//     connection types, not as functions on a payload.
+//   - PassthroughCaps: which capabilities the proxy offers and asks for is
+//     the proxy's decision (see caps.go).
 package wire
 
 import (

@@ -6,13 +6,13 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 )
 
-// Packet header bytes that open OK, EOF and ERR packets.
+// Packet header bytes that open OK, EOF and ERR packets (go-mysql's names).
 const (
-	HeaderOK  = 0x00
-	HeaderEOF = 0xfe
-	HeaderERR = 0xff
+	HeaderOK  = mysql.OK_HEADER
+	HeaderEOF = mysql.EOF_HEADER
+	HeaderERR = mysql.ERR_HEADER
 	// HeaderLocalInfile opens a LOAD DATA LOCAL file request.
-	HeaderLocalInfile = 0xfb
+	HeaderLocalInfile = mysql.LocalInFile_HEADER
 )
 
 // IsEOF tells an EOF packet from a row that happens to start with 0xfe.
