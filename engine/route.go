@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -121,22 +122,24 @@ func (r *Route) open(vc Cursor, src int) (*routeRows, error) {
 
 // routeRows reads one backend's result set.
 type routeRows struct {
-	vc     Cursor
-	c      Conn
-	r      *Route
-	src    int
-	header [][]byte
-	read   bool   // header read
-	eof    bool   // the result has ended: the connection can serve again
-	broken error  // the connection failed
-	status uint16 // of the final EOF
-	closed bool
+	vc      Cursor
+	c       Conn
+	r       *Route
+	src     int
+	header  [][]byte
+	read    bool           // header read
+	eof     bool           // the result has ended: the connection can serve again
+	broken  error          // the connection failed
+	refused *mysql.MyError // the server's error packet that ended the result
+	status  uint16         // of the final EOF
+	closed  bool
 }
 
 // fail notes an error from the connection and returns it.
 func (rr *routeRows) fail(err error) error {
 	if Classify(err) == FaultServer {
 		rr.eof = true // an error packet ends the result
+		errors.As(err, &rr.refused)
 	} else {
 		rr.broken = err
 	}
@@ -203,10 +206,10 @@ func (rr *routeRows) Close(err error) {
 		rr.vc.Release(rr.c, nil, rr.broken)
 	case !rr.eof:
 		rr.vc.Release(rr.c, nil, &backend.SinkError{Err: errAbandoned})
-	case rr.read:
+	case rr.refused != nil:
+		rr.vc.Release(rr.c, &backend.Outcome{Err: rr.refused}, nil)
+	default:
 		rr.vc.Release(rr.c, &backend.Outcome{Status: rr.status}, nil)
-	default: // the server refused the statement
-		rr.vc.Release(rr.c, nil, nil)
 	}
 }
 
