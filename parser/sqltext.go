@@ -443,11 +443,6 @@ func RestoreIn(n ast.Node, m TextMode) (string, error) {
 	return requote(b.String(), m)
 }
 
-// Restore renders a statement as SQL text.
-//
-// Deprecated: use RestoreIn with the session's TextMode.
-func Restore(n ast.Node) (string, error) { return RestoreIn(n, TextMode{}) }
-
 // requote walks text restored by TiDB (strings in '…' with only ”
 // doubling, names in `…`) and renders each string again for mode m.
 func requote(sql string, m TextMode) (string, error) {
@@ -597,13 +592,6 @@ func (r *Renamer) RenderIn(physical map[string]string, m TextMode) (string, erro
 		}
 	}
 	return sql, err
-}
-
-// Render returns the statement with each logical name in physical replaced.
-//
-// Deprecated: use RenderIn with the session's TextMode.
-func (r *Renamer) Render(physical map[string]string) (string, error) {
-	return r.RenderIn(physical, TextMode{})
 }
 
 // FloatLiteral renders a FLOAT (bits 32) or DOUBLE (bits 64) parameter: the

@@ -21,7 +21,7 @@ func benchPlan(b *testing.B, sql string) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := pl.Plan(stmts[0], "shop"); err != nil {
+		if _, err := pl.Plan(stmts[0], Facts{DB: "shop"}); err != nil {
 			b.Fatal(err)
 		}
 	}

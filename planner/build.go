@@ -14,10 +14,10 @@ import (
 // hold; beyond it the statement fails instead of exhausting memory.
 const maxSortBytes = 256 << 20
 
-// Plan plans a statement for a session whose current database is db. It
+// Plan plans a statement for a session described by f. It
 // reads no backend and returns an immutable plan.
-func (pl *Planner) Plan(st *parser.Statement, db string) (*engine.Plan, error) {
-	d, err := pl.plan(st, db)
+func (pl *Planner) Plan(st *parser.Statement, f Facts) (*engine.Plan, error) {
+	d, err := pl.plan(st, f)
 	if err != nil {
 		return nil, err
 	}
@@ -80,13 +80,13 @@ func buildMerge(m *MergeSpec, routes []*engine.Route, meta *engine.Route) (engin
 		node = &engine.Distinct{Input: node, Keys: m.Keys, Hidden: m.Hidden}
 	}
 	if m.Having != nil {
-		text, _ := parser.Restore(m.Having)
+		text, _ := parser.RestoreIn(m.Having, parser.TextMode{})
 		node = &engine.Filter{Input: node, Expr: m.compile(m.Having), Hidden: m.Hidden, Text: text}
 	}
 	if len(m.Final) > 0 {
 		keys := make([]engine.MemorySortKey, len(m.Final))
 		for i, f := range m.Final {
-			text, _ := parser.Restore(f.Expr)
+			text, _ := parser.RestoreIn(f.Expr, parser.TextMode{})
 			keys[i] = engine.MemorySortKey{Desc: f.Desc, Text: text}
 			if idx, ok := m.groupKey[restoreText(f.Expr)]; ok {
 				k := m.Keys[idx]

@@ -53,8 +53,8 @@ func (pl *Planner) PhysicalFor(db, table string) (cluster, physical string) {
 
 // MetadataSQL is a statement as one backend can prepare it: sharded tables
 // renamed to the physical table that stands for them.
-func (pl *Planner) MetadataSQL(st *parser.Statement, db string) (cluster, sql string, err error) {
-	refs, _, err := pl.resolve(st, db)
+func (pl *Planner) MetadataSQL(st *parser.Statement, f Facts) (cluster, sql string, err error) {
+	refs, _, err := pl.resolve(st, f.DB)
 	if err != nil {
 		return "", "", err
 	}
@@ -68,7 +68,7 @@ func (pl *Planner) MetadataSQL(st *parser.Statement, db string) (cluster, sql st
 		}
 	}
 	if len(phys) == 0 {
-		d, err := pl.plan(st, db)
+		d, err := pl.plan(st, f)
 		if err != nil {
 			return "", "", err
 		}
@@ -78,7 +78,7 @@ func (pl *Planner) MetadataSQL(st *parser.Statement, db string) (cluster, sql st
 	for n := range phys {
 		names = append(names, n)
 	}
-	sql, err = parser.NewRenamer(st.Node, schema, db, names).Render(phys)
+	sql, err = parser.NewRenamer(st.Node, schema, f.DB, names).RenderIn(phys, f.Text)
 	return cluster, sql, err
 }
 
@@ -129,7 +129,7 @@ func (pl *Planner) DescribedBy(schema, table, cluster string, first bool) (strin
 // table's schema and name are appended as two columns the session uses to
 // map rows back and then drops. It returns the SQL and the number of
 // helper columns.
-func (pl *Planner) InfoSchemaSQL(st *parser.Statement) (string, int) {
+func (pl *Planner) InfoSchemaSQL(st *parser.Statement, m parser.TextMode) (string, int) {
 	sel := st.Node.(*ast.SelectStmt)
 	helpers := 0
 	if sel.GroupBy == nil && !hasAggregate(sel) && !sel.Distinct {
@@ -164,7 +164,7 @@ func (pl *Planner) InfoSchemaSQL(st *parser.Statement) (string, int) {
 		return st.SQL, 0
 	}
 	keepColumnNames(sel)
-	sql, err := parser.Restore(st.Node)
+	sql, err := parser.RestoreIn(st.Node, m)
 	if err != nil {
 		return st.SQL, 0
 	}
@@ -175,7 +175,7 @@ func (pl *Planner) InfoSchemaSQL(st *parser.Statement) (string, int) {
 // other fields, no FROM) to answer the proxy's own limit: clients size
 // their packets by it, and the proxy's limit is what applies. ok is false
 // when the statement does not ask for it.
-func MaxAllowedPacketSQL(st *parser.Statement, limit int) (string, bool) {
+func MaxAllowedPacketSQL(st *parser.Statement, limit int, m parser.TextMode) (string, bool) {
 	sel, ok := st.Node.(*ast.SelectStmt)
 	if !ok || sel.From != nil || sel.Fields == nil {
 		return "", false
@@ -202,6 +202,6 @@ func MaxAllowedPacketSQL(st *parser.Statement, limit int) (string, bool) {
 			f.Expr = ast.NewValueExpr(uint64(limit), "", "")
 		}
 	}
-	sql, err := parser.Restore(sel)
+	sql, err := parser.RestoreIn(sel, m)
 	return sql, err == nil
 }

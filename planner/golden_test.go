@@ -128,7 +128,7 @@ func TestPlansGolden(t *testing.T) {
 				var plan *engine.Plan
 				stmts, err := p.Parse(c.sql)
 				if err == nil {
-					plan, err = pl.Plan(stmts[0], "shop")
+					plan, err = pl.Plan(stmts[0], Facts{DB: "shop"})
 				}
 				if err != nil {
 					got = "error: " + err.Error()

@@ -51,7 +51,7 @@ type FinalKey struct {
 }
 
 func restoreText(n ast.Node) string {
-	s, _ := parser.Restore(n)
+	s, _ := parser.RestoreIn(n, parser.TextMode{})
 	return strings.ToLower(s)
 }
 
@@ -348,7 +348,7 @@ func (m *MergeSpec) checkEvaluable(e ast.ExprNode) error {
 		return bad == nil
 	}})
 	if bad != nil {
-		text, _ := parser.Restore(bad)
+		text, _ := parser.RestoreIn(bad, parser.TextMode{})
 		return notSupported("evaluating %q on rows merged from several shards is not supported by this version", text)
 	}
 	return nil

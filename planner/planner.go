@@ -63,6 +63,14 @@ const (
 	mergeSpecified
 )
 
+// Facts are what planning needs to know about the session: its current
+// database and how its server reads SQL text (sql_mode, character set),
+// which every rendered statement must follow.
+type Facts struct {
+	DB   string
+	Text parser.TextMode
+}
+
 // BucketSet knows which hourly buckets exist for a table.
 type BucketSet interface {
 	Buckets(schema, table string) []string
@@ -124,9 +132,9 @@ func schemaClusters(s *rules.Schema) []string {
 	return append(out, more...)
 }
 
-// plan routes a statement. db is the session's current database.
-func (pl *Planner) plan(st *parser.Statement, db string) (*draft, error) {
-	refs, fixed, err := pl.resolve(st, db)
+// plan routes a statement for the session described by f.
+func (pl *Planner) plan(st *parser.Statement, f Facts) (*draft, error) {
+	refs, fixed, err := pl.resolve(st, f.DB)
 	if err != nil {
 		return nil, err
 	}
@@ -142,30 +150,30 @@ func (pl *Planner) plan(st *parser.Statement, db string) (*draft, error) {
 	read := st.ReadOnly || st.Kind == parser.KindSelect || st.Kind == parser.KindShow
 	switch {
 	case len(sharded) == 0 && len(globals) == 0:
-		return pl.single(st, db, fixed, read)
+		return pl.single(st, f, fixed, read)
 	case len(sharded) == 0:
-		return pl.global(st, db, globals, fixed, read)
+		return pl.global(st, f, globals, fixed, read)
 	}
 	if len(fixed) > 0 {
 		return nil, notSupported("%s is sharded but %s lives only on cluster %s: the tables are not co-located", sharded[0].qualified(), fixed[0].qualified(), pl.clusterOf(fixed[0]))
 	}
 	switch n := st.Node.(type) {
 	case *ast.SelectStmt:
-		return pl.selectPlan(st, n, db, sharded)
+		return pl.selectPlan(st, n, f, sharded)
 	case *ast.InsertStmt:
-		return pl.insertPlan(st, n, db, sharded)
+		return pl.insertPlan(st, n, f, sharded)
 	case *ast.UpdateStmt:
-		return pl.updateDeletePlan(st, db, sharded, n.Where, n.Order != nil || n.Limit != nil, n.MultipleTable, n.List)
+		return pl.updateDeletePlan(st, f, sharded, n.Where, n.Order != nil || n.Limit != nil, n.MultipleTable, n.List)
 	case *ast.DeleteStmt:
-		return pl.updateDeletePlan(st, db, sharded, n.Where, n.Order != nil || n.Limit != nil, n.IsMultiTable, nil)
+		return pl.updateDeletePlan(st, f, sharded, n.Where, n.Order != nil || n.Limit != nil, n.IsMultiTable, nil)
 	case *ast.ShowStmt:
-		return pl.showPlan(st, n, db, sharded)
+		return pl.showPlan(st, n, f, sharded)
 	case *ast.ExplainStmt:
 		if show, ok := n.Stmt.(*ast.ShowStmt); ok { // DESCRIBE t
-			return pl.showPlan(st, show, db, sharded)
+			return pl.showPlan(st, show, f, sharded)
 		}
 	case ast.DDLNode:
-		return pl.ddlPlan(st, db, sharded)
+		return pl.ddlPlan(st, f, sharded)
 	case *ast.SetOprStmt:
 		return nil, notSupported("UNION over sharded table %s is not supported by this version", sharded[0].qualified())
 	}
@@ -218,7 +226,7 @@ func (pl *Planner) clusterOf(r tableRef) string {
 }
 
 // single routes a statement whose tables all live on one cluster.
-func (pl *Planner) single(st *parser.Statement, db string, fixed []tableRef, read bool) (*draft, error) {
+func (pl *Planner) single(st *parser.Statement, f Facts, fixed []tableRef, read bool) (*draft, error) {
 	cluster := ""
 	var by tableRef
 	for _, r := range fixed {
@@ -233,7 +241,7 @@ func (pl *Planner) single(st *parser.Statement, db string, fixed []tableRef, rea
 		cluster, by = c, r
 	}
 	if cluster == "" {
-		s := pl.rules.Schemas[db]
+		s := pl.rules.Schemas[f.DB]
 		if s == nil {
 			s = pl.rules.DefaultSchema()
 		}
@@ -244,9 +252,9 @@ func (pl *Planner) single(st *parser.Statement, db string, fixed []tableRef, rea
 
 // global routes statements on global tables: reads to one copy, writes to
 // every copy.
-func (pl *Planner) global(st *parser.Statement, db string, globals, fixed []tableRef, read bool) (*draft, error) {
+func (pl *Planner) global(st *parser.Statement, f Facts, globals, fixed []tableRef, read bool) (*draft, error) {
 	if read {
-		p, err := pl.single(st, db, fixed, true)
+		p, err := pl.single(st, f, fixed, true)
 		if err == nil && len(fixed) == 0 {
 			p.Steps[0].Cluster = pl.rules.Schemas[globals[0].schema].Cluster
 		}

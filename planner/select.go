@@ -13,7 +13,7 @@ import (
 
 // render builds one step per target set: index-aligned physical names for
 // every sharded table of the statement.
-func render(st *parser.Statement, db string, sharded []tableRef, sets [][]shard.Target) ([]step, map[string]string, error) {
+func render(st *parser.Statement, f Facts, sharded []tableRef, sets [][]shard.Target) ([]step, map[string]string, error) {
 	if sel, ok := st.Node.(*ast.SelectStmt); ok {
 		keepColumnNames(sel)
 	}
@@ -21,7 +21,7 @@ func render(st *parser.Statement, db string, sharded []tableRef, sets [][]shard.
 	for i, r := range sharded {
 		names[i] = strings.ToLower(r.name)
 	}
-	rn := parser.NewRenamer(st.Node, sharded[0].schema, db, names)
+	rn := parser.NewRenamer(st.Node, sharded[0].schema, f.DB, names)
 	logical := map[string]string{}
 	steps := make([]step, 0, len(sets[0]))
 	for i := range sets[0] {
@@ -33,7 +33,7 @@ func render(st *parser.Statement, db string, sharded []tableRef, sets [][]shard.
 			tables = append(tables, t.Table)
 			logical[t.Table] = r.sharded.Name
 		}
-		sql, err := rn.Render(phys)
+		sql, err := rn.RenderIn(phys, f.Text)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -42,7 +42,7 @@ func render(st *parser.Statement, db string, sharded []tableRef, sets [][]shard.
 	return steps, logical, nil
 }
 
-func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, db string, sharded []tableRef) (*draft, error) {
+func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, sharded []tableRef) (*draft, error) {
 	if hasWindow(n) {
 		return nil, notSupported("window functions over sharded table %s are not supported by this version", sharded[0].qualified())
 	}
@@ -78,7 +78,7 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, db string
 				for j := range sets {
 					first[j] = sets[j][:1]
 				}
-				meta, _, err := render(st, db, sharded, first)
+				meta, _, err := render(st, f, sharded, first)
 				n.Limit = limit
 				if err != nil {
 					return nil, err
@@ -91,7 +91,7 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, db string
 			}
 		}
 	}
-	steps, logical, err := render(st, db, sharded, sets)
+	steps, logical, err := render(st, f, sharded, sets)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func (pl *Planner) nowLiteral(e ast.ExprNode) (string, bool) {
 	return pl.now().Format(layout), true
 }
 
-func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, db string, sharded []tableRef) (*draft, error) {
+func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, sharded []tableRef) (*draft, error) {
 	r := sharded[0]
 	t := r.sharded
 	if len(sharded) > 1 || n.Select != nil {
@@ -129,11 +129,11 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, db string
 	all := n.Lists
 	defer func() { n.Lists = all }()
 	names := []string{strings.ToLower(r.name)}
-	rn := parser.NewRenamer(n, r.schema, db, names)
+	rn := parser.NewRenamer(n, r.schema, f.DB, names)
 	p := &draft{Ensure: ensure}
 	for _, target := range sets[0] {
 		n.Lists = groups[target]
-		sql, err := rn.Render(map[string]string{names[0]: target.Table})
+		sql, err := rn.RenderIn(map[string]string{names[0]: target.Table}, f.Text)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +145,7 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, db string
 	return p, nil
 }
 
-func (pl *Planner) updateDeletePlan(st *parser.Statement, db string, sharded []tableRef, where ast.ExprNode, orderOrLimit, multi bool, set []*ast.Assignment) (*draft, error) {
+func (pl *Planner) updateDeletePlan(st *parser.Statement, f Facts, sharded []tableRef, where ast.ExprNode, orderOrLimit, multi bool, set []*ast.Assignment) (*draft, error) {
 	r := sharded[0]
 	t := r.sharded
 	verb := "DELETE"
@@ -172,7 +172,7 @@ func (pl *Planner) updateDeletePlan(st *parser.Statement, db string, sharded []t
 	if len(targets) > 1 && orderOrLimit {
 		return nil, notSupported("%s with ORDER BY or LIMIT on sharded table %s across several shards is not supported", verb, r.qualified())
 	}
-	steps, _, err := render(st, db, sharded, [][]shard.Target{targets})
+	steps, _, err := render(st, f, sharded, [][]shard.Target{targets})
 	if err != nil {
 		return nil, err
 	}
@@ -191,14 +191,14 @@ func firstTable(t *shard.Table) shard.Target {
 	return shard.Target{Cluster: t.Clusters[0], Table: t.TemplateTable()}
 }
 
-func (pl *Planner) showPlan(st *parser.Statement, n *ast.ShowStmt, db string, sharded []tableRef) (*draft, error) {
+func (pl *Planner) showPlan(st *parser.Statement, n *ast.ShowStmt, f Facts, sharded []tableRef) (*draft, error) {
 	switch n.Tp {
 	case ast.ShowCreateTable, ast.ShowColumns, ast.ShowIndex:
 	default:
 		return nil, notSupported("this SHOW statement on sharded table %s is not supported by this version", sharded[0].qualified())
 	}
 	target := firstTable(sharded[0].sharded)
-	steps, logical, err := render(st, db, sharded[:1], [][]shard.Target{{target}})
+	steps, logical, err := render(st, f, sharded[:1], [][]shard.Target{{target}})
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +221,7 @@ func (pl *Planner) allPhysical(schema string, t *shard.Table) []shard.Target {
 	return out
 }
 
-func (pl *Planner) ddlPlan(st *parser.Statement, db string, sharded []tableRef) (*draft, error) {
+func (pl *Planner) ddlPlan(st *parser.Statement, f Facts, sharded []tableRef) (*draft, error) {
 	r := sharded[0]
 	if len(sharded) > 1 {
 		return nil, notSupported("one DDL statement for several sharded tables (%s, %s) is not supported; run one per table", r.qualified(), sharded[1].qualified())
@@ -251,7 +251,7 @@ func (pl *Planner) ddlPlan(st *parser.Statement, db string, sharded []tableRef) 
 	default:
 		return nil, notSupported("this DDL on sharded table %s is not supported by this version", r.qualified())
 	}
-	steps, _, err := render(st, db, sharded, [][]shard.Target{targets})
+	steps, _, err := render(st, f, sharded, [][]shard.Target{targets})
 	if err != nil {
 		return nil, err
 	}

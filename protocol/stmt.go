@@ -82,7 +82,7 @@ func (cc *clientConn) stmtExecute(arg []byte) bool {
 		st.long, st.longTooBig = nil, false
 		return cc.reply(wire.Errorf(mysql.ER_NET_PACKET_TOO_LARGE, "Parameter of prepared statement is larger than 'max_allowed_packet' bytes"))
 	}
-	literals, err := st.bind(arg[4:], cc.textMode())
+	literals, err := st.bind(arg[4:], cc.sess.TextMode())
 	st.long = nil
 	if err != nil {
 		return cc.reply(err)
@@ -125,16 +125,6 @@ func (cc *clientConn) stmtReset(arg []byte) bool {
 	}
 	st.long, st.longTooBig = nil, false
 	return cc.ok()
-}
-
-// textMode is how the session's server reads SQL text, for binding values.
-func (cc *clientConn) textMode() parser.TextMode {
-	return parser.TextMode{
-		NoBackslashEscapes: cc.sess.Status()&mysql.SERVER_STATUS_NO_BACKSLASH_ESCAPED != 0,
-		// TODO(router): session charset (character_set_client). Until the
-		// router exposes it, values are rendered for utf8mb4.
-		Charset: "",
-	}
 }
 
 var errMalformedExecute = wire.Errorf(mysql.ER_MALFORMED_PACKET, "Malformed communication packet")

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shard"
 )
 
@@ -20,7 +21,7 @@ func createBucket(snap *Snapshot, schema string, t *shard.Table, bucket string) 
 		return err
 	}
 	for _, target := range t.BucketTargets(bucket, nil) {
-		sql := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s LIKE %s.%s", quoteName(schema), quoteName(target.Table), quoteName(schema), quoteName(t.TemplateTable()))
+		sql := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s LIKE %s.%s", parser.QuoteIdent(schema), parser.QuoteIdent(target.Table), parser.QuoteIdent(schema), parser.QuoteIdent(t.TemplateTable()))
 		if _, err := conn.Exec(sql); err != nil {
 			cluster.Primary.Discard(conn)
 			return fmt.Errorf("shardgate: creating bucket table %s.%s on %s: %w", schema, target.Table, target.Cluster, err)
@@ -47,7 +48,7 @@ func discoverBuckets(snap *Snapshot, log *slog.Logger) {
 					log.Warn("bucket discovery: backend unreachable", "cluster", cname, "err", err)
 					continue
 				}
-				res, _, err := conn.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " + quoteString(schema))
+				res, _, err := conn.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " + parser.QuoteString(schema))
 				if err != nil {
 					c.Primary.Discard(conn)
 					log.Warn("bucket discovery failed", "cluster", cname, "err", err)

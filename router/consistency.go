@@ -5,6 +5,7 @@ import (
 
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/parser"
 )
 
 // Read-your-writes (consistency: session): after a write the session
@@ -51,7 +52,7 @@ func (s *Session) caughtUp(snap *Snapshot, c *backend.Conn, cluster string) (boo
 	if !on || gtid == "" {
 		return true, nil
 	}
-	res, _, err := c.Query(fmt.Sprintf("SELECT MASTER_GTID_WAIT(%s, %g)", quoteString(gtid), timeout))
+	res, _, err := c.Query(fmt.Sprintf("SELECT MASTER_GTID_WAIT(%s, %g)", parser.QuoteString(gtid), timeout))
 	switch engine.Classify(err) {
 	case engine.FaultServer:
 		return false, nil

@@ -64,7 +64,7 @@ func (s *Session) showTables(snap *Snapshot, st *parser.Statement, show *ast.Sho
 	if !ok || show.Where != nil {
 		return s.run(snap, st, w, obs) // information_schema, or a WHERE filter over what MySQL returns
 	}
-	res, err := s.queryOn(snap, schema.Cluster, "SHOW FULL TABLES FROM "+quoteName(schemaName))
+	res, err := s.queryOn(snap, schema.Cluster, "SHOW FULL TABLES FROM "+parser.QuoteIdent(schemaName))
 	if err != nil {
 		return err
 	}
@@ -111,8 +111,6 @@ func (s *Session) showTables(snap *Snapshot, st *parser.Statement, show *ast.Sho
 	return engine.WriteTable(w, cols, rows, s.Status())
 }
 
-func quoteName(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
-
 // explainShardgate answers EXPLAIN SHARDGATE <statement> with its plan.
 func (s *Session) explainShardgate(sql string, w ResultWriter) error {
 	stmts, err := s.rt.parse(sql)
@@ -122,7 +120,7 @@ func (s *Session) explainShardgate(sql string, w ResultWriter) error {
 	if len(stmts) != 1 {
 		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: EXPLAIN SHARDGATE takes one statement")
 	}
-	p, err := s.snapshot().Planner.Plan(stmts[0], s.state.db)
+	p, err := s.snapshot().Planner.Plan(stmts[0], s.state.facts())
 	if err != nil {
 		return err
 	}
@@ -174,7 +172,7 @@ func (s *Session) infoSchema(snap *Snapshot, st *parser.Statement, w ResultWrite
 			}
 		}
 	}
-	sql, helpers := snap.Planner.InfoSchemaSQL(st)
+	sql, helpers := snap.Planner.InfoSchemaSQL(st, s.state.textMode())
 	var cols []wire.Column
 	var rows [][][]byte
 	schemaCol, nameCol := -1, -1
@@ -229,8 +227,8 @@ func toRows(in [][]*string) [][][]byte {
 }
 
 // proxyVariables answers @@max_allowed_packet with the proxy's own limit.
-func proxyVariables(snap *Snapshot, st *parser.Statement) *parser.Statement {
-	sql, ok := planner.MaxAllowedPacketSQL(st, snap.Rules.MaxAllowedPacket)
+func proxyVariables(snap *Snapshot, st *parser.Statement, m parser.TextMode) *parser.Statement {
+	sql, ok := planner.MaxAllowedPacketSQL(st, snap.Rules.MaxAllowedPacket, m)
 	if !ok {
 		return nil
 	}

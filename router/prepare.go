@@ -1,12 +1,11 @@
 package router
 
 import (
-	"errors"
 	"sync"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
-	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/wire"
 )
@@ -53,7 +52,7 @@ func (c *prepareCache) put(k string, p *Prepared) {
 // prepared statements for clients.
 func (s *Session) Prepare(sql string) (*Prepared, error) {
 	snap := s.snapshot()
-	key := s.state.db + "\x00" + sql
+	key := s.state.db + "\x00" + s.state.vars["names"] + "\x00" + sql
 	if p := snap.prepared.get(key); p != nil {
 		return p, nil
 	}
@@ -68,7 +67,7 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 		return nil, err
 	}
 	st := stmts[0]
-	cluster, physical, err := snap.Planner.MetadataSQL(st, s.state.db)
+	cluster, physical, err := snap.Planner.MetadataSQL(st, s.state.facts())
 	if err != nil {
 		return nil, err
 	}
@@ -77,18 +76,28 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.backendPrepare(conn, physical)
-	if err != nil {
-		var me *mysql.MyError
-		if errors.As(err, &me) {
-			b.Put(conn)
-		} else {
-			b.Discard(conn)
-		}
+	// The column definitions name the character set results come in: the
+	// session's, so the connection carries the session's variables.
+	err = conn.UseDB(s.state.db)
+	if err == nil {
+		err = conn.SyncVars(s.state.vars)
+	}
+	var params, columns [][]byte
+	if err == nil {
+		params, columns, err = conn.Prepare(physical)
+	}
+	switch engine.Classify(err) {
+	case engine.FaultNone:
+		b.Put(conn)
+	case engine.FaultServer:
+		conn.Dirty = true // its variables may be half set
+		b.Put(conn)
+		return nil, err
+	default:
+		b.Discard(conn)
 		return nil, err
 	}
-	b.Put(conn)
-	p.Offsets = offsets
+	p := &Prepared{Offsets: offsets, Params: params, Columns: columns}
 	if snap.cacheable(st, s.state.db) {
 		p.fast = st
 	}
@@ -96,55 +105,5 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 		return nil, wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: the server counts %d parameters, the proxy %d", len(p.Params), len(offsets))
 	}
 	snap.prepared.put(key, p)
-	return p, nil
-}
-
-func (s *Session) backendPrepare(c *backend.Conn, sql string) (*Prepared, error) {
-	if err := c.UseDB(s.state.db); err != nil {
-		return nil, err
-	}
-	if err := c.Send(mysql.COM_STMT_PREPARE, []byte(sql)); err != nil {
-		return nil, err
-	}
-	first, err := c.ReadPacket()
-	if err != nil {
-		return nil, err
-	}
-	if len(first) > 0 && first[0] == wire.HeaderERR {
-		return nil, wire.ParseError(first)
-	}
-	if len(first) < 12 || first[0] != wire.HeaderOK {
-		return nil, errors.New("malformed prepare response")
-	}
-	id := append([]byte(nil), first[1:5]...) // first is overwritten by the next reads
-	ncols := int(first[5]) | int(first[6])<<8
-	nparams := int(first[7]) | int(first[8])<<8
-	p := &Prepared{}
-	readDefs := func(n int) ([][]byte, error) {
-		if n == 0 {
-			return nil, nil
-		}
-		defs := make([][]byte, 0, n)
-		for {
-			d, err := c.ReadPacket()
-			if err != nil {
-				return nil, err
-			}
-			if wire.IsEOF(d) {
-				return defs, nil
-			}
-			defs = append(defs, append([]byte(nil), d...))
-		}
-	}
-	if p.Params, err = readDefs(nparams); err != nil {
-		return nil, err
-	}
-	if p.Columns, err = readDefs(ncols); err != nil {
-		return nil, err
-	}
-	// COM_STMT_CLOSE has no answer.
-	if err := c.Send(mysql.COM_STMT_CLOSE, id); err != nil {
-		return nil, err
-	}
 	return p, nil
 }

@@ -2,10 +2,6 @@ package router
 
 import (
 	"testing"
-
-	"github.com/go-mysql-org/go-mysql/mysql"
-
-	"github.com/shardgate/shardgate/wire"
 )
 
 func TestLikeMatch(t *testing.T) {
@@ -34,25 +30,6 @@ func TestNamesForCollation(t *testing.T) {
 	for id, want := range cases {
 		if got := namesForCollation(id); got != want {
 			t.Errorf("collation %d: %s, want %s", id, got, want)
-		}
-	}
-}
-
-func TestLiteral(t *testing.T) {
-	s := func(v string) *string { return &v }
-	cases := []struct {
-		col  wire.Column
-		v    *string
-		want string
-	}{
-		{wire.Column{Type: mysql.MYSQL_TYPE_LONGLONG}, s("42"), "42"},
-		{wire.Column{Type: mysql.MYSQL_TYPE_VAR_STRING, Charset: 45}, s("a'b"), "_utf8mb4 X'612762'"},
-		{wire.Column{Type: mysql.MYSQL_TYPE_BLOB, Charset: 63}, s("\x00\xff"), "X'00ff'"},
-		{wire.Column{Type: mysql.MYSQL_TYPE_VAR_STRING, Charset: 45}, nil, "NULL"},
-	}
-	for _, c := range cases {
-		if got := literal(c.col, c.v); got != c.want {
-			t.Errorf("literal: %s, want %s", got, c.want)
 		}
 	}
 }

@@ -56,6 +56,10 @@ func (s *Session) AllowMultiStatements(on bool) { s.multiStatements = on }
 // DB is the session's current database.
 func (s *Session) DB() string { return s.state.db }
 
+// TextMode is how the session's server reads SQL text (sql_mode and
+// character set): what values bound into a prepared statement must follow.
+func (s *Session) TextMode() parser.TextMode { return s.state.textMode() }
+
 // Status is the server status to report in packets the proxy writes.
 func (s *Session) Status() uint16 { return s.txn.clientStatus() }
 
@@ -208,7 +212,7 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 		if isInfoSchemaTables(st) {
 			return s.infoSchema(snap, st, w)
 		}
-		if rewritten := proxyVariables(snap, st); rewritten != nil {
+		if rewritten := proxyVariables(snap, st, s.state.textMode()); rewritten != nil {
 			st = rewritten
 		}
 	case parser.KindShow:
@@ -224,7 +228,7 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 
 // run plans a statement and executes the plan.
 func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs *observation) error {
-	p, err := snap.Planner.Plan(st, s.state.db)
+	p, err := snap.Planner.Plan(st, s.state.facts())
 	if err != nil {
 		return err
 	}

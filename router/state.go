@@ -1,7 +1,6 @@
 package router
 
 import (
-	"encoding/hex"
 	"errors"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/planner"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -31,10 +31,42 @@ type state struct {
 	// lastGTID is, per cluster, the GTID of the session's last write, kept
 	// for schemas with consistency: session.
 	lastGTID map[string]string
+	// sqlMode and charset are @@sql_mode and @@character_set_client as the
+	// server reported them: how the server reads the SQL text the proxy
+	// renders for this session.
+	sqlMode, charset string
+}
+
+// textMode is how the session's server reads SQL text.
+func (st *state) textMode() parser.TextMode {
+	mode := strings.ToUpper(st.sqlMode)
+	has := func(flag string) bool {
+		for _, f := range strings.Split(mode, ",") {
+			if f == flag {
+				return true
+			}
+		}
+		return false
+	}
+	return parser.TextMode{
+		NoBackslashEscapes: has("NO_BACKSLASH_ESCAPES"),
+		AnsiQuotes:         has("ANSI_QUOTES") || has("ANSI"),
+		Charset:            st.charset,
+	}
+}
+
+// facts describe the session for the planner.
+func (st *state) facts() planner.Facts { return planner.Facts{DB: st.db, Text: st.textMode()} }
+
+// charsetOfNames reads the character set of a SET NAMES value
+// ('gbk' COLLATE 'gbk_chinese_ci').
+func charsetOfNames(names string) string {
+	cs, _, _ := strings.Cut(strings.TrimPrefix(names, "'"), "'")
+	return cs
 }
 
 func newState(db, names string) state {
-	st := state{db: db, vars: map[string]string{}}
+	st := state{db: db, vars: map[string]string{}, charset: charsetOfNames(names)}
 	if names != backend.DefaultNames {
 		st.handshakeNames = names
 		st.vars["names"] = names
@@ -46,10 +78,12 @@ func newState(db, names string) state {
 // database and the handshake's character set stay.
 func (st *state) reset() {
 	st.vars = map[string]string{}
+	st.charset = charsetOfNames(backend.DefaultNames)
 	if st.handshakeNames != "" {
 		st.vars["names"] = st.handshakeNames
+		st.charset = charsetOfNames(st.handshakeNames)
 	}
-	st.lastInsertID = 0
+	st.lastInsertID, st.sqlMode = 0, ""
 }
 
 // varRead names a session value and the expression that reads it back.
@@ -86,7 +120,7 @@ func (s *Session) set(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 			reads = append(reads, userVarRead(name))
 		}
 	}
-	p, err := snap.Planner.Plan(st, s.state.db)
+	p, err := snap.Planner.Plan(st, s.state.facts())
 	if err != nil {
 		return err
 	}
@@ -136,12 +170,19 @@ func (st *state) captureVars(c *backend.Conn, reads []varRead) error {
 	}
 	changed := map[string]string{}
 	for i, r := range reads {
-		v := literal(res.Columns[i], res.Rows[0][i])
-		if r.key == "names" {
-			v = *res.Rows[0][i]
+		raw := res.Rows[0][i]
+		v := parser.ColumnValueLiteral(res.Columns[i], raw)
+		switch {
+		case r.key == "names" && raw != nil:
+			v = *raw
+			st.charset = charsetOfNames(v)
 			for _, k := range []string{"character_set_client", "character_set_connection", "character_set_results", "collation_connection"} {
 				delete(st.vars, k)
 			}
+		case r.key == "sql_mode" && raw != nil:
+			st.sqlMode = *raw
+		case r.key == "character_set_client" && raw != nil:
+			st.charset = *raw
 		}
 		changed[r.key] = v
 	}
@@ -190,29 +231,4 @@ func charsetOfCollation(id uint16) string {
 		return "utf8mb3"
 	}
 	return coll.CharsetName
-}
-
-// literal renders a value read back from the server as SQL that recreates it.
-func literal(col wire.Column, v *string) string {
-	if v == nil {
-		return "NULL"
-	}
-	switch col.Type {
-	case mysql.MYSQL_TYPE_TINY, mysql.MYSQL_TYPE_SHORT, mysql.MYSQL_TYPE_LONG, mysql.MYSQL_TYPE_LONGLONG,
-		mysql.MYSQL_TYPE_INT24, mysql.MYSQL_TYPE_DECIMAL, mysql.MYSQL_TYPE_NEWDECIMAL,
-		mysql.MYSQL_TYPE_FLOAT, mysql.MYSQL_TYPE_DOUBLE:
-		return *v
-	}
-	if col.Charset == 63 {
-		return "X'" + hex.EncodeToString([]byte(*v)) + "'"
-	}
-	if cs := charsetOfCollation(col.Charset); cs != "" {
-		return "_" + cs + " X'" + hex.EncodeToString([]byte(*v)) + "'"
-	}
-	return quoteString(*v)
-}
-
-func quoteString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`, "\n", `\n`, "\r", `\r`, "\x1a", `\Z`)
-	return "'" + r.Replace(s) + "'"
 }
