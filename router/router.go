@@ -67,7 +67,9 @@ func New(r *rules.Rules) *Router {
 			addrs = append(addrs, rep.Addr)
 			weights = append(weights, rep.Weight)
 		}
-		rt.Clusters[name] = backend.NewCluster(name, c.Primary, addrs, weights, cfg, r.MaxReplicaLag)
+		cl := backend.NewCluster(name, c.Primary, addrs, weights, cfg, r.MaxReplicaLag)
+		cl.HealthTimeout, cl.HealthFailures = r.HealthTimeout, r.HealthFailures
+		rt.Clusters[name] = cl
 	}
 	return rt
 }
