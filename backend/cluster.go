@@ -57,8 +57,24 @@ type Cluster struct {
 	Replicas []*Backend
 	// MaxLag is the delay beyond which a replica leaves rotation.
 	MaxLag time.Duration
-	rr     atomic.Uint64
+	// HealthTimeout bounds one health check (connect, login and the probe
+	// itself). It is independent of the check interval: a check slower than
+	// the interval is not a failure until it passes this timeout. Zero means
+	// DefaultHealthTimeout.
+	HealthTimeout time.Duration
+	// HealthFailures is how many consecutive failed checks take a backend
+	// out of rotation, so that one slow check (a loaded machine, a GC
+	// pause) does not. Zero means DefaultHealthFailures. A statement that
+	// finds a backend broken still takes it out at once (MarkDown).
+	HealthFailures int
+	rr             atomic.Uint64
 }
+
+// Defaults for a Cluster's health settings left at zero.
+const (
+	DefaultHealthTimeout  = 2 * time.Second
+	DefaultHealthFailures = 2
+)
 
 // NewCluster builds a cluster; every backend starts healthy until a check
 // says otherwise, so the proxy serves from the first second.
@@ -102,11 +118,21 @@ func (c *Cluster) PickReplica() *Backend {
 }
 
 // RunHealth checks every backend each interval until ctx ends. A backend
-// leaves rotation at its first failed check and returns at its first good one.
+// leaves rotation after HealthFailures consecutive failed checks and returns
+// at its first good one. A check still running when the next one is due is
+// left to finish (it ends by HealthTimeout at the latest) rather than
+// counted as failed.
 func (c *Cluster) RunHealth(ctx context.Context, interval time.Duration) {
+	timeout, failures := c.HealthTimeout, c.HealthFailures
+	if timeout <= 0 {
+		timeout = DefaultHealthTimeout
+	}
+	if failures <= 0 {
+		failures = DefaultHealthFailures
+	}
 	checkers := make([]*checker, 0, 1+len(c.Replicas))
 	for _, b := range c.Backends() {
-		checkers = append(checkers, &checker{b: b, maxLag: c.MaxLag, timeout: interval})
+		checkers = append(checkers, &checker{b: b, maxLag: c.MaxLag, timeout: timeout, failures: int32(failures)})
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -131,11 +157,12 @@ func (c *Cluster) RunHealth(ctx context.Context, interval time.Duration) {
 // checker keeps its own connection, outside the pool, so a full pool never
 // delays a health check.
 type checker struct {
-	b       *Backend
-	maxLag  time.Duration
-	timeout time.Duration
-	running atomic.Bool
-	conn    atomic.Pointer[Conn]
+	b        *Backend
+	maxLag   time.Duration
+	timeout  time.Duration
+	failures int32 // consecutive failures that take the backend out
+	running  atomic.Bool
+	conn     atomic.Pointer[Conn]
 }
 
 func (ch *checker) close() {
@@ -146,8 +173,8 @@ func (ch *checker) close() {
 
 func (ch *checker) check() {
 	if !ch.running.CompareAndSwap(false, true) {
-		// The previous check is still waiting: the server is frozen.
-		ch.fail("health check did not answer within " + ch.timeout.String())
+		// The previous check is still running; it fails by itself once it
+		// passes the timeout (a frozen server), so this tick adds nothing.
 		return
 	}
 	defer ch.running.Store(false)
@@ -161,10 +188,14 @@ func (ch *checker) check() {
 	ch.b.healthy.Store(true)
 }
 
+// fail records a failed check; the backend leaves rotation only once the
+// failures are consecutive and enough of them.
 func (ch *checker) fail(msg string) {
-	ch.b.fails.Add(1)
+	n := ch.b.fails.Add(1)
 	ch.b.lastErr.Store(msg)
-	ch.b.healthy.Store(false)
+	if n >= ch.failures {
+		ch.b.healthy.Store(false)
+	}
 }
 
 func (ch *checker) probe() error {

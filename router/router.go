@@ -86,7 +86,9 @@ func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.
 			addrs = append(addrs, rep.Addr)
 			weights = append(weights, rep.Weight)
 		}
-		snap.Clusters[name] = backend.NewCluster(name, c.Primary, addrs, weights, cfg, r.MaxReplicaLag)
+		cl := backend.NewCluster(name, c.Primary, addrs, weights, cfg, r.MaxReplicaLag)
+		cl.HealthTimeout, cl.HealthFailures = r.HealthTimeout, r.HealthFailures
+		snap.Clusters[name] = cl
 	}
 	return snap
 }

@@ -30,6 +30,11 @@ type Rules struct {
 	MaxAllowedPacket int                 `yaml:"max_allowed_packet"`
 	ShutdownTimeout  time.Duration       `yaml:"shutdown_timeout"`
 	HealthInterval   time.Duration       `yaml:"health_interval"`
+	// HealthTimeout bounds one health check; it may exceed the interval.
+	HealthTimeout time.Duration `yaml:"health_timeout"`
+	// HealthFailures is how many consecutive failed checks take a backend
+	// out of rotation.
+	HealthFailures int `yaml:"health_failures"`
 	// TLS, when set, lets clients switch to TLS (CLIENT_SSL).
 	TLS *TLS `yaml:"tls"`
 	// MaxReplicaLag takes a replica out of rotation when it falls further behind.
@@ -169,6 +174,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 	r := &Rules{File: file}
 	if err := decodeStrict(doc, r, "listen", "admin_listen", "users", "backend", "clusters", "schemas", "pool",
 		"auth_plugin", "server_version", "max_allowed_packet", "shutdown_timeout", "health_interval",
+		"health_timeout", "health_failures",
 		"max_replica_lag", "replica_fallback", "precreate_hours", "scatter_concurrency", "tls"); err != nil {
 		return nil, fmt.Errorf("%s:%w", file, err)
 	}
@@ -198,6 +204,12 @@ func (r *Rules) applyDefaults() {
 	}
 	if r.HealthInterval == 0 {
 		r.HealthInterval = time.Second
+	}
+	if r.HealthTimeout == 0 {
+		r.HealthTimeout = 2 * time.Second
+	}
+	if r.HealthFailures == 0 {
+		r.HealthFailures = 2
 	}
 	if r.MaxReplicaLag == 0 {
 		r.MaxReplicaLag = 5 * time.Second
@@ -294,6 +306,12 @@ func (r *Rules) validate(doc *yaml.Node) error {
 	}
 	if r.ReplicaFallback != "primary" && r.ReplicaFallback != "error" {
 		return lineError(doc.Line, "replica_fallback %q: use primary or error", r.ReplicaFallback)
+	}
+	if r.HealthInterval < 0 || r.HealthTimeout < 0 {
+		return lineError(doc.Line, "health_interval and health_timeout must be positive")
+	}
+	if r.HealthFailures < 1 {
+		return lineError(doc.Line, "health_failures %d: must be at least 1", r.HealthFailures)
 	}
 	if r.Pool.MaxIdle > r.Pool.MaxOpen || r.Pool.MaxOpen < 1 {
 		return lineError(doc.Line, "pool: max_open must be at least 1 and max_idle at most max_open")

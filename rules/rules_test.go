@@ -27,6 +27,11 @@ func TestExampleLoads(t *testing.T) {
 	if r.Pool.ReadTimeout != 30*time.Second || r.Clusters["main"].Replicas[1].Weight != 1 {
 		t.Fatalf("defaults not applied: %+v", r.Pool)
 	}
+	// A check may take longer than the interval, and one failed check does
+	// not take a backend out.
+	if r.HealthTimeout != 2*time.Second || r.HealthFailures != 2 || r.HealthTimeout <= r.HealthInterval {
+		t.Fatalf("health defaults: interval %s timeout %s failures %d", r.HealthInterval, r.HealthTimeout, r.HealthFailures)
+	}
 }
 
 const base = `users: [{name: app, password: app}]
@@ -54,6 +59,9 @@ func TestValidation(t *testing.T) {
 		{"duplicate user", "users: [{name: app}, {name: app}]\n" + base[strings.Index(base, "\n")+1:] + "schemas: {shop: {cluster: main}}\n", "duplicate user \"app\""},
 		{"bad type", base + "schemas: {shop: {cluster: main}}\nmax_allowed_packet: lots\n", "rules.yaml:8: cannot unmarshal"},
 		{"no schemas", base, "no schemas"},
+		{"negative health_failures", base + "schemas: {shop: {cluster: main}}\nhealth_failures: -1\n", "health_failures -1: must be at least 1"},
+		{"negative health_timeout", base + "schemas: {shop: {cluster: main}}\nhealth_timeout: -1s\n", "health_interval and health_timeout must be positive"},
+		{"bad health_timeout", base + "schemas: {shop: {cluster: main}}\nhealth_timeout: soon\n", "rules.yaml:8: cannot unmarshal"},
 		{"bad replica addr", "users: [{name: app}]\nbackend: {user: app}\nclusters:\n  main:\n    primary: 127.0.0.1:3310\n    replicas: [localhost]\nschemas: {shop: {cluster: main}}\n", "rules.yaml:6: cluster main: address \"localhost\": want host:port"},
 	}
 	for _, c := range cases {
