@@ -1,0 +1,181 @@
+package rules
+
+import (
+	"fmt"
+	"net"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Validation: every error names the file line it is about.
+
+// posError is a failure at a line of the file.
+type posError struct {
+	line int
+	msg  string
+}
+
+func (e *posError) Error() string { return fmt.Sprintf("%d: %s", e.line, e.msg) }
+
+func lineError(line int, format string, args ...any) error {
+	return &posError{line, fmt.Sprintf(format, args...)}
+}
+
+func (r *Rules) validate(doc *yaml.Node) error {
+	if len(r.Users) == 0 {
+		return lineError(doc.Line, "no users: list at least one under users:")
+	}
+	seenUsers := map[string]bool{}
+	for _, u := range r.Users {
+		if u.Name == "" {
+			return lineError(u.line, "user without a name")
+		}
+		if seenUsers[u.Name] {
+			return lineError(u.line, "duplicate user %q", u.Name)
+		}
+		seenUsers[u.Name] = true
+	}
+	if r.Backend.User == "" {
+		return lineError(doc.Line, "backend.user is required: the user the proxy logs in with on every server")
+	}
+	if _, _, err := net.SplitHostPort(r.Listen); err != nil {
+		return lineError(doc.Line, "listen %q: %v", r.Listen, err)
+	}
+	switch r.AuthPlugin {
+	case "caching_sha2_password", "mysql_native_password":
+	default:
+		return lineError(doc.Line, "auth_plugin %q: use caching_sha2_password or mysql_native_password", r.AuthPlugin)
+	}
+	if r.TLS != nil && (r.TLS.Cert == "" || r.TLS.Key == "") {
+		return lineError(doc.Line, "tls: both cert and key are required")
+	}
+	if r.ReplicaFallback != "primary" && r.ReplicaFallback != "error" {
+		return lineError(doc.Line, "replica_fallback %q: use primary or error", r.ReplicaFallback)
+	}
+	if r.HealthInterval < 0 || r.HealthTimeout < 0 {
+		return lineError(doc.Line, "health_interval and health_timeout must be positive")
+	}
+	if r.HealthFailures < 1 {
+		return lineError(doc.Line, "health_failures %d: must be at least 1", r.HealthFailures)
+	}
+	if r.Pool.MaxIdle > r.Pool.MaxOpen || r.Pool.MaxOpen < 1 {
+		return lineError(doc.Line, "pool: max_open must be at least 1 and max_idle at most max_open")
+	}
+	if len(r.Clusters) == 0 {
+		return lineError(doc.Line, "no clusters: define at least one under clusters:")
+	}
+	seenAddr := map[string]string{}
+	for _, name := range sortedKeys(r.Clusters) {
+		c := r.Clusters[name]
+		if c.Primary == "" {
+			return lineError(c.line, "cluster %s: primary is required", name)
+		}
+		addrs := []struct {
+			addr string
+			line int
+		}{{c.Primary, c.line}}
+		for _, rep := range c.Replicas {
+			if rep.Weight < 0 {
+				return lineError(rep.line, "cluster %s: replica %s: weight must be positive", name, rep.Addr)
+			}
+			addrs = append(addrs, struct {
+				addr string
+				line int
+			}{rep.Addr, rep.line})
+		}
+		for _, a := range addrs {
+			if _, _, err := net.SplitHostPort(a.addr); err != nil {
+				return lineError(a.line, "cluster %s: address %q: want host:port", name, a.addr)
+			}
+			if other, dup := seenAddr[a.addr]; dup {
+				return lineError(a.line, "cluster %s: address %s is already used by cluster %s", name, a.addr, other)
+			}
+			seenAddr[a.addr] = name
+		}
+	}
+	if len(r.Schemas) == 0 {
+		return lineError(doc.Line, "no schemas: define at least one under schemas:")
+	}
+	for _, name := range r.SchemaOrder {
+		s := r.Schemas[name]
+		if s.Cluster == "" {
+			return lineError(s.line, "schema %s: cluster is required (where tables without a rule live)", name)
+		}
+		if r.Clusters[s.Cluster] == nil {
+			return lineError(s.line, "schema %s: unknown cluster %q", name, s.Cluster)
+		}
+		if s.Consistency != "eventual" && s.Consistency != "session" {
+			return lineError(s.line, "schema %s: consistency %q: use eventual or session", name, s.Consistency)
+		}
+		for _, tname := range sortedKeys(s.Tables) {
+			if err := r.validateTable(s, s.Tables[tname]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Rules) validateTable(s *Schema, t *Table) error {
+	where := fmt.Sprintf("schema %s: table %s", s.Name, t.Name)
+	kinds := 0
+	if t.Cluster != "" {
+		kinds++
+		if r.Clusters[t.Cluster] == nil {
+			return lineError(t.line, "%s: unknown cluster %q", where, t.Cluster)
+		}
+	}
+	if t.Global {
+		kinds++
+	}
+	if t.Shard != nil {
+		kinds++
+	}
+	if kinds != 1 {
+		return lineError(t.line, "%s: give exactly one of cluster, global or shard", where)
+	}
+	for rule, depth := t.Shard, 0; rule != nil; rule, depth = rule.Then, depth+1 {
+		if err := r.validateShard(where, rule, depth); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Rules) validateShard(where string, s *ShardRule, depth int) error {
+	if s.Column == "" {
+		return lineError(s.line, "%s: shard: column is required", where)
+	}
+	switch s.By {
+	case "hash":
+		if s.Tables < 1 {
+			return lineError(s.line, "%s: shard: tables must be at least 1, got %d", where, s.Tables)
+		}
+	case "hour":
+		if depth > 0 {
+			return lineError(s.line, "%s: shard: by: hour can only be the first level", where)
+		}
+		if s.Tables != 0 {
+			return lineError(s.line, "%s: shard: by: hour makes one table set per hour; tables does not apply", where)
+		}
+	default:
+		return lineError(s.line, "%s: shard: by %q: use hash or hour", where, s.By)
+	}
+	if depth == 0 && len(s.Clusters) == 0 {
+		return lineError(s.line, "%s: shard: clusters is required", where)
+	}
+	if depth > 0 && len(s.Clusters) > 0 {
+		return lineError(s.line, "%s: shard: then: clusters are set on the first level only", where)
+	}
+	seen := map[string]bool{}
+	for _, c := range s.Clusters {
+		if r.Clusters[c] == nil {
+			return lineError(s.line, "%s: shard: unknown cluster %q", where, c)
+		}
+		if seen[c] {
+			return lineError(s.line, "%s: shard: cluster %q listed twice", where, c)
+		}
+		seen[c] = true
+	}
+	return nil
+}
