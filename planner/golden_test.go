@@ -174,3 +174,25 @@ func TestPlansGolden(t *testing.T) {
 		t.Fatalf("only %d golden cases", total)
 	}
 }
+
+// TestDropForgetsBuckets: dropping an hourly table through the proxy makes
+// the session forget its buckets, so the next write creates them again.
+func TestDropForgetsBuckets(t *testing.T) {
+	pl := newGoldenPlanner(t)
+	for sql, want := range map[string]int{
+		"DROP TABLE payments": 1, // hourly
+		"DROP TABLE comments": 0, // hash: no buckets
+	} {
+		stmts, err := parser.New().Parse(sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := pl.Plan(stmts[0], Facts{DB: "shop"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(p.Effects.ForgetBuckets); got != want {
+			t.Errorf("%s: forgets %d tables' buckets, want %d", sql, got, want)
+		}
+	}
+}

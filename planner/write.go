@@ -226,6 +226,7 @@ func (pl *Planner) ddlPlan(st *parser.Statement, f Facts, sharded []tableRef) (*
 	if len(sharded) > 1 {
 		return nil, notSupported("one DDL statement for several sharded tables (%s, %s) is not supported; run one per table", r.qualified(), sharded[1].qualified())
 	}
+	var forget []engine.TableName
 	var targets []shard.Target
 	switch n := st.Node.(type) {
 	case *ast.CreateTableStmt:
@@ -246,6 +247,10 @@ func (pl *Planner) ddlPlan(st *parser.Statement, f Facts, sharded []tableRef) (*
 			return nil, notSupported("DROP TABLE of several tables including sharded table %s is not supported; drop it alone", r.qualified())
 		}
 		targets = pl.allPhysical(r.schema, r.sharded)
+		if r.sharded.By == "hour" {
+			// Its buckets are gone with it: later writes create them again.
+			forget = []engine.TableName{{Schema: r.schema, Table: r.sharded.Name}}
+		}
 	case *ast.AlterTableStmt, *ast.TruncateTableStmt, *ast.CreateIndexStmt, *ast.DropIndexStmt:
 		targets = pl.allPhysical(r.schema, r.sharded)
 	default:
@@ -255,5 +260,5 @@ func (pl *Planner) ddlPlan(st *parser.Statement, f Facts, sharded []tableRef) (*
 	if err != nil {
 		return nil, err
 	}
-	return &draft{Steps: steps, Merge: mergeAllSucceed}, nil
+	return &draft{Steps: steps, Merge: mergeAllSucceed, Forget: forget}, nil
 }

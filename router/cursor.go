@@ -265,6 +265,12 @@ func (s *Session) prepare(snap *Snapshot, h *held, eff engine.Effects) error {
 	if err := h.SyncVars(s.state.vars); err != nil {
 		return err
 	}
+	if s.txn.next != "" {
+		if _, err := h.Exec(s.txn.next); err != nil {
+			return err
+		}
+		s.txn.next = ""
+	}
 	if eff.UsesLastInsertID && s.state.lastInsertID != 0 {
 		// LAST_INSERT_ID() lives in one connection; give this one the
 		// session's value (LAST_INSERT_ID(n) sets it).

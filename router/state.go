@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -98,6 +99,14 @@ func userVarRead(name string) varRead {
 // another connection would be wrong for relative values such as
 // SET sql_mode = CONCAT(@@sql_mode, ',ANSI'); the server's answer is exact.
 func (s *Session) set(snap *Snapshot, st *parser.Statement, w ResultWriter, obs *observation) error {
+	if nextTransactionOnly(st) && s.txn.pinned == nil {
+		// SET TRANSACTION without SESSION applies to the next transaction
+		// only: it goes out just before the next statement reaches a
+		// backend, on the connection that runs it. (On a pinned connection
+		// it runs at once, below, and the server applies its own rules.)
+		s.txn.next = st.SQL
+		return s.writeOK(w, wire.OK{})
+	}
 	var reads []varRead
 	for _, v := range st.Node.(*ast.SetStmt).Variables {
 		name := strings.ToLower(v.Name)
@@ -111,9 +120,8 @@ func (s *Session) set(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 		case v.IsGlobal || v.IsInstance:
 			// Server-wide: runs on the primary, nothing to carry.
 		case v.IsSystem:
-			if name == "tx_isolation_one_shot" {
-				return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
-					"shardgate: SET TRANSACTION for the next transaction only is not supported; use SET SESSION TRANSACTION ...")
+			if name == "tx_isolation_one_shot" || nextTransactionOnly(st) {
+				continue // nothing to carry: it ends with the transaction
 			}
 			reads = append(reads, varRead{name, "@@session." + name})
 		default:
@@ -149,6 +157,22 @@ func (s *Session) set(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 	}
 	s.settle(h)
 	return s.writeOK(w, wire.OK{Warnings: ok.Warnings})
+}
+
+// setTransaction matches SET TRANSACTION without a scope keyword, which
+// TiDB's parser gives the same variables as SET SESSION TRANSACTION for
+// READ ONLY / READ WRITE.
+var setTransaction = regexp.MustCompile(`(?is)^\s*SET\s+TRANSACTION\b`)
+
+// nextTransactionOnly reports SET TRANSACTION ... without SESSION or
+// GLOBAL: it sets the characteristics of the next transaction only.
+func nextTransactionOnly(st *parser.Statement) bool {
+	for _, v := range st.Node.(*ast.SetStmt).Variables {
+		if v.Name == "tx_isolation_one_shot" {
+			return true
+		}
+	}
+	return setTransaction.MatchString(st.SQL)
 }
 
 // captureVars reads values back from the connection a statement just changed
@@ -220,15 +244,4 @@ func namesForCollation(id uint8) string {
 	}
 	name := strings.Replace(coll.Name, "utf8_", "utf8mb3_", 1)
 	return "'" + cs + "' COLLATE '" + name + "'"
-}
-
-func charsetOfCollation(id uint16) string {
-	coll, err := charset.GetCollationByID(int(id))
-	if err != nil {
-		return ""
-	}
-	if coll.CharsetName == "utf8" {
-		return "utf8mb3"
-	}
-	return coll.CharsetName
 }

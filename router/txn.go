@@ -23,6 +23,9 @@ type txn struct {
 	pending string
 	// readOnly: START TRANSACTION READ ONLY (runs on a replica).
 	readOnly bool
+	// next is a SET TRANSACTION for the next transaction only, sent just
+	// before the next statement that reaches a backend.
+	next string
 	// status is the server status after the last statement.
 	status uint16
 	// sticky lists connection state that keeps the session pinned after

@@ -1,0 +1,261 @@
+package integration
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// txnEnv is a schema of its own (a fresh database on every cluster) with a
+// table of each kind: notes (no rule, on main), orders (business split, on
+// s1) and comments (hash-sharded over s0 and s1).
+type txnEnv struct {
+	db     string
+	p      *proxy
+	direct map[string]*sql.DB // cluster → its primary
+}
+
+var primaries = map[string]string{"main": "127.0.0.1:3310", "s0": "127.0.0.1:3320", "s1": "127.0.0.1:3330"}
+
+func newTxnEnv(t *testing.T, extraRules string) *txnEnv {
+	t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	e := &txnEnv{db: "txn_" + hex.EncodeToString(b), direct: map[string]*sql.DB{}}
+	for cluster, addr := range primaries {
+		root := direct(t, addr, "")
+		if _, err := root.Exec("CREATE DATABASE " + e.db); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { root.Exec("DROP DATABASE IF EXISTS " + e.db) })
+		e.direct[cluster] = direct(t, addr, e.db)
+	}
+	create := func(cluster, sql string) {
+		if _, err := e.direct[cluster].Exec(sql); err != nil {
+			t.Fatalf("%s: %s: %v", cluster, sql, err)
+		}
+	}
+	create("main", "CREATE TABLE notes (id INT PRIMARY KEY, body VARCHAR(20))")
+	create("s1", "CREATE TABLE orders (id INT PRIMARY KEY, total INT)")
+	for i := 0; i < 4; i++ {
+		cluster := []string{"s0", "s1"}[i%2]
+		create(cluster, fmt.Sprintf("CREATE TABLE comments_%d (id INT PRIMARY KEY, product_id INT, body VARCHAR(20))", i))
+	}
+	e.p = startProxyRules(t, fmt.Sprintf(`
+users: [{name: app, password: app}]
+backend: {user: app, password: app}
+clusters:
+  main: {primary: 127.0.0.1:3310, replicas: [127.0.0.1:3311, 127.0.0.1:3312]}
+  s0: {primary: 127.0.0.1:3320, replicas: [127.0.0.1:3321]}
+  s1: {primary: 127.0.0.1:3330, replicas: [127.0.0.1:3331]}
+schemas:
+  %s:
+    cluster: main
+    tables:
+      orders: {cluster: s1}
+      comments:
+        shard: {by: hash, column: product_id, tables: 4, clusters: [s0, s1]}
+%s`, e.db, extraRules))
+	return e
+}
+
+// session is one client session to the proxy (one *sql.Conn).
+func (e *txnEnv) session(t *testing.T) *sql.Conn {
+	t.Helper()
+	db := e.p.open(t, e.db)
+	c, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func mustExec(t *testing.T, c *sql.Conn, q string) {
+	t.Helper()
+	if _, err := c.ExecContext(context.Background(), q); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// count reads, on the primaries (no replica delay), how many rows of a
+// logical table match where.
+func (e *txnEnv) count(t *testing.T, table, where string) int {
+	t.Helper()
+	var tables []struct{ cluster, name string }
+	switch table {
+	case "notes":
+		tables = append(tables, struct{ cluster, name string }{"main", "notes"})
+	case "orders":
+		tables = append(tables, struct{ cluster, name string }{"s1", "orders"})
+	case "comments":
+		for i := 0; i < 4; i++ {
+			tables = append(tables, struct{ cluster, name string }{[]string{"s0", "s1"}[i%2], fmt.Sprintf("comments_%d", i)})
+		}
+	}
+	total := 0
+	for _, tb := range tables {
+		var n int
+		if err := e.direct[tb.cluster].QueryRow("SELECT COUNT(*) FROM " + tb.name + " WHERE " + where).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	return total
+}
+
+// TestTransactionsOnEveryKindOfTable: a transaction on a table off the
+// default cluster ends with COMMIT or ROLLBACK like on one server, and the
+// statements that name no table (SELECT 1, SAVEPOINT, BEGIN) run inside it
+// instead of wedging the session.
+func TestTransactionsOnEveryKindOfTable(t *testing.T) {
+	e := newTxnEnv(t, "")
+	inserts := map[string]func(id int) string{
+		"notes":    func(id int) string { return fmt.Sprintf("INSERT INTO notes VALUES (%d, 'n')", id) },
+		"orders":   func(id int) string { return fmt.Sprintf("INSERT INTO orders VALUES (%d, 5)", id) },
+		"comments": func(id int) string { return fmt.Sprintf("INSERT INTO comments (id, product_id, body) VALUES (%d, 2, 'c')", id) },
+	}
+	for table, insert := range inserts {
+		t.Run(table, func(t *testing.T) {
+			c := e.session(t)
+			// COMMIT keeps the write; SELECT 1 runs inside the transaction.
+			mustExec(t, c, "BEGIN")
+			mustExec(t, c, insert(1))
+			var one int
+			if err := c.QueryRowContext(context.Background(), "SELECT 1").Scan(&one); err != nil || one != 1 {
+				t.Fatalf("SELECT 1 inside the transaction: %v", err)
+			}
+			mustExec(t, c, "COMMIT")
+			if n := e.count(t, table, "id = 1"); n != 1 {
+				t.Fatalf("after COMMIT: %d rows with id 1, want 1", n)
+			}
+			// ROLLBACK undoes it.
+			mustExec(t, c, "BEGIN")
+			mustExec(t, c, insert(2))
+			mustExec(t, c, "ROLLBACK")
+			if n := e.count(t, table, "id = 2"); n != 0 {
+				t.Fatalf("after ROLLBACK: %d rows with id 2, want 0", n)
+			}
+			// Savepoints.
+			mustExec(t, c, "START TRANSACTION")
+			mustExec(t, c, insert(3))
+			mustExec(t, c, "SAVEPOINT sp1")
+			mustExec(t, c, insert(4))
+			mustExec(t, c, "ROLLBACK TO SAVEPOINT sp1")
+			mustExec(t, c, "RELEASE SAVEPOINT sp1")
+			mustExec(t, c, "COMMIT")
+			if n3, n4 := e.count(t, table, "id = 3"), e.count(t, table, "id = 4"); n3 != 1 || n4 != 0 {
+				t.Fatalf("savepoint: id 3: %d rows (want 1), id 4: %d rows (want 0)", n3, n4)
+			}
+			// BEGIN inside a transaction commits it, as MySQL does.
+			mustExec(t, c, "BEGIN")
+			mustExec(t, c, insert(5))
+			mustExec(t, c, "BEGIN")
+			mustExec(t, c, "ROLLBACK")
+			if n := e.count(t, table, "id = 5"); n != 1 {
+				t.Fatalf("BEGIN inside a transaction must commit it: %d rows with id 5", n)
+			}
+			// autocommit=0: the write waits for COMMIT.
+			mustExec(t, c, "SET autocommit = 0")
+			mustExec(t, c, insert(6))
+			if n := e.count(t, table, "id = 6"); n != 0 {
+				t.Fatalf("autocommit=0: the write is visible before COMMIT")
+			}
+			mustExec(t, c, "COMMIT")
+			mustExec(t, c, "SET autocommit = 1")
+			if n := e.count(t, table, "id = 6"); n != 1 {
+				t.Fatalf("autocommit=0 then COMMIT: %d rows with id 6", n)
+			}
+		})
+	}
+	// go-sql-driver's Tx on the sharded table.
+	db := e.p.open(t, e.db)
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("INSERT INTO comments (id, product_id, body) VALUES (10, 7, 'tx')"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("tx.Commit on a sharded table: %v", err)
+	}
+	if n := e.count(t, "comments", "id = 10"); n != 1 {
+		t.Fatalf("after tx.Commit: %d rows", n)
+	}
+}
+
+// TestFoundRowsAfterSingleShardRead: the pagination pattern on a sharded
+// table, SQL_CALC_FOUND_ROWS then FOUND_ROWS(), answers from the shard's
+// connection.
+func TestFoundRowsAfterSingleShardRead(t *testing.T) {
+	e := newTxnEnv(t, "")
+	c := e.session(t)
+	for i := 1; i <= 5; i++ {
+		mustExec(t, c, fmt.Sprintf("INSERT INTO comments (id, product_id, body) VALUES (%d, 2, 'p')", i))
+	}
+	rows, err := c.QueryContext(context.Background(), "/* shardgate:primary */ SELECT SQL_CALC_FOUND_ROWS id FROM comments WHERE product_id = 2 ORDER BY id LIMIT 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	rows.Close()
+	var found int
+	if err := c.QueryRowContext(context.Background(), "SELECT FOUND_ROWS()").Scan(&found); err != nil {
+		t.Fatalf("FOUND_ROWS(): %v", err)
+	}
+	if n != 2 || found != 5 {
+		t.Fatalf("page of %d rows, FOUND_ROWS() %d; want 2 and 5", n, found)
+	}
+	// The session is not wedged: a statement on main still runs.
+	mustExec(t, c, "INSERT INTO notes VALUES (1, 'after')")
+}
+
+// TestFailedFirstStatementKeepsTransaction: when the first statement of a
+// transaction fails, the transaction (opened on the server by the BEGIN sent
+// with it) stays the session's: its later statements are inside it, its
+// ROLLBACK undoes them, and another client waiting for the only pooled
+// connection never writes inside it.
+func TestFailedFirstStatementKeepsTransaction(t *testing.T) {
+	e := newTxnEnv(t, "pool: {max_open: 1, max_idle: 1, wait_timeout: 10s}\n")
+	if _, err := e.direct["main"].Exec("INSERT INTO notes VALUES (1, 'exists')"); err != nil {
+		t.Fatal(err)
+	}
+	a := e.session(t)
+	mustExec(t, a, "BEGIN")
+	if _, err := a.ExecContext(context.Background(), "INSERT INTO notes VALUES (1, 'duplicate')"); err == nil {
+		t.Fatal("duplicate key accepted")
+	}
+	// Another client's autocommit write waits for the one connection.
+	other := e.p.open(t, e.db)
+	done := make(chan error, 1)
+	go func() {
+		_, err := other.Exec("INSERT INTO notes VALUES (100, 'other client')")
+		done <- err
+	}()
+	// While the transaction is open, the only connection is the session's:
+	// the other client cannot have written yet.
+	select {
+	case err := <-done:
+		t.Fatalf("the other client got the connection of an open transaction (err %v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	mustExec(t, a, "INSERT INTO notes VALUES (2, 'in txn')")
+	mustExec(t, a, "ROLLBACK")
+	if err := <-done; err != nil {
+		t.Fatalf("other client: %v", err)
+	}
+	if n := e.count(t, "notes", "id = 2"); n != 0 {
+		t.Fatalf("ROLLBACK did not undo the transaction's second statement (%d rows)", n)
+	}
+	if n := e.count(t, "notes", "id = 100"); n != 1 {
+		t.Fatalf("the other client's acknowledged write is lost (%d rows)", n)
+	}
+}
