@@ -1,0 +1,205 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+)
+
+// Grouped: k, count, sum (2 decimals), avg (6 decimals), min (string),
+// max (int); helpers: k and its weight, count, sum, avg's sum and count,
+// min and its weight, max and its weight.
+var groupCols = cols("k", tString, "cnt", tLong, "s", tDecimal, 2, "a", tDecimal, 6, "mn", tString, "mx", tInt,
+	"h0", tString, "h1", tString, "h2", tLong, "h3", tDecimal, 2, "h4", tDecimal, 2, "h5", tLong, "h6", tString, "h7", tString, "h8", tInt, "h9", tString)
+
+var groupAggs = []AggSpec{
+	{Kind: AggCount, Visible: 1, H: []int{2}, Text: "count(*)"},
+	{Kind: AggSum, Visible: 2, H: []int{3}, Text: "sum(x)"},
+	{Kind: AggAvg, Visible: 3, H: []int{4, 5}, Text: "avg(x)"},
+	{Kind: AggMin, Visible: 4, H: []int{6, 7}, Text: "min(s)"},
+	{Kind: AggMax, Visible: 5, H: []int{8, 9}, Text: "max(n)"},
+}
+
+// grow is one shard's partial group.
+func grow(k, cnt, sum, avgSum, avgCnt, mn, mx string) vals {
+	w := func(s string) string {
+		if s == NULL {
+			return NULL
+		}
+		return ci(s)
+	}
+	return row(k, cnt, sum, "0.000001", mn, mx, k, ci(k), cnt, sum, avgSum, avgCnt, mn, w(mn), mx, mx)
+}
+
+func TestOrderedAggregateGrouped(t *testing.T) {
+	tests := []struct {
+		name   string
+		inputs [][]vals
+		want   []vals
+	}{
+		{name: "groups merged across shards",
+			inputs: [][]vals{
+				{grow("apple", "2", "1.50", "3.00", "2", "pear", "9"), grow("banana", "1", NULL, NULL, "0", NULL, NULL)},
+				{grow("Apple", "3", "2.25", "7.00", "1", "Fig", "10"), grow("cherry", "4", "0.10", "1.00", "3", "kiwi", "-1")},
+			},
+			want: []vals{
+				row("apple", "5", "3.75", "3.333333", "Fig", "10"),
+				row("banana", "1", NULL, NULL, NULL, NULL),
+				row("cherry", "4", "0.10", "0.333333", "kiwi", "-1"),
+			}},
+		{name: "equal weights: first min kept, group shows its first row",
+			inputs: [][]vals{
+				{grow("Zebra", "1", "1", "1", "1", "pear", "2")},
+				{grow("ZEBRA", "1", "2", "2", "1", "PEAR", "2")},
+				{grow("zebra", "1", "3", "3", "1", "Pear", "3")},
+			},
+			want: []vals{row("Zebra", "3", "6.00", "2.000000", "pear", "3")}},
+		{name: "a group on one shard only",
+			inputs: [][]vals{{grow("a", "1", "1.00", "1", "1", "x", "1")}, {}},
+			want:   []vals{row("a", "1", "1.00", "1.000000", "x", "1")}},
+		{name: "empty inputs", inputs: [][]vals{{}, {}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vc := newCursor(t)
+			var rsps []*resp
+			for _, in := range tt.inputs {
+				rsps = append(rsps, rs(groupCols, in...))
+			}
+			keys := []SortKey{{Value: 0, Weight: 1}}
+			agg := &OrderedAggregate{Input: &MergeSort{Routes: routes(vc, rsps...), Keys: keys, Hidden: 10, Purpose: MergeForGroups},
+				Group: true, Keys: keys, Aggs: groupAggs, Hidden: 10}
+			w := &recWriter{}
+			got := wantComplete(t, vc, w, (&Trim{Input: agg, Hidden: 10}).Execute(vc, w))
+			wantRows(t, got.rows, tt.want...)
+			for i := range tt.inputs {
+				wantClean(t, vc, sqlOf(i))
+			}
+		})
+	}
+}
+
+// HAVING and ORDER BY read merged values from the first helper column.
+func TestOrderedAggregateHelperHoldsMergedValue(t *testing.T) {
+	vc := newCursor(t)
+	keys := []SortKey{{Value: 0, Weight: 1}}
+	agg := &OrderedAggregate{Input: &MergeSort{Routes: routes(vc,
+		rs(groupCols, grow("a", "2", "1.50", "3", "2", "p", "1")),
+		rs(groupCols, grow("a", "3", "2.25", "7", "1", "q", "2"))), Keys: keys, Hidden: 10},
+		Group: true, Keys: keys, Aggs: groupAggs, Hidden: 10}
+	w := &recWriter{}
+	got := wantComplete(t, vc, w, agg.Execute(vc, w))
+	if len(got.rows) != 1 {
+		t.Fatalf("rows %v", got.rows)
+	}
+	r := got.rows[0]
+	for i, want := range map[int]string{8: "5", 9: "3.75", 10: "3.333333", 12: "p", 14: "2"} {
+		if r[i] != want {
+			t.Errorf("helper column %s = %q, want the merged %q", groupCols[i].Name, r[i], want)
+		}
+	}
+}
+
+func TestOrderedAggregateSingleGroup(t *testing.T) {
+	// count, sum, avg over doubles: visible, then helpers count, sum, avg
+	// sum and count.
+	dbl := cols("cnt", tLong, "s", tDouble, "a", tDouble, "h0", tLong, "h1", tDouble, "h2", tDouble, "h3", tLong)
+	dblAggs := []AggSpec{
+		{Kind: AggCount, Visible: 0, H: []int{0}},
+		{Kind: AggSum, Visible: 1, H: []int{1}},
+		{Kind: AggAvg, Visible: 2, H: []int{2, 3}},
+	}
+	part := func(cnt, sum, avgSum, avgCnt string) vals { return row(cnt, sum, "9", cnt, sum, avgSum, avgCnt) }
+	// Decimal sum of integers: AVG's scale comes from the shard's column.
+	dec := cols("s", tDecimal, 0, "a", tDecimal, 4, "h0", tDecimal, 0, "h1", tDecimal, 0, "h2", tLong)
+	decAggs := []AggSpec{{Kind: AggSum, Visible: 0, H: []int{0}}, {Kind: AggAvg, Visible: 1, H: []int{1, 2}}}
+	dpart := func(sum, avgCnt string) vals { return row(sum, "0", sum, sum, avgCnt) }
+	tests := []struct {
+		name string
+		h    int
+		aggs []AggSpec
+		in   []vals
+		want vals
+	}{
+		{name: "float sum and avg", aggs: dblAggs, h: 4,
+			in:   []vals{part("2", "0.1", "1.5", "1"), part("0", NULL, NULL, "0"), part("3", "0.2", "4.5", "2")},
+			want: row("5", "0.30000000000000004", "2")},
+		{name: "float sum in exponent form", aggs: dblAggs, h: 4,
+			in:   []vals{part("1", "5e20", "5e20", "1"), part("1", "5e20", "5e20", "1")},
+			want: row("2", "1e21", "5e20")},
+		{name: "no rows anywhere", aggs: dblAggs, h: 4,
+			in:   []vals{part("0", NULL, NULL, "0"), part("0", NULL, NULL, "0")},
+			want: row("0", NULL, NULL)},
+		{name: "decimal avg of integers", aggs: decAggs, h: 3,
+			in:   []vals{dpart("10", "3"), dpart("5", "1")},
+			want: row("15", "3.7500")},
+		{name: "decimal avg rounds half up", aggs: decAggs, h: 3,
+			in:   []vals{dpart("1", "19999"), dpart(NULL, "1")},
+			want: row("1", "0.0001")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vc := newCursor(t)
+			header := dbl
+			if tt.h == 3 {
+				header = dec
+			}
+			var rsps []*resp
+			for _, r := range tt.in {
+				rsps = append(rsps, rs(header, r))
+			}
+			agg := &OrderedAggregate{Input: &MergeSort{Routes: routes(vc, rsps...), Hidden: tt.h}, Aggs: tt.aggs, Hidden: tt.h}
+			w := &recWriter{}
+			got := wantComplete(t, vc, w, (&Trim{Input: agg, Hidden: tt.h}).Execute(vc, w))
+			wantRows(t, got.rows, tt.want)
+		})
+	}
+}
+
+func TestOrderedAggregateErrors(t *testing.T) {
+	keys := []SortKey{{Value: 0, Weight: 1}}
+	g := func(k string) vals { return grow(k, "1", "1", "1", "1", "x", "1") }
+	tests := []struct {
+		name  string
+		resps []*resp
+		err   uint16
+		fates []string
+	}{
+		{name: "server error mid-stream", resps: []*resp{rs(groupCols, g("a"), g("c"), g("e")), rs(groupCols, g("b"), g("d")).failAfter(1, mysql.ER_QUERY_INTERRUPTED, "killed")},
+			err: mysql.ER_QUERY_INTERRUPTED, fates: []string{"abandoned", "server"}},
+		{name: "broken mid-stream", resps: []*resp{rs(groupCols, g("a"), g("c"), g("e")), rs(groupCols, g("b"), g("d")).breakAfter(1)},
+			err: mysql.ER_UNKNOWN_ERROR, fates: []string{"abandoned", "broken"}},
+		{name: "error in the last group", resps: []*resp{rs(groupCols, g("a")), rs(groupCols, g("a"), g("a")).failAfter(2, mysql.ER_QUERY_INTERRUPTED, "killed")},
+			err: mysql.ER_QUERY_INTERRUPTED, fates: []string{"clean", "server"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vc := newCursor(t)
+			agg := &OrderedAggregate{Input: &MergeSort{Routes: routes(vc, tt.resps...), Keys: keys, Hidden: 10},
+				Group: true, Keys: keys, Aggs: groupAggs, Hidden: 10}
+			w := &recWriter{}
+			err := (&Trim{Input: agg, Hidden: 10}).Execute(vc, w)
+			wantFailed(t, vc, w, err)
+			wantCode(t, err, tt.err)
+			checkFates(t, vc, tt.fates)
+			// No group may reach the client with a partial value: the
+			// group "a" of the last case is never written.
+			got := decode(t, w.packets)
+			for _, r := range got.rows {
+				if r[0] == "a" && tt.name == "error in the last group" {
+					t.Errorf("a group merged from a failed input reached the client: %v", r)
+				}
+			}
+		})
+	}
+}
+
+func TestOrderedAggregateDescribe(t *testing.T) {
+	a := &OrderedAggregate{Group: true, Keys: []SortKey{{Value: 0, Weight: 1}}, Aggs: groupAggs[:2], Input: &Route{}}
+	if got, want := a.Describe(), "OrderedAggregate count(*), sum(x) by h0 asc"; got != want {
+		t.Errorf("Describe %q, want %q", got, want)
+	}
+	if got, want := a.mergeSummary(), "count(*) from h[2]; sum(x) from h[3]"; got != want {
+		t.Errorf("mergeSummary %q, want %q", got, want)
+	}
+}
