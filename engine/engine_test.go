@@ -67,10 +67,9 @@ func TestPlanString(t *testing.T) {
 // under a MergeSort) is what the planner builds for
 // SELECT SQL_CALC_FOUND_ROWS ... ORDER BY or SELECT GET_LOCK(...) over a
 // sharded table whose tables all live on one cluster.
-//
-// BUG: writeRows closes its input (releasing every connection) before it
-// calls Succeeded, so the session settles the connection with the previous
-// statement's state and returns it to the pool instead of pinning it.
+// (writeRows once closed its input, releasing every connection, before it
+// called Succeeded, so the session settled the connection with the previous
+// statement's state and returned it to the pool instead of pinning it.)
 func TestRowSourceSucceededBeforeRelease(t *testing.T) {
 	for _, seq := range []bool{false, true} {
 		vc := newCursor(t)

@@ -80,10 +80,13 @@ func (f *Fanout) Execute(vc Cursor, w ResultWriter) error {
 		}
 		return &mysql.MyError{Code: firstErr.Code, State: firstErr.State, Message: msg}
 	}
-	vc.Succeeded(total)
 	if f.AllSucceed && len(f.Routes) > 1 {
+		// Every copy did the same: report one copy's count.
 		total.AffectedRows /= uint64(len(f.Routes))
 	}
+	// After the steps' connections went back: a write to several tables
+	// cannot keep connection state (temporary tables, locks) in any one.
+	vc.Succeeded(total)
 	total.Status = vc.Status()
 	if err := w.WritePacket(wire.AppendOK(nil, total)); err != nil {
 		return clientGone(err)

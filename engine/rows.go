@@ -99,8 +99,10 @@ func writeRows(vc Cursor, w ResultWriter, src RowSource) error {
 		rows.Close(err)
 		return err
 	}
-	rows.Close(nil)
+	// Before the inputs are released: the session decides whether to keep
+	// a connection by what the statement leaves in it.
 	vc.Succeeded(wire.OK{})
+	rows.Close(nil)
 	if err := w.WritePacket(wire.AppendEOF(nil, 0, vc.Status())); err != nil {
 		return clientGone(err)
 	}
