@@ -259,3 +259,106 @@ func TestFailedFirstStatementKeepsTransaction(t *testing.T) {
 		t.Fatalf("the other client's acknowledged write is lost (%d rows)", n)
 	}
 }
+
+// TestNextTransactionCharacteristics: SET TRANSACTION without SESSION (what
+// go-sql-driver's BeginTx sends for sql.TxOptions) applies to the next
+// transaction only, on whatever cluster it runs.
+func TestNextTransactionCharacteristics(t *testing.T) {
+	e := newTxnEnv(t, "")
+	ctx := context.Background()
+	writer := e.direct["s1"]
+	for _, table := range []string{"notes", "orders"} {
+		t.Run(table, func(t *testing.T) {
+			db := e.p.open(t, e.db)
+			db.SetMaxOpenConns(1)
+			writerDB := e.direct["main"]
+			if table == "orders" {
+				writerDB = writer
+			}
+			visibleChange := func(opts *sql.TxOptions, id int) bool {
+				t.Helper()
+				tx, err := db.BeginTx(ctx, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback()
+				var before, after int
+				if err := tx.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&before); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := writerDB.Exec(fmt.Sprintf("INSERT INTO %s VALUES (%d, 1)", table, id)); err != nil {
+					t.Fatal(err)
+				}
+				if err := tx.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&after); err != nil {
+					t.Fatal(err)
+				}
+				return after != before
+			}
+			if !visibleChange(&sql.TxOptions{Isolation: sql.LevelReadCommitted}, 1) {
+				t.Fatal("READ COMMITTED transaction did not see a committed insert")
+			}
+			if visibleChange(nil, 2) {
+				t.Fatal("the next transaction is still READ COMMITTED: SET TRANSACTION must apply to one transaction only")
+			}
+			// READ ONLY for one transaction: its write fails (1792); the next
+			// transaction writes.
+			tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = tx.Exec(fmt.Sprintf("INSERT INTO %s VALUES (3, 1)", table))
+			if err == nil {
+				t.Fatal("a write inside a READ ONLY transaction succeeded")
+			}
+			if code, _, _ := mysqlErr(t, err); code != 1792 {
+				t.Fatalf("write in READ ONLY transaction: %v, want 1792", err)
+			}
+			tx.Rollback()
+			tx, err = db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(fmt.Sprintf("INSERT INTO %s VALUES (4, 1)", table)); err != nil {
+				t.Fatalf("READ ONLY leaked into the next transaction: %v", err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestCommentOnlyQuery: a query of comments only is answered OK, as
+// MariaDB does; an empty one is 1065.
+func TestCommentOnlyQuery(t *testing.T) {
+	e := newTxnEnv(t, "")
+	c := e.session(t)
+	for _, q := range []string{"/* nothing */", "-- nothing\n", "# nothing"} {
+		if _, err := c.ExecContext(context.Background(), q); err != nil {
+			t.Errorf("%q: %v", q, err)
+		}
+	}
+}
+
+// TestHiddenStateStaysWithItsSession: what SQL-level PREPARE/EXECUTE
+// changes in a connection (here autocommit=0) is invisible to the parser;
+// the connection stays with its session and is reset before another client
+// gets it, so that client's acknowledged write is stored.
+func TestHiddenStateStaysWithItsSession(t *testing.T) {
+	e := newTxnEnv(t, "pool: {max_open: 1, max_idle: 1, wait_timeout: 10s}\n")
+	a := e.session(t)
+	mustExec(t, a, "PREPARE s FROM 'SET autocommit = 0'")
+	mustExec(t, a, "EXECUTE s")
+	mustExec(t, a, "INSERT INTO notes VALUES (1, 'a, uncommitted')")
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := e.session(t)
+	mustExec(t, b, "INSERT INTO notes VALUES (2, 'b, autocommit')")
+	if n := e.count(t, "notes", "id = 2"); n != 1 {
+		t.Fatalf("the next client's acknowledged write is not stored (%d rows): it ran in the previous client's autocommit=0", n)
+	}
+	if n := e.count(t, "notes", "id = 1"); n != 0 {
+		t.Fatalf("the first client's uncommitted write was committed by someone else (%d rows)", n)
+	}
+}

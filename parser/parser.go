@@ -186,6 +186,12 @@ func Classify(n ast.StmtNode, sql string) *Statement {
 		}
 	case ast.DDLNode:
 		s.Kind = KindDDL
+	case *ast.PrepareStmt, *ast.ExecuteStmt, *ast.DeallocateStmt, *ast.CallStmt:
+		// SQL-level prepared statements live in the connection, and what
+		// EXECUTE or a procedure changes (autocommit, variables, an open
+		// transaction) is invisible to the parser: the session keeps the
+		// connection, which is reset before anyone else gets it.
+		s.HoldsConnState = true
 	}
 	v := &visitor{stmt: s, seen: map[Table]bool{}}
 	n.Accept(v)

@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -143,6 +144,10 @@ func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
 	}
 	switch len(stmts) {
 	case 0:
+		if strings.TrimSpace(sql) != "" {
+			// Only comments: MariaDB answers OK.
+			return s.writeOK(w, wire.OK{})
+		}
 		return wire.Errorf(mysql.ER_EMPTY_QUERY, "Query was empty")
 	case 1:
 		if snap.cacheable(stmts[0], s.state.db) {
