@@ -346,13 +346,20 @@ func TestCommentOnlyQuery(t *testing.T) {
 // gets it, so that client's acknowledged write is stored.
 func TestHiddenStateStaysWithItsSession(t *testing.T) {
 	e := newTxnEnv(t, "pool: {max_open: 1, max_idle: 1, wait_timeout: 10s}\n")
-	a := e.session(t)
+	adb, err := sql.Open("mysql", e.p.dsn(e.db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := adb.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	mustExec(t, a, "PREPARE s FROM 'SET autocommit = 0'")
 	mustExec(t, a, "EXECUTE s")
 	mustExec(t, a, "INSERT INTO notes VALUES (1, 'a, uncommitted')")
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
+	// The client leaves; its session's connection goes back to the pool.
+	a.Close()
+	adb.Close()
 	b := e.session(t)
 	mustExec(t, b, "INSERT INTO notes VALUES (2, 'b, autocommit')")
 	if n := e.count(t, "notes", "id = 2"); n != 1 {

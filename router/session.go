@@ -206,6 +206,12 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 			return s.writeOK(w, wire.OK{})
 		}
 		// BEGIN inside a transaction commits it first, as MySQL does.
+	case parser.KindInsert, parser.KindUpdate, parser.KindDelete, parser.KindDDL:
+		if s.txn.readOnly {
+			// A READ ONLY transaction runs on a replica, whose answer would
+			// be read_only's 1290; one server answers this.
+			return wire.Errorf(mysql.ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, "Cannot execute statement in a READ ONLY transaction")
+		}
 	case parser.KindCommit, parser.KindRollback:
 		if s.txn.pinned == nil {
 			// Nothing ran inside the transaction (or there is none): there

@@ -84,7 +84,7 @@ func (t *txn) unpin() {
 	t.pinned = nil
 	t.sticky = stickiness{}
 	if t.pending == "" {
-		t.snap = nil
+		t.snap, t.readOnly = nil, false
 	}
 }
 
