@@ -23,6 +23,13 @@ var primaries = map[string]string{"main": "127.0.0.1:3310", "s0": "127.0.0.1:332
 
 func newTxnEnv(t *testing.T, extraRules string) *txnEnv {
 	t.Helper()
+	return newTxnEnvTables(t, "", extraRules)
+}
+
+// newTxnEnvTables is newTxnEnv with more table rules for the schema (YAML
+// lines indented for its tables: mapping).
+func newTxnEnvTables(t *testing.T, tableRules, extraRules string) *txnEnv {
+	t.Helper()
 	b := make([]byte, 4)
 	rand.Read(b)
 	e := &txnEnv{db: "txn_" + hex.EncodeToString(b), direct: map[string]*sql.DB{}}
@@ -59,7 +66,7 @@ schemas:
       orders: {cluster: s1}
       comments:
         shard: {by: hash, column: product_id, tables: 4, clusters: [s0, s1]}
-%s`, e.db, extraRules))
+%s%s`, e.db, tableRules, extraRules))
 	return e
 }
 

@@ -99,7 +99,8 @@ type Schema struct {
 	Name    string            `yaml:"-"`
 	Cluster string            `yaml:"cluster"`
 	Tables  map[string]*Table `yaml:"tables"`
-	// Consistency is "eventual" or "session" (read-your-writes).
+	// Consistency is "session" (read-your-writes, the default) or
+	// "eventual" (reads may lag the session's own writes).
 	Consistency string `yaml:"consistency"`
 	// CausalTimeout bounds the wait for a replica to apply a session's
 	// last write before the read goes to the primary.
@@ -250,7 +251,7 @@ func (r *Rules) applyDefaults() {
 	for name, s := range r.Schemas {
 		s.Name = name
 		if s.Consistency == "" {
-			s.Consistency = "eventual"
+			s.Consistency = "session"
 		}
 		if s.CausalTimeout == 0 {
 			s.CausalTimeout = 100 * time.Millisecond
