@@ -122,9 +122,11 @@ func (e *txnEnv) count(t *testing.T, table, where string) int {
 func TestTransactionsOnEveryKindOfTable(t *testing.T) {
 	e := newTxnEnv(t, "")
 	inserts := map[string]func(id int) string{
-		"notes":    func(id int) string { return fmt.Sprintf("INSERT INTO notes VALUES (%d, 'n')", id) },
-		"orders":   func(id int) string { return fmt.Sprintf("INSERT INTO orders VALUES (%d, 5)", id) },
-		"comments": func(id int) string { return fmt.Sprintf("INSERT INTO comments (id, product_id, body) VALUES (%d, 2, 'c')", id) },
+		"notes":  func(id int) string { return fmt.Sprintf("INSERT INTO notes VALUES (%d, 'n')", id) },
+		"orders": func(id int) string { return fmt.Sprintf("INSERT INTO orders VALUES (%d, 5)", id) },
+		"comments": func(id int) string {
+			return fmt.Sprintf("INSERT INTO comments (id, product_id, body) VALUES (%d, 2, 'c')", id)
+		},
 	}
 	for table, insert := range inserts {
 		t.Run(table, func(t *testing.T) {
@@ -370,5 +372,42 @@ func TestHiddenStateStaysWithItsSession(t *testing.T) {
 	mustExec(t, b, "INSERT INTO notes VALUES (2, 'b, autocommit')")
 	if n := e.count(t, "notes", "id = 2"); n != 1 {
 		t.Fatalf("the next client's acknowledged write is not stored (%d rows): it ran in the previous client's autocommit=0", n)
+	}
+}
+
+// TestWarningsOfThePreviousStatement: SHOW WARNINGS, SHOW COUNT(*)
+// WARNINGS and @@warning_count describe the session's previous statement,
+// which ran on a pooled connection (a replica for a read).
+func TestWarningsOfThePreviousStatement(t *testing.T) {
+	e := newTxnEnv(t, "")
+	c := e.session(t)
+	ctx := context.Background()
+	mustExec(t, c, "INSERT INTO notes VALUES (100, 'one row')")
+	mustExec(t, c, "INSERT INTO comments (id, product_id, body) VALUES (1, 3, 'one row')")
+	for _, c2 := range []struct {
+		first string
+		code  int
+	}{
+		{"SELECT CAST('12abc' AS SIGNED)", 1292},                                 // a read, on a replica
+		{"SELECT CAST('12abc' AS SIGNED) FROM notes", 1292},                      // a read of a table
+		{"INSERT IGNORE INTO notes VALUES (100, 'duplicate')", 1062},             // a write, on the primary
+		{"SELECT CAST('1z' AS SIGNED) FROM comments WHERE product_id = 3", 1292}, // a shard
+	} {
+		first := c2.first
+		mustExec(t, c, first)
+		var n int
+		if err := c.QueryRowContext(ctx, "SELECT @@warning_count").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("after %s: @@warning_count %d (%v), want 1", first, n, err)
+		}
+		mustExec(t, c, first)
+		if err := c.QueryRowContext(ctx, "SHOW COUNT(*) WARNINGS").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("after %s: SHOW COUNT(*) WARNINGS %d (%v), want 1", first, n, err)
+		}
+		mustExec(t, c, first)
+		var level, msg string
+		var code int
+		if err := c.QueryRowContext(ctx, "SHOW WARNINGS").Scan(&level, &code, &msg); err != nil || code != c2.code {
+			t.Fatalf("after %s: SHOW WARNINGS %s %d %q (%v), want %d", first, level, code, msg, err, c2.code)
+		}
 	}
 }

@@ -59,7 +59,8 @@ type Statement struct {
 	// connection, even though it only reads.
 	UsesLastInsertID bool
 	// UsesPrevResult reads what the previous statement left in its
-	// connection: ROW_COUNT(), FOUND_ROWS().
+	// connection: ROW_COUNT(), FOUND_ROWS(), SHOW WARNINGS/ERRORS,
+	// @@warning_count, @@error_count.
 	UsesPrevResult bool
 	// HoldsConnState creates state that lives in the connection for longer
 	// than the statement: named locks, sequence values (LASTVAL).
@@ -158,6 +159,11 @@ func Classify(n ast.StmtNode, sql string) *Statement {
 		s.Kind = KindShow
 		s.ReadOnly = true
 		s.ShowSchema = n.DBName
+		if n.Tp == ast.ShowWarnings || n.Tp == ast.ShowErrors {
+			// The diagnostics of the previous statement live in its
+			// connection.
+			s.UsesPrevResult = true
+		}
 	case *ast.SetStmt:
 		s.Kind = KindSet
 	case *ast.UseStmt:
@@ -204,6 +210,9 @@ func Classify(n ast.StmtNode, sql string) *Statement {
 // prevResultFuncs read what the previous statement left in its connection.
 var prevResultFuncs = map[string]bool{"found_rows": true, "row_count": true}
 
+// diagnosticVars describe the previous statement of the connection.
+var diagnosticVars = map[string]bool{"warning_count": true, "error_count": true}
+
 // connStateFuncs create or read state that outlives the statement in one
 // backend connection.
 var connStateFuncs = map[string]bool{
@@ -245,6 +254,9 @@ func (v *visitor) Enter(n ast.Node) (ast.Node, bool) {
 			v.stmt.HoldsConnState = true
 		}
 	case *ast.VariableExpr:
+		if n.IsSystem && diagnosticVars[strings.ToLower(n.Name)] {
+			v.stmt.UsesPrevResult = true
+		}
 		if !n.IsSystem && n.Value != nil {
 			name := strings.ToLower(n.Name)
 			if !slices.Contains(v.stmt.AssignedUserVars, name) {
