@@ -411,3 +411,39 @@ func TestWarningsOfThePreviousStatement(t *testing.T) {
 		}
 	}
 }
+
+// TestMultiStatementRunsUpToTheBadOne: in a multi-statement query whose
+// second statement does not parse, the first still runs and returns its
+// result, then the error comes, as from a server that runs them one by
+// one.
+func TestMultiStatementRunsUpToTheBadOne(t *testing.T) {
+	e := newTxnEnv(t, "")
+	db := e.p.open(t, e.db, "multiStatements=true")
+	rows, err := db.Query("SELECT 42; xyzzy; SELECT 43")
+	if err != nil {
+		t.Fatalf("the first statement's result is lost: %v", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		t.Fatalf("no row for SELECT 42: %v", rows.Err())
+	}
+	var v int
+	if err := rows.Scan(&v); err != nil || v != 42 {
+		t.Fatalf("SELECT 42 gave %d (%v)", v, err)
+	}
+	for rows.Next() {
+	}
+	if rows.NextResultSet() {
+		t.Fatal("a result set after the statement that does not parse")
+	}
+	if code, _, _ := mysqlErr(t, rows.Err()); code != 1064 {
+		t.Fatalf("after the first result: %v, want 1064", rows.Err())
+	}
+	// Statements with semicolons inside strings and comments split right.
+	if _, err := db.Exec("INSERT INTO notes VALUES (1, 'a;b'); /* ; */ INSERT INTO notes VALUES (2, 'c')"); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(t, "notes", "body IN ('a;b', 'c')"); n != 2 {
+		t.Fatalf("%d rows, want 2", n)
+	}
+}

@@ -140,6 +140,11 @@ func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
 	}
 	stmts, err := s.rt.parse(sql)
 	if err != nil {
+		if pieces := parser.Split(sql, s.state.textMode()); s.multiStatements && len(pieces) > 1 {
+			// One statement does not parse: the ones before it still run,
+			// as on a server, which executes them one by one.
+			return s.multi(len(pieces), func(i int) (*parser.Statement, error) { return s.parseOne(pieces[i]) }, w, obs)
+		}
 		return err
 	}
 	switch len(stmts) {
@@ -158,14 +163,30 @@ func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
 	if !s.multiStatements {
 		return wire.Errorf(mysql.ER_PARSE_ERROR, "You have an error in your SQL syntax; several statements in one query need CLIENT_MULTI_STATEMENTS, near '%s'", stmts[1].SQL)
 	}
-	return s.multi(stmts, w, obs)
+	return s.multi(len(stmts), func(i int) (*parser.Statement, error) { return stmts[i], nil }, w, obs)
+}
+
+// parseOne parses one statement of a multi-statement query.
+func (s *Session) parseOne(sql string) (*parser.Statement, error) {
+	stmts, err := s.rt.parse(sql)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(stmts) != 1:
+		return nil, wire.Errorf(mysql.ER_PARSE_ERROR, "You have an error in your SQL syntax near '%s'", sql)
+	}
+	return stmts[0], nil
 }
 
 // multi runs the statements of a multi-statement query. Each answer is one
 // result; all but the last say that more follow. The first error ends the
 // query, as in MySQL.
-func (s *Session) multi(stmts []*parser.Statement, w ResultWriter, obs *observation) error {
-	for i, st := range stmts {
+func (s *Session) multi(n int, next func(i int) (*parser.Statement, error), w ResultWriter, obs *observation) error {
+	for i := 0; i < n; i++ {
+		st, err := next(i)
+		if err != nil {
+			return err // the previous results went out saying more follow
+		}
 		mw := &moreResults{w: w}
 		if err := s.statement(st, mw, obs); err != nil {
 			if ferr := mw.finish(true); ferr != nil {
@@ -175,7 +196,7 @@ func (s *Session) multi(stmts []*parser.Statement, w ResultWriter, obs *observat
 		}
 		// A server error ends the query too; nothing after it runs.
 		failed := mw.failed()
-		if err := mw.finish(i < len(stmts)-1 && !failed); err != nil {
+		if err := mw.finish(i < n-1 && !failed); err != nil {
 			return &ClientGoneError{Err: err}
 		}
 		if failed {

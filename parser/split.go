@@ -1,0 +1,64 @@
+package parser
+
+import "strings"
+
+// Split cuts a multi-statement query into its statements at the semicolons
+// that are not inside a quoted string, a quoted name or a comment, the way
+// the server's lexer sees them in mode m (backslash escapes only without
+// NO_BACKSLASH_ESCAPES). Empty pieces are dropped; each piece keeps its
+// text as written (without the semicolon).
+func Split(sql string, m TextMode) []string {
+	var out []string
+	start := 0
+	emit := func(end int) {
+		if piece := strings.TrimSpace(sql[start:end]); piece != "" {
+			out = append(out, piece)
+		}
+	}
+	for i := 0; i < len(sql); i++ {
+		switch c := sql[i]; {
+		case c == '\'' || c == '"' || c == '`':
+			i = skipQuoted(sql, i, c, c != '`' && !m.NoBackslashEscapes)
+		case c == '#' || (c == '-' && strings.HasPrefix(sql[i:], "--") && (i+2 == len(sql) || sql[i+2] <= ' ')):
+			if nl := strings.IndexByte(sql[i:], '\n'); nl >= 0 {
+				i += nl
+			} else {
+				i = len(sql)
+			}
+		case c == '/' && strings.HasPrefix(sql[i:], "/*"):
+			if end := strings.Index(sql[i+2:], "*/"); end >= 0 {
+				i += end + 3
+			} else {
+				i = len(sql)
+			}
+		case c == ';':
+			emit(i)
+			start = i + 1
+		}
+	}
+	if start < len(sql) {
+		emit(len(sql))
+	}
+	return out
+}
+
+// skipQuoted returns the index of the quote closing the one at i (or the
+// end of the text): a doubled quote stands for itself, and so does a
+// backslash-escaped one when backslash escapes are on.
+func skipQuoted(sql string, i int, q byte, backslash bool) int {
+	for j := i + 1; j < len(sql); j++ {
+		switch sql[j] {
+		case '\\':
+			if backslash {
+				j++
+			}
+		case q:
+			if j+1 < len(sql) && sql[j+1] == q {
+				j++
+				continue
+			}
+			return j
+		}
+	}
+	return len(sql)
+}
