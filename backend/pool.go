@@ -310,13 +310,19 @@ func (p *Pool) Close() {
 
 // Kill stops a runaway statement on this server from a separate connection.
 // The killed connection must not be reused.
-func (p *Pool) Kill(threadID uint32) error {
+func (p *Pool) Kill(threadID uint32) error { return p.kill("CONNECTION", threadID) }
+
+// KillQuery stops the statement a connection is running on this server;
+// the connection stays usable (its client gets error 1317).
+func (p *Pool) KillQuery(threadID uint32) error { return p.kill("QUERY", threadID) }
+
+func (p *Pool) kill(what string, threadID uint32) error {
 	c, err := Dial(p.Addr, p.cfg.Dial)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	// A number needs no quoting in any sql_mode or character set.
-	_, err = c.Exec("KILL CONNECTION " + strconv.FormatUint(uint64(threadID), 10))
+	_, err = c.Exec("KILL " + what + " " + strconv.FormatUint(uint64(threadID), 10))
 	return err
 }

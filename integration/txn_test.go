@@ -53,7 +53,7 @@ func newTxnEnvTables(t *testing.T, tableRules, extraRules string) *txnEnv {
 		create(cluster, fmt.Sprintf("CREATE TABLE comments_%d (id INT PRIMARY KEY, product_id INT, body VARCHAR(20))", i))
 	}
 	e.p = startProxyRules(t, fmt.Sprintf(`
-users: [{name: app, password: app}]
+users: [{name: app, password: app}, {name: other, password: other}]
 backend: {user: app, password: app}
 clusters:
   main: {primary: 127.0.0.1:3310, replicas: [127.0.0.1:3311, 127.0.0.1:3312]}
@@ -445,5 +445,100 @@ func TestMultiStatementRunsUpToTheBadOne(t *testing.T) {
 	}
 	if n := e.count(t, "notes", "body IN ('a;b', 'c')"); n != 2 {
 		t.Fatalf("%d rows, want 2", n)
+	}
+}
+
+// TestConnectionIDAndKill: CONNECTION_ID() is the client's proxy connection
+// id, stable across statements; KILL QUERY with it from another connection
+// stops the statement wherever it runs; another user may not kill it; KILL
+// CONNECTION ends the session; SHOW PROCESSLIST lists proxy sessions.
+func TestConnectionIDAndKill(t *testing.T) {
+	e := newTxnEnv(t, "")
+	ctx := context.Background()
+	a, b := e.session(t), e.session(t)
+	id := func(c *sql.Conn) uint64 {
+		t.Helper()
+		var v uint64
+		if err := c.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	ida := id(a)
+	mustExec(t, a, "INSERT INTO notes VALUES (1, 'x')") // another backend connection in between
+	if again := id(a); again != ida {
+		t.Fatalf("CONNECTION_ID() changed from %d to %d between statements", ida, again)
+	}
+	if idb := id(b); idb == ida {
+		t.Fatalf("two sessions with CONNECTION_ID() %d", ida)
+	}
+	for _, sleep := range []string{
+		"SELECT SLEEP(10)", // on a replica of main
+		"SELECT SLEEP(10) FROM comments WHERE product_id = 3", // on a shard
+	} {
+		mustExec(t, a, "INSERT INTO comments (id, product_id, body) VALUES (3, 3, 'row') ON DUPLICATE KEY UPDATE body = 'row'")
+		done := make(chan error, 1)
+		go func() {
+			_, err := a.ExecContext(ctx, sleep)
+			done <- err
+		}()
+		// Wait until SHOW PROCESSLIST shows the statement running.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			rows, err := b.QueryContext(ctx, "SHOW FULL PROCESSLIST")
+			if err != nil {
+				t.Fatal(err)
+			}
+			running := false
+			for rows.Next() {
+				var pid uint64
+				var user, host, command, state, info sql.NullString
+				var db sql.NullString
+				var secs int
+				if err := rows.Scan(&pid, &user, &host, &db, &command, &secs, &state, &info); err != nil {
+					t.Fatal(err)
+				}
+				running = running || (pid == ida && info.String == sleep)
+			}
+			rows.Close()
+			if running {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("SHOW PROCESSLIST never showed session %d running %q", ida, sleep)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		// Another user may not kill it.
+		other, err := sql.Open("mysql", fmt.Sprintf("other:other@tcp(%s)/%s", e.p.addr, e.db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = other.Exec(fmt.Sprintf("KILL QUERY %d", ida))
+		other.Close()
+		if code, _, _ := mysqlErr(t, err); code != 1095 {
+			t.Fatalf("another user's KILL: %v, want 1095", err)
+		}
+		start := time.Now()
+		mustExec(t, b, fmt.Sprintf("KILL QUERY %d", ida))
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second): // the server stops SLEEP at once; 2 s leaves room for a loaded machine
+			t.Fatalf("%s still running 2 s after KILL QUERY", sleep)
+		}
+		t.Logf("%s stopped %v after KILL QUERY", sleep, time.Since(start))
+		// The session goes on.
+		if got := id(a); got != ida {
+			t.Fatalf("after KILL QUERY: CONNECTION_ID() %d, want %d", got, ida)
+		}
+	}
+	if _, err := b.ExecContext(ctx, "KILL QUERY 4000000000"); err == nil {
+		t.Fatal("KILL of an unknown id succeeded")
+	} else if code, _, _ := mysqlErr(t, err); code != 1094 {
+		t.Fatalf("KILL of an unknown id: %v, want 1094", err)
+	}
+	mustExec(t, b, fmt.Sprintf("KILL CONNECTION %d", ida))
+	if _, err := a.ExecContext(ctx, "SELECT 1"); err == nil {
+		t.Fatal("the session still answers after KILL CONNECTION")
 	}
 }

@@ -62,6 +62,9 @@ type Statement struct {
 	// connection: ROW_COUNT(), FOUND_ROWS(), SHOW WARNINGS/ERRORS,
 	// @@warning_count, @@error_count.
 	UsesPrevResult bool
+	// UsesConnectionID calls CONNECTION_ID(), which must answer the
+	// client's proxy connection id, not a pooled backend's.
+	UsesConnectionID bool
 	// HoldsConnState creates state that lives in the connection for longer
 	// than the statement: named locks, sequence values (LASTVAL).
 	HoldsConnState bool
@@ -246,6 +249,9 @@ func (v *visitor) Enter(n ast.Node) (ast.Node, bool) {
 		}
 	case *ast.FuncCallExpr:
 		name := n.FnName.L
+		if name == "connection_id" {
+			v.stmt.UsesConnectionID = true
+		}
 		if name == "last_insert_id" {
 			v.stmt.UsesLastInsertID = true
 		} else if prevResultFuncs[name] {

@@ -171,6 +171,7 @@ func (cc *clientConn) serve() {
 	defer cc.srv.router.Metrics.ClientGone()
 	cc.sess = cc.srv.router.NewSession(hs.db, hs.collation, hs.caps&mysql.CLIENT_FOUND_ROWS != 0)
 	cc.sess.AllowMultiStatements(hs.caps&mysql.CLIENT_MULTI_STATEMENTS != 0)
+	cc.sess.Identify(router.Client{ID: cc.id, User: hs.user, Host: cc.RemoteAddr().String(), Close: func() { cc.Close() }})
 	if err := cc.WritePacket(wire.AppendOK(nil, wire.OK{Status: cc.sess.Status()})); err != nil {
 		return
 	}
@@ -209,6 +210,12 @@ func (cc *clientConn) dispatch(p []byte) bool {
 	switch cmd {
 	case mysql.COM_QUIT:
 		return false
+	case mysql.COM_PROCESS_KILL:
+		if len(arg) < 4 {
+			return cc.reply(wire.Errorf(mysql.ER_MALFORMED_PACKET, "Malformed communication packet"))
+		}
+		id := uint64(arg[0]) | uint64(arg[1])<<8 | uint64(arg[2])<<16 | uint64(arg[3])<<24
+		return cc.okOr(cc.sess.Kill(id, false))
 	case mysql.COM_PING:
 		return cc.ok()
 	case mysql.COM_INIT_DB:

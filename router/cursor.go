@@ -46,6 +46,10 @@ func (vc *cursor) Conn(cluster string, replica bool) (engine.Conn, error) {
 	if vc.single {
 		vc.obs.route = string(h.backend.Role)
 	}
+	if err := vc.s.live.start(h); err != nil {
+		vc.Release(h, nil, nil)
+		return nil, err
+	}
 	if vc.plan.Effects.CountsAsRead {
 		h.backend.Reads.Add(1)
 	} else {
@@ -56,6 +60,7 @@ func (vc *cursor) Conn(cluster string, replica bool) (engine.Conn, error) {
 
 func (vc *cursor) Release(c engine.Conn, out *backend.Outcome, err error) {
 	s, h := vc.s, c.(*held)
+	s.live.stop(h)
 	switch engine.Classify(err) {
 	case engine.FaultClient:
 		// The client left mid-result (or the statement abandoned this
@@ -98,6 +103,7 @@ func (vc *cursor) Release(c engine.Conn, out *backend.Outcome, err error) {
 
 func (vc *cursor) Retry(c engine.Conn, attempt int) bool {
 	h := c.(*held)
+	vc.s.live.stop(h)
 	cl := vc.snap.Clusters[h.backend.Cluster]
 	if vc.s.txn.pinned != nil || cl == nil || attempt >= len(cl.Replicas) {
 		return false

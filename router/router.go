@@ -50,8 +50,10 @@ type Router struct {
 	// sessionIDs numbers sessions, so pools can keep a connection for its
 	// last owner.
 	sessionIDs atomic.Uint64
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
+	// sessions are the live sessions by client connection id.
+	sessions registry
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // New builds the first snapshot from the rules: clusters, pools, planner.

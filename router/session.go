@@ -34,6 +34,10 @@ type Session struct {
 	multiStatements bool
 	state           state
 	txn             txn
+	// client is who is on the other end; live is what other sessions (KILL,
+	// SHOW PROCESSLIST) may read of this one.
+	client Client
+	live   live
 }
 
 // observation is what the metrics record of one client command.
@@ -66,7 +70,10 @@ func (s *Session) Status() uint16 { return s.txn.clientStatus() }
 
 // Close returns any held connection; an open transaction is rolled back by
 // the reset that Put performs on a dirty connection.
-func (s *Session) Close() { s.txn.release() }
+func (s *Session) Close() {
+	s.rt.sessions.remove(s)
+	s.txn.release()
+}
 
 // Reset is COM_RESET_CONNECTION: the session forgets variables, temporary
 // tables and transactions, and keeps its database.
@@ -96,6 +103,8 @@ func (s *Session) snapshot() *Snapshot {
 
 // Query runs one COM_QUERY and writes its whole response to w.
 func (s *Session) Query(sql string, w ResultWriter) error {
+	s.live.set("Query", sql)
+	defer s.live.set("Sleep", "")
 	return s.observe(func(obs *observation) error { return s.query(sql, w, obs) })
 }
 
@@ -108,6 +117,8 @@ func (s *Session) ExecutePrepared(p *Prepared, sql string, w ResultWriter) error
 	}
 	st := *p.fast
 	st.SQL = sql
+	s.live.set("Execute", sql)
+	defer s.live.set("Sleep", "")
 	return s.observe(func(obs *observation) error { return s.statement(&st, w, obs) })
 }
 
@@ -211,6 +222,23 @@ func (s *Session) multi(n int, next func(i int) (*parser.Statement, error), w Re
 func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observation) error {
 	obs.kind = st.Kind.String()
 	snap := s.snapshot()
+	if st.UsesConnectionID {
+		prs := s.rt.parsers.Get().(*parser.Parser)
+		rewritten, err := prs.WithConnectionID(st, uint64(s.client.ID), s.state.textMode())
+		s.rt.parsers.Put(prs)
+		if err != nil {
+			return err
+		}
+		st = rewritten
+	}
+	switch n := st.Node.(type) {
+	case *ast.KillStmt:
+		return s.kill(n, w)
+	case *ast.ShowStmt:
+		if n.Tp == ast.ShowProcessList {
+			return s.showProcessList(n.Full, w)
+		}
+	}
 	switch st.Kind {
 	case parser.KindUse:
 		if err := s.InitDB(st.Node.(*ast.UseStmt).DBName); err != nil {

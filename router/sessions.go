@@ -1,0 +1,228 @@
+package router
+
+import (
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// The proxy owns the connection-id space: CONNECTION_ID() answers the id of
+// the client's connection to the proxy (the one its greeting gave), KILL
+// and COM_PROCESS_KILL act on proxy sessions wherever their statements run,
+// and SHOW PROCESSLIST lists proxy sessions.
+
+// registry knows the live sessions by their client connection id.
+type registry struct {
+	mu sync.Mutex
+	m  map[uint32]*Session
+}
+
+func (r *registry) add(s *Session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[uint32]*Session{}
+	}
+	r.m[s.client.ID] = s
+}
+
+func (r *registry) remove(s *Session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m[s.client.ID] == s {
+		delete(r.m, s.client.ID)
+	}
+}
+
+func (r *registry) get(id uint32) *Session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.m[id]
+}
+
+func (r *registry) list() []*Session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Session, 0, len(r.m))
+	for _, s := range r.m {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Client describes the client side of a session.
+type Client struct {
+	// ID is the connection id the greeting gave the client.
+	ID   uint32
+	User string
+	Host string
+	// Close closes the client's connection (KILL CONNECTION).
+	Close func()
+}
+
+// live is what other sessions may read of this one: what it is doing and
+// the backend connections its statement is using.
+type live struct {
+	mu      sync.Mutex
+	command string
+	info    string
+	since   time.Time
+	running map[*held]bool
+	// interrupted: KILL QUERY arrived while the statement had not reached
+	// a backend yet; its next backend step is refused.
+	interrupted bool
+}
+
+// set starts a new command (or "Sleep" between commands).
+func (l *live) set(command, info string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.command, l.info, l.since, l.interrupted = command, info, time.Now(), false
+}
+
+// start records that the statement now runs on h, unless it was killed.
+func (l *live) start(h *held) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.interrupted {
+		return wire.Errorf(mysql.ER_QUERY_INTERRUPTED, "Query execution was interrupted")
+	}
+	if l.running == nil {
+		l.running = map[*held]bool{}
+	}
+	l.running[h] = true
+	return nil
+}
+
+// stop records that the statement is done with h.
+func (l *live) stop(h *held) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.running, h)
+}
+
+// interrupt marks the running command killed and lists the backend
+// connections it is using, with the command's start as its identity.
+func (l *live) interrupt() ([]*held, time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.command != "Sleep" {
+		l.interrupted = true
+	}
+	out := make([]*held, 0, len(l.running))
+	for h := range l.running {
+		out = append(out, h)
+	}
+	return out, l.since
+}
+
+// stillRunning reports whether the command that started at since still
+// uses h.
+func (l *live) stillRunning(h *held, since time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.since.Equal(since) && l.running[h]
+}
+
+// Identify registers the session under its client's connection id.
+func (s *Session) Identify(c Client) {
+	s.client = c
+	s.live.set("Sleep", "")
+	s.rt.sessions.add(s)
+}
+
+// ConnectionID is the client's connection id.
+func (s *Session) ConnectionID() uint32 { return s.client.ID }
+
+// Kill is KILL [CONNECTION|QUERY] id and COM_PROCESS_KILL: the target
+// session's running backend statements are stopped, and for CONNECTION its
+// client connection is closed. A client may kill only its own user's
+// sessions.
+func (s *Session) Kill(id uint64, queryOnly bool) error {
+	target := s.rt.sessions.get(uint32(id))
+	if id > uint64(^uint32(0)) || target == nil {
+		return wire.Errorf(mysql.ER_NO_SUCH_THREAD, "Unknown thread id: %d", id)
+	}
+	if target.client.User != s.client.User {
+		return wire.Errorf(mysql.ER_KILL_DENIED_ERROR, "You are not owner of thread %d", id)
+	}
+	running, since := target.live.interrupt()
+	for _, h := range running {
+		// KILL QUERY stops what the connection is running now; a statement
+		// that was about to be sent when it arrived is caught by a repeat.
+		for try := 0; try < 20; try++ {
+			h.backend.KillQuery(h.ThreadID)
+			time.Sleep(10 * time.Millisecond)
+			if !target.live.stillRunning(h, since) {
+				break
+			}
+			time.Sleep(40 * time.Millisecond)
+			if !target.live.stillRunning(h, since) {
+				break
+			}
+		}
+	}
+	if !queryOnly && target != s && target.client.Close != nil {
+		target.client.Close()
+	}
+	return nil
+}
+
+// kill runs a KILL statement.
+func (s *Session) kill(n *ast.KillStmt, w ResultWriter) error {
+	if n.Expr != nil {
+		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: KILL takes a connection id")
+	}
+	if err := s.Kill(n.ConnectionID, n.Query); err != nil {
+		return err
+	}
+	if !n.Query && uint32(n.ConnectionID) == s.client.ID && s.client.Close != nil {
+		// Killing one's own connection ends it, as on a server: no answer.
+		s.client.Close()
+		return &ClientGoneError{Err: errors.New("connection killed by its own KILL")}
+	}
+	return s.writeOK(w, wire.OK{})
+}
+
+// showProcessList answers SHOW [FULL] PROCESSLIST with the proxy sessions of
+// the client's user.
+func (s *Session) showProcessList(full bool, w ResultWriter) error {
+	names := []string{"Id", "User", "Host", "db", "Command", "Time", "State", "Info"}
+	cols := make([]wire.Column, len(names))
+	for i, n := range names {
+		cols[i] = wire.Column{Table: "PROCESSLIST", OrgTable: "PROCESSLIST", Name: n, OrgName: n, Charset: 33, Length: 1024, Type: mysql.MYSQL_TYPE_VAR_STRING}
+	}
+	cols[0].Type, cols[5].Type = mysql.MYSQL_TYPE_LONGLONG, mysql.MYSQL_TYPE_LONG
+	var rows [][][]byte
+	for _, o := range s.rt.sessions.list() {
+		if o.client.User != s.client.User {
+			continue
+		}
+		o.live.mu.Lock()
+		command, info, since := o.live.command, o.live.info, o.live.since
+		o.live.mu.Unlock()
+		if !full && len(info) > 100 {
+			info = info[:100]
+		}
+		var infoVal []byte
+		if info != "" {
+			infoVal = []byte(info)
+		}
+		var db []byte
+		if o == s {
+			db = []byte(s.state.db) // another session's database is its own goroutine's
+		}
+		rows = append(rows, [][]byte{
+			[]byte(strconv.FormatUint(uint64(o.client.ID), 10)), []byte(o.client.User), []byte(o.client.Host), db,
+			[]byte(command), []byte(strconv.Itoa(int(time.Since(since).Seconds()))), nil, infoVal,
+		})
+	}
+	return engine.WriteTable(w, cols, rows, s.Status())
+}
