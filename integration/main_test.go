@@ -13,7 +13,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +40,7 @@ func TestMain(m *testing.M) {
 		fmt.Println("integration: skipped by -short")
 		os.Exit(0)
 	}
+	closeInheritedFDs()
 	for _, addr := range []string{"127.0.0.1:3310", "127.0.0.1:3320", "127.0.0.1:3330"} {
 		db, err := sql.Open("mysql", "app:app@tcp("+addr+")/")
 		if err == nil {
@@ -56,6 +59,23 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Exit(m.Run())
+}
+
+// closeInheritedFDs marks every descriptor this process inherited (beyond
+// stdin, stdout and stderr) close-on-exec. The tests restart servers with
+// scripts/cluster.sh; a daemonised mariadbd would otherwise inherit, and
+// hold forever, e.g. the lock of `flock /tmp/sg-integration.lock go test`,
+// blocking every later run on the shared cluster.
+func closeInheritedFDs() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
 }
 
 // proxy is an in-process shardgate listening on a free loopback port.
