@@ -210,12 +210,11 @@ func syncReplicasErr(timeout time.Duration) error {
 // in-process proxy's backend connections are among them, so a PROCESSLIST
 // row whose HOST port is in this set is a connection of this test process,
 // not of another run sharing the cluster.
-func ownLocalPorts(t testing.TB) map[int]bool {
-	t.Helper()
+func ownLocalPorts() (map[int]bool, error) {
 	inodes := map[string]bool{}
 	fds, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	for _, fd := range fds {
 		target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
@@ -229,7 +228,7 @@ func ownLocalPorts(t testing.TB) map[int]bool {
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		} else if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		sc := bufio.NewScanner(f)
 		sc.Scan() // header
@@ -244,26 +243,43 @@ func ownLocalPorts(t testing.TB) map[int]bool {
 				ports[int(port)] = true
 			}
 		}
+		err = sc.Err()
 		f.Close()
+		if err != nil {
+			return nil, err
+		}
 	}
-	return ports
+	return ports, nil
 }
 
 // ownBackendConnections counts the app connections on a server that come
 // from this process, without the observer's own.
 func ownBackendConnections(t testing.TB, observer *sql.DB) int {
 	t.Helper()
-	ports := ownLocalPorts(t)
-	rows, err := observer.Query("SELECT HOST FROM information_schema.PROCESSLIST WHERE USER='app' AND ID <> CONNECTION_ID()")
+	n, err := countOwnConnections(observer)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return n
+}
+
+// countOwnConnections is ownBackendConnections for goroutines, which may
+// not call t.Fatal.
+func countOwnConnections(observer *sql.DB) (int, error) {
+	ports, err := ownLocalPorts()
+	if err != nil {
+		return 0, err
+	}
+	rows, err := observer.Query("SELECT HOST FROM information_schema.PROCESSLIST WHERE USER='app' AND ID <> CONNECTION_ID()")
+	if err != nil {
+		return 0, err
 	}
 	defer rows.Close()
 	n := 0
 	for rows.Next() {
 		var host string
 		if err := rows.Scan(&host); err != nil {
-			t.Fatal(err)
+			return 0, err
 		}
 		if i := strings.LastIndexByte(host, ':'); i >= 0 {
 			if port, err := strconv.Atoi(host[i+1:]); err == nil && ports[port] {
@@ -271,8 +287,5 @@ func ownBackendConnections(t testing.TB, observer *sql.DB) int {
 			}
 		}
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return n, rows.Err()
 }
