@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -25,12 +26,27 @@ func runCLI(t *testing.T, p *proxy, user, pass, db, sqlText string) (string, err
 	if db != "" {
 		args = append(args, db)
 	}
-	out, err := exec.Command("mariadb", args...).CombinedOutput()
-	return string(out), err
+	return runCmd(t, time.Minute, "mariadb", args...)
+}
+
+// openDSN opens a go-sql-driver handle, closed when the test ends.
+func openDSN(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func TestMariadbCLI(t *testing.T) {
 	p := startProxy(t, "")
+	t.Cleanup(func() {
+		if _, err := direct(t, mainPrimary, "shop").Exec("DROP TABLE IF EXISTS cli_t"); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
 	out, err := runCLI(t, p, "app", "app", "shop", `
 		DROP TABLE IF EXISTS cli_t;
 		CREATE TABLE cli_t (id INT PRIMARY KEY, v VARCHAR(20));
@@ -48,9 +64,9 @@ func TestMariadbCLI(t *testing.T) {
 	}
 	// A client that starts with a plugin the proxy does not speak is asked
 	// to switch to caching_sha2_password.
-	switched, err := exec.Command("mariadb", "--no-defaults", "-h127.0.0.1", "-P"+p.port(), "-uapp", "-papp",
-		"--default-auth=client_ed25519", "-N", "-B", "-e", "SELECT 'switched'").CombinedOutput()
-	if err != nil || string(switched) != "switched\n" {
+	switched, err := runCmd(t, time.Minute, "mariadb", "--no-defaults", "-h127.0.0.1", "-P"+p.port(), "-uapp", "-papp",
+		"--default-auth=client_ed25519", "-N", "-B", "-e", "SELECT 'switched'")
+	if err != nil || switched != "switched\n" {
 		t.Fatalf("auth switch: %v %q", err, switched)
 	}
 	refusals := []struct {
@@ -123,15 +139,13 @@ func TestGoDriverAuthPlugins(t *testing.T) {
 			t.Fatalf("%s: %v %q", c.name, err, v)
 		}
 	}
-	bad, _ := sql.Open("mysql", "app:nope@tcp("+sha.addr+")/shop")
-	defer bad.Close()
+	bad := openDSN(t, "app:nope@tcp("+sha.addr+")/shop")
 	if err := bad.Ping(); err == nil {
 		t.Fatal("wrong password accepted")
 	} else if code, _, _ := mysqlErr(t, err); code != 1045 {
 		t.Fatalf("wrong password: %v", err)
 	}
-	empty, _ := sql.Open("mysql", "nopass@tcp("+sha.addr+")/shop")
-	defer empty.Close()
+	empty := openDSN(t, "nopass@tcp("+sha.addr+")/shop")
 	if err := empty.Ping(); err != nil {
 		t.Fatalf("empty password: %v", err)
 	}
@@ -196,6 +210,11 @@ func TestSessionStateIsolation(t *testing.T) {
 
 func TestPyMySQL(t *testing.T) {
 	p := startProxy(t, "")
+	t.Cleanup(func() {
+		if _, err := direct(t, mainPrimary, "shop").Exec("DROP TABLE IF EXISTS py_t"); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
 	script := fmt.Sprintf(`
 import pymysql
 c = pymysql.connect(host="127.0.0.1", port=%s, user="app", password="app", database="shop", charset="utf8mb4")
@@ -212,25 +231,18 @@ print(cur.fetchone()[0])
 c.close()
 `, p.port())
 	// Debian's python, where python3-pymysql lives.
-	out, err := exec.Command("/usr/bin/python3", "-c", script).CombinedOutput()
+	out, err := runCmd(t, time.Minute, "/usr/bin/python3", "-c", script)
 	if err != nil {
 		t.Fatalf("PyMySQL: %v\n%s", err, out)
 	}
-	if got := string(out); got != "1\nZoë\nshop\n" {
+	if got := out; got != "1\nZoë\nshop\n" {
 		t.Fatalf("PyMySQL printed %q", got)
 	}
 }
 
-// processCount counts app connections on a backend other than the observer's
-// own and the proxy's health checker.
-func processCount(t *testing.T, observer *sql.DB) int {
-	var n int
-	if err := observer.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER='app' AND ID <> CONNECTION_ID()").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
+// The pool bounds the proxy's connections to each server. Only this
+// process's connections are counted (ownBackendConnections): other runs'
+// clients may be on the same servers at the same time.
 func TestPoolBoundsBackendConnections(t *testing.T) {
 	const maxOpen = 6
 	p := startProxy(t, fmt.Sprintf("pool: {max_open: %d, max_idle: %d}\n", maxOpen, maxOpen))
@@ -239,11 +251,11 @@ func TestPoolBoundsBackendConnections(t *testing.T) {
 	for _, addr := range append([]string{mainPrimary}, mainReplicas...) {
 		observers[addr] = direct(t, addr, "")
 		observers[addr].SetMaxOpenConns(1)
-		baseline[addr] = processCount(t, observers[addr])
+		baseline[addr] = ownBackendConnections(t, observers[addr])
 	}
 	stop := make(chan struct{})
 	peak := map[string]int{}
-	var mu sync.Mutex
+	var watchErr error
 	var watch sync.WaitGroup
 	watch.Add(1)
 	go func() {
@@ -255,10 +267,12 @@ func TestPoolBoundsBackendConnections(t *testing.T) {
 			case <-time.After(20 * time.Millisecond):
 			}
 			for addr, o := range observers {
-				n := processCount(t, o) - baseline[addr]
-				mu.Lock()
-				peak[addr] = max(peak[addr], n)
-				mu.Unlock()
+				n, err := countOwnConnections(o)
+				if err != nil {
+					watchErr = err
+					return
+				}
+				peak[addr] = max(peak[addr], n-baseline[addr])
 			}
 		}
 	}()
@@ -268,7 +282,11 @@ func TestPoolBoundsBackendConnections(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			db, _ := sql.Open("mysql", p.dsn("shop"))
+			db, err := sql.Open("mysql", p.dsn("shop"))
+			if err != nil {
+				errs <- err
+				return
+			}
 			defer db.Close()
 			for j := 0; j < 10; j++ {
 				q := "SELECT @@port"
@@ -289,6 +307,9 @@ func TestPoolBoundsBackendConnections(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+	if watchErr != nil {
+		t.Fatal(watchErr)
 	}
 	for addr, n := range peak {
 		// The health checker keeps one more connection outside the pool.
@@ -328,9 +349,9 @@ func TestClientLeavesMidResult(t *testing.T) {
 	p := startProxy(t, "")
 	rd := &recordingDialer{}
 	mysql.RegisterDialContext("rec_midresult", rd.dial)
-	db, _ := sql.Open("mysql", "app:app@rec_midresult("+p.addr+")/shop")
-	defer db.Close()
-	const marker = "midresult_marker_7"
+	db := openDSN(t, "app:app@rec_midresult("+p.addr+")/shop")
+	// The marker finds the query in PROCESSLIST; it is this run's own.
+	marker := uniqueName("midresult_marker")
 	rows, err := db.Query("/* shardgate:primary */ SELECT seq, REPEAT('x', 200), '" + marker + "' FROM seq_1_to_1000000")
 	if err != nil {
 		t.Fatal(err)
@@ -396,6 +417,31 @@ func readRaw(c net.Conn) ([]byte, error) {
 	return p, err
 }
 
+// expectClose reads what the proxy still sends: at most a few error
+// packets, then the connection must be closed (EOF or reset). A read that
+// times out means the proxy kept the socket open, which fails: silence is
+// not a close.
+func expectClose(t *testing.T, c net.Conn, what string) (errCodes []uint16) {
+	t.Helper()
+	for i := 0; ; i++ {
+		p, err := readRaw(c)
+		var ne net.Error
+		switch {
+		case err == nil && len(p) >= 3 && p[0] == 0xff && i < 3:
+			errCodes = append(errCodes, binary.LittleEndian.Uint16(p[1:]))
+			continue
+		case err == nil:
+			t.Fatalf("%s: the proxy answered %x instead of closing", what, p)
+		case errors.As(err, &ne) && ne.Timeout():
+			t.Fatalf("%s: connection still open (no close within the read timeout)", what)
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+			return errCodes
+		default:
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+}
+
 func TestMalformedInput(t *testing.T) {
 	p := startProxy(t, "max_allowed_packet: 1048576\n")
 	healthy := p.open(t, "shop")
@@ -417,12 +463,7 @@ func TestMalformedInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		writeRaw(t, c, 1, []byte{0x0d, 0xa2, 0, 0, 0, 0})
-		if p, err := readRaw(c); err == nil && (len(p) == 0 || p[0] != 0xff) {
-			t.Fatalf("truncated handshake answered %x", p)
-		}
-		if _, err := readRaw(c); err == nil {
-			t.Fatal("connection still open after a truncated handshake")
-		}
+		expectClose(t, c, "truncated handshake")
 		check("truncated handshake")
 	})
 	t.Run("random bytes", func(t *testing.T) {
@@ -431,20 +472,17 @@ func TestMalformedInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		readRaw(c)
+		if _, err := readRaw(c); err != nil {
+			t.Fatal(err)
+		}
 		junk := make([]byte, 4096)
 		for i := range junk {
 			junk[i] = byte(i*7 + 13)
 		}
-		c.Write(junk)
-		for i := 0; i < 3; i++ {
-			if _, err := readRaw(c); err != nil {
-				break
-			}
+		if _, err := c.Write(junk); err != nil {
+			t.Fatal(err)
 		}
-		if _, err := readRaw(c); err == nil {
-			t.Fatal("connection still open after random bytes")
-		}
+		expectClose(t, c, "random bytes")
 		check("random bytes")
 	})
 	t.Run("unknown command keeps the connection", func(t *testing.T) {
@@ -462,13 +500,11 @@ func TestMalformedInput(t *testing.T) {
 	t.Run("packet beyond max_allowed_packet", func(t *testing.T) {
 		c := rawLogin(t, p.addr)
 		h := []byte{0xff, 0xff, 0x7f, 0, 0x03}
-		c.Write(h) // announces 8 MB, sends one byte
-		resp, err := readRaw(c)
-		if err != nil || resp[0] != 0xff || binary.LittleEndian.Uint16(resp[1:]) != 1153 {
-			t.Fatalf("oversized packet: %x %v", resp, err)
+		if _, err := c.Write(h); err != nil { // announces 8 MB, sends one byte
+			t.Fatal(err)
 		}
-		if _, err := readRaw(c); err == nil {
-			t.Fatal("connection still open after an oversized packet")
+		if codes := expectClose(t, c, "oversized packet"); len(codes) != 1 || codes[0] != 1153 {
+			t.Fatalf("oversized packet: error codes %v before the close, want [1153]", codes)
 		}
 		check("oversized packet")
 	})
@@ -479,53 +515,76 @@ func TestMalformedInput(t *testing.T) {
 func TestBinaryRulesAndGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "shardgate")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/shardgate").CombinedOutput(); err != nil {
+	if out, err := runCmd(t, 5*time.Minute, "go", "build", "-o", bin, "../cmd/shardgate"); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(bad, []byte(baseRules+"    typo_key: 1\n"), 0o644)
-	out, err := exec.Command(bin, "--rules", bad).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "bad.yaml:") || !strings.Contains(string(out), `unknown key "typo_key"`) {
+	if err := os.WriteFile(bad, []byte(baseRules+"    typo_key: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCmd(t, time.Minute, bin, "--rules", bad)
+	if err == nil || !strings.Contains(out, "bad.yaml:") || !strings.Contains(out, `unknown key "typo_key"`) {
 		t.Fatalf("invalid rules: %v %s", err, out)
 	}
 
 	good := filepath.Join(dir, "good.yaml")
-	os.WriteFile(good, []byte(baseRules), 0o644)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "--rules", good, "--listen", addr)
+	if err := os.WriteFile(good, []byte(baseRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freePorts(t, 1)[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--rules", good, "--listen", addr)
 	var logs strings.Builder
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	db, _ := sql.Open("mysql", "app:app@tcp("+addr+")/shop")
-	defer db.Close()
-	for i := 0; ; i++ {
-		if db.Ping() == nil {
-			break
-		}
-		if i > 100 {
-			t.Fatalf("binary did not start: %s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	db := openDSN(t, "app:app@tcp("+addr+")/shop")
+	eventually(t, 10*time.Second, "the binary accepting clients", func() bool { return db.Ping() == nil })
+
+	// A statement runs (it sleeps 3 s on a replica) when SIGTERM arrives:
+	// it must finish, while new connections are refused at once.
+	marker := uniqueName("shutdown_marker")
 	done := make(chan error, 1)
 	go func() {
 		var v int
-		done <- db.QueryRow("SELECT SLEEP(1.5) + 7").Scan(&v)
+		done <- db.QueryRow("SELECT SLEEP(3) + 7, '"+marker+"'").Scan(&v, new(string))
 	}()
-	time.Sleep(300 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGTERM)
-	time.Sleep(200 * time.Millisecond)
-	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-		c.Close()
-		t.Error("new connections still accepted during shutdown")
+	replicas := []*sql.DB{direct(t, mainReplicas[0], ""), direct(t, mainReplicas[1], "")}
+	eventually(t, 10*time.Second, "the statement running on a replica", func() bool {
+		for _, r := range replicas {
+			var n int
+			scan(t, r, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '%"+marker+"%' AND ID <> CONNECTION_ID()", &n)
+			if n > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	signalled := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
-		t.Fatalf("running statement did not finish: %v", err)
+	eventually(t, 2*time.Second, "new connections refused after SIGTERM", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("running statement did not finish: %v", err)
+		}
+		if time.Since(signalled) < time.Second {
+			t.Fatalf("the statement ended %s after SIGTERM, before its 3 s sleep could have", time.Since(signalled))
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the running statement never answered")
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit: %v\n%s", err, logs.String())
@@ -557,9 +616,7 @@ func readResponse(t *testing.T, c net.Conn) [][]byte {
 func TestFieldListAndResetConnection(t *testing.T) {
 	p := startProxy(t, "")
 	db := p.open(t, "shop")
-	if _, err := db.Exec("CREATE TABLE IF NOT EXISTS fl_t (id INT PRIMARY KEY, label VARCHAR(10))"); err != nil {
-		t.Fatal(err)
-	}
+	freshTable(t, db, "fl_t", "(id INT PRIMARY KEY, label VARCHAR(10))")
 	waitOnReplicas(t, "fl_t") // COM_FIELD_LIST is a read: a replica answers it
 	c := rawLogin(t, p.addr)
 

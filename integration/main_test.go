@@ -1,6 +1,8 @@
 // Package integration runs real clients through the proxy against the real
-// local MariaDB cluster (scripts/cluster.sh up). These tests never skip: a
-// missing cluster is a failure. `go test -short` leaves them out.
+// local MariaDB cluster (scripts/cluster.sh up). A missing cluster is a
+// failure, not a skip; the only skips are the tests that stop, kill or
+// reconfigure servers, when SHARDGATE_EXTERNAL_CLUSTER says the servers are
+// not ours (needLocalCluster). `go test -short` leaves the package out.
 package integration
 
 import (
@@ -11,7 +13,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +40,7 @@ func TestMain(m *testing.M) {
 		fmt.Println("integration: skipped by -short")
 		os.Exit(0)
 	}
+	closeInheritedFDs()
 	for _, addr := range []string{"127.0.0.1:3310", "127.0.0.1:3320", "127.0.0.1:3330"} {
 		db, err := sql.Open("mysql", "app:app@tcp("+addr+")/")
 		if err == nil {
@@ -47,22 +52,29 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
-	waitReplicated()
+	// The replicas must have the shop database before any test reads
+	// through them.
+	if err := syncReplicasErr(30 * time.Second); err != nil {
+		fmt.Fprintf(os.Stderr, "integration: %v\n", err)
+		os.Exit(1)
+	}
 	os.Exit(m.Run())
 }
 
-// waitReplicated waits until the replicas of main have the shop database.
-func waitReplicated() {
-	for _, addr := range mainReplicas {
-		db, _ := sql.Open("mysql", "app:app@tcp("+addr+")/")
-		for i := 0; i < 100; i++ {
-			var n int
-			if db.QueryRow("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='shop'").Scan(&n); n == 1 {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
+// closeInheritedFDs marks every descriptor this process inherited (beyond
+// stdin, stdout and stderr) close-on-exec. The tests restart servers with
+// scripts/cluster.sh; a daemonised mariadbd would otherwise inherit, and
+// hold forever, e.g. the lock of `flock /tmp/sg-integration.lock go test`,
+// blocking every later run on the shared cluster.
+func closeInheritedFDs() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
 		}
-		db.Close()
 	}
 }
 
@@ -176,16 +188,10 @@ func waitOnReplicas(t testing.TB, table string) {
 	t.Helper()
 	for _, addr := range mainReplicas {
 		db := direct(t, addr, "")
-		for i := 0; ; i++ {
+		eventually(t, 10*time.Second, "table "+table+" on replica "+addr, func() bool {
 			var n int
-			db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='shop' AND TABLE_NAME=?", table).Scan(&n)
-			if n == 1 {
-				break
-			}
-			if i > 200 {
-				t.Fatalf("table %s did not reach replica %s", table, addr)
-			}
-			time.Sleep(25 * time.Millisecond)
-		}
+			scan(t, db, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='shop' AND TABLE_NAME='"+table+"'", &n)
+			return n == 1
+		})
 	}
 }

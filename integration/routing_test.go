@@ -37,8 +37,7 @@ func TestReadWriteRouting(t *testing.T) {
 		}
 		return res
 	}
-	mustExec("DROP TABLE IF EXISTS rw_t")
-	mustExec("CREATE TABLE rw_t (id INT PRIMARY KEY AUTO_INCREMENT, v INT)")
+	freshTable(t, db, "rw_t", "(id INT PRIMARY KEY AUTO_INCREMENT, v INT)")
 
 	seen := map[int]bool{}
 	for i := 0; i < 40; i++ {
@@ -58,10 +57,12 @@ func TestReadWriteRouting(t *testing.T) {
 		t.Errorf("primary hint ran on %d", port)
 	}
 
-	// LAST_INSERT_ID() in both forms, right after an INSERT, although the
-	// INSERT's connection went back to the pool.
+	// LAST_INSERT_ID() in both forms, right after an INSERT.
 	res := mustExec("INSERT INTO rw_t (v) VALUES (1), (2)")
-	first, _ := res.LastInsertId()
+	first, err := res.LastInsertId()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, q := range []string{"SELECT LAST_INSERT_ID()", "SELECT LAST_INSERT_ID() AS id"} {
 		var got int64
 		if err := conn.QueryRowContext(ctx, q).Scan(&got); err != nil || got != first {
@@ -78,15 +79,55 @@ func TestReadWriteRouting(t *testing.T) {
 	}
 }
 
+// LAST_INSERT_ID() is the session's, even when its INSERT's backend
+// connection has since served another client's INSERT: with one connection
+// per server in the pool, client b's INSERT runs on the very connection
+// client a inserted on (checked by CONNECTION_ID), so that connection's own
+// LAST_INSERT_ID() is b's; a must still read its own.
+func TestLastInsertIDAfterReuse(t *testing.T) {
+	p := startProxy(t, "pool: {max_open: 1, max_idle: 1}\n")
+	db := p.open(t, "shop")
+	freshTable(t, db, "lid_t", "(id INT PRIMARY KEY AUTO_INCREMENT, v INT)")
+	a, b := pin(t, p.open(t, "shop")), pin(t, p.open(t, "shop"))
+	ctx := context.Background()
+	insert := func(c *sql.Conn, rows string) (id, connID int64) {
+		t.Helper()
+		res, err := c.ExecContext(ctx, "INSERT INTO lid_t (v) VALUES "+rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			t.Fatal(err)
+		}
+		scan(t, c, "/* shardgate:primary */ SELECT CONNECTION_ID()", &connID)
+		return id, connID
+	}
+	for round := 0; round < 3; round++ {
+		aID, aConn := insert(a, "(1), (2)")
+		bID, bConn := insert(b, "(3)")
+		if aConn != bConn {
+			t.Fatalf("round %d: the clients used backend connections %d and %d; the test needs one shared", round, aConn, bConn)
+		}
+		if aID == bID {
+			t.Fatalf("round %d: both inserts report id %d", round, aID)
+		}
+		for _, q := range []string{"SELECT LAST_INSERT_ID()", "SELECT LAST_INSERT_ID() + 0 AS id"} {
+			var got int64
+			scan(t, a, q, &got)
+			if got != aID {
+				t.Fatalf("round %d: client a: %s = %d, want its own %d (b's is %d)", round, q, got, aID, bID)
+			}
+		}
+	}
+}
+
 // 100 transactions of 100 statements each never change server inside a
 // transaction, and run on the primary.
 func TestTransactionsStayOnOneConnection(t *testing.T) {
 	p := startProxy(t, "pool: {max_open: 4, max_idle: 4}\n")
 	db := p.open(t, "shop", "interpolateParams=true") // prepared statements come with a later issue
 	db.SetMaxOpenConns(8)
-	if _, err := db.Exec("CREATE TABLE IF NOT EXISTS txn_t (id INT PRIMARY KEY AUTO_INCREMENT, v INT)"); err != nil {
-		t.Fatal(err)
-	}
+	freshTable(t, db, "txn_t", "(id INT PRIMARY KEY AUTO_INCREMENT, v INT)")
 	for i := 0; i < 100; i++ {
 		tx, err := db.Begin()
 		if err != nil {
@@ -128,8 +169,7 @@ func TestReadOnlyTransactionOnOneReplica(t *testing.T) {
 	p := startProxy(t, "")
 	db := p.open(t, "shop")
 	ctx := context.Background()
-	conn, _ := db.Conn(ctx)
-	defer conn.Close()
+	conn := pin(t, db)
 	if _, err := conn.ExecContext(ctx, "START TRANSACTION READ ONLY"); err != nil {
 		t.Fatal(err)
 	}
@@ -152,13 +192,9 @@ func TestReadOnlyTransactionOnOneReplica(t *testing.T) {
 func TestErrorInsideTransactionKeepsIt(t *testing.T) {
 	p := startProxy(t, "pool: {max_open: 2, max_idle: 2}\n")
 	db := p.open(t, "shop")
-	if _, err := db.Exec("CREATE TABLE IF NOT EXISTS txerr_t (id INT PRIMARY KEY)"); err != nil {
-		t.Fatal(err)
-	}
-	db.Exec("DELETE FROM txerr_t")
+	freshTable(t, db, "txerr_t", "(id INT PRIMARY KEY)")
 	ctx := context.Background()
-	conn, _ := db.Conn(ctx)
-	defer conn.Close()
+	conn := pin(t, db)
 	for _, q := range []string{"BEGIN", "INSERT INTO txerr_t VALUES (1)"} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
@@ -187,24 +223,28 @@ func TestErrorInsideTransactionKeepsIt(t *testing.T) {
 }
 
 // consistency: session: a read right after the same session's write always
-// sees it, and replicas still serve reads (they wait for the write's GTID).
+// sees it, and replicas still serve such reads (they wait for the write's
+// GTID). How many of the reads a replica serves depends on the machine's
+// load, so the test runs until 100 replica reads (or 4,000 trials): every
+// read must see its write, and replicas must serve some.
 func TestReadYourWrites(t *testing.T) {
-	p := startProxyRules(t, strings.Replace(baseRules, "    cluster: main\n", "    cluster: main\n    consistency: session\n    causal_timeout: 500ms\n", 1))
+	p := startProxyRules(t, strings.Replace(baseRules, "    cluster: main\n", "    cluster: main\n    consistency: session\n    causal_timeout: 2s\n", 1))
 	db := p.open(t, "shop", "interpolateParams=true")
 	ctx := context.Background()
-	conn, _ := db.Conn(ctx)
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS ryw_t (id INT PRIMARY KEY AUTO_INCREMENT, v INT)"); err != nil {
-		t.Fatal(err)
-	}
-	const trials = 2000
-	byReplica := 0
-	for i := 0; i < trials; i++ {
+	freshTable(t, db, "ryw_t", "(id INT PRIMARY KEY AUTO_INCREMENT, v INT)")
+	conn := pin(t, db)
+	const maxTrials, wantByReplica = 4000, 100
+	byReplica, trials := 0, 0
+	for ; trials < maxTrials && byReplica < wantByReplica; trials++ {
+		i := trials
 		res, err := conn.ExecContext(ctx, "INSERT INTO ryw_t (v) VALUES (?)", i)
 		if err != nil {
 			t.Fatal(err)
 		}
-		id, _ := res.LastInsertId()
+		id, err := res.LastInsertId()
+		if err != nil {
+			t.Fatal(err)
+		}
 		var v, port int
 		if err := conn.QueryRowContext(ctx, "SELECT v, @@port FROM ryw_t WHERE id = ?", id).Scan(&v, &port); err != nil {
 			t.Fatalf("trial %d: row %d not read back: %v", i, id, err)
@@ -217,8 +257,8 @@ func TestReadYourWrites(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d reads-after-write served by replicas", byReplica, trials)
-	if byReplica < trials/2 {
-		t.Fatalf("only %d of %d reads used replicas", byReplica, trials)
+	if byReplica < wantByReplica {
+		t.Fatalf("only %d of %d reads-after-write used replicas", byReplica, trials)
 	}
 }
 
@@ -228,8 +268,7 @@ func TestConnectionBoundFunctions(t *testing.T) {
 	p := startProxy(t, "pool: {max_open: 4, max_idle: 4}\n")
 	db := p.open(t, "shop")
 	ctx := context.Background()
-	conn, _ := db.Conn(ctx)
-	defer conn.Close()
+	conn := pin(t, db)
 	exec := func(q string) {
 		t.Helper()
 		if _, err := conn.ExecContext(ctx, q); err != nil {
@@ -244,8 +283,7 @@ func TestConnectionBoundFunctions(t *testing.T) {
 		}
 		return v.String
 	}
-	exec("DROP TABLE IF EXISTS cb_t")
-	exec("CREATE TABLE cb_t (id INT PRIMARY KEY, v INT)")
+	freshTable(t, db, "cb_t", "(id INT PRIMARY KEY, v INT)")
 	exec("INSERT INTO cb_t VALUES (1, 0), (2, 0), (3, 0)")
 	if got := one("SELECT ROW_COUNT()"); got != "3" {
 		t.Fatalf("ROW_COUNT() after a 3-row INSERT = %s", got)
@@ -256,13 +294,17 @@ func TestConnectionBoundFunctions(t *testing.T) {
 	}
 	// Other clients keep the pool busy meanwhile without stealing it.
 	other := p.open(t, "shop")
-	for i := 0; i < 20; i++ {
-		other.Exec("/* shardgate:primary */ DO 1")
+	busy := func(n int) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			if _, err := other.Exec("/* shardgate:primary */ DO 1"); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
+	busy(20)
 	exec("DELETE FROM cb_t WHERE id = 3")
-	for i := 0; i < 5; i++ {
-		other.Exec("/* shardgate:primary */ DO 1")
-	}
+	busy(5)
 	if got := one("SELECT ROW_COUNT()"); got != "1" {
 		t.Fatalf("ROW_COUNT() after a 1-row DELETE = %s", got)
 	}
@@ -273,7 +315,12 @@ func TestConnectionBoundFunctions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for rows.Next() {
-		rows.Scan(new(int), &port)
+		if err := rows.Scan(new(int), &port); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	rows.Close()
 	if got := one("SELECT FOUND_ROWS()"); got != "2" {
@@ -298,18 +345,20 @@ func TestConnectionBoundFunctions(t *testing.T) {
 		}
 	}
 
-	// A named lock keeps the session on the connection that holds it.
-	if got := one("SELECT GET_LOCK('shardgate_test_lock', 1)"); got != "1" {
+	// A named lock keeps the session on the connection that holds it. The
+	// lock name is this run's own: lock names are server-wide.
+	lock := uniqueName("shardgate_test_lock")
+	if got := one("SELECT GET_LOCK('" + lock + "', 1)"); got != "1" {
 		t.Fatalf("GET_LOCK = %s", got)
 	}
 	var holder sql.NullInt64
-	if err := other.QueryRow("/* shardgate:primary */ SELECT IS_USED_LOCK('shardgate_test_lock')").Scan(&holder); err != nil || !holder.Valid {
+	if err := other.QueryRow("/* shardgate:primary */ SELECT IS_USED_LOCK('" + lock + "')").Scan(&holder); err != nil || !holder.Valid {
 		t.Fatalf("lock not held: %v", err)
 	}
 	if got := one("SELECT CONNECTION_ID()"); got != fmt.Sprint(holder.Int64) {
 		t.Fatalf("session moved off the lock holder %d to %s", holder.Int64, got)
 	}
-	if got := one("SELECT RELEASE_LOCK('shardgate_test_lock')"); got != "1" {
+	if got := one("SELECT RELEASE_LOCK('" + lock + "')"); got != "1" {
 		t.Fatalf("RELEASE_LOCK = %s", got)
 	}
 }
@@ -319,13 +368,9 @@ func TestConnectionBoundFunctions(t *testing.T) {
 func TestAutocommitOff(t *testing.T) {
 	p := startProxy(t, "pool: {max_open: 3, max_idle: 3}\n")
 	db := p.open(t, "shop")
-	if _, err := db.Exec("CREATE TABLE IF NOT EXISTS ac_t (id INT PRIMARY KEY)"); err != nil {
-		t.Fatal(err)
-	}
-	db.Exec("DELETE FROM ac_t")
+	freshTable(t, db, "ac_t", "(id INT PRIMARY KEY)")
 	ctx := context.Background()
-	conn, _ := db.Conn(ctx)
-	defer conn.Close()
+	conn := pin(t, db)
 	for _, q := range []string{"SET autocommit = 0", "INSERT INTO ac_t VALUES (1)"} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)

@@ -18,5 +18,15 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq >/dev/null
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# Node's mysql2 for integration/clients_test.go (TestNodeMysql2), pinned to
+# one exact version and installed here, never at test time, into .deps/node
+# of the checkout (ignored by git).
+MYSQL2_VERSION=3.24.6
+node_dir="$(cd "$(dirname "$0")/.." && pwd)/.deps/node"
+if [ "$(node -p "try { require('$node_dir/node_modules/mysql2/package.json').version } catch (e) { '' }" 2>/dev/null)" != "$MYSQL2_VERSION" ]; then
+  echo "deps: installing mysql2@$MYSQL2_VERSION into $node_dir" >&2
+  mkdir -p "$node_dir"
+  timeout 300 npm install --silent --no-audit --no-fund --no-save --prefix "$node_dir" "mysql2@$MYSQL2_VERSION" >/dev/null
+fi
 # Tests run Debian's /usr/bin/python3, where python3-pymysql installs.
 command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || { echo "deps: Go is required" >&2; exit 1; }
