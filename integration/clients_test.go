@@ -223,7 +223,7 @@ func TestLargeValues(t *testing.T) {
 // Character sets: 4-byte UTF-8, latin1 and binary round-trip byte for byte,
 // also when the backend connection served another character set just
 // before. The pool has one connection per server and the two clients
-// alternate on it (checked by CONNECTION_ID()), so each statement finds the
+// alternate on it (checked by the backend thread id, @@pseudo_thread_id), so each statement finds the
 // other client's character set on the connection: without the proxy
 // setting the session's own, the latin1 client would read UTF-8 bytes.
 func TestCharsets(t *testing.T) {
@@ -240,11 +240,11 @@ func TestCharsets(t *testing.T) {
 		var u string
 		var b []byte
 		var utfConn, latinConn int64
-		if err := db.QueryRow("/* shardgate:primary */ SELECT u, b, CONNECTION_ID() FROM cs_t WHERE id = 1").Scan(&u, &b, &utfConn); err != nil || u != "🚀 Zoë 中" || !bytes.Equal(b, []byte{0, 0xff, 0x7f, 0x80}) {
+		if err := db.QueryRow("/* shardgate:primary */ SELECT u, b, @@pseudo_thread_id FROM cs_t WHERE id = 1").Scan(&u, &b, &utfConn); err != nil || u != "🚀 Zoë 中" || !bytes.Equal(b, []byte{0, 0xff, 0x7f, 0x80}) {
 			t.Fatalf("utf8mb4 round %d: %q %x %v", i, u, b, err)
 		}
 		var l []byte
-		if err := latin1.QueryRow("/* shardgate:primary */ SELECT l, CONNECTION_ID() FROM cs_t WHERE id = 1").Scan(&l, &latinConn); err != nil || !bytes.Equal(l, []byte("Caf\xe9")) {
+		if err := latin1.QueryRow("/* shardgate:primary */ SELECT l, @@pseudo_thread_id FROM cs_t WHERE id = 1").Scan(&l, &latinConn); err != nil || !bytes.Equal(l, []byte("Caf\xe9")) {
 			t.Fatalf("latin1 round %d: %x %v", i, l, err)
 		}
 		if utfConn != latinConn {

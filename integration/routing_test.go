@@ -82,7 +82,7 @@ func TestReadWriteRouting(t *testing.T) {
 // LAST_INSERT_ID() is the session's, even when its INSERT's backend
 // connection has since served another client's INSERT: with one connection
 // per server in the pool, client b's INSERT runs on the very connection
-// client a inserted on (checked by CONNECTION_ID), so that connection's own
+// client a inserted on (checked by the backend thread id, @@pseudo_thread_id), so that connection's own
 // LAST_INSERT_ID() is b's; a must still read its own.
 func TestLastInsertIDAfterReuse(t *testing.T) {
 	p := startProxy(t, "pool: {max_open: 1, max_idle: 1}\n")
@@ -99,7 +99,7 @@ func TestLastInsertIDAfterReuse(t *testing.T) {
 		if id, err = res.LastInsertId(); err != nil {
 			t.Fatal(err)
 		}
-		scan(t, c, "/* shardgate:primary */ SELECT CONNECTION_ID()", &connID)
+		scan(t, c, "/* shardgate:primary */ SELECT @@pseudo_thread_id", &connID)
 		return id, connID
 	}
 	for round := 0; round < 3; round++ {
@@ -136,7 +136,7 @@ func TestTransactionsStayOnOneConnection(t *testing.T) {
 		var firstID int64
 		for j := 0; j < 100; j++ {
 			var port, id int64
-			q := "SELECT @@port, CONNECTION_ID()"
+			q := "SELECT @@port, @@pseudo_thread_id"
 			if j%10 == 5 {
 				if _, err := tx.Exec("INSERT INTO txn_t (v) VALUES (?)", j); err != nil {
 					t.Fatal(err)
@@ -355,7 +355,7 @@ func TestConnectionBoundFunctions(t *testing.T) {
 	if err := other.QueryRow("/* shardgate:primary */ SELECT IS_USED_LOCK('" + lock + "')").Scan(&holder); err != nil || !holder.Valid {
 		t.Fatalf("lock not held: %v", err)
 	}
-	if got := one("SELECT CONNECTION_ID()"); got != fmt.Sprint(holder.Int64) {
+	if got := one("SELECT @@pseudo_thread_id"); got != fmt.Sprint(holder.Int64) {
 		t.Fatalf("session moved off the lock holder %d to %s", holder.Int64, got)
 	}
 	if got := one("SELECT RELEASE_LOCK('" + lock + "')"); got != "1" {
