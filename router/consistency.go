@@ -21,26 +21,47 @@ func (s *Session) sessionConsistency(snap *Snapshot) (bool, float64) {
 	return schema.Consistency == "session", schema.CausalTimeout.Seconds()
 }
 
-// noteWriteGTID remembers the GTID of a committed write.
+// noteWriteGTID notes that the session wrote on h's cluster. The position
+// to wait for is read from the primary when a read needs it, not here:
+// a query on the write's own connection would replace what ROW_COUNT() and
+// the diagnostics of the write report.
 func (s *Session) noteWriteGTID(snap *Snapshot, h *held) {
 	on, _ := s.sessionConsistency(snap)
 	if !on || h.backend.Role != backend.RolePrimary || s.txn.inTransaction() {
 		return
 	}
-	res, _, err := h.Query("SELECT @@last_gtid")
-	if engine.Classify(err) == engine.FaultBroken {
-		// The statement succeeded but the connection broke afterwards: the
-		// reset on return fails and the pool drops it.
-		h.Dirty = true
-		return
+	if s.state.wrote == nil {
+		s.state.wrote = map[string]bool{}
 	}
-	if err != nil || len(res.Rows) != 1 || res.Rows[0][0] == nil || *res.Rows[0][0] == "" {
-		return
+	s.state.wrote[h.cluster()] = true
+}
+
+// writePosition is the GTID position a replica must reach to show the
+// session's writes on cluster: the primary's binlog position, read once
+// after each write, on a pooled connection other than the session's own.
+func (s *Session) writePosition(snap *Snapshot, cluster string) string {
+	if s.state.wrote[cluster] {
+		primary := snap.Clusters[cluster].Primary
+		c, err := primary.Get(s.foundRows, 0)
+		if err != nil {
+			return ""
+		}
+		res, _, err := c.Query("SELECT @@gtid_binlog_pos")
+		if engine.Classify(err) == engine.FaultBroken {
+			primary.Discard(c)
+			return ""
+		}
+		primary.Put(c)
+		if err != nil || len(res.Rows) != 1 || res.Rows[0][0] == nil {
+			return ""
+		}
+		if s.state.lastGTID == nil {
+			s.state.lastGTID = map[string]string{}
+		}
+		s.state.lastGTID[cluster] = *res.Rows[0][0]
+		delete(s.state.wrote, cluster)
 	}
-	if s.state.lastGTID == nil {
-		s.state.lastGTID = map[string]string{}
-	}
-	s.state.lastGTID[h.backend.Cluster] = *res.Rows[0][0]
+	return s.state.lastGTID[cluster]
 }
 
 // caughtUp waits, up to causal_timeout, for a replica to apply the session's
@@ -48,9 +69,13 @@ func (s *Session) noteWriteGTID(snap *Snapshot, h *held) {
 // means the connection broke.
 func (s *Session) caughtUp(snap *Snapshot, c *backend.Conn, cluster string) (bool, error) {
 	on, timeout := s.sessionConsistency(snap)
-	gtid := s.state.lastGTID[cluster]
-	if !on || gtid == "" {
+	if !on {
 		return true, nil
+	}
+	gtid := s.writePosition(snap, cluster)
+	if gtid == "" {
+		// Not known: a position could not be read after a write.
+		return !s.state.wrote[cluster], nil
 	}
 	res, _, err := c.Query(fmt.Sprintf("SELECT MASTER_GTID_WAIT(%s, %g)", parser.QuoteString(gtid), timeout))
 	switch engine.Classify(err) {

@@ -19,6 +19,9 @@ type cursor struct {
 	obs  *observation
 	// single: the plan is one route, whose server names the metrics route.
 	single bool
+	// cluster is where the statement's last step ran: connection state it
+	// creates (temporary tables, locks) lives there.
+	cluster string
 }
 
 func (s *Session) cursor(snap *Snapshot, p *engine.Plan, obs *observation) *cursor {
@@ -46,6 +49,7 @@ func (vc *cursor) Conn(cluster string, replica bool) (engine.Conn, error) {
 	if vc.single {
 		vc.obs.route = string(h.backend.Role)
 	}
+	vc.cluster = h.cluster()
 	if err := vc.s.live.start(h); err != nil {
 		vc.Release(h, nil, nil)
 		return nil, err
@@ -91,7 +95,7 @@ func (vc *cursor) Release(c engine.Conn, out *backend.Outcome, err error) {
 		}
 	} else if out != nil {
 		vc.obs.errCode = out.Err.Code
-		if s.txn.pinned == nil && s.state.vars["autocommit"] == "0" {
+		if s.txn.pinned(h.cluster()) != h && s.state.vars["autocommit"] == "0" {
 			// An ERR packet carries no status: whether the failed statement
 			// left a transaction open is unknown, so no one else may reuse
 			// this connection without a reset.
@@ -105,7 +109,7 @@ func (vc *cursor) Retry(c engine.Conn, attempt int) bool {
 	h := c.(*held)
 	vc.s.live.stop(h)
 	cl := vc.snap.Clusters[h.backend.Cluster]
-	if vc.s.txn.pinned != nil || cl == nil || attempt >= len(cl.Replicas) {
+	if vc.s.txn.pinned(h.cluster()) == h || cl == nil || attempt >= len(cl.Replicas) {
 		return false
 	}
 	h.backend.MarkDown("statement failed: connection broken")
@@ -133,20 +137,29 @@ func (vc *cursor) Succeeded(ok wire.OK) {
 	if ok.InsertID != 0 && eff.SetsInsertID {
 		s.state.lastInsertID = ok.InsertID
 	}
-	st := &s.txn.sticky
-	if eff.TempTable {
-		st.tempTables = true
+	// FOUND_ROWS() belongs to the statement right after: a pin kept for it
+	// elsewhere ends now (the connection goes back to the pool).
+	for c, st := range s.txn.sticky {
+		if st.foundRows && c != vc.cluster {
+			st.foundRows = false
+			s.txn.sticky[c] = st
+			if p := s.txn.pinned(c); p != nil && !st.any() && s.txn.open != c {
+				s.txn.unpin(p)
+				p.backend.Put(p.Conn)
+			}
+		}
 	}
-	if eff.LockTables {
-		st.lockTables = true
+	if vc.cluster != "" {
+		if s.txn.sticky == nil {
+			s.txn.sticky = map[string]stickiness{}
+		}
+		st := s.txn.sticky[vc.cluster]
+		st.tempTables = st.tempTables || eff.TempTable
+		st.lockTables = (st.lockTables || eff.LockTables) && !eff.UnlockTables
+		st.connState = st.connState || eff.HoldsConnState
+		st.foundRows = eff.CalcFoundRows
+		s.txn.sticky[vc.cluster] = st
 	}
-	if eff.UnlockTables {
-		st.lockTables = false
-	}
-	if eff.HoldsConnState {
-		st.connState = true
-	}
-	st.foundRows = eff.CalcFoundRows
 	for _, t := range eff.ForgetBuckets {
 		vc.snap.Buckets.Forget(t.Schema, t.Table)
 	}
@@ -155,13 +168,23 @@ func (vc *cursor) Succeeded(ok wire.OK) {
 // acquire returns the connection a statement runs on, prepared with the
 // session's database and variables, and with a pending BEGIN sent.
 func (s *Session) acquire(snap *Snapshot, eff engine.Effects, clusterName string, replica bool) (*held, error) {
-	if p := s.txn.pinned; p != nil {
-		if p.backend.Cluster != clusterName && !eff.NamesNoTable {
+	if open := s.txn.open; open != "" {
+		// A transaction lives on one cluster: every statement joins it,
+		// those that name no table included.
+		if open != clusterName && !eff.NamesNoTable {
 			return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
-				"shardgate: this session's transaction or connection state lives on cluster %s; a statement for cluster %s cannot join it (no distributed transactions)",
-				p.backend.Cluster, clusterName)
+				"shardgate: this session's transaction lives on cluster %s; a statement for cluster %s cannot join it (no distributed transactions)",
+				open, clusterName)
 		}
-		return p, nil
+		return s.txn.pinned(open), nil
+	}
+	if last := s.txn.last; eff.NamesNoTable && last != nil && s.txn.pinned(last.cluster()) == last {
+		// A statement that names no table belongs where the session's
+		// previous statement ran, when the session keeps that connection.
+		return s.withPendingTxn(snap, last)
+	}
+	if p := s.txn.pinned(clusterName); p != nil {
+		return s.withPendingTxn(snap, p)
 	}
 	cluster := snap.Clusters[clusterName]
 	if eff.UsesPrevResult {
@@ -271,18 +294,24 @@ func (s *Session) prepare(snap *Snapshot, h *held, eff engine.Effects) error {
 	if err := h.SyncVars(s.state.vars); err != nil {
 		return err
 	}
-	if s.txn.next != "" {
-		if _, err := h.Exec(s.txn.next); err != nil {
-			return err
-		}
-		s.txn.next = ""
-	}
 	if eff.UsesLastInsertID && s.state.lastInsertID != 0 {
 		// LAST_INSERT_ID() lives in one connection; give this one the
 		// session's value (LAST_INSERT_ID(n) sets it).
 		if _, err := h.Exec(fmt.Sprintf("SELECT LAST_INSERT_ID(%d)", s.state.lastInsertID)); err != nil {
 			return err
 		}
+	}
+	return s.startTxn(snap, h)
+}
+
+// startTxn sends, on the connection a statement is about to run on, the
+// characteristics of the next transaction and a pending BEGIN.
+func (s *Session) startTxn(snap *Snapshot, h *held) error {
+	if s.txn.next != "" {
+		if _, err := h.Exec(s.txn.next); err != nil {
+			return err
+		}
+		s.txn.next = ""
 	}
 	if s.txn.pending != "" {
 		ok, err := h.Exec(s.txn.pending)
@@ -295,26 +324,50 @@ func (s *Session) prepare(snap *Snapshot, h *held, eff engine.Effects) error {
 		s.txn.pending = ""
 		s.txn.status = ok.Status | mysql.SERVER_STATUS_IN_TRANS
 		s.txn.pin(h, snap)
+		s.txn.open = h.cluster()
 	}
 	return nil
 }
 
-// settle keeps or returns the connection after a statement.
+// withPendingTxn starts a pending transaction on a pinned connection.
+func (s *Session) withPendingTxn(snap *Snapshot, h *held) (*held, error) {
+	if err := s.startTxn(snap, h); err != nil {
+		if engine.Classify(err) == engine.FaultServer {
+			return nil, err
+		}
+		return nil, s.lost(h, err)
+	}
+	return h, nil
+}
+
+// settle keeps or returns the connection after a statement: kept while the
+// server says a transaction is open on it or it holds connection state.
 func (s *Session) settle(h *held) {
-	if p := s.txn.pinned; p != nil && p != h {
-		// Only one connection can hold the session's transaction; steps run
-		// one by one on it (Sequential), so this one holds no state of its
-		// own worth keeping. Reset it on the way back to be sure.
+	c := h.cluster()
+	s.txn.last = h
+	if p := s.txn.pinned(c); p != nil && p != h {
+		// The session is tied to another connection on this cluster; this
+		// one served a step beside it and holds nothing worth keeping.
+		// Reset it on the way back to be sure.
 		h.Dirty = true
 		h.backend.Put(h.Conn)
 		return
 	}
-	if s.txn.inTransaction() || s.txn.sticky.any() {
+	switch {
+	case s.txn.inTransaction() && (s.txn.open == "" || s.txn.open == c):
+		s.txn.open = c
+	case s.txn.open == c:
+		s.txn.closed()
+	}
+	if s.txn.open == c || s.txn.sticky[c].any() {
 		s.txn.pin(h, s.snapshot())
 		return
 	}
-	if s.txn.pinned == h {
-		s.txn.unpin()
+	s.txn.unpin(h)
+	if s.txn.inTransaction() {
+		// A transaction the session cannot keep (another cluster holds its
+		// transaction): it must not reach the next user.
+		h.Dirty = true
 	}
 	// The client may ask ROW_COUNT() or FOUND_ROWS() next: keep the
 	// connection for this session unless the pool runs short.
@@ -325,9 +378,14 @@ func (s *Session) settle(h *held) {
 
 // drop discards a connection that broke or is in the middle of a result.
 func (s *Session) drop(h *held) {
-	if s.txn.pinned == h {
-		s.txn.unpin()
-		s.txn.status = mysql.SERVER_STATUS_AUTOCOMMIT
+	if s.txn.pinned(h.cluster()) == h {
+		if s.txn.open == h.cluster() {
+			s.txn.status = mysql.SERVER_STATUS_AUTOCOMMIT
+		}
+		s.txn.unpin(h)
+	}
+	if s.txn.last == h {
+		s.txn.last = nil
 	}
 	h.backend.Discard(h.Conn)
 }

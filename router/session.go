@@ -32,6 +32,9 @@ type Session struct {
 	foundRows bool
 	// multiStatements: the client asked for CLIENT_MULTI_STATEMENTS.
 	multiStatements bool
+	// interactive: the client said CLIENT_INTERACTIVE (its idle limit is
+	// interactive_timeout).
+	interactive bool
 	state           state
 	txn             txn
 	// client is who is on the other end; live is what other sessions (KILL,
@@ -53,6 +56,26 @@ func (rt *Router) NewSession(db string, collation uint8, foundRows bool) *Sessio
 	s.state = newState(db, namesForCollation(collation))
 	s.txn.status = mysql.SERVER_STATUS_AUTOCOMMIT
 	return s
+}
+
+// SetInteractive follows the client's CLIENT_INTERACTIVE.
+func (s *Session) SetInteractive(on bool) { s.interactive = on }
+
+// defaultIdleTimeout is MariaDB's default wait_timeout and
+// interactive_timeout (8 hours).
+const defaultIdleTimeout = 28800 * time.Second
+
+// IdleTimeout is how long the client may wait before its next command:
+// its session's wait_timeout (interactive_timeout for interactive clients).
+func (s *Session) IdleTimeout() time.Duration {
+	secs := s.state.waitTimeout
+	if s.interactive {
+		secs = s.state.interactiveTimeout
+	}
+	if secs <= 0 {
+		return defaultIdleTimeout
+	}
+	return time.Duration(secs) * time.Second
 }
 
 // AllowMultiStatements follows the client's CLIENT_MULTI_STATEMENTS.
@@ -248,13 +271,14 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 	case parser.KindSet:
 		return s.set(snap, st, w, obs)
 	case parser.KindBegin:
-		if s.txn.pinned == nil {
+		if s.txn.open == "" {
 			// The cluster is not known until the first statement names a
 			// table: answer now, send BEGIN just before that statement.
 			s.txn.begin(st.SQL, st.ReadOnlyTxn, snap)
 			return s.writeOK(w, wire.OK{})
 		}
-		// BEGIN inside a transaction commits it first, as MySQL does.
+		// BEGIN inside a transaction commits it first, as MySQL does: it
+		// runs on the transaction's connection.
 	case parser.KindInsert, parser.KindUpdate, parser.KindDelete, parser.KindDDL:
 		if s.txn.readOnly {
 			// A READ ONLY transaction runs on a replica, whose answer would
@@ -262,7 +286,7 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 			return wire.Errorf(mysql.ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, "Cannot execute statement in a READ ONLY transaction")
 		}
 	case parser.KindCommit, parser.KindRollback:
-		if s.txn.pinned == nil {
+		if s.txn.open == "" {
 			// Nothing ran inside the transaction (or there is none): there
 			// is nothing to commit, as COMMIT outside a transaction.
 			s.txn.end()

@@ -3,6 +3,7 @@ package router
 import (
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -29,13 +30,18 @@ type state struct {
 	handshakeNames string
 	// lastInsertID is LAST_INSERT_ID() as the session sees it.
 	lastInsertID uint64
-	// lastGTID is, per cluster, the GTID of the session's last write, kept
-	// for schemas with consistency: session.
+	// lastGTID is, per cluster, a GTID position that holds the session's
+	// writes (for schemas with consistency: session); wrote marks clusters
+	// written since it was read.
 	lastGTID map[string]string
+	wrote    map[string]bool
 	// sqlMode and charset are @@sql_mode and @@character_set_client as the
 	// server reported them: how the server reads the SQL text the proxy
 	// renders for this session.
 	sqlMode, charset string
+	// waitTimeout and interactiveTimeout (seconds, 0: the server default)
+	// bound how long the client may stay idle.
+	waitTimeout, interactiveTimeout int
 }
 
 // textMode is how the session's server reads SQL text.
@@ -85,6 +91,7 @@ func (st *state) reset() {
 		st.charset = charsetOfNames(st.handshakeNames)
 	}
 	st.lastInsertID, st.sqlMode = 0, ""
+	st.waitTimeout, st.interactiveTimeout = 0, 0
 }
 
 // varRead names a session value and the expression that reads it back.
@@ -99,7 +106,7 @@ func userVarRead(name string) varRead {
 // another connection would be wrong for relative values such as
 // SET sql_mode = CONCAT(@@sql_mode, ',ANSI'); the server's answer is exact.
 func (s *Session) set(snap *Snapshot, st *parser.Statement, w ResultWriter, obs *observation) error {
-	if nextTransactionOnly(st) && s.txn.pinned == nil {
+	if nextTransactionOnly(st) && s.txn.open == "" {
 		// SET TRANSACTION without SESSION applies to the next transaction
 		// only: it goes out just before the next statement reaches a
 		// backend, on the connection that runs it. (On a pinned connection
@@ -207,6 +214,10 @@ func (st *state) captureVars(c *backend.Conn, reads []varRead) error {
 			st.sqlMode = *raw
 		case r.key == "character_set_client" && raw != nil:
 			st.charset = *raw
+		case r.key == "wait_timeout" && raw != nil:
+			st.waitTimeout, _ = strconv.Atoi(*raw)
+		case r.key == "interactive_timeout" && raw != nil:
+			st.interactiveTimeout, _ = strconv.Atoi(*raw)
 		}
 		changed[r.key] = v
 	}

@@ -12,12 +12,22 @@ type held struct {
 	backend *backend.Backend
 }
 
-// txn is the session's transaction and the backend connection it, or
-// state that lives in a connection, ties the session to.
+func (h *held) cluster() string { return h.backend.Cluster }
+
+// txn is the session's transaction and the backend connections that it,
+// or state living in a connection, ties the session to: at most one per
+// cluster. A transaction lives on one cluster (there are no distributed
+// transactions yet); connection state (temporary tables, locks, SQL-level
+// prepared statements) may tie the session to a connection on each of
+// several clusters.
 type txn struct {
-	// pinned is the connection a transaction or connection state ties the
-	// session to; every statement runs on it until it is released.
-	pinned *held
+	// pins are the connections the session is tied to, by cluster.
+	pins map[string]*held
+	// sticky lists, per cluster, the connection state that keeps its pin.
+	sticky map[string]stickiness
+	// open is the cluster whose pinned connection holds the open
+	// transaction, "" when none is open on a backend.
+	open string
 	// pending is a BEGIN the client sent that no backend has seen yet: it
 	// goes out just before the transaction's first statement.
 	pending string
@@ -28,12 +38,10 @@ type txn struct {
 	next string
 	// status is the server status after the last statement.
 	status uint16
-	// sticky lists connection state that keeps the session pinned after
-	// the statement that created it.
-	sticky stickiness
-	// prev is the connection the last statement ran on, for ROW_COUNT()
-	// and FOUND_ROWS() in the next one; uses tells whether anyone used it
-	// since.
+	// last is the connection the previous statement ran on; prev.uses
+	// tells whether anyone used it since it went back to the pool (for
+	// ROW_COUNT() and FOUND_ROWS() in the next statement).
+	last *held
 	prev struct {
 		h    *held
 		uses uint64
@@ -50,55 +58,77 @@ type stickiness struct {
 
 func (s stickiness) any() bool { return s.tempTables || s.connState || s.lockTables || s.foundRows }
 
-// inTransaction: the server says a transaction is open on the pinned
-// connection.
+// inTransaction: the server said, after the last statement, that a
+// transaction is open.
 func (t *txn) inTransaction() bool { return t.status&mysql.SERVER_STATUS_IN_TRANS != 0 }
 
 // begin notes a BEGIN to send with the transaction's first statement.
 func (t *txn) begin(sql string, readOnly bool, snap *Snapshot) {
-	t.pending, t.readOnly, t.snap = sql, readOnly, snap
-}
-
-// end forgets a transaction that never reached a backend.
-func (t *txn) end() {
-	t.pending, t.readOnly = "", false
-	if t.pinned == nil {
-		t.snap = nil
-	}
-}
-
-// sequential: every step must run on the session's one connection.
-func (t *txn) sequential() bool { return t.pinned != nil || t.pending != "" }
-
-// pin ties the session to h.
-func (t *txn) pin(h *held, snap *Snapshot) {
-	t.pinned = h
+	t.pending, t.readOnly = sql, readOnly
 	if t.snap == nil {
 		t.snap = snap
 	}
 }
 
-// unpin forgets the pinned connection without returning it (it is being
-// returned or dropped by the caller).
-func (t *txn) unpin() {
-	t.pinned = nil
-	t.sticky = stickiness{}
-	if t.pending == "" {
+// end forgets a transaction that never reached a backend.
+func (t *txn) end() {
+	t.pending, t.readOnly = "", false
+	t.forgetSnapshot()
+}
+
+// sequential: every step must run on the session's connections one after
+// another (a transaction, or connection state, is in play).
+func (t *txn) sequential() bool { return len(t.pins) > 0 || t.pending != "" }
+
+// pinned is the connection the session is tied to on cluster, if any.
+func (t *txn) pinned(cluster string) *held { return t.pins[cluster] }
+
+// pin ties the session to h on its cluster.
+func (t *txn) pin(h *held, snap *Snapshot) {
+	if t.pins == nil {
+		t.pins = map[string]*held{}
+	}
+	t.pins[h.cluster()] = h
+	if t.snap == nil {
+		t.snap = snap
+	}
+}
+
+// unpin forgets h as the session's connection on its cluster, without
+// returning it (the caller returns or drops it).
+func (t *txn) unpin(h *held) {
+	c := h.cluster()
+	if t.pins[c] != h {
+		return
+	}
+	delete(t.pins, c)
+	delete(t.sticky, c)
+	if t.open == c {
+		t.closed()
+	}
+	t.forgetSnapshot()
+}
+
+// closed notes that the open transaction is over.
+func (t *txn) closed() { t.open, t.readOnly = "", false }
+
+// forgetSnapshot lets the next statement use the router's current snapshot
+// once nothing holds the session to the one it has.
+func (t *txn) forgetSnapshot() {
+	if len(t.pins) == 0 && t.pending == "" {
 		t.snap, t.readOnly = nil, false
 	}
 }
 
-// release gives back a pinned connection. Whatever it was held for (a
+// release gives back every pinned connection. Whatever it was held for (a
 // transaction, temporary tables, locks) must not reach the next user, so
 // it is reset on the way back.
 func (t *txn) release() {
-	if t.pinned == nil {
-		return
+	for _, h := range t.pins {
+		t.unpin(h)
+		h.Dirty = true
+		h.backend.Put(h.Conn)
 	}
-	h := t.pinned
-	t.unpin()
-	h.Dirty = true
-	h.backend.Put(h.Conn)
 }
 
 // clientStatus is the status the client sees: only flags that describe the
