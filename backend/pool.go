@@ -208,11 +208,7 @@ func (p *Pool) Put(c *Conn) {
 		}
 	}
 	p.mu.Lock()
-	if len(p.waiters) > 0 {
-		w := p.waiters[0]
-		p.waiters = p.waiters[1:]
-		p.mu.Unlock()
-		w <- c
+	if p.handOff(c) {
 		return
 	}
 	if p.closed || len(p.idle) >= p.cfg.MaxIdle {
@@ -256,15 +252,24 @@ func (p *Pool) discard(c *Conn) {
 // release frees a slot: a waiter may dial in its place.
 func (p *Pool) release() {
 	p.mu.Lock()
-	if len(p.waiters) > 0 {
-		w := p.waiters[0]
-		p.waiters = p.waiters[1:]
-		p.mu.Unlock()
-		w <- nil
+	if p.handOff(nil) {
 		return
 	}
 	p.open--
 	p.mu.Unlock()
+}
+
+// handOff gives c (nil: a free slot to dial in) to the longest waiter, if
+// any. Called with p.mu held; it unlocks it when it hands off.
+func (p *Pool) handOff(c *Conn) bool {
+	if len(p.waiters) == 0 {
+		return false
+	}
+	w := p.waiters[0]
+	p.waiters = p.waiters[1:]
+	p.mu.Unlock()
+	w <- c
+	return true
 }
 
 // CloseIdle closes connections idle for longer than the idle timeout.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"math/big"
 	"strconv"
 	"strings"
@@ -84,13 +85,7 @@ func compareValues(kind valueKind, v1, w1, v2, w2 []byte) int {
 		a, errA := strconv.ParseInt(string(v1), 10, 64)
 		b, errB := strconv.ParseInt(string(v2), 10, 64)
 		if errA == nil && errB == nil {
-			switch {
-			case a < b:
-				return -1
-			case a > b:
-				return 1
-			}
-			return 0
+			return cmp.Compare(a, b)
 		}
 		return ratOf(v1).Cmp(ratOf(v2))
 	case kindDecimal:
@@ -98,13 +93,7 @@ func compareValues(kind valueKind, v1, w1, v2, w2 []byte) int {
 	case kindFloat:
 		a, _ := strconv.ParseFloat(string(v1), 64)
 		b, _ := strconv.ParseFloat(string(v2), 64)
-		switch {
-		case a < b:
-			return -1
-		case a > b:
-			return 1
-		}
-		return 0
+		return cmp.Compare(a, b)
 	case kindTime:
 		return timeSeconds(v1).Cmp(timeSeconds(v2))
 	}

@@ -6,8 +6,11 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"testing"
 	"time"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
 )
 
 // txnEnv is a schema of its own (a fresh database on every cluster) with a
@@ -541,4 +544,41 @@ func TestConnectionIDAndKill(t *testing.T) {
 	if _, err := a.ExecContext(ctx, "SELECT 1"); err == nil {
 		t.Fatal("the session still answers after KILL CONNECTION")
 	}
+}
+
+// TestWaitTimeoutClosesIdleClient: a client's SET wait_timeout applies to
+// its own connection to the proxy: idle longer, it is closed, as by a
+// server.
+func TestWaitTimeoutClosesIdleClient(t *testing.T) {
+	e := newTxnEnv(t, "")
+	rd := &recordingDialer{}
+	name := fmt.Sprintf("rec_wait_%d", time.Now().UnixNano())
+	mysqldrv.RegisterDialContext(name, rd.dial)
+	cfg := mysqldrv.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = "app", "app", name, e.p.addr, e.db
+	connector, err := mysqldrv.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	c, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mustExec(t, c, "SET SESSION wait_timeout = 1")
+	raw := rd.last()
+	start := time.Now()
+	raw.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 64)
+	_, err = raw.Read(buf)
+	idle := time.Since(start)
+	if err == nil || os.IsTimeout(err) {
+		t.Fatalf("an idle client with wait_timeout 1 was not closed within 10 s (%v)", err)
+	}
+	if idle < 900*time.Millisecond {
+		t.Fatalf("closed after %v, before its wait_timeout of 1 s", idle)
+	}
+	t.Logf("closed after %v idle", idle)
 }

@@ -171,6 +171,7 @@ func (cc *clientConn) serve() {
 	defer cc.srv.router.Metrics.ClientGone()
 	cc.sess = cc.srv.router.NewSession(hs.db, hs.collation, hs.caps&mysql.CLIENT_FOUND_ROWS != 0)
 	cc.sess.AllowMultiStatements(hs.caps&mysql.CLIENT_MULTI_STATEMENTS != 0)
+	cc.sess.SetInteractive(hs.caps&mysql.CLIENT_INTERACTIVE != 0)
 	cc.sess.Identify(router.Client{ID: cc.id, User: hs.user, Host: cc.RemoteAddr().String(), Close: func() { cc.Close() }})
 	if err := cc.WritePacket(wire.AppendOK(nil, wire.OK{Status: cc.sess.Status()})); err != nil {
 		return
@@ -179,6 +180,9 @@ func (cc *clientConn) serve() {
 		return
 	}
 	for {
+		// An idle client is closed after its wait_timeout (interactive
+		// clients: interactive_timeout), as a server does.
+		cc.SetReadDeadline(time.Now().Add(cc.sess.IdleTimeout()))
 		if cc.srv.shuttingDown() {
 			return
 		}
