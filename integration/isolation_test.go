@@ -34,11 +34,10 @@ import (
 // Each client's sequence of steps follows from the seed and its number;
 // the interleaving of clients does not.
 //
-// Left out on purpose (they are not isolation and would mask it): a
-// session holding connection state on main (temporary table, named-lock
-// function, PREPARE/EXECUTE) does not touch the sharded table, which the
-// proxy refuses with 1235 until the client disconnects; BEGIN WORK,
-// COMMIT WORK and ROLLBACK WORK, which the proxy's parser refuses (1064).
+// Sessions holding connection state on main (temporary table, named-lock
+// function, PREPARE/EXECUTE) use the sharded table too: the state pins a
+// connection on main only. BEGIN WORK, COMMIT WORK and ROLLBACK WORK are
+// in the mix.
 
 const (
 	isoClients = 64
@@ -804,10 +803,9 @@ func (c *isoClient) prepare() {
 	c.mustRow("EXECUTE returned another session's statement", "EXECUTE ps_iso", text)
 }
 
-// table picks the unsharded or the sharded table. A session pinned to main
-// by connection state cannot use the sharded one (1235 by design).
+// table picks the unsharded or the sharded table.
 func (c *isoClient) table() string {
-	if !c.m.pinned && c.rng.IntN(2) == 0 {
+	if c.rng.IntN(2) == 0 {
 		return "items"
 	}
 	return "notes"
@@ -935,7 +933,7 @@ func (c *isoClient) txnStatement(table string, fail bool, pending map[int64]int)
 // fail with a duplicate key, a look from inside, COMMIT or ROLLBACK.
 func (c *isoClient) transaction() {
 	table := c.table()
-	begin := []string{"BEGIN", "START TRANSACTION", "START TRANSACTION READ WRITE"}[c.rng.IntN(3)]
+	begin := []string{"BEGIN", "START TRANSACTION", "START TRANSACTION READ WRITE", "BEGIN WORK"}[c.rng.IntN(4)]
 	n := 1 + c.rng.IntN(4)
 	failAt := -1
 	switch r := c.rng.IntN(5); {
@@ -972,7 +970,7 @@ func (c *isoClient) transaction() {
 		return
 	}
 	if c.rng.IntN(5) < 3 {
-		if !c.must("COMMIT") {
+		if !c.must([]string{"COMMIT", "COMMIT WORK"}[c.rng.IntN(2)]) {
 			return
 		}
 		maps.Copy(c.committed(table), pending)
@@ -980,7 +978,7 @@ func (c *isoClient) transaction() {
 		c.verifyStored(table, "after COMMIT")
 		return
 	}
-	if c.must("ROLLBACK") {
+	if c.must([]string{"ROLLBACK", "ROLLBACK WORK"}[c.rng.IntN(2)]) {
 		c.verifyStored(table, "after ROLLBACK")
 	}
 }
@@ -1024,7 +1022,7 @@ func (c *isoClient) autocommit0() {
 		return
 	}
 	if c.rng.IntN(3) < 2 {
-		if !c.must("COMMIT") {
+		if !c.must([]string{"COMMIT", "COMMIT WORK"}[c.rng.IntN(2)]) {
 			return
 		}
 		maps.Copy(c.committed(table), pending)
@@ -1033,7 +1031,7 @@ func (c *isoClient) autocommit0() {
 			return
 		}
 	} else {
-		if !c.must("ROLLBACK") {
+		if !c.must([]string{"ROLLBACK", "ROLLBACK WORK"}[c.rng.IntN(2)]) {
 			return
 		}
 		if !c.verifyStored(table, "autocommit=0 after ROLLBACK") {

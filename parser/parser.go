@@ -93,6 +93,9 @@ func (p *Parser) Parse(sql string) ([]*Statement, error) {
 		if st := p.parseSelectIntoVars(sql); st != nil {
 			return []*Statement{st}, nil
 		}
+		if st := p.parseWork(sql); st != nil {
+			return []*Statement{st}, nil
+		}
 		msg := err.Error()
 		if i := strings.Index(msg, "near "); i >= 0 {
 			msg = "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use " + msg[i:]
@@ -137,6 +140,29 @@ func (p *Parser) parseSelectIntoVars(sql string) *Statement {
 	}
 	st.ReadOnly = false
 	return st
+}
+
+// work matches BEGIN WORK, COMMIT WORK and ROLLBACK WORK (with what may
+// follow, such as AND NO CHAIN), which MariaDB accepts and TiDB's grammar
+// does not.
+var work = regexp.MustCompile(`(?is)^(\s*(?:BEGIN|COMMIT|ROLLBACK))\s+WORK\b(.*)$`)
+
+// parseWork understands the statement without WORK; the original text is
+// what runs.
+func (p *Parser) parseWork(sql string) *Statement {
+	m := work.FindStringSubmatch(sql)
+	if m == nil {
+		return nil
+	}
+	nodes, _, err := p.p.ParseSQL(m[1] + m[2])
+	if err != nil || len(nodes) != 1 {
+		return nil
+	}
+	switch nodes[0].(type) {
+	case *ast.BeginStmt, *ast.CommitStmt, *ast.RollbackStmt:
+		return Classify(nodes[0], sql)
+	}
+	return nil
 }
 
 // Classify works out what routing needs from a parsed statement.

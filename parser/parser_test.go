@@ -64,3 +64,22 @@ func TestClassify(t *testing.T) {
 		t.Error("syntax error accepted")
 	}
 }
+
+func TestWorkKeyword(t *testing.T) {
+	p := New()
+	for sql, want := range map[string]Kind{
+		"BEGIN WORK":                   KindBegin,
+		"commit work":                  KindCommit,
+		"ROLLBACK WORK":                KindRollback,
+		"ROLLBACK WORK TO SAVEPOINT s": KindOther,
+	} {
+		stmts, err := p.Parse(sql)
+		if err != nil {
+			t.Errorf("%s: %v", sql, err)
+			continue
+		}
+		if stmts[0].Kind != want || stmts[0].SQL != sql {
+			t.Errorf("%s: kind %v, text %q", sql, stmts[0].Kind, stmts[0].SQL)
+		}
+	}
+}

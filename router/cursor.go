@@ -181,9 +181,12 @@ func (s *Session) acquire(snap *Snapshot, eff engine.Effects, clusterName string
 	if last := s.txn.last; eff.NamesNoTable && last != nil && s.txn.pinned(last.cluster()) == last {
 		// A statement that names no table belongs where the session's
 		// previous statement ran, when the session keeps that connection.
-		return s.withPendingTxn(snap, last)
+		return last, nil
 	}
 	if p := s.txn.pinned(clusterName); p != nil {
+		if eff.NamesNoTable {
+			return p, nil
+		}
 		return s.withPendingTxn(snap, p)
 	}
 	cluster := snap.Clusters[clusterName]
@@ -300,6 +303,12 @@ func (s *Session) prepare(snap *Snapshot, h *held, eff engine.Effects) error {
 		if _, err := h.Exec(fmt.Sprintf("SELECT LAST_INSERT_ID(%d)", s.state.lastInsertID)); err != nil {
 			return err
 		}
+	}
+	if eff.NamesNoTable {
+		// SET @v or SELECT 1 right after BEGIN reads and writes no data:
+		// the transaction starts with the first statement that names a
+		// table, on that table's cluster.
+		return nil
 	}
 	return s.startTxn(snap, h)
 }
