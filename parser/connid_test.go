@@ -22,7 +22,7 @@ func TestWithConnectionID(t *testing.T) {
 		if !stmts[0].UsesConnectionID {
 			t.Fatalf("%s: CONNECTION_ID() not noticed", sql)
 		}
-		out, err := p.WithConnectionID(stmts[0], 4242, TextMode{})
+		out, err := p.WithSessionValues(stmts[0], SessionValues{ConnectionID: 4242}, TextMode{})
 		if err != nil {
 			t.Fatal(err)
 		}

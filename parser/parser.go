@@ -65,6 +65,9 @@ type Statement struct {
 	// UsesConnectionID calls CONNECTION_ID(), which must answer the
 	// client's proxy connection id, not a pooled backend's.
 	UsesConnectionID bool
+	// ReadsInTransaction reads @@in_transaction, which a connection that
+	// has not seen the session's pending BEGIN answers wrongly.
+	ReadsInTransaction bool
 	// HoldsConnState creates state that lives in the connection for longer
 	// than the statement: named locks, sequence values (LASTVAL).
 	HoldsConnState bool
@@ -288,6 +291,9 @@ func (v *visitor) Enter(n ast.Node) (ast.Node, bool) {
 	case *ast.VariableExpr:
 		if n.IsSystem && diagnosticVars[strings.ToLower(n.Name)] {
 			v.stmt.UsesPrevResult = true
+		}
+		if n.IsSystem && !n.IsGlobal && strings.EqualFold(n.Name, "in_transaction") {
+			v.stmt.ReadsInTransaction = true
 		}
 		if !n.IsSystem && n.Value != nil {
 			name := strings.ToLower(n.Name)

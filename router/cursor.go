@@ -176,16 +176,19 @@ func (s *Session) acquire(snap *Snapshot, eff engine.Effects, clusterName string
 				"shardgate: this session's transaction lives on cluster %s; a statement for cluster %s cannot join it (no distributed transactions)",
 				open, clusterName)
 		}
-		return s.txn.pinned(open), nil
+		return s.synced(s.txn.pinned(open))
 	}
 	if last := s.txn.last; eff.NamesNoTable && last != nil && s.txn.pinned(last.cluster()) == last {
 		// A statement that names no table belongs where the session's
 		// previous statement ran, when the session keeps that connection.
-		return last, nil
+		return s.synced(last)
 	}
 	if p := s.txn.pinned(clusterName); p != nil {
 		if eff.NamesNoTable {
-			return p, nil
+			return s.synced(p)
+		}
+		if _, err := s.synced(p); err != nil {
+			return nil, err
 		}
 		return s.withPendingTxn(snap, p)
 	}
@@ -336,6 +339,23 @@ func (s *Session) startTxn(snap *Snapshot, h *held) error {
 		s.txn.open = h.cluster()
 	}
 	return nil
+}
+
+// synced brings a pinned connection up to the session's database and
+// variables: with connections on several clusters, a SET may have run on
+// another one.
+func (s *Session) synced(h *held) (*held, error) {
+	err := h.UseDB(s.state.db)
+	if err == nil {
+		err = h.SyncVars(s.state.vars)
+	}
+	switch engine.Classify(err) {
+	case engine.FaultNone:
+		return h, nil
+	case engine.FaultServer:
+		return nil, err
+	}
+	return nil, s.lost(h, err)
 }
 
 // withPendingTxn starts a pending transaction on a pinned connection.

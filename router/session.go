@@ -245,9 +245,15 @@ func (s *Session) multi(n int, next func(i int) (*parser.Statement, error), w Re
 func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observation) error {
 	obs.kind = st.Kind.String()
 	snap := s.snapshot()
-	if st.UsesConnectionID {
+	pendingTxn := st.ReadsInTransaction && s.txn.pending != "" && s.txn.open == ""
+	if st.UsesConnectionID || pendingTxn {
+		v := parser.SessionValues{ConnectionID: uint64(s.client.ID)}
+		if pendingTxn {
+			one := 1
+			v.InTransaction = &one
+		}
 		prs := s.rt.parsers.Get().(*parser.Parser)
-		rewritten, err := prs.WithConnectionID(st, uint64(s.client.ID), s.state.textMode())
+		rewritten, err := prs.WithSessionValues(st, v, s.state.textMode())
 		s.rt.parsers.Put(prs)
 		if err != nil {
 			return err

@@ -41,7 +41,7 @@ func (snap *Snapshot) cacheable(st *parser.Statement, db string) bool {
 	default:
 		return false
 	}
-	if len(st.Tables) == 0 || st.ShowSchema != "" || st.UsesConnectionID {
+	if len(st.Tables) == 0 || st.ShowSchema != "" || st.UsesConnectionID || st.ReadsInTransaction {
 		return false
 	}
 	for _, t := range st.Tables {

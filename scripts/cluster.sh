@@ -78,12 +78,14 @@ start() { # start NAME PORT SERVER_ID
   local ro=0; [ "$4" != "-" ] && ro=1
   # The server outlives this script: it must not inherit the caller's file
   # descriptors beyond stdio (a test runner's lock file would stay locked
-  # for as long as the server runs).
+  # for as long as the server runs), and it runs in a session of its own,
+  # so that a test runner killing its process group on a timeout does not
+  # take the server down with it.
   local fd
   for fd in $(ls /proc/$$/fd); do
     [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
   done
-  "$(mariadbd_bin)" --no-defaults --user="$(id -un)" \
+  setsid "$(mariadbd_bin)" --no-defaults --user="$(id -un)" \
     --datadir="$dir/data" --port="$port" --bind-address=127.0.0.1 \
     --socket="$dir/sock" --pid-file="$dir/pid" --log-error="$dir/error.log" \
     --server-id="$id" --log-bin=mysql-bin --binlog-format=ROW --log-slave-updates=1 \
