@@ -1,5 +1,5 @@
 # The two commands the README promises: `make demo` and `make test`.
-.PHONY: build demo stop test unit fuzz bench cluster-up cluster-down lint
+.PHONY: build demo stop test soak unit fuzz bench cluster-up cluster-down lint
 
 build:
 	go build -o bin/shardgate ./cmd/shardgate
@@ -12,6 +12,11 @@ stop:
 
 test:
 	scripts/test.sh
+
+# Endurance runs kept out of `make test` (1,000,000 prepare cycles); needs
+# the cluster up.
+soak:
+	scripts/soak.sh
 
 # Side-by-side benchmarks; writes bench/results.md (under 10 minutes).
 bench:

@@ -1,13 +1,12 @@
 package integration
 
 import (
-	"context"
 	"database/sql"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -26,11 +25,11 @@ func needLocalCluster(t *testing.T) {
 func clusterScript(t *testing.T, args ...string) string {
 	t.Helper()
 	needLocalCluster(t)
-	out, err := exec.Command("../scripts/cluster.sh", args...).CombinedOutput()
+	out, err := runCmd(t, 2*time.Minute, "../scripts/cluster.sh", args...)
 	if err != nil {
 		t.Fatalf("cluster.sh %v: %v\n%s", args, err, out)
 	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(out)
 }
 
 func serverPid(t *testing.T, name string) int {
@@ -49,8 +48,9 @@ type readResult struct {
 	err  error
 }
 
-// readLoad runs SELECT @@port on n connections until stop closes.
-func readLoad(db *sql.DB, n int, stop <-chan struct{}) []readResult {
+// readLoad runs SELECT @@port on n connections until stop closes; ok
+// counts the successful reads as they happen.
+func readLoad(db *sql.DB, n int, stop <-chan struct{}, ok *atomic.Int64) []readResult {
 	var mu sync.Mutex
 	var results []readResult
 	var wg sync.WaitGroup
@@ -67,6 +67,9 @@ func readLoad(db *sql.DB, n int, stop <-chan struct{}) []readResult {
 				start := time.Now()
 				var port int
 				err := db.QueryRow("SELECT @@port").Scan(&port)
+				if err == nil {
+					ok.Add(1)
+				}
 				mu.Lock()
 				results = append(results, readResult{at: time.Now(), took: time.Since(start), port: port, err: err})
 				mu.Unlock()
@@ -82,23 +85,40 @@ func readLoad(db *sql.DB, n int, stop <-chan struct{}) []readResult {
 // on it may fail, all succeed again within 2 s, and the restarted replica
 // serves reads again within 5 s.
 func TestKilledReplicaUnderLoad(t *testing.T) {
+	needLocalCluster(t) // before any goroutine starts
 	p := startProxy(t, "")
 	db := p.open(t, "shop")
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
+	pid := serverPid(t, "main-r2")
 	t.Cleanup(func() { clusterScript(t, "start", "main-r2") })
 
 	stop := make(chan struct{})
 	done := make(chan []readResult)
-	go func() { done <- readLoad(db, 16, stop) }()
-	time.Sleep(1500 * time.Millisecond)
+	var ok atomic.Int64
+	go func() { done <- readLoad(db, 16, stop, &ok) }()
+	stopLoad := func() []readResult {
+		if stop != nil {
+			close(stop)
+			stop = nil
+			return <-done
+		}
+		return nil
+	}
+	defer stopLoad() // no goroutine outlives the test, even when it fails
+	// The load runs on both replicas before the kill.
+	eventually(t, 10*time.Second, "200 reads before the kill", func() bool { return ok.Load() >= 200 })
 	killedAt := time.Now()
-	if err := syscall.Kill(serverPid(t, "main-r2"), syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(4 * time.Second)
-	close(stop)
-	results := <-done
+	// Run on until 2 s have passed (failures are allowed only before then)
+	// and 200 more reads have succeeded.
+	base := ok.Load()
+	eventually(t, 30*time.Second, "200 reads after the kill", func() bool {
+		return time.Since(killedAt) > 2*time.Second && ok.Load()-base >= 200
+	})
+	results := stopLoad()
 
 	var failed, before, after, byKilledAfter int
 	for _, r := range results {
@@ -132,33 +152,28 @@ func TestKilledReplicaUnderLoad(t *testing.T) {
 	}
 
 	clusterScript(t, "start", "main-r2")
-	restarted := time.Now()
-	conn, _ := db.Conn(context.Background())
-	defer conn.Close()
-	for {
-		if whoAnswers(t, conn, "SELECT @@port") == 3312 {
-			t.Logf("the restarted replica served a read after %s", time.Since(restarted))
-			break
-		}
-		if time.Since(restarted) > 5*time.Second {
-			t.Fatal("the restarted replica serves no reads after 5 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	conn := pin(t, db)
+	took := eventually(t, 5*time.Second, "the restarted replica serving reads", func() bool {
+		return whoAnswers(t, conn, "SELECT @@port") == 3312
+	})
+	t.Logf("the restarted replica served a read after %s", took)
 }
 
 // A frozen (SIGSTOPped) replica: every client gets an answer or an error
 // within the read timeout, none hangs.
 func TestFrozenReplicaNeverHangsClients(t *testing.T) {
+	needLocalCluster(t)
 	const readTimeout = 2 * time.Second
-	p := startProxy(t, "pool: {read_timeout: 2s, connect_timeout: 1s}\nhealth_interval: 250ms\n")
+	p := startProxy(t, "pool: {read_timeout: 2s, connect_timeout: 1s}\nhealth_interval: 250ms\nhealth_timeout: 1s\n")
 	db := p.open(t, "shop")
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
 	// Warm the pools so some connections to the replica are idle in them.
 	for i := 0; i < 50; i++ {
 		var port int
-		db.QueryRow("SELECT @@port").Scan(&port)
+		if err := db.QueryRow("SELECT @@port").Scan(&port); err != nil {
+			t.Fatal(err)
+		}
 	}
 	pid := serverPid(t, "main-r1")
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
@@ -168,11 +183,25 @@ func TestFrozenReplicaNeverHangsClients(t *testing.T) {
 
 	stop := make(chan struct{})
 	done := make(chan []readResult)
-	go func() { done <- readLoad(db, 16, stop) }()
-	time.Sleep(3 * time.Second)
+	var okReads atomic.Int64
+	go func() { done <- readLoad(db, 16, stop, &okReads) }()
+	// Long enough for reads caught on the frozen replica to hit the read
+	// timeout, and until 100 reads have succeeded meanwhile.
+	frozenAt := time.Now()
+	enough := false
+	for deadline := frozenAt.Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if enough = time.Since(frozenAt) > readTimeout+time.Second && okReads.Load() >= 100; enough {
+			break
+		}
+	}
 	close(stop)
 	results := <-done
-	syscall.Kill(pid, syscall.SIGCONT)
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if !enough {
+		t.Fatalf("only %d reads succeeded in 30 s while one replica was frozen", okReads.Load())
+	}
 
 	var slowest time.Duration
 	var ok, failed int
@@ -200,12 +229,11 @@ func TestFrozenReplicaNeverHangsClients(t *testing.T) {
 // rotation within two health checks of passing max_replica_lag, and returns
 // once it has caught up.
 func TestDelayedReplicaLeavesRotation(t *testing.T) {
-	const interval = 250 * time.Millisecond
-	p := startProxy(t, "health_interval: 250ms\nmax_replica_lag: 2s\n")
+	needLocalCluster(t)
+	const interval, failures = 250 * time.Millisecond, 2
+	p := startProxy(t, "health_interval: 250ms\nhealth_failures: 2\nmax_replica_lag: 2s\n")
 	db := p.open(t, "shop")
-	if _, err := db.Exec("CREATE TABLE IF NOT EXISTS lag_t (id INT PRIMARY KEY AUTO_INCREMENT, at DATETIME(3))"); err != nil {
-		t.Fatal(err)
-	}
+	freshTable(t, db, "lag_t", "(id INT PRIMARY KEY AUTO_INCREMENT, at DATETIME(3))")
 	rootSQL(t, "main-r2", "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=30; START SLAVE")
 	t.Cleanup(func() { rootSQL(t, "main-r2", "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=0; START SLAVE") })
 
@@ -219,7 +247,10 @@ func TestDelayedReplicaLeavesRotation(t *testing.T) {
 			case <-stopWrites:
 				return
 			case <-time.After(100 * time.Millisecond):
-				db.Exec("INSERT INTO lag_t (at) VALUES (NOW(3))")
+				if _, err := db.Exec("INSERT INTO lag_t (at) VALUES (NOW(3))"); err != nil {
+					t.Errorf("write while the replica lags: %v", err)
+					return
+				}
 			}
 		}
 	}()
@@ -235,43 +266,51 @@ func TestDelayedReplicaLeavesRotation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cols, _ := rows.Columns()
+		cols, err := rows.Columns()
+		if err != nil {
+			t.Fatal(err)
+		}
 		vals := make([]sql.NullString, len(cols))
 		ptrs := make([]any, len(cols))
 		for i := range vals {
 			ptrs[i] = &vals[i]
 		}
 		for rows.Next() {
-			rows.Scan(ptrs...)
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
 		}
 		rows.Close()
 		for i, c := range cols {
 			if c == "Seconds_Behind_Master" {
-				if secs, _ := strconv.Atoi(vals[i].String); secs > 2 {
+				// NULL (not yet known) counts as not behind.
+				if secs, err := strconv.Atoi(vals[i].String); err == nil && secs > 2 {
 					behindAt = time.Now()
 				}
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(2*interval + 100*time.Millisecond)
-	conn, _ := db.Conn(context.Background())
-	defer conn.Close()
+	// health_failures checks of the interval, plus one check's time, after
+	// passing max_replica_lag, the proxy must report it out of rotation.
+	lagging := p.router.Clusters["main"].Replicas[1]
+	if lagging.Addr != "127.0.0.1:3312" {
+		t.Fatalf("replica 1 is %s", lagging.Addr)
+	}
+	took := eventually(t, (failures+1)*interval+2*time.Second, "3312 out of rotation", func() bool { return !lagging.Healthy() })
+	t.Logf("out of rotation %s after it was seen behind", took)
+	conn := pin(t, db)
 	for i := 0; i < 40; i++ {
 		if port := whoAnswers(t, conn, "SELECT @@port"); port == 3312 {
 			t.Fatalf("the lagging replica served a read %s after passing max_replica_lag", time.Since(behindAt))
 		}
 	}
 	rootSQL(t, "main-r2", "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=0; START SLAVE")
-	caughtUp := time.Now()
-	for {
-		if whoAnswers(t, conn, "SELECT @@port") == 3312 {
-			t.Logf("back in rotation %s after the delay was lifted", time.Since(caughtUp))
-			return
-		}
-		if time.Since(caughtUp) > 10*time.Second {
-			t.Fatal("the replica did not return to rotation after catching up")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	took = eventually(t, 40*time.Second, "3312 back in rotation after catching up", func() bool {
+		return whoAnswers(t, conn, "SELECT @@port") == 3312
+	})
+	t.Logf("back in rotation %s after the delay was lifted", took)
 }

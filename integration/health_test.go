@@ -2,8 +2,8 @@ package integration
 
 import (
 	"context"
+	"database/sql"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,20 +19,20 @@ func rootSQL(t *testing.T, server, stmt string) {
 	if state == "" {
 		state = "/tmp/shardgate-cluster"
 	}
-	out, err := exec.Command("mariadb", "--no-defaults", "-uroot", "--socket="+filepath.Join(state, server, "sock"), "-e", stmt).CombinedOutput()
+	out, err := runCmd(t, time.Minute, "mariadb", "--no-defaults", "-uroot", "--socket="+filepath.Join(state, server, "sock"), "-e", stmt)
 	if err != nil {
 		t.Fatalf("%s on %s: %v %s", stmt, server, err, out)
 	}
 }
 
-// A replica whose replication is stopped leaves rotation within two health
-// checks and returns once replication runs again.
+// A replica whose replication is stopped leaves rotation after
+// health_failures checks and returns once replication runs again.
 func TestStoppedReplicaLeavesRotation(t *testing.T) {
-	const interval = 200 * time.Millisecond
-	p := startProxy(t, "health_interval: 200ms\n")
+	needLocalCluster(t)
+	const interval, failures = 200 * time.Millisecond, 2
+	p := startProxy(t, "health_interval: 200ms\nhealth_failures: 2\n")
 	db := p.open(t, "shop")
-	conn, _ := db.Conn(context.Background())
-	defer conn.Close()
+	conn := pin(t, db)
 	readPorts := func(n int) map[int]int {
 		seen := map[int]int{}
 		for i := 0; i < n; i++ {
@@ -45,7 +45,14 @@ func TestStoppedReplicaLeavesRotation(t *testing.T) {
 	}
 	rootSQL(t, "main-r2", "STOP SLAVE")
 	defer rootSQL(t, "main-r2", "START SLAVE")
-	time.Sleep(2*interval + 100*time.Millisecond)
+	stopped := p.router.Clusters["main"].Replicas[1]
+	if stopped.Addr != "127.0.0.1:3312" {
+		t.Fatalf("replica 1 is %s", stopped.Addr)
+	}
+	// failures checks at the interval; the deadline leaves room for a slow
+	// machine, the log shows the real time.
+	took := eventually(t, failures*interval+3*time.Second, "3312 out of rotation after STOP SLAVE", func() bool { return !stopped.Healthy() })
+	t.Logf("out of rotation %s after STOP SLAVE", took)
 	if seen := readPorts(40); seen[3312] != 0 || seen[3311] != 40 {
 		t.Fatalf("reads after STOP SLAVE: %v", seen)
 	}
@@ -55,36 +62,40 @@ func TestStoppedReplicaLeavesRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	for rows.Next() {
-		var cluster, role, addr, ok, lag, open, idle, inflight, reads, writes, lastErr *string
-		rows.Scan(&cluster, &role, &addr, &ok, &lag, &open, &idle, &inflight, &reads, &writes, &lastErr)
-		if *addr == "127.0.0.1:3312" {
-			healthy = *ok + " " + *lastErr
+		var cluster, role, addr, ok, lag, open, idle, inflight, reads, writes, lastErr sql.NullString
+		if err := rows.Scan(&cluster, &role, &addr, &ok, &lag, &open, &idle, &inflight, &reads, &writes, &lastErr); err != nil {
+			t.Fatal(err)
 		}
+		if addr.String == "127.0.0.1:3312" {
+			healthy = ok.String + " " + lastErr.String
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	rows.Close()
 	if healthy == "" || healthy[:2] != "no" {
 		t.Fatalf("SHOW SHARDGATE BACKENDS says 3312 is %q", healthy)
 	}
 	rootSQL(t, "main-r2", "START SLAVE")
-	deadline := time.Now().Add(5 * time.Second)
-	for readPorts(20)[3312] == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("3312 did not return to rotation within 5 s after START SLAVE")
-		}
-		time.Sleep(interval)
-	}
+	eventually(t, 10*time.Second, "3312 back in rotation after START SLAVE", func() bool { return readPorts(20)[3312] > 0 })
 }
 
 // With no usable replica, reads go to the primary (replica_fallback:
 // primary, the default) or fail clearly (replica_fallback: error).
 func TestReplicaFallback(t *testing.T) {
+	needLocalCluster(t)
 	viaPrimary := startProxy(t, "health_interval: 200ms\n")
 	failing := startProxy(t, "health_interval: 200ms\nreplica_fallback: error\n")
 	for _, r := range []string{"main-r1", "main-r2"} {
 		rootSQL(t, r, "STOP SLAVE")
 		defer rootSQL(t, r, "START SLAVE")
 	}
-	time.Sleep(500 * time.Millisecond)
+	for _, p := range []*proxy{viaPrimary, failing} {
+		for _, b := range p.router.Clusters["main"].Replicas {
+			eventually(t, 5*time.Second, b.Addr+" out of rotation", func() bool { return !b.Healthy() })
+		}
+	}
 	var port int
 	if err := viaPrimary.open(t, "shop").QueryRow("SELECT @@port").Scan(&port); err != nil || port != 3310 {
 		t.Fatalf("fallback primary: port %d, %v", port, err)

@@ -105,7 +105,9 @@ func BenchmarkScatterStreamMemory(b *testing.B) {
 		var id, grp int
 		var pad string
 		for rows.Next() {
-			rows.Scan(&id, &grp, &pad)
+			if err := rows.Scan(&id, &grp, &pad); err != nil {
+				b.Fatal(err)
+			}
 			if n++; n%20000 == 0 {
 				time.Sleep(20 * time.Millisecond) // a slow client
 			}

@@ -1,8 +1,8 @@
 package integration
 
 import (
+	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"database/sql"
 )
 
 // metricValue finds one sample in Prometheus text output.
@@ -39,47 +37,51 @@ func metricValue(t *testing.T, body, name string, labels ...string) float64 {
 func TestMetricsEndpoint(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "shardgate")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/shardgate").CombinedOutput(); err != nil {
+	if out, err := runCmd(t, 5*time.Minute, "go", "build", "-o", bin, "../cmd/shardgate"); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	free := func() string {
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		defer ln.Close()
-		return ln.Addr().String()
-	}
-	addr, admin := free(), free()
+	ports := freePorts(t, 2) // two distinct ports
+	addr, admin := ports[0], ports[1]
 	rules := filepath.Join(dir, "rules.yaml")
-	os.WriteFile(rules, []byte(baseRules+"admin_listen: "+admin+"\n"), 0o644)
-	cmd := exec.Command(bin, "--rules", rules, "--listen", addr)
+	if err := os.WriteFile(rules, []byte(baseRules+"admin_listen: "+admin+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--rules", rules, "--listen", addr)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	db, _ := sql.Open("mysql", "app:app@tcp("+addr+")/shop")
-	defer db.Close()
-	for i := 0; db.Ping() != nil; i++ {
-		if i > 100 {
-			t.Fatal("proxy did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	db := openDSN(t, "app:app@tcp("+addr+")/shop")
+	eventually(t, 10*time.Second, "the binary accepting clients", func() bool { return db.Ping() == nil })
+	client := &http.Client{Timeout: 10 * time.Second}
 	scrape := func() string {
-		resp, err := http.Get("http://" + admin + "/metrics")
+		resp, err := client.Get("http://" + admin + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+		}
 		return string(b)
 	}
 	before := scrape()
 	for i := 0; i < 10; i++ {
 		var v int
-		db.QueryRow("SELECT 1").Scan(&v)
+		scan(t, db, "SELECT 1", &v)
 	}
-	db.Exec("CREATE TABLE IF NOT EXISTS metrics_t (id INT PRIMARY KEY)")
-	db.Exec("REPLACE INTO metrics_t VALUES (1)")
-	db.Exec("SELECT * FROM no_such_table_for_metrics")
+	// Created on the primary directly: the drop at the end runs after the
+	// binary has stopped.
+	freshTable(t, direct(t, mainPrimary, "shop"), "metrics_t", "(id INT PRIMARY KEY)")
+	if _, err := db.Exec("REPLACE INTO metrics_t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("SELECT * FROM no_such_table_for_metrics"); err == nil {
+		t.Fatal("a query of a missing table succeeded")
+	}
 	after := scrape()
 
 	reads := `kind="select",route="replica"`

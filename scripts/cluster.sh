@@ -94,7 +94,11 @@ start() { # start NAME PORT SERVER_ID
     --max-connections=2000 --max-allowed-packet=1G --performance-schema=0 \
     --innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
     --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --skip-innodb-doublewrite \
-    --table-open-cache=4000 --thread-cache-size=64 >"$dir/stdout.log" 2>&1 &
+    --table-open-cache=4000 --thread-cache-size=64 >"$dir/stdout.log" 2>&1 \
+    3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+  # The daemon must not inherit the caller's descriptors: started under
+  # `flock /tmp/sg-integration.lock make test`, it would hold that lock for
+  # as long as it runs and block every later run on the shared cluster.
 }
 
 wait_ready() { # wait_ready NAME
