@@ -296,7 +296,7 @@ func TestDelayedReplicaLeavesRotation(t *testing.T) {
 	}
 	// health_failures checks of the interval, plus one check's time, after
 	// passing max_replica_lag, the proxy must report it out of rotation.
-	lagging := p.router.Clusters["main"].Replicas[1]
+	lagging := p.router.Snapshot().Clusters["main"].Replicas[1]
 	if lagging.Addr != "127.0.0.1:3312" {
 		t.Fatalf("replica 1 is %s", lagging.Addr)
 	}

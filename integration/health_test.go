@@ -45,7 +45,7 @@ func TestStoppedReplicaLeavesRotation(t *testing.T) {
 	}
 	rootSQL(t, "main-r2", "STOP SLAVE")
 	defer rootSQL(t, "main-r2", "START SLAVE")
-	stopped := p.router.Clusters["main"].Replicas[1]
+	stopped := p.router.Snapshot().Clusters["main"].Replicas[1]
 	if stopped.Addr != "127.0.0.1:3312" {
 		t.Fatalf("replica 1 is %s", stopped.Addr)
 	}
@@ -92,7 +92,7 @@ func TestReplicaFallback(t *testing.T) {
 		defer rootSQL(t, r, "START SLAVE")
 	}
 	for _, p := range []*proxy{viaPrimary, failing} {
-		for _, b := range p.router.Clusters["main"].Replicas {
+		for _, b := range p.router.Snapshot().Clusters["main"].Replicas {
 			eventually(t, 5*time.Second, b.Addr+" out of rotation", func() bool { return !b.Healthy() })
 		}
 	}

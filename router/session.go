@@ -35,8 +35,8 @@ type Session struct {
 	// interactive: the client said CLIENT_INTERACTIVE (its idle limit is
 	// interactive_timeout).
 	interactive bool
-	state           state
-	txn             txn
+	state       state
+	txn         txn
 	// client is who is on the other end; live is what other sessions (KILL,
 	// SHOW PROCESSLIST) may read of this one.
 	client Client
