@@ -41,6 +41,13 @@ go build -o /tmp/shardgate-testsummary.$$ ./scripts/testsummary
 trap 'rm -f /tmp/shardgate-testsummary.$$; cleanup' EXIT
 go test -race -count=1 -timeout 15m -json ./... | /tmp/shardgate-testsummary.$$
 
+# ---- go-sql-driver/mysql's own test suite: direct vs through shardgate
+# (unsharded and sharded), known differences in
+# testdata/driver-suite-known-failures.txt; see docs/driver-suite.md.
+echo "== go-sql-driver/mysql test suite through the proxy"
+scripts/driver-suite.sh
+# ---- end of the driver suite step
+
 # Bounded by executions rather than time: a time bound can end while a
 # worker is mid-input, which go test reports as a failure.
 echo "== fuzz (bounded)"
