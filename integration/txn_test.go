@@ -582,3 +582,42 @@ func TestWaitTimeoutClosesIdleClient(t *testing.T) {
 	}
 	t.Logf("closed after %v idle", idle)
 }
+
+// TestUnparsedStatementsPassThrough: statements TiDB's grammar does not
+// know but MariaDB runs go to the default cluster unchanged when they name
+// nothing the proxy routes and stay in the database; otherwise they are
+// refused with 1235, never mis-routed.
+func TestUnparsedStatementsPassThrough(t *testing.T) {
+	e := newTxnEnv(t, "")
+	c := e.session(t)
+	ctx := context.Background()
+	mustExec(t, c, "INSERT INTO notes VALUES (1, 'one')")
+	// SET STATEMENT ... FOR (MariaDB only) on an unsharded table.
+	var n int
+	if err := c.QueryRowContext(ctx, "SET STATEMENT max_statement_time=10 FOR SELECT COUNT(*) FROM notes").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("SET STATEMENT ... FOR: %d, %v", n, err)
+	}
+	// HANDLER keeps state in the connection: the session keeps it.
+	mustExec(t, c, "HANDLER notes OPEN")
+	var id int
+	var body string
+	if err := c.QueryRowContext(ctx, "HANDLER notes READ FIRST").Scan(&id, &body); err != nil || id != 1 {
+		t.Fatalf("HANDLER READ on the connection that opened it: %d %q %v", id, body, err)
+	}
+	mustExec(t, c, "HANDLER notes CLOSE")
+	for _, refused := range []string{
+		"SET STATEMENT max_statement_time=10 FOR SELECT COUNT(*) FROM comments", // a sharded table
+		"HANDLER orders OPEN", // a split table
+		"SET STATEMENT max_statement_time=10 FOR SELECT * FROM mysql.user", // another database
+		"SET STATEMENT max_statement_time=10 FOR SELECT 1 /*!50000 FROM mysql.user */",
+	} {
+		_, err := c.ExecContext(ctx, refused)
+		if err == nil {
+			t.Errorf("%s: accepted", refused)
+			continue
+		}
+		if code, _, _ := mysqlErr(t, err); code != 1235 {
+			t.Errorf("%s: %v, want 1235", refused, err)
+		}
+	}
+}

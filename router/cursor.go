@@ -337,6 +337,7 @@ func (s *Session) startTxn(snap *Snapshot, h *held) error {
 		s.txn.status = ok.Status | mysql.SERVER_STATUS_IN_TRANS
 		s.txn.pin(h, snap)
 		s.txn.open = h.cluster()
+		s.txn.endPreTxn(h.cluster())
 	}
 	return nil
 }
@@ -387,6 +388,14 @@ func (s *Session) settle(h *held) {
 		s.txn.open = c
 	case s.txn.open == c:
 		s.txn.closed()
+	}
+	if s.txn.pending != "" && s.txn.open == "" {
+		if s.txn.sticky == nil {
+			s.txn.sticky = map[string]stickiness{}
+		}
+		st := s.txn.sticky[c]
+		st.preTxn = true
+		s.txn.sticky[c] = st
 	}
 	if s.txn.open == c || s.txn.sticky[c].any() {
 		s.txn.pin(h, s.snapshot())

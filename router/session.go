@@ -179,7 +179,7 @@ func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
 			// as on a server, which executes them one by one.
 			return s.multi(len(pieces), func(i int) (*parser.Statement, error) { return s.parseOne(pieces[i]) }, w, obs)
 		}
-		return err
+		return s.passthrough(sql, err, w, obs)
 	}
 	switch len(stmts) {
 	case 0:

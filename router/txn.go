@@ -54,9 +54,15 @@ type txn struct {
 // connection after the statement that created it.
 type stickiness struct {
 	tempTables, connState, lockTables, foundRows bool
+	// preTxn: statements that name no table ran here after a BEGIN that
+	// has not gone out yet; the transaction starts here if its first table
+	// statement is for this cluster, so they all see one connection.
+	preTxn bool
 }
 
-func (s stickiness) any() bool { return s.tempTables || s.connState || s.lockTables || s.foundRows }
+func (s stickiness) any() bool {
+	return s.tempTables || s.connState || s.lockTables || s.foundRows || s.preTxn
+}
 
 // inTransaction: the server said, after the last statement, that a
 // transaction is open.
@@ -73,7 +79,24 @@ func (t *txn) begin(sql string, readOnly bool, snap *Snapshot) {
 // end forgets a transaction that never reached a backend.
 func (t *txn) end() {
 	t.pending, t.readOnly = "", false
+	t.endPreTxn("")
 	t.forgetSnapshot()
+}
+
+// endPreTxn lets go of the connections kept for a pending BEGIN, but the
+// one on cluster keep.
+func (t *txn) endPreTxn(keep string) {
+	for c, st := range t.sticky {
+		if !st.preTxn {
+			continue
+		}
+		st.preTxn = false
+		t.sticky[c] = st
+		if p := t.pins[c]; p != nil && c != keep && !st.any() && t.open != c {
+			t.unpin(p)
+			p.backend.Put(p.Conn)
+		}
+	}
 }
 
 // sequential: every step must run on the session's connections one after

@@ -1,0 +1,48 @@
+package router
+
+import (
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// passthrough runs a statement the parser cannot read but MariaDB can
+// (procedure bodies with SIGNAL, SET STATEMENT ... FOR, HANDLER, spatial
+// types): unchanged, on the primary of the current schema's default
+// cluster, when a scan of its names shows it stays inside that database
+// and names no table the proxy must route. Its effect on the connection is
+// unknown, so the session keeps the connection, which is reset before
+// anyone else gets it. When the scan cannot show that, the statement is
+// refused (1235) and the parser's error is kept in the message.
+func (s *Session) passthrough(sql string, parseErr error, w ResultWriter, obs *observation) error {
+	snap := s.snapshot()
+	schema := snap.Rules.Schemas[s.state.db]
+	if schema == nil {
+		return parseErr // no database: nothing bounds what it could reach
+	}
+	refuse := func(why string) error {
+		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: the proxy cannot parse this statement (%v) and cannot send it unchanged: %s", parseErr, why)
+	}
+	for _, name := range parser.Names(sql, s.state.textMode()) {
+		table := name[0]
+		if len(name) > 1 {
+			if !strings.EqualFold(name[0], s.state.db) {
+				return refuse("it names " + strings.Join(name, ".") + ", which may lie outside database " + s.state.db)
+			}
+			table = name[1]
+		}
+		if schema.Table(table) != nil {
+			return refuse("it names table " + table + ", which the proxy routes")
+		}
+	}
+	obs.kind = "passthrough"
+	p := &engine.Plan{
+		Root:    &engine.Route{Cluster: schema.Cluster, SQL: sql},
+		Effects: engine.Effects{HoldsConnState: true},
+	}
+	return p.Root.Execute(s.cursor(snap, p, obs), w)
+}
