@@ -10,6 +10,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 	tidb "github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
+	tidbmysql "github.com/pingcap/tidb/pkg/parser/mysql"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // literal values for a parser used outside TiDB
 
 	"github.com/shardgate/shardgate/wire"
@@ -87,6 +88,25 @@ type Parser struct {
 
 // New returns a parser.
 func New() *Parser { return &Parser{p: tidb.New()} }
+
+// SetMode makes the parser read text as a server in mode m does:
+// NO_BACKSLASH_ESCAPES, ANSI_QUOTES, PIPES_AS_CONCAT, IGNORE_SPACE,
+// HIGH_NOT_PRECEDENCE, REAL_AS_FLOAT.
+func (p *Parser) SetMode(m TextMode) {
+	var mode tidbmysql.SQLMode
+	set := func(flag tidbmysql.SQLMode, on bool) {
+		if on {
+			mode |= flag
+		}
+	}
+	set(tidbmysql.ModeNoBackslashEscapes, m.NoBackslashEscapes)
+	set(tidbmysql.ModeANSIQuotes, m.AnsiQuotes)
+	set(tidbmysql.ModePipesAsConcat, m.PipesAsConcat)
+	set(tidbmysql.ModeIgnoreSpace, m.IgnoreSpace)
+	set(tidbmysql.ModeHighNotPrecedence, m.HighNotPrecedence)
+	set(tidbmysql.ModeRealAsFloat, m.RealAsFloat)
+	p.p.SetSQLMode(mode)
+}
 
 // Parse parses one COM_QUERY's text, which may hold several statements.
 // Errors carry ER_PARSE_ERROR.

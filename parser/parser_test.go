@@ -3,6 +3,8 @@ package parser
 import (
 	"reflect"
 	"testing"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
 )
 
 func TestClassify(t *testing.T) {
@@ -81,5 +83,36 @@ func TestWorkKeyword(t *testing.T) {
 		if stmts[0].Kind != want || stmts[0].SQL != sql {
 			t.Errorf("%s: kind %v, text %q", sql, stmts[0].Kind, stmts[0].SQL)
 		}
+	}
+}
+
+// TestParseInMode: the same text parses as the server reads it in the
+// session's sql_mode.
+func TestParseInMode(t *testing.T) {
+	p := New()
+	cases := []struct {
+		sql  string
+		mode TextMode
+		ok   bool
+	}{
+		{`SELECT 'a\'`, TextMode{}, false},                        // the backslash escapes the quote
+		{`SELECT 'a\'`, TextMode{NoBackslashEscapes: true}, true}, // it does not
+		{`SELECT "id" FROM t`, TextMode{AnsiQuotes: true}, true},
+	}
+	for _, c := range cases {
+		p.SetMode(c.mode)
+		_, err := p.Parse(c.sql)
+		if (err == nil) != c.ok {
+			t.Errorf("%s in %+v: %v", c.sql, c.mode, err)
+		}
+	}
+	p.SetMode(TextMode{AnsiQuotes: true})
+	stmts, err := p.Parse(`SELECT * FROM t WHERE "product_id" = 9`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conds := ExtractConds(stmts[0].Node.(*ast.SelectStmt).Where, func(*ast.ColumnName) bool { return true })
+	if c, ok := conds["product_id"]; !ok || !c.Exact {
+		t.Errorf("under ANSI_QUOTES \"product_id\" is a column: %v", conds)
 	}
 }

@@ -33,7 +33,21 @@ import (
 type TextMode struct {
 	NoBackslashEscapes bool
 	AnsiQuotes         bool
-	Charset            string
+	// Modes that change only how statements parse.
+	PipesAsConcat, IgnoreSpace, HighNotPrecedence, RealAsFloat bool
+	Charset                                                    string
+}
+
+// ParseKey identifies how a statement text parses under m, for caches of
+// parsed statements: equal keys, equal parses.
+func (m TextMode) ParseKey() string {
+	b := []byte("......")
+	for i, on := range []bool{m.NoBackslashEscapes, m.AnsiQuotes, m.PipesAsConcat, m.IgnoreSpace, m.HighNotPrecedence, m.RealAsFloat} {
+		if on {
+			b[i] = '1'
+		}
+	}
+	return string(b)
 }
 
 // charset is the normalised client character set name.

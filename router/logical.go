@@ -113,7 +113,7 @@ func (s *Session) showTables(snap *Snapshot, st *parser.Statement, show *ast.Sho
 
 // explainShardgate answers EXPLAIN SHARDGATE <statement> with its plan.
 func (s *Session) explainShardgate(sql string, w ResultWriter) error {
-	stmts, err := s.rt.parse(sql)
+	stmts, err := s.rt.parse(sql, s.state.textMode())
 	if err != nil {
 		return err
 	}

@@ -52,11 +52,11 @@ func (c *prepareCache) put(k string, p *Prepared) {
 // prepared statements for clients.
 func (s *Session) Prepare(sql string) (*Prepared, error) {
 	snap := s.snapshot()
-	key := s.state.db + "\x00" + s.state.vars["names"] + "\x00" + sql
+	key := s.state.db + "\x00" + s.state.vars["names"] + "\x00" + s.state.textMode().ParseKey() + "\x00" + sql
 	if p := snap.prepared.get(key); p != nil {
 		return p, nil
 	}
-	prs := s.rt.parsers.Get().(*parser.Parser)
+	prs := s.rt.parser(s.state.textMode())
 	offsets, err := prs.Placeholders(sql)
 	var stmts []*parser.Statement
 	if err == nil {

@@ -151,10 +151,18 @@ func (snap *Snapshot) schemaNames() []string {
 	return names
 }
 
-func (rt *Router) parse(sql string) ([]*parser.Statement, error) {
-	p := rt.parsers.Get().(*parser.Parser)
+// parse parses a query as a server in mode m reads it.
+func (rt *Router) parse(sql string, m parser.TextMode) ([]*parser.Statement, error) {
+	p := rt.parser(m)
 	defer rt.parsers.Put(p)
 	return p.Parse(sql)
+}
+
+// parser lends a pooled parser set to mode m; give it back to rt.parsers.
+func (rt *Router) parser(m parser.TextMode) *parser.Parser {
+	p := rt.parsers.Get().(*parser.Parser)
+	p.SetMode(m)
+	return p
 }
 
 // BackendStats lists every backend for the metrics.

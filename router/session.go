@@ -168,11 +168,11 @@ func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
 		return err
 	}
 	snap := s.snapshot()
-	key := s.state.db + "\x00" + sql
+	key := s.state.db + "\x00" + s.state.textMode().ParseKey() + "\x00" + sql
 	if st := snap.stmts.get(key); st != nil {
 		return s.statement(st, w, obs)
 	}
-	stmts, err := s.rt.parse(sql)
+	stmts, err := s.rt.parse(sql, s.state.textMode())
 	if err != nil {
 		if pieces := parser.Split(sql, s.state.textMode()); s.multiStatements && len(pieces) > 1 {
 			// One statement does not parse: the ones before it still run,
@@ -202,7 +202,7 @@ func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
 
 // parseOne parses one statement of a multi-statement query.
 func (s *Session) parseOne(sql string) (*parser.Statement, error) {
-	stmts, err := s.rt.parse(sql)
+	stmts, err := s.rt.parse(sql, s.state.textMode())
 	switch {
 	case err != nil:
 		return nil, err
@@ -252,7 +252,7 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 			one := 1
 			v.InTransaction = &one
 		}
-		prs := s.rt.parsers.Get().(*parser.Parser)
+		prs := s.rt.parser(s.state.textMode())
 		rewritten, err := prs.WithSessionValues(st, v, s.state.textMode())
 		s.rt.parsers.Put(prs)
 		if err != nil {

@@ -58,6 +58,10 @@ func (st *state) textMode() parser.TextMode {
 	return parser.TextMode{
 		NoBackslashEscapes: has("NO_BACKSLASH_ESCAPES"),
 		AnsiQuotes:         has("ANSI_QUOTES") || has("ANSI"),
+		PipesAsConcat:      has("PIPES_AS_CONCAT") || has("ANSI") || has("ORACLE"),
+		IgnoreSpace:        has("IGNORE_SPACE") || has("ANSI"),
+		HighNotPrecedence:  has("HIGH_NOT_PRECEDENCE"),
+		RealAsFloat:        has("REAL_AS_FLOAT") || has("ANSI"),
 		Charset:            st.charset,
 	}
 }
