@@ -74,7 +74,7 @@ func (p *Pool) Get(foundRows bool, owner uint64) (*Conn, error) {
 			p.InFlight.Add(1)
 			return c, nil
 		}
-		if p.cfg.PingAfter > 0 && time.Since(c.lastUsed) > p.cfg.PingAfter {
+		if p.needsPing(c) {
 			if err := c.Ping(); err != nil {
 				p.discard(c)
 				continue
@@ -83,6 +83,18 @@ func (p *Pool) Get(foundRows bool, owner uint64) (*Conn, error) {
 		p.InFlight.Add(1)
 		return c, nil
 	}
+}
+
+// needsPing reports an idle connection the server may have closed since:
+// idle longer than PingAfter, or than half the wait_timeout a client set
+// on it (a client's SET wait_timeout travels with its session).
+func (p *Pool) needsPing(c *Conn) bool {
+	idle := time.Since(c.lastUsed)
+	if p.cfg.PingAfter > 0 && idle > p.cfg.PingAfter {
+		return true
+	}
+	secs, err := strconv.Atoi(c.vars["wait_timeout"])
+	return err == nil && idle > time.Duration(secs)*time.Second/2
 }
 
 // acquire returns an idle connection, or dial=true when the caller holds a

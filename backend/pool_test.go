@@ -37,3 +37,24 @@ func TestPopIdlePrefersOwnThenFreeThenOldestReserved(t *testing.T) {
 		own.ReservedFor, other.ReservedFor, stale.ReservedFor = 7, 9, 9
 	}
 }
+
+func TestNeedsPing(t *testing.T) {
+	p := NewPool("127.0.0.1:1", PoolConfig{PingAfter: 30 * time.Second})
+	cases := []struct {
+		idle time.Duration
+		vars map[string]string
+		want bool
+	}{
+		{time.Second, nil, false},
+		{31 * time.Second, nil, true},
+		{2 * time.Second, map[string]string{"wait_timeout": "2"}, true}, // a client set wait_timeout=2
+		{500 * time.Millisecond, map[string]string{"wait_timeout": "2"}, false},
+		{2 * time.Second, map[string]string{"wait_timeout": "DEFAULT"}, false},
+	}
+	for _, c := range cases {
+		conn := &Conn{vars: c.vars, lastUsed: time.Now().Add(-c.idle)}
+		if got := p.needsPing(conn); got != c.want {
+			t.Errorf("idle %v, vars %v: %v, want %v", c.idle, c.vars, got, c.want)
+		}
+	}
+}

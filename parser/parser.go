@@ -79,6 +79,9 @@ type Statement struct {
 	CalcFoundRows    bool
 	// ReadOnlyTxn is set for START TRANSACTION READ ONLY.
 	ReadOnlyTxn bool
+	// Unparsed, when set, is why the parser could not read SQL (one
+	// statement of a multi-statement query); Node is nil.
+	Unparsed error
 }
 
 // Parser is not safe for concurrent use; keep one per goroutine or pool them.

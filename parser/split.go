@@ -1,12 +1,17 @@
 package parser
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // Split cuts a multi-statement query into its statements at the semicolons
 // that are not inside a quoted string, a quoted name or a comment, the way
 // the server's lexer sees them in mode m (backslash escapes only without
 // NO_BACKSLASH_ESCAPES). Empty pieces are dropped; each piece keeps its
-// text as written (without the semicolon).
+// text as written (without the semicolon). A stored-program definition
+// (CREATE PROCEDURE ... BEGIN ...; ...; END) runs to the end of the text:
+// its body's semicolons do not end it.
 func Split(sql string, m TextMode) []string {
 	var out []string
 	start := 0
@@ -34,6 +39,10 @@ func Split(sql string, m TextMode) []string {
 		case c == ';':
 			emit(i)
 			start = i + 1
+			if IsStoredProgram(sql[start:]) {
+				emit(len(sql))
+				return out
+			}
 		}
 	}
 	if start < len(sql) {
@@ -62,3 +71,11 @@ func skipQuoted(sql string, i int, q byte, backslash bool) int {
 	}
 	return len(sql)
 }
+
+// storedProgram matches the start of a statement whose body holds
+// statements of its own, separated by semicolons that do not end it:
+// CREATE PROCEDURE/FUNCTION/TRIGGER/EVENT and BEGIN NOT ATOMIC blocks.
+var storedProgram = regexp.MustCompile(`(?is)^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:AGGREGATE\s+)?(?:PROCEDURE|FUNCTION|TRIGGER|EVENT)\b|BEGIN\s+NOT\s+ATOMIC\b)`)
+
+// IsStoredProgram reports a text that must not be split at its semicolons.
+func IsStoredProgram(sql string) bool { return storedProgram.MatchString(sql) }

@@ -5,6 +5,21 @@ import (
 	"testing"
 )
 
+func TestIsStoredProgram(t *testing.T) {
+	for sql, want := range map[string]bool{
+		"CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END":                     true,
+		"create definer=`app`@`%` function f() returns int return 1":             true,
+		"CREATE OR REPLACE TRIGGER t BEFORE INSERT ON x FOR EACH ROW SET @a = 1": true,
+		"BEGIN NOT ATOMIC SELECT 1; END":                                         true,
+		"SELECT 1; SELECT 2":                                                     false,
+		"CREATE TABLE procedure_log (id INT)":                                    false,
+	} {
+		if got := IsStoredProgram(sql); got != want {
+			t.Errorf("IsStoredProgram(%q) = %v", sql, got)
+		}
+	}
+}
+
 func TestSplit(t *testing.T) {
 	cases := []struct {
 		sql  string
@@ -24,6 +39,8 @@ func TestSplit(t *testing.T) {
 		{"SELECT 1 /* ; */; SELECT 2", false, []string{"SELECT 1 /* ; */", "SELECT 2"}},
 		{"SELECT 5--1; SELECT 2", false, []string{"SELECT 5--1", "SELECT 2"}},
 		{" ; ;", false, nil},
+		{"DROP PROCEDURE IF EXISTS p; CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END", false,
+			[]string{"DROP PROCEDURE IF EXISTS p", "CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END"}},
 		{"SELECT 'unterminated; SELECT 2", false, []string{"SELECT 'unterminated; SELECT 2"}},
 	}
 	for _, c := range cases {

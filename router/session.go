@@ -174,7 +174,7 @@ func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
 	}
 	stmts, err := s.rt.parse(sql, s.state.textMode())
 	if err != nil {
-		if pieces := parser.Split(sql, s.state.textMode()); s.multiStatements && len(pieces) > 1 {
+		if pieces := parser.Split(sql, s.state.textMode()); s.multiStatements && len(pieces) > 1 && !parser.IsStoredProgram(sql) {
 			// One statement does not parse: the ones before it still run,
 			// as on a server, which executes them one by one.
 			return s.multi(len(pieces), func(i int) (*parser.Statement, error) { return s.parseOne(pieces[i]) }, w, obs)
@@ -200,12 +200,13 @@ func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
 	return s.multi(len(stmts), func(i int) (*parser.Statement, error) { return stmts[i], nil }, w, obs)
 }
 
-// parseOne parses one statement of a multi-statement query.
+// parseOne parses one statement of a multi-statement query. One the
+// parser cannot read comes back unparsed, for passthrough.
 func (s *Session) parseOne(sql string) (*parser.Statement, error) {
 	stmts, err := s.rt.parse(sql, s.state.textMode())
 	switch {
 	case err != nil:
-		return nil, err
+		return &parser.Statement{SQL: sql, Unparsed: err}, nil
 	case len(stmts) != 1:
 		return nil, wire.Errorf(mysql.ER_PARSE_ERROR, "You have an error in your SQL syntax near '%s'", sql)
 	}
@@ -243,6 +244,9 @@ func (s *Session) multi(n int, next func(i int) (*parser.Statement, error), w Re
 // statement runs one parsed statement: the session's own statements here,
 // everything else planned and executed.
 func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observation) error {
+	if st.Unparsed != nil {
+		return s.passthrough(st.SQL, st.Unparsed, w, obs)
+	}
 	obs.kind = st.Kind.String()
 	snap := s.snapshot()
 	pendingTxn := st.ReadsInTransaction && s.txn.pending != "" && s.txn.open == ""
