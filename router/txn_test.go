@@ -1,0 +1,84 @@
+package router
+
+import (
+	"testing"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/backend"
+)
+
+// fakeHeld is a connection of cluster that no server stands behind; the
+// tests below never send on it.
+func fakeHeld(cluster string) *held {
+	c := backend.NewCluster(cluster, "127.0.0.1:1", nil, nil, backend.PoolConfig{MaxOpen: 4, MaxIdle: 4}, 0)
+	return &held{Conn: &backend.Conn{}, backend: c.Primary}
+}
+
+func TestTxnPinsPerCluster(t *testing.T) {
+	var tx txn
+	main, s0 := fakeHeld("main"), fakeHeld("s0")
+	if tx.sequential() {
+		t.Fatal("a fresh session is sequential")
+	}
+	tx.pin(main, nil)
+	tx.pin(s0, nil)
+	if tx.pinned("main") != main || tx.pinned("s0") != s0 || tx.pinned("s1") != nil {
+		t.Fatal("pins are not per cluster")
+	}
+	if !tx.sequential() {
+		t.Fatal("a session with pinned connections must run steps one by one")
+	}
+	tx.open = "s0"
+	tx.readOnly = true
+	tx.unpin(s0)
+	if tx.open != "" || tx.readOnly {
+		t.Fatalf("unpinning the transaction's connection must end it: open %q readOnly %v", tx.open, tx.readOnly)
+	}
+	if tx.pinned("main") != main {
+		t.Fatal("unpinning s0 dropped main's pin")
+	}
+	other := fakeHeld("main")
+	tx.unpin(other) // not the pinned one: nothing changes
+	if tx.pinned("main") != main {
+		t.Fatal("unpinning another connection of the cluster dropped the pin")
+	}
+}
+
+func TestTxnPendingBeginAndStatus(t *testing.T) {
+	tx := txn{status: mysql.SERVER_STATUS_AUTOCOMMIT}
+	if tx.clientStatus()&mysql.SERVER_STATUS_IN_TRANS != 0 {
+		t.Fatal("in a transaction before BEGIN")
+	}
+	snap := &Snapshot{}
+	tx.begin("BEGIN", false, snap)
+	if tx.clientStatus()&mysql.SERVER_STATUS_IN_TRANS == 0 || !tx.sequential() || tx.snap != snap {
+		t.Fatalf("after BEGIN: status %x, sequential %v, snapshot kept %v", tx.clientStatus(), tx.sequential(), tx.snap == snap)
+	}
+	tx.end()
+	if tx.pending != "" || tx.snap != nil || tx.clientStatus()&mysql.SERVER_STATUS_IN_TRANS != 0 {
+		t.Fatal("COMMIT of a transaction that ran nothing left it pending")
+	}
+	// Only flags that describe the session reach the client.
+	tx.status = mysql.SERVER_STATUS_AUTOCOMMIT | mysql.SERVER_MORE_RESULTS_EXISTS | mysql.SERVER_STATUS_LAST_ROW_SEND
+	if got := tx.clientStatus(); got != mysql.SERVER_STATUS_AUTOCOMMIT {
+		t.Fatalf("client status %x", got)
+	}
+}
+
+func TestTxnEndPreTxnKeepsOnlyWhereTheTransactionStarted(t *testing.T) {
+	var tx txn
+	main, s0 := fakeHeld("main"), fakeHeld("s0")
+	tx.begin("BEGIN", false, nil)
+	tx.pin(main, nil)
+	tx.pin(s0, nil)
+	tx.sticky = map[string]stickiness{"main": {preTxn: true}, "s0": {preTxn: true, tempTables: true}}
+	tx.open = "s0"
+	tx.endPreTxn("s0")
+	if tx.pinned("main") != nil {
+		t.Fatal("the connection kept for the pending BEGIN on main was not let go when the transaction started on s0")
+	}
+	if tx.pinned("s0") != s0 || tx.sticky["s0"].preTxn || !tx.sticky["s0"].tempTables {
+		t.Fatalf("s0: pin %v, sticky %+v", tx.pinned("s0") == s0, tx.sticky["s0"])
+	}
+}
