@@ -51,7 +51,7 @@ func (m *MergeSort) Execute(vc Cursor, w ResultWriter) error { return writeRows(
 
 func (m *MergeSort) Open(vc Cursor) (Rows, error) {
 	if vc.Sequential() && len(m.Routes) > 1 {
-		return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a merged read over several shards inside a transaction is not supported by this version")
+		return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a merged read over several shards is not supported by this version while the session is tied to a backend connection (a transaction, autocommit=0, temporary tables, locks or SQL prepared statements)")
 	}
 	ms := &mergeRows{}
 	for i, r := range m.Routes {
