@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -534,6 +535,17 @@ func TestConnectionIDAndKill(t *testing.T) {
 		if got := id(a); got != ida {
 			t.Fatalf("after KILL QUERY: CONNECTION_ID() %d, want %d", got, ida)
 		}
+	}
+	// information_schema.PROCESSLIST lists the same proxy sessions, under any
+	// WHERE the server can evaluate.
+	idb := id(b)
+	var n int
+	if err := b.QueryRowContext(ctx, fmt.Sprintf("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID IN (%d, %d) AND USER = 'app'", ida, idb)).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("information_schema.PROCESSLIST: %d of the two sessions (%v)", n, err)
+	}
+	var info string
+	if err := b.QueryRowContext(ctx, fmt.Sprintf("SELECT INFO FROM information_schema.PROCESSLIST WHERE ID = %d", idb)).Scan(&info); err != nil || !strings.Contains(info, "information_schema.PROCESSLIST") {
+		t.Fatalf("the session's own INFO: %q (%v)", info, err)
 	}
 	if _, err := b.ExecContext(ctx, "KILL QUERY 4000000000"); err == nil {
 		t.Fatal("KILL of an unknown id succeeded")

@@ -303,6 +303,9 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 			return s.writeOK(w, wire.OK{})
 		}
 	case parser.KindSelect:
+		if readsProcessList(st) {
+			return s.processList(snap, st, w, obs)
+		}
 		if isInfoSchemaTables(st) {
 			return s.infoSchema(snap, st, w)
 		}
