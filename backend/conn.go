@@ -58,6 +58,8 @@ type Conn struct {
 	uses uint64
 	// rowsRead paces read-deadline renewals while rows stream in.
 	rowsRead uint32
+	// warnings is the warning count of the last result read row by row.
+	warnings uint16
 	// ReservedFor keeps an idle connection for its last owner (a session
 	// id; 0 for none), who may want it back for ROW_COUNT() (see
 	// Pool.Reclaim) and whose state it already carries: others get it only

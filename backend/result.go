@@ -88,6 +88,8 @@ type Outcome struct {
 	OK wire.OK
 	// Err is the server's ERR packet, already forwarded to the sink.
 	Err *mysql.MyError
+	// Warnings is the warning count of a result read row by row.
+	Warnings uint16
 }
 
 // SinkError reports that the sink (the client) failed, not the server.
@@ -223,10 +225,15 @@ func (c *Conn) ReadRow() (row []byte, eof bool, status uint16, err error) {
 	case len(p) > 0 && p[0] == wire.HeaderERR:
 		return nil, false, 0, wire.ParseError(p)
 	case wire.IsEOF(p):
+		c.warnings = wire.EOFWarnings(p)
 		return nil, true, wire.EOFStatus(p), nil
 	}
 	return p, false, 0, nil
 }
+
+// Warnings is the warning count the last result read with ReadRow ended
+// with.
+func (c *Conn) Warnings() uint16 { return c.warnings }
 
 // Prepare asks the server for the parameter and result column definitions
 // of sql (COM_STMT_PREPARE) in the connection's current database, and closes

@@ -32,6 +32,8 @@ type Conn interface {
 	Stream(dst backend.Sink, columns func([]byte) []byte) (backend.Outcome, error)
 	ReadHeader() ([][]byte, error)
 	ReadRow() (row []byte, eof bool, status uint16, err error)
+	// Warnings is the warning count of the last result read with ReadRow.
+	Warnings() uint16
 	Query(sql string) (*backend.Result, wire.OK, error)
 	Exec(sql string) (wire.OK, error)
 }

@@ -376,6 +376,7 @@ type fakeConn struct {
 	dropped  bool
 	relOut   *backend.Outcome
 	relErr   error
+	warnings uint16 // of the last EOF read by ReadRow
 }
 
 func (c *fakeConn) Addr() string { return fmt.Sprintf("10.0.0.%d:3306", c.id) }
@@ -506,10 +507,13 @@ func (c *fakeConn) ReadRow() ([]byte, bool, uint16, error) {
 	case p[0] == wire.HeaderERR:
 		return nil, false, 0, wire.ParseError(p)
 	case wire.IsEOF(p):
+		c.warnings = wire.EOFWarnings(p)
 		return nil, true, wire.EOFStatus(p), nil
 	}
 	return p, false, 0, nil
 }
+
+func (c *fakeConn) Warnings() uint16 { return c.warnings }
 
 func (c *fakeConn) Query(sql string) (*backend.Result, wire.OK, error) {
 	if err := c.Send(mysql.COM_QUERY, []byte(sql)); err != nil {

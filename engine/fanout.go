@@ -104,7 +104,7 @@ func (f *Fanout) step(vc Cursor, r *Route) (ok wire.OK, err error, broken bool) 
 	ok, err = c.Exec(r.SQL)
 	switch Classify(err) {
 	case FaultNone:
-		vc.Release(c, &backend.Outcome{OK: ok, Status: ok.Status}, nil)
+		vc.Release(c, &backend.Outcome{OK: ok, Status: ok.Status, Warnings: ok.Warnings}, nil)
 		return ok, nil, false
 	case FaultServer:
 		vc.Release(c, &backend.Outcome{Err: err.(*mysql.MyError)}, nil)

@@ -132,7 +132,9 @@ type routeRows struct {
 	broken  error          // the connection failed
 	refused *mysql.MyError // the server's error packet that ended the result
 	status  uint16         // of the final EOF
-	closed  bool
+	// warnings is the final EOF's warning count.
+	warnings uint16
+	closed   bool
 }
 
 // fail notes an error from the connection and returns it.
@@ -180,7 +182,7 @@ func (rr *routeRows) Next() (*Row, error) {
 	case err != nil:
 		return nil, rr.fail(err)
 	case eof:
-		rr.eof, rr.status = true, status
+		rr.eof, rr.status, rr.warnings = true, status, rr.c.Warnings()
 		return nil, nil
 	}
 	return rawRow(p, rr.src), nil
@@ -209,7 +211,7 @@ func (rr *routeRows) Close(err error) {
 	case rr.refused != nil:
 		rr.vc.Release(rr.c, &backend.Outcome{Err: rr.refused}, nil)
 	default:
-		rr.vc.Release(rr.c, &backend.Outcome{Status: rr.status}, nil)
+		rr.vc.Release(rr.c, &backend.Outcome{Status: rr.status, Warnings: rr.warnings}, nil)
 	}
 }
 

@@ -414,6 +414,42 @@ func TestWarningsOfThePreviousStatement(t *testing.T) {
 			t.Fatalf("after %s: SHOW WARNINGS %s %d %q (%v), want %d", first, level, code, msg, err, c2.code)
 		}
 	}
+	// A read over several shards: the warnings of every shard.
+	for p := 10; p < 18; p++ {
+		mustExec(t, c, fmt.Sprintf("INSERT INTO comments (id, product_id, body) VALUES (%d, %d, 'x%d')", p, p, p))
+	}
+	const scatter = "SELECT CAST(body AS SIGNED) FROM comments WHERE product_id BETWEEN 10 AND 17"
+	for _, q := range []string{"SELECT @@warning_count", "SHOW COUNT(*) WARNINGS"} {
+		mustExec(t, c, scatter)
+		var n int
+		if err := c.QueryRowContext(ctx, q).Scan(&n); err != nil || n != 8 {
+			t.Fatalf("after a read of 8 rows over several shards: %s = %d (%v), want 8", q, n, err)
+		}
+	}
+	mustExec(t, c, scatter)
+	rows, err := c.QueryContext(ctx, "SHOW WARNINGS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	rows.Close()
+	if n != 8 {
+		t.Fatalf("SHOW WARNINGS after a read over several shards: %d rows, want 8", n)
+	}
+	// As on one server, a statement that uses no table keeps them; one that
+	// uses a table starts afresh.
+	mustExec(t, c, "SELECT 1")
+	var w int
+	if err := c.QueryRowContext(ctx, "SELECT @@warning_count").Scan(&w); err != nil || w != 8 {
+		t.Fatalf("after SELECT 1: @@warning_count %d (%v), want the read's 8", w, err)
+	}
+	mustExec(t, c, "SELECT COUNT(*) FROM notes")
+	if err := c.QueryRowContext(ctx, "SELECT @@warning_count").Scan(&w); err != nil || w != 0 {
+		t.Fatalf("after a statement on a table: @@warning_count %d (%v), want 0", w, err)
+	}
 }
 
 // TestMultiStatementRunsUpToTheBadOne: in a multi-statement query whose

@@ -13,6 +13,9 @@ type SessionValues struct {
 	ConnectionID uint64
 	// InTransaction, when set, answers @@in_transaction.
 	InTransaction *int
+	// WarningCount and ErrorCount, when set, answer @@warning_count and
+	// @@error_count.
+	WarningCount, ErrorCount *int
 }
 
 // WithSessionValues returns the statement with CONNECTION_ID() (and, when
@@ -54,8 +57,13 @@ func (r *sessionValueReplacer) value(n ast.Node) ast.ExprNode {
 			return ast.NewValueExpr(r.v.ConnectionID, "", "")
 		}
 	case *ast.VariableExpr:
-		if x.IsSystem && !x.IsGlobal && strings.EqualFold(x.Name, "in_transaction") && r.v.InTransaction != nil {
-			return ast.NewValueExpr(int64(*r.v.InTransaction), "", "")
+		if !x.IsSystem || x.IsGlobal {
+			return nil
+		}
+		for name, v := range map[string]*int{"in_transaction": r.v.InTransaction, "warning_count": r.v.WarningCount, "error_count": r.v.ErrorCount} {
+			if v != nil && strings.EqualFold(x.Name, name) {
+				return ast.NewValueExpr(int64(*v), "", "")
+			}
 		}
 	}
 	return nil

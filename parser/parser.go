@@ -69,6 +69,9 @@ type Statement struct {
 	// ReadsInTransaction reads @@in_transaction, which a connection that
 	// has not seen the session's pending BEGIN answers wrongly.
 	ReadsInTransaction bool
+	// ReadsDiagnostics reads the previous statement's warnings or errors
+	// (SHOW WARNINGS/ERRORS, @@warning_count, @@error_count).
+	ReadsDiagnostics bool
 	// HoldsConnState creates state that lives in the connection for longer
 	// than the statement: named locks, sequence values (LASTVAL).
 	HoldsConnState bool
@@ -217,7 +220,7 @@ func Classify(n ast.StmtNode, sql string) *Statement {
 		if n.Tp == ast.ShowWarnings || n.Tp == ast.ShowErrors {
 			// The diagnostics of the previous statement live in its
 			// connection.
-			s.UsesPrevResult = true
+			s.UsesPrevResult, s.ReadsDiagnostics = true, true
 		}
 	case *ast.SetStmt:
 		s.Kind = KindSet
@@ -313,7 +316,7 @@ func (v *visitor) Enter(n ast.Node) (ast.Node, bool) {
 		}
 	case *ast.VariableExpr:
 		if n.IsSystem && diagnosticVars[strings.ToLower(n.Name)] {
-			v.stmt.UsesPrevResult = true
+			v.stmt.UsesPrevResult, v.stmt.ReadsDiagnostics = true, true
 		}
 		if n.IsSystem && !n.IsGlobal && strings.EqualFold(n.Name, "in_transaction") {
 			v.stmt.ReadsInTransaction = true

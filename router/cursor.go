@@ -22,10 +22,12 @@ type cursor struct {
 	// cluster is where the statement's last step ran: connection state it
 	// creates (temporary tables, locks) lives there.
 	cluster string
+	// diag collects the warnings of a statement with several steps.
+	diag *diagnostics
 }
 
 func (s *Session) cursor(snap *Snapshot, p *engine.Plan, obs *observation) *cursor {
-	vc := &cursor{s: s, snap: snap, plan: p, obs: obs}
+	vc := &cursor{s: s, snap: snap, plan: p, obs: obs, diag: &diagnostics{}}
 	root := p.Root
 	if e, ok := root.(*engine.EnsureBuckets); ok {
 		root = e.Input
@@ -78,6 +80,9 @@ func (vc *cursor) Release(c engine.Conn, out *backend.Outcome, err error) {
 	}
 	if out != nil && out.Err == nil {
 		s.txn.status = out.Status
+		if out.Warnings > 0 && !vc.single {
+			vc.diag.collect(h, out.Warnings)
+		}
 		eff := vc.plan.Effects
 		if !eff.CountsAsRead {
 			s.noteWriteGTID(vc.snap, h)

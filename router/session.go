@@ -245,7 +245,21 @@ func (s *Session) multi(n int, next func(i int) (*parser.Statement, error), w Re
 // everything else planned and executed.
 func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observation) error {
 	if st.Unparsed != nil {
+		s.state.diag = nil
 		return s.passthrough(st.SQL, st.Unparsed, w, obs)
+	}
+	if st.ReadsDiagnostics {
+		handled, rewritten, err := s.answerDiagnostics(st, w)
+		if handled || err != nil {
+			return err
+		}
+		if rewritten != nil {
+			st = rewritten
+		}
+	} else if len(st.Tables) > 0 {
+		// As on a server, a statement that uses a table starts a new
+		// diagnostics area; SELECT 1, SET or DO keep the previous one.
+		s.state.diag = nil
 	}
 	obs.kind = st.Kind.String()
 	snap := s.snapshot()
@@ -330,7 +344,13 @@ func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 		return err
 	}
 	vc := s.cursor(snap, p, obs)
-	return p.Root.Execute(vc, w)
+	err = p.Root.Execute(vc, w)
+	if err == nil && !vc.single && !st.ReadsDiagnostics {
+		s.state.diag = vc.diag
+	} else if vc.single && len(st.Tables) > 0 {
+		s.state.diag = nil // the statement's connection has its diagnostics
+	}
+	return err
 }
 
 func (s *Session) writeOK(w ResultWriter, ok wire.OK) error {

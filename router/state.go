@@ -39,6 +39,9 @@ type state struct {
 	// server reported them: how the server reads the SQL text the proxy
 	// renders for this session.
 	sqlMode, charset string
+	// diag is the union of the warnings of the previous statement when it
+	// ran on several backends (nil otherwise: its connection has them).
+	diag *diagnostics
 	// waitTimeout and interactiveTimeout (seconds, 0: the server default)
 	// bound how long the client may stay idle.
 	waitTimeout, interactiveTimeout int

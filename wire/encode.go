@@ -71,6 +71,14 @@ func AppendEOF(b []byte, warnings, status uint16) []byte {
 }
 
 // EOFStatus returns the status flags of an EOF packet.
+// EOFWarnings is the warning count of an EOF packet.
+func EOFWarnings(p []byte) uint16 {
+	if len(p) < 3 {
+		return 0
+	}
+	return binary.LittleEndian.Uint16(p[1:])
+}
+
 func EOFStatus(p []byte) uint16 {
 	if len(p) < 5 {
 		return 0
