@@ -194,6 +194,33 @@ func (s *Session) kill(n *ast.KillStmt, w ResultWriter) error {
 	return s.writeOK(w, wire.OK{})
 }
 
+// peer is what the process list shows of one session.
+type peer struct {
+	id                            uint32
+	user, host, db, command, info string
+	since                         time.Time
+}
+
+// peers lists the sessions of the client's user, as SHOW PROCESSLIST and
+// information_schema.PROCESSLIST show them. Another session's database is
+// its own goroutine's to read, so only this session's is given.
+func (s *Session) peers() []peer {
+	var out []peer
+	for _, o := range s.rt.sessions.list() {
+		if o.client.User != s.client.User {
+			continue
+		}
+		o.live.mu.Lock()
+		p := peer{id: o.client.ID, user: o.client.User, host: o.client.Host, command: o.live.command, info: o.live.info, since: o.live.since}
+		o.live.mu.Unlock()
+		if o == s {
+			p.db = s.state.db
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 // showProcessList answers SHOW [FULL] PROCESSLIST with the proxy sessions of
 // the client's user.
 func (s *Session) showProcessList(full bool, w ResultWriter) error {
@@ -204,27 +231,21 @@ func (s *Session) showProcessList(full bool, w ResultWriter) error {
 	}
 	cols[0].Type, cols[5].Type = mysql.MYSQL_TYPE_LONGLONG, mysql.MYSQL_TYPE_LONG
 	var rows [][][]byte
-	for _, o := range s.rt.sessions.list() {
-		if o.client.User != s.client.User {
-			continue
-		}
-		o.live.mu.Lock()
-		command, info, since := o.live.command, o.live.info, o.live.since
-		o.live.mu.Unlock()
+	for _, o := range s.peers() {
+		info := o.info
 		if !full && len(info) > 100 {
 			info = info[:100]
 		}
-		var infoVal []byte
+		var infoVal, db []byte
 		if info != "" {
 			infoVal = []byte(info)
 		}
-		var db []byte
-		if o == s {
-			db = []byte(s.state.db) // another session's database is its own goroutine's
+		if o.db != "" {
+			db = []byte(o.db)
 		}
 		rows = append(rows, [][]byte{
-			[]byte(strconv.FormatUint(uint64(o.client.ID), 10)), []byte(o.client.User), []byte(o.client.Host), db,
-			[]byte(command), []byte(strconv.Itoa(int(time.Since(since).Seconds()))), nil, infoVal,
+			[]byte(strconv.FormatUint(uint64(o.id), 10)), []byte(o.user), []byte(o.host), db,
+			[]byte(o.command), []byte(strconv.Itoa(int(time.Since(o.since).Seconds()))), nil, infoVal,
 		})
 	}
 	return engine.WriteTable(w, cols, rows, s.Status())
@@ -249,24 +270,17 @@ func readsProcessList(st *parser.Statement) bool {
 // BY, aggregates and all).
 func (s *Session) processListSQL(st *parser.Statement) (string, error) {
 	var rows []string
-	for _, o := range s.rt.sessions.list() {
-		if o.client.User != s.client.User {
-			continue
+	for _, o := range s.peers() {
+		db, infoSQL := "NULL", "NULL"
+		if o.db != "" {
+			db = parser.QuoteString(o.db)
 		}
-		o.live.mu.Lock()
-		command, info, since := o.live.command, o.live.info, o.live.since
-		o.live.mu.Unlock()
-		db := "NULL"
-		if o == s && s.state.db != "" {
-			db = parser.QuoteString(s.state.db)
+		if o.info != "" {
+			infoSQL = parser.QuoteString(o.info)
 		}
-		infoSQL := "NULL"
-		if info != "" {
-			infoSQL = parser.QuoteString(info)
-		}
-		ms := time.Since(since).Milliseconds()
+		ms := time.Since(o.since).Milliseconds()
 		rows = append(rows, fmt.Sprintf("SELECT %d AS ID, %s AS USER, %s AS HOST, %s AS DB, %s AS COMMAND, %d AS TIME, '' AS STATE, %s AS INFO, %d.000 AS TIME_MS, 0 AS STAGE, 0 AS MAX_STAGE, 0.000 AS PROGRESS, 0 AS MEMORY_USED, 0 AS MAX_MEMORY_USED, 0 AS EXAMINED_ROWS, 0 AS QUERY_ID, NULL AS INFO_BINARY, 0 AS TID",
-			o.client.ID, parser.QuoteString(o.client.User), parser.QuoteString(o.client.Host), db, parser.QuoteString(command), ms/1000, infoSQL, ms))
+			o.id, parser.QuoteString(o.user), parser.QuoteString(o.host), db, parser.QuoteString(o.command), ms/1000, infoSQL, ms))
 	}
 	prs := s.rt.parser(s.state.textMode())
 	defer s.rt.parsers.Put(prs)
