@@ -2,7 +2,34 @@ package parser
 
 import (
 	"unicode/utf8"
+
+	"github.com/pingcap/tidb/pkg/parser/charset"
 )
+
+// mariadbCharsets are the character sets of MariaDB 10.11 (SHOW CHARACTER
+// SET) besides those TiDB's parser accepts anyway.
+var mariadbCharsets = []string{
+	"armscii8", "big5", "cp1250", "cp1251", "cp1256", "cp1257", "cp850", "cp852", "cp866", "cp932",
+	"dec8", "eucjpms", "euckr", "gb2312", "geostd8", "greek", "hebrew", "hp8", "keybcs2", "koi8r",
+	"koi8u", "latin2", "latin5", "latin7", "macce", "macroman", "sjis", "swe7", "tis620", "ucs2",
+	"ujis", "utf16", "utf16le", "utf32",
+}
+
+// init makes TiDB's parser accept the names of every MariaDB character set.
+// TiDB knows them all but reports most as "Unknown character set", so
+// SET NAMES big5, SET CHARACTER SET sjis or a column declared CHARACTER SET
+// cp932 could not be read, and the session could not record the character
+// set the client chose. The parser only needs the names: it never converts
+// text with them (see CheckLexable for how such text is read safely). This
+// is the one change the proxy makes to a library's registry, once, before
+// any parsing starts.
+func init() {
+	for _, name := range mariadbCharsets {
+		if cs, err := charset.GetCharsetInfo(name); err != nil && cs != nil {
+			charset.AddCharset(cs)
+		}
+	}
+}
 
 // Character sets as the escaping sees them.
 type csKind int

@@ -51,6 +51,9 @@ func (c *prepareCache) put(k string, p *Prepared) {
 // table that stands for it, and closing it at once: backends hold no
 // prepared statements for clients.
 func (s *Session) Prepare(sql string) (*Prepared, error) {
+	if err := parser.CheckLexable(sql, s.state.textMode()); err != nil {
+		return nil, err
+	}
 	snap := s.snapshot()
 	key := s.state.db + "\x00" + s.state.vars["names"] + "\x00" + s.state.textMode().ParseKey() + "\x00" + sql
 	if p := snap.prepared.get(key); p != nil {

@@ -167,6 +167,12 @@ func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
 	if handled, err := s.admin(sql, w); handled {
 		return err
 	}
+	// Before anything reads the text (the statement cache, the parser,
+	// the multi-statement split or the passthrough scan): text the proxy
+	// could read differently from the server is refused outright.
+	if err := parser.CheckLexable(sql, s.state.textMode()); err != nil {
+		return err
+	}
 	snap := s.snapshot()
 	key := s.state.db + "\x00" + s.state.textMode().ParseKey() + "\x00" + sql
 	if st := snap.stmts.get(key); st != nil {
