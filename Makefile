@@ -29,6 +29,7 @@ unit:
 fuzz:
 	go test -run='^$$' -fuzz=FuzzReadPacket -fuzztime=300000x ./wire/
 	go test -run='^$$' -fuzz=FuzzClientInput -fuzztime=100000x ./protocol/
+	go test -run='^$$' -fuzz=FuzzExpandExecutableComments -fuzztime=100000x ./parser/
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"

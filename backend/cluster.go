@@ -208,6 +208,7 @@ func (ch *checker) probe() error {
 		if c, err = Dial(ch.b.Addr, cfg); err != nil {
 			return err
 		}
+		ch.b.noteVersion(c)
 		ch.conn.Store(c)
 	}
 	if ch.b.Role == RolePrimary {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -101,6 +102,34 @@ func (c *Conn) handshake(cfg DialConfig) error {
 			return fmt.Errorf("unexpected packet 0x%02x during login", p[0])
 		}
 	}
+}
+
+// VersionID turns a server's version string into the number executable
+// comments are compared with: "10.11.19-MariaDB-0+deb12u1" (or, as MariaDB
+// 10.x announces itself, "5.5.5-10.11.19-MariaDB…") is 101119. It is 0 when
+// the string does not start with major.minor.patch.
+func VersionID(s string) int {
+	s = strings.TrimPrefix(s, "5.5.5-")
+	id := 0
+	for part := 0; part < 3; part++ {
+		n, digits := 0, 0
+		for digits < len(s) && s[digits] >= '0' && s[digits] <= '9' {
+			n = n*10 + int(s[digits]-'0')
+			digits++
+		}
+		if digits == 0 || digits > 2 && part > 0 || n > 99 {
+			return 0
+		}
+		id = id*100 + n
+		s = s[digits:]
+		if part < 2 {
+			if !strings.HasPrefix(s, ".") {
+				return 0
+			}
+			s = s[1:]
+		}
+	}
+	return id
 }
 
 type serverHandshake struct {

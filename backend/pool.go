@@ -38,6 +38,22 @@ type Pool struct {
 	// Counters for SHOW SHARDGATE BACKENDS and metrics.
 	Reads, Writes atomic.Int64
 	InFlight      atomic.Int64
+
+	// version is the server's version number (VersionID) from the last
+	// handshake, 0 before the first.
+	version atomic.Int64
+}
+
+// ServerVersion is the version number of the server as its last handshake
+// gave it (major*10000 + minor*100 + patch, e.g. 101119), 0 while no
+// connection has been made.
+func (p *Pool) ServerVersion() int { return int(p.version.Load()) }
+
+// noteVersion records the version a handshake announced.
+func (p *Pool) noteVersion(c *Conn) {
+	if v := VersionID(c.Version); v > 0 {
+		p.version.Store(int64(v))
+	}
 }
 
 // NewPool creates an empty pool; connections are dialled on demand.
@@ -71,6 +87,7 @@ func (p *Pool) Get(foundRows bool, owner uint64) (*Conn, error) {
 				p.release()
 				return nil, err
 			}
+			p.noteVersion(c)
 			p.InFlight.Add(1)
 			return c, nil
 		}

@@ -19,7 +19,6 @@ const maxStmtsPerConn = 16382
 // no backend holds it: each EXECUTE binds the values into the text and runs
 // it like a query, so it is routed by its values.
 type preparedStmt struct {
-	sql   string
 	prep  *router.Prepared
 	types []uint16 // parameter types from the last EXECUTE that sent them
 	long  map[int][]byte
@@ -40,7 +39,7 @@ func (cc *clientConn) stmtPrepare(sql string) bool {
 	}
 	cc.nextStmt++
 	id := cc.nextStmt
-	cc.stmts[id] = &preparedStmt{sql: sql, prep: prep}
+	cc.stmts[id] = &preparedStmt{prep: prep}
 	ok := []byte{0}
 	ok = binary.LittleEndian.AppendUint32(ok, id)
 	ok = binary.LittleEndian.AppendUint16(ok, uint16(len(prep.Columns)))
@@ -87,7 +86,7 @@ func (cc *clientConn) stmtExecute(arg []byte) bool {
 	if err != nil {
 		return cc.reply(err)
 	}
-	sql := parser.Interpolate(st.sql, st.prep.Offsets, literals)
+	sql := parser.Interpolate(st.prep.SQL, st.prep.Offsets, literals)
 	return cc.reply(cc.sess.ExecutePrepared(st.prep, sql, newBinaryWriter(cc.Conn)))
 }
 

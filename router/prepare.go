@@ -13,6 +13,9 @@ import (
 // Prepared is what COM_STMT_PREPARE answers: the ? positions (for binding
 // values into the text) and the definitions a server gives for them.
 type Prepared struct {
+	// SQL is the statement's text with executable comments expanded, the
+	// text the values are bound into.
+	SQL     string
 	Offsets []int
 	Params  [][]byte // parameter definitions
 	Columns [][]byte // result column definitions
@@ -59,6 +62,11 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 	if p := snap.prepared.get(key); p != nil {
 		return p, nil
 	}
+	// The ? positions and the parse are those of the text the server runs.
+	sql, err := parser.ExpandExecutableComments(sql, s.state.textMode(), snap.serverVersion())
+	if err != nil {
+		return nil, err
+	}
 	prs := s.rt.parser(s.state.textMode())
 	offsets, err := prs.Placeholders(sql)
 	var stmts []*parser.Statement
@@ -100,7 +108,7 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 		b.Discard(conn)
 		return nil, err
 	}
-	p := &Prepared{Offsets: offsets, Params: params, Columns: columns}
+	p := &Prepared{SQL: sql, Offsets: offsets, Params: params, Columns: columns}
 	if snap.cacheable(st, s.state.db) {
 		p.fast = st
 	}

@@ -151,6 +151,25 @@ func (snap *Snapshot) schemaNames() []string {
 	return names
 }
 
+// serverVersion is the version executable comments are compared with: the
+// lowest version the backends announced in their handshakes (a comment runs
+// only when every backend would run it), or parser.DefaultServerVersion
+// while no backend has been reached.
+func (snap *Snapshot) serverVersion() int {
+	v := 0
+	for _, c := range snap.Clusters {
+		for _, b := range c.Backends() {
+			if bv := b.ServerVersion(); bv > 0 && (v == 0 || bv < v) {
+				v = bv
+			}
+		}
+	}
+	if v == 0 {
+		return parser.DefaultServerVersion
+	}
+	return v
+}
+
 // parse parses a query as a server in mode m reads it.
 func (rt *Router) parse(sql string, m parser.TextMode) ([]*parser.Statement, error) {
 	p := rt.parser(m)

@@ -164,16 +164,25 @@ func (s *Session) observe(run func(*observation) error) error {
 }
 
 func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
-	if handled, err := s.admin(sql, w); handled {
-		return err
-	}
-	// Before anything reads the text (the statement cache, the parser,
-	// the multi-statement split or the passthrough scan): text the proxy
-	// could read differently from the server is refused outright.
+	// Before anything reads the text (comment expansion, the statement
+	// cache, the parser, the multi-statement split or the passthrough
+	// scan): text the proxy could read differently from the server is
+	// refused outright.
 	if err := parser.CheckLexable(sql, s.state.textMode()); err != nil {
 		return err
 	}
 	snap := s.snapshot()
+	// From here on the text is what the server will run: executable
+	// comments expanded, so that nothing the server executes is hidden
+	// from the proxy (and nothing the server ignores is run by it). The
+	// expanded text is also what goes to the backends.
+	sql, err := parser.ExpandExecutableComments(sql, s.state.textMode(), snap.serverVersion())
+	if err != nil {
+		return err
+	}
+	if handled, err := s.admin(sql, w); handled {
+		return err
+	}
 	key := s.state.db + "\x00" + s.state.textMode().ParseKey() + "\x00" + sql
 	if st := snap.stmts.get(key); st != nil {
 		return s.statement(st, w, obs)

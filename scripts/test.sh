@@ -53,4 +53,5 @@ scripts/driver-suite.sh
 echo "== fuzz (bounded)"
 go test -run='^$' -fuzz=FuzzReadPacket -fuzztime=300000x ./wire/
 go test -run='^$' -fuzz=FuzzClientInput -fuzztime=100000x ./protocol/
+go test -run='^$' -fuzz=FuzzExpandExecutableComments -fuzztime=100000x ./parser/
 echo "== all tests passed in $(( $(date +%s) - start )) s"
