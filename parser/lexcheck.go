@@ -26,13 +26,13 @@ import (
 // ujis use only bytes of 0x80 and above, or letters, after a lead byte).
 func CheckLexable(sql string, m TextMode) error {
 	cs := m.charset()
-	width := multibyteWidth(cs)
+	width := mbCharLen(cs)
 	if width == nil {
 		return nil
 	}
 	state := lexNormal
 	for i := 0; i < len(sql); {
-		if n := width(sql[i:]); n > 1 {
+		if n := width(sql, i); n > 1 {
 			for _, t := range []byte(sql[i+1 : i+n]) {
 				if t < 0x80 && significantIn(state, t, m) {
 					return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
@@ -142,40 +142,4 @@ func significantIn(s lexState, t byte, m TextMode) bool {
 	// Comments end on '*/' or a newline, neither of which is ever a
 	// trailing byte.
 	return false
-}
-
-// multibyteWidth returns, for a character set whose characters can have
-// ASCII trailing bytes, a function giving the length of the character that
-// starts s (1 for a single byte or an invalid sequence, which the server
-// reads byte by byte too); nil for other character sets.
-func multibyteWidth(cs string) func(s string) int {
-	double := func(lead, trail func(byte) bool) func(string) int {
-		return func(s string) int {
-			if len(s) > 1 && lead(s[0]) && trail(s[1]) {
-				return 2
-			}
-			return 1
-		}
-	}
-	switch cs {
-	case "gbk":
-		return double(in(0x81, 0xfe), func(c byte) bool { return in(0x40, 0x7e)(c) || in(0x80, 0xfe)(c) })
-	case "big5":
-		return double(in(0xa1, 0xf9), func(c byte) bool { return in(0x40, 0x7e)(c) || in(0xa1, 0xfe)(c) })
-	case "sjis", "cp932":
-		return double(func(c byte) bool { return in(0x81, 0x9f)(c) || in(0xe0, 0xfc)(c) },
-			func(c byte) bool { return in(0x40, 0x7e)(c) || in(0x80, 0xfc)(c) })
-	case "gb18030":
-		lead, digit := in(0x81, 0xfe), in(0x30, 0x39)
-		return func(s string) int {
-			switch {
-			case len(s) > 3 && lead(s[0]) && digit(s[1]) && lead(s[2]) && digit(s[3]):
-				return 4
-			case len(s) > 1 && lead(s[0]) && (in(0x40, 0x7e)(s[1]) || in(0x80, 0xfe)(s[1])):
-				return 2
-			}
-			return 1
-		}
-	}
-	return nil
 }

@@ -89,7 +89,8 @@ type Statement struct {
 
 // Parser is not safe for concurrent use; keep one per goroutine or pool them.
 type Parser struct {
-	p *tidb.Parser
+	p    *tidb.Parser
+	mode TextMode
 }
 
 // New returns a parser.
@@ -99,6 +100,7 @@ func New() *Parser { return &Parser{p: tidb.New()} }
 // NO_BACKSLASH_ESCAPES, ANSI_QUOTES, PIPES_AS_CONCAT, IGNORE_SPACE,
 // HIGH_NOT_PRECEDENCE, REAL_AS_FLOAT.
 func (p *Parser) SetMode(m TextMode) {
+	p.mode = m
 	var mode tidbmysql.SQLMode
 	set := func(flag tidbmysql.SQLMode, on bool) {
 		if on {
@@ -117,29 +119,48 @@ func (p *Parser) SetMode(m TextMode) {
 // Parse parses one COM_QUERY's text, which may hold several statements.
 // Errors carry ER_PARSE_ERROR.
 func (p *Parser) Parse(sql string) ([]*Statement, error) {
-	nodes, _, err := p.p.ParseSQL(sql)
+	stmts, _, err := p.parse(sql)
+	return stmts, err
+}
+
+// parse is Parse, also returning the introducer swap the parser read (nil
+// if none), whose offsets differ from sql's.
+func (p *Parser) parse(sql string) ([]*Statement, *introducerSwap, error) {
+	swap, err := swapIntroducers(sql, p.mode)
+	if err != nil {
+		return nil, nil, err
+	}
+	text := sql
+	if swap != nil {
+		text = swap.text
+	}
+	nodes, _, err := p.p.ParseSQL(text)
 	if err != nil {
 		if st := p.parseSelectIntoVars(sql); st != nil {
-			return []*Statement{st}, nil
+			return []*Statement{st}, nil, nil
 		}
 		if st := p.parseWork(sql); st != nil {
-			return []*Statement{st}, nil
+			return []*Statement{st}, nil, nil
 		}
 		msg := err.Error()
 		if i := strings.Index(msg, "near "); i >= 0 {
 			msg = "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use " + msg[i:]
 		}
-		return nil, wire.Errorf(mysql.ER_PARSE_ERROR, "%s", msg)
+		return nil, nil, wire.Errorf(mysql.ER_PARSE_ERROR, "%s", msg)
 	}
 	stmts := make([]*Statement, 0, len(nodes))
 	for _, n := range nodes {
 		text := n.Text()
+		if swap != nil {
+			swap.restoreCharset(n)
+			text = swap.original(sql, text)
+		}
 		if len(nodes) == 1 {
 			text = sql
 		}
 		stmts = append(stmts, Classify(n, text))
 	}
-	return stmts, nil
+	return stmts, swap, nil
 }
 
 // intoUserVars matches MariaDB's SELECT ... INTO @a, @b, which TiDB's grammar

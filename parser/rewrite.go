@@ -57,7 +57,7 @@ func (c *collector) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 // Placeholders parses a statement to be prepared and returns the byte
 // offsets of its ? markers, in order. It refuses several statements.
 func (p *Parser) Placeholders(sql string) ([]int, error) {
-	stmts, err := p.Parse(sql)
+	stmts, swap, err := p.parse(sql)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,11 @@ func (p *Parser) Placeholders(sql string) ([]int, error) {
 	var offsets []int
 	stmts[0].Node.Accept(&collector{fn: func(n ast.Node) {
 		if m, ok := n.(*driver.ParamMarkerExpr); ok {
-			offsets = append(offsets, m.Offset)
+			at := m.Offset
+			if swap != nil {
+				at = swap.toOriginal(at) // the parser read other text
+			}
+			offsets = append(offsets, at)
 		}
 	}})
 	sort.Ints(offsets)
