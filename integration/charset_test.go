@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -138,5 +139,60 @@ func TestPreparedValuesInEscapeUnsafeCharsets(t *testing.T) {
 	}
 	if n := e.count(t, "comments", "id = 99"); n != 0 {
 		t.Fatalf("an injected row was stored (%d)", n)
+	}
+}
+
+// TestTextModeChangesInOneQuery: SQL cannot be hidden behind a change of
+// sql_mode or character set that takes effect in the middle of what the
+// proxy has already read (a later statement of the same query, or the rest
+// of a SET STATEMENT … FOR).
+func TestTextModeChangesInOneQuery(t *testing.T) {
+	e := newTxnEnv(t, "")
+	ctx := context.Background()
+	db := e.p.open(t, e.db, "multiStatements=true")
+	c, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// No change of mode: every statement runs.
+	mustExec(t, c, "SET NAMES utf8mb4; INSERT INTO notes VALUES (1, 'a'); INSERT INTO notes VALUES (2, 'b')")
+	if n := e.count(t, "notes", "id IN (1, 2)"); n != 2 {
+		t.Fatalf("%d rows after a multi-statement query that keeps the mode", n)
+	}
+	for _, q := range []string{
+		// Read by the proxy with backslash escapes, by the server without.
+		"SET sql_mode = 'NO_BACKSLASH_ESCAPES'; SELECT 'a\\' UNION SELECT user FROM mysql.user -- '",
+		// Read by the proxy in utf8mb4, by the server in big5 (B3 5C is
+		// one character there).
+		"SET NAMES big5; SELECT '\xb3\\' UNION SELECT user FROM mysql.user -- '",
+	} {
+		_, err := c.ExecContext(ctx, q)
+		if err == nil {
+			t.Fatalf("%q ran", q)
+		}
+		if code, _, msg := mysqlErr(t, err); code != 1235 || !strings.Contains(msg, "new query") {
+			t.Fatalf("%q: %d %s", q, code, msg)
+		}
+		mustExec(t, c, "SET NAMES utf8mb4, sql_mode = DEFAULT")
+	}
+	// SET STATEMENT … FOR: the rest is read in the statement's own mode.
+	for _, q := range []string{
+		"SET STATEMENT sql_mode = 'NO_BACKSLASH_ESCAPES' FOR SELECT 'a\\' UNION SELECT user FROM mysql.user -- '",
+		"SET STATEMENT sql_mode = 'NO_BACKSLASH_ESCAPES' FOR SELECT 'a\\' UNION SELECT body FROM comments -- '",
+		"SET STATEMENT sql_mode = 'ANSI_QUOTES' FOR SELECT \"a\" FROM comments",
+	} {
+		_, err := c.ExecContext(ctx, q)
+		if err == nil {
+			t.Fatalf("%q ran", q)
+		}
+		if code, _, msg := mysqlErr(t, err); code != 1235 {
+			t.Fatalf("%q: %d %s", q, code, msg)
+		}
+	}
+	// A harmless SET STATEMENT still runs.
+	var v int
+	if err := c.QueryRowContext(ctx, "SET STATEMENT max_statement_time = 10 FOR SELECT COUNT(*) FROM notes").Scan(&v); err != nil || v != 2 {
+		t.Fatalf("SET STATEMENT … FOR SELECT: %d %v", v, err)
 	}
 }

@@ -27,7 +27,7 @@ func (s *Session) passthrough(sql string, parseErr error, w ResultWriter, obs *o
 	refuse := func(why string) error {
 		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: the proxy cannot parse this statement (%v) and cannot send it unchanged: %s", parseErr, why)
 	}
-	for _, name := range parser.Names(sql, s.state.textMode()) {
+	for _, name := range passthroughNames(sql, s.state.textMode()) {
 		table := name[0]
 		if len(name) > 1 {
 			if !strings.EqualFold(name[0], s.state.db) {
@@ -45,4 +45,21 @@ func (s *Session) passthrough(sql string, parseErr error, w ResultWriter, obs *o
 		Effects: engine.Effects{HoldsConnState: true},
 	}
 	return p.Root.Execute(s.cursor(snap, p, obs), w)
+}
+
+// passthroughNames lists the names in sql as read in mode m and in the
+// modes it could switch to for itself: SET STATEMENT sql_mode=… FOR …
+// makes the server read the rest with or without backslash escapes and
+// ANSI_QUOTES, where a string of one reading is SQL in another. A name
+// found in any reading counts.
+func passthroughNames(sql string, m parser.TextMode) []parser.Name {
+	var out []parser.Name
+	for _, nbe := range []bool{false, true} {
+		for _, ansi := range []bool{false, true} {
+			r := m
+			r.NoBackslashEscapes, r.AnsiQuotes = nbe, ansi
+			out = append(out, parser.Names(sql, r)...)
+		}
+	}
+	return out
 }

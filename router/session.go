@@ -232,7 +232,15 @@ func (s *Session) parseOne(sql string) (*parser.Statement, error) {
 // result; all but the last say that more follow. The first error ends the
 // query, as in MySQL.
 func (s *Session) multi(n int, next func(i int) (*parser.Statement, error), w ResultWriter, obs *observation) error {
+	mode := s.state.textMode()
 	for i := 0; i < n; i++ {
+		if i > 0 && s.state.textMode() != mode {
+			// The statements after this one were cut and read in the mode
+			// the query started in; the server reads them in the new one
+			// (another character set, NO_BACKSLASH_ESCAPES, ANSI_QUOTES),
+			// where they could say something else.
+			return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a statement of this query changed how SQL text is read (sql_mode or character set); send the statements after it as a new query")
+		}
 		st, err := next(i)
 		if err != nil {
 			return err // the previous results went out saying more follow
