@@ -58,22 +58,11 @@ func swapIntroducers(sql string, m TextMode) (*introducerSwap, error) {
 		hasBinary bool
 	)
 	for i := 0; i < len(sql); i++ {
-		c := sql[i]
-		switch {
-		case c == '\'' || c == '`' || c == '"':
-			i = skipQuoted(sql, i, c, c != '`' && !(c == '"' && m.AnsiQuotes) && !m.NoBackslashEscapes)
-		case c == '#' || c == '-' && strings.HasPrefix(sql[i:], "--") && (i+2 == len(sql) || sql[i+2] <= ' '):
-			if nl := strings.IndexByte(sql[i:], '\n'); nl >= 0 {
-				i += nl
-			} else {
-				i = len(sql)
-			}
-		case c == '/' && strings.HasPrefix(sql[i:], "/*"):
-			if end := strings.Index(sql[i+2:], "*/"); end >= 0 {
-				i += end + 3
-			} else {
-				i = len(sql)
-			}
+		if end, ok := skipNonCode(sql, i, m); ok {
+			i = end
+			continue
+		}
+		switch c := sql[i]; {
 		case c == '_' && (i == 0 || !isIdentByte(sql[i-1])):
 			j := i + 1
 			for j < len(sql) && isIdentByte(sql[j]) {

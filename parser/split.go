@@ -21,22 +21,12 @@ func Split(sql string, m TextMode) []string {
 		}
 	}
 	for i := 0; i < len(sql); i++ {
-		switch c := sql[i]; {
-		case c == '\'' || c == '"' || c == '`':
-			i = skipQuoted(sql, i, c, c != '`' && !m.NoBackslashEscapes)
-		case c == '#' || (c == '-' && strings.HasPrefix(sql[i:], "--") && (i+2 == len(sql) || sql[i+2] <= ' ')):
-			if nl := strings.IndexByte(sql[i:], '\n'); nl >= 0 {
-				i += nl
-			} else {
-				i = len(sql)
-			}
-		case c == '/' && strings.HasPrefix(sql[i:], "/*"):
-			if end := strings.Index(sql[i+2:], "*/"); end >= 0 {
-				i += end + 3
-			} else {
-				i = len(sql)
-			}
-		case c == ';':
+		if end, ok := skipNonCode(sql, i, m); ok {
+			i = end
+			continue
+		}
+		switch sql[i] {
+		case ';':
 			emit(i)
 			start = i + 1
 			if IsStoredProgram(sql[start:]) {
@@ -49,6 +39,26 @@ func Split(sql string, m TextMode) []string {
 		emit(len(sql))
 	}
 	return out
+}
+
+// skipNonCode reports whether a quoted string or name or a comment starts
+// at sql[i], and if so the index of its last byte (or the end of the text).
+func skipNonCode(sql string, i int, m TextMode) (int, bool) {
+	switch c := sql[i]; {
+	case c == '\'' || c == '"' || c == '`':
+		return skipQuoted(sql, i, c, c != '`' && !(c == '"' && m.AnsiQuotes) && !m.NoBackslashEscapes), true
+	case c == '#' || (c == '-' && strings.HasPrefix(sql[i:], "--") && (i+2 == len(sql) || sql[i+2] <= ' ')):
+		if nl := strings.IndexByte(sql[i:], '\n'); nl >= 0 {
+			return i + nl, true
+		}
+		return len(sql), true
+	case c == '/' && strings.HasPrefix(sql[i:], "/*"):
+		if end := strings.Index(sql[i+2:], "*/"); end >= 0 {
+			return i + end + 3, true
+		}
+		return len(sql), true
+	}
+	return i, false
 }
 
 // skipQuoted returns the index of the quote closing the one at i (or the
