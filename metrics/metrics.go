@@ -30,6 +30,9 @@ type Metrics struct {
 	errors   *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	clients  prometheus.Gauge
+	// Logins that failed, and hosts blocked for too many of them.
+	loginFailures prometheus.Counter
+	hostBlocks    prometheus.Counter
 }
 
 // New builds the metrics; backends is called at every scrape.
@@ -52,7 +55,15 @@ func New(backends func() []Backend) *Metrics {
 		Name: "shardgate_client_connections",
 		Help: "Client connections open now.",
 	})
-	m.registry.MustRegister(m.queries, m.errors, m.latency, m.clients, &backendCollector{list: backends})
+	m.loginFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "shardgate_login_failures_total",
+		Help: "Client logins refused: wrong password, unknown user, host not allowed for the user, malformed handshake.",
+	})
+	m.hostBlocks = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "shardgate_hosts_blocked_total",
+		Help: "Times a client host was blocked after max_connect_errors consecutive failed logins.",
+	})
+	m.registry.MustRegister(m.queries, m.errors, m.latency, m.clients, m.loginFailures, m.hostBlocks, &backendCollector{list: backends})
 	return m
 }
 
@@ -79,6 +90,32 @@ func (m *Metrics) ClientGone() {
 	if m != nil {
 		m.clients.Dec()
 	}
+}
+
+// LoginFailed counts one refused login.
+func (m *Metrics) LoginFailed() {
+	if m != nil {
+		m.loginFailures.Inc()
+	}
+}
+
+// HostBlocked counts one host blocked for too many failed logins.
+func (m *Metrics) HostBlocked() {
+	if m != nil {
+		m.hostBlocks.Inc()
+	}
+}
+
+// BlockedHosts exports how many hosts are blocked now, read from blocked
+// at every scrape. Call it once.
+func (m *Metrics) BlockedHosts(blocked func() int) {
+	if m == nil {
+		return
+	}
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "shardgate_blocked_hosts",
+		Help: "Client hosts blocked now (error 1129) until FLUSH HOSTS or connect_errors_timeout.",
+	}, func() float64 { return float64(blocked()) }))
 }
 
 // Handler serves /metrics.

@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha1"
 	"crypto/subtle"
 	"crypto/tls"
 	"encoding/binary"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -118,9 +120,15 @@ func greeting(version string, connID uint32, scramble []byte, plugin string, cap
 	return append(append(p, plugin...), 0)
 }
 
-// checkAuth verifies a scramble response for plugin against the configured
-// password. Empty passwords expect an empty response.
-func checkAuth(plugin string, scramble, resp []byte, password string) bool {
+// checkAuth verifies a scramble response for plugin against the user's
+// password. Empty passwords expect an empty response. A user whose
+// password is given as mysql_native_password's stored hash can only be
+// checked with that plugin (the caller switches such clients to it).
+func checkAuth(plugin string, scramble, resp []byte, user *rules.User) bool {
+	if h := user.NativeHash(); h != nil {
+		return plugin == pluginNative && checkNativeHash(scramble, resp, h)
+	}
+	password := user.Password
 	if password == "" {
 		return len(resp) == 0 || (len(resp) == 1 && resp[0] == 0)
 	}
@@ -136,47 +144,94 @@ func checkAuth(plugin string, scramble, resp []byte, password string) bool {
 	return len(resp) == len(want) && subtle.ConstantTimeCompare(resp, want) == 1
 }
 
+// checkNativeHash verifies a mysql_native_password response without the
+// clear text, as the server does with the hash in mysql.user. The client
+// sends SHA1(pw) XOR SHA1(scramble + SHA1(SHA1(pw))); XOR with the second
+// half (computable from the stored hash) gives back SHA1(pw), whose SHA1
+// must be the stored hash.
+func checkNativeHash(scramble, resp, stored []byte) bool {
+	if len(resp) != sha1.Size || len(stored) != sha1.Size {
+		return false
+	}
+	h := sha1.New()
+	h.Write(scramble)
+	h.Write(stored)
+	stage1 := h.Sum(nil)
+	for i := range stage1 {
+		stage1[i] ^= resp[i]
+	}
+	got := sha1.Sum(stage1)
+	return subtle.ConstantTimeCompare(got[:], stored) == 1
+}
+
+// checkClearText compares a password the client sent in full (over TLS)
+// with the user's.
+func checkClearText(pw []byte, user *rules.User) bool {
+	if h := user.NativeHash(); h != nil {
+		s1 := sha1.Sum(pw)
+		s2 := sha1.Sum(s1[:])
+		return subtle.ConstantTimeCompare(s2[:], h) == 1
+	}
+	return subtle.ConstantTimeCompare(pw, []byte(user.Password)) == 1
+}
+
+// loginError is a refused login: the client gets err after the failure
+// delay, and the refusal counts towards blocking its host when counted.
+type loginError struct {
+	err     error
+	counted bool
+}
+
+func (e *loginError) Error() string { return e.err.Error() }
+func (e *loginError) Unwrap() error { return e.err }
+
+func refused(format string, code uint16, args ...any) *loginError {
+	return &loginError{err: wire.Errorf(code, format, args...), counted: true}
+}
+
 // authenticate runs the login exchange on a fresh client connection and
-// returns the client's handshake. On failure the client has been sent an
-// error packet.
-func (s *Server) authenticate(c *wire.Conn, connID uint32) (handshakeResponse, error) {
-	plugin := s.currentRules().AuthPlugin
+// returns the client's handshake and its user. A *loginError is a refusal
+// the caller still has to send; other errors have been answered already
+// or leave nothing to answer (the client went away).
+func (s *Server) authenticate(c *wire.Conn, connID uint32, host string, ip net.IP) (handshakeResponse, *rules.User, error) {
+	r := s.currentRules()
+	plugin := r.AuthPlugin
 	scramble := newScramble()
 	caps := uint32(serverCaps)
 	if s.tls != nil {
 		caps |= mysql.CLIENT_SSL
 	}
-	if err := c.WritePacket(greeting(s.currentRules().ServerVersion, connID, scramble, plugin, caps)); err != nil {
-		return handshakeResponse{}, err
+	if err := c.WritePacket(greeting(r.ServerVersion, connID, scramble, plugin, caps)); err != nil {
+		return handshakeResponse{}, nil, err
 	}
 	if err := c.Flush(); err != nil {
-		return handshakeResponse{}, err
+		return handshakeResponse{}, nil, err
 	}
 	p, err := c.ReadPacket()
 	if err != nil {
-		return handshakeResponse{}, err
+		return handshakeResponse{}, nil, err
 	}
 	secure := false
 	if len(p) == 32 && binary.LittleEndian.Uint32(p)&mysql.CLIENT_SSL != 0 {
 		if s.tls == nil {
 			err := wire.Errorf(mysql.ER_NOT_SUPPORTED_AUTH_MODE, "shardgate: TLS is not configured on this proxy")
 			c.WriteError(err)
-			return handshakeResponse{}, err
+			return handshakeResponse{}, nil, err
 		}
 		tc := tls.Server(c.Raw(), s.tls)
 		if err := tc.Handshake(); err != nil {
-			return handshakeResponse{}, err
+			return handshakeResponse{}, nil, err
 		}
 		c.Upgrade(tc)
 		secure = true
 		if p, err = c.ReadPacket(); err != nil {
-			return handshakeResponse{}, err
+			return handshakeResponse{}, nil, err
 		}
 	}
-	if !secure && s.currentRules().TLS != nil && s.currentRules().TLS.Require {
+	if !secure && r.TLS != nil && r.TLS.Require {
 		err := wire.Errorf(mysql.ER_ACCESS_DENIED_ERROR, "shardgate: this proxy requires TLS; connect with SSL")
 		c.WriteError(err)
-		return handshakeResponse{}, err
+		return handshakeResponse{}, nil, err
 	}
 	hs, err := parseHandshakeResponse(p)
 	if err != nil {
@@ -184,47 +239,62 @@ func (s *Server) authenticate(c *wire.Conn, connID uint32) (handshakeResponse, e
 		if !errors.As(err, &me) {
 			err = wire.Errorf(mysql.ER_HANDSHAKE_ERROR, "Bad handshake")
 		}
-		c.WriteError(err)
-		return hs, err
+		return hs, nil, &loginError{err: err, counted: true}
 	}
-	user, known := s.currentRules().User(hs.user)
+	user, known := r.User(hs.user)
+	if known && !user.AllowsHost(ip) {
+		// As in MariaDB, an account exists only for its hosts: from
+		// anywhere else the user is unknown (1045), which tells a guesser
+		// nothing about the password.
+		known = false
+	}
 	clientPlugin := hs.plugin
 	if clientPlugin == "" {
 		clientPlugin = pluginNative
 	}
+	switchTo := ""
 	if clientPlugin != pluginNative && clientPlugin != pluginCachingSHA2 {
-		// A plugin we do not speak: ask the client to switch to ours.
+		switchTo = plugin // a plugin we do not speak: ask for ours
+	}
+	if known && user.NativeHash() != nil && clientPlugin != pluginNative {
+		// caching_sha2_password needs SHA256 of the password, which the
+		// stored SHA1(SHA1()) hash cannot give: the client must answer
+		// with mysql_native_password, as MariaDB asks of an account that
+		// uses that plugin.
+		switchTo = pluginNative
+	}
+	if switchTo != "" {
 		scramble = newScramble()
-		sw := append([]byte{wire.HeaderEOF}, plugin...)
+		sw := append([]byte{wire.HeaderEOF}, switchTo...)
 		sw = append(append(append(sw, 0), scramble...), 0)
 		if err := c.WritePacket(sw); err != nil {
-			return hs, err
+			return hs, nil, err
 		}
 		if err := c.Flush(); err != nil {
-			return hs, err
+			return hs, nil, err
 		}
 		if hs.auth, err = c.ReadPacket(); err != nil {
-			return hs, err
+			return hs, nil, err
 		}
 		hs.auth = append([]byte(nil), hs.auth...)
-		clientPlugin = plugin
+		clientPlugin = switchTo
 	}
-	ok := known && checkAuth(clientPlugin, scramble, hs.auth, user.Password)
+	ok := known && checkAuth(clientPlugin, scramble, hs.auth, user)
 	if !ok && known && secure && clientPlugin == pluginCachingSHA2 {
 		// Full authentication: over TLS the client may send the password
 		// itself, as MySQL asks when its cache has no entry.
 		if err := c.WritePacket([]byte{0x01, 0x04}); err != nil {
-			return hs, err
+			return hs, nil, err
 		}
 		if err := c.Flush(); err != nil {
-			return hs, err
+			return hs, nil, err
 		}
 		pw, err := c.ReadPacket()
 		if err != nil {
-			return hs, err
+			return hs, nil, err
 		}
 		pw = bytes.TrimRight(pw, "\x00")
-		ok = subtle.ConstantTimeCompare(pw, []byte(user.Password)) == 1
+		ok = checkClearText(pw, user)
 		hs.auth = pw
 		clientPlugin = "full"
 	}
@@ -233,24 +303,13 @@ func (s *Server) authenticate(c *wire.Conn, connID uint32) (handshakeResponse, e
 		if len(hs.auth) > 0 {
 			usingPassword = "YES"
 		}
-		host := "127.0.0.1"
-		if h, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
-			host = h
-		}
-		err := wire.Errorf(mysql.ER_ACCESS_DENIED_ERROR, "Access denied for user '%s'@'%s' (using password: %s)", hs.user, host, usingPassword)
-		c.WriteError(err)
-		return hs, err
+		return hs, nil, refused("Access denied for user '%s'@'%s' (using password: %s)", mysql.ER_ACCESS_DENIED_ERROR, hs.user, host, usingPassword)
 	}
 	if clientPlugin == pluginCachingSHA2 {
 		// Fast authentication succeeded.
 		if err := c.WritePacket([]byte{0x01, 0x03}); err != nil {
-			return hs, err
+			return hs, nil, err
 		}
 	}
-	if hs.db != "" && !s.router.HasSchema(hs.db) {
-		err := wire.Errorf(mysql.ER_BAD_DB_ERROR, "Unknown database '%s'", hs.db)
-		c.WriteError(err)
-		return hs, err
-	}
-	return hs, nil
+	return hs, user, nil
 }

@@ -34,12 +34,25 @@ type Server struct {
 	conns    map[*clientConn]struct{}
 	closing  bool
 	sessions sync.WaitGroup
+	// userConns counts each user's logged-in connections (max_connections).
+	userConns map[string]int
+	// guard counts failed logins per client host (max_connect_errors).
+	guard *hostGuard
 }
 
 // NewServer serves clients with rt. It fails when the TLS certificate in
 // the rules cannot be loaded.
 func NewServer(r *rules.Rules, rt *router.Router, log *slog.Logger) (*Server, error) {
-	s := &Server{router: rt, log: log, conns: map[*clientConn]struct{}{}}
+	s := &Server{router: rt, log: log, conns: map[*clientConn]struct{}{}, userConns: map[string]int{}}
+	s.guard = newHostGuard(func(host string, failures int) {
+		// Once per block: the next attempts are refused before a greeting
+		// and not logged again.
+		log.Warn("client host blocked after consecutive failed logins; FLUSH HOSTS (admin user) or connect_errors_timeout unblocks it",
+			"host", host, "failures", failures, "timeout", s.currentRules().ConnectErrorsTimeout)
+		rt.Metrics.HostBlocked()
+	})
+	rt.FlushHosts = s.guard.flush
+	rt.Metrics.BlockedHosts(func() int { return s.guard.blockedCount(time.Now(), s.currentRules().ConnectErrorsTimeout) })
 	if r.TLS != nil {
 		cert, err := tls.LoadX509KeyPair(r.TLS.Cert, r.TLS.Key)
 		if err != nil {
@@ -162,17 +175,18 @@ func (cc *clientConn) serve() {
 		cc.srv.sessions.Done()
 	}()
 	cc.SetDeadline(time.Now().Add(10 * time.Second)) // a login must not take forever
-	hs, err := cc.srv.authenticate(cc.Conn, cc.id)
-	if err != nil {
+	user, hs, ok := cc.login()
+	if !ok {
 		return
 	}
+	defer cc.srv.userGone(user.Name)
 	cc.SetDeadline(time.Time{})
 	cc.srv.router.Metrics.ClientConnected()
 	defer cc.srv.router.Metrics.ClientGone()
 	cc.sess = cc.srv.router.NewSession(hs.db, hs.collation, hs.caps&mysql.CLIENT_FOUND_ROWS != 0)
 	cc.sess.AllowMultiStatements(hs.caps&mysql.CLIENT_MULTI_STATEMENTS != 0)
 	cc.sess.SetInteractive(hs.caps&mysql.CLIENT_INTERACTIVE != 0)
-	cc.sess.Identify(router.Client{ID: cc.id, User: hs.user, Host: cc.RemoteAddr().String(), Close: func() { cc.Close() }})
+	cc.sess.Identify(router.Client{ID: cc.id, User: hs.user, Host: cc.RemoteAddr().String(), Account: user, Close: func() { cc.Close() }})
 	if err := cc.WritePacket(wire.AppendOK(nil, wire.OK{Status: cc.sess.Status()})); err != nil {
 		return
 	}
@@ -203,6 +217,92 @@ func (cc *clientConn) serve() {
 			return
 		}
 	}
+}
+
+// login admits a client: its host must not be blocked and must be one
+// some user may come from, then its credentials must hold, its user must
+// have a connection to spare and the database it asks for must be one it
+// may use. Every refusal has been answered when ok is false.
+func (cc *clientConn) login() (*rules.User, handshakeResponse, bool) {
+	s := cc.srv
+	r := s.currentRules()
+	host, ip := clientHost(cc.RemoteAddr())
+	if s.guard.blocked(host, time.Now(), r.ConnectErrorsTimeout) {
+		// As MariaDB: the error instead of a greeting.
+		cc.WriteError(wire.Errorf(mysql.ER_HOST_IS_BLOCKED, "Host '%s' is blocked because of many connection errors; unblock with 'mariadb-admin flush-hosts'", host))
+		return nil, handshakeResponse{}, false
+	}
+	if !r.AnyUserAllowsHost(ip) {
+		cc.WriteError(wire.Errorf(mysql.ER_HOST_NOT_PRIVILEGED, "Host '%s' is not allowed to connect to this MariaDB server", host))
+		return nil, handshakeResponse{}, false
+	}
+	hs, user, err := s.authenticate(cc.Conn, cc.id, host, ip)
+	var le *loginError
+	if errors.As(err, &le) {
+		if le.counted {
+			s.router.Metrics.LoginFailed()
+			s.guard.fail(host, time.Now(), r.MaxConnectErrors, r.ConnectErrorsTimeout)
+			// A constant pause before the answer, in this client's own
+			// goroutine and holding no lock: guessing is slow per
+			// connection, and other clients' logins do not wait.
+			time.Sleep(r.LoginFailureDelay)
+		}
+		cc.WriteError(le.err)
+		return nil, hs, false
+	}
+	if err != nil {
+		return nil, hs, false
+	}
+	s.guard.succeed(host)
+	if !s.userArrived(user) {
+		cc.WriteError(wire.Errorf(mysql.ER_USER_LIMIT_REACHED, "User '%s' has exceeded the 'max_user_connections' resource (current value: %d)", user.Name, user.MaxConnections))
+		return nil, hs, false
+	}
+	if hs.db != "" {
+		if err := s.router.CheckDB(user, host, hs.db); err != nil {
+			s.userGone(user.Name)
+			cc.WriteError(err)
+			return nil, hs, false
+		}
+	}
+	return user, hs, true
+}
+
+// userArrived counts a logged-in connection of user, unless the user has
+// all its max_connections already.
+func (s *Server) userArrived(u *rules.User) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u.MaxConnections > 0 && s.userConns[u.Name] >= u.MaxConnections {
+		return false
+	}
+	s.userConns[u.Name]++
+	return true
+}
+
+func (s *Server) userGone(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.userConns[name]--; s.userConns[name] <= 0 {
+		delete(s.userConns, name)
+	}
+}
+
+// clientHost is the client's address without the port: the host that
+// failed logins are counted for and that users' hosts patterns match.
+func clientHost(a net.Addr) (string, net.IP) {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ip := ta.IP
+		if v4 := ip.To4(); v4 != nil {
+			ip = v4
+		}
+		return ip.String(), ip
+	}
+	h, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		h = a.String()
+	}
+	return h, net.ParseIP(h)
 }
 
 // dispatch runs one command; false means close the connection.

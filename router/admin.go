@@ -25,12 +25,28 @@ func (s *Session) admin(sql string, w ResultWriter) (handled bool, err error) {
 		return false, nil
 	}
 	if len(sql) <= 64 && showBackends.MatchString(sql) {
+		if err := s.needAdmin("SUPER"); err != nil {
+			return true, err
+		}
 		return true, s.showBackends(w)
 	}
 	if m := explainShardgate.FindStringSubmatch(sql); m != nil {
 		return true, s.explainShardgate(m[1], w)
 	}
 	return false, nil
+}
+
+// flushHosts is FLUSH HOSTS: the failed-login counts are forgotten and
+// every blocked host may log in again. Only admin users may (MariaDB asks
+// for RELOAD).
+func (s *Session) flushHosts(w ResultWriter) error {
+	if err := s.needAdmin("RELOAD"); err != nil {
+		return err
+	}
+	if f := s.rt.FlushHosts; f != nil {
+		f()
+	}
+	return s.writeOK(w, wire.OK{})
 }
 
 // showBackends lists every backend with its health and traffic.

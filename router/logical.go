@@ -25,6 +25,9 @@ func (s *Session) showDatabases(snap *Snapshot, show *ast.ShowStmt, w ResultWrit
 	}
 	var rows [][][]byte
 	for _, name := range snap.schemaNames() {
+		if dbAccess(s.client.Account, "", name) != nil {
+			continue // only the user's schemas
+		}
 		if !filtered || likeMatch(strings.ToLower(pattern), strings.ToLower(name)) {
 			rows = append(rows, [][]byte{[]byte(name)})
 		}
@@ -119,6 +122,11 @@ func (s *Session) explainShardgate(sql string, w ResultWriter) error {
 	}
 	if len(stmts) != 1 {
 		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: EXPLAIN SHARDGATE takes one statement")
+	}
+	// Explaining shows clusters and physical tables: only of the schemas
+	// the user may reach.
+	if err := s.scope(stmts[0]); err != nil {
+		return err
 	}
 	p, err := s.snapshot().Planner.Plan(stmts[0], s.state.facts())
 	if err != nil {

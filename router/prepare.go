@@ -58,6 +58,19 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 		return nil, err
 	}
 	snap := s.snapshot()
+	if s.restricted() {
+		// The metadata a backend gives would show tables the user may
+		// not reach: check before the cache can answer.
+		stmts, err := s.rt.parse(sql, s.state.textMode())
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range stmts {
+			if err := s.authorize(st); err != nil {
+				return nil, err
+			}
+		}
+	}
 	key := s.state.db + "\x00" + s.state.vars["names"] + "\x00" + s.state.textMode().ParseKey() + "\x00" + sql
 	if p := snap.prepared.get(key); p != nil {
 		return p, nil

@@ -52,7 +52,10 @@ type Router struct {
 	sessionIDs atomic.Uint64
 	// sessions are the live sessions by client connection id.
 	sessions registry
-	cancel   context.CancelFunc
+	// FlushHosts, set by the client-facing server, forgets failed logins
+	// and unblocks every host (FLUSH HOSTS).
+	FlushHosts func()
+	cancel     context.CancelFunc
 	wg       sync.WaitGroup
 }
 

@@ -108,6 +108,9 @@ func (s *Session) Reset() {
 
 // InitDB is COM_INIT_DB and USE.
 func (s *Session) InitDB(db string) error {
+	if err := dbAccess(s.client.Account, s.host(), db); err != nil {
+		return err
+	}
 	if !s.snapshot().hasSchema(db) {
 		return wire.Errorf(mysql.ER_BAD_DB_ERROR, "Unknown database '%s'", db)
 	}
@@ -267,6 +270,9 @@ func (s *Session) multi(n int, next func(i int) (*parser.Statement, error), w Re
 // statement runs one parsed statement: the session's own statements here,
 // everything else planned and executed.
 func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observation) error {
+	if err := s.authorize(st); err != nil {
+		return err
+	}
 	if st.Unparsed != nil {
 		s.state.diag = nil
 		return s.passthrough(st.SQL, st.Unparsed, w, obs)
@@ -304,6 +310,10 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 	switch n := st.Node.(type) {
 	case *ast.KillStmt:
 		return s.kill(n, w)
+	case *ast.FlushStmt:
+		if n.Tp == ast.FlushHosts {
+			return s.flushHosts(w)
+		}
 	case *ast.ShowStmt:
 		if n.Tp == ast.ShowProcessList {
 			return s.showProcessList(n.Full, w)

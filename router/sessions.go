@@ -13,6 +13,7 @@ import (
 
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -66,6 +67,9 @@ type Client struct {
 	ID   uint32
 	User string
 	Host string
+	// Account is the user's rules entry: what the session may reach and
+	// do. nil: no limits (the proxy's own sessions, tests).
+	Account *rules.User
 	// Close closes the client's connection (KILL CONNECTION).
 	Close func()
 }

@@ -5,6 +5,7 @@ package rules
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -45,6 +46,15 @@ type Rules struct {
 	// ScatterConcurrency bounds the shards one plain scatter read reads at
 	// once (merged reads need every shard's stream open).
 	ScatterConcurrency int `yaml:"scatter_concurrency"`
+	// MaxConnectErrors is how many consecutive failed logins block a client
+	// host (error 1129) until FLUSH HOSTS or ConnectErrorsTimeout.
+	MaxConnectErrors int `yaml:"max_connect_errors"`
+	// ConnectErrorsTimeout unblocks a blocked host by itself, and forgets
+	// a host's failures when it has not failed for that long.
+	ConnectErrorsTimeout time.Duration `yaml:"connect_errors_timeout"`
+	// LoginFailureDelay is how long a failed login waits before its error
+	// is sent: guessing passwords gets slow on one connection.
+	LoginFailureDelay time.Duration `yaml:"login_failure_delay"`
 
 	// SchemaOrder lists schema names as written; the first one answers
 	// statements that name no table while no database is selected.
@@ -54,9 +64,32 @@ type Rules struct {
 
 // User may log in to the proxy.
 type User struct {
-	Name     string `yaml:"name"`
+	Name string `yaml:"name"`
+	// Password is the clear text, or a stored hash: "*" and 40 hex digits
+	// is mysql_native_password's SHA1(SHA1(password)) (see NativeHash).
 	Password string `yaml:"password"`
-	line     int
+	// Schemas lists the declared schemas the user may reach; "*" (the
+	// default) is every declared schema.
+	Schemas []string `yaml:"schemas"`
+	// ReadOnly users may read but not write or change tables.
+	ReadOnly bool `yaml:"read_only"`
+	// Hosts are the client addresses the user may log in from: MySQL
+	// patterns (127.0.0.%, 10.1._.5), CIDRs (10.0.0.0/8) or addresses.
+	// Empty: any address.
+	Hosts []string `yaml:"hosts"`
+	// MaxConnections bounds the user's concurrent client connections
+	// (0: unlimited), as MariaDB's max_user_connections.
+	MaxConnections int `yaml:"max_connections"`
+	// Admin users may run the proxy's administrative statements (SHOW
+	// SHARDGATE BACKENDS, FLUSH HOSTS).
+	Admin bool `yaml:"admin"`
+	line  int
+	lines userLines
+
+	// Compiled by validation.
+	hosts      []hostPattern
+	schemaSet  map[string]bool // nil: every declared schema
+	nativeHash []byte
 }
 
 // TLS names the proxy's certificate and key (PEM files). With require, a
@@ -173,7 +206,8 @@ func Parse(file string, data []byte) (*Rules, error) {
 	if err := decodeStrict(doc, r, "listen", "admin_listen", "users", "backend", "clusters", "schemas", "pool",
 		"auth_plugin", "server_version", "max_allowed_packet", "shutdown_timeout", "health_interval",
 		"health_timeout", "health_failures",
-		"max_replica_lag", "replica_fallback", "precreate_hours", "scatter_concurrency", "tls"); err != nil {
+		"max_replica_lag", "replica_fallback", "precreate_hours", "scatter_concurrency", "tls",
+		"max_connect_errors", "connect_errors_timeout", "login_failure_delay"); err != nil {
 		return nil, fmt.Errorf("%s:%w", file, err)
 	}
 	r.SchemaOrder = mappingKeys(doc, "schemas")
@@ -217,6 +251,15 @@ func (r *Rules) applyDefaults() {
 	}
 	if r.PrecreateHours == 0 {
 		r.PrecreateHours = 2
+	}
+	if r.MaxConnectErrors == 0 {
+		r.MaxConnectErrors = 100
+	}
+	if r.ConnectErrorsTimeout == 0 {
+		r.ConnectErrorsTimeout = time.Hour
+	}
+	if r.LoginFailureDelay == 0 {
+		r.LoginFailureDelay = 150 * time.Millisecond
 	}
 	if r.ReplicaFallback == "" {
 		r.ReplicaFallback = "primary"
@@ -263,14 +306,52 @@ func (r *Rules) applyDefaults() {
 }
 
 // User returns the user with that name.
-func (r *Rules) User(name string) (User, bool) {
-	for _, u := range r.Users {
-		if u.Name == name {
-			return u, true
+func (r *Rules) User(name string) (*User, bool) {
+	for i := range r.Users {
+		if r.Users[i].Name == name {
+			return &r.Users[i], true
 		}
 	}
-	return User{}, false
+	return nil, false
 }
+
+// AnyUserAllowsHost reports whether some user may log in from ip: a host no
+// user accepts is refused before the greeting, as MariaDB does (1130).
+func (r *Rules) AnyUserAllowsHost(ip net.IP) bool {
+	for i := range r.Users {
+		if r.Users[i].AllowsHost(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowsHost reports whether the user may log in from ip.
+func (u *User) AllowsHost(ip net.IP) bool {
+	if len(u.hosts) == 0 {
+		return true
+	}
+	for _, h := range u.hosts {
+		if h.match(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// MaySee reports whether the user may reach the declared schema name. A
+// user with every schema ("*") may name any database; whether it exists
+// is decided elsewhere (1049).
+func (u *User) MaySee(name string) bool {
+	return u.schemaSet == nil || u.schemaSet[name]
+}
+
+// AllSchemas reports whether the user reaches every declared schema.
+func (u *User) AllSchemas() bool { return u.schemaSet == nil }
+
+// NativeHash is SHA1(SHA1(password)) when the password is given in
+// mysql_native_password's stored form ("*" and 40 hex digits), else nil.
+func (u *User) NativeHash() []byte { return u.nativeHash }
 
 // DefaultSchema answers statements that name no table while no database is
 // selected.

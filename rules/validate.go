@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"net"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -96,6 +97,20 @@ func (r *Rules) validate(doc *yaml.Node) error {
 	if len(r.Schemas) == 0 {
 		return lineError(doc.Line, "no schemas: define at least one under schemas:")
 	}
+	for i := range r.Users {
+		if err := r.validateUser(&r.Users[i]); err != nil {
+			return err
+		}
+	}
+	if r.MaxConnectErrors < 1 {
+		return lineError(keyLine(doc, "max_connect_errors"), "max_connect_errors %d: must be at least 1", r.MaxConnectErrors)
+	}
+	if r.ConnectErrorsTimeout < 0 {
+		return lineError(keyLine(doc, "connect_errors_timeout"), "connect_errors_timeout must be positive")
+	}
+	if r.LoginFailureDelay < 0 || r.LoginFailureDelay > 5*time.Second {
+		return lineError(keyLine(doc, "login_failure_delay"), "login_failure_delay %s: must be between 0 and 5s (a login must finish within 10s)", r.LoginFailureDelay)
+	}
 	for _, name := range r.SchemaOrder {
 		s := r.Schemas[name]
 		if s.Cluster == "" {
@@ -178,4 +193,14 @@ func (r *Rules) validateShard(where string, s *ShardRule, depth int) error {
 		seen[c] = true
 	}
 	return nil
+}
+
+// keyLine is the line of a top-level key, or of the document when absent.
+func keyLine(doc *yaml.Node, key string) int {
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value == key {
+			return doc.Content[i].Line
+		}
+	}
+	return doc.Line
 }

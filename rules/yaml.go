@@ -79,7 +79,8 @@ func sortedKeys[V any](m map[string]V) []string {
 func (u *User) UnmarshalYAML(n *yaml.Node) error {
 	type plain User
 	u.line = n.Line
-	return decodeStrict(n, (*plain)(u), "name", "password")
+	u.recordLines(n)
+	return decodeStrict(n, (*plain)(u), "name", "password", "schemas", "read_only", "hosts", "max_connections", "admin")
 }
 
 func (c *Cluster) UnmarshalYAML(n *yaml.Node) error {

@@ -1,0 +1,251 @@
+package router
+
+import (
+	"net"
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/rules"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// What a user may do: the schemas of its rules entry, no writes when it is
+// read_only, the proxy's administrative statements only when it is admin.
+// The errors are the ones MariaDB gives an account lacking the privilege.
+
+// CheckDB is the check of the database a client names in its handshake.
+func (rt *Router) CheckDB(u *rules.User, host, db string) error {
+	if err := dbAccess(u, host, db); err != nil {
+		return err
+	}
+	if !rt.HasSchema(db) {
+		return wire.Errorf(mysql.ER_BAD_DB_ERROR, "Unknown database '%s'", db)
+	}
+	return nil
+}
+
+// dbAccess refuses a database outside the user's schemas: 1044, whether
+// or not the database exists, so that a restricted user learns nothing
+// about the others. information_schema is every user's. The system
+// schemas (mysql, performance_schema, sys) are not decided here.
+func dbAccess(u *rules.User, host, db string) error {
+	if u == nil || u.AllSchemas() || db == "" || u.MaySee(db) || isSystemSchema(db) {
+		return nil
+	}
+	return wire.Errorf(mysql.ER_DBACCESS_DENIED_ERROR, "Access denied for user '%s'@'%s' to database '%s'", u.Name, host, db)
+}
+
+func isSystemSchema(db string) bool {
+	switch strings.ToLower(db) {
+	case "information_schema", "mysql", "performance_schema", "sys":
+		return true
+	}
+	return false
+}
+
+// host is the client's address without its port, as errors name it.
+func (s *Session) host() string {
+	if h, _, err := net.SplitHostPort(s.client.Host); err == nil {
+		return h
+	}
+	return s.client.Host
+}
+
+// restricted reports whether the session's user has limits that
+// statements must be checked against.
+func (s *Session) restricted() bool {
+	u := s.client.Account
+	return u != nil && (!u.AllSchemas() || u.ReadOnly)
+}
+
+// isAdmin reports whether the session may run administrative statements.
+// A session without an account (the proxy's own, tests) may.
+func (s *Session) isAdmin() bool { return s.client.Account == nil || s.client.Account.Admin }
+
+func (s *Session) needAdmin(privilege string) error {
+	if s.isAdmin() {
+		return nil
+	}
+	return wire.Errorf(mysql.ER_SPECIFIC_ACCESS_DENIED_ERROR, "Access denied; you need (at least one of) the %s privilege(s) for this operation", privilege)
+}
+
+// authorize checks a parsed statement against the session's user before
+// it is planned or prepared: every schema it names, and for read_only
+// users whether it writes.
+func (s *Session) authorize(st *parser.Statement) error {
+	u := s.client.Account
+	if !s.restricted() {
+		return nil
+	}
+	if st.Unparsed != nil {
+		if u.ReadOnly {
+			// What the proxy cannot parse it cannot show to be a read.
+			return s.readOnlyRefusal()
+		}
+		return nil // passthrough keeps it inside the current database
+	}
+	if err := s.scope(st); err != nil {
+		return err
+	}
+	switch n := st.Node.(type) {
+	case *ast.CreateDatabaseStmt, *ast.DropDatabaseStmt, *ast.AlterDatabaseStmt:
+		name := databaseName(n)
+		if u.ReadOnly || !u.MaySee(name) {
+			// MariaDB answers a missing CREATE/DROP privilege on a
+			// database with 1044 too.
+			return wire.Errorf(mysql.ER_DBACCESS_DENIED_ERROR, "Access denied for user '%s'@'%s' to database '%s'", u.Name, s.host(), name)
+		}
+	case *ast.CallStmt:
+		db := n.Procedure.Schema.O
+		if db == "" {
+			db = s.state.db
+		}
+		if err := dbAccess(u, s.host(), db); err != nil {
+			return err
+		}
+		if u.ReadOnly {
+			// A procedure may write, with the backend user's rights.
+			return wire.Errorf(mysql.ER_PROCACCESS_DENIED_ERROR, "execute command denied to user '%s'@'%s' for routine '%s.%s'", u.Name, s.host(), db, n.Procedure.FnName.O)
+		}
+	case *ast.PrepareStmt:
+		// SQL-level PREPARE: the text is checked as if it ran now, so
+		// EXECUTE runs only what passed.
+		if n.SQLVar != nil {
+			return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: PREPARE ... FROM a variable cannot be checked against user '%s''s schemas and rights; give the statement text", u.Name)
+		}
+		inner, err := s.rt.parse(n.SQLText, s.state.textMode())
+		if err != nil {
+			return err
+		}
+		for _, ist := range inner {
+			if err := s.authorize(ist); err != nil {
+				return err
+			}
+		}
+	}
+	if u.ReadOnly {
+		return s.readOnlyCheck(st)
+	}
+	return nil
+}
+
+// scope refuses a statement that names a database outside the user's
+// schemas.
+func (s *Session) scope(st *parser.Statement) error {
+	u := s.client.Account
+	if u == nil || u.AllSchemas() {
+		return nil
+	}
+	for _, t := range st.Tables {
+		if err := dbAccess(u, s.host(), s.schemaOf(t)); err != nil {
+			return err
+		}
+	}
+	return dbAccess(u, s.host(), st.ShowSchema)
+}
+
+func databaseName(n ast.Node) string {
+	switch n := n.(type) {
+	case *ast.CreateDatabaseStmt:
+		return n.Name.O
+	case *ast.DropDatabaseStmt:
+		return n.Name.O
+	case *ast.AlterDatabaseStmt:
+		return n.Name.O
+	}
+	return ""
+}
+
+// schemaOf is the database a table reference means.
+func (s *Session) schemaOf(t parser.Table) string {
+	if t.Schema != "" {
+		return t.Schema
+	}
+	return s.state.db
+}
+
+// readOnlyCheck refuses the writes of a read_only user as MariaDB refuses
+// a user without the privilege: 1142 naming the command and the table.
+// Writes that name no table get 1290, the read-only server's answer.
+func (s *Session) readOnlyCheck(st *parser.Statement) error {
+	switch n := st.Node.(type) {
+	case *ast.SelectStmt:
+		if n.SelectIntoOpt != nil {
+			return s.readOnlyRefusal() // SELECT ... INTO OUTFILE writes a file
+		}
+		return nil
+	case *ast.ExplainStmt:
+		if n.Analyze {
+			// EXPLAIN ANALYZE runs the statement.
+			return s.readOnlyCheck(parser.Classify(n.Stmt, st.SQL))
+		}
+		return nil
+	case *ast.UnlockTablesStmt:
+		return nil
+	case *ast.LockTablesStmt:
+		for _, l := range n.TableLocks {
+			if l.Type != ast.TableLockRead && l.Type != ast.TableLockReadLocal {
+				return s.tableDenied("LOCK TABLES", l.Table.Schema.O, l.Table.Name.O)
+			}
+		}
+		return nil
+	case *ast.LoadDataStmt:
+		return s.tableDenied("INSERT", n.Table.Schema.O, n.Table.Name.O)
+	case *ast.SavepointStmt, *ast.ReleaseSavepointStmt, *ast.DoStmt, *ast.KillStmt,
+		*ast.ExecuteStmt, *ast.DeallocateStmt, *ast.PrepareStmt, *ast.FlushStmt:
+		// EXECUTE runs what PREPARE checked; FLUSH needs RELOAD, which
+		// the backend user should not have.
+		return nil
+	}
+	command := ""
+	switch st.Kind {
+	case parser.KindSelect, parser.KindShow, parser.KindSet, parser.KindUse, parser.KindBegin,
+		parser.KindCommit, parser.KindRollback:
+		return nil
+	case parser.KindInsert:
+		command = "INSERT"
+	case parser.KindUpdate:
+		command = "UPDATE"
+	case parser.KindDelete:
+		command = "DELETE"
+	case parser.KindDDL:
+		command = ddlCommand(st.Node)
+	default:
+		return s.readOnlyRefusal()
+	}
+	if len(st.Tables) == 0 {
+		return s.readOnlyRefusal()
+	}
+	t := st.Tables[0]
+	return s.tableDenied(command, t.Schema, t.Name)
+}
+
+// ddlCommand is the privilege MariaDB names when it refuses a DDL
+// statement.
+func ddlCommand(n ast.StmtNode) string {
+	switch n.(type) {
+	case *ast.CreateTableStmt, *ast.CreateSequenceStmt:
+		return "CREATE"
+	case *ast.CreateViewStmt:
+		return "CREATE VIEW"
+	case *ast.DropTableStmt, *ast.TruncateTableStmt, *ast.DropSequenceStmt:
+		return "DROP"
+	case *ast.CreateIndexStmt, *ast.DropIndexStmt:
+		return "INDEX"
+	}
+	return "ALTER" // ALTER TABLE, RENAME TABLE
+}
+
+func (s *Session) tableDenied(command, schema, table string) error {
+	if schema == "" {
+		schema = s.state.db
+	}
+	return wire.Errorf(mysql.ER_TABLEACCESS_DENIED_ERROR, "%s command denied to user '%s'@'%s' for table `%s`.`%s`", command, s.client.Account.Name, s.host(), schema, table)
+}
+
+func (s *Session) readOnlyRefusal() error {
+	return wire.Errorf(mysql.ER_OPTION_PREVENTS_STATEMENT, "The MariaDB server is running with the --read-only option so it cannot execute this statement (shardgate: user '%s' is read_only)", s.client.Account.Name)
+}

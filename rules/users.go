@@ -1,0 +1,188 @@
+package rules
+
+import (
+	"encoding/hex"
+	"net"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Users: which schemas each may reach, from where, with what rights.
+
+// hostPattern is one entry of a user's hosts: a CIDR, or a MySQL host
+// pattern (% any characters, _ one) matched against the client's address
+// in its textual form. Host names are not accepted: the proxy does not
+// resolve client addresses (MariaDB's skip-name-resolve).
+type hostPattern struct {
+	net     *net.IPNet
+	pattern string // lower-case; used when net is nil
+}
+
+func (h hostPattern) match(ip net.IP) bool {
+	if h.net != nil {
+		return h.net.Contains(ip)
+	}
+	return wildcardMatch(h.pattern, strings.ToLower(ip.String()))
+}
+
+// parseHostPattern accepts 10.0.0.0/8, 10.0.0.0/255.0.0.0 (MySQL's
+// netmask form), 127.0.0.%, fe80::%, 127.0.0.1 and %.
+func parseHostPattern(s string) (hostPattern, bool) {
+	if addr, mask, ok := strings.Cut(s, "/"); ok {
+		if m := net.ParseIP(mask); m != nil && m.To4() != nil {
+			ip := net.ParseIP(addr).To4()
+			if ip == nil {
+				return hostPattern{}, false
+			}
+			ipm := net.IPMask(m.To4())
+			if ones, bits := ipm.Size(); ones == 0 && bits == 0 {
+				return hostPattern{}, false // not a contiguous mask
+			}
+			return hostPattern{net: &net.IPNet{IP: ip.Mask(ipm), Mask: ipm}}, true
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return hostPattern{}, false
+		}
+		return hostPattern{net: n}, true
+	}
+	if s == "" {
+		return hostPattern{}, false
+	}
+	for _, c := range strings.ToLower(s) {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == '.' || c == ':' || c == '%' || c == '_') {
+			return hostPattern{}, false
+		}
+	}
+	if ip := net.ParseIP(s); ip != nil {
+		// One address: compare addresses, not spellings (::1 and
+		// 0:0:0:0:0:0:0:1 are one host).
+		bits := 128
+		if ip.To4() != nil {
+			ip, bits = ip.To4(), 32
+		}
+		return hostPattern{net: &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}}, true
+	}
+	if !strings.ContainsAny(s, "%_") {
+		return hostPattern{}, false // neither an address nor a pattern: a host name
+	}
+	return hostPattern{pattern: strings.ToLower(s)}, true
+}
+
+// wildcardMatch is LIKE without escapes: % matches any run of characters,
+// _ exactly one.
+func wildcardMatch(pattern, s string) bool {
+	p, i := 0, 0
+	star, mark := -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && (pattern[p] == '_' || pattern[p] == s[i]):
+			p++
+			i++
+		case p < len(pattern) && pattern[p] == '%':
+			star, mark = p, i
+			p++
+		case star >= 0:
+			// Let the last % swallow one more character and retry.
+			mark++
+			p, i = star+1, mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '%' {
+		p++
+	}
+	return p == len(pattern)
+}
+
+// parseNativeHash recognises mysql_native_password's stored form, as in
+// mysql.user: "*" followed by the 40 hex digits of SHA1(SHA1(password)).
+func parseNativeHash(pw string) []byte {
+	if len(pw) != 41 || pw[0] != '*' {
+		return nil
+	}
+	h, err := hex.DecodeString(pw[1:])
+	if err != nil {
+		return nil
+	}
+	return h
+}
+
+// userLines records where each hosts and schemas entry of a user is
+// written, so an error names that line.
+type userLines struct {
+	hosts, schemas []int
+}
+
+func (u *User) recordLines(n *yaml.Node) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		var dst *[]int
+		switch n.Content[i].Value {
+		case "hosts":
+			dst = &u.lines.hosts
+		case "schemas":
+			dst = &u.lines.schemas
+		default:
+			continue
+		}
+		for _, e := range n.Content[i+1].Content {
+			*dst = append(*dst, e.Line)
+		}
+	}
+}
+
+func lineOf(lines []int, i, fallback int) int {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return fallback
+}
+
+// validateUser checks a user's keys against the declared schemas and
+// compiles its host patterns and password hash.
+func (r *Rules) validateUser(u *User) error {
+	if strings.HasPrefix(u.Password, "$A$") || strings.HasPrefix(u.Password, "$5$") {
+		return lineError(u.line, "user %s: caching_sha2_password's stored form is not supported (its fast authentication needs more than the stored hash); give the clear text or the mysql_native_password hash *<40 hex digits>", u.Name)
+	}
+	u.nativeHash = parseNativeHash(u.Password)
+	if u.Schemas != nil && len(u.Schemas) == 0 {
+		return lineError(u.line, "user %s: schemas is empty; list schema names, or leave it out (or give \"*\") for every declared schema", u.Name)
+	}
+	u.schemaSet = nil
+	all := false
+	set := map[string]bool{}
+	for i, name := range u.Schemas {
+		line := lineOf(u.lines.schemas, i, u.line)
+		switch {
+		case name == "*":
+			all = true
+		case r.Schemas[name] == nil:
+			return lineError(line, "user %s: schemas: unknown schema %q (declared: %s)", u.Name, name, strings.Join(sortedKeys(r.Schemas), ", "))
+		default:
+			set[name] = true
+		}
+	}
+	if all && len(set) > 0 {
+		return lineError(u.line, "user %s: schemas: \"*\" already means every declared schema; give it alone", u.Name)
+	}
+	if len(set) > 0 {
+		u.schemaSet = set
+	}
+	u.hosts = nil
+	for i, h := range u.Hosts {
+		p, ok := parseHostPattern(h)
+		if !ok {
+			return lineError(lineOf(u.lines.hosts, i, u.line), "user %s: hosts: %q: want an address, a pattern with %% or _ (127.0.0.%%) or a CIDR (10.0.0.0/8); host names are not resolved", u.Name, h)
+		}
+		u.hosts = append(u.hosts, p)
+	}
+	if u.Hosts != nil && len(u.Hosts) == 0 {
+		return lineError(u.line, "user %s: hosts is empty: nobody could log in; leave it out for any host", u.Name)
+	}
+	if u.MaxConnections < 0 {
+		return lineError(u.line, "user %s: max_connections %d: must be 0 (unlimited) or more", u.Name, u.MaxConnections)
+	}
+	return nil
+}
