@@ -56,7 +56,7 @@ type Router struct {
 	// and unblocks every host (FLUSH HOSTS).
 	FlushHosts func()
 	cancel     context.CancelFunc
-	wg       sync.WaitGroup
+	wg         sync.WaitGroup
 }
 
 // New builds the first snapshot from the rules: clusters, pools, planner.
