@@ -87,7 +87,7 @@ type proxy struct {
 
 const baseRules = `
 users:
-  - {name: app, password: app}
+  - {name: app, password: app, admin: true}
   - {name: nopass, password: ""}
 backend: {user: app, password: app}
 clusters:

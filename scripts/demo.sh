@@ -42,7 +42,8 @@ Try:       SELECT @@port, name FROM products;   -- a replica answers
            /* shardgate:primary */ SELECT @@port; -- the primary answers (start mariadb with --comments, or it strips the hint)
            SELECT * FROM comments WHERE product_id = 1;  -- one physical table
            EXPLAIN SHARDGATE SELECT * FROM payments WHERE created_at >= '2026-11-24 11:00:00';
-           SHOW TABLES;  SHOW SHARDGATE BACKENDS;
+           SHOW TABLES;
+Operator:  mariadb -h127.0.0.1 -P3307 -uops -pops -e 'SHOW SHARDGATE BACKENDS'   (admin user)
 Stop:      make stop    (stops the proxy and the cluster)
 MSG
   ;;

@@ -71,6 +71,7 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 	}
 	rt.Start()
 	defer rt.Close()
+	go rt.CheckBackendGrants(log) // a warning only; it must not delay clients
 	srv, err := protocol.NewServer(r, rt, log)
 	if err != nil {
 		return err
