@@ -558,3 +558,34 @@ func TestUsersMaxConnections(t *testing.T) {
 		return e.login(t, "127.0.0.1", "few", "few", e.x) == nil
 	})
 }
+
+// At start the proxy warns when its backend user can read mysql.*: not
+// with the recommended grant (app), but with a user granted SELECT on *.*.
+func TestBackendGrantsWarning(t *testing.T) {
+	needLocalCluster(t)
+	check := func(user string) (bool, string) {
+		r, err := rules.Parse("grants.yaml", []byte(fmt.Sprintf(`users: [{name: app, password: app}]
+backend: {user: %s, password: pw}
+clusters: {main: {primary: 127.0.0.1:3310}}
+schemas: {shop: {cluster: main}}
+`, user)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt := router.New(r)
+		defer rt.Close()
+		var buf bytes.Buffer
+		warned := rt.CheckBackendGrants(slog.New(slog.NewTextHandler(&buf, nil)))
+		return warned, buf.String()
+	}
+	rootSQL(t, "main-p", "CREATE USER IF NOT EXISTS 'sg_wide'@'%' IDENTIFIED BY 'pw'; ALTER USER 'sg_wide'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON *.* TO 'sg_wide'@'%'")
+	defer rootSQL(t, "main-p", "DROP USER IF EXISTS 'sg_wide'@'%'")
+	if warned, log := check("sg_wide"); !warned || !strings.Contains(log, "can read mysql.*") {
+		t.Fatalf("SELECT on *.*: warned %v, log %q", warned, log)
+	}
+	rootSQL(t, "main-p", "CREATE USER IF NOT EXISTS 'sg_narrow'@'%' IDENTIFIED BY 'pw'; ALTER USER 'sg_narrow'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON `shop`.* TO 'sg_narrow'@'%'")
+	defer rootSQL(t, "main-p", "DROP USER IF EXISTS 'sg_narrow'@'%'")
+	if warned, log := check("sg_narrow"); warned || log != "" {
+		t.Fatalf("SELECT on shop.*: warned %v, log %q", warned, log)
+	}
+}
