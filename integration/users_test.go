@@ -589,3 +589,83 @@ schemas: {shop: {cluster: main}}
 		t.Fatalf("SELECT on shop.*: warned %v, log %q", warned, log)
 	}
 }
+
+// The servers' own schemas (mysql, performance_schema, sys) are no user's
+// by default, whatever its schemas say: every way of naming them is
+// refused by the proxy with MariaDB's answer, naming the client's account;
+// system_schemas lets a user read (never write) the ones it lists; and
+// information_schema names only the schemas the user may reach.
+func TestUsersServerSchemas(t *testing.T) {
+	e := newUsersEnv(t, func(x, y string) string {
+		return "  - {name: app, password: app}\n  - {name: auditor, password: apw, system_schemas: [mysql]}\n"
+	}, "")
+	app := e.open(t, "127.0.0.1", "app", "app", e.x)
+	for _, tc := range []struct {
+		sql  string
+		code uint16
+		msg  string
+	}{
+		{"SELECT user, password FROM mysql.user", 1142, "SELECT command denied to user 'app'@'127.0.0.1' for table `mysql`.`user`"},
+		{"SELECT * FROM notes JOIN mysql.global_priv", 1142, "`mysql`.`global_priv`"},
+		{"SELECT (SELECT COUNT(*) FROM mysql.user)", 1142, "`mysql`.`user`"},
+		{"SELECT 1 FROM notes WHERE 1 = 0 UNION SELECT user FROM mysql.user", 1142, "`mysql`.`user`"},
+		{"SELECT 1 /*M! UNION SELECT user FROM mysql.user */", 1142, "`mysql`.`user`"},
+		{"INSERT INTO mysql.global_priv VALUES ('%', 'evil', '{}')", 1142, "INSERT command denied to user 'app'"},
+		{"CREATE TABLE mysql.x (a INT)", 1142, "CREATE command denied to user 'app'"},
+		{"SELECT * FROM performance_schema.threads", 1142, "`performance_schema`.`threads`"},
+		{"SELECT * FROM sys.version", 1142, "`sys`.`version`"},
+		{"SHOW TABLES FROM mysql", 1044, "to database 'mysql'"},
+		{"USE mysql", 1044, "to database 'mysql'"},
+		{"DROP DATABASE sys", 1044, "to database 'sys'"},
+	} {
+		_, err := app.Exec(tc.sql)
+		wantErr(t, tc.sql, err, tc.code, tc.msg)
+	}
+	// Prepared, too.
+	if _, err := app.Prepare("SELECT user FROM mysql.user WHERE user = ?"); err == nil {
+		t.Fatal("a prepared statement on mysql.user was accepted")
+	} else {
+		wantErr(t, "prepare on mysql.user", err, 1142, "`mysql`.`user`")
+	}
+	// The handshake's database.
+	wantErr(t, "log in to mysql", e.login(t, "127.0.0.1", "app", "app", "mysql"), 1044, "to database 'mysql'")
+
+	// information_schema names only this test's declared schemas (no
+	// mysql, no other test's databases on the same servers).
+	rows, err := app.Query("SELECT DISTINCT TABLE_SCHEMA FROM information_schema.TABLES WHERE TABLE_SCHEMA <> 'information_schema'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, s)
+		if s != e.x && s != e.y {
+			t.Errorf("information_schema.TABLES names schema %q (declared: %s, %s)", s, e.x, e.y)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) == 0 {
+		t.Fatal("information_schema.TABLES named no schema at all")
+	}
+
+	// system_schemas: [mysql] lets the auditor's reads past the proxy (the
+	// backend user's own grants still apply: the recommended grant gives
+	// it nothing on mysql.*, so the server may refuse, naming its own
+	// account) but never its writes.
+	auditor := e.open(t, "127.0.0.1", "auditor", "apw", e.x)
+	if _, err := auditor.Exec("SELECT COUNT(*) FROM mysql.user"); err != nil {
+		if _, _, msg := mysqlErr(t, err); strings.Contains(msg, "'auditor'@") {
+			t.Fatalf("the proxy refused a read system_schemas allows: %v", err)
+		}
+	}
+	_, err = auditor.Exec("DELETE FROM mysql.user WHERE user = 'x'")
+	wantErr(t, "auditor DELETE", err, 1142, "DELETE command denied to user 'auditor'@'127.0.0.1' for table `mysql`.`user`")
+	_, err = auditor.Exec("SELECT * FROM performance_schema.threads")
+	wantErr(t, "auditor on performance_schema", err, 1142, "`performance_schema`.`threads`")
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
 	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/shardgate/shardgate/parser"
@@ -129,8 +130,14 @@ func (pl *Planner) DescribedBy(schema, table, cluster string, first bool) (strin
 // table's schema and name are appended as two columns the session uses to
 // map rows back and then drops. It returns the SQL and the number of
 // helper columns.
-func (pl *Planner) InfoSchemaSQL(st *parser.Statement, m parser.TextMode) (string, int) {
+//
+// Every information_schema table it reads is limited to the schemas in
+// visible (TABLE_SCHEMA IN (…), ANDed to the WHERE clause), so that neither
+// rows nor counts, sums or DISTINCT lists say anything about other
+// databases on the same servers.
+func (pl *Planner) InfoSchemaSQL(st *parser.Statement, m parser.TextMode, visible []string) (string, int) {
 	sel := st.Node.(*ast.SelectStmt)
+	limitSchemas(sel, visible)
 	helpers := 0
 	if sel.GroupBy == nil && !hasAggregate(sel) && !sel.Distinct {
 		keepColumnNames(sel)
@@ -148,27 +155,63 @@ func (pl *Planner) InfoSchemaSQL(st *parser.Statement, m parser.TextMode) (strin
 			first[name] = firstTable(t).Table
 		}
 	}
-	changed := false
 	st.Node.Accept(&visitFn{fn: func(n ast.Node) bool {
 		if v, ok := n.(*driver.ValueExpr); ok {
 			if s, ok := v.GetValue().(string); ok {
 				if phys, ok := first[strings.ToLower(s)]; ok {
 					v.SetString(phys)
-					changed = true
 				}
 			}
 		}
 		return true
 	}})
-	if !changed && helpers == 0 {
-		return st.SQL, 0
-	}
 	keepColumnNames(sel)
 	sql, err := parser.RestoreIn(st.Node, m)
 	if err != nil {
-		return st.SQL, 0
+		// Never the unlimited original: a statement that cannot be
+		// rendered again answers nothing.
+		return "SELECT 1 FROM DUAL WHERE FALSE", 0
 	}
 	return sql, helpers
+}
+
+// limitSchemas ANDs "<table>.TABLE_SCHEMA IN (visible…)" to sel's WHERE
+// clause for each table in its FROM clause.
+func limitSchemas(sel *ast.SelectStmt, visible []string) {
+	if sel.From == nil {
+		return
+	}
+	var list []ast.ExprNode
+	for _, v := range visible {
+		list = append(list, ast.NewValueExpr(v, "", ""))
+	}
+	if len(list) == 0 {
+		list = append(list, ast.NewValueExpr(nil, "", "")) // IN (NULL): no row
+	}
+	sel.From.TableRefs.Accept(&visitFn{fn: func(n ast.Node) bool {
+		ts, ok := n.(*ast.TableSource)
+		if !ok {
+			return true
+		}
+		tn, ok := ts.Source.(*ast.TableName)
+		if !ok {
+			return true
+		}
+		ref := ts.AsName
+		if ref.O == "" {
+			ref = tn.Name
+		}
+		pred := &ast.PatternInExpr{
+			Expr: &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: ref, Name: ast.NewCIStr("TABLE_SCHEMA")}},
+			List: list,
+		}
+		if sel.Where == nil {
+			sel.Where = pred
+		} else {
+			sel.Where = &ast.BinaryOperationExpr{Op: opcode.LogicAnd, L: &ast.ParenthesesExpr{Expr: sel.Where}, R: pred}
+		}
+		return false
+	}})
 }
 
 // MaxAllowedPacketSQL rewrites SELECT @@max_allowed_packet (alone or with

@@ -21,7 +21,7 @@ func (rt *Router) CheckDB(u *rules.User, host, db string) error {
 	if err := dbAccess(u, host, db); err != nil {
 		return err
 	}
-	if !rt.HasSchema(db) {
+	if !rt.HasSchema(db) && !rules.IsServerSchema(db) {
 		return wire.Errorf(mysql.ER_BAD_DB_ERROR, "Unknown database '%s'", db)
 	}
 	return nil
@@ -29,21 +29,20 @@ func (rt *Router) CheckDB(u *rules.User, host, db string) error {
 
 // dbAccess refuses a database outside the user's schemas: 1044, whether
 // or not the database exists, so that a restricted user learns nothing
-// about the others. information_schema is every user's. The system
-// schemas (mysql, performance_schema, sys) are not decided here.
+// about the others. information_schema is every user's; mysql,
+// performance_schema and sys only those whose system_schemas lists them.
 func dbAccess(u *rules.User, host, db string) error {
-	if u == nil || u.AllSchemas() || db == "" || u.MaySee(db) || isSystemSchema(db) {
+	switch {
+	case rules.IsServerSchema(db):
+		// mysql, performance_schema, sys: only where system_schemas
+		// lists them, whatever schemas says.
+		if u.MayReadServerSchema(db) {
+			return nil
+		}
+	case u == nil || u.AllSchemas() || db == "" || u.MaySee(db) || strings.EqualFold(db, "information_schema"):
 		return nil
 	}
 	return wire.Errorf(mysql.ER_DBACCESS_DENIED_ERROR, "Access denied for user '%s'@'%s' to database '%s'", u.Name, host, db)
-}
-
-func isSystemSchema(db string) bool {
-	switch strings.ToLower(db) {
-	case "information_schema", "mysql", "performance_schema", "sys":
-		return true
-	}
-	return false
 }
 
 // host is the client's address without its port, as errors name it.
@@ -76,6 +75,9 @@ func (s *Session) needAdmin(privilege string) error {
 // it is planned or prepared: every schema it names, and for read_only
 // users whether it writes.
 func (s *Session) authorize(st *parser.Statement) error {
+	if err := s.serverSchemas(st); err != nil {
+		return err
+	}
 	u := s.client.Account
 	if !s.restricted() {
 		return nil
@@ -130,6 +132,64 @@ func (s *Session) authorize(st *parser.Statement) error {
 		return s.readOnlyCheck(st)
 	}
 	return nil
+}
+
+// serverSchemas refuses a statement that uses the servers' own schemas
+// (mysql, performance_schema, sys) unless the user's system_schemas lists
+// them, and then only to read: they hold the backends' accounts and
+// password hashes and every client's statements, which are not the
+// application's data. The answer is the one MariaDB gives an account
+// without the privilege: 1142 naming the command and the table, 1044 for
+// the database itself.
+func (s *Session) serverSchemas(st *parser.Statement) error {
+	u := s.client.Account
+	if u == nil || st.Node == nil {
+		return nil
+	}
+	for _, t := range st.Tables {
+		schema := s.schemaOf(t)
+		if !rules.IsServerSchema(schema) {
+			continue
+		}
+		command := commandOf(st)
+		if command == "SELECT" && u.MayReadServerSchema(schema) {
+			continue
+		}
+		return wire.Errorf(mysql.ER_TABLEACCESS_DENIED_ERROR, "%s command denied to user '%s'@'%s' for table `%s`.`%s`", command, u.Name, s.host(), schema, t.Name)
+	}
+	if rules.IsServerSchema(st.ShowSchema) && !u.MayReadServerSchema(st.ShowSchema) {
+		return wire.Errorf(mysql.ER_DBACCESS_DENIED_ERROR, "Access denied for user '%s'@'%s' to database '%s'", u.Name, s.host(), st.ShowSchema)
+	}
+	switch n := st.Node.(type) {
+	case *ast.CreateDatabaseStmt, *ast.DropDatabaseStmt, *ast.AlterDatabaseStmt:
+		if name := databaseName(n); rules.IsServerSchema(name) {
+			return wire.Errorf(mysql.ER_DBACCESS_DENIED_ERROR, "Access denied for user '%s'@'%s' to database '%s'", u.Name, s.host(), name)
+		}
+	case *ast.CallStmt:
+		if rules.IsServerSchema(n.Procedure.Schema.O) {
+			return wire.Errorf(mysql.ER_PROCACCESS_DENIED_ERROR, "execute command denied to user '%s'@'%s' for routine '%s.%s'", u.Name, s.host(), n.Procedure.Schema.O, n.Procedure.FnName.O)
+		}
+	}
+	return nil
+}
+
+// commandOf names a statement's privilege as MariaDB's 1142 does.
+func commandOf(st *parser.Statement) string {
+	switch n := st.Node.(type) {
+	case *ast.SelectStmt, *ast.SetOprStmt, *ast.ShowStmt, *ast.ExplainStmt:
+		return "SELECT"
+	case *ast.InsertStmt:
+		return "INSERT" // REPLACE too: MariaDB names INSERT first
+	case *ast.UpdateStmt:
+		return "UPDATE"
+	case *ast.DeleteStmt:
+		return "DELETE"
+	case ast.DDLNode:
+		return ddlCommand(n)
+	}
+	// Anything else (LOCK TABLES, LOAD DATA, HANDLER …) is not a plain
+	// read: named by its kind, and refused even where reading is allowed.
+	return strings.ToUpper(st.Kind.String())
 }
 
 // scope refuses a statement that names a database outside the user's

@@ -10,6 +10,7 @@ import (
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/planner"
+	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -180,7 +181,13 @@ func (s *Session) infoSchema(snap *Snapshot, st *parser.Statement, w ResultWrite
 			}
 		}
 	}
-	sql, helpers := snap.Planner.InfoSchemaSQL(st, s.state.textMode())
+	var visible []string
+	for _, name := range append(append([]string{"information_schema"}, snap.Rules.SchemaOrder...), "mysql", "performance_schema", "sys") {
+		if s.mayList(snap, name) {
+			visible = append(visible, name)
+		}
+	}
+	sql, helpers := snap.Planner.InfoSchemaSQL(st, s.state.textMode(), visible)
 	var cols []wire.Column
 	var rows [][][]byte
 	schemaCol, nameCol := -1, -1
@@ -202,7 +209,7 @@ func (s *Session) infoSchema(snap *Snapshot, st *parser.Statement, w ResultWrite
 			if r[schemaCol] != nil {
 				schema = *r[schemaCol]
 			}
-			if r[nameCol] == nil {
+			if r[nameCol] == nil || !s.mayList(snap, schema) {
 				continue
 			}
 			name, keep := snap.Planner.DescribedBy(schema, *r[nameCol], cname, i == 0)
@@ -266,4 +273,16 @@ func likeMatch(pattern, s string) bool {
 		}
 	}
 	return s != "" && s[0] == pattern[0] && likeMatch(pattern[1:], s[1:])
+}
+
+// mayList reports whether information_schema rows about schema are the
+// client's to see: a schema the rules declare and its user may reach, or a
+// server schema its system_schemas lists. Databases the backends hold for
+// other purposes are not named at all.
+func (s *Session) mayList(snap *Snapshot, schema string) bool {
+	if dbAccess(s.client.Account, "", schema) != nil {
+		return false
+	}
+	_, declared := snap.Rules.Schemas[schema]
+	return declared || rules.IsServerSchema(schema) || strings.EqualFold(schema, "information_schema")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -111,7 +112,7 @@ func (s *Session) InitDB(db string) error {
 	if err := dbAccess(s.client.Account, s.host(), db); err != nil {
 		return err
 	}
-	if !s.snapshot().hasSchema(db) {
+	if !s.snapshot().hasSchema(db) && !rules.IsServerSchema(db) {
 		return wire.Errorf(mysql.ER_BAD_DB_ERROR, "Unknown database '%s'", db)
 	}
 	s.state.db = db

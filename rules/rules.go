@@ -83,6 +83,11 @@ type User struct {
 	// Admin users may run the proxy's administrative statements (SHOW
 	// SHARDGATE BACKENDS, FLUSH HOSTS).
 	Admin bool `yaml:"admin"`
+	// SystemSchemas lists the servers' own schemas (mysql,
+	// performance_schema, sys) the user may read; none by default, and
+	// "*" in schemas does not include them. Writes to them are never
+	// allowed.
+	SystemSchemas []string `yaml:"system_schemas"`
 	line  int
 	lines userLines
 

@@ -181,8 +181,38 @@ func (r *Rules) validateUser(u *User) error {
 	if u.Hosts != nil && len(u.Hosts) == 0 {
 		return lineError(u.line, "user %s: hosts is empty: nobody could log in; leave it out for any host", u.Name)
 	}
+	for _, name := range u.SystemSchemas {
+		if !IsServerSchema(name) {
+			return lineError(u.line, "user %s: system_schemas: %q is not one of mysql, performance_schema, sys (declared schemas go in schemas)", u.Name, name)
+		}
+	}
 	if u.MaxConnections < 0 {
 		return lineError(u.line, "user %s: max_connections %d: must be 0 (unlimited) or more", u.Name, u.MaxConnections)
 	}
 	return nil
+}
+
+// IsServerSchema reports the servers' own schemas that hold accounts,
+// password hashes and every client's statements: mysql, performance_schema
+// and sys. Clients reach them only where system_schemas lists them.
+func IsServerSchema(name string) bool {
+	switch strings.ToLower(name) {
+	case "mysql", "performance_schema", "sys":
+		return true
+	}
+	return false
+}
+
+// MayReadServerSchema reports whether the user's system_schemas lists
+// schema. A nil user (the proxy's own sessions) may.
+func (u *User) MayReadServerSchema(schema string) bool {
+	if u == nil {
+		return true
+	}
+	for _, s := range u.SystemSchemas {
+		if strings.EqualFold(s, schema) {
+			return true
+		}
+	}
+	return false
 }

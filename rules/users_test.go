@@ -136,3 +136,22 @@ func TestUserKeys(t *testing.T) {
 		t.Fatal("no user allows 127.0.0.1")
 	}
 }
+
+func TestUserSystemSchemas(t *testing.T) {
+	for _, tc := range []struct {
+		list    string
+		wantErr string
+	}{
+		{"[mysql, performance_schema, sys]", ""},
+		{"[MySQL]", ""},
+		{"[shop]", "system_schemas: \"shop\" is not one of mysql, performance_schema, sys"},
+		{"[information_schema]", "is not one of"},
+	} {
+		t.Run(tc.list, func(t *testing.T) {
+			_, err := Parse("rules.yaml", []byte(usersBase+"  - {name: a, password: a, system_schemas: "+tc.list+"}\n"))
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("system_schemas %s: %v, want %q", tc.list, err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -80,7 +80,7 @@ func (u *User) UnmarshalYAML(n *yaml.Node) error {
 	type plain User
 	u.line = n.Line
 	u.recordLines(n)
-	return decodeStrict(n, (*plain)(u), "name", "password", "schemas", "read_only", "hosts", "max_connections", "admin")
+	return decodeStrict(n, (*plain)(u), "name", "password", "schemas", "read_only", "hosts", "max_connections", "admin", "system_schemas")
 }
 
 func (c *Cluster) UnmarshalYAML(n *yaml.Node) error {
