@@ -88,8 +88,8 @@ type User struct {
 	// "*" in schemas does not include them. Writes to them are never
 	// allowed.
 	SystemSchemas []string `yaml:"system_schemas"`
-	line  int
-	lines userLines
+	line          int
+	lines         userLines
 
 	// Compiled by validation.
 	hosts      []hostPattern
