@@ -196,3 +196,27 @@ func TestTextModeChangesInOneQuery(t *testing.T) {
 		t.Fatalf("SET STATEMENT … FOR SELECT: %d %v", v, err)
 	}
 }
+
+// TestOracleModeRefused: under sql_mode=ORACLE MariaDB reads another
+// grammar; the proxy refuses every statement but SET, naming the mode, and
+// the session leaves the mode with SET.
+func TestOracleModeRefused(t *testing.T) {
+	e := newTxnEnv(t, "")
+	ctx := context.Background()
+	c := e.session(t)
+	mustExec(t, c, "SET sql_mode = 'ORACLE'")
+	for _, q := range []string{"SELECT 1", "SELECT body FROM notes", "INSERT INTO notes VALUES (1, 'a')", "BEGIN NOT ATOMIC SELECT 1; END"} {
+		_, err := c.ExecContext(ctx, q)
+		if err == nil {
+			t.Fatalf("%q ran under sql_mode=ORACLE", q)
+		}
+		if code, _, msg := mysqlErr(t, err); code != 1235 || !strings.Contains(msg, "ORACLE") {
+			t.Fatalf("%q: %d %s", q, code, msg)
+		}
+	}
+	mustExec(t, c, "SET sql_mode = DEFAULT")
+	var n int
+	if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM notes").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("after leaving ORACLE mode: %d %v", n, err)
+	}
+}

@@ -57,6 +57,9 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 	if err := parser.CheckLexable(sql, s.state.textMode()); err != nil {
 		return nil, err
 	}
+	if s.state.oracleMode() {
+		return nil, errOracleMode()
+	}
 	snap := s.snapshot()
 	if s.restricted() {
 		// The metadata a backend gives would show tables the user may

@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"time"
 
@@ -175,6 +176,9 @@ func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
 	if err := parser.CheckLexable(sql, s.state.textMode()); err != nil {
 		return err
 	}
+	if s.state.oracleMode() && !leadingSet.MatchString(sql) {
+		return errOracleMode()
+	}
 	snap := s.snapshot()
 	// From here on the text is what the server will run: executable
 	// comments expanded, so that nothing the server executes is hidden
@@ -268,9 +272,22 @@ func (s *Session) multi(n int, next func(i int) (*parser.Statement, error), w Re
 	return nil
 }
 
+// MariaDB parses sql_mode=ORACLE with another grammar (PL/SQL blocks, :=
+// assignments, Oracle types and functions), which the proxy's parser does
+// not have: reading such text with MariaDB's ordinary grammar could misread
+// it, so in that mode only SET (to leave it) runs.
+func errOracleMode() error {
+	return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: sql_mode ORACLE is not supported by the proxy (its parser does not have MariaDB's Oracle grammar); SET sql_mode to leave it")
+}
+
+var leadingSet = regexp.MustCompile(`(?i)^\s*SET\s`)
+
 // statement runs one parsed statement: the session's own statements here,
 // everything else planned and executed.
 func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observation) error {
+	if s.state.oracleMode() && (st.Unparsed != nil || st.Kind != parser.KindSet) {
+		return errOracleMode()
+	}
 	if err := s.authorize(st); err != nil {
 		return err
 	}

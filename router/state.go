@@ -69,6 +69,17 @@ func (st *state) textMode() parser.TextMode {
 	}
 }
 
+// oracleMode reports sql_mode ORACLE, in which MariaDB reads statements
+// with a grammar of its own.
+func (st *state) oracleMode() bool {
+	for _, f := range strings.Split(strings.ToUpper(st.sqlMode), ",") {
+		if f == "ORACLE" {
+			return true
+		}
+	}
+	return false
+}
+
 // facts describe the session for the planner.
 func (st *state) facts() planner.Facts { return planner.Facts{DB: st.db, Text: st.textMode()} }
 
