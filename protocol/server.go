@@ -27,23 +27,31 @@ type Server struct {
 	router *router.Router
 	log    *slog.Logger
 	tls    *tls.Config
+	// nofile is the descriptor limit when the server was made; the client
+	// caps leave room under it for backends (ClientLimits).
+	nofile uint64
 
 	nextID   atomic.Uint32
 	mu       sync.Mutex
 	ln       net.Listener
 	conns    map[*clientConn]struct{}
+	preauth  int // connections in conns that have not logged in yet
 	closing  bool
 	sessions sync.WaitGroup
 	// userConns counts each user's logged-in connections (max_connections).
 	userConns map[string]int
 	// guard counts failed logins per client host (max_connect_errors).
 	guard *hostGuard
+
+	// Refusals are counted and logged at most once per refusalLogEvery.
+	refused       atomic.Int64
+	refusalsLogAt atomic.Int64
 }
 
 // NewServer serves clients with rt. It fails when the TLS certificate in
 // the rules cannot be loaded.
 func NewServer(r *rules.Rules, rt *router.Router, log *slog.Logger) (*Server, error) {
-	s := &Server{router: rt, log: log, conns: map[*clientConn]struct{}{}, userConns: map[string]int{}}
+	s := &Server{router: rt, log: log, conns: map[*clientConn]struct{}{}, userConns: map[string]int{}, nofile: fdLimit()}
 	s.guard = newHostGuard(func(host string, failures int) {
 		// Once per block: the next attempts are refused before a greeting
 		// and not logged again.
@@ -67,40 +75,95 @@ func NewServer(r *rules.Rules, rt *router.Router, log *slog.Logger) (*Server, er
 // connection or command goes by.
 func (s *Server) currentRules() *rules.Rules { return s.router.Snapshot().Rules }
 
-// Serve accepts connections on ln until Shutdown.
+// Limits are the client caps in force under the current rules.
+func (s *Server) Limits() Limits { return ClientLimits(s.currentRules(), s.nofile) }
+
+// FDLimit is the descriptor limit the caps were derived from.
+func (s *Server) FDLimit() uint64 { return s.nofile }
+
+// Serve accepts connections on ln until Shutdown. It returns early only
+// when ln is closed by someone else: every other Accept failure (out of
+// descriptors above all) is waited out, with backoff, while the clients
+// already connected keep being served.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	s.ln = ln
 	s.mu.Unlock()
+	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
+			if s.shuttingDown() {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return err
 			}
-			return err
-		}
-		cc := &clientConn{srv: s, Conn: wire.NewConn(nc, 4096), id: s.nextID.Add(1)}
-		cc.MaxPacket = s.currentRules().MaxAllowedPacket
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			nc.Close()
+			delay = acceptBackoff(delay)
+			// Logged when a streak starts, then once per second at most.
+			if delay == acceptBackoffMin || delay == acceptBackoffMax {
+				s.log.Warn("accept failed; retrying", "err", err, "retry_in", delay)
+			}
+			time.Sleep(delay)
 			continue
 		}
-		s.conns[cc] = struct{}{}
-		s.sessions.Add(1)
-		s.mu.Unlock()
-		go cc.serve()
+		delay = 0
+		s.admit(nc)
 	}
+}
+
+// admit starts serving a new connection, or refuses it with 1040 when the
+// caps are reached.
+func (s *Server) admit(nc net.Conn) {
+	r := s.currentRules()
+	lim := ClientLimits(r, s.nofile)
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	if len(s.conns) >= lim.MaxConns || s.preauth >= lim.MaxPreauth {
+		all, pre := len(s.conns), s.preauth
+		s.mu.Unlock()
+		s.refuse(nc, all, pre, lim)
+		return
+	}
+	cc := &clientConn{srv: s, raw: nc, id: s.nextID.Add(1)}
+	cc.Conn = wire.NewConn(&writeTimeoutConn{Conn: nc, timeout: r.NetWriteTimeout}, 4096)
+	// Until login, packets are bounded by PreauthMaxPacket, not by
+	// max_allowed_packet.
+	cc.MaxPacket = PreauthMaxPacket
+	s.conns[cc] = struct{}{}
+	s.preauth++
+	s.sessions.Add(1)
+	s.mu.Unlock()
+	go cc.serve()
+}
+
+const refusalLogEvery = 10 * time.Second
+
+// refuse sends 1040 "Too many connections" in place of the greeting and
+// closes the socket.
+func (s *Server) refuse(nc net.Conn, all, preauth int, lim Limits) {
+	nc.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
+	nc.Write(tooManyConnections())
+	nc.Close()
+	n := s.refused.Add(1)
+	now := time.Now().UnixNano()
+	last := s.refusalsLogAt.Load()
+	if now-last >= int64(refusalLogEvery) && s.refusalsLogAt.CompareAndSwap(last, now) {
+		s.log.Warn("refusing clients: too many connections (1040)", "refused_total", n,
+			"connections", all, "max_connections", lim.MaxConns,
+			"not_logged_in", preauth, "max_preauth_connections", lim.MaxPreauth)
+	}
+}
+
+// loggedIn releases a connection's pre-login slot.
+func (s *Server) loggedIn() {
+	s.mu.Lock()
+	s.preauth--
+	s.mu.Unlock()
 }
 
 // Shutdown stops accepting, lets running statements finish and closes idle
@@ -142,7 +205,9 @@ func (s *Server) shuttingDown() bool {
 // this one goroutine (no hand-offs between goroutines on the hot path).
 type clientConn struct {
 	*wire.Conn
-	srv  *Server
+	srv *Server
+	// raw is the accepted socket, under TLS and the write timeout.
+	raw  net.Conn
 	id   uint32
 	busy atomic.Bool
 	sess *router.Session
@@ -160,6 +225,7 @@ func (cc *clientConn) wakeIfIdle() {
 }
 
 func (cc *clientConn) serve() {
+	preauth := true
 	defer func() {
 		if r := recover(); r != nil {
 			// Never let one client's input take the proxy down.
@@ -171,16 +237,29 @@ func (cc *clientConn) serve() {
 		cc.Close()
 		cc.srv.mu.Lock()
 		delete(cc.srv.conns, cc)
+		if preauth {
+			cc.srv.preauth--
+		}
 		cc.srv.mu.Unlock()
 		cc.srv.sessions.Done()
 	}()
-	cc.SetDeadline(time.Now().Add(10 * time.Second)) // a login must not take forever
+	r := cc.srv.currentRules()
+	// A login must be over within connect_timeout, however the client
+	// trickles its bytes: past it the socket is closed, which ends any read
+	// or write of the login (TLS handshake included).
+	expired := time.AfterFunc(r.ConnectTimeout, func() { cc.raw.Close() })
 	user, hs, ok := cc.login()
+	inTime := expired.Stop()
 	if !ok {
 		return
 	}
 	defer cc.srv.userGone(user.Name)
-	cc.SetDeadline(time.Time{})
+	if !inTime {
+		return
+	}
+	preauth = false
+	cc.srv.loggedIn()
+	cc.MaxPacket = r.MaxAllowedPacket
 	cc.srv.router.Metrics.ClientConnected()
 	defer cc.srv.router.Metrics.ClientGone()
 	cc.sess = cc.srv.router.NewSession(hs.db, hs.collation, hs.caps&mysql.CLIENT_FOUND_ROWS != 0)
@@ -251,6 +330,11 @@ func (cc *clientConn) login() (*rules.User, handshakeResponse, bool) {
 		return nil, hs, false
 	}
 	if err != nil {
+		if errors.Is(err, wire.ErrPacketTooLarge) {
+			// Beyond PreauthMaxPacket; not counted against the host, so a
+			// flood of them cannot get a shared address blocked.
+			cc.WriteError(wire.Errorf(mysql.ER_NET_PACKET_TOO_LARGE, "Got a packet bigger than 'max_allowed_packet' bytes"))
+		}
 		return nil, hs, false
 	}
 	s.guard.succeed(host)

@@ -56,6 +56,24 @@ type Rules struct {
 	// is sent: guessing passwords gets slow on one connection.
 	LoginFailureDelay time.Duration `yaml:"login_failure_delay"`
 
+	// Bounds that keep a flood of clients from taking the proxy down (see
+	// "Limits under load" in the README).
+
+	// MaxConnections caps client connections, logged in or not; the next
+	// client gets error 1040 as MariaDB sends it. The proxy lowers it
+	// further when the descriptor limit leaves too little room.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxPreauthConnections caps connections that have not finished
+	// logging in, so silent sockets cannot use up max_connections for
+	// clients with a password.
+	MaxPreauthConnections int `yaml:"max_preauth_connections"`
+	// ConnectTimeout is how long a client has to finish logging in
+	// (MariaDB's connect_timeout); it is not pool.connect_timeout.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// NetWriteTimeout is how long a write to a client may make no
+	// progress; then its statement is killed and it is disconnected.
+	NetWriteTimeout time.Duration `yaml:"net_write_timeout"`
+
 	// SchemaOrder lists schema names as written; the first one answers
 	// statements that name no table while no database is selected.
 	SchemaOrder []string `yaml:"-"`
@@ -185,6 +203,13 @@ const (
 	DefaultAuthPlugin       = "caching_sha2_password"
 	DefaultServerVersion    = "5.5.5-10.11.99-MariaDB-shardgate"
 	DefaultMaxAllowedPacket = 64 << 20
+	// MariaDB's own defaults for the same settings, except that
+	// max_connections is higher than MariaDB's 151: a proxy's client
+	// connections are cheap (one goroutine, two 4 KiB buffers).
+	DefaultMaxConnections        = 4096
+	DefaultMaxPreauthConnections = 256
+	DefaultConnectTimeout        = 10 * time.Second
+	DefaultNetWriteTimeout       = 60 * time.Second
 )
 
 // Load reads, parses and validates a rules file.
@@ -212,7 +237,8 @@ func Parse(file string, data []byte) (*Rules, error) {
 		"auth_plugin", "server_version", "max_allowed_packet", "shutdown_timeout", "health_interval",
 		"health_timeout", "health_failures",
 		"max_replica_lag", "replica_fallback", "precreate_hours", "scatter_concurrency", "tls",
-		"max_connect_errors", "connect_errors_timeout", "login_failure_delay"); err != nil {
+		"max_connect_errors", "connect_errors_timeout", "login_failure_delay",
+		"max_connections", "max_preauth_connections", "connect_timeout", "net_write_timeout"); err != nil {
 		return nil, fmt.Errorf("%s:%w", file, err)
 	}
 	r.SchemaOrder = mappingKeys(doc, "schemas")
@@ -268,6 +294,18 @@ func (r *Rules) applyDefaults() {
 	}
 	if r.ReplicaFallback == "" {
 		r.ReplicaFallback = "primary"
+	}
+	if r.MaxConnections == 0 {
+		r.MaxConnections = DefaultMaxConnections
+	}
+	if r.MaxPreauthConnections == 0 {
+		r.MaxPreauthConnections = DefaultMaxPreauthConnections
+	}
+	if r.ConnectTimeout == 0 {
+		r.ConnectTimeout = DefaultConnectTimeout
+	}
+	if r.NetWriteTimeout == 0 {
+		r.NetWriteTimeout = DefaultNetWriteTimeout
 	}
 	p := &r.Pool
 	if p.MaxOpen == 0 {

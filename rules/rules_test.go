@@ -27,6 +27,10 @@ func TestExampleLoads(t *testing.T) {
 	if r.Pool.ReadTimeout != 30*time.Second || r.Clusters["main"].Replicas[1].Weight != 1 {
 		t.Fatalf("defaults not applied: %+v", r.Pool)
 	}
+	if r.MaxConnections != 4096 || r.MaxPreauthConnections != 256 || r.ConnectTimeout != 10*time.Second || r.NetWriteTimeout != time.Minute {
+		t.Fatalf("client limit defaults: max_connections %d, max_preauth_connections %d, connect_timeout %s, net_write_timeout %s",
+			r.MaxConnections, r.MaxPreauthConnections, r.ConnectTimeout, r.NetWriteTimeout)
+	}
 	// A check may take longer than the interval, and one failed check does
 	// not take a backend out.
 	if r.HealthTimeout != 2*time.Second || r.HealthFailures != 2 || r.HealthTimeout <= r.HealthInterval {
@@ -62,6 +66,12 @@ func TestValidation(t *testing.T) {
 		{"negative health_failures", base + "schemas: {shop: {cluster: main}}\nhealth_failures: -1\n", "health_failures -1: must be at least 1"},
 		{"negative health_timeout", base + "schemas: {shop: {cluster: main}}\nhealth_timeout: -1s\n", "health_interval and health_timeout must be positive"},
 		{"bad health_timeout", base + "schemas: {shop: {cluster: main}}\nhealth_timeout: soon\n", "rules.yaml:8: cannot unmarshal"},
+		{"negative max_connections", base + "schemas: {shop: {cluster: main}}\nmax_connections: -1\n", "rules.yaml:8: max_connections must be positive"},
+		{"negative max_preauth_connections", base + "schemas: {shop: {cluster: main}}\nmax_preauth_connections: -5\n", "rules.yaml:8: max_preauth_connections must be positive"},
+		{"negative connect_timeout", base + "schemas: {shop: {cluster: main}}\nconnect_timeout: -1s\n", "rules.yaml:8: connect_timeout must be positive"},
+		{"negative net_write_timeout", base + "schemas: {shop: {cluster: main}}\nnet_write_timeout: -2s\n", "rules.yaml:8: net_write_timeout must be positive"},
+		{"login_failure_delay beyond connect_timeout", base + "schemas: {shop: {cluster: main}}\nconnect_timeout: 1s\nlogin_failure_delay: 2s\n", "rules.yaml:9: login_failure_delay 2s: must be shorter than connect_timeout 1s"},
+		{"bad connect_timeout", base + "schemas: {shop: {cluster: main}}\nconnect_timeout: 10\n", "rules.yaml:8: cannot unmarshal"},
 		{"bad replica addr", "users: [{name: app}]\nbackend: {user: app}\nclusters:\n  main:\n    primary: 127.0.0.1:3310\n    replicas: [localhost]\nschemas: {shop: {cluster: main}}\n", "rules.yaml:6: cluster main: address \"localhost\": want host:port"},
 	}
 	for _, c := range cases {

@@ -56,6 +56,21 @@ func (r *Rules) validate(doc *yaml.Node) error {
 	if r.HealthInterval < 0 || r.HealthTimeout < 0 {
 		return lineError(doc.Line, "health_interval and health_timeout must be positive")
 	}
+	// Zero means the default (applyDefaults); a negative value would
+	// remove the bound or close every client at once.
+	for _, v := range []struct {
+		key      string
+		negative bool
+	}{
+		{"max_connections", r.MaxConnections < 0},
+		{"max_preauth_connections", r.MaxPreauthConnections < 0},
+		{"connect_timeout", r.ConnectTimeout < 0},
+		{"net_write_timeout", r.NetWriteTimeout < 0},
+	} {
+		if v.negative {
+			return lineError(keyLine(doc, v.key), "%s must be positive", v.key)
+		}
+	}
 	if r.HealthFailures < 1 {
 		return lineError(doc.Line, "health_failures %d: must be at least 1", r.HealthFailures)
 	}
@@ -109,7 +124,12 @@ func (r *Rules) validate(doc *yaml.Node) error {
 		return lineError(keyLine(doc, "connect_errors_timeout"), "connect_errors_timeout must be positive")
 	}
 	if r.LoginFailureDelay < 0 || r.LoginFailureDelay > 5*time.Second {
-		return lineError(keyLine(doc, "login_failure_delay"), "login_failure_delay %s: must be between 0 and 5s (a login must finish within 10s)", r.LoginFailureDelay)
+		return lineError(keyLine(doc, "login_failure_delay"), "login_failure_delay %s: must be between 0 and 5s (a login must finish within connect_timeout)", r.LoginFailureDelay)
+	}
+	if r.ConnectTimeout > 0 && r.LoginFailureDelay >= r.ConnectTimeout {
+		// The delay runs inside the login: the client would see its socket
+		// closed instead of its access-denied error.
+		return lineError(keyLine(doc, "login_failure_delay"), "login_failure_delay %s: must be shorter than connect_timeout %s", r.LoginFailureDelay, r.ConnectTimeout)
 	}
 	for _, name := range r.SchemaOrder {
 		s := r.Schemas[name]

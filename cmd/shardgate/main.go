@@ -72,21 +72,45 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 	rt.Start()
 	defer rt.Close()
 	go rt.CheckBackendGrants(log) // a warning only; it must not delay clients
+	raiseFDLimit(log)
 	srv, err := protocol.NewServer(r, rt, log)
 	if err != nil {
 		return err
 	}
+	lim := srv.Limits()
+	limitLog := log.Info
+	if lim.FDBound {
+		limitLog = log.Warn
+	}
+	limitLog("client limits", "max_connections", lim.MaxConns, "max_preauth_connections", lim.MaxPreauth,
+		"fd_limit", srv.FDLimit(), "fd_reserved_for_backends", lim.Reserve, "lowered_by_fd_limit", lim.FDBound,
+		"connect_timeout", r.ConnectTimeout, "net_write_timeout", r.NetWriteTimeout)
+	if srv.FDLimit() <= lim.Reserve {
+		log.Warn("the descriptor limit does not cover the backend pools; raise it (ulimit -n) or lower pool.max_open",
+			"fd_limit", srv.FDLimit(), "needed_for_backends", lim.Reserve)
+	}
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	// SIGHUP would end the process (its default action) with no drain and
+	// no word in the log. Until rules can be reloaded it is logged and
+	// ignored.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("shardgate listening", "addr", ln.Addr().String(), "rules", rulesFile)
-	select {
-	case err := <-served:
-		return err
-	case sig := <-stop:
-		log.Info("shutting down: no new clients, waiting for running statements", "signal", sig.String(), "timeout", r.ShutdownTimeout)
+wait:
+	for {
+		select {
+		case err := <-served:
+			return err
+		case <-hup:
+			log.Warn("SIGHUP received and ignored: reloading the rules is not supported yet; restart to apply changes", "signal", "hangup")
+		case sig := <-stop:
+			log.Info("shutting down: no new clients, waiting for running statements", "signal", sig.String(), "timeout", r.ShutdownTimeout)
+			break wait
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.ShutdownTimeout)
 	defer cancel()
@@ -95,4 +119,23 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// raiseFDLimit raises the soft descriptor limit to the hard one, so that the
+// client caps derived from it (protocol.ClientLimits) are as high as the
+// system allows. The Go runtime does the same at start since Go 1.19; this
+// keeps the intent visible and logs when it cannot.
+func raiseFDLimit(log *slog.Logger) {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		log.Warn("reading the descriptor limit", "err", err)
+		return
+	}
+	if rl.Cur >= rl.Max {
+		return
+	}
+	rl.Cur = rl.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		log.Warn("raising the descriptor limit", "err", err, "hard_limit", rl.Max)
+	}
 }
