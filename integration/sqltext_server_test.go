@@ -99,7 +99,7 @@ func (lc *literalChecker) compare(t testing.TB, q string, vals [][]byte, cs stri
 	}
 	for i, v := range vals {
 		if want := strings.ToUpper(hex.EncodeToString(v)); got[i] != want {
-			t.Fatalf("%s %s (%s): %x rendered as %q reads back as %s", cs, mode.name, what, v, parser.StringLiteral(v, parser.TextMode{Charset: cs, NoBackslashEscapes: mode.nbe, AnsiQuotes: mode.ansi}), got[i])
+			t.Fatalf("%s %s (%s): %x rendered as %q reads back as %s; the statement was\n%q", cs, mode.name, what, v, parser.StringLiteral(v, parser.TextMode{Charset: cs, NoBackslashEscapes: mode.nbe, AnsiQuotes: mode.ansi}), got[i], q)
 		}
 	}
 }
