@@ -30,6 +30,7 @@ fuzz:
 	go test -run='^$$' -fuzz=FuzzReadPacket -fuzztime=300000x ./wire/
 	go test -run='^$$' -fuzz=FuzzClientInput -fuzztime=100000x ./protocol/
 	go test -run='^$$' -fuzz=FuzzExpandExecutableComments -fuzztime=100000x ./parser/
+	go test -run='^$$' -fuzz=FuzzParse -fuzztime=20000x ./rules/
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"

@@ -38,7 +38,7 @@ func (b *Backend) Healthy() bool { return b.healthy.Load() }
 func (b *Backend) MarkDown(reason string) {
 	b.lastErr.Store(reason)
 	b.healthy.Store(false)
-	b.CloseAllIdle()
+	b.Purge()
 }
 
 // Lag is the replica's last known delay in seconds, -1 when unknown.
@@ -70,6 +70,13 @@ type Cluster struct {
 	rr             atomic.Uint64
 }
 
+// PrimaryPingAfter: a primary's connection idle for longer is pinged before
+// it is used. A write that fails on a dead connection has an unknown
+// outcome, so the proxy pays one round trip to avoid that on connections
+// that sat idle (a busy pool reuses connections within milliseconds and
+// never pings); a read on a replica is retried instead.
+const PrimaryPingAfter = time.Second
+
 // Defaults for a Cluster's health settings left at zero.
 const (
 	DefaultHealthTimeout  = 2 * time.Second
@@ -80,7 +87,11 @@ const (
 // says otherwise, so the proxy serves from the first second.
 func NewCluster(name, primary string, replicas []string, weights []int, cfg PoolConfig, maxLag time.Duration) *Cluster {
 	c := &Cluster{Name: name, MaxLag: maxLag}
-	c.Primary = newBackend(name, RolePrimary, primary, 1, cfg)
+	pcfg := cfg
+	if pcfg.PingAfter <= 0 || pcfg.PingAfter > PrimaryPingAfter {
+		pcfg.PingAfter = PrimaryPingAfter
+	}
+	c.Primary = newBackend(name, RolePrimary, primary, 1, pcfg)
 	for i, addr := range replicas {
 		c.Replicas = append(c.Replicas, newBackend(name, RoleReplica, addr, weights[i], cfg))
 	}
@@ -163,6 +174,10 @@ type checker struct {
 	failures int32 // consecutive failures that take the backend out
 	running  atomic.Bool
 	conn     atomic.Pointer[Conn]
+	// booted is when the server started (now - Uptime) as read at the
+	// checker's last login; zero before the first. Only the running check
+	// touches it.
+	booted time.Time
 }
 
 func (ch *checker) close() {
@@ -189,13 +204,44 @@ func (ch *checker) check() {
 }
 
 // fail records a failed check; the backend leaves rotation only once the
-// failures are consecutive and enough of them.
+// failures are consecutive and enough of them. Its pooled connections are
+// purged at the first failure: whatever broke the check (a restart, a
+// crash, the network) most likely broke them too.
 func (ch *checker) fail(msg string) {
 	n := ch.b.fails.Add(1)
 	ch.b.lastErr.Store(msg)
+	ch.b.Purge()
 	if n >= ch.failures {
 		ch.b.healthy.Store(false)
 	}
+}
+
+// restartSlack absorbs Uptime's one-second resolution and clock reads.
+const restartSlack = 2 * time.Second
+
+// noteBoot reads when the server started, on the checker's new connection,
+// and purges the pool when that changed: the server restarted between two
+// checks (its connections are dead although no check failed).
+func (ch *checker) noteBoot(c *Conn) error {
+	res, _, err := c.Query("SHOW GLOBAL STATUS LIKE 'Uptime'")
+	if err != nil {
+		return err
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 2 || res.Rows[0][1] == nil {
+		return nil // not told: nothing to compare
+	}
+	secs, err := strconv.ParseInt(*res.Rows[0][1], 10, 64)
+	if err != nil {
+		return nil
+	}
+	booted := time.Now().Add(-time.Duration(secs) * time.Second)
+	if !ch.booted.IsZero() {
+		if d := booted.Sub(ch.booted); d > restartSlack || d < -restartSlack {
+			ch.b.Purge()
+		}
+	}
+	ch.booted = booted
+	return nil
 }
 
 func (ch *checker) probe() error {
@@ -206,6 +252,10 @@ func (ch *checker) probe() error {
 		cfg.ReadTimeout = ch.timeout
 		var err error
 		if c, err = Dial(ch.b.Addr, cfg); err != nil {
+			return err
+		}
+		if err := ch.noteBoot(c); err != nil {
+			c.Close()
 			return err
 		}
 		ch.b.noteVersion(c)

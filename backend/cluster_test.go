@@ -117,3 +117,17 @@ func TestHealthTimeoutIsNotTheInterval(t *testing.T) {
 		t.Fatalf("out of rotation after %s, before two checks could time out (%s each)", took, timeout)
 	}
 }
+
+// The first failed check purges the pool, before the backend leaves
+// rotation: connections made before it must not serve a statement.
+func TestFailedCheckPurgesPool(t *testing.T) {
+	c := NewCluster("main", refusedAddr(t), nil, nil, PoolConfig{MaxOpen: 2, MaxIdle: 2}, 0)
+	ch := &checker{b: c.Primary, timeout: time.Second, failures: 3}
+	ch.check()
+	if !c.Primary.Healthy() {
+		t.Fatal("one failure took the backend out")
+	}
+	if n := c.Primary.Purges.Load(); n != 1 {
+		t.Fatalf("%d purges after a failed check, want 1", n)
+	}
+}

@@ -56,6 +56,8 @@ type Conn struct {
 	// uses counts commands sent; Reclaim checks it to know a connection
 	// has not served anyone else since.
 	uses uint64
+	// epoch is the pool's purge count when the connection was dialled.
+	epoch uint64
 	// rowsRead paces read-deadline renewals while rows stream in.
 	rowsRead uint32
 	// warnings is the warning count of the last result read row by row.
@@ -84,7 +86,10 @@ func (c *Conn) Send(cmd byte, arg []byte) error {
 	c.armReadDeadline()
 	c.lastUsed = time.Now()
 	c.uses++
-	return c.WriteCommand(cmd, arg)
+	if err := c.WriteCommand(cmd, arg); err != nil {
+		return &notSentError{err}
+	}
+	return nil
 }
 
 // Ping checks the connection is alive.

@@ -39,7 +39,7 @@ func Dial(addr string, cfg DialConfig) (*Conn, error) {
 }
 
 func unreachable(addr string, err error) error {
-	return wire.Errorf(wire.ErrBackendUnreachable, "shardgate: backend %s unreachable: %v", addr, err)
+	return &UnreachableError{Addr: addr, Err: err}
 }
 
 func (c *Conn) handshake(cfg DialConfig) error {

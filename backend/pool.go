@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,13 @@ type Pool struct {
 	// version is the server's version number (VersionID) from the last
 	// handshake, 0 before the first.
 	version atomic.Int64
+
+	// epoch counts purges (under mu). A connection dialled before the last
+	// purge is not taken back: it belongs to a server that failed a check
+	// or restarted since, so it is most likely dead.
+	epoch uint64
+	// Purges counts purges, for tests and SHOW SHARDGATE BACKENDS.
+	Purges atomic.Int64
 }
 
 // ServerVersion is the version number of the server as its last handshake
@@ -82,11 +90,17 @@ func (p *Pool) Get(foundRows bool, owner uint64) (*Conn, error) {
 		if dial {
 			cfg := p.cfg.Dial
 			cfg.FoundRows = foundRows
+			p.mu.Lock()
+			epoch := p.epoch
+			p.mu.Unlock()
 			c, err = Dial(p.Addr, cfg)
 			if err != nil {
 				p.release()
 				return nil, err
 			}
+			// The epoch from before the dial: a purge during it may be about
+			// the server this connection reached.
+			c.epoch = epoch
 			p.noteVersion(c)
 			p.InFlight.Add(1)
 			return c, nil
@@ -120,7 +134,7 @@ func (p *Pool) acquire(foundRows bool, owner uint64) (c *Conn, dial bool, err er
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, false, wire.Errorf(wire.ErrBackendUnreachable, "shardgate: backend %s: pool closed", p.Addr)
+		return nil, false, unreachable(p.Addr, errPoolClosed)
 	}
 	if c := p.popIdle(foundRows, owner); c != nil {
 		p.mu.Unlock()
@@ -161,7 +175,7 @@ func (p *Pool) acquire(foundRows bool, owner uint64) (c *Conn, dial bool, err er
 			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
 			p.mu.Unlock()
 			return nil, false, wire.Errorf(mysql.ER_CON_COUNT_ERROR,
-				"shardgate: all %d connections to backend %s are busy (waited %s)", p.cfg.MaxOpen, p.Addr, p.cfg.WaitTimeout)
+				"shardgate: not sent, nothing ran (safe to retry): all %d connections to backend %s are busy (waited %s)", p.cfg.MaxOpen, p.Addr, p.cfg.WaitTimeout)
 		}
 	}
 	p.mu.Unlock()
@@ -179,6 +193,8 @@ func (p *Pool) handed(c *Conn, foundRows bool) (*Conn, bool, error) {
 	}
 	return c, false, nil
 }
+
+var errPoolClosed = errors.New("the pool is closed (the proxy is shutting down or reloading)")
 
 // anyOwner lets popIdle take connections reserved for anyone.
 const anyOwner = ^uint64(0)
@@ -237,6 +253,12 @@ func (p *Pool) Put(c *Conn) {
 		}
 	}
 	p.mu.Lock()
+	if c.epoch != p.epoch {
+		p.mu.Unlock()
+		c.Close()
+		p.release()
+		return
+	}
 	if p.handOff(c) {
 		return
 	}
@@ -331,6 +353,18 @@ func (p *Pool) CloseAllIdle() {
 	for _, c := range idle {
 		c.Close()
 	}
+}
+
+// Purge forgets every connection made so far: idle ones are closed now,
+// borrowed ones when they come back. Called when the server failed a
+// health check, restarted, or broke a connection: its old connections are
+// most likely dead, and a statement must not be the one to find out.
+func (p *Pool) Purge() {
+	p.mu.Lock()
+	p.epoch++
+	p.mu.Unlock()
+	p.Purges.Add(1)
+	p.CloseAllIdle()
 }
 
 // Close closes idle connections and refuses new borrowers; borrowed ones are

@@ -1,8 +1,11 @@
 package backend
 
 import (
+	"net"
 	"testing"
 	"time"
+
+	"github.com/shardgate/shardgate/wire"
 )
 
 func TestPopIdlePrefersOwnThenFreeThenOldestReserved(t *testing.T) {
@@ -56,5 +59,58 @@ func TestNeedsPing(t *testing.T) {
 		if got := p.needsPing(conn); got != c.want {
 			t.Errorf("idle %v, vars %v: %v, want %v", c.idle, c.vars, got, c.want)
 		}
+	}
+}
+
+// pipeConn is a connection whose other end the test holds; closing it is
+// seen there as EOF.
+func pipeConn(t *testing.T) (*Conn, net.Conn) {
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return &Conn{Conn: wire.NewConn(a, 1024), lastUsed: time.Now(), vars: map[string]string{}}, b
+}
+
+// After a purge no connection made before it is handed out again: idle
+// ones are closed at once, borrowed ones when they come back.
+func TestPurgeForgetsEarlierConnections(t *testing.T) {
+	p := NewPool("127.0.0.1:1", PoolConfig{MaxOpen: 4, MaxIdle: 4})
+	idle, idlePeer := pipeConn(t)
+	borrowed, _ := pipeConn(t)
+	p.idle, p.open = []*Conn{idle}, 2
+	p.InFlight.Add(1) // borrowed is out
+
+	p.Purge()
+	if open, n := p.Stats(); open != 1 || n != 0 {
+		t.Fatalf("after purge: open %d idle %d, want 1 and 0", open, n)
+	}
+	idlePeer.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := idlePeer.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the purged idle connection is still open")
+	}
+	p.Put(borrowed)
+	if open, n := p.Stats(); open != 0 || n != 0 {
+		t.Fatalf("a connection borrowed before the purge came back: open %d idle %d", open, n)
+	}
+	// One made after the purge is kept.
+	fresh, _ := pipeConn(t)
+	fresh.epoch = p.epoch
+	p.open++
+	p.InFlight.Add(1)
+	p.Put(fresh)
+	if open, n := p.Stats(); open != 1 || n != 1 {
+		t.Fatalf("a connection made after the purge was not kept: open %d idle %d", open, n)
+	}
+}
+
+// A primary's connection idle for more than PrimaryPingAfter is checked
+// before use, whatever the idle timeout.
+func TestPrimaryPingsAfterASecond(t *testing.T) {
+	c := NewCluster("c", "127.0.0.1:1", []string{"127.0.0.1:2"}, []int{1}, PoolConfig{PingAfter: 30 * time.Second}, 0)
+	stale := &Conn{lastUsed: time.Now().Add(-2 * PrimaryPingAfter)}
+	if !c.Primary.needsPing(stale) {
+		t.Error("primary: a connection idle for 2s is used without a ping")
+	}
+	if c.Replicas[0].needsPing(stale) {
+		t.Error("replica: pinged before its PingAfter (reads are retried instead)")
 	}
 }

@@ -398,8 +398,9 @@ func (c *fakeConn) Send(cmd byte, arg []byte) error {
 	c.sent = append(c.sent, sql)
 	r := c.vc.next(sql)
 	if r.breakAt == breakAtSend {
+		// As backend.Conn: a failed write means the server never got it.
 		c.pending = nil
-		return errFakeIO
+		return backend.BeforeStatement(errFakeIO)
 	}
 	c.pending = r.packets()
 	return nil

@@ -47,10 +47,10 @@ func (f *Fanout) Execute(vc Cursor, w ResultWriter) error {
 		}
 		ok, err, broken := f.step(vc, r)
 		if broken {
-			return f.progress(err, done, len(f.Routes))
+			return f.progress(partly(err, len(done)), done, len(f.Routes))
 		}
 		if err != nil {
-			me, isServer := err.(*mysql.MyError)
+			me, isServer := partly(err, len(f.Routes)-1).(*mysql.MyError)
 			if !isServer {
 				me = wire.Errorf(mysql.ER_UNKNOWN_ERROR, "%v", err)
 			}
@@ -75,10 +75,15 @@ func (f *Fanout) Execute(vc Cursor, w ResultWriter) error {
 			return firstErr
 		}
 		msg := "shardgate: failed on " + strings.Join(failed, "; ")
+		code, state := firstErr.Code, firstErr.State
 		if len(done) > 0 {
 			msg += fmt.Sprintf("; succeeded on %d of %d: %s (not rolled back: no distributed transactions)", len(done), len(f.Routes), strings.Join(done, ", "))
+			if code == backend.CodeNotSent {
+				// Partly written: not the code that says a retry is safe.
+				code, state = backend.CodeOutcomeUnknown, "HY000"
+			}
 		}
-		return &mysql.MyError{Code: firstErr.Code, State: firstErr.State, Message: msg}
+		return &mysql.MyError{Code: code, State: state, Message: msg}
 	}
 	if f.AllSucceed && len(f.Routes) > 1 {
 		// Every copy did the same: report one copy's count.
@@ -114,6 +119,17 @@ func (f *Fanout) step(vc Cursor, r *Route) (ok wire.OK, err error, broken bool) 
 	return ok, LostConnection(c, r.Cluster, err), true
 }
 
+// partly rewords a step's "not sent" error when other steps of the
+// statement have run or may run (others > 0): this table's write was not
+// sent, but the statement as a whole is not safe to retry (1105).
+func partly(err error, others int) error {
+	me, ok := err.(*mysql.MyError)
+	if !ok || others == 0 || me.Code != backend.CodeNotSent {
+		return err
+	}
+	return wire.Errorf(backend.CodeOutcomeUnknown, "shardgate: not sent to this table (%s)", strings.TrimPrefix(me.Message, backend.NotSentPrefix))
+}
+
 // progress reports a fan-out that stopped on a broken connection with what
 // had already been written.
 func (f *Fanout) progress(err error, done []string, n int) error {
@@ -121,7 +137,8 @@ func (f *Fanout) progress(err error, done []string, n int) error {
 	if !ok {
 		return err
 	}
-	msg := me.Message + " (whether this table got the write is unknown)"
+	// The message already says whether this table's write was sent.
+	msg := me.Message
 	if len(done) > 0 {
 		msg += fmt.Sprintf("; succeeded before it on %d of %d: %s (not rolled back: no distributed transactions)", len(done), n, strings.Join(done, ", "))
 	}

@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -46,18 +48,22 @@ func TestFanout(t *testing.T) {
 		{name: "one step: the server's own error", resps: []*resp{dup()},
 			err: mysql.ER_DUP_ENTRY, errText: []string{"Duplicate entry '1'"}, ran: 1, brokenStep: -1},
 		{name: "broken: stops, progress reported", allSucceed: true, resps: []*resp{ok(1, 0, 0), broken(false), ok(1, 0, 0)},
-			err: mysql.ER_UNKNOWN_ERROR, errText: []string{"lost connection", "(c1)", "whether this table got the write is unknown", "succeeded before it on 1 of 3: c0.t_0"}, ran: 2, brokenStep: 1},
+			err: mysql.ER_UNKNOWN_ERROR, errText: []string{"outcome unknown: the connection to server c1 (", "may or may not have taken effect", "succeeded before it on 1 of 3: c0.t_0"}, ran: 2, brokenStep: 1},
+		{name: "broken at send of a later step: partly written", resps: []*resp{ok(1, 0, 0), broken(true), ok(1, 0, 0)},
+			err: mysql.ER_UNKNOWN_ERROR, errText: []string{"not sent to this table (server c1 (", "succeeded before it on 1 of 3: c0.t_0"}, ran: 2, brokenStep: 1},
 		{name: "broken at send", resps: []*resp{broken(true), ok(1, 0, 0)},
-			err: mysql.ER_UNKNOWN_ERROR, errText: []string{"lost connection", "(c0)", "unknown"}, ran: 1, brokenStep: 0},
+			err: mysql.ER_CONNECT_TO_FOREIGN_DATA_SOURCE, errText: []string{"not sent, nothing ran", "server c0 ("}, ran: 1, brokenStep: 0},
+		{name: "all succeed, a cluster without connection: partly written is 1105", allSucceed: true, resps: []*resp{ok(1, 0, 0), ok(1, 0, 0), ok(1, 0, 0)}, noConn: "c0",
+			err: mysql.ER_UNKNOWN_ERROR, errText: []string{"failed on c0.t_0 (1105: shardgate: not sent to this table (primary c1", "succeeded on 1 of 3: c1.t_1"}, ran: 1, brokenStep: -1},
 		{name: "no connection", resps: []*resp{ok(1, 0, 0), ok(1, 0, 0), ok(1, 0, 0)}, noConn: "c1",
-			err: 2003, errText: []string{"failed on c1.t_1", "succeeded on 1 of 3"}, ran: 1, brokenStep: -1},
+			err: mysql.ER_UNKNOWN_ERROR, errText: []string{"failed on c1.t_1 (1105: shardgate: not sent to this table (primary c1 (10.0.0.1:3306): backend down))", "succeeded on 1 of 3"}, ran: 1, brokenStep: -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			vc := newCursor(t)
 			vc.status = mysql.SERVER_STATUS_AUTOCOMMIT | mysql.SERVER_STATUS_IN_TRANS
 			if tt.noConn != "" {
-				vc.failConn = map[string]error{tt.noConn: wire.Errorf(2003, "backend down")}
+				vc.failConn = map[string]error{tt.noConn: backend.NotSent("primary c1 (10.0.0.1:3306)", errors.New("backend down"))}
 			}
 			f := &Fanout{Routes: fanoutRoutes(vc, tt.resps...), AllSucceed: tt.allSucceed}
 			w := &recWriter{}

@@ -144,7 +144,7 @@ func TestMergeSortErrors(t *testing.T) {
 		{name: "server error at the first row", resps: []*resp{in(1, 4), in(2).failAfter(0, mysql.ER_QUERY_INTERRUPTED, "killed"), in(3)},
 			err: mysql.ER_QUERY_INTERRUPTED, fates: []string{"abandoned", "server", "abandoned"}},
 		{name: "broken at send", resps: []*resp{in(1), in(2), broken(true)},
-			err: mysql.ER_UNKNOWN_ERROR, fates: []string{"abandoned", "abandoned", "broken"}},
+			err: mysql.ER_CONNECT_TO_FOREIGN_DATA_SOURCE, fates: []string{"abandoned", "abandoned", "broken"}},
 		{name: "client gone", resps: []*resp{in(1, 3, 5), in(2, 4, 6)}, failAt: 7,
 			clientGone: true, fates: []string{"abandoned", "abandoned"}},
 		{name: "fewer columns than helpers", resps: []*resp{in(1), in(2)}, hidden: 4,

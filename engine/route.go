@@ -65,17 +65,21 @@ func (r *Route) Execute(vc Cursor, w ResultWriter) error {
 }
 
 // LostConnection is what the client hears when an exchange with a backend
-// broke: 1105 naming the server and cluster (err itself when it is not a
-// broken connection).
+// broke (err itself when it is not a broken connection): that the
+// statement was not sent when the proxy knows it was not, else that its
+// outcome is unknown — never that a statement that may have run did not.
 func LostConnection(c Conn, cluster string, err error) error {
 	if Classify(err) != FaultBroken {
 		return err
 	}
-	addr := ""
-	if a, ok := c.(interface{ Addr() string }); ok {
-		addr = a.Addr() + " "
+	server := "cluster " + cluster
+	switch d := c.(type) {
+	case interface{ Describe() string }:
+		server = d.Describe()
+	case interface{ Addr() string }:
+		server = backend.Describe("server", cluster, d.Addr())
 	}
-	return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: lost connection to backend %s(%s) during query: %v", addr, cluster, err)
+	return backend.Lost(server, err)
 }
 
 // rewriter shows logical table names in column definitions.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -55,15 +56,18 @@ func TestRouteExecute(t *testing.T) {
 			retries: 5, rows: []vals{row(1, "a")}, success: true, retried: []int{0, 1}, conns: 3},
 		{name: "broken, retry refused", route: Route{Cluster: "c1", SQL: "select", Replica: true},
 			resps: []*resp{broken(false)}, retries: 0,
-			err: mysql.ER_UNKNOWN_ERROR, errText: []string{"lost connection", "(c1)", "10.0.0.1:3306"},
+			err: mysql.ER_UNKNOWN_ERROR, errText: []string{"outcome unknown: the connection to server c1 (10.0.0.1:3306) broke after the statement was sent"},
 			retried: []int{0}, conns: 1, release: FaultBroken},
-		{name: "broken on a primary: no retry", route: Route{Cluster: "c1", SQL: "update"},
+		{name: "broken at send on a primary: not sent, no retry", route: Route{Cluster: "c1", SQL: "update"},
 			resps: []*resp{broken(true)}, retries: 5,
-			err: mysql.ER_UNKNOWN_ERROR, errText: []string{"lost connection", "(c1)"}, conns: 1, release: FaultBroken},
+			err: mysql.ER_CONNECT_TO_FOREIGN_DATA_SOURCE, errText: []string{"not sent, nothing ran (safe to retry): server c1 (10.0.0.1:3306)"}, conns: 1, release: FaultBroken},
+		{name: "broken after send on a primary: outcome unknown, no retry", route: Route{Cluster: "c1", SQL: "update"},
+			resps: []*resp{broken(false)}, retries: 5,
+			err: mysql.ER_UNKNOWN_ERROR, errText: []string{"outcome unknown", "server c1 (10.0.0.1:3306)", "may or may not have taken effect"}, conns: 1, release: FaultBroken},
 		{name: "broken after packets reached the client: no retry", route: Route{Cluster: "c9", SQL: "select", Replica: true},
 			resps: []*resp{rs(nameCols, row(1, "a"), row(2, "b")).breakAfter(1)}, retries: 5,
 			rows: []vals{row(1, "a")},
-			err:  mysql.ER_UNKNOWN_ERROR, errText: []string{"lost connection", "(c9)", errFakeIO.Error()}, conns: 1, release: FaultBroken},
+			err:  mysql.ER_UNKNOWN_ERROR, errText: []string{"outcome unknown", "server c9 (", errFakeIO.Error()}, conns: 1, release: FaultBroken},
 		{name: "client gone", route: Route{Cluster: "c1", SQL: "select", Replica: true},
 			resps: []*resp{rs(nameCols, row(1, "a"), row(2, "b"))}, retries: 5, failAt: 6,
 			rows:      []vals{row(1, "a")},
@@ -176,7 +180,7 @@ func TestRouteExecutePassthrough(t *testing.T) {
 
 func TestRouteExecuteNoConnection(t *testing.T) {
 	vc := newCursor(t)
-	want := wire.Errorf(wire.ErrBackendUnreachable, "down")
+	want := backend.NotSent("primary c1 (10.0.0.1:3306)", errors.New("down"))
 	vc.failConn = map[string]error{"c1": want}
 	w := &recWriter{}
 	err := (&Route{Cluster: "c1", SQL: "select", Replica: true}).Execute(vc, w)
@@ -263,7 +267,7 @@ func TestRouteRows(t *testing.T) {
 		{name: "broken mid-result", resp: three().breakAfter(1), read: 2, header: true, nextErr: true, want: "broken"},
 		{name: "broken at header", resp: broken(false), header: true, headerErr: errFakeIO, want: "broken"},
 		{name: "broken mid-result, closed without error", resp: three().breakAfter(1), read: 2, header: true, nextErr: true, closeErr: nil, want: "broken"},
-		{name: "broken at send", resp: broken(true), openErr: mysql.ER_UNKNOWN_ERROR, want: "broken"},
+		{name: "broken at send", resp: broken(true), openErr: mysql.ER_CONNECT_TO_FOREIGN_DATA_SOURCE, want: "broken"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,7 +275,7 @@ func TestRouteRows(t *testing.T) {
 			r := &Route{Cluster: "c1", SQL: "select", Replica: true}
 			rows, err := r.Open(vc)
 			if tt.openErr != 0 {
-				wantCode(t, err, tt.openErr, "(c1)", "lost connection")
+				wantCode(t, err, tt.openErr, "server c1 (", "not sent, nothing ran")
 				vc.checkReleased(t)
 				wantBrokenRelease(t, vc, "select")
 				return

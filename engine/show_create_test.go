@@ -38,7 +38,7 @@ func TestShowCreate(t *testing.T) {
 		w := &recWriter{}
 		err := (&ShowCreate{Input: r}).Execute(vc, w)
 		wantFailed(t, vc, w, err)
-		wantCode(t, err, mysql.ER_UNKNOWN_ERROR, "lost connection", "(c1)")
+		wantCode(t, err, mysql.ER_UNKNOWN_ERROR, "outcome unknown", "server c1 (")
 		wantBrokenRelease(t, vc, r.SQL)
 	})
 }

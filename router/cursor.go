@@ -75,6 +75,9 @@ func (vc *cursor) Release(c engine.Conn, out *backend.Outcome, err error) {
 		s.drop(h)
 		return
 	case engine.FaultBroken:
+		// Its siblings in the pool most likely broke with it (a restart):
+		// the next statements must not find out one by one.
+		h.backend.Purge()
 		s.drop(h)
 		return
 	}
@@ -203,20 +206,20 @@ func (s *Session) acquire(snap *Snapshot, eff engine.Effects, clusterName string
 	}
 	// A backend found broken leaves rotation and the statement tries the
 	// next choice: nothing has run yet, so trying again is always safe.
-	var lastErr error
+	// When no choice is left the client hears that its statement was not
+	// sent: whatever broke, it broke before the statement was written.
+	var last *brokenBackend
 	for try := 0; try <= len(cluster.Replicas); try++ {
 		h, err := s.tryAcquire(snap, eff, cluster, replica)
 		if err == nil {
 			return h, nil
 		}
-		var broken *brokenBackend
-		if !errors.As(err, &broken) {
+		if !errors.As(err, &last) {
 			return nil, err
 		}
-		broken.b.MarkDown(broken.err.Error())
-		lastErr = broken.err
+		last.b.MarkDown(last.err.Error())
 	}
-	return nil, lastErr
+	return nil, backend.NotSent(last.b.Describe(), last.err)
 }
 
 // brokenBackend wraps a failure that says the backend itself is unusable.
@@ -234,8 +237,7 @@ func (s *Session) tryAcquire(snap *Snapshot, eff engine.Effects, cluster *backen
 	}
 	conn, err := b.Get(s.foundRows, s.id)
 	if err != nil {
-		var me *mysql.MyError
-		if errors.As(err, &me) && me.Code == wire.ErrBackendUnreachable {
+		if backend.IsUnreachable(err) {
 			return nil, &brokenBackend{b, err}
 		}
 		return nil, err
@@ -250,6 +252,9 @@ func (s *Session) tryAcquire(snap *Snapshot, eff engine.Effects, cluster *backen
 			b.Put(conn)
 			b = cluster.Primary
 			if conn, err = b.Get(s.foundRows, s.id); err != nil {
+				if backend.IsUnreachable(err) {
+					return nil, &brokenBackend{b, err}
+				}
 				return nil, err
 			}
 		}
@@ -361,7 +366,7 @@ func (s *Session) synced(h *held) (*held, error) {
 	case engine.FaultServer:
 		return nil, err
 	}
-	return nil, s.lost(h, err)
+	return nil, s.lost(h, backend.BeforeStatement(err))
 }
 
 // withPendingTxn starts a pending transaction on a pinned connection.
@@ -370,7 +375,7 @@ func (s *Session) withPendingTxn(snap *Snapshot, h *held) (*held, error) {
 		if engine.Classify(err) == engine.FaultServer {
 			return nil, err
 		}
-		return nil, s.lost(h, err)
+		return nil, s.lost(h, backend.BeforeStatement(err))
 	}
 	return h, nil
 }
@@ -441,7 +446,14 @@ func (s *Session) lost(h *held, err error) error {
 		s.drop(h)
 		return err
 	}
+	inTxn := s.txn.open == h.cluster() && s.txn.pinned(h.cluster()) == h
+	h.backend.Purge()
 	s.drop(h)
+	if inTxn && !backend.Sent(err) {
+		// Nothing of this statement ran, but the transaction it belonged
+		// to is gone with its connection: a retry alone is not safe.
+		return backend.TransactionLost(h.Describe(), err)
+	}
 	return engine.LostConnection(h, h.backend.Cluster, err)
 }
 

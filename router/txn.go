@@ -14,6 +14,9 @@ type held struct {
 
 func (h *held) cluster() string { return h.backend.Cluster }
 
+// Describe names the connection's server in errors.
+func (h *held) Describe() string { return h.backend.Describe() }
+
 // txn is the session's transaction and the backend connections that it,
 // or state living in a connection, ties the session to: at most one per
 // cluster. A transaction lives on one cluster (there are no distributed

@@ -242,6 +242,9 @@ func Parse(file string, data []byte) (*Rules, error) {
 		return nil, fmt.Errorf("%s:%w", file, err)
 	}
 	r.SchemaOrder = mappingKeys(doc, "schemas")
+	if err := checkNulls(doc); err != nil {
+		return nil, fmt.Errorf("%s:%w", file, err)
+	}
 	r.applyDefaults()
 	if err := r.validate(doc); err != nil {
 		return nil, fmt.Errorf("%s:%w", file, err)
@@ -277,7 +280,7 @@ func (r *Rules) applyDefaults() {
 	if r.MaxReplicaLag == 0 {
 		r.MaxReplicaLag = 5 * time.Second
 	}
-	if r.ScatterConcurrency <= 0 {
+	if r.ScatterConcurrency == 0 {
 		r.ScatterConcurrency = 8
 	}
 	if r.PrecreateHours == 0 {

@@ -78,7 +78,7 @@ func TestUserValidation(t *testing.T) {
 		{"max_connections not int", "  - name: app\n    max_connections: many\n", "rules.yaml:10: cannot unmarshal"},
 		{"caching_sha2 stored form", "  - {name: app, password: \"$A$005$abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQ\"}\n", "rules.yaml:9: user app: caching_sha2_password's stored form is not supported"},
 		{"max_connect_errors", "  - {name: app}\nmax_connect_errors: -3\n", "rules.yaml:10: max_connect_errors -3: must be at least 1"},
-		{"connect_errors_timeout", "  - {name: app}\nconnect_errors_timeout: -1m\n", "rules.yaml:10: connect_errors_timeout must be positive"},
+		{"connect_errors_timeout", "  - {name: app}\nconnect_errors_timeout: -1m\n", "rules.yaml:10: connect_errors_timeout -1m0s: must be positive"},
 		{"login_failure_delay", "  - {name: app}\nlogin_failure_delay: 1m\n", "rules.yaml:10: login_failure_delay 1m0s: must be between 0 and 5s"},
 	}
 	for _, c := range cases {

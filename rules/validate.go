@@ -53,8 +53,8 @@ func (r *Rules) validate(doc *yaml.Node) error {
 	if r.ReplicaFallback != "primary" && r.ReplicaFallback != "error" {
 		return lineError(doc.Line, "replica_fallback %q: use primary or error", r.ReplicaFallback)
 	}
-	if r.HealthInterval < 0 || r.HealthTimeout < 0 {
-		return lineError(doc.Line, "health_interval and health_timeout must be positive")
+	if err := r.validateRanges(doc); err != nil {
+		return err
 	}
 	// Zero means the default (applyDefaults); a negative value would
 	// remove the bound or close every client at once.
@@ -72,14 +72,13 @@ func (r *Rules) validate(doc *yaml.Node) error {
 		}
 	}
 	if r.HealthFailures < 1 {
-		return lineError(doc.Line, "health_failures %d: must be at least 1", r.HealthFailures)
-	}
-	if r.Pool.MaxIdle > r.Pool.MaxOpen || r.Pool.MaxOpen < 1 {
-		return lineError(doc.Line, "pool: max_open must be at least 1 and max_idle at most max_open")
+		return lineError(pathLine(doc, "health_failures"), "health_failures %d: must be at least 1", r.HealthFailures)
 	}
 	if len(r.Clusters) == 0 {
 		return lineError(doc.Line, "no clusters: define at least one under clusters:")
 	}
+	// Keyed by serverKey: one server under two spellings (localhost:3310
+	// and 127.0.0.1:3310) would get two pools and two health states.
 	seenAddr := map[string]string{}
 	for _, name := range sortedKeys(r.Clusters) {
 		c := r.Clusters[name]
@@ -100,13 +99,14 @@ func (r *Rules) validate(doc *yaml.Node) error {
 			}{rep.Addr, rep.line})
 		}
 		for _, a := range addrs {
-			if _, _, err := net.SplitHostPort(a.addr); err != nil {
-				return lineError(a.line, "cluster %s: address %q: want host:port", name, a.addr)
+			key, ok := serverKey(a.addr)
+			if !ok {
+				return lineError(a.line, "cluster %s: address %q: want host:port (port 1-65535)", name, a.addr)
 			}
-			if other, dup := seenAddr[a.addr]; dup {
-				return lineError(a.line, "cluster %s: address %s is already used by cluster %s", name, a.addr, other)
+			if other, dup := seenAddr[key]; dup {
+				return lineError(a.line, "cluster %s: address %s is the same server as %s: one server may appear once", name, a.addr, other)
 			}
-			seenAddr[a.addr] = name
+			seenAddr[key] = fmt.Sprintf("%s (cluster %s, line %d)", a.addr, name, a.line)
 		}
 	}
 	if len(r.Schemas) == 0 {
@@ -142,6 +142,9 @@ func (r *Rules) validate(doc *yaml.Node) error {
 		if s.Consistency != "eventual" && s.Consistency != "session" {
 			return lineError(s.line, "schema %s: consistency %q: use eventual or session", name, s.Consistency)
 		}
+		if s.CausalTimeout <= 0 {
+			return lineError(s.line, "schema %s: causal_timeout %s: must be positive", name, s.CausalTimeout)
+		}
 		for _, tname := range sortedKeys(s.Tables) {
 			if err := r.validateTable(s, s.Tables[tname]); err != nil {
 				return err
@@ -174,6 +177,18 @@ func (r *Rules) validateTable(s *Schema, t *Table) error {
 			return err
 		}
 	}
+	if s := t.Shard; s != nil && s.Then != nil {
+		// Only an hourly rule is split further, by hash, once: a then
+		// anywhere else would be ignored by the router.
+		switch {
+		case s.By != "hour":
+			return lineError(s.Then.line, "%s: shard: then applies to by: hour only", where)
+		case s.Then.By != "hash":
+			return lineError(s.Then.line, "%s: shard: then must be by: hash", where)
+		case s.Then.Then != nil:
+			return lineError(s.Then.Then.line, "%s: shard: then: one level only", where)
+		}
+	}
 	return nil
 }
 
@@ -183,8 +198,8 @@ func (r *Rules) validateShard(where string, s *ShardRule, depth int) error {
 	}
 	switch s.By {
 	case "hash":
-		if s.Tables < 1 {
-			return lineError(s.line, "%s: shard: tables must be at least 1, got %d", where, s.Tables)
+		if s.Tables < 1 || s.Tables > MaxShardTables {
+			return lineError(s.line, "%s: shard: tables must be between 1 and %d, got %d", where, MaxShardTables, s.Tables)
 		}
 	case "hour":
 		if depth > 0 {

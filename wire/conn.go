@@ -230,10 +230,3 @@ func ParseError(p []byte) *mysql.MyError {
 func Errorf(code uint16, format string, args ...any) *mysql.MyError {
 	return mysql.NewError(code, fmt.Sprintf(format, args...))
 }
-
-// Codes the proxy uses that go-mysql does not name.
-const (
-	// ErrBackendUnreachable is CR_CONN_HOST_ERROR, the code clients show
-	// for "can't connect"; the proxy sends it when a backend is down.
-	ErrBackendUnreachable uint16 = 2003
-)
