@@ -653,6 +653,55 @@ func TestUsersServerSchemas(t *testing.T) {
 	if len(seen) == 0 {
 		t.Fatal("information_schema.TABLES named no schema at all")
 	}
+	// The other tables that describe databases' objects too, however the
+	// table is named.
+	for _, q := range []string{
+		"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA",
+		"SELECT DISTINCT s.SCHEMA_NAME FROM information_schema.SCHEMATA AS s",
+		"SELECT DISTINCT ROUTINE_SCHEMA FROM information_schema.ROUTINES",
+		"SELECT DISTINCT TABLE_SCHEMA FROM information_schema.VIEWS",
+		"SELECT COUNT(*), MIN(SCHEMA_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN ('" + e.x + "', '" + e.y + "', 'information_schema')",
+	} {
+		rows, err := app.Query(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		for rows.Next() {
+			var v any
+			var extra sql.RawBytes
+			dest := []any{&v}
+			if strings.HasPrefix(q, "SELECT COUNT") {
+				dest = append(dest, &extra)
+			}
+			if err := rows.Scan(dest...); err != nil {
+				t.Fatal(err)
+			}
+			got := fmt.Sprint(v)
+			if b, ok := v.([]byte); ok {
+				got = string(b)
+			}
+			if strings.HasPrefix(q, "SELECT COUNT") {
+				if got != "0" {
+					t.Errorf("%s: %s other schemas counted", q, got)
+				}
+			} else if got != e.x && got != e.y && got != "information_schema" {
+				t.Errorf("%s names schema %q", q, got)
+			}
+		}
+		rows.Close()
+	}
+	isConn, err := app.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer isConn.Close()
+	if _, err := isConn.ExecContext(context.Background(), "USE information_schema"); err != nil {
+		t.Fatal(err)
+	}
+	var others int
+	if err := isConn.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM SCHEMATA WHERE SCHEMA_NAME NOT IN ('"+e.x+"', '"+e.y+"', 'information_schema')").Scan(&others); err != nil || others != 0 {
+		t.Fatalf("USE information_schema; SCHEMATA: %d other schemas, %v", others, err)
+	}
 
 	// system_schemas: [mysql] lets the auditor's reads past the proxy (the
 	// backend user's own grants still apply: the recommended grant gives

@@ -137,7 +137,7 @@ func (pl *Planner) DescribedBy(schema, table, cluster string, first bool) (strin
 // databases on the same servers.
 func (pl *Planner) InfoSchemaSQL(st *parser.Statement, m parser.TextMode, visible []string) (string, int) {
 	sel := st.Node.(*ast.SelectStmt)
-	limitSchemas(sel, visible)
+	limitSchemas(sel, "information_schema", visible)
 	helpers := 0
 	if sel.GroupBy == nil && !hasAggregate(sel) && !sel.Distinct {
 		keepColumnNames(sel)
@@ -175,12 +175,43 @@ func (pl *Planner) InfoSchemaSQL(st *parser.Statement, m parser.TextMode, visibl
 	return sql, helpers
 }
 
-// limitSchemas ANDs "<table>.TABLE_SCHEMA IN (visible…)" to sel's WHERE
-// clause for each table in its FROM clause.
-func limitSchemas(sel *ast.SelectStmt, visible []string) {
-	if sel.From == nil {
-		return
+// infoSchemaColumns names, for the information_schema tables that describe
+// objects of a database, the column holding the database's name.
+var infoSchemaColumns = map[string]string{
+	"SCHEMATA": "SCHEMA_NAME", "TABLES": "TABLE_SCHEMA", "COLUMNS": "TABLE_SCHEMA",
+	"STATISTICS": "TABLE_SCHEMA", "VIEWS": "TABLE_SCHEMA", "TABLE_CONSTRAINTS": "TABLE_SCHEMA",
+	"KEY_COLUMN_USAGE": "TABLE_SCHEMA", "PARTITIONS": "TABLE_SCHEMA", "COLUMN_PRIVILEGES": "TABLE_SCHEMA",
+	"TABLE_PRIVILEGES": "TABLE_SCHEMA", "SCHEMA_PRIVILEGES": "TABLE_SCHEMA", "TRIGGERS": "TRIGGER_SCHEMA",
+	"ROUTINES": "ROUTINE_SCHEMA", "PARAMETERS": "SPECIFIC_SCHEMA", "EVENTS": "EVENT_SCHEMA",
+	"REFERENTIAL_CONSTRAINTS": "CONSTRAINT_SCHEMA", "CHECK_CONSTRAINTS": "CONSTRAINT_SCHEMA",
+}
+
+// LimitInfoSchemaSQL renders a SELECT over information_schema tables that
+// describe databases' objects (SCHEMATA, VIEWS, ROUTINES, TRIGGERS, …)
+// with each limited to the databases in visible, as InfoSchemaSQL does
+// for TABLES, COLUMNS and STATISTICS. ok is false when the statement reads
+// no such table; a statement that cannot be rendered again answers nothing.
+func LimitInfoSchemaSQL(st *parser.Statement, f Facts, visible []string) (sql string, ok bool) {
+	sel, isSelect := st.Node.(*ast.SelectStmt)
+	if !isSelect || !limitSchemas(sel, f.DB, visible) {
+		return "", false
 	}
+	sql, err := parser.RestoreIn(st.Node, f.Text)
+	if err != nil {
+		return "SELECT 1 FROM DUAL WHERE FALSE", true
+	}
+	return sql, true
+}
+
+// limitSchemas ANDs "<table>.<schema column> IN (visible…)" to sel's WHERE
+// clause for each information_schema table in its FROM clause that
+// describes databases' objects (named as information_schema.X, or X while
+// db is information_schema), and reports whether it found one.
+func limitSchemas(sel *ast.SelectStmt, db string, visible []string) bool {
+	if sel.From == nil {
+		return false
+	}
+	found := false
 	var list []ast.ExprNode
 	for _, v := range visible {
 		list = append(list, ast.NewValueExpr(v, "", ""))
@@ -194,15 +225,24 @@ func limitSchemas(sel *ast.SelectStmt, visible []string) {
 			return true
 		}
 		tn, ok := ts.Source.(*ast.TableName)
+		schema := tn.Schema.O
+		if schema == "" {
+			schema = db
+		}
+		if !ok || !strings.EqualFold(schema, "information_schema") {
+			return true
+		}
+		column, ok := infoSchemaColumns[strings.ToUpper(tn.Name.O)]
 		if !ok {
 			return true
 		}
+		found = true
 		ref := ts.AsName
 		if ref.O == "" {
 			ref = tn.Name
 		}
 		pred := &ast.PatternInExpr{
-			Expr: &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: ref, Name: ast.NewCIStr("TABLE_SCHEMA")}},
+			Expr: &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: ref, Name: ast.NewCIStr(column)}},
 			List: list,
 		}
 		if sel.Where == nil {
@@ -212,6 +252,7 @@ func limitSchemas(sel *ast.SelectStmt, visible []string) {
 		}
 		return false
 	}})
+	return found
 }
 
 // MaxAllowedPacketSQL rewrites SELECT @@max_allowed_packet (alone or with

@@ -181,13 +181,7 @@ func (s *Session) infoSchema(snap *Snapshot, st *parser.Statement, w ResultWrite
 			}
 		}
 	}
-	var visible []string
-	for _, name := range append(append([]string{"information_schema"}, snap.Rules.SchemaOrder...), "mysql", "performance_schema", "sys") {
-		if s.mayList(snap, name) {
-			visible = append(visible, name)
-		}
-	}
-	sql, helpers := snap.Planner.InfoSchemaSQL(st, s.state.textMode(), visible)
+	sql, helpers := snap.Planner.InfoSchemaSQL(st, s.state.textMode(), s.visibleSchemas(snap))
 	var cols []wire.Column
 	var rows [][][]byte
 	schemaCol, nameCol := -1, -1
@@ -285,4 +279,16 @@ func (s *Session) mayList(snap *Snapshot, schema string) bool {
 	}
 	_, declared := snap.Rules.Schemas[schema]
 	return declared || rules.IsServerSchema(schema) || strings.EqualFold(schema, "information_schema")
+}
+
+// visibleSchemas lists the databases information_schema may describe to
+// the session (see mayList).
+func (s *Session) visibleSchemas(snap *Snapshot) []string {
+	var visible []string
+	for _, name := range append(append([]string{"information_schema"}, snap.Rules.SchemaOrder...), "mysql", "performance_schema", "sys") {
+		if s.mayList(snap, name) {
+			visible = append(visible, name)
+		}
+	}
+	return visible
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/planner"
 	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/wire"
 )
@@ -373,6 +374,11 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 		}
 		if isInfoSchemaTables(st) {
 			return s.infoSchema(snap, st, w)
+		}
+		if sql, ok := planner.LimitInfoSchemaSQL(st, s.state.facts(), s.visibleSchemas(snap)); ok {
+			limited := *st
+			limited.SQL = sql
+			st = &limited
 		}
 		if rewritten := proxyVariables(snap, st, s.state.textMode()); rewritten != nil {
 			st = rewritten
