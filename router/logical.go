@@ -292,3 +292,14 @@ func (s *Session) visibleSchemas(snap *Snapshot) []string {
 	}
 	return visible
 }
+
+// namesInfoSchema reports a statement that names an information_schema
+// table (qualified, or unqualified in database information_schema).
+func (s *Session) namesInfoSchema(st *parser.Statement) bool {
+	for _, t := range st.Tables {
+		if strings.EqualFold(s.schemaOf(t), "information_schema") {
+			return true
+		}
+	}
+	return false
+}

@@ -375,10 +375,14 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 		if isInfoSchemaTables(st) {
 			return s.infoSchema(snap, st, w)
 		}
-		if sql, ok := planner.LimitInfoSchemaSQL(st, s.state.facts(), s.visibleSchemas(snap)); ok {
-			limited := *st
-			limited.SQL = sql
-			st = &limited
+		if s.namesInfoSchema(st) {
+			// Only such statements: they are never cached, so rewriting
+			// their tree touches nothing another session reads.
+			if sql, ok := planner.LimitInfoSchemaSQL(st, s.state.facts(), s.visibleSchemas(snap)); ok {
+				limited := *st
+				limited.SQL = sql
+				st = &limited
+			}
 		}
 		if rewritten := proxyVariables(snap, st, s.state.textMode()); rewritten != nil {
 			st = rewritten
