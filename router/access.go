@@ -42,6 +42,11 @@ func dbAccess(u *rules.User, host, db string) error {
 	case u == nil || u.AllSchemas() || db == "" || u.MaySee(db) || strings.EqualFold(db, "information_schema"):
 		return nil
 	}
+	return dbDenied(u, host, db)
+}
+
+// dbDenied is MariaDB's answer to an account without privileges on db.
+func dbDenied(u *rules.User, host, db string) error {
 	return wire.Errorf(mysql.ER_DBACCESS_DENIED_ERROR, "Access denied for user '%s'@'%s' to database '%s'", u.Name, host, db)
 }
 
@@ -98,7 +103,7 @@ func (s *Session) authorize(st *parser.Statement) error {
 		if u.ReadOnly || !u.MaySee(name) {
 			// MariaDB answers a missing CREATE/DROP privilege on a
 			// database with 1044 too.
-			return wire.Errorf(mysql.ER_DBACCESS_DENIED_ERROR, "Access denied for user '%s'@'%s' to database '%s'", u.Name, s.host(), name)
+			return dbDenied(u, s.host(), name)
 		}
 	case *ast.CallStmt:
 		db := n.Procedure.Schema.O
@@ -155,15 +160,15 @@ func (s *Session) serverSchemas(st *parser.Statement) error {
 		if command == "SELECT" && u.MayReadServerSchema(schema) {
 			continue
 		}
-		return wire.Errorf(mysql.ER_TABLEACCESS_DENIED_ERROR, "%s command denied to user '%s'@'%s' for table `%s`.`%s`", command, u.Name, s.host(), schema, t.Name)
+		return s.tableDenied(command, schema, t.Name)
 	}
 	if rules.IsServerSchema(st.ShowSchema) && !u.MayReadServerSchema(st.ShowSchema) {
-		return wire.Errorf(mysql.ER_DBACCESS_DENIED_ERROR, "Access denied for user '%s'@'%s' to database '%s'", u.Name, s.host(), st.ShowSchema)
+		return dbDenied(u, s.host(), st.ShowSchema)
 	}
 	switch n := st.Node.(type) {
 	case *ast.CreateDatabaseStmt, *ast.DropDatabaseStmt, *ast.AlterDatabaseStmt:
 		if name := databaseName(n); rules.IsServerSchema(name) {
-			return wire.Errorf(mysql.ER_DBACCESS_DENIED_ERROR, "Access denied for user '%s'@'%s' to database '%s'", u.Name, s.host(), name)
+			return dbDenied(u, s.host(), name)
 		}
 	case *ast.CallStmt:
 		if rules.IsServerSchema(n.Procedure.Schema.O) {

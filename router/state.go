@@ -49,15 +49,7 @@ type state struct {
 
 // textMode is how the session's server reads SQL text.
 func (st *state) textMode() parser.TextMode {
-	mode := strings.ToUpper(st.sqlMode)
-	has := func(flag string) bool {
-		for _, f := range strings.Split(mode, ",") {
-			if f == flag {
-				return true
-			}
-		}
-		return false
-	}
+	has := st.sqlModeHas
 	return parser.TextMode{
 		NoBackslashEscapes: has("NO_BACKSLASH_ESCAPES"),
 		AnsiQuotes:         has("ANSI_QUOTES") || has("ANSI"),
@@ -71,9 +63,13 @@ func (st *state) textMode() parser.TextMode {
 
 // oracleMode reports sql_mode ORACLE, in which MariaDB reads statements
 // with a grammar of its own.
-func (st *state) oracleMode() bool {
+func (st *state) oracleMode() bool { return st.sqlModeHas("ORACLE") }
+
+// sqlModeHas reports whether the session's sql_mode includes flag (upper
+// case, as the server writes it back).
+func (st *state) sqlModeHas(flag string) bool {
 	for _, f := range strings.Split(strings.ToUpper(st.sqlMode), ",") {
-		if f == "ORACLE" {
+		if f == flag {
 			return true
 		}
 	}
