@@ -180,10 +180,12 @@ func TestExecutableCommentsPrepared(t *testing.T) {
 	ctx := context.Background()
 	c := e.session(t)
 	mustExec(t, c, "INSERT INTO orders (id, total) VALUES (1, 10), (2, 20)")
-	db := e.p.open(t, e.db)
 	var total, n int
-	// Server-side prepared (go-sql-driver prepares when given arguments).
-	if err := db.QueryRowContext(ctx, "SELECT total /*M! , ? */ FROM orders WHERE id = ?", 7, 2).Scan(&total, &n); err != nil {
+	// Server-side prepared (go-sql-driver prepares when given arguments),
+	// on the session that wrote the rows: read-your-writes is per client
+	// connection, and another pooled connection may read a replica that
+	// has not applied them yet.
+	if err := c.QueryRowContext(ctx, "SELECT total /*M! , ? */ FROM orders WHERE id = ?", 7, 2).Scan(&total, &n); err != nil {
 		t.Fatal(err)
 	}
 	if total != 20 || n != 7 {
