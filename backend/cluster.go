@@ -70,12 +70,12 @@ type Cluster struct {
 	rr             atomic.Uint64
 }
 
-// PrimaryPingAfter: a primary's connection idle for longer is pinged before
-// it is used. A write that fails on a dead connection has an unknown
+// DefaultPrimaryPingAfter: a primary's connection idle for longer is pinged
+// before it is used. A write that fails on a dead connection has an unknown
 // outcome, so the proxy pays one round trip to avoid that on connections
 // that sat idle (a busy pool reuses connections within milliseconds and
 // never pings); a read on a replica is retried instead.
-const PrimaryPingAfter = time.Second
+const DefaultPrimaryPingAfter = time.Second
 
 // Defaults for a Cluster's health settings left at zero.
 const (
@@ -88,8 +88,12 @@ const (
 func NewCluster(name, primary string, replicas []string, weights []int, cfg PoolConfig, maxLag time.Duration) *Cluster {
 	c := &Cluster{Name: name, MaxLag: maxLag}
 	pcfg := cfg
-	if pcfg.PingAfter <= 0 || pcfg.PingAfter > PrimaryPingAfter {
-		pcfg.PingAfter = PrimaryPingAfter
+	primaryPing := cfg.PrimaryPingAfter
+	if primaryPing <= 0 {
+		primaryPing = DefaultPrimaryPingAfter
+	}
+	if pcfg.PingAfter <= 0 || pcfg.PingAfter > primaryPing {
+		pcfg.PingAfter = primaryPing
 	}
 	c.Primary = newBackend(name, RolePrimary, primary, 1, pcfg)
 	for i, addr := range replicas {

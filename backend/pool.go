@@ -22,6 +22,9 @@ type PoolConfig struct {
 	// PingAfter is how long a connection may sit idle before it is pinged
 	// on borrow.
 	PingAfter time.Duration
+	// PrimaryPingAfter replaces PingAfter on a primary when it is shorter
+	// (DefaultPrimaryPingAfter when zero).
+	PrimaryPingAfter time.Duration
 }
 
 // Pool holds the connections to one server. At most MaxOpen connections exist

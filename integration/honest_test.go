@@ -120,19 +120,20 @@ func TestHonestNotSent(t *testing.T) {
 func TestHonestOutcomeUnknown(t *testing.T) {
 	needLocalCluster(t)
 	d := honestSetup(t)
-	p := honestProxy(t, "pool: {read_timeout: 20s}\n")
+	// primary_ping_after: the second INSERT goes out on the first one's
+	// connection without a ping (which would find the freeze and make the
+	// write "not sent"), however slowly a loaded machine runs this test.
+	p := honestProxy(t, "pool: {read_timeout: 20s, primary_ping_after: 1m}\n")
 	db := p.open(t, "shop")
 	conn, err := db.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	// A fresh primary connection: used within PrimaryPingAfter, the next
-	// write goes out on it without a ping (which would find the freeze).
+	pid := serverPid(t, "s1-p")
 	if _, err := conn.ExecContext(context.Background(), "INSERT INTO "+honestTable+" VALUES (1, 1)"); err != nil {
 		t.Fatal(err)
 	}
-	pid := serverPid(t, "s1-p")
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT); clusterScript(t, "start", "s1-p") })
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)

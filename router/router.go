@@ -78,11 +78,12 @@ func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.
 			ConnectTimeout: r.Pool.ConnectTimeout,
 			ReadTimeout:    r.Pool.ReadTimeout,
 		},
-		MaxOpen:     r.Pool.MaxOpen,
-		MaxIdle:     r.Pool.MaxIdle,
-		IdleTimeout: r.Pool.IdleTimeout,
-		WaitTimeout: r.Pool.WaitTimeout,
-		PingAfter:   r.Pool.IdleTimeout / 2,
+		MaxOpen:          r.Pool.MaxOpen,
+		MaxIdle:          r.Pool.MaxIdle,
+		IdleTimeout:      r.Pool.IdleTimeout,
+		WaitTimeout:      r.Pool.WaitTimeout,
+		PingAfter:        r.Pool.IdleTimeout / 2,
+		PrimaryPingAfter: r.Pool.PrimaryPingAfter,
 	}
 	for name, c := range r.Clusters {
 		var addrs []string

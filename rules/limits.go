@@ -148,6 +148,7 @@ func (r *Rules) validateRanges(doc *yaml.Node) error {
 		{[]string{"pool", "connect_timeout"}, r.Pool.ConnectTimeout},
 		{[]string{"pool", "read_timeout"}, r.Pool.ReadTimeout},
 		{[]string{"pool", "wait_timeout"}, r.Pool.WaitTimeout},
+		{[]string{"pool", "primary_ping_after"}, r.Pool.PrimaryPingAfter},
 	}
 	for _, d := range durations {
 		// Zero was replaced by the default; what is left must be positive.

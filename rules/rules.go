@@ -195,6 +195,10 @@ type Pool struct {
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	ReadTimeout    time.Duration `yaml:"read_timeout"`
 	WaitTimeout    time.Duration `yaml:"wait_timeout"`
+	// PrimaryPingAfter: a primary's connection idle for longer is pinged
+	// before a statement is sent on it (a write that fails on a dead
+	// connection has an unknown outcome; a ping that fails has none).
+	PrimaryPingAfter time.Duration `yaml:"primary_ping_after"`
 }
 
 // Defaults, applied to keys the file leaves out.
@@ -328,6 +332,9 @@ func (r *Rules) applyDefaults() {
 	}
 	if p.WaitTimeout == 0 {
 		p.WaitTimeout = 5 * time.Second
+	}
+	if p.PrimaryPingAfter == 0 {
+		p.PrimaryPingAfter = time.Second
 	}
 	for name, c := range r.Clusters {
 		c.Name = name
