@@ -3,6 +3,7 @@ package rules
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // Issue 13 item 10: values that used to panic or be accepted silently are
@@ -24,6 +25,10 @@ func TestRulesDefects(t *testing.T) {
 		{"null user", "users:\n  - name: app\n  -\nbackend: {user: app}\nclusters: {main: {primary: 127.0.0.1:3310}}\n" + schemas,
 			"rules.yaml:3: users: an item has no value"},
 		// Durations.
+		{"negative primary_ping_after", base + schemas + "pool: {primary_ping_after: -1s}\n",
+			"rules.yaml:8: pool.primary_ping_after -1s: must be positive"},
+		{"unknown pool key", base + schemas + "pool: {primary_ping: 1s}\n",
+			"rules.yaml:8: unknown key \"primary_ping\""},
 		{"negative health_interval", base + schemas + "health_interval: -1s\n",
 			"rules.yaml:8: health_interval -1s: must be at least 10ms"},
 		{"tiny health_interval", base + schemas + "health_interval: 1ns\n",
@@ -93,12 +98,12 @@ func TestRulesDefects(t *testing.T) {
 func TestRulesLimitsAccepted(t *testing.T) {
 	yaml := base + "  s0:\n    primary: localhost:3320\n" +
 		"schemas:\n  shop:\n    cluster: main\n    tables:\n      c:\n        shard: {by: hash, column: id, tables: 1024, clusters: [main, s0]}\n" +
-		"max_allowed_packet: 1024\nprecreate_hours: -1\nhealth_interval: 10ms\npool: {max_open: 1, max_idle: 1}\n"
+		"max_allowed_packet: 1024\nprecreate_hours: -1\nhealth_interval: 10ms\npool: {max_open: 1, max_idle: 1, primary_ping_after: 1m}\n"
 	r, err := Parse("rules.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.MaxAllowedPacket != 1024 || r.PrecreateHours != -1 || r.Pool.MaxIdle != 1 {
+	if r.MaxAllowedPacket != 1024 || r.PrecreateHours != -1 || r.Pool.MaxIdle != 1 || r.Pool.PrimaryPingAfter != time.Minute {
 		t.Fatalf("rules: %+v", r)
 	}
 }

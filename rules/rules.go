@@ -125,7 +125,7 @@ type TLS struct {
 
 func (t *TLS) UnmarshalYAML(n *yaml.Node) error {
 	type plain TLS
-	return decodeStrict(n, (*plain)(t), "cert", "key", "require")
+	return decodeStrict(n, (*plain)(t))
 }
 
 // Backend holds the credentials the proxy uses on every MariaDB server.
@@ -237,12 +237,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 	}
 	doc := root.Content[0]
 	r := &Rules{File: file}
-	if err := decodeStrict(doc, r, "listen", "admin_listen", "users", "backend", "clusters", "schemas", "pool",
-		"auth_plugin", "server_version", "max_allowed_packet", "shutdown_timeout", "health_interval",
-		"health_timeout", "health_failures",
-		"max_replica_lag", "replica_fallback", "precreate_hours", "scatter_concurrency", "tls",
-		"max_connect_errors", "connect_errors_timeout", "login_failure_delay",
-		"max_connections", "max_preauth_connections", "connect_timeout", "net_write_timeout"); err != nil {
+	if err := decodeStrict(doc, r); err != nil {
 		return nil, fmt.Errorf("%s:%w", file, err)
 	}
 	r.SchemaOrder = mappingKeys(doc, "schemas")

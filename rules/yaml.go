@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -11,12 +12,15 @@ import (
 
 // Strict YAML decoding: unknown keys are errors at every level.
 
-// decodeStrict decodes a mapping node into v, refusing keys that are not in
-// allowed so that a typo never silently becomes a default.
-func decodeStrict(n *yaml.Node, v any, allowed ...string) error {
+// decodeStrict decodes a mapping node into v, refusing keys that are not
+// v's yaml tags (or in extra) so that a typo never silently becomes a
+// default. The tags are the one list of keys: a field added to a struct is
+// accepted in the file without a second list to keep in step.
+func decodeStrict(n *yaml.Node, v any, extra ...string) error {
 	if n.Kind != yaml.MappingNode {
 		return lineError(n.Line, "expected a mapping")
 	}
+	allowed := append(yamlKeys(v), extra...)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		ok := false
@@ -50,6 +54,25 @@ func decodeStrict(n *yaml.Node, v any, allowed ...string) error {
 	return nil
 }
 
+// yamlKeys lists the keys a struct (v points to one) takes from YAML.
+func yamlKeys(v any) []string {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			keys = append(keys, name)
+		}
+	}
+	return keys
+}
+
 func mappingKeys(doc *yaml.Node, key string) []string {
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		if doc.Content[i].Value == key && doc.Content[i+1].Kind == yaml.MappingNode {
@@ -80,13 +103,13 @@ func (u *User) UnmarshalYAML(n *yaml.Node) error {
 	type plain User
 	u.line = n.Line
 	u.recordLines(n)
-	return decodeStrict(n, (*plain)(u), "name", "password", "schemas", "read_only", "hosts", "max_connections", "admin", "system_schemas")
+	return decodeStrict(n, (*plain)(u))
 }
 
 func (c *Cluster) UnmarshalYAML(n *yaml.Node) error {
 	type plain Cluster
 	c.line = n.Line
-	return decodeStrict(n, (*plain)(c), "primary", "replicas")
+	return decodeStrict(n, (*plain)(c))
 }
 
 func (r *Replica) UnmarshalYAML(n *yaml.Node) error {
@@ -96,33 +119,33 @@ func (r *Replica) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	}
 	type plain Replica
-	return decodeStrict(n, (*plain)(r), "addr", "weight")
+	return decodeStrict(n, (*plain)(r))
 }
 
 func (s *Schema) UnmarshalYAML(n *yaml.Node) error {
 	type plain Schema
 	s.line = n.Line
-	return decodeStrict(n, (*plain)(s), "cluster", "tables", "consistency", "causal_timeout")
+	return decodeStrict(n, (*plain)(s))
 }
 
 func (t *Table) UnmarshalYAML(n *yaml.Node) error {
 	type plain Table
 	t.line = n.Line
-	return decodeStrict(n, (*plain)(t), "cluster", "global", "shard", "allow_full_table_writes")
+	return decodeStrict(n, (*plain)(t))
 }
 
 func (s *ShardRule) UnmarshalYAML(n *yaml.Node) error {
 	type plain ShardRule
 	s.line = n.Line
-	return decodeStrict(n, (*plain)(s), "by", "column", "tables", "clusters", "then")
+	return decodeStrict(n, (*plain)(s))
 }
 
 func (p *Pool) UnmarshalYAML(n *yaml.Node) error {
 	type plain Pool
-	return decodeStrict(n, (*plain)(p), "max_open", "max_idle", "idle_timeout", "connect_timeout", "read_timeout", "wait_timeout")
+	return decodeStrict(n, (*plain)(p))
 }
 
 func (b *Backend) UnmarshalYAML(n *yaml.Node) error {
 	type plain Backend
-	return decodeStrict(n, (*plain)(b), "user", "password")
+	return decodeStrict(n, (*plain)(b))
 }
