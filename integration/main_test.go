@@ -126,7 +126,7 @@ func startProxyRules(t testing.TB, rulesYAML string) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := router.New(r)
+	rt := router.New(r, nil)
 	rt.Start()
 	srv, err := protocol.NewServer(r, rt, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
