@@ -54,6 +54,7 @@ func logConfig(log *slog.Logger, r *rules.Rules) {
 		"pool_max_open", r.Pool.MaxOpen, "pool_max_idle", r.Pool.MaxIdle,
 		"pool_wait_timeout", r.Pool.WaitTimeout.String(), "pool_connect_timeout", r.Pool.ConnectTimeout.String(),
 		"pool_read_timeout", r.Pool.ReadTimeout.String(), "pool_idle_timeout", r.Pool.IdleTimeout.String(),
+		"pool_primary_ping_after", r.Pool.PrimaryPingAfter.String(),
 		"health_interval", r.HealthInterval.String(), "health_timeout", r.HealthTimeout.String(),
 		"health_failures", r.HealthFailures, "max_replica_lag", r.MaxReplicaLag.String(),
 		"replica_fallback", r.ReplicaFallback, "connect_timeout", r.ConnectTimeout.String(),
