@@ -48,7 +48,7 @@ const (
 	ReasonLag                = "lag"                 // a replica behind by more than max_replica_lag
 	ReasonReplicationStopped = "replication stopped" // a replica's threads stopped, or not a replica
 	ReasonCheckRefused       = "check refused"       // the server answered the check with an error
-	ReasonBrokenConnection   = "broken connection"   // a statement found a connection to it broken
+	ReasonStatementFailed    = "statement failed"    // a statement could not reach it, or its connection broke
 	ReasonRestart            = "restart detected"    // its Uptime says it started again since the last check
 )
 
@@ -56,7 +56,7 @@ const (
 // the next health check, when a statement found it broken. Its idle
 // connections are most likely broken too. The health check brings it back.
 func (b *Backend) MarkDown(detail string) {
-	b.leave(ReasonBrokenConnection, detail)
+	b.leave(ReasonStatementFailed, detail)
 	b.Purge()
 }
 

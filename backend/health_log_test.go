@@ -95,7 +95,7 @@ func TestMarkDownLoggedOnce(t *testing.T) {
 	ch := &checker{b: b, timeout: time.Second, failures: 1, fake: func() error { return errors.New("refused") }}
 	ch.check()
 	recs := jsonRecords(t, &buf)
-	if len(recs) != 1 || recs[0]["msg"] != "backend out of rotation" || recs[0]["reason"] != ReasonBrokenConnection || recs[0]["role"] != "primary" {
+	if len(recs) != 1 || recs[0]["msg"] != "backend out of rotation" || recs[0]["reason"] != ReasonStatementFailed || recs[0]["role"] != "primary" {
 		t.Fatalf("records:\n%s", buf.String())
 	}
 }

@@ -93,10 +93,27 @@ func TestLogHealthTransitions(t *testing.T) {
 	rootSQL(t, "main-r2", "START SLAVE")
 	waitRecord("back in rotation after START SLAVE", "backend back in rotation", with(nil), 2)
 
-	// Each transition once: the failed checks while out add nothing.
+	// Each transition once: the failed checks while out add nothing, so
+	// 3312's records alternate out, in, out, in.
 	recs = jsonRecords(t, p)
-	if n := countRecords(recs, "backend out of rotation", replica); n != 2 {
-		t.Errorf("%d out-of-rotation records for 3312, want 2:\n%s", n, p.logs.String())
+	var seq []string
+	for _, r := range recs {
+		if r["addr"] == "127.0.0.1:3312" {
+			switch r["msg"] {
+			case "backend out of rotation":
+				seq = append(seq, "out")
+			case "backend back in rotation":
+				seq = append(seq, "in")
+			}
+		}
+	}
+	for i, s := range seq {
+		if s != []string{"out", "in"}[i%2] {
+			t.Fatalf("3312's transitions %v do not alternate:\n%s", seq, p.logs.String())
+		}
+	}
+	if len(seq) < 4 || len(seq)%2 != 0 {
+		t.Errorf("3312's transitions %v, want out, in twice", seq)
 	}
 	if n := countRecords(recs, "backend out of rotation", map[string]any{"addr": "127.0.0.1:3311"}); n != 0 {
 		t.Errorf("the other replica logged out of rotation %d times", n)
