@@ -91,7 +91,7 @@ func TestRefusalsLogged(t *testing.T) {
 	}
 	// Not refusals: errors after a backend was borrowed, and backend
 	// failures.
-	s.noteRefusal(wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "after a backend"), &observation{contacted: true})
+	s.noteRefusal(wire.Errorf(mysql.ER_PARSE_ERROR, "after a backend"), &observation{contacted: true})
 	s.noteRefusal(backend.NotSent("primary main (127.0.0.1:1)", errFake), &observation{})
 	s.noteRefusal(wire.Errorf(mysql.ER_UNKNOWN_ERROR, "outcome unknown"), &observation{})
 
