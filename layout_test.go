@@ -22,7 +22,7 @@ var layers = [][]string{
 	{"engine"},
 	{"shard", "parser", "backend"},
 	{"rules", "metrics"},
-	{"wire"},
+	{"wire", "logs"},
 }
 
 // notYet are layers that may not exist yet: the renovation adds them.

@@ -2,9 +2,15 @@ package backend
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/logs"
 )
 
 // Role says whether a backend takes writes.
@@ -27,18 +33,51 @@ type Backend struct {
 	lag     atomic.Int64
 	lastErr atomic.Value // string
 	fails   atomic.Int32
+	// downSince is when the backend last left rotation (Unix ns).
+	downSince atomic.Int64
+	// log carries the backend's cluster, role and address.
+	log *slog.Logger
 }
 
 // Healthy reports whether the last health check passed.
 func (b *Backend) Healthy() bool { return b.healthy.Load() }
 
+// Why a backend leaves rotation, as logged ("reason").
+const (
+	ReasonUnreachable        = "unreachable"         // no connection, login or answer within health_timeout
+	ReasonLag                = "lag"                 // a replica behind by more than max_replica_lag
+	ReasonReplicationStopped = "replication stopped" // a replica's threads stopped, or not a replica
+	ReasonCheckRefused       = "check refused"       // the server answered the check with an error
+	ReasonStatementFailed    = "statement failed"    // a statement could not reach it, or its connection broke
+	ReasonRestart            = "restart detected"    // its Uptime says it started again since the last check
+)
+
 // MarkDown takes the backend out of rotation at once, without waiting for
 // the next health check, when a statement found it broken. Its idle
 // connections are most likely broken too. The health check brings it back.
-func (b *Backend) MarkDown(reason string) {
-	b.lastErr.Store(reason)
-	b.healthy.Store(false)
+func (b *Backend) MarkDown(detail string) {
+	b.leave(ReasonStatementFailed, detail)
 	b.Purge()
+}
+
+// leave takes the backend out of rotation; the transition is logged once,
+// however many checks or statements find it down afterwards.
+func (b *Backend) leave(reason, detail string) {
+	b.lastErr.Store(detail)
+	if b.healthy.Swap(false) {
+		b.downSince.Store(time.Now().UnixNano())
+		b.log.Warn("backend out of rotation", "reason", reason, "err", detail)
+	}
+}
+
+// rejoin puts the backend back in rotation after a good check.
+func (b *Backend) rejoin() {
+	b.fails.Store(0)
+	b.lastErr.Store("")
+	if !b.healthy.Swap(true) {
+		down := time.Duration(time.Now().UnixNano() - b.downSince.Load())
+		b.log.Info("backend back in rotation", "down_for", down.Round(time.Millisecond).String())
+	}
 }
 
 // Lag is the replica's last known delay in seconds, -1 when unknown.
@@ -84,9 +123,11 @@ const (
 )
 
 // NewCluster builds a cluster; every backend starts healthy until a check
-// says otherwise, so the proxy serves from the first second.
-func NewCluster(name, primary string, replicas []string, weights []int, cfg PoolConfig, maxLag time.Duration) *Cluster {
+// says otherwise, so the proxy serves from the first second. Health
+// transitions and full pools are logged to log (nil: nowhere).
+func NewCluster(name, primary string, replicas []string, weights []int, cfg PoolConfig, maxLag time.Duration, log *slog.Logger) *Cluster {
 	c := &Cluster{Name: name, MaxLag: maxLag}
+	log = logs.OrDiscard(log)
 	pcfg := cfg
 	primaryPing := cfg.PrimaryPingAfter
 	if primaryPing <= 0 {
@@ -95,15 +136,16 @@ func NewCluster(name, primary string, replicas []string, weights []int, cfg Pool
 	if pcfg.PingAfter <= 0 || pcfg.PingAfter > primaryPing {
 		pcfg.PingAfter = primaryPing
 	}
-	c.Primary = newBackend(name, RolePrimary, primary, 1, pcfg)
+	c.Primary = newBackend(name, RolePrimary, primary, 1, pcfg, log)
 	for i, addr := range replicas {
-		c.Replicas = append(c.Replicas, newBackend(name, RoleReplica, addr, weights[i], cfg))
+		c.Replicas = append(c.Replicas, newBackend(name, RoleReplica, addr, weights[i], cfg, log))
 	}
 	return c
 }
 
-func newBackend(cluster string, role Role, addr string, weight int, cfg PoolConfig) *Backend {
-	b := &Backend{Pool: NewPool(addr, cfg), Cluster: cluster, Role: role, Weight: weight}
+func newBackend(cluster string, role Role, addr string, weight int, cfg PoolConfig, log *slog.Logger) *Backend {
+	log = log.With("cluster", cluster, "role", string(role), "addr", addr)
+	b := &Backend{Pool: newPool(addr, cfg, log), Cluster: cluster, Role: role, Weight: weight, log: log}
 	b.healthy.Store(true)
 	b.lag.Store(-1)
 	return b
@@ -182,6 +224,9 @@ type checker struct {
 	// checker's last login; zero before the first. Only the running check
 	// touches it.
 	booted time.Time
+	// fake, when set, replaces the check against the server (tests of
+	// what the checker does with an outcome).
+	fake func() error
 }
 
 func (ch *checker) close() {
@@ -197,27 +242,47 @@ func (ch *checker) check() {
 		return
 	}
 	defer ch.running.Store(false)
-	if err := ch.probe(); err != nil {
+	probe := ch.probe
+	if ch.fake != nil {
+		probe = ch.fake
+	}
+	if err := probe(); err != nil {
 		ch.close()
-		ch.fail(err.Error())
+		ch.fail(err)
 		return
 	}
-	ch.b.fails.Store(0)
-	ch.b.lastErr.Store("")
-	ch.b.healthy.Store(true)
+	ch.b.rejoin()
 }
 
 // fail records a failed check; the backend leaves rotation only once the
 // failures are consecutive and enough of them. Its pooled connections are
 // purged at the first failure: whatever broke the check (a restart, a
 // crash, the network) most likely broke them too.
-func (ch *checker) fail(msg string) {
+func (ch *checker) fail(err error) {
 	n := ch.b.fails.Add(1)
-	ch.b.lastErr.Store(msg)
+	ch.b.lastErr.Store(err.Error())
 	ch.b.Purge()
 	if n >= ch.failures {
-		ch.b.healthy.Store(false)
+		ch.b.leave(failReason(err), err.Error())
+	} else if ch.b.Healthy() {
+		ch.b.log.Debug("backend health check failed", "reason", failReason(err), "err", err.Error(), "failures", n, "out_after", ch.failures)
 	}
+}
+
+// failReason classifies a failed check for the log.
+func failReason(err error) string {
+	var lag *lagError
+	var stopped replicationStopped
+	var me *mysql.MyError
+	switch {
+	case errors.As(err, &lag):
+		return ReasonLag
+	case errors.As(err, &stopped):
+		return ReasonReplicationStopped
+	case errors.As(err, &me):
+		return ReasonCheckRefused
+	}
+	return ReasonUnreachable
 }
 
 // restartSlack absorbs Uptime's one-second resolution and clock reads.
@@ -238,14 +303,21 @@ func (ch *checker) noteBoot(c *Conn) error {
 	if err != nil {
 		return nil
 	}
-	booted := time.Now().Add(-time.Duration(secs) * time.Second)
+	ch.sawBoot(time.Now().Add(-time.Duration(secs) * time.Second))
+	return nil
+}
+
+// sawBoot notes when the server says it started; a start other than the
+// one seen before is a restart: the pool is purged and the event logged.
+func (ch *checker) sawBoot(booted time.Time) {
 	if !ch.booted.IsZero() {
 		if d := booted.Sub(ch.booted); d > restartSlack || d < -restartSlack {
 			ch.b.Purge()
+			ch.b.log.Warn("backend restart detected: its pooled connections were purged", "reason", ReasonRestart,
+				"started", booted.UTC().Format(time.RFC3339), "previously_started", ch.booted.UTC().Format(time.RFC3339))
 		}
 	}
 	ch.booted = booted
-	return nil
 }
 
 func (ch *checker) probe() error {

@@ -9,7 +9,7 @@ import (
 )
 
 func TestPickReplicaByLoadPerWeight(t *testing.T) {
-	c := NewCluster("main", "127.0.0.1:1", []string{"127.0.0.1:2", "127.0.0.1:3"}, []int{1, 3}, PoolConfig{}, 0)
+	c := NewCluster("main", "127.0.0.1:1", []string{"127.0.0.1:2", "127.0.0.1:3"}, []int{1, 3}, PoolConfig{}, 0, nil)
 	light, heavy := c.Replicas[0], c.Replicas[1]
 	counts := map[*Backend]int{}
 	for i := 0; i < 400; i++ {
@@ -49,7 +49,7 @@ func refusedAddr(t *testing.T) string {
 // a loaded machine did); HealthFailures consecutive ones must.
 func TestHealthNeedsConsecutiveFailures(t *testing.T) {
 	for _, failures := range []int32{1, 2, 3} {
-		c := NewCluster("main", refusedAddr(t), nil, nil, PoolConfig{}, 0)
+		c := NewCluster("main", refusedAddr(t), nil, nil, PoolConfig{}, 0, nil)
 		ch := &checker{b: c.Primary, timeout: time.Second, failures: failures}
 		for i := int32(1); i <= failures; i++ {
 			ch.check()
@@ -93,7 +93,7 @@ func TestHealthTimeoutIsNotTheInterval(t *testing.T) {
 		mu.Unlock()
 	}()
 	const interval, timeout = 20 * time.Millisecond, 300 * time.Millisecond
-	c := NewCluster("main", ln.Addr().String(), nil, nil, PoolConfig{}, 0)
+	c := NewCluster("main", ln.Addr().String(), nil, nil, PoolConfig{}, 0, nil)
 	c.HealthTimeout, c.HealthFailures = timeout, 2
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -121,7 +121,7 @@ func TestHealthTimeoutIsNotTheInterval(t *testing.T) {
 // The first failed check purges the pool, before the backend leaves
 // rotation: connections made before it must not serve a statement.
 func TestFailedCheckPurgesPool(t *testing.T) {
-	c := NewCluster("main", refusedAddr(t), nil, nil, PoolConfig{MaxOpen: 2, MaxIdle: 2}, 0)
+	c := NewCluster("main", refusedAddr(t), nil, nil, PoolConfig{MaxOpen: 2, MaxIdle: 2}, 0, nil)
 	ch := &checker{b: c.Primary, timeout: time.Second, failures: 3}
 	ch.check()
 	if !c.Primary.Healthy() {

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"errors"
+	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/logs"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -53,6 +55,10 @@ type Pool struct {
 	epoch uint64
 	// Purges counts purges, for tests and SHOW SHARDGATE BACKENDS.
 	Purges atomic.Int64
+
+	// exhausted logs statements refused because the pool stayed full:
+	// the first at once, then one line per logs.Every with the count.
+	exhausted *logs.Limiter
 }
 
 // ServerVersion is the version number of the server as its last handshake
@@ -68,8 +74,10 @@ func (p *Pool) noteVersion(c *Conn) {
 }
 
 // NewPool creates an empty pool; connections are dialled on demand.
-func NewPool(addr string, cfg PoolConfig) *Pool {
-	return &Pool{Addr: addr, cfg: cfg}
+func NewPool(addr string, cfg PoolConfig) *Pool { return newPool(addr, cfg, nil) }
+
+func newPool(addr string, cfg PoolConfig, log *slog.Logger) *Pool {
+	return &Pool{Addr: addr, cfg: cfg, exhausted: logs.NewLimiter(log, logs.Every)}
 }
 
 // Stats returns the number of open and idle connections.
@@ -177,6 +185,8 @@ func (p *Pool) acquire(foundRows bool, owner uint64) (c *Conn, dial bool, err er
 		if w == ch {
 			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
 			p.mu.Unlock()
+			p.exhausted.Log(slog.LevelWarn, "exhausted", "backend pool exhausted: a statement waited pool.wait_timeout for a connection and was refused (1040)",
+				"max_open", p.cfg.MaxOpen, "wait_timeout", p.cfg.WaitTimeout.String())
 			return nil, false, wire.Errorf(mysql.ER_CON_COUNT_ERROR,
 				"shardgate: not sent, nothing ran (safe to retry): all %d connections to backend %s are busy (waited %s)", p.cfg.MaxOpen, p.Addr, p.cfg.WaitTimeout)
 		}

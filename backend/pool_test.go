@@ -105,7 +105,7 @@ func TestPurgeForgetsEarlierConnections(t *testing.T) {
 // A primary's connection idle for more than DefaultPrimaryPingAfter is checked
 // before use, whatever the idle timeout.
 func TestPrimaryPingsAfterASecond(t *testing.T) {
-	c := NewCluster("c", "127.0.0.1:1", []string{"127.0.0.1:2"}, []int{1}, PoolConfig{PingAfter: 30 * time.Second}, 0)
+	c := NewCluster("c", "127.0.0.1:1", []string{"127.0.0.1:2"}, []int{1}, PoolConfig{PingAfter: 30 * time.Second}, 0, nil)
 	stale := &Conn{lastUsed: time.Now().Add(-2 * DefaultPrimaryPingAfter)}
 	if !c.Primary.needsPing(stale) {
 		t.Error("primary: a connection idle for 2s is used without a ping")
@@ -127,7 +127,7 @@ func TestPrimaryPingAfterConfigured(t *testing.T) {
 		{30 * time.Second, time.Minute, 31 * time.Second, true}, // the pool's PingAfter still applies
 		{30 * time.Second, 0, 2 * time.Second, true},            // zero: the 1 s default
 	} {
-		c := NewCluster("c", "127.0.0.1:1", nil, nil, PoolConfig{PingAfter: tc.pingAfter, PrimaryPingAfter: tc.primary}, 0)
+		c := NewCluster("c", "127.0.0.1:1", nil, nil, PoolConfig{PingAfter: tc.pingAfter, PrimaryPingAfter: tc.primary}, 0, nil)
 		conn := &Conn{lastUsed: time.Now().Add(-tc.idle)}
 		if got := c.Primary.needsPing(conn); got != tc.want {
 			t.Errorf("PingAfter %s, PrimaryPingAfter %s, idle %s: ping %v, want %v", tc.pingAfter, tc.primary, tc.idle, got, tc.want)

@@ -72,14 +72,18 @@ func LostConnection(c Conn, cluster string, err error) error {
 	if Classify(err) != FaultBroken {
 		return err
 	}
-	server := "cluster " + cluster
+	return backend.Lost(serverName(c, cluster), err)
+}
+
+// serverName names c's server in messages: "primary s1 (127.0.0.1:3330)".
+func serverName(c Conn, cluster string) string {
 	switch d := c.(type) {
 	case interface{ Describe() string }:
-		server = d.Describe()
+		return d.Describe()
 	case interface{ Addr() string }:
-		server = backend.Describe("server", cluster, d.Addr())
+		return backend.Describe("server", cluster, d.Addr())
 	}
-	return backend.Lost(server, err)
+	return "cluster " + cluster
 }
 
 // rewriter shows logical table names in column definitions.

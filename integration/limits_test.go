@@ -64,9 +64,9 @@ type binaryProxy struct {
 	exit chan error // receives the exit status when the process ends
 }
 
-// startBinaryProxy runs the binary with rulesYAML; a non-empty nofile runs
-// it under that descriptor limit (prlimit --nofile=N:N).
-func startBinaryProxy(t *testing.T, rulesYAML string, nofile int) *binaryProxy {
+// startBinaryProxy runs the binary with rulesYAML and flags; a non-empty
+// nofile runs it under that descriptor limit (prlimit --nofile=N:N).
+func startBinaryProxy(t *testing.T, rulesYAML string, nofile int, flags ...string) *binaryProxy {
 	t.Helper()
 	bin, err := shardgateBinary()
 	if err != nil {
@@ -77,7 +77,7 @@ func startBinaryProxy(t *testing.T, rulesYAML string, nofile int) *binaryProxy {
 		t.Fatal(err)
 	}
 	p := &binaryProxy{addr: freePorts(t, 1)[0], logs: &syncBuffer{}, exit: make(chan error, 1)}
-	args := []string{bin, "--rules", file, "--listen", p.addr}
+	args := append([]string{bin, "--rules", file, "--listen", p.addr}, flags...)
 	if nofile > 0 {
 		// prlimit sets the limit and execs the binary: same pid.
 		args = append([]string{"prlimit", fmt.Sprintf("--nofile=%d:%d", nofile, nofile)}, args...)

@@ -118,6 +118,16 @@ func startProxy(t testing.TB, extra string) *proxy {
 // startProxyRules starts a proxy with a whole rules file.
 func startProxyRules(t testing.TB, rulesYAML string) *proxy {
 	t.Helper()
+	return startProxyLog(t, rulesYAML, nil)
+}
+
+// startProxyLog starts a proxy with a whole rules file, logging to log
+// (nil: nowhere).
+func startProxyLog(t testing.TB, rulesYAML string, log *slog.Logger) *proxy {
+	t.Helper()
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	r, err := rules.Parse("test-rules.yaml", []byte(rulesYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -126,9 +136,9 @@ func startProxyRules(t testing.TB, rulesYAML string) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := router.New(r)
+	rt := router.New(r, log)
 	rt.Start()
-	srv, err := protocol.NewServer(r, rt, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := protocol.NewServer(r, rt, log)
 	if err != nil {
 		t.Fatal(err)
 	}

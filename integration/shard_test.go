@@ -240,7 +240,7 @@ func TestShardingComments(t *testing.T) {
 		t.Fatal("ALTER TABLE did not reach comments_7")
 	}
 	_, err := e.proxy.Exec("ALTER TABLE comments ADD COLUMN score INT")
-	if code, _, msg := mysqlErr(t, err); code != 1060 || !strings.Contains(msg, "failed on s0.comments_0") || !strings.Contains(msg, "s1.comments_7") {
+	if code, _, msg := mysqlErr(t, err); code != 1060 || !strings.Contains(msg, "nothing written: a write to 8 tables") || !strings.Contains(msg, "failed: s0.comments_0") || !strings.Contains(msg, "s1.comments_7 (1060: ") {
 		t.Fatalf("failing DDL: %d %s", code, msg)
 	}
 

@@ -85,7 +85,7 @@ func startUsersProxy(t *testing.T, rulesYAML string) *usersProxy {
 		t.Fatal(err)
 	}
 	up := &usersProxy{}
-	rt := router.New(r)
+	rt := router.New(r, nil)
 	up.metrics = metrics.New(rt.BackendStats)
 	rt.Metrics = up.metrics
 	rt.Start()
@@ -572,7 +572,7 @@ schemas: {shop: {cluster: main}}
 		if err != nil {
 			t.Fatal(err)
 		}
-		rt := router.New(r)
+		rt := router.New(r, nil)
 		defer rt.Close()
 		var buf bytes.Buffer
 		warned := rt.CheckBackendGrants(slog.New(slog.NewTextHandler(&buf, nil)))

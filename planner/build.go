@@ -49,7 +49,7 @@ func build(d *draft, st *parser.Statement) (engine.Primitive, error) {
 		}
 		root = r
 	case d.Merge == mergeAllSucceed || d.Merge == mergeSumAffected:
-		root = &engine.Fanout{Routes: routes, AllSucceed: d.Merge == mergeAllSucceed}
+		root = &engine.Fanout{Routes: routes, AllSucceed: d.Merge == mergeAllSucceed, Global: d.Global}
 	case len(routes) > 1:
 		root = &engine.Concat{Routes: routes}
 	default:

@@ -38,6 +38,9 @@ type draft struct {
 	MetaSQL string
 	// Forget lists hourly tables a DROP removes.
 	Forget []engine.TableName
+	// Global: the steps write the same thing to every copy of a global
+	// table (a failure leaves the copies different).
+	Global bool
 }
 
 // step is one SQL text for one cluster.
@@ -263,9 +266,19 @@ func (pl *Planner) global(st *parser.Statement, f Facts, globals, fixed []tableR
 	if len(fixed) > 0 {
 		return nil, notSupported("a write to global table %s that also names %s (on cluster %s only) cannot run on every copy", globals[0].qualified(), fixed[0].qualified(), pl.clusterOf(fixed[0]))
 	}
-	p := &draft{Merge: mergeAllSucceed}
+	// Each copy is named by the tables written, for EXPLAIN and for the
+	// per-copy outcome of a write that fails on some.
+	var names []string
+	seen := map[string]bool{}
+	for _, g := range globals {
+		if n := strings.ToLower(g.name); !seen[n] {
+			seen[n] = true
+			names = append(names, g.name)
+		}
+	}
+	p := &draft{Merge: mergeAllSucceed, Global: true}
 	for _, c := range schemaClusters(pl.rules.Schemas[globals[0].schema]) {
-		p.Steps = append(p.Steps, step{Cluster: c, SQL: st.SQL})
+		p.Steps = append(p.Steps, step{Cluster: c, Tables: names, SQL: st.SQL})
 	}
 	return p, nil
 }

@@ -117,7 +117,7 @@ func TestServeRetriesAcceptErrors(t *testing.T) {
 
 func newTestServer(t *testing.T, extra string) *Server {
 	t.Helper()
-	s, err := NewServer(testRules(t, extra), router.New(testRules(t, extra)), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := NewServer(testRules(t, extra), router.New(testRules(t, extra), nil), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/logs"
 	"github.com/shardgate/shardgate/router"
 	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/wire"
@@ -43,20 +44,24 @@ type Server struct {
 	// guard counts failed logins per client host (max_connect_errors).
 	guard *hostGuard
 
-	// Refusals are counted and logged at most once per refusalLogEvery.
-	refused       atomic.Int64
-	refusalsLogAt atomic.Int64
+	// refused counts connections refused with 1040 before the greeting.
+	refused atomic.Int64
+	// refusals logs refused clients, by reason, at most one line per
+	// reason per logs.Every.
+	refusals *logs.Limiter
 }
 
 // NewServer serves clients with rt. It fails when the TLS certificate in
 // the rules cannot be loaded.
 func NewServer(r *rules.Rules, rt *router.Router, log *slog.Logger) (*Server, error) {
-	s := &Server{router: rt, log: log, conns: map[*clientConn]struct{}{}, userConns: map[string]int{}, nofile: fdLimit()}
+	log = logs.OrDiscard(log)
+	s := &Server{router: rt, log: log, conns: map[*clientConn]struct{}{}, userConns: map[string]int{}, nofile: fdLimit(),
+		refusals: logs.NewLimiter(log, logs.Every)}
 	s.guard = newHostGuard(func(host string, failures int) {
 		// Once per block: the next attempts are refused before a greeting
 		// and not logged again.
 		log.Warn("client host blocked after consecutive failed logins; FLUSH HOSTS (admin user) or connect_errors_timeout unblocks it",
-			"host", host, "failures", failures, "timeout", s.currentRules().ConnectErrorsTimeout)
+			"host", host, "failures", failures, "timeout", s.currentRules().ConnectErrorsTimeout.String())
 		rt.Metrics.HostBlocked()
 	})
 	rt.FlushHosts = s.guard.flush
@@ -141,8 +146,6 @@ func (s *Server) admit(nc net.Conn) {
 	go cc.serve()
 }
 
-const refusalLogEvery = 10 * time.Second
-
 // refuse sends 1040 "Too many connections" in place of the greeting and
 // closes the socket.
 func (s *Server) refuse(nc net.Conn, all, preauth int, lim Limits) {
@@ -150,13 +153,34 @@ func (s *Server) refuse(nc net.Conn, all, preauth int, lim Limits) {
 	nc.Write(tooManyConnections())
 	nc.Close()
 	n := s.refused.Add(1)
-	now := time.Now().UnixNano()
-	last := s.refusalsLogAt.Load()
-	if now-last >= int64(refusalLogEvery) && s.refusalsLogAt.CompareAndSwap(last, now) {
-		s.log.Warn("refusing clients: too many connections (1040)", "refused_total", n,
-			"connections", all, "max_connections", lim.MaxConns,
-			"not_logged_in", preauth, "max_preauth_connections", lim.MaxPreauth)
+	s.refusals.Log(slog.LevelWarn, "too many connections", "refusing clients: too many connections (1040)",
+		"reason", "too many connections", "code", mysql.ER_CON_COUNT_ERROR, "refused_total", n,
+		"connections", all, "max_connections", lim.MaxConns,
+		"not_logged_in", preauth, "max_preauth_connections", lim.MaxPreauth)
+}
+
+// refusedLogin logs a client refused before or at login (blocked or
+// unknown host, failed login, limits), at most one line per reason per
+// logs.Every; the count of the others goes with the next line.
+func (s *Server) refusedLogin(reason string, err error, host, user string) {
+	code := uint16(0)
+	msg := ""
+	if err != nil {
+		var me *mysql.MyError
+		if errors.As(err, &me) {
+			code, msg = me.Code, me.Message
+		} else {
+			msg = err.Error()
+		}
 	}
+	s.refusals.Log(slog.LevelInfo, reason, "client refused", "reason", reason, "code", code, "err", msg, "host", host, "user", user)
+}
+
+// Clients is the number of client connections, logged in or not.
+func (s *Server) Clients() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 // loggedIn releases a connection's pre-login slot.
@@ -250,6 +274,10 @@ func (cc *clientConn) serve() {
 	expired := time.AfterFunc(r.ConnectTimeout, func() { cc.raw.Close() })
 	user, hs, ok := cc.login()
 	inTime := expired.Stop()
+	if !inTime {
+		host, _ := clientHost(cc.RemoteAddr())
+		cc.srv.refusedLogin("connect_timeout", wire.Errorf(mysql.ER_HANDSHAKE_ERROR, "login not finished within connect_timeout %s", r.ConnectTimeout), host, hs.user)
+	}
 	if !ok {
 		return
 	}
@@ -308,11 +336,15 @@ func (cc *clientConn) login() (*rules.User, handshakeResponse, bool) {
 	host, ip := clientHost(cc.RemoteAddr())
 	if s.guard.blocked(host, time.Now(), r.ConnectErrorsTimeout) {
 		// As MariaDB: the error instead of a greeting.
-		cc.WriteError(wire.Errorf(mysql.ER_HOST_IS_BLOCKED, "Host '%s' is blocked because of many connection errors; unblock with 'mariadb-admin flush-hosts'", host))
+		err := wire.Errorf(mysql.ER_HOST_IS_BLOCKED, "Host '%s' is blocked because of many connection errors; unblock with 'mariadb-admin flush-hosts'", host)
+		cc.WriteError(err)
+		s.refusedLogin("host blocked", err, host, "")
 		return nil, handshakeResponse{}, false
 	}
 	if !r.AnyUserAllowsHost(ip) {
-		cc.WriteError(wire.Errorf(mysql.ER_HOST_NOT_PRIVILEGED, "Host '%s' is not allowed to connect to this MariaDB server", host))
+		err := wire.Errorf(mysql.ER_HOST_NOT_PRIVILEGED, "Host '%s' is not allowed to connect to this MariaDB server", host)
+		cc.WriteError(err)
+		s.refusedLogin("host not allowed", err, host, "")
 		return nil, handshakeResponse{}, false
 	}
 	hs, user, err := s.authenticate(cc.Conn, cc.id, host, ip)
@@ -327,25 +359,34 @@ func (cc *clientConn) login() (*rules.User, handshakeResponse, bool) {
 			time.Sleep(r.LoginFailureDelay)
 		}
 		cc.WriteError(le.err)
+		s.refusedLogin("login failed", le.err, host, hs.user)
 		return nil, hs, false
 	}
 	if err != nil {
 		if errors.Is(err, wire.ErrPacketTooLarge) {
 			// Beyond PreauthMaxPacket; not counted against the host, so a
 			// flood of them cannot get a shared address blocked.
-			cc.WriteError(wire.Errorf(mysql.ER_NET_PACKET_TOO_LARGE, "Got a packet bigger than 'max_allowed_packet' bytes"))
+			err := wire.Errorf(mysql.ER_NET_PACKET_TOO_LARGE, "Got a packet bigger than 'max_allowed_packet' bytes")
+			cc.WriteError(err)
+			s.refusedLogin("packet too large before login", err, host, "")
+		} else if me := (*mysql.MyError)(nil); errors.As(err, &me) {
+			// Answered already (TLS required); not a failed password.
+			s.refusedLogin("login refused", me, host, hs.user)
 		}
 		return nil, hs, false
 	}
 	s.guard.succeed(host)
 	if !s.userArrived(user) {
-		cc.WriteError(wire.Errorf(mysql.ER_USER_LIMIT_REACHED, "User '%s' has exceeded the 'max_user_connections' resource (current value: %d)", user.Name, user.MaxConnections))
+		err := wire.Errorf(mysql.ER_USER_LIMIT_REACHED, "User '%s' has exceeded the 'max_user_connections' resource (current value: %d)", user.Name, user.MaxConnections)
+		cc.WriteError(err)
+		s.refusedLogin("user connection limit", err, host, user.Name)
 		return nil, hs, false
 	}
 	if hs.db != "" {
 		if err := s.router.CheckDB(user, host, hs.db); err != nil {
 			s.userGone(user.Name)
 			cc.WriteError(err)
+			s.refusedLogin("database denied", err, host, user.Name)
 			return nil, hs, false
 		}
 	}

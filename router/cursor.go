@@ -48,6 +48,7 @@ func (vc *cursor) Conn(cluster string, replica bool) (engine.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	vc.obs.contacted = true
 	if vc.single {
 		vc.obs.route = string(h.backend.Role)
 	}

@@ -7,7 +7,6 @@ package router
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"sort"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/logs"
 	"github.com/shardgate/shardgate/metrics"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/planner"
@@ -44,9 +44,13 @@ type Router struct {
 	snap atomic.Pointer[Snapshot]
 	// Metrics, when not nil, records every statement.
 	Metrics *metrics.Metrics
-	// Log receives background events (bucket discovery and creation).
-	Log     *slog.Logger
-	parsers sync.Pool
+	// Log receives background events (bucket discovery and creation,
+	// backend health, full pools) and partial writes and refusals.
+	Log *slog.Logger
+	// refusals logs statements the proxy refused, by reason, at most one
+	// line per reason per logs.Every.
+	refusals *logs.Limiter
+	parsers  sync.Pool
 	// sessionIDs numbers sessions, so pools can keep a connection for its
 	// last owner.
 	sessionIDs atomic.Uint64
@@ -60,15 +64,17 @@ type Router struct {
 }
 
 // New builds the first snapshot from the rules: clusters, pools, planner.
-// No connection is made until Start or the first statement.
-func New(r *rules.Rules) *Router {
-	rt := &Router{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+// No connection is made until Start or the first statement. Events are
+// logged to log (nil: nowhere).
+func New(r *rules.Rules, log *slog.Logger) *Router {
+	log = logs.OrDiscard(log)
+	rt := &Router{Log: log, refusals: logs.NewLimiter(log, logs.Every)}
 	rt.parsers.New = func() any { return parser.New() }
-	rt.snap.Store(newSnapshot(r, shard.NewBucketRegistry(), time.Now))
+	rt.snap.Store(newSnapshot(r, shard.NewBucketRegistry(), time.Now, log))
 	return rt
 }
 
-func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.Time) *Snapshot {
+func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.Time, log *slog.Logger) *Snapshot {
 	snap := &Snapshot{Rules: r, Clusters: map[string]*backend.Cluster{}, Buckets: buckets}
 	snap.Planner = planner.New(r, buckets, now)
 	cfg := backend.PoolConfig{
@@ -92,7 +98,7 @@ func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.
 			addrs = append(addrs, rep.Addr)
 			weights = append(weights, rep.Weight)
 		}
-		cl := backend.NewCluster(name, c.Primary, addrs, weights, cfg, r.MaxReplicaLag)
+		cl := backend.NewCluster(name, c.Primary, addrs, weights, cfg, r.MaxReplicaLag, log)
 		cl.HealthTimeout, cl.HealthFailures = r.HealthTimeout, r.HealthFailures
 		snap.Clusters[name] = cl
 	}

@@ -50,6 +50,9 @@ type Session struct {
 type observation struct {
 	kind, route string
 	errCode     uint16
+	// contacted: a backend connection was borrowed for the command; an
+	// error without one is the proxy's own refusal.
+	contacted bool
 }
 
 // NewSession starts a session for a logged-in client. collation is the
@@ -156,10 +159,13 @@ func (s *Session) observe(run func(*observation) error) error {
 	obs := &observation{kind: "other", route: "proxy"}
 	m := s.rt.Metrics
 	if m == nil {
-		return run(obs)
+		err := run(obs)
+		s.noteRefusal(err, obs)
+		return err
 	}
 	start := time.Now()
 	err := run(obs)
+	s.noteRefusal(err, obs)
 	code := obs.errCode
 	var me *mysql.MyError
 	if errors.As(err, &me) {
@@ -406,6 +412,10 @@ func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 	}
 	vc := s.cursor(snap, p, obs)
 	err = p.Root.Execute(vc, w)
+	var oe *engine.OutcomeError
+	if errors.As(err, &oe) && oe.Partial() {
+		s.logPartialWrite(st.SQL, oe)
+	}
 	if err == nil && !vc.single && !st.ReadsDiagnostics {
 		s.state.diag = vc.diag
 	} else if vc.single && len(st.Tables) > 0 {

@@ -11,7 +11,7 @@ import (
 // fakeHeld is a connection of cluster that no server stands behind; the
 // tests below never send on it.
 func fakeHeld(cluster string) *held {
-	c := backend.NewCluster(cluster, "127.0.0.1:1", nil, nil, backend.PoolConfig{MaxOpen: 4, MaxIdle: 4}, 0)
+	c := backend.NewCluster(cluster, "127.0.0.1:1", nil, nil, backend.PoolConfig{MaxOpen: 4, MaxIdle: 4}, 0, nil)
 	return &held{Conn: &backend.Conn{}, backend: c.Primary}
 }
 

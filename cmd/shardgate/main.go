@@ -1,6 +1,6 @@
 // Command shardgate is a MySQL sharding and read/write-splitting proxy.
 //
-//	shardgate --rules FILE [--listen ADDR]
+//	shardgate --rules FILE [--listen ADDR] [--log-format text|json] [-v]
 package main
 
 import (
@@ -14,7 +14,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"github.com/shardgate/shardgate/logs"
 	"github.com/shardgate/shardgate/metrics"
 	"github.com/shardgate/shardgate/protocol"
 	"github.com/shardgate/shardgate/router"
@@ -25,6 +27,7 @@ func main() {
 	rulesFile := flag.String("rules", "", "rules file (YAML); see the README")
 	listen := flag.String("listen", "", "address to accept MySQL clients on (overrides listen: in the rules)")
 	verbose := flag.Bool("v", false, "log debug messages")
+	logFormat := flag.String("log-format", "text", "log records as text (key=value) or json (one object per line), on stderr")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (profiling)")
 	flag.Parse()
 	if *rulesFile == "" {
@@ -36,7 +39,11 @@ func main() {
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log, err := logs.New(os.Stderr, *logFormat, level)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "shardgate: -log-format:", err)
+		os.Exit(2)
+	}
 	if *pprofAddr != "" {
 		go func() { log.Error("pprof", "err", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
@@ -54,12 +61,12 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 	if listen != "" {
 		r.Listen = listen
 	}
+	logConfig(log, r)
 	ln, err := net.Listen("tcp", r.Listen)
 	if err != nil {
 		return err
 	}
-	rt := router.New(r)
-	rt.Log = log
+	rt := router.New(r, log)
 	if r.AdminListen != "" {
 		rt.Metrics = metrics.New(rt.BackendStats)
 		admin, err := net.Listen("tcp", r.AdminListen)
@@ -84,7 +91,7 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 	}
 	limitLog("client limits", "max_connections", lim.MaxConns, "max_preauth_connections", lim.MaxPreauth,
 		"fd_limit", srv.FDLimit(), "fd_reserved_for_backends", lim.Reserve, "lowered_by_fd_limit", lim.FDBound,
-		"connect_timeout", r.ConnectTimeout, "net_write_timeout", r.NetWriteTimeout)
+		"connect_timeout", r.ConnectTimeout.String(), "net_write_timeout", r.NetWriteTimeout.String())
 	if srv.FDLimit() <= lim.Reserve {
 		log.Warn("the descriptor limit does not cover the backend pools; raise it (ulimit -n) or lower pool.max_open",
 			"fd_limit", srv.FDLimit(), "needed_for_backends", lim.Reserve)
@@ -108,16 +115,19 @@ wait:
 		case <-hup:
 			log.Warn("SIGHUP received and ignored: reloading the rules is not supported yet; restart to apply changes", "signal", "hangup")
 		case sig := <-stop:
-			log.Info("shutting down: no new clients, waiting for running statements", "signal", sig.String(), "timeout", r.ShutdownTimeout)
+			log.Info("shutting down: no new clients, waiting for running statements", "signal", sig.String(),
+				"clients", srv.Clients(), "timeout", r.ShutdownTimeout.String())
 			break wait
 		}
 	}
+	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), r.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
-		log.Warn("shutdown timeout: closed remaining clients", "err", err)
+		log.Warn("shutdown timeout: closed the remaining clients mid-statement", "err", err)
 	}
-	log.Info("stopped")
+	rt.Close() // health checks and the bucket task end; idle backend connections close
+	log.Info("stopped", "took", time.Since(began).Round(time.Millisecond).String())
 	return nil
 }
 
