@@ -49,6 +49,11 @@ type Cursor interface {
 	// is what broke the exchange (see Classify) and decides whether c is
 	// kept.
 	Release(c Conn, out *backend.Outcome, err error)
+	// Lost gives back c after err (a broken connection or a client gone,
+	// see Classify) ended the exchange, and returns what the client hears:
+	// the session knows whether c held its transaction, in which case the
+	// transaction is gone too and "not sent, safe to retry" would be a lie.
+	Lost(c Conn, err error) error
 	// Retry reports whether a read that broke on c before any byte reached
 	// the client may run again elsewhere; it takes c's server out of
 	// rotation and drops c. attempt counts from 0.

@@ -205,6 +205,9 @@ type fakeCursor struct {
 	status uint16
 	// failConn: clusters that give no connection, and the error.
 	failConn map[string]error
+	// lostInTxn: Lost answers as a session whose transaction was on the
+	// connection.
+	lostInTxn bool
 	// retries is how many Retry calls answer true.
 	retries int
 	// ensureErr: buckets whose creation fails.
@@ -271,6 +274,16 @@ func (vc *fakeCursor) Release(c Conn, out *backend.Outcome, err error) {
 	fc.relOut, fc.relErr = out, err
 	vc.live--
 	vc.events = append(vc.events, fmt.Sprintf("release:%d:%s", fc.id, faultName(Classify(err))))
+}
+
+// Lost answers as a session outside a transaction would (lostInTxn: as
+// one whose transaction was on c).
+func (vc *fakeCursor) Lost(c Conn, err error) error {
+	vc.Release(c, nil, err)
+	if vc.lostInTxn && Classify(err) == FaultBroken && !backend.Sent(err) {
+		return backend.TransactionLost(serverName(c, c.(*fakeConn).cluster), err)
+	}
+	return LostConnection(c, c.(*fakeConn).cluster, err)
 }
 
 func (vc *fakeCursor) Retry(c Conn, attempt int) bool {

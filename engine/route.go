@@ -59,8 +59,7 @@ func (r *Route) Execute(vc Cursor, w ResultWriter) error {
 		if Classify(err) == FaultBroken && r.Replica && cw.packets == 0 && vc.Retry(c, attempt) {
 			continue
 		}
-		vc.Release(c, nil, err)
-		return LostConnection(c, r.Cluster, err)
+		return vc.Lost(c, err)
 	}
 }
 
@@ -122,8 +121,7 @@ func (r *Route) open(vc Cursor, src int) (*routeRows, error) {
 		return nil, err
 	}
 	if err := c.Send(mysql.COM_QUERY, []byte(r.SQL)); err != nil {
-		vc.Release(c, nil, err)
-		return nil, LostConnection(c, r.Cluster, err)
+		return nil, vc.Lost(c, err)
 	}
 	return &routeRows{vc: vc, c: c, r: r, src: src}, nil
 }

@@ -21,6 +21,8 @@ func TestRouteExecute(t *testing.T) {
 		resps   []*resp
 		retries int
 		failAt  int
+		// lostInTxn: the session's transaction is on the connection.
+		lostInTxn bool
 		// want
 		rows      []vals
 		ok        *wire.OK
@@ -61,6 +63,11 @@ func TestRouteExecute(t *testing.T) {
 		{name: "broken at send on a primary: not sent, no retry", route: Route{Cluster: "c1", SQL: "update"},
 			resps: []*resp{broken(true)}, retries: 5,
 			err: mysql.ER_CONNECT_TO_FOREIGN_DATA_SOURCE, errText: []string{"not sent, nothing ran (safe to retry): server c1 (10.0.0.1:3306)"}, conns: 1, release: FaultBroken},
+		// The session's transaction was on the connection: it is gone with
+		// it, so the write was not sent but retrying it alone is not safe.
+		{name: "broken at send in the session's transaction", route: Route{Cluster: "c1", SQL: "update"},
+			resps: []*resp{broken(true)}, retries: 5, lostInTxn: true,
+			err: mysql.ER_UNKNOWN_ERROR, errText: []string{"holding this session's open transaction", "retry the whole transaction"}, conns: 1, release: FaultBroken},
 		{name: "broken after send on a primary: outcome unknown, no retry", route: Route{Cluster: "c1", SQL: "update"},
 			resps: []*resp{broken(false)}, retries: 5,
 			err: mysql.ER_UNKNOWN_ERROR, errText: []string{"outcome unknown", "server c1 (10.0.0.1:3306)", "may or may not have taken effect"}, conns: 1, release: FaultBroken},
@@ -78,6 +85,7 @@ func TestRouteExecute(t *testing.T) {
 			vc := newCursor(t)
 			vc.status = mysql.SERVER_STATUS_AUTOCOMMIT | mysql.SERVER_STATUS_IN_TRANS
 			vc.retries = tt.retries
+			vc.lostInTxn = tt.lostInTxn
 			vc.on(tt.route.SQL, tt.resps...)
 			w := &recWriter{failAt: tt.failAt}
 			r := tt.route

@@ -23,8 +23,7 @@ func (s *ShowCreate) Execute(vc Cursor, w ResultWriter) error {
 	}
 	res, _, err := c.Query(r.SQL)
 	if Classify(err) == FaultBroken {
-		vc.Release(c, nil, err)
-		return LostConnection(c, r.Cluster, err)
+		return vc.Lost(c, err)
 	}
 	if err != nil {
 		vc.Release(c, nil, nil)

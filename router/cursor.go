@@ -114,6 +114,16 @@ func (vc *cursor) Release(c engine.Conn, out *backend.Outcome, err error) {
 	s.settle(h)
 }
 
+func (vc *cursor) Lost(c engine.Conn, err error) error {
+	h := c.(*held)
+	if engine.Classify(err) == engine.FaultServer {
+		vc.Release(c, nil, err)
+		return err
+	}
+	vc.s.live.stop(h)
+	return vc.s.lost(h, err)
+}
+
 func (vc *cursor) Retry(c engine.Conn, attempt int) bool {
 	h := c.(*held)
 	vc.s.live.stop(h)
