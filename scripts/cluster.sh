@@ -71,11 +71,24 @@ template() {
 
 start() { # start NAME PORT SERVER_ID
   local name=$1 port=$2 id=$3 dir="$STATE/$1"
+  # A server that was just sent SIGKILL can still be exiting (its pid
+  # alive, its port and InnoDB files held): wait for it to go, unless it
+  # answers (then it is simply running).
+  local _
+  for _ in $(seq 1 50); do
+    alive "$name" || break
+    mariadb-admin --no-defaults -uroot --connect-timeout=1 --socket="$dir/sock" ping >/dev/null 2>&1 && return
+    sleep 0.1
+  done
   alive "$name" && return
   if [ ! -d "$dir/data/mysql" ]; then
     mkdir -p "$dir"; cp -a "$STATE/.template" "$dir/data"
   fi
   local ro=0; [ "$4" != "-" ] && ro=1
+  # wait_ready reads only what this start writes to the error log: an
+  # "[ERROR] Aborting" left by an earlier start (a port still held by a
+  # server being killed, say) must not fail this one.
+  stat -c %s "$dir/error.log" > "$dir/log-offset" 2>/dev/null || echo 0 > "$dir/log-offset"
   # The server outlives this script: it must not inherit the caller's file
   # descriptors beyond stdio (a test runner's lock file would stay locked
   # for as long as the server runs), and it runs in a session of its own,
@@ -105,7 +118,8 @@ wait_ready() { # wait_ready NAME
   local name=$1
   for _ in $(seq 1 300); do
     if mariadb-admin --no-defaults -uroot --socket="$STATE/$name/sock" ping >/dev/null 2>&1; then return; fi
-    if [ -f "$STATE/$name/error.log" ] && grep -q "\[ERROR\] Aborting" "$STATE/$name/error.log"; then break; fi
+    if [ -f "$STATE/$name/error.log" ] &&
+      tail -c +$(( $(cat "$STATE/$name/log-offset" 2>/dev/null || echo 0) + 1 )) "$STATE/$name/error.log" | grep -q "\[ERROR\] Aborting"; then break; fi
     sleep 0.1
   done
   log "$name did not start; its error log:"; tail -20 "$STATE/$name/error.log" >&2 || true
