@@ -14,6 +14,12 @@ const module = "github.com/shardgate/shardgate"
 // layers is the import direction, highest first (issue 10): a package may
 // import only packages of a strictly lower layer. Packages under a
 // directory (engine/route, cmd/shardgate) belong to its layer.
+//
+// memory (the process-wide memory budget, issue 13 item 3) is the bottom
+// layer: wire charges large client packets to a connection's account,
+// protocol charges long data, engine its sorts, router makes the budget and
+// metrics exports it, so it must sit below all of them; it imports nothing
+// of the module.
 var layers = [][]string{
 	{"cmd"},
 	{"protocol"},
@@ -23,6 +29,7 @@ var layers = [][]string{
 	{"shard", "parser", "backend"},
 	{"rules", "metrics"},
 	{"wire", "logs"},
+	{"memory"},
 }
 
 // notYet are layers that may not exist yet: the renovation adds them.

@@ -188,9 +188,15 @@ func (ar *aggRows) add(r *Row) {
 // finish turns the group into its output row.
 func (ar *aggRows) finish() *Row {
 	g := ar.first
-	out := &Row{Vals: append([][]byte(nil), g.Vals...), Nulls: append([]bool(nil), g.Nulls...), Src: g.Src, Size: g.Size}
+	out := &Row{Vals: append([][]byte(nil), g.Vals...), Nulls: append([]bool(nil), g.Nulls...), Src: g.Src, raw: g.raw}
 	for i, a := range ar.spec.Aggs {
 		v := ar.text(i)
+		if v != nil && !within(v, g.raw) && (a.Kind == AggMin || a.Kind == AggMax) {
+			// The best value came from another row of the group: a copy,
+			// so that a group held in memory (MemorySort) does not keep
+			// that whole row's packet alive too.
+			v = append([]byte(nil), v...)
+		}
 		out.Vals[ar.base+a.H[0]], out.Nulls[ar.base+a.H[0]] = v, v == nil
 		if a.Visible >= 0 {
 			out.Vals[a.Visible], out.Nulls[a.Visible] = v, v == nil

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/shard"
 	"github.com/shardgate/shardgate/wire"
 )
@@ -71,6 +72,11 @@ type Cursor interface {
 	ScatterConcurrency() int
 	// EnsureBucket creates an hourly bucket's tables when missing.
 	EnsureBucket(need BucketNeed) error
+	// Memory is the statement's account of the memory budget: what a
+	// primitive buffers beyond a row per input is reserved from it first
+	// (nil accounts nothing). Everything it holds is given back when the
+	// statement ends, however it ends.
+	Memory() *memory.Account
 }
 
 // Primitive is one node of a plan.

@@ -11,6 +11,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -212,6 +213,8 @@ type fakeCursor struct {
 	retries int
 	// ensureErr: buckets whose creation fails.
 	ensureErr map[string]error
+	// mem is the statement's memory account (withMemory sets a small one).
+	mem *memory.Account
 
 	mu        sync.Mutex
 	responses map[string][]*resp
@@ -225,7 +228,15 @@ type fakeCursor struct {
 }
 
 func newCursor(t testing.TB) *fakeCursor {
-	return &fakeCursor{t: t, conc: 8, status: mysql.SERVER_STATUS_AUTOCOMMIT, responses: map[string][]*resp{}}
+	vc := &fakeCursor{t: t, conc: 8, status: mysql.SERVER_STATUS_AUTOCOMMIT, responses: map[string][]*resp{}}
+	return vc.withMemory(1 << 30)
+}
+
+// withMemory gives the statement an account of limit bytes (its own
+// budget: the statement is alone in it).
+func (vc *fakeCursor) withMemory(limit int64) *fakeCursor {
+	vc.mem = memory.NewBudget(limit, limit, limit).Statement(nil)
+	return vc
 }
 
 // on sets the responses to sql: one per execution, the last repeats.
@@ -311,6 +322,7 @@ func (vc *fakeCursor) Succeeded(ok wire.OK) {
 }
 
 func (vc *fakeCursor) Status() uint16          { return vc.status }
+func (vc *fakeCursor) Memory() *memory.Account { return vc.mem }
 func (vc *fakeCursor) ScatterConcurrency() int { return vc.conc }
 
 func (vc *fakeCursor) EnsureBucket(need BucketNeed) error {
@@ -343,6 +355,11 @@ func (vc *fakeCursor) checkReleased(t testing.TB) {
 	}
 	if vc.live != 0 {
 		t.Errorf("%d connections still borrowed", vc.live)
+	}
+	// Primitives give back what they reserved themselves; the session's
+	// closing of the account is only the backstop.
+	if n := vc.mem.Used(); n != 0 {
+		t.Errorf("the statement still holds %d bytes of memory", n)
 	}
 }
 

@@ -3,10 +3,9 @@ package engine
 import (
 	"sort"
 	"strings"
+	"unsafe"
 
-	"github.com/go-mysql-org/go-mysql/mysql"
-
-	"github.com/shardgate/shardgate/wire"
+	"github.com/shardgate/shardgate/memory"
 )
 
 // MemorySortKey is one ORDER BY item of an in-memory sort: either a group
@@ -20,14 +19,15 @@ type MemorySortKey struct {
 }
 
 // MemorySort sorts its whole input in memory, for an ORDER BY the merged
-// stream does not give (by an aggregate, say). It holds at most MaxBytes
-// of rows; beyond that the statement fails with 1038 rather than exhaust
-// the proxy's memory.
+// stream does not give (by an aggregate, say). Every row it holds is
+// reserved from the statement's memory account first (what the row really
+// takes in the heap, see Row.Memory, and the slice holding them); when the
+// account refuses, the statement fails with 1038 rather than exhaust the
+// proxy's memory. Rows are given back as they go out to the client.
 type MemorySort struct {
-	Input    RowSource
-	Keys     []MemorySortKey
-	Hidden   int
-	MaxBytes int
+	Input  RowSource
+	Keys   []MemorySortKey
+	Hidden int
 }
 
 func (m *MemorySort) Inputs() []Primitive { return []Primitive{m.Input} }
@@ -62,17 +62,34 @@ func (m *MemorySort) Open(vc Cursor) (Rows, error) {
 			keys[i].desc = false
 		}
 	}
+	acct := vc.Memory()
 	var rows []*Row
-	size := 0
+	var held int64
 	err = in.each(func(r *Row) error {
-		if size += r.Size; size > m.MaxBytes {
-			return wire.Errorf(mysql.ER_OUT_OF_SORTMEMORY,
-				"shardgate: ORDER BY over rows merged from several shards needs more than %d MB of proxy memory; add a shard-key condition or order by the GROUP BY columns", m.MaxBytes>>20)
+		need := r.Memory()
+		if len(rows) == cap(rows) {
+			// Grown by hand, so that the new array is reserved before
+			// it exists; the old one is given back once copied.
+			bigger := make([]*Row, len(rows), max(64, 2*cap(rows)))
+			need += memory.Slice(cap(bigger), int64(unsafe.Sizeof(r)), true)
+			if err := acct.Grow(need); err != nil {
+				return sortMemoryError(err)
+			}
+			copy(bigger, rows)
+			old := memory.Slice(cap(rows), int64(unsafe.Sizeof(r)), true)
+			acct.Shrink(old)
+			held += need - old
+			rows = bigger
+		} else if err := acct.Grow(need); err != nil {
+			return sortMemoryError(err)
+		} else {
+			held += need
 		}
 		rows = append(rows, r)
 		return nil
 	})
 	if err != nil {
+		acct.Shrink(held)
 		return nil, err
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
@@ -92,7 +109,7 @@ func (m *MemorySort) Open(vc Cursor) (Rows, error) {
 		}
 		return false
 	})
-	return &sliceRows{header: header, rows: rows}, nil
+	return &sliceRows{header: header, rows: rows, acct: acct, held: held}, nil
 }
 
 // compareNullsFirst orders operands with NULL lowest.
@@ -110,10 +127,14 @@ func compareNullsFirst(a, b value) int {
 	return compareBytes(a.str, b.str)
 }
 
-// sliceRows serves rows held in memory.
+// sliceRows serves rows held in memory. With acct, held is what the rows
+// (and their slice) hold of it: each row is given back as it goes out,
+// the rest at Close.
 type sliceRows struct {
 	header [][]byte
 	rows   []*Row
+	acct   *memory.Account
+	held   int64
 }
 
 func (s *sliceRows) Header() ([][]byte, error) { return s.header, nil }
@@ -124,6 +145,15 @@ func (s *sliceRows) Next() (*Row, error) {
 	r := s.rows[0]
 	s.rows[0] = nil
 	s.rows = s.rows[1:]
+	if s.acct != nil {
+		n := min(r.Memory(), s.held)
+		s.acct.Shrink(n)
+		s.held -= n
+	}
 	return r, nil
 }
-func (s *sliceRows) Close(error) { s.rows = nil }
+func (s *sliceRows) Close(error) {
+	s.rows = nil
+	s.acct.Shrink(s.held)
+	s.held = 0
+}

@@ -32,7 +32,7 @@ func TestMemorySort(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			vc := newCursor(t).on("q", rs(sortCols, sortInput...))
-			m := &MemorySort{Input: &Route{Cluster: "c1", SQL: "q"}, Keys: tt.keys, Hidden: 2, MaxBytes: 1 << 20}
+			m := &MemorySort{Input: &Route{Cluster: "c1", SQL: "q"}, Keys: tt.keys, Hidden: 2}
 			w := &recWriter{}
 			got := wantComplete(t, vc, w, m.Execute(vc, w))
 			var names []string
@@ -66,14 +66,14 @@ func TestMemorySortEmptyAndErrors(t *testing.T) {
 	t.Run("empty", func(t *testing.T) {
 		vc := newCursor(t).on("q", rs(sortCols))
 		w := &recWriter{}
-		got := wantComplete(t, vc, w, (&MemorySort{Input: &Route{Cluster: "c1", SQL: "q"}, Keys: keys, Hidden: 2, MaxBytes: 1 << 20}).Execute(vc, w))
+		got := wantComplete(t, vc, w, (&MemorySort{Input: &Route{Cluster: "c1", SQL: "q"}, Keys: keys, Hidden: 2}).Execute(vc, w))
 		wantRows(t, got.rows)
 	})
 	t.Run("too much memory", func(t *testing.T) {
-		vc := newCursor(t)
+		vc := newCursor(t).withMemory(300)
 		in := &MergeSort{Routes: routes(vc, rs(sortCols, sortInput...), rs(sortCols, sortInput...)), Hidden: 2}
 		w := &recWriter{}
-		err := (&MemorySort{Input: in, Keys: keys, Hidden: 2, MaxBytes: 300}).Execute(vc, w)
+		err := (&MemorySort{Input: in, Keys: keys, Hidden: 2}).Execute(vc, w)
 		wantFailed(t, vc, w, err)
 		wantCode(t, err, mysql.ER_OUT_OF_SORTMEMORY)
 		if len(w.packets) != 0 {
@@ -85,7 +85,7 @@ func TestMemorySortEmptyAndErrors(t *testing.T) {
 		vc := newCursor(t)
 		in := &MergeSort{Routes: routes(vc, rs(sortCols, sortInput...), rs(sortCols, sortInput...).failAfter(3, mysql.ER_QUERY_INTERRUPTED, "killed")), Hidden: 2}
 		w := &recWriter{}
-		err := (&MemorySort{Input: in, Keys: keys, Hidden: 2, MaxBytes: 1 << 20}).Execute(vc, w)
+		err := (&MemorySort{Input: in, Keys: keys, Hidden: 2}).Execute(vc, w)
 		wantFailed(t, vc, w, err)
 		wantCode(t, err, mysql.ER_QUERY_INTERRUPTED)
 		if len(w.packets) != 0 {
@@ -96,7 +96,7 @@ func TestMemorySortEmptyAndErrors(t *testing.T) {
 	t.Run("broken", func(t *testing.T) {
 		vc := newCursor(t).on("q", rs(sortCols, sortInput...).breakAfter(2))
 		w := &recWriter{}
-		err := (&MemorySort{Input: &Route{Cluster: "c1", SQL: "q"}, Keys: keys, Hidden: 2, MaxBytes: 1 << 20}).Execute(vc, w)
+		err := (&MemorySort{Input: &Route{Cluster: "c1", SQL: "q"}, Keys: keys, Hidden: 2}).Execute(vc, w)
 		wantFailed(t, vc, w, err)
 		wantBrokenRelease(t, vc, "q")
 	})

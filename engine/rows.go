@@ -2,9 +2,11 @@ package engine
 
 import (
 	"errors"
+	"unsafe"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -16,9 +18,8 @@ type Row struct {
 	// Src is the input the row came from: rows equal on every sort key
 	// keep input order.
 	Src int
-	// Size approximates the memory the row holds.
-	Size int
-	raw  []byte
+	// raw is the packet the row came in; values split from it alias it.
+	raw []byte
 }
 
 // NewRow makes a row from values (nil values are NULL).
@@ -26,19 +27,48 @@ func NewRow(vals ...[]byte) *Row {
 	r := &Row{Vals: vals, Nulls: make([]bool, len(vals))}
 	for i, v := range vals {
 		r.Nulls[i] = v == nil
-		r.Size += len(v) + 48
 	}
 	return r
 }
 
 // rawRow wraps a packet (copied: the connection reuses its buffer).
 func rawRow(p []byte, src int) *Row {
-	return &Row{raw: append([]byte(nil), p...), Src: src, Size: len(p) + 64}
+	return &Row{raw: append([]byte(nil), p...), Src: src}
 }
 
-// values splits the packet into n values.
+// Memory is what the row keeps alive in the heap, as the allocator counts
+// it: the Row itself, its packet, the arrays of values and NULL flags,
+// and every value that is not a part of the packet. A buffer holding rows
+// reserves this much per row (TestRowMemoryMatchesHeap checks it against
+// the heap's growth).
+func (r *Row) Memory() int64 {
+	n := memory.Alloc(int64(unsafe.Sizeof(Row{})), true)
+	n += memory.Slice(cap(r.Vals), int64(unsafe.Sizeof([]byte(nil))), true)
+	n += memory.Bytes(cap(r.Nulls))
+	n += memory.Bytes(cap(r.raw))
+	for _, v := range r.Vals {
+		if cap(v) > 0 && !within(v, r.raw) {
+			n += memory.Bytes(cap(v))
+		}
+	}
+	return n
+}
+
+// within reports whether v lies in buf's backing array (a value split
+// from the packet, which costs nothing of its own).
+func within(v, buf []byte) bool {
+	if cap(v) == 0 || cap(buf) == 0 {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(v)))
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	return p >= base && p < base+uintptr(cap(buf))
+}
+
+// values splits the packet into n values, once: a row already split (or
+// built from values) keeps its own.
 func (r *Row) values(n int) error {
-	if r.raw == nil {
+	if r.Vals != nil || r.raw == nil {
 		if len(r.Vals) != n {
 			return errors.New("row has the wrong number of values")
 		}
@@ -48,7 +78,7 @@ func (r *Row) values(n int) error {
 	if !ok {
 		return errors.New("malformed row from a backend")
 	}
-	r.Vals, r.Nulls, r.Size = vals, nulls, len(r.raw)+48*n
+	r.Vals, r.Nulls = vals, nulls
 	return nil
 }
 

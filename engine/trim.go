@@ -52,5 +52,5 @@ func (tr *trimRows) Next() (*Row, error) {
 	if err := r.values(tr.width); err != nil {
 		return nil, err
 	}
-	return &Row{Vals: r.Vals[:len(tr.header)], Nulls: r.Nulls[:len(tr.header)], Src: r.Src, Size: r.Size}, nil
+	return &Row{Vals: r.Vals[:len(tr.header)], Nulls: r.Nulls[:len(tr.header)], Src: r.Src, raw: r.raw}, nil
 }

@@ -10,10 +10,6 @@ import (
 	"github.com/shardgate/shardgate/parser"
 )
 
-// maxSortBytes bounds the rows an in-memory ORDER BY over merged groups may
-// hold; beyond it the statement fails instead of exhausting memory.
-const maxSortBytes = 256 << 20
-
 // Plan plans a statement for a session described by f. It
 // reads no backend and returns an immutable plan.
 func (pl *Planner) Plan(st *parser.Statement, f Facts) (*engine.Plan, error) {
@@ -95,7 +91,7 @@ func buildMerge(m *MergeSpec, routes []*engine.Route, meta *engine.Route) (engin
 				keys[i].Expr = m.compile(f.Expr)
 			}
 		}
-		node = &engine.MemorySort{Input: node, Keys: keys, Hidden: m.Hidden, MaxBytes: maxSortBytes}
+		node = &engine.MemorySort{Input: node, Keys: keys, Hidden: m.Hidden}
 	}
 	if m.Count >= 0 {
 		node = &engine.Limit{Input: node, Offset: m.Offset, Count: m.Count}

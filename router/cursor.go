@@ -8,6 +8,7 @@ import (
 
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -24,10 +25,12 @@ type cursor struct {
 	cluster string
 	// diag collects the warnings of a statement with several steps.
 	diag *diagnostics
+	// mem is the statement's share of the session's memory account.
+	mem *memory.Account
 }
 
 func (s *Session) cursor(snap *Snapshot, p *engine.Plan, obs *observation) *cursor {
-	vc := &cursor{s: s, snap: snap, plan: p, obs: obs, diag: &diagnostics{}}
+	vc := &cursor{s: s, snap: snap, plan: p, obs: obs, diag: &diagnostics{}, mem: s.rt.mem.Statement(s.mem)}
 	root := p.Root
 	if e, ok := root.(*engine.EnsureBuckets); ok {
 		root = e.Input
@@ -141,6 +144,7 @@ func (vc *cursor) Sequential() bool {
 }
 
 func (vc *cursor) Status() uint16          { return vc.s.Status() }
+func (vc *cursor) Memory() *memory.Account { return vc.mem }
 func (vc *cursor) ScatterConcurrency() int { return vc.snap.Rules.ScatterConcurrency }
 
 func (vc *cursor) EnsureBucket(need engine.BucketNeed) error {

@@ -44,7 +44,7 @@ func (s *Session) passthrough(sql string, parseErr error, w ResultWriter, obs *o
 		Root:    &engine.Route{Cluster: schema.Cluster, SQL: sql},
 		Effects: engine.Effects{HoldsConnState: true},
 	}
-	return p.Root.Execute(s.cursor(snap, p, obs), w)
+	return s.execute(s.cursor(snap, p, obs), w)
 }
 
 // passthroughNames lists the names in sql as read in mode m and in the

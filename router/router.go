@@ -16,6 +16,7 @@ import (
 
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/logs"
+	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/metrics"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/planner"
@@ -59,6 +60,10 @@ type Router struct {
 	// FlushHosts, set by the client-facing server, forgets failed logins
 	// and unblocks every host (FLUSH HOSTS).
 	FlushHosts func()
+	// mem is the process-wide memory budget (memory_limit). It belongs to
+	// the router, not to a snapshot: reservations made under one snapshot
+	// are given back under the next.
+	mem *memory.Budget
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
@@ -69,6 +74,7 @@ type Router struct {
 func New(r *rules.Rules, log *slog.Logger) *Router {
 	log = logs.OrDiscard(log)
 	rt := &Router{Log: log, refusals: logs.NewLimiter(log, logs.Every)}
+	rt.mem = memory.NewBudget(int64(r.MemoryLimit), int64(r.ConnectionMemoryLimit), int64(r.StatementMemoryLimit))
 	rt.parsers.New = func() any { return parser.New() }
 	rt.snap.Store(newSnapshot(r, shard.NewBucketRegistry(), time.Now, log))
 	return rt
@@ -104,6 +110,9 @@ func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.
 	}
 	return snap
 }
+
+// Memory is the process-wide memory budget.
+func (rt *Router) Memory() *memory.Budget { return rt.mem }
 
 // Snapshot is the current routing snapshot.
 func (rt *Router) Snapshot() *Snapshot { return rt.snap.Load() }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/planner"
 	"github.com/shardgate/shardgate/rules"
@@ -44,6 +45,9 @@ type Session struct {
 	// SHOW PROCESSLIST) may read of this one.
 	client Client
 	live   live
+	// mem is the connection's account of the memory budget: its long
+	// data and large packets, and the accounts of its statements.
+	mem *memory.Account
 }
 
 // observation is what the metrics record of one client command.
@@ -58,7 +62,7 @@ type observation struct {
 // NewSession starts a session for a logged-in client. collation is the
 // collation id from the handshake; foundRows mirrors CLIENT_FOUND_ROWS.
 func (rt *Router) NewSession(db string, collation uint8, foundRows bool) *Session {
-	s := &Session{rt: rt, id: rt.sessionIDs.Add(1), foundRows: foundRows}
+	s := &Session{rt: rt, id: rt.sessionIDs.Add(1), foundRows: foundRows, mem: rt.mem.Connection()}
 	s.state = newState(db, namesForCollation(collation))
 	s.txn.status = mysql.SERVER_STATUS_AUTOCOMMIT
 	return s
@@ -102,7 +106,11 @@ func (s *Session) Status() uint16 { return s.txn.clientStatus() }
 func (s *Session) Close() {
 	s.rt.sessions.remove(s)
 	s.txn.release()
+	s.mem.Close()
 }
+
+// Memory is the connection's account of the memory budget.
+func (s *Session) Memory() *memory.Account { return s.mem }
 
 // Reset is COM_RESET_CONNECTION: the session forgets variables, temporary
 // tables and transactions, and keeps its database.
@@ -411,7 +419,7 @@ func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 		return err
 	}
 	vc := s.cursor(snap, p, obs)
-	err = p.Root.Execute(vc, w)
+	err = s.execute(vc, w)
 	var oe *engine.OutcomeError
 	if errors.As(err, &oe) && oe.Partial() {
 		s.logPartialWrite(st.SQL, oe)
@@ -422,6 +430,14 @@ func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 		s.state.diag = nil // the statement's connection has its diagnostics
 	}
 	return err
+}
+
+// execute runs the cursor's plan. The statement's memory account is closed
+// after, however the plan ended (an error, the client gone), so nothing
+// it reserved outlives it.
+func (s *Session) execute(vc *cursor, w ResultWriter) error {
+	defer vc.mem.Close()
+	return vc.plan.Root.Execute(vc, w)
 }
 
 func (s *Session) writeOK(w ResultWriter, ok wire.OK) error {

@@ -310,5 +310,5 @@ func (s *Session) processList(snap *Snapshot, st *parser.Statement, w ResultWrit
 		cluster = schema.Cluster
 	}
 	p := &engine.Plan{Read: true, Root: &engine.Route{Cluster: cluster, SQL: sql, Replica: true}, Effects: engine.Effects{CountsAsRead: true}}
-	return p.Root.Execute(s.cursor(snap, p, obs), w)
+	return s.execute(s.cursor(snap, p, obs), w)
 }

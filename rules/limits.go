@@ -29,6 +29,12 @@ const (
 	MaxScatterConcurrency = 1024
 	// MinHealthInterval keeps the health loop from spinning.
 	MinHealthInterval = 10 * time.Millisecond
+	// MinMemoryLimit and MaxMemoryLimit bound memory_limit: below 16 MiB
+	// the shares could not hold a few large packets; above 1 TiB is a
+	// typo. MinMemoryShare bounds the connection and statement shares.
+	MinMemoryLimit = 16 << 20
+	MaxMemoryLimit = 1 << 40
+	MinMemoryShare = 1 << 20
 )
 
 // checkNulls refuses entries written with no value ("s0:" with nothing
@@ -156,11 +162,32 @@ func (r *Rules) validateRanges(doc *yaml.Node) error {
 			return lineError(pathLine(doc, d.path...), "%s %s: must be positive", strings.Join(d.path, "."), d.d)
 		}
 	}
+	if err := r.validateMemory(doc); err != nil {
+		return err
+	}
 	if r.Pool.MaxOpen < 1 {
 		return lineError(pathLine(doc, "pool", "max_open"), "pool.max_open %d: must be at least 1", r.Pool.MaxOpen)
 	}
 	if r.Pool.MaxIdle < 0 || r.Pool.MaxIdle > r.Pool.MaxOpen {
 		return lineError(pathLine(doc, "pool", "max_idle"), "pool.max_idle %d: must be between 0 and max_open (%d)", r.Pool.MaxIdle, r.Pool.MaxOpen)
+	}
+	return nil
+}
+
+// validateMemory checks the budget and its shares: a statement's share is
+// part of its connection's, which is part of the whole.
+func (r *Rules) validateMemory(doc *yaml.Node) error {
+	if r.MemoryLimit < MinMemoryLimit || r.MemoryLimit > MaxMemoryLimit {
+		return lineError(keyLine(doc, "memory_limit"), "memory_limit %s: must be between %s and %s",
+			r.MemoryLimit, ByteSize(MinMemoryLimit), ByteSize(MaxMemoryLimit))
+	}
+	if r.ConnectionMemoryLimit < MinMemoryShare || r.ConnectionMemoryLimit > r.MemoryLimit {
+		return lineError(keyLine(doc, "connection_memory_limit"), "connection_memory_limit %s: must be between %s and memory_limit (%s)",
+			r.ConnectionMemoryLimit, ByteSize(MinMemoryShare), r.MemoryLimit)
+	}
+	if r.StatementMemoryLimit < MinMemoryShare || r.StatementMemoryLimit > r.ConnectionMemoryLimit {
+		return lineError(keyLine(doc, "statement_memory_limit"), "statement_memory_limit %s: must be between %s and connection_memory_limit (%s): a statement's memory is part of its connection's",
+			r.StatementMemoryLimit, ByteSize(MinMemoryShare), r.ConnectionMemoryLimit)
 	}
 	return nil
 }

@@ -107,3 +107,55 @@ func TestRulesLimitsAccepted(t *testing.T) {
 		t.Fatalf("rules: %+v", r)
 	}
 }
+
+// memory_limit and its shares: sizes with units, defaults derived from
+// memory_limit, and values out of range refused with their line.
+func TestMemoryLimits(t *testing.T) {
+	const schemas = "schemas: {shop: {cluster: main}}\n" // line 7 after base
+	accepted := []struct {
+		name, yaml       string
+		limit, conn, stm ByteSize
+	}{
+		{"defaults", "", 1 << 30, 256 << 20, 256 << 20},
+		{"shares follow memory_limit", "memory_limit: 64M\n", 64 << 20, 16 << 20, 16 << 20},
+		{"units", "memory_limit: 2GiB\nconnection_memory_limit: 512MB\nstatement_memory_limit: 1048576\n", 2 << 30, 512 << 20, 1 << 20},
+		{"lower case and spaces", "memory_limit: 16m\nconnection_memory_limit: 16 m\nstatement_memory_limit: 2048k\n", 16 << 20, 16 << 20, 2 << 20},
+		{"the bounds", "memory_limit: 1T\nconnection_memory_limit: 1T\nstatement_memory_limit: 1M\n", 1 << 40, 1 << 40, 1 << 20},
+	}
+	for _, c := range accepted {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := Parse("rules.yaml", []byte(base+schemas+c.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.MemoryLimit != c.limit || r.ConnectionMemoryLimit != c.conn || r.StatementMemoryLimit != c.stm {
+				t.Fatalf("memory_limit %s, connection %s, statement %s; want %s, %s, %s",
+					r.MemoryLimit, r.ConnectionMemoryLimit, r.StatementMemoryLimit, c.limit, c.conn, c.stm)
+			}
+		})
+	}
+	refused := []struct{ name, yaml, want string }{
+		{"below the minimum", "memory_limit: 8M\n", "rules.yaml:8: memory_limit 8M: must be between 16M and 1T"},
+		{"negative", "memory_limit: -1G\n", "rules.yaml:8: memory_limit -1G: must be between 16M and 1T"},
+		{"above the maximum", "memory_limit: 2T\n", "rules.yaml:8: memory_limit 2T: must be between 16M and 1T"},
+		{"not a size", "memory_limit: lots\n", `rules.yaml:8: "lots": want a size in bytes such as 1G, 512M or 1048576`},
+		{"unknown unit", "memory_limit: 1P\n", `rules.yaml:8: "1P": want a size in bytes`},
+		{"overflow", "memory_limit: 9999999999999T\n", `rules.yaml:8: "9999999999999T": want a size in bytes`},
+		{"connection over memory_limit", "memory_limit: 64M\nconnection_memory_limit: 128M\n",
+			"rules.yaml:9: connection_memory_limit 128M: must be between 1M and memory_limit (64M)"},
+		{"connection share too small", "connection_memory_limit: 1000\nstatement_memory_limit: 1000\n",
+			"rules.yaml:8: connection_memory_limit 1000: must be between 1M and memory_limit (1G)"},
+		{"statement over its connection's", "connection_memory_limit: 32M\nstatement_memory_limit: 64M\n",
+			"rules.yaml:9: statement_memory_limit 64M: must be between 1M and connection_memory_limit (32M): a statement's memory is part of its connection's"},
+		{"statement over the default connection share", "statement_memory_limit: 512M\n",
+			"rules.yaml:8: statement_memory_limit 512M: must be between 1M and connection_memory_limit (256M)"},
+	}
+	for _, c := range refused {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("rules.yaml", []byte(base+schemas+c.yaml))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}

@@ -74,6 +74,15 @@ type Rules struct {
 	// progress; then its statement is killed and it is disconnected.
 	NetWriteTimeout time.Duration `yaml:"net_write_timeout"`
 
+	// The memory budget (see "Memory" in the README): what the proxy
+	// buffers (in-memory sorts, whole results, long data, large packets)
+	// is reserved from MemoryLimit before it is allocated; one connection
+	// may hold at most ConnectionMemoryLimit of it, and one statement at
+	// most StatementMemoryLimit (part of its connection's share).
+	MemoryLimit           ByteSize `yaml:"memory_limit"`
+	ConnectionMemoryLimit ByteSize `yaml:"connection_memory_limit"`
+	StatementMemoryLimit  ByteSize `yaml:"statement_memory_limit"`
+
 	// SchemaOrder lists schema names as written; the first one answers
 	// statements that name no table while no database is selected.
 	SchemaOrder []string `yaml:"-"`
@@ -214,6 +223,12 @@ const (
 	DefaultMaxPreauthConnections = 256
 	DefaultConnectTimeout        = 10 * time.Second
 	DefaultNetWriteTimeout       = 60 * time.Second
+	// DefaultMemoryLimit is the process-wide budget. A connection and a
+	// statement each get a quarter of memory_limit by default
+	// (MemoryShareDivisor): no one client or statement can take the
+	// budget from the others, and one statement still gets 256 MiB.
+	DefaultMemoryLimit = 1 << 30
+	MemoryShareDivisor = 4
 )
 
 // Load reads, parses and validates a rules file.
@@ -308,6 +323,15 @@ func (r *Rules) applyDefaults() {
 	}
 	if r.NetWriteTimeout == 0 {
 		r.NetWriteTimeout = DefaultNetWriteTimeout
+	}
+	if r.MemoryLimit == 0 {
+		r.MemoryLimit = DefaultMemoryLimit
+	}
+	if r.ConnectionMemoryLimit == 0 {
+		r.ConnectionMemoryLimit = r.MemoryLimit / MemoryShareDivisor
+	}
+	if r.StatementMemoryLimit == 0 {
+		r.StatementMemoryLimit = r.MemoryLimit / MemoryShareDivisor
 	}
 	p := &r.Pool
 	if p.MaxOpen == 0 {

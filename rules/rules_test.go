@@ -31,6 +31,9 @@ func TestExampleLoads(t *testing.T) {
 		t.Fatalf("client limit defaults: max_connections %d, max_preauth_connections %d, connect_timeout %s, net_write_timeout %s",
 			r.MaxConnections, r.MaxPreauthConnections, r.ConnectTimeout, r.NetWriteTimeout)
 	}
+	if r.MemoryLimit != 1<<30 || r.ConnectionMemoryLimit != 256<<20 || r.StatementMemoryLimit != 256<<20 {
+		t.Fatalf("memory limits: %s, %s, %s", r.MemoryLimit, r.ConnectionMemoryLimit, r.StatementMemoryLimit)
+	}
 	// A check may take longer than the interval, and one failed check does
 	// not take a backend out.
 	if r.HealthTimeout != 2*time.Second || r.HealthFailures != 2 || r.HealthTimeout <= r.HealthInterval {

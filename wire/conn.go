@@ -35,6 +35,8 @@ import (
 	"net"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/memory"
 )
 
 // MaxPayloadChunk is the largest payload one physical packet carries; a
@@ -44,6 +46,38 @@ const MaxPayloadChunk = 1<<24 - 1
 // ErrPacketTooLarge is returned by ReadPacket when a logical packet would
 // exceed the connection's limit. The caller decides whether to answer 1153.
 var ErrPacketTooLarge = errors.New("packet exceeds max_allowed_packet")
+
+// PacketRefusedError is returned by ReadPacket when the buffer for a
+// packet could not be reserved from the connection's memory account. The
+// packet has been read and dropped, so the stream is still in step and the
+// connection can go on; Head is its first bytes (the command and, for
+// COM_STMT_SEND_LONG_DATA, the statement and parameter it was for).
+type PacketRefusedError struct {
+	Head []byte
+	Size int
+	Err  error // the *memory.Refusal
+}
+
+func (e *PacketRefusedError) Error() string {
+	return fmt.Sprintf("no memory for a packet of %d bytes: %v", e.Size, e.Err)
+}
+
+func (e *PacketRefusedError) Unwrap() error { return e.Err }
+
+// packetHead is how much of a refused packet is kept for the caller.
+const packetHead = 16
+
+// KeptBuffer is the largest packet buffer a connection with a memory
+// account (a client's) keeps between packets, uncharged: the
+// per-connection cost of reading statements without an allocation each.
+// Larger packets get a buffer of their own, charged to Mem while they are
+// in use and dropped after. Connections without an account (to backends,
+// whose number the pools bound) keep up to keptBufferUnaccounted, so that
+// rows of up to 1 MiB stream without an allocation each.
+const (
+	KeptBuffer            = 16 << 10
+	keptBufferUnaccounted = 1 << 20
+)
 
 // ErrSequence means the peer sent a packet out of order: the stream cannot be
 // trusted any more.
@@ -58,8 +92,13 @@ type Conn struct {
 	seq uint8
 	// MaxPacket bounds the size of a logical packet read; 0 means no bound.
 	MaxPacket int
-	buf       []byte
-	header    [4]byte
+	// Mem, when set, is charged for every packet buffer larger than
+	// KeptBuffer while the packet is in use (until the next ReadPacket).
+	Mem *memory.Account
+	// charged is what the current buffer holds of Mem.
+	charged int64
+	buf     []byte
+	header  [4]byte
 }
 
 // NewConn wraps c with read and write buffers of the given size.
@@ -99,7 +138,13 @@ func (c *Conn) SetSequence(s uint8) { c.seq = s }
 
 // ReadPacket returns the payload of the next logical packet, joining split
 // packets. The returned slice is only valid until the next ReadPacket.
+// With Mem set, a packet that needs more than KeptBuffer is read only when
+// its buffer can be reserved; otherwise it is skipped and a
+// *PacketRefusedError returned.
 func (c *Conn) ReadPacket() ([]byte, error) {
+	// The previous packet is no longer in use.
+	c.Mem.Shrink(c.charged)
+	c.charged = 0
 	c.buf = c.buf[:0]
 	for {
 		if _, err := io.ReadFull(c.r, c.header[:]); err != nil {
@@ -115,9 +160,20 @@ func (c *Conn) ReadPacket() ([]byte, error) {
 		}
 		start := len(c.buf)
 		if cap(c.buf) < start+n {
+			var cost int64
+			if c.Mem != nil && start+n > KeptBuffer {
+				// Reserved before the allocation; the old buffer, now
+				// garbage, is given back once copied.
+				cost = memory.Bytes(start + n)
+				if err := c.Mem.Grow(cost); err != nil {
+					return nil, c.skip(n, err)
+				}
+			}
 			grown := make([]byte, start, start+n)
 			copy(grown, c.buf)
 			c.buf = grown
+			c.Mem.Shrink(c.charged)
+			c.charged = cost
 		}
 		c.buf = c.buf[:start+n]
 		if _, err := io.ReadFull(c.r, c.buf[start:]); err != nil {
@@ -127,13 +183,63 @@ func (c *Conn) ReadPacket() ([]byte, error) {
 			break
 		}
 	}
-	// Do not keep a huge buffer alive for the life of an idle connection.
-	if cap(c.buf) > 1<<20 {
+	// Do not keep a large buffer alive for the life of an idle connection.
+	keep := keptBufferUnaccounted
+	if c.Mem != nil {
+		keep = KeptBuffer
+	}
+	if cap(c.buf) > keep {
 		out := c.buf
 		c.buf = nil
 		return out, nil
 	}
 	return c.buf, nil
+}
+
+// skip reads and drops the rest of a packet whose buffer was refused (n
+// bytes of the current chunk, then any chunks after it), keeping its
+// first bytes.
+func (c *Conn) skip(n int, refusal error) error {
+	e := &PacketRefusedError{Err: refusal}
+	e.Head = append(e.Head, c.buf[:min(len(c.buf), packetHead)]...)
+	c.Mem.Shrink(c.charged)
+	c.charged = 0
+	c.buf = nil
+	for {
+		e.Size += n
+		keep := min(n, packetHead-len(e.Head))
+		if keep > 0 {
+			head := make([]byte, keep)
+			if _, err := io.ReadFull(c.r, head); err != nil {
+				return err
+			}
+			e.Head = append(e.Head, head...)
+		}
+		if _, err := io.CopyN(io.Discard, c.r, int64(n-keep)); err != nil {
+			return err
+		}
+		if n < MaxPayloadChunk {
+			return e
+		}
+		if _, err := io.ReadFull(c.r, c.header[:]); err != nil {
+			return err
+		}
+		n = int(c.header[0]) | int(c.header[1])<<8 | int(c.header[2])<<16
+		if c.header[3] != c.seq {
+			return fmt.Errorf("%w: got %d, want %d", ErrSequence, c.header[3], c.seq)
+		}
+		c.seq++
+		if c.MaxPacket > 0 && e.Size+n > c.MaxPacket {
+			return ErrPacketTooLarge
+		}
+	}
+}
+
+// ReleasePacket gives back the current packet's buffer charge before the
+// next ReadPacket (a connection that is going away).
+func (c *Conn) ReleasePacket() {
+	c.Mem.Shrink(c.charged)
+	c.charged = 0
 }
 
 // WritePacket buffers one logical packet, splitting it as the protocol

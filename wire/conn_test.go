@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/shardgate/shardgate/memory"
 )
 
 // pipeConn is a net.Conn reading from a fixed buffer and recording writes.
@@ -127,5 +129,67 @@ func TestRawKeepsBufferedBytes(t *testing.T) {
 	buf := make([]byte, 5)
 	if n, _ := c.Raw().Read(buf); string(buf[:n]) != "HELLO" {
 		t.Fatalf("lost the bytes read ahead: %q", buf[:n])
+	}
+}
+
+// Packets larger than KeptBuffer are charged to the connection's memory
+// account while in use, and a packet whose buffer the account refuses is
+// skipped whole: the caller gets its head and size, and the next packet
+// reads normally.
+func TestReadPacketChargesMemory(t *testing.T) {
+	const limit = 4 << 20
+	packet := func(size int, fill byte) []byte {
+		p := bytes.Repeat([]byte{fill}, size)
+		copy(p, "HEAD-of-the-packet")
+		return p
+	}
+	tests := []struct {
+		name    string
+		size    int
+		refused bool
+		charged int64 // while the packet is in use
+	}{
+		{"small packets are not charged", KeptBuffer, false, 0},
+		{"a large packet is charged while in use", KeptBuffer + 1, false, memory.Bytes(KeptBuffer + 1)},
+		{"a 3 MiB packet fits the 4 MiB share", 3 << 20, false, memory.Bytes(3 << 20)},
+		{"a 5 MiB packet does not", 5 << 20, true, 0},
+		{"nor does one split in two chunks", MaxPayloadChunk + 100, true, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			budget := memory.NewBudget(64<<20, limit, limit)
+			acct := budget.Connection()
+			w := &pipeConn{in: bytes.NewReader(nil)}
+			wc := NewConn(w, 4096)
+			wc.WritePacket(packet(tc.size, 'x'))
+			wc.ResetSequence()
+			wc.WritePacket([]byte("next"))
+			wc.Flush()
+			c := NewConn(&pipeConn{in: bytes.NewReader(w.out.Bytes())}, 4096)
+			c.Mem = acct
+			p, err := c.ReadPacket()
+			var refused *PacketRefusedError
+			switch {
+			case tc.refused && !errors.As(err, &refused):
+				t.Fatalf("want a refusal, got %d bytes, %v", len(p), err)
+			case tc.refused:
+				var r *memory.Refusal
+				if string(refused.Head) != "HEAD-of-the-pack" || refused.Size != tc.size || !errors.As(err, &r) || r.Scope != memory.Connection {
+					t.Fatalf("refusal head %q size %d (want %d), %v", refused.Head, refused.Size, tc.size, err)
+				}
+			case err != nil || !bytes.Equal(p, packet(tc.size, 'x')):
+				t.Fatalf("read %d bytes, %v", len(p), err)
+			}
+			if acct.Used() != tc.charged || budget.Reserved() != tc.charged {
+				t.Fatalf("while in use: account %d, budget %d, want %d", acct.Used(), budget.Reserved(), tc.charged)
+			}
+			c.ResetSequence()
+			if p, err := c.ReadPacket(); err != nil || string(p) != "next" {
+				t.Fatalf("the packet after: %q, %v", p, err)
+			}
+			if acct.Used() != 0 {
+				t.Fatalf("after the next packet the account holds %d", acct.Used())
+			}
+		})
 	}
 }

@@ -1,0 +1,40 @@
+package engine
+
+import (
+	"errors"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/memory"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// MemoryError is what a client hears when a buffer could not be reserved
+// from the memory budget (err is the *memory.Refusal; anything else is
+// returned as it is). code is ER_OUT_OF_SORTMEMORY (1038) for sorts and
+// ER_OUT_OF_RESOURCES (1041) for every other buffer, as a MySQL server
+// answers; what says what needed the memory and avoid how the statement
+// could need less. This is the one place these messages are worded.
+func MemoryError(code uint16, what, avoid string, err error) error {
+	var r *memory.Refusal
+	if !errors.As(err, &r) {
+		return err
+	}
+	switch r.Scope {
+	case memory.Process:
+		// Other clients hold the budget: this statement may fit later.
+		return wire.Errorf(code, "shardgate: out of memory: %s needs %s more, but the proxy's memory_limit (%s) is in use (%s held by all clients); retry later, %s, or raise memory_limit in the rules",
+			what, memory.Format(r.Want), memory.Format(r.Limit), memory.Format(r.Held), avoid)
+	case memory.Connection:
+		return wire.Errorf(code, "shardgate: out of memory: %s would take this connection past connection_memory_limit (%s; it holds %s, long data of prepared statements included); %s, or raise connection_memory_limit in the rules",
+			what, memory.Format(r.Limit), memory.Format(r.Held), avoid)
+	}
+	return wire.Errorf(code, "shardgate: out of memory: %s needs more than statement_memory_limit (%s) of proxy memory; %s, or raise statement_memory_limit in the rules",
+		what, memory.Format(r.Limit), avoid)
+}
+
+// sortMemoryError is MemorySort's refusal.
+func sortMemoryError(err error) error {
+	return MemoryError(mysql.ER_OUT_OF_SORTMEMORY, "ORDER BY over rows merged from several shards",
+		"add a shard-key condition, or order by the GROUP BY columns", err)
+}
