@@ -184,4 +184,3 @@ func (h *heldWriter) WritePacket(p []byte) error {
 }
 
 func (h *heldWriter) Flush() error { return h.rec.Flush() }
-

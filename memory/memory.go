@@ -45,11 +45,11 @@ func (s Scope) Key() string {
 
 // Budget is the process-wide limit and the shares accounts get.
 type Budget struct {
-	limit     int64
-	shares    [numScopes]int64
-	used      atomic.Int64
-	peak      atomic.Int64
-	refusals  [numScopes]atomic.Int64
+	limit    int64
+	shares   [numScopes]int64
+	used     atomic.Int64
+	peak     atomic.Int64
+	refusals [numScopes]atomic.Int64
 }
 
 // NewBudget makes a budget of limit bytes whose connection accounts may

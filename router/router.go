@@ -63,9 +63,9 @@ type Router struct {
 	// mem is the process-wide memory budget (memory_limit). It belongs to
 	// the router, not to a snapshot: reservations made under one snapshot
 	// are given back under the next.
-	mem *memory.Budget
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
+	mem    *memory.Budget
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // New builds the first snapshot from the rules: clusters, pools, planner.
