@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -19,6 +21,15 @@ type Result struct {
 // Query runs a statement and reads its whole result. Use it only for the
 // proxy's own small queries; client results are streamed with Stream.
 func (c *Conn) Query(sql string) (*Result, wire.OK, error) {
+	return c.QueryBounded(sql, nil)
+}
+
+// QueryBounded is Query for a result that may be large: grow, when not
+// nil, is asked for the memory of every row before it is kept (what
+// ResultRowMemory says). When grow fails the result is abandoned
+// mid-stream: the error is a *SinkError wrapping grow's, and the
+// connection must be dropped.
+func (c *Conn) QueryBounded(sql string, grow func(int64) error) (*Result, wire.OK, error) {
 	if err := c.Send(mysql.COM_QUERY, []byte(sql)); err != nil {
 		return nil, wire.OK{}, err
 	}
@@ -43,6 +54,22 @@ func (c *Conn) Query(sql string) (*Result, wire.OK, error) {
 			if !ok {
 				return errors.New("malformed row")
 			}
+			if grow != nil {
+				n := ResultRowMemory(vals, nulls)
+				if len(res.Rows) == cap(res.Rows) {
+					// The array of rows doubles, by hand so that what is
+					// reserved is what is allocated; the old array is
+					// garbage once copied.
+					size := max(16, 2*cap(res.Rows))
+					n += memory.Slice(size, rowHeader, true) - memory.Slice(cap(res.Rows), rowHeader, true)
+					if err := grow(n); err != nil {
+						return err
+					}
+					res.Rows = append(make([][]*string, 0, size), res.Rows...)
+				} else if err := grow(n); err != nil {
+					return err
+				}
+			}
 			row := make([]*string, len(vals))
 			for i, v := range vals {
 				if !nulls[i] {
@@ -62,6 +89,21 @@ func (c *Conn) Query(sql string) (*Result, wire.OK, error) {
 		return nil, out.OK, out.Err
 	}
 	return &res, out.OK, nil
+}
+
+// rowHeader is the size of one entry of Result.Rows (a slice header).
+const rowHeader = int64(unsafe.Sizeof([]*string(nil)))
+
+// ResultRowMemory is what one row of a Result takes in the heap: the
+// array of value pointers, and for each value a string and its box.
+func ResultRowMemory(vals [][]byte, nulls []bool) int64 {
+	n := memory.Slice(len(vals), 8, true)
+	for i, v := range vals {
+		if !nulls[i] {
+			n += memory.Alloc(int64(unsafe.Sizeof("")), true) + memory.Bytes(len(v))
+		}
+	}
+	return n
 }
 
 // Exec runs a statement that returns no rows the caller needs.

@@ -20,16 +20,19 @@ func MemoryError(code uint16, what, avoid string, err error) error {
 	if !errors.As(err, &r) {
 		return err
 	}
+	if avoid != "" {
+		avoid += ", or "
+	}
 	switch r.Scope {
 	case memory.Process:
 		// Other clients hold the budget: this statement may fit later.
-		return wire.Errorf(code, "shardgate: out of memory: %s needs %s more, but the proxy's memory_limit (%s) is in use (%s held by all clients); retry later, %s, or raise memory_limit in the rules",
+		return wire.Errorf(code, "shardgate: out of memory: %s needs %s more, but the proxy's memory_limit (%s) is in use (%s held by all clients); retry later, %sraise memory_limit in the rules",
 			what, memory.Format(r.Want), memory.Format(r.Limit), memory.Format(r.Held), avoid)
 	case memory.Connection:
-		return wire.Errorf(code, "shardgate: out of memory: %s would take this connection past connection_memory_limit (%s; it holds %s, long data of prepared statements included); %s, or raise connection_memory_limit in the rules",
+		return wire.Errorf(code, "shardgate: out of memory: %s would take this connection past connection_memory_limit (%s; it holds %s, long data of prepared statements included); %sraise connection_memory_limit in the rules",
 			what, memory.Format(r.Limit), memory.Format(r.Held), avoid)
 	}
-	return wire.Errorf(code, "shardgate: out of memory: %s needs more than statement_memory_limit (%s) of proxy memory; %s, or raise statement_memory_limit in the rules",
+	return wire.Errorf(code, "shardgate: out of memory: %s needs more than statement_memory_limit (%s) of proxy memory; %sraise statement_memory_limit in the rules",
 		what, memory.Format(r.Limit), avoid)
 }
 

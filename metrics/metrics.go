@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shardgate/shardgate/memory"
 )
 
 // Backend is what the metrics read from one backend server at scrape time.
@@ -116,6 +118,40 @@ func (m *Metrics) BlockedHosts(blocked func() int) {
 		Name: "shardgate_blocked_hosts",
 		Help: "Client hosts blocked now (error 1129) until FLUSH HOSTS or connect_errors_timeout.",
 	}, func() float64 { return float64(blocked()) }))
+}
+
+// Memory exports the memory budget, read at every scrape: its limit, what
+// is reserved now and at most since start, and the reservations refused
+// by each limit. Call it once.
+func (m *Metrics) Memory(b *memory.Budget) {
+	if m == nil || b == nil {
+		return
+	}
+	m.registry.MustRegister(&memoryCollector{b: b})
+}
+
+var (
+	descMemLimit    = prometheus.NewDesc("shardgate_memory_limit_bytes", "memory_limit: what the proxy may reserve in all for buffers (sorts, long data, large packets, whole results).", nil, nil)
+	descMemReserved = prometheus.NewDesc("shardgate_memory_reserved_bytes", "Bytes reserved from memory_limit now.", nil, nil)
+	descMemPeak     = prometheus.NewDesc("shardgate_memory_reserved_peak_bytes", "The most bytes reserved from memory_limit at once since start.", nil, nil)
+	descMemRefusals = prometheus.NewDesc("shardgate_memory_refusals_total", "Reservations refused (errors 1038, 1041), by the limit that refused: memory_limit, connection_memory_limit or statement_memory_limit.", []string{"limit"}, nil)
+)
+
+type memoryCollector struct{ b *memory.Budget }
+
+func (c *memoryCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descMemLimit, descMemReserved, descMemPeak, descMemRefusals} {
+		ch <- d
+	}
+}
+
+func (c *memoryCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descMemLimit, prometheus.GaugeValue, float64(c.b.Limit()))
+	ch <- prometheus.MustNewConstMetric(descMemReserved, prometheus.GaugeValue, float64(c.b.Reserved()))
+	ch <- prometheus.MustNewConstMetric(descMemPeak, prometheus.GaugeValue, float64(c.b.Peak()))
+	for _, s := range []memory.Scope{memory.Process, memory.Connection, memory.Statement} {
+		ch <- prometheus.MustNewConstMetric(descMemRefusals, prometheus.CounterValue, float64(c.b.Refusals(s)), s.Key())
+	}
 }
 
 // Handler serves /metrics.

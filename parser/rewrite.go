@@ -83,6 +83,9 @@ var errMultiPrepare = wire.Errorf(mysql.ER_PARSE_ERROR, "You have an error in yo
 // Interpolate replaces the ? at offsets with SQL literals.
 func Interpolate(sql string, offsets []int, literals []string) string {
 	var b strings.Builder
+	// One allocation of the exact size: the text may be as large as
+	// max_allowed_packet, and growing by doubling would hold twice that.
+	b.Grow(InterpolatedLen(sql, offsets, literals))
 	prev := 0
 	for i, off := range offsets {
 		b.WriteString(sql[prev:off])
@@ -91,4 +94,13 @@ func Interpolate(sql string, offsets []int, literals []string) string {
 	}
 	b.WriteString(sql[prev:])
 	return b.String()
+}
+
+// InterpolatedLen is the length of Interpolate's text.
+func InterpolatedLen(sql string, offsets []int, literals []string) int {
+	n := len(sql) - len(offsets)
+	for _, l := range literals {
+		n += len(l)
+	}
+	return n
 }

@@ -17,7 +17,9 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/logs"
+	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/router"
 	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/wire"
@@ -66,6 +68,7 @@ func NewServer(r *rules.Rules, rt *router.Router, log *slog.Logger) (*Server, er
 	})
 	rt.FlushHosts = s.guard.flush
 	rt.Metrics.BlockedHosts(func() int { return s.guard.blockedCount(time.Now(), s.currentRules().ConnectErrorsTimeout) })
+	rt.Metrics.Memory(rt.Memory())
 	if r.TLS != nil {
 		cert, err := tls.LoadX509KeyPair(r.TLS.Cert, r.TLS.Key)
 		if err != nil {
@@ -291,6 +294,9 @@ func (cc *clientConn) serve() {
 	cc.srv.router.Metrics.ClientConnected()
 	defer cc.srv.router.Metrics.ClientGone()
 	cc.sess = cc.srv.router.NewSession(hs.db, hs.collation, hs.caps&mysql.CLIENT_FOUND_ROWS != 0)
+	// From now on packets larger than wire.KeptBuffer are charged to the
+	// connection's memory account while in use.
+	cc.Mem = cc.sess.Memory()
 	cc.sess.AllowMultiStatements(hs.caps&mysql.CLIENT_MULTI_STATEMENTS != 0)
 	cc.sess.SetInteractive(hs.caps&mysql.CLIENT_INTERACTIVE != 0)
 	cc.sess.Identify(router.Client{ID: cc.id, User: hs.user, Host: cc.RemoteAddr().String(), Account: user, Close: func() { cc.Close() }})
@@ -309,6 +315,14 @@ func (cc *clientConn) serve() {
 		}
 		cc.ResetSequence()
 		p, err := cc.ReadPacket()
+		var refused *wire.PacketRefusedError
+		if errors.As(err, &refused) {
+			// The packet was read past, not kept: the connection goes on.
+			if !cc.packetRefused(refused) {
+				return
+			}
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, wire.ErrPacketTooLarge) {
 				cc.WriteError(wire.Errorf(mysql.ER_NET_PACKET_TOO_LARGE, "Got a packet bigger than 'max_allowed_packet' bytes"))
@@ -324,6 +338,18 @@ func (cc *clientConn) serve() {
 			return
 		}
 	}
+}
+
+// packetRefused answers a command whose packet did not fit the memory
+// budget: a COM_STMT_SEND_LONG_DATA gets no answer (its statement's
+// EXECUTE fails), anything else gets 1041. false: the client is gone.
+func (cc *clientConn) packetRefused(e *wire.PacketRefusedError) bool {
+	if len(e.Head) > 0 && e.Head[0] == mysql.COM_STMT_SEND_LONG_DATA {
+		cc.longDataRefused(e.Head, e.Err)
+		return true
+	}
+	return cc.reply(engine.MemoryError(mysql.ER_OUT_OF_RESOURCES, fmt.Sprintf("a packet of %s", memory.Format(int64(e.Size))),
+		"send smaller statements or values", e.Err))
 }
 
 // login admits a client: its host must not be blocked and must be one
@@ -456,7 +482,7 @@ func (cc *clientConn) dispatch(p []byte) bool {
 		return cc.reply(cc.sess.FieldList(table, wildcard, cc.Conn))
 	case mysql.COM_RESET_CONNECTION:
 		cc.sess.Reset()
-		cc.stmts = nil
+		cc.dropStatements()
 		return cc.ok()
 	case mysql.COM_STMT_PREPARE:
 		return cc.stmtPrepare(string(arg))

@@ -7,6 +7,8 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/router"
 	"github.com/shardgate/shardgate/wire"
@@ -21,9 +23,26 @@ const maxStmtsPerConn = 16382
 type preparedStmt struct {
 	prep  *router.Prepared
 	types []uint16 // parameter types from the last EXECUTE that sent them
-	long  map[int][]byte
-	// longTooBig: a parameter's long data passed max_allowed_packet.
-	longTooBig bool
+	// long is the parameters' long data (COM_STMT_SEND_LONG_DATA) until
+	// the next EXECUTE or RESET. Each buffer's capacity is reserved from
+	// the connection's memory account (longCost).
+	long map[int][]byte
+	// longErr is why long data was refused (1153 past max_allowed_packet
+	// for one parameter, 1041 past the memory budget). As in MySQL, the
+	// statement then ignores more long data and its next EXECUTE answers
+	// the error; RESET clears it.
+	longErr error
+}
+
+// longCost is what a long-data buffer of capacity c holds of the budget.
+func longCost(c int) int64 { return memory.Bytes(c) }
+
+// dropLong forgets the statement's long data and gives its memory back.
+func (st *preparedStmt) dropLong(acct *memory.Account) {
+	for _, data := range st.long {
+		acct.Shrink(longCost(cap(data)))
+	}
+	st.long = nil
 }
 
 func (cc *clientConn) stmtPrepare(sql string) bool {
@@ -72,22 +91,52 @@ func (cc *clientConn) stmtFor(arg []byte) (*preparedStmt, uint32, error) {
 	return st, id, nil
 }
 
+// stmtExecute binds the values into the statement's text and runs it.
+// The text is reserved from the connection's memory account while it
+// exists: each literal as it is made (long data given back as its literal
+// replaces it), then the whole text, given back when the statement ends.
 func (cc *clientConn) stmtExecute(arg []byte) bool {
 	st, _, err := cc.stmtFor(arg)
 	if err != nil {
 		return cc.reply(err)
 	}
-	if st.longTooBig {
-		st.long, st.longTooBig = nil, false
-		return cc.reply(wire.Errorf(mysql.ER_NET_PACKET_TOO_LARGE, "Parameter of prepared statement is larger than 'max_allowed_packet' bytes"))
-	}
-	literals, err := st.bind(arg[4:], cc.sess.TextMode())
-	st.long = nil
-	if err != nil {
+	acct := cc.sess.Memory()
+	if err := st.longErr; err != nil {
+		st.dropLong(acct)
+		st.longErr = nil
 		return cc.reply(err)
 	}
+	literals, held, err := st.bind(arg[4:], cc.sess.TextMode(), acct)
+	st.dropLong(acct)
+	if err != nil {
+		acct.Shrink(held)
+		return cc.reply(err)
+	}
+	text := memory.Bytes(parser.InterpolatedLen(st.prep.SQL, st.prep.Offsets, literals))
+	if err := acct.Grow(text); err != nil {
+		acct.Shrink(held)
+		return cc.reply(bindMemoryError(err))
+	}
 	sql := parser.Interpolate(st.prep.SQL, st.prep.Offsets, literals)
-	return cc.reply(cc.sess.ExecutePrepared(st.prep, sql, newBinaryWriter(cc.Conn)))
+	literals = nil
+	acct.Shrink(held)
+	err = cc.sess.ExecutePrepared(st.prep, sql, newBinaryWriter(cc.Conn))
+	acct.Shrink(text)
+	return cc.reply(err)
+}
+
+// bindMemoryError is the answer to an EXECUTE whose text does not fit the
+// memory budget.
+func bindMemoryError(err error) error {
+	return engine.MemoryError(mysql.ER_OUT_OF_RESOURCES, "binding the parameters of a prepared statement",
+		"send smaller values", err)
+}
+
+// longDataMemoryError is the answer to an EXECUTE whose long data did not
+// fit the memory budget.
+func longDataMemoryError(err error) error {
+	return engine.MemoryError(mysql.ER_OUT_OF_RESOURCES, "long data of a prepared statement parameter (COM_STMT_SEND_LONG_DATA)",
+		"send smaller values or execute the statements holding long data first", err)
 }
 
 func (cc *clientConn) stmtLongData(arg []byte) bool {
@@ -96,23 +145,64 @@ func (cc *clientConn) stmtLongData(arg []byte) bool {
 		return true // COM_STMT_SEND_LONG_DATA has no answer, not even an error
 	}
 	param := int(binary.LittleEndian.Uint16(arg[4:]))
-	if param >= len(st.prep.Offsets) {
+	if param >= len(st.prep.Offsets) || st.longErr != nil {
 		return true
+	}
+	acct := cc.sess.Memory()
+	data, chunk := st.long[param], arg[6:]
+	limit := cc.srv.currentRules().MaxAllowedPacket
+	if len(data)+len(chunk) > limit {
+		// Reported by the EXECUTE, which has an answer.
+		st.failLong(acct, wire.Errorf(mysql.ER_NET_PACKET_TOO_LARGE,
+			"Parameter of prepared statement which is set through mysql_send_long_data() is longer than 'max_allowed_packet' bytes (%d, the proxy's max_allowed_packet); send a smaller value or raise max_allowed_packet in the rules", limit))
+		return true
+	}
+	if need := len(data) + len(chunk); need > cap(data) {
+		// Grown by doubling (up to max_allowed_packet), reserved before
+		// the new buffer exists; the old one is given back once copied.
+		size := min(limit, max(need, 2*cap(data)))
+		if err := acct.Grow(longCost(size)); err != nil {
+			st.failLong(acct, longDataMemoryError(err))
+			return true
+		}
+		grown := make([]byte, len(data), size)
+		copy(grown, data)
+		acct.Shrink(longCost(cap(data)))
+		data = grown
 	}
 	if st.long == nil {
 		st.long = map[int][]byte{}
 	}
-	if len(st.long[param])+len(arg)-6 > cc.srv.currentRules().MaxAllowedPacket {
-		st.longTooBig = true // reported by the EXECUTE, which has an answer
-		return true
-	}
-	st.long[param] = append(st.long[param], arg[6:]...)
+	st.long[param] = append(data, chunk...)
 	return true
+}
+
+// failLong drops the statement's long data (its EXECUTE will fail anyway)
+// and keeps err for that EXECUTE.
+func (st *preparedStmt) failLong(acct *memory.Account, err error) {
+	st.dropLong(acct)
+	st.longErr = err
+}
+
+// longDataRefused handles a COM_STMT_SEND_LONG_DATA packet the connection
+// could not even read (its buffer did not fit the budget): the statement
+// it was for fails at its EXECUTE. head is the packet's first bytes.
+func (cc *clientConn) longDataRefused(head []byte, err error) {
+	if len(head) < 7 {
+		return
+	}
+	if st, ok := cc.stmts[binary.LittleEndian.Uint32(head[1:])]; ok && st.longErr == nil {
+		st.failLong(cc.sess.Memory(), longDataMemoryError(err))
+	}
 }
 
 func (cc *clientConn) stmtClose(arg []byte) bool {
 	if len(arg) >= 4 {
-		delete(cc.stmts, binary.LittleEndian.Uint32(arg))
+		id := binary.LittleEndian.Uint32(arg)
+		if st, ok := cc.stmts[id]; ok {
+			st.dropLong(cc.sess.Memory())
+			delete(cc.stmts, id)
+		}
 	}
 	return true // no answer
 }
@@ -122,33 +212,55 @@ func (cc *clientConn) stmtReset(arg []byte) bool {
 	if err != nil {
 		return cc.reply(err)
 	}
-	st.long, st.longTooBig = nil, false
+	st.dropLong(cc.sess.Memory())
+	st.longErr = nil
 	return cc.ok()
+}
+
+// dropStatements forgets every prepared statement (COM_RESET_CONNECTION)
+// and gives back their long data.
+func (cc *clientConn) dropStatements() {
+	for _, st := range cc.stmts {
+		st.dropLong(cc.sess.Memory())
+	}
+	cc.stmts = nil
 }
 
 var errMalformedExecute = wire.Errorf(mysql.ER_MALFORMED_PACKET, "Malformed communication packet")
 
 // bind decodes COM_STMT_EXECUTE's parameters into SQL literals for a
-// session whose server reads text in mode m.
-func (st *preparedStmt) bind(p []byte, m parser.TextMode) ([]string, error) {
+// session whose server reads text in mode m. Literals made from long data
+// are reserved from acct before they are made (at most twice the data, as
+// hex, and an introducer), and the long data is given back as its literal
+// replaces it; a literal made from a value in the packet is reserved once
+// made (the packet, charged itself, bounds it). held is what the literals
+// hold of acct: the caller gives it back, also on error.
+func (st *preparedStmt) bind(p []byte, m parser.TextMode, acct *memory.Account) (literals []string, held int64, err error) {
+	grow := func(n int64) error {
+		if err := acct.Grow(n); err != nil {
+			return bindMemoryError(err)
+		}
+		held += n
+		return nil
+	}
 	n := len(st.prep.Offsets)
 	if len(p) < 5 {
-		return nil, errMalformedExecute
+		return nil, held, errMalformedExecute
 	}
 	p = p[5:] // flags, iteration count
 	if n == 0 {
-		return nil, nil
+		return nil, held, nil
 	}
 	bitmapLen := (n + 7) / 8
 	if len(p) < bitmapLen+1 {
-		return nil, errMalformedExecute
+		return nil, held, errMalformedExecute
 	}
 	nulls, p := p[:bitmapLen], p[bitmapLen:]
 	newTypes := p[0] == 1
 	p = p[1:]
 	if newTypes {
 		if len(p) < 2*n {
-			return nil, errMalformedExecute
+			return nil, held, errMalformedExecute
 		}
 		st.types = make([]uint16, n)
 		for i := range st.types {
@@ -157,25 +269,39 @@ func (st *preparedStmt) bind(p []byte, m parser.TextMode) ([]string, error) {
 		p = p[2*n:]
 	}
 	if len(st.types) != n {
-		return nil, wire.Errorf(mysql.ER_WRONG_ARGUMENTS, "Incorrect arguments to mysqld_stmt_execute: no parameter types were sent")
+		return nil, held, wire.Errorf(mysql.ER_WRONG_ARGUMENTS, "Incorrect arguments to mysqld_stmt_execute: no parameter types were sent")
 	}
-	literals := make([]string, n)
+	literals = make([]string, n)
 	for i := 0; i < n; i++ {
 		if nulls[i/8]&(1<<(i%8)) != 0 {
 			literals[i] = "NULL"
 			continue
 		}
 		if data, ok := st.long[i]; ok {
+			bound := memory.Bytes(2*len(data) + 64)
+			if err := grow(bound); err != nil {
+				return nil, held, err
+			}
 			literals[i] = parser.StringLiteral(data, m)
+			actual := memory.Bytes(len(literals[i]))
+			acct.Shrink(bound - actual)
+			held -= bound - actual
+			delete(st.long, i)
+			acct.Shrink(longCost(cap(data)))
 			continue
 		}
 		lit, rest, err := decodeParam(st.types[i], p, m)
 		if err != nil {
-			return nil, err
+			return nil, held, err
+		}
+		if len(lit) > 64 {
+			if err := grow(memory.Bytes(len(lit))); err != nil {
+				return nil, held, err
+			}
 		}
 		literals[i], p = lit, rest
 	}
-	return literals, nil
+	return literals, held, nil
 }
 
 // decodeParam reads one binary-protocol value and renders it as SQL.

@@ -80,7 +80,7 @@ func TestBindTextMode(t *testing.T) {
 		p := []byte{0, 0, 0, 0, 0, 0, 1} // flags, iterations, NULL bitmap, new types
 		p = binary.LittleEndian.AppendUint16(p, str)
 		p = wire.AppendTextValue(p, []byte(c.value), false)
-		lits, err := st.bind(p, c.m)
+		lits, _, err := st.bind(p, c.m, nil)
 		if err != nil || len(lits) != 1 || lits[0] != c.want {
 			t.Errorf("%s: %q %v, want %q", c.name, lits, err, c.want)
 		}

@@ -3,11 +3,13 @@ package router
 import (
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/planner"
 	"github.com/shardgate/shardgate/rules"
@@ -68,7 +70,12 @@ func (s *Session) showTables(snap *Snapshot, st *parser.Statement, show *ast.Sho
 	if !ok || show.Where != nil {
 		return s.run(snap, st, w, obs) // information_schema, or a WHERE filter over what MySQL returns
 	}
-	res, err := s.queryOn(snap, schema.Cluster, "SHOW FULL TABLES FROM "+parser.QuoteIdent(schemaName))
+	// The list is read whole (to leave physical shards out): reserved from
+	// a statement account of the session's memory.
+	mem := s.rt.mem.Statement(s.mem)
+	defer mem.Close()
+	res, err := s.queryBounded(snap, schema.Cluster, "SHOW FULL TABLES FROM "+parser.QuoteIdent(schemaName), mem,
+		"the table list of "+schemaName+" (SHOW TABLES reads it whole to leave physical shards out)", "")
 	if err != nil {
 		return err
 	}
@@ -185,11 +192,19 @@ func (s *Session) infoSchema(snap *Snapshot, st *parser.Statement, w ResultWrite
 	var cols []wire.Column
 	var rows [][][]byte
 	schemaCol, nameCol := -1, -1
+	// Every cluster's answer is read whole and the rows kept until all
+	// have come: reserved from a statement account of the session's
+	// memory. A cluster's answer is given back once its rows are copied.
+	mem := s.rt.mem.Statement(s.mem)
+	defer mem.Close()
+	what, avoid := "information_schema rows gathered from every cluster", "add a WHERE condition on TABLE_SCHEMA or TABLE_NAME"
 	for i, cname := range order {
-		res, err := s.queryOn(snap, cname, sql)
+		held := mem.Used()
+		res, err := s.queryBounded(snap, cname, sql, mem, what, avoid)
 		if err != nil {
 			return err
 		}
+		answer := mem.Used() - held
 		if i == 0 {
 			cols = res.Columns[:len(res.Columns)-helpers]
 			if helpers == 0 {
@@ -216,10 +231,24 @@ func (s *Session) infoSchema(snap *Snapshot, st *parser.Statement, w ResultWrite
 					row[j] = []byte(name)
 				}
 			}
+			if err := mem.Grow(tableRowMemory(row)); err != nil {
+				return engine.MemoryError(mysql.ER_OUT_OF_RESOURCES, what, avoid, err)
+			}
 			rows = append(rows, row)
 		}
+		mem.Shrink(answer)
 	}
 	return engine.WriteTable(w, cols, rows, s.Status())
+}
+
+// tableRowMemory is what a row built for engine.WriteTable takes: the
+// array of values and each value.
+func tableRowMemory(row [][]byte) int64 {
+	n := memory.Slice(cap(row), int64(unsafe.Sizeof([]byte(nil))), true) + int64(unsafe.Sizeof(row))
+	for _, v := range row[:cap(row)] {
+		n += memory.Bytes(cap(v))
+	}
+	return n
 }
 
 func toRows(in [][]*string) [][][]byte {

@@ -474,14 +474,30 @@ var readOnly = engine.Effects{CountsAsRead: true}
 // queryOn runs one of the proxy's own queries for the session on cluster
 // (a replica when one is healthy) and reads the whole answer.
 func (s *Session) queryOn(snap *Snapshot, cluster, sql string) (*backend.Result, error) {
+	return s.queryBounded(snap, cluster, sql, nil, "", "")
+}
+
+// queryBounded is queryOn for an answer that may be large: its rows are
+// reserved from acct as they arrive. Past acct's limits the answer is
+// abandoned (its connection dropped, the query killed) and the client gets
+// 1041 saying what needed the memory and how to avoid it.
+func (s *Session) queryBounded(snap *Snapshot, cluster, sql string, acct *memory.Account, what, avoid string) (*backend.Result, error) {
 	h, err := s.acquire(snap, readOnly, cluster, true)
 	if err != nil {
 		return nil, err
 	}
 	h.backend.Reads.Add(1)
-	res, _, err := h.Query(sql)
-	if engine.Classify(err) == engine.FaultBroken {
+	var grow func(int64) error
+	if acct != nil {
+		grow = acct.Grow
+	}
+	res, _, err := h.QueryBounded(sql, grow)
+	switch engine.Classify(err) {
+	case engine.FaultBroken:
 		return nil, s.lost(h, err)
+	case engine.FaultClient:
+		// Only grow refuses: the rest of the answer is not read.
+		return nil, engine.MemoryError(mysql.ER_OUT_OF_RESOURCES, what, avoid, s.lost(h, err))
 	}
 	s.settle(h)
 	return res, err

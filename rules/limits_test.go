@@ -118,6 +118,7 @@ func TestMemoryLimits(t *testing.T) {
 	}{
 		{"defaults", "", 1 << 30, 256 << 20, 256 << 20},
 		{"shares follow memory_limit", "memory_limit: 64M\n", 64 << 20, 16 << 20, 16 << 20},
+		{"a statement's share within its connection's", "memory_limit: 64M\nconnection_memory_limit: 4M\n", 64 << 20, 4 << 20, 4 << 20},
 		{"units", "memory_limit: 2GiB\nconnection_memory_limit: 512MB\nstatement_memory_limit: 1048576\n", 2 << 30, 512 << 20, 1 << 20},
 		{"lower case and spaces", "memory_limit: 16m\nconnection_memory_limit: 16 m\nstatement_memory_limit: 2048k\n", 16 << 20, 16 << 20, 2 << 20},
 		{"the bounds", "memory_limit: 1T\nconnection_memory_limit: 1T\nstatement_memory_limit: 1M\n", 1 << 40, 1 << 40, 1 << 20},

@@ -225,8 +225,9 @@ const (
 	DefaultNetWriteTimeout       = 60 * time.Second
 	// DefaultMemoryLimit is the process-wide budget. A connection and a
 	// statement each get a quarter of memory_limit by default
-	// (MemoryShareDivisor): no one client or statement can take the
-	// budget from the others, and one statement still gets 256 MiB.
+	// (MemoryShareDivisor; a statement at most its connection's share): no
+	// one client or statement can take the budget from the others, and one
+	// statement still gets 256 MiB.
 	DefaultMemoryLimit = 1 << 30
 	MemoryShareDivisor = 4
 )
@@ -331,7 +332,7 @@ func (r *Rules) applyDefaults() {
 		r.ConnectionMemoryLimit = r.MemoryLimit / MemoryShareDivisor
 	}
 	if r.StatementMemoryLimit == 0 {
-		r.StatementMemoryLimit = r.MemoryLimit / MemoryShareDivisor
+		r.StatementMemoryLimit = min(r.MemoryLimit/MemoryShareDivisor, r.ConnectionMemoryLimit)
 	}
 	p := &r.Pool
 	if p.MaxOpen == 0 {

@@ -13,6 +13,7 @@ import (
 	_ "net/http/pprof" // served only with --pprof
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -66,6 +67,7 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	setGoMemoryLimit(r, log)
 	rt := router.New(r, log)
 	if r.AdminListen != "" {
 		rt.Metrics = metrics.New(rt.BackendStats)
@@ -129,6 +131,28 @@ wait:
 	rt.Close() // health checks and the bucket task end; idle backend connections close
 	log.Info("stopped", "took", time.Since(began).Round(time.Millisecond).String())
 	return nil
+}
+
+// unaccountedMemory is the room left beside memory_limit for what the
+// budget does not count: the runtime, goroutines and connection buffers
+// (about 30 KB per client), parse trees and the statement caches.
+const unaccountedMemory = 64 << 20
+
+// setGoMemoryLimit tells Go's garbage collector to keep the process under
+// memory_limit plus unaccountedMemory (runtime/debug.SetMemoryLimit): the
+// budget bounds what is live, and without this the heap may grow to twice
+// the live size (GOGC=100) before garbage is collected. GOMEMLIMIT in the
+// environment, when set, is the operator's choice and wins.
+func setGoMemoryLimit(r *rules.Rules, log *slog.Logger) {
+	goLimit := int64(r.MemoryLimit) + unaccountedMemory
+	if env := os.Getenv("GOMEMLIMIT"); env != "" {
+		goLimit = debug.SetMemoryLimit(-1) // read, not changed
+		log.Info("GOMEMLIMIT set: the Go runtime's memory limit is not derived from memory_limit", "GOMEMLIMIT", env)
+	} else {
+		debug.SetMemoryLimit(goLimit)
+	}
+	log.Info("memory budget", "memory_limit", r.MemoryLimit.String(), "connection_memory_limit", r.ConnectionMemoryLimit.String(),
+		"statement_memory_limit", r.StatementMemoryLimit.String(), "go_memory_limit", goLimit)
 }
 
 // raiseFDLimit raises the soft descriptor limit to the hard one, so that the
