@@ -3,6 +3,8 @@ package protocol
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -35,10 +38,20 @@ func (c *recConn) answers() []byte {
 
 // stmtClient is a logged-in connection holding one prepared statement
 // (id 1, two parameters) that no backend is asked about: the tests stop
-// before anything would run.
+// before anything would run. Its only backend is a port nothing listens
+// on, so a statement that ran after all would fail rather than reach a
+// server.
 func stmtClient(t *testing.T, extra string) (*clientConn, *recConn, *memory.Budget) {
 	t.Helper()
-	s := newTestServer(t, extra)
+	r, err := rules.Parse("test.yaml", []byte("users: [{name: app, password: app}]\nbackend: {user: app, password: app}\n"+
+		"clusters: {main: {primary: 127.0.0.1:1}}\nschemas: {shop: {cluster: main}}\n"+extra))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(r, router.New(r), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	sock := &recConn{}
 	cc := &clientConn{srv: s, raw: sock, id: 1}
 	cc.Conn = wire.NewConn(sock, 4096)
@@ -68,8 +81,8 @@ func execute() []byte {
 // errOf decodes the one ERR packet the proxy wrote.
 func errOf(t *testing.T, out []byte) *mysql.MyError {
 	t.Helper()
-	if len(out) < 4 || out[4] != 0xff {
-		t.Fatalf("want an ERR packet, got %q", out)
+	if len(out) < 5 || out[4] != 0xff {
+		t.Fatalf("want an ERR packet, got %q", out[:min(len(out), 120)])
 	}
 	return wire.ParseError(out[4:])
 }
