@@ -148,7 +148,7 @@ func (p *psClient) ping() error {
 }
 
 // execute runs statement id with its n parameters sent as long data and
-// returns the BIGINT the statement's one row holds.
+// returns the integer (INT or BIGINT) the statement's one row holds.
 func (p *psClient) execute(id uint32, n int) (uint64, error) {
 	pkt := binary.LittleEndian.AppendUint32([]byte{0x17}, id)
 	pkt = append(pkt, 0, 1, 0, 0, 0)            // flags, iterations
@@ -164,10 +164,14 @@ func (p *psClient) execute(id uint32, n int) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(rows) != 1 || len(rows[0]) < 10 {
-		return 0, fmt.Errorf("execute: rows %q", rows)
+	// A binary row: header, NULL bitmap, the value.
+	switch {
+	case len(rows) == 1 && len(rows[0]) == 10:
+		return binary.LittleEndian.Uint64(rows[0][2:]), nil
+	case len(rows) == 1 && len(rows[0]) == 6:
+		return uint64(binary.LittleEndian.Uint32(rows[0][2:])), nil
 	}
-	return binary.LittleEndian.Uint64(rows[0][2:]), nil // header, NULL bitmap
+	return 0, fmt.Errorf("execute: rows %q", rows)
 }
 
 func (p *psClient) reset(id uint32) error {
