@@ -9,8 +9,18 @@ import (
 	"github.com/shardgate/shardgate/wire"
 )
 
+// MemoryRefusedError is a refusal of the memory budget as the client hears
+// it: the MySQL error, and the refusal it words (so that the session can
+// tell the proxy's own 1038 from a server's).
+type MemoryRefusedError struct {
+	*mysql.MyError
+	Refusal *memory.Refusal
+}
+
+func (e *MemoryRefusedError) Unwrap() []error { return []error{e.MyError, e.Refusal} }
+
 // MemoryError is what a client hears when a buffer could not be reserved
-// from the memory budget (err is the *memory.Refusal; anything else is
+// from the memory budget (err holds the *memory.Refusal; anything else is
 // returned as it is). code is ER_OUT_OF_SORTMEMORY (1038) for sorts and
 // ER_OUT_OF_RESOURCES (1041) for every other buffer, as a MySQL server
 // answers; what says what needed the memory and avoid how the statement
@@ -20,6 +30,10 @@ func MemoryError(code uint16, what, avoid string, err error) error {
 	if !errors.As(err, &r) {
 		return err
 	}
+	return &MemoryRefusedError{MyError: memoryMessage(code, what, avoid, r), Refusal: r}
+}
+
+func memoryMessage(code uint16, what, avoid string, r *memory.Refusal) *mysql.MyError {
 	if avoid != "" {
 		avoid += ", or "
 	}

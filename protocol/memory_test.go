@@ -48,7 +48,7 @@ func stmtClient(t *testing.T, extra string) (*clientConn, *recConn, *memory.Budg
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewServer(r, router.New(r), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := NewServer(r, router.New(r, nil), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -348,8 +348,10 @@ func (cc *clientConn) packetRefused(e *wire.PacketRefusedError) bool {
 		cc.longDataRefused(e.Head, e.Err)
 		return true
 	}
-	return cc.reply(engine.MemoryError(mysql.ER_OUT_OF_RESOURCES, fmt.Sprintf("a packet of %s", memory.Format(int64(e.Size))),
-		"send smaller statements or values", e.Err))
+	err := engine.MemoryError(mysql.ER_OUT_OF_RESOURCES, fmt.Sprintf("a packet of %s", memory.Format(int64(e.Size))),
+		"send smaller statements or values", e.Err)
+	cc.sess.NoteMemoryRefusal(err)
+	return cc.reply(err)
 }
 
 // login admits a client: its host must not be blocked and must be one

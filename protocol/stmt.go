@@ -104,18 +104,22 @@ func (cc *clientConn) stmtExecute(arg []byte) bool {
 	if err := st.longErr; err != nil {
 		st.dropLong(acct)
 		st.longErr = nil
+		cc.sess.NoteMemoryRefusal(err)
 		return cc.reply(err)
 	}
 	literals, held, err := st.bind(arg[4:], cc.sess.TextMode(), acct)
 	st.dropLong(acct)
 	if err != nil {
 		acct.Shrink(held)
+		cc.sess.NoteMemoryRefusal(err)
 		return cc.reply(err)
 	}
 	text := memory.Bytes(parser.InterpolatedLen(st.prep.SQL, st.prep.Offsets, literals))
 	if err := acct.Grow(text); err != nil {
 		acct.Shrink(held)
-		return cc.reply(bindMemoryError(err))
+		err = bindMemoryError(err)
+		cc.sess.NoteMemoryRefusal(err)
+		return cc.reply(err)
 	}
 	sql := parser.Interpolate(st.prep.SQL, st.prep.Offsets, literals)
 	literals = nil

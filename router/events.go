@@ -40,15 +40,20 @@ func refusalReason(code uint16) string {
 		return "unknown database"
 	case mysql.ER_OUT_OF_SORTMEMORY:
 		return "out of sort memory"
+	case mysql.ER_OUT_OF_RESOURCES:
+		return "out of memory"
 	}
 	return "other"
 }
 
 // noteRefusal logs a command the proxy refused by itself, at most one line
 // per reason per logs.Every (the count of the others goes with the next).
+// A refusal of the memory budget is the proxy's own even when backends
+// were reached first (a sort reads the shards before it runs out).
 func (s *Session) noteRefusal(err error, obs *observation) {
 	var me *mysql.MyError
-	if err == nil || obs.contacted || !errors.As(err, &me) || s.rt.refusals == nil {
+	var mem *engine.MemoryRefusedError
+	if err == nil || (obs.contacted && !errors.As(err, &mem)) || !errors.As(err, &me) || s.rt.refusals == nil {
 		return
 	}
 	reason := refusalReason(me.Code)
@@ -57,6 +62,16 @@ func (s *Session) noteRefusal(err error, obs *observation) {
 	}
 	s.rt.refusals.Log(slog.LevelInfo, reason, "statement refused", "reason", reason, "code", me.Code,
 		"err", clip(me.Message, maxLoggedText), "user", s.client.User, "host", s.client.Host, "conn", s.client.ID)
+}
+
+// NoteMemoryRefusal logs a refusal of the memory budget the client-facing
+// side answered for the session by itself (long data, a packet, binding an
+// EXECUTE), as noteRefusal does for statements; other errors are not its.
+func (s *Session) NoteMemoryRefusal(err error) {
+	var mem *engine.MemoryRefusedError
+	if errors.As(err, &mem) {
+		s.noteRefusal(err, &observation{})
+	}
 }
 
 // Bounds of what one record holds of a statement: its text, and the

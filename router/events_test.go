@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/wire"
 )
@@ -163,5 +165,35 @@ func TestClip(t *testing.T) {
 	}
 	if got := clip("abc", 3); got != "abc" {
 		t.Errorf("clip changed short text: %q", got)
+	}
+}
+
+// A refusal of the memory budget is the proxy's own even after a backend
+// was reached (a sort reads the shards first): logged with its reason. A
+// server's own 1038 after contact is not; NoteMemoryRefusal logs only
+// refusals of the budget.
+func TestMemoryRefusalsLogged(t *testing.T) {
+	r, err := rules.Parse("events.yaml", []byte(eventsRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	rt := New(r, jsonLog(&buf))
+	s := rt.NewSession("shop", 45, false)
+	s.Identify(Client{ID: 9, User: "app", Host: "127.0.0.1:5001"})
+	refusal := &memory.Refusal{Scope: memory.Statement, Limit: 16 << 20, Want: 1 << 20}
+	sortErr := engine.MemoryError(mysql.ER_OUT_OF_SORTMEMORY, "ORDER BY", "", refusal)
+	s.noteRefusal(sortErr, &observation{contacted: true})
+	s.noteRefusal(wire.Errorf(mysql.ER_OUT_OF_SORTMEMORY, "a server's own"), &observation{contacted: true})
+	s.NoteMemoryRefusal(engine.MemoryError(mysql.ER_OUT_OF_RESOURCES, "long data", "", refusal))
+	s.NoteMemoryRefusal(wire.Errorf(mysql.ER_MALFORMED_PACKET, "not a memory refusal"))
+	var got []string
+	for _, r := range logRecords(t, &buf) {
+		if r["msg"] == "statement refused" {
+			got = append(got, fmt.Sprintf("%v %v", r["reason"], r["code"]))
+		}
+	}
+	if strings.Join(got, "; ") != "out of sort memory 1038; out of memory 1041" {
+		t.Fatalf("records %q, want the two refusals of the budget", got)
 	}
 }
