@@ -291,9 +291,18 @@ func TestMemoryBudget(t *testing.T) {
 		return nil
 	}
 
+	t.Run("one heavy merge", func(t *testing.T) {
+		// 200,000 merged groups take about 55 MiB to sort (275 bytes
+		// each): past the statement's 16 MiB share.
+		err := merge(pin(t, db), heavy)
+		if codeOf(err) != 1038 || !strings.Contains(err.Error(), "statement_memory_limit (16 MiB)") {
+			t.Fatalf("%s: %v, want 1038 naming statement_memory_limit", heavy, err)
+		}
+	})
+
 	t.Run("8 concurrent heavy merges", func(t *testing.T) {
-		// 200,000 merged groups take about 60 MiB to sort: each is past
-		// its 16 MiB share (or finds the budget taken by the others).
+		// Each is past its 16 MiB share, or finds the budget taken by the
+		// others first.
 		conns := make([]*sql.Conn, 8)
 		for i := range conns {
 			conns[i] = pin(t, db)
