@@ -37,6 +37,9 @@ type Backend struct {
 	downSince atomic.Int64
 	// log carries the backend's cluster, role and address.
 	log *slog.Logger
+	// Restarts counts server restarts the health checker saw through
+	// Uptime, for tests and metrics.
+	Restarts atomic.Int64
 }
 
 // Healthy reports whether the last health check passed.
@@ -263,7 +266,9 @@ func (ch *checker) fail(err error) {
 	ch.b.lastErr.Store(err.Error())
 	ch.b.Purge()
 	if n >= ch.failures {
-		ch.b.leave(failReason(err), err.Error())
+		reason := failReason(err)
+		ch.b.leave(reason, err.Error()) // first, so that retries go elsewhere
+		ch.b.cutInFlight(reason, err)
 	} else if ch.b.Healthy() {
 		ch.b.log.Debug("backend health check failed", "reason", failReason(err), "err", err.Error(), "failures", n, "out_after", ch.failures)
 	}
@@ -285,6 +290,23 @@ func failReason(err error) string {
 	return ReasonUnreachable
 }
 
+// cutInFlight cuts the statements in flight on a replica that left
+// rotation because its checks went unanswered (frozen, unreachable: not
+// lag, stopped replication or an error the server sent): they would
+// otherwise wait up to read_timeout for a server the proxy already gave
+// up on, while a read that has used none of its answer can run again on a
+// healthy server (engine.Route and the router's cursor.Retry decide
+// that). A primary's statements are left to finish or time out: they
+// include writes, and cutting a write that may still commit would only
+// turn its outcome from known to unknown. A server that answers (lag,
+// replication stopped) finishes its reads by itself, correctly as of when
+// they started, so they are not cut either.
+func (b *Backend) cutInFlight(reason string, err error) {
+	if b.Role == RoleReplica && reason == ReasonUnreachable {
+		b.Cut(&LeftRotationError{Server: b.Describe(), Reason: "health check failed: " + err.Error()})
+	}
+}
+
 // restartSlack absorbs Uptime's one-second resolution and clock reads.
 const restartSlack = 2 * time.Second
 
@@ -296,28 +318,50 @@ func (ch *checker) noteBoot(c *Conn) error {
 	if err != nil {
 		return err
 	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != 2 || res.Rows[0][1] == nil {
+	booted, ok := bootTime(res, time.Now())
+	if !ok {
 		return nil // not told: nothing to compare
 	}
-	secs, err := strconv.ParseInt(*res.Rows[0][1], 10, 64)
-	if err != nil {
-		return nil
-	}
-	ch.sawBoot(time.Now().Add(-time.Duration(secs) * time.Second))
+	ch.sawBoot(booted)
 	return nil
 }
 
 // sawBoot notes when the server says it started; a start other than the
 // one seen before is a restart: the pool is purged and the event logged.
 func (ch *checker) sawBoot(booted time.Time) {
-	if !ch.booted.IsZero() {
-		if d := booted.Sub(ch.booted); d > restartSlack || d < -restartSlack {
-			ch.b.Purge()
-			ch.b.log.Warn("backend restart detected: its pooled connections were purged", "reason", ReasonRestart,
-				"started", booted.UTC().Format(time.RFC3339), "previously_started", ch.booted.UTC().Format(time.RFC3339))
-		}
+	if restarted(ch.booted, booted) {
+		ch.b.Restarts.Add(1)
+		ch.b.Purge()
+		ch.b.log.Warn("backend restart detected: its pooled connections were purged", "reason", ReasonRestart,
+			"started", booted.UTC().Format(time.RFC3339), "previously_started", ch.booted.UTC().Format(time.RFC3339))
 	}
 	ch.booted = booted
+}
+
+// bootTime is when the server started, from SHOW GLOBAL STATUS LIKE
+// 'Uptime' read at now; false when the answer does not say.
+func bootTime(res *Result, now time.Time) (time.Time, bool) {
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 2 || res.Rows[0][1] == nil {
+		return time.Time{}, false
+	}
+	secs, err := strconv.ParseInt(*res.Rows[0][1], 10, 64)
+	if err != nil || secs < 0 {
+		return time.Time{}, false
+	}
+	return now.Add(-time.Duration(secs) * time.Second), true
+}
+
+// restarted reports a boot time that differs from the one seen before
+// (zero: none yet) by more than restartSlack: the server started again in
+// between. Earlier counts too: another server, up for longer, answers at
+// the address now (a failover); either way the pool's connections are to
+// a server that is gone.
+func restarted(before, now time.Time) bool {
+	if before.IsZero() {
+		return false
+	}
+	d := now.Sub(before)
+	return d > restartSlack || d < -restartSlack
 }
 
 func (ch *checker) probe() error {

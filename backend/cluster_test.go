@@ -3,9 +3,12 @@ package backend
 import (
 	"context"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shardgate/shardgate/wire"
 )
 
 func TestPickReplicaByLoadPerWeight(t *testing.T) {
@@ -129,5 +132,112 @@ func TestFailedCheckPurgesPool(t *testing.T) {
 	}
 	if n := c.Primary.Purges.Load(); n != 1 {
 		t.Fatalf("%d purges after a failed check, want 1", n)
+	}
+}
+
+func TestBootTime(t *testing.T) {
+	now := time.Now()
+	s := func(v string) *string { return &v }
+	cols := []wire.Column{{Name: "Variable_name"}, {Name: "Value"}}
+	cases := []struct {
+		name string
+		rows [][]*string
+		want time.Time
+		ok   bool
+	}{
+		{"uptime", [][]*string{{s("Uptime"), s("3600")}}, now.Add(-time.Hour), true},
+		{"just started", [][]*string{{s("Uptime"), s("0")}}, now, true},
+		{"no row (not told)", nil, time.Time{}, false},
+		{"NULL", [][]*string{{s("Uptime"), nil}}, time.Time{}, false},
+		{"not a number", [][]*string{{s("Uptime"), s("soon")}}, time.Time{}, false},
+		{"negative", [][]*string{{s("Uptime"), s("-5")}}, time.Time{}, false},
+		{"two rows", [][]*string{{s("Uptime"), s("1")}, {s("Uptime_since_flush_status"), s("1")}}, time.Time{}, false},
+	}
+	for _, c := range cases {
+		got, ok := bootTime(&Result{Columns: cols, Rows: c.rows}, now)
+		if ok != c.ok || !got.Equal(c.want) {
+			t.Errorf("%s: %v %v, want %v %v", c.name, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestRestarted(t *testing.T) {
+	boot := time.Now().Add(-time.Hour)
+	cases := []struct {
+		name   string
+		before time.Time
+		now    time.Time
+		want   bool
+	}{
+		{"first reading", time.Time{}, boot, false},
+		{"same boot", boot, boot, false},
+		{"a second off (Uptime's resolution)", boot, boot.Add(time.Second), false},
+		{"at the slack", boot, boot.Add(restartSlack), false},
+		{"started again", boot, boot.Add(restartSlack + time.Millisecond), true},
+		{"started an hour later", boot, boot.Add(time.Hour), true},
+		{"another server, up for longer", boot, boot.Add(-time.Hour), true},
+		{"a second earlier", boot, boot.Add(-time.Second), false},
+	}
+	for _, c := range cases {
+		if got := restarted(c.before, c.now); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// uptimeConn is a connection to a server that answers the checker's
+// Uptime query once with uptime ("" answers no row).
+func uptimeConn(t *testing.T, uptime string) *Conn {
+	c, peer := pipeConn(t)
+	go func() {
+		srv := wire.NewConn(peer, 4096)
+		p, err := srv.ReadPacket()
+		if err != nil || !strings.Contains(string(p), "Uptime") {
+			t.Errorf("expected the Uptime query, got %q %v", p, err)
+			return
+		}
+		var rows [][]string
+		if uptime != "" {
+			rows = append(rows, []string{"Uptime", uptime})
+		}
+		for _, a := range textResult([]string{"Variable_name", "Value"}, rows...) {
+			srv.WritePacket(a)
+		}
+		srv.Flush()
+	}()
+	return c
+}
+
+// The checker's login reads Uptime: a server that started again since the
+// last login has its pool purged, one that did not keeps it.
+func TestCheckerSeesRestartsThroughUptime(t *testing.T) {
+	cases := []struct {
+		name     string
+		uptimes  []string // one per login, in a row
+		restarts int64
+	}{
+		{"first login", []string{"1000"}, 0},
+		{"same server", []string{"1000", "1000", "1001"}, 0},
+		{"restarted", []string{"1000", "3"}, 1},
+		{"another server, up for longer (a failover)", []string{"1000", "50000"}, 1},
+		{"restarted twice", []string{"1000", "3", "1000"}, 2},
+		{"not told in between", []string{"1000", "", "1000"}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cl := NewCluster("main", "127.0.0.1:1", nil, nil, PoolConfig{MaxOpen: 2, MaxIdle: 2}, 0, nil)
+			ch := &checker{b: cl.Primary}
+			for _, up := range c.uptimes {
+				if err := ch.noteBoot(uptimeConn(t, up)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := cl.Primary.Restarts.Load(); got != c.restarts {
+				t.Errorf("%d restarts seen, want %d", got, c.restarts)
+			}
+			if got := cl.Primary.Purges.Load(); got != c.restarts {
+				t.Errorf("%d purges, want one per restart (%d)", got, c.restarts)
+			}
+		})
 	}
 }

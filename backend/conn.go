@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -71,7 +72,40 @@ type Conn struct {
 	// tables, user variables set inside a SELECT, an open transaction left
 	// by a client that vanished): the next owner gets a reset connection.
 	Dirty bool
+
+	// prev, next and listed link a borrowed connection into its pool's
+	// borrowed list; the pool's mu guards them.
+	prev, next *Conn
+	listed     bool
+	// cut is set, once, when Pool.Cut closed the connection because its
+	// server left rotation; reads failing after it say so.
+	cut atomic.Pointer[LeftRotationError]
 }
+
+// ReadPacket reads the next packet from the server. A failure on a
+// connection the pool cut is a *LeftRotationError: the statement did not
+// break by itself, the proxy stopped it.
+func (c *Conn) ReadPacket() ([]byte, error) {
+	p, err := c.Conn.ReadPacket()
+	if err != nil {
+		return nil, c.cutError(err)
+	}
+	return p, nil
+}
+
+// cutError is err, or the LeftRotationError it means when the connection
+// was cut.
+func (c *Conn) cutError(err error) error {
+	if why := c.cut.Load(); why != nil && !IsLeftRotation(err) {
+		e := *why
+		e.Err = err
+		return &e
+	}
+	return err
+}
+
+// LeftRotation is why the pool cut the connection, nil when it did not.
+func (c *Conn) LeftRotation() *LeftRotationError { return c.cut.Load() }
 
 // armReadDeadline bounds the wait for the next packet from the server, so a
 // frozen server never hangs a client.
@@ -87,7 +121,7 @@ func (c *Conn) Send(cmd byte, arg []byte) error {
 	c.lastUsed = time.Now()
 	c.uses++
 	if err := c.WriteCommand(cmd, arg); err != nil {
-		return &notSentError{err}
+		return &notSentError{c.cutError(err)}
 	}
 	return nil
 }

@@ -15,7 +15,12 @@ import (
 )
 
 // Dial connects and logs in to a MariaDB server.
-func Dial(addr string, cfg DialConfig) (*Conn, error) {
+func Dial(addr string, cfg DialConfig) (*Conn, error) { return dial(addr, cfg, nil) }
+
+// dial is Dial that shows the connection to link, when not nil, once the
+// TCP connection exists and before the login, which may wait on a frozen
+// server: the pool lists it then, so that Pool.Cut can close it.
+func dial(addr string, cfg DialConfig, link func(*Conn)) (*Conn, error) {
 	nc, err := net.DialTimeout("tcp", addr, cfg.ConnectTimeout)
 	if err != nil {
 		return nil, unreachable(addr, err)
@@ -24,6 +29,9 @@ func Dial(addr string, cfg DialConfig) (*Conn, error) {
 		tc.SetNoDelay(true)
 	}
 	c := &Conn{Conn: wire.NewConn(nc, 16<<10), addr: addr, foundRows: cfg.FoundRows, readTimeout: cfg.ReadTimeout, vars: map[string]string{}}
+	if link != nil {
+		link(c)
+	}
 	nc.SetDeadline(time.Now().Add(cfg.ConnectTimeout))
 	if err := c.handshake(cfg); err != nil {
 		nc.Close()
@@ -31,7 +39,7 @@ func Dial(addr string, cfg DialConfig) (*Conn, error) {
 		if errors.As(err, &me) {
 			return nil, err
 		}
-		return nil, unreachable(addr, err)
+		return nil, unreachable(addr, c.cutError(err))
 	}
 	nc.SetDeadline(time.Time{})
 	c.lastUsed = time.Now()

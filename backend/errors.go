@@ -101,10 +101,97 @@ func TransactionLost(server string, cause error) *mysql.MyError {
 }
 
 // Lost is the error for an exchange with server that failed with cause, a
-// broken connection: NotSent or OutcomeUnknown, whichever is true.
+// broken connection: NotSent or OutcomeUnknown, whichever is true, or
+// what Stopped says when the proxy cut the connection. A statement not
+// sent on the connection holding the session's transaction (marked
+// InTransaction) is TransactionLost: the transaction ended with it.
 func Lost(server string, cause error) *mysql.MyError {
-	if Sent(cause) {
-		return OutcomeUnknown(server, cause)
+	if !Sent(cause) {
+		if errors.As(cause, new(*txnLostError)) {
+			return TransactionLost(server, cause)
+		}
+		return NotSent(server, cause)
 	}
-	return NotSent(server, cause)
+	if me := Stopped(cause); me != nil {
+		return me
+	}
+	return OutcomeUnknown(server, cause)
+}
+
+// LeftRotationError: the proxy closed the connection a statement was
+// running on because its server left rotation (it stopped answering
+// health checks), rather than let the statement wait for the read
+// timeout. Only replicas' connections are cut (Backend.leaveRotation), so
+// the statement was a read. The caller runs it again elsewhere when
+// nothing of its answer has been used yet; otherwise the client hears
+// StoppedLeftRotation.
+type LeftRotationError struct {
+	// Server names the server as Describe does.
+	Server string
+	// Reason is the health check failure that took it out.
+	Reason string
+	// Err is what the read or write on the closed connection returned.
+	Err error
+}
+
+func (e *LeftRotationError) Error() string {
+	msg := e.Server + " left rotation (" + e.Reason + ") and the proxy closed the connection"
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *LeftRotationError) Unwrap() error { return e.Err }
+
+// IsLeftRotation reports an exchange the proxy cut because the server
+// left rotation.
+func IsLeftRotation(err error) bool {
+	var lr *LeftRotationError
+	return errors.As(err, &lr)
+}
+
+// partialError marks a failure after part of the statement's answer was
+// used: sent to the client, or merged into what it gets.
+type partialError struct{ err error }
+
+func (e *partialError) Error() string { return e.err.Error() }
+func (e *partialError) Unwrap() error { return e.err }
+
+// Partial marks err as a failure after part of the answer was used.
+func Partial(err error) error { return &partialError{err} }
+
+// txnLostError marks a failure on the connection that held the session's
+// open transaction.
+type txnLostError struct{ err error }
+
+func (e *txnLostError) Error() string { return e.err.Error() }
+func (e *txnLostError) Unwrap() error { return e.err }
+
+// InTransaction marks err as a failure of the connection holding the
+// session's open transaction, which ended with it.
+func InTransaction(err error) error { return &txnLostError{err} }
+
+// Stopped is the client's error for err when it is a statement the proxy
+// cut because its server left rotation (a *LeftRotationError) and that
+// could not run again elsewhere: part of its answer was already used
+// (marked Partial), the connection held the session's transaction
+// (marked InTransaction), or no other server could take it. Nothing was
+// changed, since only replicas' statements are cut; the code is 1105 like
+// the other broken exchanges. Stopped is nil for any other err.
+func Stopped(err error) *mysql.MyError {
+	var lr *LeftRotationError
+	if !errors.As(err, &lr) {
+		return nil
+	}
+	var partial *partialError
+	var inTxn *txnLostError
+	what := fmt.Sprintf("shardgate: %s left rotation (%s) while this statement ran on it, so the proxy closed that connection", lr.Server, lr.Reason)
+	switch {
+	case errors.As(err, &inTxn):
+		return wire.Errorf(CodeOutcomeUnknown, "%s, which held this session's open transaction: the transaction was not committed (the server rolls it back) and nothing was changed; retry the whole transaction", what)
+	case errors.As(err, &partial):
+		return wire.Errorf(CodeOutcomeUnknown, "%s after part of the result had been read from it: the result is incomplete; nothing was changed (replicas take no writes), running the statement again is safe", what)
+	}
+	return wire.Errorf(CodeOutcomeUnknown, "%s before it answered, and the statement could not move to another server (none was left, or the session is tied to that connection); nothing was changed (replicas take no writes)", what)
 }

@@ -59,6 +59,47 @@ type Pool struct {
 	// exhausted logs statements refused because the pool stayed full:
 	// the first at once, then one line per logs.Every with the count.
 	exhausted *logs.Limiter
+
+	// borrowed lists the connections lent out now (and those being
+	// dialled for a borrower), under mu, so that Cut can reach statements
+	// in flight. Linking and unlinking happen inside critical sections
+	// Get and Put take anyway, so the list costs two pointer writes per
+	// borrow (BenchmarkPoolGetPut measures it).
+	borrowed connList
+	// cuts counts Cut calls (under mu): a connection whose dial began
+	// before one is cut as soon as it is linked.
+	cuts uint64
+	// lastCut is the reason of the last Cut (under mu).
+	lastCut *LeftRotationError
+	// CutConns counts connections closed by Cut, for tests and metrics.
+	CutConns atomic.Int64
+}
+
+// connList is an intrusive doubly linked list of connections; a pool's
+// mu guards it and the links in its connections.
+type connList struct{ head *Conn }
+
+func (l *connList) add(c *Conn) {
+	c.prev, c.next, c.listed = nil, l.head, true
+	if l.head != nil {
+		l.head.prev = c
+	}
+	l.head = c
+}
+
+func (l *connList) remove(c *Conn) {
+	if !c.listed {
+		return
+	}
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		l.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	}
+	c.prev, c.next, c.listed = nil, nil, false
 }
 
 // ServerVersion is the version number of the server as its last handshake
@@ -99,22 +140,12 @@ func (p *Pool) Get(foundRows bool, owner uint64) (*Conn, error) {
 			return nil, err
 		}
 		if dial {
-			cfg := p.cfg.Dial
-			cfg.FoundRows = foundRows
-			p.mu.Lock()
-			epoch := p.epoch
-			p.mu.Unlock()
-			c, err = Dial(p.Addr, cfg)
-			if err != nil {
-				p.release()
-				return nil, err
-			}
-			// The epoch from before the dial: a purge during it may be about
-			// the server this connection reached.
-			c.epoch = epoch
-			p.noteVersion(c)
-			p.InFlight.Add(1)
-			return c, nil
+			return p.dial(foundRows)
+		}
+		if c.cut.Load() != nil {
+			// Cut while handed over from another borrower.
+			p.discard(c)
+			continue
 		}
 		if p.needsPing(c) {
 			if err := c.Ping(); err != nil {
@@ -125,6 +156,32 @@ func (p *Pool) Get(foundRows bool, owner uint64) (*Conn, error) {
 		p.InFlight.Add(1)
 		return c, nil
 	}
+}
+
+// dial makes a new connection in a slot the caller holds. The connection
+// is linked into borrowed before its login, so that Cut reaches a login
+// waiting on a frozen server too.
+func (p *Pool) dial(foundRows bool) (*Conn, error) {
+	cfg := p.cfg.Dial
+	cfg.FoundRows = foundRows
+	p.mu.Lock()
+	epoch, cuts := p.epoch, p.cuts
+	p.mu.Unlock()
+	var linked *Conn
+	c, err := dial(p.Addr, cfg, func(c *Conn) {
+		linked = c
+		p.linkDialled(c, cuts)
+	})
+	if err != nil {
+		p.release(linked)
+		return nil, err
+	}
+	// The epoch from before the dial: a purge during it may be about
+	// the server this connection reached.
+	c.epoch = epoch
+	p.noteVersion(c)
+	p.InFlight.Add(1)
+	return c, nil
 }
 
 // needsPing reports an idle connection the server may have closed since:
@@ -148,6 +205,7 @@ func (p *Pool) acquire(foundRows bool, owner uint64) (c *Conn, dial bool, err er
 		return nil, false, unreachable(p.Addr, errPoolClosed)
 	}
 	if c := p.popIdle(foundRows, owner); c != nil {
+		p.borrowed.add(c)
 		p.mu.Unlock()
 		return c, false, nil
 	}
@@ -158,6 +216,7 @@ func (p *Pool) acquire(foundRows bool, owner uint64) (c *Conn, dial bool, err er
 	}
 	// Full: a connection kept for its last owner's ROW_COUNT() goes too.
 	if c := p.popIdle(foundRows, anyOwner); c != nil {
+		p.borrowed.add(c)
 		p.mu.Unlock()
 		return c, false, nil
 	}
@@ -196,11 +255,16 @@ func (p *Pool) acquire(foundRows bool, owner uint64) (c *Conn, dial bool, err er
 	return p.handed(<-ch, foundRows)
 }
 
+// handed takes what handOff gave a waiter: a connection (still linked in
+// borrowed), or nil for a slot to dial in.
 func (p *Pool) handed(c *Conn, foundRows bool) (*Conn, bool, error) {
 	if c == nil {
 		return nil, true, nil
 	}
 	if c.foundRows != foundRows {
+		p.mu.Lock()
+		p.borrowed.remove(c)
+		p.mu.Unlock()
 		c.Close()
 		return nil, true, nil
 	}
@@ -260,21 +324,22 @@ func (p *Pool) Put(c *Conn) {
 	p.InFlight.Add(-1)
 	if c.Dirty {
 		if err := c.Reset(); err != nil {
-			c.Close()
-			p.release()
+			p.discard(c)
 			return
 		}
 	}
 	p.mu.Lock()
-	if c.epoch != p.epoch {
+	// Cut is decided under mu too: a connection is either still listed
+	// when Cut runs, and closed by it, or back here first and checked.
+	if c.epoch != p.epoch || c.cut.Load() != nil {
 		p.mu.Unlock()
-		c.Close()
-		p.release()
+		p.discard(c)
 		return
 	}
 	if p.handOff(c) {
-		return
+		return // still borrowed, by the waiter now
 	}
+	p.borrowed.remove(c)
 	if p.closed || len(p.idle) >= p.cfg.MaxIdle {
 		p.open--
 		p.mu.Unlock()
@@ -294,6 +359,7 @@ func (p *Pool) Reclaim(c *Conn, uses uint64) bool {
 	for i, idle := range p.idle {
 		if idle == c && c.uses == uses {
 			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			p.borrowed.add(c)
 			c.ReservedFor = 0
 			p.InFlight.Add(1)
 			return true
@@ -310,12 +376,16 @@ func (p *Pool) Discard(c *Conn) {
 
 func (p *Pool) discard(c *Conn) {
 	c.Close()
-	p.release()
+	p.release(c)
 }
 
-// release frees a slot: a waiter may dial in its place.
-func (p *Pool) release() {
+// release frees the slot of c, a borrowed connection now closed (nil when
+// the slot held none): a waiter may dial in its place.
+func (p *Pool) release(c *Conn) {
 	p.mu.Lock()
+	if c != nil {
+		p.borrowed.remove(c)
+	}
 	if p.handOff(nil) {
 		return
 	}
@@ -378,6 +448,52 @@ func (p *Pool) Purge() {
 	p.mu.Unlock()
 	p.Purges.Add(1)
 	p.CloseAllIdle()
+}
+
+// linkDialled lists c, a connection being dialled since the pool had
+// counted cuts Cuts, among the borrowed ones. A Cut since then means the
+// server left rotation while c was being made: it is most likely frozen
+// too, so c is cut at once.
+func (p *Pool) linkDialled(c *Conn, cuts uint64) {
+	p.mu.Lock()
+	p.borrowed.add(c)
+	var why *LeftRotationError
+	if p.cuts != cuts {
+		why = p.lastCut
+		c.cut.Store(why)
+	}
+	p.mu.Unlock()
+	if why != nil {
+		c.Close()
+		p.CutConns.Add(1)
+	}
+}
+
+// Cut closes every borrowed connection, and any being dialled now, because
+// their server left rotation: a statement in flight on one fails at once
+// with a *LeftRotationError (wrapped as why says) instead of waiting for
+// the read timeout, and the caller decides whether it may run elsewhere.
+// Put and Discard of a cut connection free its slot as usual. Only the
+// Backend decides when to cut (see Backend.leaveRotation).
+func (p *Pool) Cut(why *LeftRotationError) int {
+	p.mu.Lock()
+	p.cuts++
+	p.lastCut = why
+	var cut []*Conn
+	for c := p.borrowed.head; c != nil; c = c.next {
+		if c.cut.CompareAndSwap(nil, why) {
+			cut = append(cut, c)
+		}
+	}
+	p.mu.Unlock()
+	// Closing unblocks the borrower's read or write at once; the socket
+	// is safe to close from another goroutine. The borrower still owns
+	// the Conn and gives it back.
+	for _, c := range cut {
+		c.Close()
+	}
+	p.CutConns.Add(int64(len(cut)))
+	return len(cut)
 }
 
 // Close closes idle connections and refuses new borrowers; borrowed ones are

@@ -64,7 +64,7 @@ func TestNeedsPing(t *testing.T) {
 
 // pipeConn is a connection whose other end the test holds; closing it is
 // seen there as EOF.
-func pipeConn(t *testing.T) (*Conn, net.Conn) {
+func pipeConn(t testing.TB) (*Conn, net.Conn) {
 	a, b := net.Pipe()
 	t.Cleanup(func() { a.Close(); b.Close() })
 	return &Conn{Conn: wire.NewConn(a, 1024), lastUsed: time.Now(), vars: map[string]string{}}, b

@@ -99,7 +99,9 @@ type resp struct {
 	errAfter int
 	// breakAt: noBreak, breakAtSend, breakAtStart or after k rows.
 	breakAt int
-	cache   []pkt
+	// breakErr is the error of the break; nil: errFakeIO.
+	breakErr error
+	cache    []pkt
 }
 
 // rs is a result set.
@@ -138,6 +140,23 @@ func (r *resp) breakAfter(k int) *resp {
 	return r
 }
 
+// errCut is what a read on a connection the pool cut returns.
+var errCut = &backend.LeftRotationError{Server: "replica c1 (10.0.0.1:3306)", Reason: "health check failed: i/o timeout", Err: errors.New("use of closed network connection")}
+
+// cutAfter: the server leaves rotation and the pool cuts the connection
+// after k rows (breakAtStart: before the first packet).
+func (r *resp) cutAfter(k int) *resp {
+	r.breakAt, r.breakErr = k, errCut
+	return r
+}
+
+func (r *resp) breakError() error {
+	if r.breakErr != nil {
+		return r.breakErr
+	}
+	return errFakeIO
+}
+
 func (r *resp) withStatus(s uint16) *resp {
 	r.status = s
 	return r
@@ -163,7 +182,7 @@ func (r *resp) build() []pkt {
 	var out []pkt
 	switch {
 	case r.breakAt == breakAtStart:
-		return []pkt{{err: errFakeIO}}
+		return []pkt{{err: r.breakError()}}
 	case r.ok != nil:
 		return []pkt{{b: wire.AppendOK(nil, *r.ok)}}
 	case r.srvErr != nil && r.errAfter < 0:
@@ -179,7 +198,7 @@ func (r *resp) build() []pkt {
 			return append(out, pkt{b: wire.ErrorPacket(r.srvErr)})
 		}
 		if r.breakAt == i {
-			return append(out, pkt{err: errFakeIO})
+			return append(out, pkt{err: r.breakError()})
 		}
 		if i == len(r.rows) {
 			break

@@ -64,5 +64,8 @@ func shardError(err error) error {
 	case FaultClient:
 		return err
 	}
+	if me := backend.Stopped(err); me != nil {
+		return me
+	}
 	return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: a shard failed during a scatter read: %v", err)
 }

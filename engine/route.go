@@ -59,6 +59,9 @@ func (r *Route) Execute(vc Cursor, w ResultWriter) error {
 		if Classify(err) == FaultBroken && r.Replica && cw.packets == 0 && vc.Retry(c, attempt) {
 			continue
 		}
+		if cw.packets > 0 && Classify(err) == FaultBroken {
+			err = backend.Partial(err)
+		}
 		return vc.Lost(c, err)
 	}
 }
@@ -116,22 +119,70 @@ func (r *Route) Open(vc Cursor) (Rows, error) {
 }
 
 func (r *Route) open(vc Cursor, src int) (*routeRows, error) {
-	c, err := vc.Conn(r.Cluster, r.Replica)
-	if err != nil {
+	rr := &routeRows{vc: vc, r: r, src: src}
+	if err := rr.send(); err != nil {
 		return nil, err
 	}
-	if err := c.Send(mysql.COM_QUERY, []byte(r.SQL)); err != nil {
-		return nil, vc.Lost(c, err)
+	return rr, nil
+}
+
+// send borrows a connection and sends the statement on it; a read whose
+// send broke runs on the next choice of server.
+func (rr *routeRows) send() error {
+	for ; ; rr.attempt++ {
+		c, err := rr.vc.Conn(rr.r.Cluster, rr.r.Replica)
+		if err != nil {
+			return err
+		}
+		err = c.Send(mysql.COM_QUERY, []byte(rr.r.SQL))
+		if err == nil {
+			rr.c = c
+			return nil
+		}
+		if rr.r.Replica && rr.vc.Retry(c, rr.attempt) {
+			continue
+		}
+		return rr.vc.Lost(c, err)
 	}
-	return &routeRows{vc: vc, c: c, r: r, src: src}, nil
+}
+
+// recover decides what a failed read of the input means. A connection
+// that broke (a server killed, or cut when it left rotation) before any
+// of the input's rows was used is replaced: the statement runs again on
+// the next choice of server, and when the header was already read, the
+// new one (the same statement's) is read and dropped. recover returns nil
+// when the input goes on, else the error that ends it, noted with fail
+// (or, when no connection could be had, with none left to give back).
+func (rr *routeRows) recover(err error) error {
+	for Classify(err) == FaultBroken && rr.r.Replica && rr.rows == 0 && rr.vc.Retry(rr.c, rr.attempt) {
+		rr.attempt++
+		rr.c = nil // Retry dropped it
+		if err = rr.send(); err != nil {
+			rr.broken = err
+			return err
+		}
+		if !rr.read {
+			return nil
+		}
+		if _, err = rr.c.ReadHeader(); err == nil {
+			return nil
+		}
+	}
+	if rr.rows > 0 && Classify(err) == FaultBroken {
+		err = backend.Partial(err)
+	}
+	return rr.fail(err)
 }
 
 // routeRows reads one backend's result set.
 type routeRows struct {
-	vc      Cursor
+	vc Cursor
+	// c is the connection, nil when a retry found none.
 	c       Conn
 	r       *Route
 	src     int
+	attempt int // of Retry, counting from 0
+	rows    int // rows returned
 	header  [][]byte
 	read    bool           // header read
 	eof     bool           // the result has ended: the connection can serve again
@@ -163,7 +214,10 @@ func (rr *routeRows) Header() ([][]byte, error) {
 	}
 	h, err := rr.c.ReadHeader()
 	if err != nil {
-		return nil, rr.fail(err)
+		if err := rr.recover(err); err != nil {
+			return nil, err
+		}
+		return rr.Header()
 	}
 	if rw := rr.r.rewriter(); rw != nil {
 		for i := range h {
@@ -186,11 +240,15 @@ func (rr *routeRows) Next() (*Row, error) {
 	p, eof, status, err := rr.c.ReadRow()
 	switch {
 	case err != nil:
-		return nil, rr.fail(err)
+		if err := rr.recover(err); err != nil {
+			return nil, err
+		}
+		return rr.Next()
 	case eof:
 		rr.eof, rr.status, rr.warnings = true, status, rr.c.Warnings()
 		return nil, nil
 	}
+	rr.rows++
 	return rawRow(p, rr.src), nil
 }
 
@@ -202,6 +260,9 @@ func (rr *routeRows) Close(err error) {
 		return
 	}
 	rr.closed = true
+	if rr.c == nil {
+		return // a retry found no connection: nothing to give back
+	}
 	if !rr.eof && rr.broken == nil && err == nil {
 		for {
 			if r, err := rr.Next(); err != nil || r == nil {

@@ -75,6 +75,17 @@ func TestRouteExecute(t *testing.T) {
 			resps: []*resp{rs(nameCols, row(1, "a"), row(2, "b")).breakAfter(1)}, retries: 5,
 			rows: []vals{row(1, "a")},
 			err:  mysql.ER_UNKNOWN_ERROR, errText: []string{"outcome unknown", "server c9 (", errFakeIO.Error()}, conns: 1, release: FaultBroken},
+		{name: "cut before any packet (the replica left rotation), retried", route: Route{Cluster: "c1", SQL: "select", Replica: true},
+			resps:   []*resp{rs(nameCols, row(1, "a")).cutAfter(breakAtStart), rs(nameCols, row(1, "a"))},
+			retries: 1, rows: []vals{row(1, "a")}, success: true, retried: []int{0}, conns: 2},
+		{name: "cut after packets reached the client: incomplete, no retry", route: Route{Cluster: "c1", SQL: "select", Replica: true},
+			resps: []*resp{rs(nameCols, row(1, "a"), row(2, "b")).cutAfter(1)}, retries: 5,
+			rows: []vals{row(1, "a")},
+			err:  mysql.ER_UNKNOWN_ERROR, errText: []string{"replica c1 (10.0.0.1:3306) left rotation (health check failed: i/o timeout)", "the result is incomplete", "nothing was changed"}, conns: 1, release: FaultBroken},
+		{name: "cut, retry refused (a transaction's connection, or no server left)", route: Route{Cluster: "c1", SQL: "select", Replica: true},
+			resps: []*resp{rs(nameCols, row(1, "a")).cutAfter(breakAtStart)}, retries: 0,
+			err: mysql.ER_UNKNOWN_ERROR, errText: []string{"left rotation", "before it answered", "could not move to another server"},
+			retried: []int{0}, conns: 1, release: FaultBroken},
 		{name: "client gone", route: Route{Cluster: "c1", SQL: "select", Replica: true},
 			resps: []*resp{rs(nameCols, row(1, "a"), row(2, "b"))}, retries: 5, failAt: 6,
 			rows:      []vals{row(1, "a")},
@@ -401,4 +412,91 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// An input of a merge whose connection broke (a killed server, or one cut
+// when its server left rotation) before any of its rows was used runs
+// again on the next choice of server; after a row it fails the statement.
+func TestRouteRowsRetry(t *testing.T) {
+	two := func() *resp { return rs(nameCols, row(1, "a"), row(2, "b")) }
+	tests := []struct {
+		name     string
+		resps    []*resp
+		retries  int
+		header   bool  // read the header before the rows
+		noConn   error // the retry finds no connection
+		rows     []vals
+		retried  []int
+		code     uint16 // of the error the client hears
+		errText  []string
+		released int // connections released (the others dropped by Retry)
+	}{
+		{name: "cut at the header", resps: []*resp{two().cutAfter(breakAtStart), two()}, retries: 1,
+			rows: []vals{row(1, "a"), row(2, "b")}, retried: []int{0}, released: 1},
+		{name: "header read, cut before the first row: the new header is dropped", resps: []*resp{two().cutAfter(0), two()}, retries: 1, header: true,
+			rows: []vals{row(1, "a"), row(2, "b")}, retried: []int{0}, released: 1},
+		{name: "killed server at the header, twice", resps: []*resp{broken(false), broken(false), two()}, retries: 5,
+			rows: []vals{row(1, "a"), row(2, "b")}, retried: []int{0, 1}, released: 1},
+		{name: "cut after a row: incomplete, not retried", resps: []*resp{two().cutAfter(1)}, retries: 5,
+			code: mysql.ER_UNKNOWN_ERROR, errText: []string{"left rotation", "the result is incomplete"}, released: 1},
+		{name: "cut, retry refused", resps: []*resp{two().cutAfter(breakAtStart)}, retries: 0,
+			retried: []int{0}, code: mysql.ER_UNKNOWN_ERROR, errText: []string{"left rotation", "before it answered"}, released: 1},
+		{name: "cut, the retry finds no connection", resps: []*resp{two().cutAfter(breakAtStart)}, retries: 1,
+			noConn:  wire.Errorf(mysql.ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "shardgate: not sent, nothing ran (safe to retry): no server"),
+			retried: []int{0}, code: mysql.ER_CONNECT_TO_FOREIGN_DATA_SOURCE, errText: []string{"not sent, nothing ran"}, released: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vc := newCursor(t).on("select", tt.resps...)
+			vc.retries = tt.retries
+			r := &Route{Cluster: "c1", SQL: "select", Replica: true}
+			rows, err := r.Open(vc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.noConn != nil {
+				vc.failConn = map[string]error{"c1": tt.noConn}
+			}
+			if tt.header {
+				if _, err := rows.Header(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got []vals
+			for err == nil {
+				var row *Row
+				if row, err = rows.Next(); err != nil || row == nil {
+					break
+				}
+				if err := row.values(2); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, vals(row.Vals))
+			}
+			rows.Close(err)
+			vc.checkReleased(t)
+			if !equalInts(vc.retried, tt.retried) {
+				t.Errorf("Retry attempts %v, want %v", vc.retried, tt.retried)
+			}
+			released := 0
+			for _, c := range vc.conns {
+				released += c.released
+			}
+			if released != tt.released {
+				t.Errorf("%d connections released, want %d", released, tt.released)
+			}
+			if tt.errText == nil {
+				if err != nil {
+					t.Fatalf("Next: %v", err)
+				}
+				wantRows(t, strRows(got...), tt.rows...)
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error; rows %v", got)
+			}
+			// What the client hears, as copyRows words it.
+			wantCode(t, shardError(err), tt.code, tt.errText...)
+		})
+	}
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"strings"
 
+	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -17,13 +18,21 @@ func (s *ShowCreate) Describe() string    { return "ShowCreate (logical names)" 
 
 func (s *ShowCreate) Execute(vc Cursor, w ResultWriter) error {
 	r := s.Input
-	c, err := vc.Conn(r.Cluster, r.Replica)
-	if err != nil {
-		return err
-	}
-	res, _, err := c.Query(r.SQL)
-	if Classify(err) == FaultBroken {
-		return vc.Lost(c, err)
+	var c Conn
+	var res *backend.Result
+	var err error
+	for attempt := 0; ; attempt++ {
+		if c, err = vc.Conn(r.Cluster, r.Replica); err != nil {
+			return err
+		}
+		res, _, err = c.Query(r.SQL)
+		if Classify(err) != FaultBroken {
+			break
+		}
+		// The answer is read whole before the client sees any of it.
+		if !r.Replica || !vc.Retry(c, attempt) {
+			return vc.Lost(c, err)
+		}
 	}
 	if err != nil {
 		vc.Release(c, nil, nil)

@@ -246,3 +246,55 @@ func asMySQL(err error, me **mysql.MySQLError) bool {
 	*me = e
 	return ok
 }
+
+// Issue 13 item 6, the Uptime check: kill -9 and restart of s1's primary
+// is seen as a restart (Restarts moves by exactly one) when the health
+// checker logs in again, and the pool's connections from before it are
+// gone: none is idle or open once health is green again.
+func TestRestartSeenThroughUptime(t *testing.T) {
+	needLocalCluster(t)
+	d := honestSetup(t)
+	p := honestProxy(t, "")
+	db := p.open(t, "shop")
+	db.SetMaxOpenConns(10)
+	db.SetMaxIdleConns(10)
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := db.Exec(fmt.Sprintf("INSERT INTO %s VALUES (%d, SLEEP(0.05))", honestTable, i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	primary := p.router.Snapshot().Clusters["s1"].Primary
+	if _, idle := primary.Stats(); idle < 5 {
+		t.Fatalf("only %d idle connections to the primary before the restart", idle)
+	}
+	// The restart must move the boot time by more than the check's slack
+	// (2 s), whatever restarted the server just before this test.
+	eventually(t, 10*time.Second, "the primary up for 3 s", func() bool {
+		var name string
+		var up int
+		return d.QueryRow("SHOW GLOBAL STATUS LIKE 'Uptime'").Scan(&name, &up) == nil && up >= 3
+	})
+	eventually(t, 10*time.Second, "s1's primary healthy", func() bool { return primaryHealthy(t, db) })
+	restarts, purges := primary.Restarts.Load(), primary.Purges.Load()
+
+	killPrimary(t)
+	clusterScript(t, "start", "s1-p")
+	took := eventually(t, 30*time.Second, "the restart seen through Uptime", func() bool { return primary.Restarts.Load() > restarts })
+	eventually(t, 30*time.Second, "s1's primary healthy again", func() bool { return primary.Healthy() })
+	t.Logf("restart seen %s after the server started again; %d purges since the kill", took, primary.Purges.Load()-purges)
+	if n := primary.Restarts.Load() - restarts; n != 1 {
+		t.Errorf("%d restarts seen, want 1", n)
+	}
+	if primary.Purges.Load() <= purges {
+		t.Error("the pool was not purged")
+	}
+	if open, idle := primary.Stats(); open != 0 || idle != 0 {
+		t.Errorf("after the restart the pool holds %d connections (%d idle) from before it", open, idle)
+	}
+}

@@ -109,4 +109,11 @@ func TestMetricsEndpoint(t *testing.T) {
 	if !regexp.MustCompile(`shardgate_backend_connections_open\{addr="127.0.0.1:3310",cluster="main",role="primary"\} [1-9]`).MatchString(after) {
 		t.Errorf("pool usage missing:\n%s", after)
 	}
+	// Purges, restarts and cuts are counted per backend (TestRestartSeenThroughUptime
+	// and TestFrozenReplicaReadsMoveOn check that they move).
+	for _, name := range []string{"shardgate_backend_pool_purges_total", "shardgate_backend_restarts_total", "shardgate_backend_connections_cut_total"} {
+		if v := metricValue(t, after, name, `addr="127.0.0.1:3311"`); v < 0 {
+			t.Errorf("%s missing", name)
+		}
+	}
 }

@@ -23,6 +23,11 @@ type Backend struct {
 	Healthy             bool
 	LagSeconds          int64 // -1 when unknown
 	Reads, Writes       int64
+	// Purges: times the pool forgot its connections (failed check,
+	// restart, broken connection); Restarts: server restarts seen through
+	// Uptime; Cut: statements' connections closed when the server left
+	// rotation.
+	Purges, Restarts, Cut int64
 }
 
 // Metrics records the proxy's activity.
@@ -169,13 +174,16 @@ var (
 	descLag      = prometheus.NewDesc("shardgate_replica_lag_seconds", "Seconds_Behind_Master of a replica (-1 unknown).", []string{"cluster", "addr"}, nil)
 	descReads    = prometheus.NewDesc("shardgate_backend_reads_total", "Reads a backend served.", []string{"cluster", "role", "addr"}, nil)
 	descWrites   = prometheus.NewDesc("shardgate_backend_writes_total", "Writes a backend served.", []string{"cluster", "role", "addr"}, nil)
+	descPurges   = prometheus.NewDesc("shardgate_backend_pool_purges_total", "Times the backend's pooled connections were forgotten (failed health check, restart, broken connection).", []string{"cluster", "role", "addr"}, nil)
+	descRestarts = prometheus.NewDesc("shardgate_backend_restarts_total", "Server restarts the health check saw through Uptime.", []string{"cluster", "role", "addr"}, nil)
+	descCut      = prometheus.NewDesc("shardgate_backend_connections_cut_total", "Borrowed connections closed because the server left rotation (statements in flight retried elsewhere or failed).", []string{"cluster", "role", "addr"}, nil)
 )
 
 // backendCollector reads the backends at scrape time.
 type backendCollector struct{ list func() []Backend }
 
 func (c *backendCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descOpen, descIdle, descInFlight, descHealthy, descLag, descReads, descWrites} {
+	for _, d := range []*prometheus.Desc{descOpen, descIdle, descInFlight, descHealthy, descLag, descReads, descWrites, descPurges, descRestarts, descCut} {
 		ch <- d
 	}
 }
@@ -193,6 +201,9 @@ func (c *backendCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descHealthy, prometheus.GaugeValue, healthy, labels...)
 		ch <- prometheus.MustNewConstMetric(descReads, prometheus.CounterValue, float64(b.Reads), labels...)
 		ch <- prometheus.MustNewConstMetric(descWrites, prometheus.CounterValue, float64(b.Writes), labels...)
+		ch <- prometheus.MustNewConstMetric(descPurges, prometheus.CounterValue, float64(b.Purges), labels...)
+		ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(b.Restarts), labels...)
+		ch <- prometheus.MustNewConstMetric(descCut, prometheus.CounterValue, float64(b.Cut), labels...)
 		if b.Role == "replica" {
 			ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(b.LagSeconds), b.Cluster, b.Addr)
 		}

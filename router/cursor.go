@@ -130,11 +130,22 @@ func (vc *cursor) Lost(c engine.Conn, err error) error {
 func (vc *cursor) Retry(c engine.Conn, attempt int) bool {
 	h := c.(*held)
 	vc.s.live.stop(h)
-	cl := vc.snap.Clusters[h.backend.Cluster]
-	if vc.s.txn.pinned(h.cluster()) == h || cl == nil || attempt >= len(cl.Replicas) {
+	return vc.s.retryRead(vc.snap, h, attempt)
+}
+
+// retryRead decides whether a read whose connection h broke before any of
+// its answer was used runs again elsewhere: not on the connection the
+// session is tied to (its transaction or state went with it: the client
+// hears so), and not more often than the cluster has replicas. When it
+// does, h's server leaves rotation and h is dropped.
+func (s *Session) retryRead(snap *Snapshot, h *held, attempt int) bool {
+	cl := snap.Clusters[h.backend.Cluster]
+	if s.txn.pinned(h.cluster()) == h || cl == nil || attempt >= len(cl.Replicas) {
 		return false
 	}
-	h.backend.MarkDown("statement failed: connection broken")
+	if h.LeftRotation() == nil {
+		h.backend.MarkDown("statement failed: connection broken")
+	} // else a health check took it out and cut h: its reason stands
 	h.backend.Discard(h.Conn)
 	return true
 }
@@ -461,14 +472,14 @@ func (s *Session) lost(h *held, err error) error {
 		s.drop(h)
 		return err
 	}
-	inTxn := s.txn.open == h.cluster() && s.txn.pinned(h.cluster()) == h
+	if s.txn.open == h.cluster() && s.txn.pinned(h.cluster()) == h {
+		// The transaction is gone with its connection: whatever happened
+		// to the statement, a retry of it alone is not safe
+		// (backend.Lost words it).
+		err = backend.InTransaction(err)
+	}
 	h.backend.Purge()
 	s.drop(h)
-	if inTxn && !backend.Sent(err) {
-		// Nothing of this statement ran, but the transaction it belonged
-		// to is gone with its connection: a retry alone is not safe.
-		return backend.TransactionLost(h.Describe(), err)
-	}
 	return engine.LostConnection(h, h.backend.Cluster, err)
 }
 

@@ -211,7 +211,8 @@ func (rt *Router) BackendStats() []metrics.Backend {
 		for _, b := range snap.Clusters[name].Backends() {
 			open, idle := b.Stats()
 			out = append(out, metrics.Backend{Cluster: name, Role: string(b.Role), Addr: b.Addr, Open: open, Idle: idle,
-				InFlight: b.InFlight.Load(), Healthy: b.Healthy(), LagSeconds: b.Lag(), Reads: b.Reads.Load(), Writes: b.Writes.Load()})
+				InFlight: b.InFlight.Load(), Healthy: b.Healthy(), LagSeconds: b.Lag(), Reads: b.Reads.Load(), Writes: b.Writes.Load(),
+				Purges: b.Purges.Load(), Restarts: b.Restarts.Load(), Cut: b.CutConns.Load()})
 		}
 	}
 	return out

@@ -452,20 +452,37 @@ func (s *Session) writeOK(w ResultWriter, ok wire.OK) error {
 func (s *Session) FieldList(table, wildcard string, w ResultWriter) error {
 	snap := s.snapshot()
 	cluster, physical := snap.Planner.PhysicalFor(s.state.db, table)
-	h, err := s.acquire(snap, readOnly, cluster, true)
-	if err != nil {
-		return err
-	}
-	h.backend.Reads.Add(1)
 	arg := append(append([]byte(physical), 0), wildcard...)
-	if err := h.Send(mysql.COM_FIELD_LIST, arg); err != nil {
+	for attempt := 0; ; attempt++ {
+		h, err := s.acquire(snap, readOnly, cluster, true)
+		if err != nil {
+			return err
+		}
+		h.backend.Reads.Add(1)
+		cw := &countingSink{Sink: w}
+		if err = h.Send(mysql.COM_FIELD_LIST, arg); err == nil {
+			_, err = h.StreamFieldList(cw)
+		}
+		if err == nil {
+			s.settle(h)
+			return w.Flush()
+		}
+		if engine.Classify(err) == engine.FaultBroken && cw.packets == 0 && s.retryRead(snap, h, attempt) {
+			continue // nothing reached the client: ask the next server
+		}
 		return s.lost(h, err)
 	}
-	if _, err := h.StreamFieldList(w); err != nil {
-		return s.lost(h, err)
-	}
-	s.settle(h)
-	return w.Flush()
+}
+
+// countingSink tells whether any of an answer reached the client.
+type countingSink struct {
+	backend.Sink
+	packets int
+}
+
+func (c *countingSink) WritePacket(p []byte) error {
+	c.packets++
+	return c.Sink.WritePacket(p)
 }
 
 // readOnly are the effects of the proxy's own reads for the session.
@@ -480,25 +497,43 @@ func (s *Session) queryOn(snap *Snapshot, cluster, sql string) (*backend.Result,
 // queryBounded is queryOn for an answer that may be large: its rows are
 // reserved from acct as they arrive. Past acct's limits the answer is
 // abandoned (its connection dropped, the query killed) and the client gets
-// 1041 saying what needed the memory and how to avoid it.
+// 1041 saying what needed the memory and how to avoid it. The answer is
+// read whole before use, so a connection that broke (or was cut with its
+// replica) is replaced by the next choice of server, and what its partial
+// answer held is given back.
 func (s *Session) queryBounded(snap *Snapshot, cluster, sql string, acct *memory.Account, what, avoid string) (*backend.Result, error) {
-	h, err := s.acquire(snap, readOnly, cluster, true)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		h, err := s.acquire(snap, readOnly, cluster, true)
+		if err != nil {
+			return nil, err
+		}
+		h.backend.Reads.Add(1)
+		var grow func(int64) error
+		var grown int64
+		if acct != nil {
+			grow = func(n int64) error {
+				if err := acct.Grow(n); err != nil {
+					return err
+				}
+				grown += n
+				return nil
+			}
+		}
+		res, _, err := h.QueryBounded(sql, grow)
+		switch engine.Classify(err) {
+		case engine.FaultBroken:
+			if s.retryRead(snap, h, attempt) {
+				if acct != nil {
+					acct.Shrink(grown)
+				}
+				continue
+			}
+			return nil, s.lost(h, err)
+		case engine.FaultClient:
+			// Only grow refuses: the rest of the answer is not read.
+			return nil, engine.MemoryError(mysql.ER_OUT_OF_RESOURCES, what, avoid, s.lost(h, err))
+		}
+		s.settle(h)
+		return res, err
 	}
-	h.backend.Reads.Add(1)
-	var grow func(int64) error
-	if acct != nil {
-		grow = acct.Grow
-	}
-	res, _, err := h.QueryBounded(sql, grow)
-	switch engine.Classify(err) {
-	case engine.FaultBroken:
-		return nil, s.lost(h, err)
-	case engine.FaultClient:
-		// Only grow refuses: the rest of the answer is not read.
-		return nil, engine.MemoryError(mysql.ER_OUT_OF_RESOURCES, what, avoid, s.lost(h, err))
-	}
-	s.settle(h)
-	return res, err
 }

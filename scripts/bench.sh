@@ -11,7 +11,9 @@
 # (--skip_trx=on) everywhere so that the proxy may send them to replicas;
 # sharded writes also skip transactions and the delete/insert pair (see
 # scripts/sysbench.sh). Then the Go benchmarks: scatter-gather against the
-# ref server, streaming memory, idle connections, parse+plan and k-way merge.
+# ref server, streaming memory, idle connections, parse+plan, k-way merge,
+# the pool's borrow/return and the primary's ping before an idle
+# connection's statement.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin:/usr/sbin
@@ -108,8 +110,11 @@ done
   echo
   echo '```'
 } | tee -a "$out"
-go test ./integration -run '^$' -bench 'ScatterVsRef|ScatterStreamMemory|IdleConnections' -benchtime 1x 2>&1 | grep -E 'Benchmark|memory_bench_test' | grep -v '^\[mysql\]' | tee -a "$out"
+go test ./integration -run '^$' -bench 'ScatterVsRef|ScatterStreamMemory|IdleConnections|PrimaryPingCost' -benchtime 1x 2>&1 | grep -E 'Benchmark|memory_bench_test|ping_bench_test' | grep -v '^\[mysql\]' | tee -a "$out"
 go test ./router -run '^$' -bench 'ParsePlan|KWayMerge' -benchtime 20000x 2>&1 | grep -E '^Benchmark' | tee -a "$out"
+# The pool's own cost per borrow, and a statement on a primary connection
+# idle over a second (pinged first) side by side with one used within it.
+go test ./backend -run '^$' -bench 'PoolGetPut|PrimaryPing' -benchtime 100000x 2>&1 | grep -E '^Benchmark' | tee -a "$out"
 echo '```' | tee -a "$out"
 mkdir -p bench
 cp "$out" bench/results.md
