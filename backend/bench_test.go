@@ -54,7 +54,7 @@ func BenchmarkPoolGetPut(b *testing.B) {
 }
 
 // BenchmarkPrimaryPing measures what the ping before a primary's
-// connection idle for over PrimaryPingAfter costs a statement, side by
+// connection idle for over DefaultPrimaryPingAfter costs a statement, side by
 // side with the same statement on a connection used within the second:
 // borrow, one statement (one round trip to a loopback server answering
 // OK), give back. Each op of "ping" pings first (PingAfter is 1ns, so

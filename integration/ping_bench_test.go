@@ -8,7 +8,7 @@ import (
 )
 
 // BenchmarkPrimaryPingCost measures, against the real primary, what the
-// ping before a primary connection idle for over backend.PrimaryPingAfter
+// ping before a primary connection idle for over backend.DefaultPrimaryPingAfter
 // adds to a write: one-row INSERTs on a pooled connection, each pinged
 // first (PingAfter 1ns: every connection counts as idle) or not, in
 // alternating blocks so that both see the same machine load. It reports
