@@ -450,8 +450,8 @@ func (p *Pool) Purge() {
 	p.CloseAllIdle()
 }
 
-// linkDialled lists c, a connection being dialled since the pool had
-// counted cuts Cuts, among the borrowed ones. A Cut since then means the
+// linkDialled lists c among the borrowed connections; its dial began when
+// the pool had counted cuts Cut calls. A Cut since then means the
 // server left rotation while c was being made: it is most likely frozen
 // too, so c is cut at once.
 func (p *Pool) linkDialled(c *Conn, cuts uint64) {
@@ -471,8 +471,8 @@ func (p *Pool) linkDialled(c *Conn, cuts uint64) {
 
 // Cut closes every borrowed connection, and any being dialled now, because
 // their server left rotation: a statement in flight on one fails at once
-// with a *LeftRotationError (wrapped as why says) instead of waiting for
-// the read timeout, and the caller decides whether it may run elsewhere.
+// with a *LeftRotationError carrying why, instead of waiting for the read
+// timeout, and the caller decides whether it may run elsewhere.
 // Put and Discard of a cut connection free its slot as usual. Only the
 // Backend decides when to cut (see Backend.leaveRotation).
 func (p *Pool) Cut(why *LeftRotationError) int {
