@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/shardgate/shardgate/backend/backendtest"
 )
 
 // BenchmarkPoolGetPut is the pool's own cost per statement: borrowing an
@@ -62,7 +64,7 @@ func BenchmarkPoolGetPut(b *testing.B) {
 // write pays on a connection that sat idle; a busy pool reuses
 // connections within milliseconds and never pings.
 func BenchmarkPrimaryPing(b *testing.B) {
-	srv := newFakeServer(b, false, nil)
+	srv := backendtest.Start(b, nil)
 	for _, c := range []struct {
 		name      string
 		pingAfter time.Duration
@@ -71,7 +73,7 @@ func BenchmarkPrimaryPing(b *testing.B) {
 		{"ping", time.Nanosecond},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			p := NewPool(srv.addr(), PoolConfig{MaxOpen: 1, MaxIdle: 1, WaitTimeout: time.Minute, PingAfter: c.pingAfter,
+			p := NewPool(srv.Addr(), PoolConfig{MaxOpen: 1, MaxIdle: 1, WaitTimeout: time.Minute, PingAfter: c.pingAfter,
 				Dial: DialConfig{ConnectTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second}})
 			defer p.Close()
 			conn, err := p.Get(false, 0) // dial outside the timing

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardgate/shardgate/backend/backendtest"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -200,7 +201,7 @@ func uptimeConn(t *testing.T, uptime string) *Conn {
 		if uptime != "" {
 			rows = append(rows, []string{"Uptime", uptime})
 		}
-		for _, a := range textResult([]string{"Variable_name", "Value"}, rows...) {
+		for _, a := range backendtest.Result([]string{"Variable_name", "Value"}, rows...) {
 			srv.WritePacket(a)
 		}
 		srv.Flush()

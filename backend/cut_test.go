@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/backend/backendtest"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -202,8 +203,9 @@ func TestPutOfCutConnectionFreesItsSlot(t *testing.T) {
 // A login waiting on a frozen server is cut too, and the borrower hears
 // "unreachable" (not sent: the statement may run elsewhere).
 func TestCutReachesLoginInProgress(t *testing.T) {
-	srv := newFakeServer(t, true, nil)
-	p := NewPool(srv.addr(), PoolConfig{MaxOpen: 2, MaxIdle: 2, WaitTimeout: time.Second,
+	srv := backendtest.Start(t, nil)
+	srv.Freeze()
+	p := NewPool(srv.Addr(), PoolConfig{MaxOpen: 2, MaxIdle: 2, WaitTimeout: time.Second,
 		Dial: DialConfig{ConnectTimeout: 30 * time.Second, ReadTimeout: 30 * time.Second}})
 	done := make(chan error, 1)
 	go func() {
@@ -214,7 +216,7 @@ func TestCutReachesLoginInProgress(t *testing.T) {
 		done <- err
 	}()
 	select {
-	case <-srv.accepted:
+	case <-srv.Accepted:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the pool never connected")
 	}
@@ -251,8 +253,8 @@ func TestDialledAcrossCutIsCut(t *testing.T) {
 // and in the end nothing is listed as borrowed and every open connection
 // is idle.
 func TestCutRacesWithBorrowers(t *testing.T) {
-	srv := newFakeServer(t, false, nil)
-	p := NewPool(srv.addr(), PoolConfig{MaxOpen: 4, MaxIdle: 4, WaitTimeout: 10 * time.Second,
+	srv := backendtest.Start(t, nil)
+	p := NewPool(srv.Addr(), PoolConfig{MaxOpen: 4, MaxIdle: 4, WaitTimeout: 10 * time.Second,
 		Dial: DialConfig{ConnectTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second}})
 	stop := make(chan struct{})
 	cutterDone := make(chan struct{})
@@ -364,9 +366,10 @@ func TestLeaveRotationCutsOnlyUnansweringReplicas(t *testing.T) {
 // rotation after HealthFailures of them, and the read in flight on it
 // ends then — not before it leaves, and not at the read timeout.
 func TestFrozenReplicaCutsReadsInFlight(t *testing.T) {
-	srv := newFakeServer(t, true, nil)
+	srv := backendtest.Start(t, nil)
+	srv.Freeze()
 	const interval, timeout = 20 * time.Millisecond, 200 * time.Millisecond
-	cl := NewCluster("main", refusedAddr(t), []string{srv.addr()}, []int{1}, PoolConfig{MaxOpen: 2, MaxIdle: 2}, 0, nil)
+	cl := NewCluster("main", refusedAddr(t), []string{srv.Addr()}, []int{1}, PoolConfig{MaxOpen: 2, MaxIdle: 2}, 0, nil)
 	cl.HealthTimeout, cl.HealthFailures = timeout, 2
 	replica := cl.Replicas[0]
 	conn, _ := pipeConn(t) // a read sent before the freeze: no answer comes

@@ -423,12 +423,12 @@ func TestFrozenReplicaReadsMoveOn(t *testing.T) {
 			}
 		}()
 	}
+	var once sync.Once
 	stopLoad := func() {
-		if stop != nil {
+		once.Do(func() {
 			close(stop)
-			stop = nil
 			wg.Wait()
-		}
+		})
 	}
 	defer stopLoad()
 	eventually(t, 10*time.Second, "100 reads under load before the freeze", func() bool { return okReads.Load() >= 100 })
