@@ -71,7 +71,7 @@ pool: {read_timeout: 30s, connect_timeout: 1s}
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt = New(r)
+	rt = New(r, nil)
 	rt.Start()
 	t.Cleanup(rt.Close)
 	return rt, primary, r1, r2
