@@ -16,7 +16,7 @@ import (
 //
 //	go test -run '^$' -bench PoolGetPut -count 10 ./backend
 //
-// at both and compare (bench/results.md has the figures).
+// at both and compare.
 func BenchmarkPoolGetPut(b *testing.B) {
 	b.Run("serial", func(b *testing.B) {
 		p := NewPool("127.0.0.1:1", PoolConfig{MaxOpen: 1, MaxIdle: 1})
