@@ -718,3 +718,47 @@ func TestUsersServerSchemas(t *testing.T) {
 	_, err = auditor.Exec("SELECT * FROM performance_schema.threads")
 	wantErr(t, "auditor on performance_schema", err, 1142, "`performance_schema`.`threads`")
 }
+
+// mysqlSecretSHA2 is caching_sha2_password's stored form of "secret" as
+// MySQL printed it (its manual's SHOW CREATE USER example, hex form).
+const mysqlSecretSHA2 = "0x244124303035240C7745603626313D613C4C10633E0A104B1E14135A544A7871567245614F4872344643546336546F624F6C7861326932752F45622F4F473273597557627139"
+
+// A user whose password the rules hold only as caching_sha2_password's
+// stored form logs in through full authentication: go-sql-driver without
+// TLS asks for the proxy's RSA public key and sends the password encrypted;
+// the mariadb client over TLS sends it in clear inside TLS. Without TLS the
+// Debian mariadb client (Connector/C built without RSA) sends the password
+// in clear on the open connection, which the proxy refuses as MySQL does.
+// Wrong passwords are 1045 either way.
+func TestLoginSHA2StoredHash(t *testing.T) {
+	cert, key := writeCert(t)
+	e := newUsersEnv(t, func(x, y string) string {
+		return fmt.Sprintf("  - {name: sha2, password: %q}\n", mysqlSecretSHA2)
+	}, fmt.Sprintf("tls: {cert: %s, key: %s}\n", cert, key))
+	if err := e.login(t, "127.0.0.1", "sha2", "secret", e.x); err != nil {
+		t.Fatalf("go-sql-driver, RSA-encrypted password: %v", err)
+	}
+	var one int
+	if err := e.open(t, "127.0.0.1", "sha2", "secret", e.x).QueryRow("SELECT COUNT(*) FROM notes").Scan(&one); err != nil {
+		t.Fatalf("query after the login: %v", err)
+	}
+	wantErr(t, "wrong password", e.login(t, "127.0.0.1", "sha2", "Secret", e.x), 1045, "Access denied for user 'sha2'")
+	wantErr(t, "the hash as password", e.login(t, "127.0.0.1", "sha2", mysqlSecretSHA2, e.x), 1045, "Access denied")
+	mariadb := func(pw string, args ...string) (string, error) {
+		return runCmd(t, time.Minute, "mariadb", append([]string{"--no-defaults", "-h127.0.0.1", "-P" + e.p.port(), "-usha2", "-p" + pw, "-N", "-e", "SELECT 7", e.x}, args...)...)
+	}
+	if out, err := mariadb("secret", "--ssl"); err != nil || strings.TrimSpace(out) != "7" {
+		t.Fatalf("mariadb --ssl: %v: %s", err, out)
+	}
+	for _, c := range []struct {
+		what, pw string
+		args     []string
+	}{
+		{"mariadb --ssl, wrong password", "secreT", []string{"--ssl"}},
+		{"mariadb without TLS (password sent in clear)", "secret", nil},
+	} {
+		if out, err := mariadb(c.pw, c.args...); err == nil || !strings.Contains(out, "ERROR 1045 (28000): Access denied for user 'sha2'") {
+			t.Fatalf("%s: %v: %s", c.what, err, out)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/subtle"
 	"crypto/tls"
@@ -128,6 +129,12 @@ func checkAuth(plugin string, scramble, resp []byte, user *rules.User) bool {
 	if h := user.NativeHash(); h != nil {
 		return plugin == pluginNative && checkNativeHash(scramble, resp, h)
 	}
+	if user.SHA2Hash() != nil {
+		// Fast authentication needs SHA256(SHA256(password)), which the
+		// stored SHA-256-crypt hash cannot give: such a user always goes
+		// through full authentication (checkClearText).
+		return false
+	}
 	password := user.Password
 	if password == "" {
 		return len(resp) == 0 || (len(resp) == 1 && resp[0] == 0)
@@ -164,9 +171,12 @@ func checkNativeHash(scramble, resp, stored []byte) bool {
 	return subtle.ConstantTimeCompare(got[:], stored) == 1
 }
 
-// checkClearText compares a password the client sent in full (over TLS)
-// with the user's.
+// checkClearText compares a password the client sent in full (over TLS,
+// or encrypted with the proxy's RSA key) with the user's.
 func checkClearText(pw []byte, user *rules.User) bool {
+	if h := user.SHA2Hash(); h != nil {
+		return checkSHA2Hash(pw, h)
+	}
 	if h := user.NativeHash(); h != nil {
 		s1 := sha1.Sum(pw)
 		s2 := sha1.Sum(s1[:])
@@ -263,6 +273,12 @@ func (s *Server) authenticate(c *wire.Conn, connID uint32, host string, ip net.I
 		// uses that plugin.
 		switchTo = pluginNative
 	}
+	if known && user.SHA2Hash() != nil && clientPlugin != pluginCachingSHA2 {
+		// The stored hash is caching_sha2_password's: only its full
+		// authentication, which hands the proxy the password itself, can
+		// be checked against it.
+		switchTo = pluginCachingSHA2
+	}
 	if switchTo != "" {
 		scramble = newScramble()
 		sw := append([]byte{wire.HeaderEOF}, switchTo...)
@@ -280,22 +296,21 @@ func (s *Server) authenticate(c *wire.Conn, connID uint32, host string, ip net.I
 		clientPlugin = switchTo
 	}
 	ok := known && checkAuth(clientPlugin, scramble, hs.auth, user)
-	if !ok && known && secure && clientPlugin == pluginCachingSHA2 {
-		// Full authentication: over TLS the client may send the password
-		// itself, as MySQL asks when its cache has no entry.
-		if err := c.WritePacket([]byte{0x01, 0x04}); err != nil {
-			return hs, nil, err
-		}
-		if err := c.Flush(); err != nil {
-			return hs, nil, err
-		}
-		pw, err := c.ReadPacket()
+	if !ok && known && clientPlugin == pluginCachingSHA2 && (secure || user.SHA2Hash() != nil) {
+		// Full authentication, as MySQL asks when its cache has no entry:
+		// over TLS the client sends the password itself; without TLS it
+		// sends it encrypted with the server's RSA public key (only to a
+		// user whose stored hash leaves no other way: a clear-text user
+		// whose fast authentication failed gave a wrong password).
+		pw, err := s.fullAuth(c, secure, scramble)
 		if err != nil {
 			return hs, nil, err
 		}
-		pw = bytes.TrimRight(pw, "\x00")
-		ok = checkClearText(pw, user)
+		ok = pw != nil && checkClearText(pw, user)
 		hs.auth = pw
+		if hs.auth == nil {
+			hs.auth = []byte{0} // something was sent: "using password: YES"
+		}
 		clientPlugin = "full"
 	}
 	if !ok {
@@ -307,9 +322,73 @@ func (s *Server) authenticate(c *wire.Conn, connID uint32, host string, ip net.I
 	}
 	if clientPlugin == pluginCachingSHA2 {
 		// Fast authentication succeeded.
-		if err := c.WritePacket([]byte{0x01, 0x03}); err != nil {
+		if err := c.WritePacket([]byte{authMoreData, fastAuthOK}); err != nil {
 			return hs, nil, err
 		}
 	}
 	return hs, user, nil
+}
+
+// caching_sha2_password's AuthMoreData messages (the packet starts 0x01).
+const (
+	authMoreData     = 0x01
+	fastAuthOK       = 0x03
+	performFullAuth  = 0x04
+	requestPublicKey = 0x02
+)
+
+// fullAuth runs caching_sha2_password's full authentication and returns
+// the password the client sent; nil when what it sent cannot be read as
+// one (the login then fails as with a wrong password). Over TLS the
+// password comes as clear text. Without TLS the client either asks for
+// the proxy's public key (a packet 0x02) and then sends, or sends right
+// away with a key it was given, the password with its NUL terminator XORed
+// with the scramble and encrypted with RSA-OAEP (SHA-1), as MySQL expects.
+func (s *Server) fullAuth(c *wire.Conn, secure bool, scramble []byte) ([]byte, error) {
+	if err := c.WritePacket([]byte{authMoreData, performFullAuth}); err != nil {
+		return nil, err
+	}
+	if err := c.Flush(); err != nil {
+		return nil, err
+	}
+	p, err := c.ReadPacket()
+	if err != nil {
+		return nil, err
+	}
+	if secure {
+		return bytes.TrimRight(p, "\x00"), nil
+	}
+	key, err := s.rsaKey()
+	if err != nil {
+		return nil, &loginError{err: wire.Errorf(mysql.ER_ACCESS_DENIED_ERROR, "shardgate: no RSA key for caching_sha2_password without TLS (%v); connect with TLS", err)}
+	}
+	if len(p) == 1 && p[0] == requestPublicKey {
+		if err := c.WritePacket(append([]byte{authMoreData}, key.publicPEM...)); err != nil {
+			return nil, err
+		}
+		if err := c.Flush(); err != nil {
+			return nil, err
+		}
+		if p, err = c.ReadPacket(); err != nil {
+			return nil, err
+		}
+	}
+	return decryptPassword(key.private, p, scramble), nil
+}
+
+// decryptPassword undoes a client's RSA-encrypted password: OAEP with
+// SHA-1, then XOR with the scramble, then the NUL terminator removed. nil
+// when the bytes are not such a message.
+func decryptPassword(key *rsa.PrivateKey, msg, scramble []byte) []byte {
+	plain, err := rsa.DecryptOAEP(sha1.New(), nil, key, msg, nil)
+	if err != nil || len(plain) == 0 || len(scramble) == 0 {
+		return nil
+	}
+	for i := range plain {
+		plain[i] ^= scramble[i%len(scramble)]
+	}
+	if plain[len(plain)-1] != 0 {
+		return nil
+	}
+	return plain[:len(plain)-1]
 }

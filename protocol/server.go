@@ -46,6 +46,14 @@ type Server struct {
 	// guard counts failed logins per client host (max_connect_errors).
 	guard *hostGuard
 
+	// rsa is the key pair caching_sha2_password's full authentication
+	// uses without TLS, made when first needed (see rsaKey).
+	rsa struct {
+		once sync.Once
+		key  *rsaKeyPair
+		err  error
+	}
+
 	// refused counts connections refused with 1040 before the greeting.
 	refused atomic.Int64
 	// refusals logs refused clients, by reason, at most one line per

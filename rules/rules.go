@@ -93,7 +93,9 @@ type Rules struct {
 type User struct {
 	Name string `yaml:"name"`
 	// Password is the clear text, or a stored hash: "*" and 40 hex digits
-	// is mysql_native_password's SHA1(SHA1(password)) (see NativeHash).
+	// is mysql_native_password's SHA1(SHA1(password)) (see NativeHash);
+	// "$A$005$…" (or its hex form 0x24412430…) is caching_sha2_password's
+	// SHA-256-crypt hash (see SHA2Hash).
 	Password string `yaml:"password"`
 	// Schemas lists the declared schemas the user may reach; "*" (the
 	// default) is every declared schema.
@@ -122,6 +124,7 @@ type User struct {
 	hosts      []hostPattern
 	schemaSet  map[string]bool // nil: every declared schema
 	nativeHash []byte
+	sha2Hash   *SHA2Hash
 }
 
 // TLS names the proxy's certificate and key (PEM files). With require, a
@@ -425,6 +428,10 @@ func (u *User) AllSchemas() bool { return u.schemaSet == nil }
 // NativeHash is SHA1(SHA1(password)) when the password is given in
 // mysql_native_password's stored form ("*" and 40 hex digits), else nil.
 func (u *User) NativeHash() []byte { return u.nativeHash }
+
+// SHA2Hash is the password's caching_sha2_password stored form when the
+// password is given that way, else nil.
+func (u *User) SHA2Hash() *SHA2Hash { return u.sha2Hash }
 
 // DefaultSchema answers statements that name no table while no database is
 // selected.

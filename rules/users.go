@@ -2,7 +2,9 @@ package rules
 
 import (
 	"encoding/hex"
+	"fmt"
 	"net"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -110,6 +112,69 @@ func parseNativeHash(pw string) []byte {
 	return h
 }
 
+// SHA2Hash is caching_sha2_password's stored form, as mysql.user holds it
+// in authentication_string: "$A$", the rounds divided by 1000 as three hex
+// digits, "$", a 20-byte salt and the 43-character SHA-256-crypt digest of
+// the password with that salt and number of rounds.
+type SHA2Hash struct {
+	Rounds int
+	Salt   []byte
+	Digest string
+}
+
+const (
+	sha2Prefix    = "$A$"
+	sha2SaltLen   = 20
+	sha2DigestLen = 43
+	// sha2FormLen is $A$ + 3 hex digits + $ + salt + digest.
+	sha2FormLen = len(sha2Prefix) + 3 + 1 + sha2SaltLen + sha2DigestLen
+	// cryptAlphabet is crypt(3)'s base-64 alphabet, the digest's.
+	cryptAlphabet = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+
+// parseSHA2Hash recognises caching_sha2_password's stored form, written
+// as is ("$A$005$…"; its salt is 7-bit bytes other than NUL and '$', which
+// a YAML double-quoted string can spell with \x escapes) or as the hex
+// literal SHOW CREATE USER prints with print_identified_with_as_hex
+// (0x24412430…). A password in neither form is clear text (nil, "");
+// one that starts like the stored form but is malformed is an error, never
+// taken for clear text.
+func parseSHA2Hash(pw string) (*SHA2Hash, string) {
+	form := pw
+	if len(pw) > 2 && (pw[:2] == "0x" || pw[:2] == "0X") {
+		b, err := hex.DecodeString(pw[2:])
+		if err != nil || !strings.HasPrefix(string(b), sha2Prefix) {
+			return nil, "" // clear text that happens to start with 0x
+		}
+		form = string(b)
+	}
+	if !strings.HasPrefix(form, sha2Prefix) {
+		return nil, ""
+	}
+	const want = "caching_sha2_password's stored form is $A$, three hex digits of rounds/1000 (005), $, a 20-byte salt and a 43-character digest (70 bytes)"
+	if len(form) != sha2FormLen || form[sha2FormLen-sha2DigestLen-sha2SaltLen-1] != '$' {
+		return nil, fmt.Sprintf("%s; got %d bytes", want, len(form))
+	}
+	n, err := strconv.ParseUint(form[3:6], 16, 16)
+	if err != nil || n < 5 {
+		// MySQL's caching_sha2_password_digest_rounds is at least 5000.
+		return nil, fmt.Sprintf("%s; rounds %q is not a hex count of thousands of at least 005", want, form[3:6])
+	}
+	salt := []byte(form[7 : 7+sha2SaltLen])
+	for _, c := range salt {
+		if c == 0 || c == '$' || c >= 0x80 {
+			return nil, fmt.Sprintf("%s; the salt holds byte 0x%02x, which MySQL never generates", want, c)
+		}
+	}
+	digest := form[7+sha2SaltLen:]
+	for i := 0; i < len(digest); i++ {
+		if !strings.ContainsRune(cryptAlphabet, rune(digest[i])) {
+			return nil, fmt.Sprintf("%s; the digest holds %q, outside crypt's base-64 alphabet", want, digest[i])
+		}
+	}
+	return &SHA2Hash{Rounds: int(n) * 1000, Salt: salt, Digest: digest}, ""
+}
+
 // userLines records where each hosts and schemas entry of a user is
 // written, so an error names that line.
 type userLines struct {
@@ -143,10 +208,15 @@ func lineOf(lines []int, i, fallback int) int {
 // validateUser checks a user's keys against the declared schemas and
 // compiles its host patterns and password hash.
 func (r *Rules) validateUser(u *User) error {
-	if strings.HasPrefix(u.Password, "$A$") || strings.HasPrefix(u.Password, "$5$") {
-		return lineError(u.line, "user %s: caching_sha2_password's stored form is not supported (its fast authentication needs more than the stored hash); give the clear text or the mysql_native_password hash *<40 hex digits>", u.Name)
+	if strings.HasPrefix(u.Password, "$5$") {
+		return lineError(u.line, "user %s: sha256_password's stored form ($5$…) is not supported; give the clear text, the mysql_native_password hash *<40 hex digits> or the caching_sha2_password hash $A$005$…", u.Name)
 	}
 	u.nativeHash = parseNativeHash(u.Password)
+	sha2, err := parseSHA2Hash(u.Password)
+	if err != "" {
+		return lineError(u.line, "user %s: %s", u.Name, err)
+	}
+	u.sha2Hash = sha2
 	if u.Schemas != nil && len(u.Schemas) == 0 {
 		return lineError(u.line, "user %s: schemas is empty; list schema names, or leave it out (or give \"*\") for every declared schema", u.Name)
 	}
