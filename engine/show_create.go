@@ -7,7 +7,7 @@ import (
 	"github.com/shardgate/shardgate/wire"
 )
 
-// ShowCreate answers SHOW CREATE TABLE of a sharded table: its first
+// ShowCreate answers SHOW CREATE TABLE (or SHOW INDEX) of a sharded table: its first
 // physical table's definition, with the logical name.
 type ShowCreate struct {
 	Input *Route

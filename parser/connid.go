@@ -83,21 +83,3 @@ func (r *sessionValueReplacer) Leave(n ast.Node) (ast.Node, bool) {
 	}
 	return n, true
 }
-
-// ReplaceTable returns the statement with every reference to schema.table
-// (case-insensitive; the schema written or not when it is the only one
-// meant) renamed to the unqualified name, rendered for mode m. The
-// statement is parsed again, so a cached statement is never changed.
-func (p *Parser) ReplaceTable(st *Statement, schema, table, name string, m TextMode) (string, error) {
-	stmts, err := p.Parse(st.SQL)
-	if err != nil {
-		return "", err
-	}
-	n := stmts[0].Node
-	n.Accept(&collector{fn: func(x ast.Node) {
-		if t, ok := x.(*ast.TableName); ok && strings.EqualFold(t.Schema.O, schema) && strings.EqualFold(t.Name.O, table) {
-			t.Schema, t.Name = ast.NewCIStr(""), ast.NewCIStr(name)
-		}
-	}})
-	return RestoreIn(n, m)
-}

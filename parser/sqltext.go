@@ -269,6 +269,55 @@ func ColumnValueLiteral(col wire.Column, v *string) string {
 	return QuoteString(*v)
 }
 
+// TypedValueLiteral is ColumnValueLiteral keeping the type of temporal and
+// unsigned values too: a DATETIME or TIMESTAMP as TIMESTAMP'…', a DATE as
+// DATE'…', a TIME as TIME'…' (ColumnValueLiteral would give a binary
+// string), an unsigned integer as CAST(n AS UNSIGNED). The
+// proxy uses it where rows it read are given back to a server as rows
+// (information_schema answers), whose columns must keep their types.
+func TypedValueLiteral(col wire.Column, v *string) string {
+	if v == nil {
+		return "NULL"
+	}
+	keyword := ""
+	switch col.Type {
+	case mysql.MYSQL_TYPE_DATETIME, mysql.MYSQL_TYPE_TIMESTAMP, mysql.MYSQL_TYPE_DATETIME2, mysql.MYSQL_TYPE_TIMESTAMP2:
+		keyword = "TIMESTAMP"
+	case mysql.MYSQL_TYPE_DATE, mysql.MYSQL_TYPE_NEWDATE:
+		keyword = "DATE"
+	case mysql.MYSQL_TYPE_TIME, mysql.MYSQL_TYPE_TIME2:
+		keyword = "TIME"
+	}
+	if keyword != "" && isTemporal(*v) && !strings.HasPrefix(*v, "0000-00-00") {
+		return keyword + "'" + *v + "'"
+	}
+	if col.Flags&mysql.UNSIGNED_FLAG != 0 && *v != "" && isDigits(*v) {
+		switch col.Type {
+		case mysql.MYSQL_TYPE_TINY, mysql.MYSQL_TYPE_SHORT, mysql.MYSQL_TYPE_LONG, mysql.MYSQL_TYPE_LONGLONG, mysql.MYSQL_TYPE_INT24:
+			// A bare literal is signed, and in a union with an unsigned
+			// column makes the column DECIMAL.
+			return "CAST(" + *v + " AS UNSIGNED)"
+		}
+	}
+	return ColumnValueLiteral(col, v)
+}
+
+// isTemporal accepts what a server writes for a temporal column: digits,
+// '-', ':', '.' and spaces, nothing that could end a quoted string. (Zero
+// dates, which a temporal literal may refuse under sql_mode, are left to
+// ColumnValueLiteral.)
+func isTemporal(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c == '-' || c == ':' || c == '.' || c == ' ') {
+			return false
+		}
+	}
+	return true
+}
+
 // isNumber accepts what a server writes for a numeric column: digits with an
 // optional sign, point and exponent, or inf/nan spellings are refused.
 func isNumber(s string) bool {

@@ -28,7 +28,7 @@ type draft struct {
 	// Logical maps physical table names back to logical ones, for the
 	// table names in column metadata and SHOW CREATE TABLE.
 	Logical map[string]string
-	// ShowCreate marks SHOW CREATE TABLE of a sharded table.
+	// ShowCreate marks SHOW CREATE TABLE or SHOW INDEX of a sharded table.
 	ShowCreate bool
 	// Spec says how to merge a cross-shard ORDER BY, LIMIT, DISTINCT,
 	// GROUP BY or aggregate.
@@ -196,6 +196,11 @@ func (pl *Planner) resolve(st *parser.Statement, db string) (refs, fixed []table
 		s, ok := pl.rules.Schemas[schema]
 		if !ok {
 			return wire.Errorf(mysql.ER_BAD_DB_ERROR, "Unknown database '%s'", schema)
+		}
+		if name != "" && pl.IsReservedName(schema, name) {
+			// A physical table of a sharded table: one server holding
+			// the logical tables has no such table.
+			return wire.Errorf(mysql.ER_NO_SUCH_TABLE, "Table '%s.%s' doesn't exist", schema, name)
 		}
 		r := tableRef{schema: schema, name: name}
 		if name != "" {

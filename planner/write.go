@@ -202,7 +202,9 @@ func (pl *Planner) showPlan(st *parser.Statement, n *ast.ShowStmt, f Facts, shar
 	if err != nil {
 		return nil, err
 	}
-	return &draft{Read: true, Steps: steps, Logical: logical, ShowCreate: n.Tp == ast.ShowCreateTable}, nil
+	// SHOW CREATE TABLE and SHOW INDEX name the table in their rows too
+	// (SHOW INDEX's Table column): those rows are renamed as well.
+	return &draft{Read: true, Steps: steps, Logical: logical, ShowCreate: n.Tp == ast.ShowCreateTable || n.Tp == ast.ShowIndex}, nil
 }
 
 // allPhysical lists every physical table of a sharded table, the hourly

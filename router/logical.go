@@ -3,13 +3,11 @@ package router
 import (
 	"sort"
 	"strings"
-	"unsafe"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/shardgate/shardgate/engine"
-	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/planner"
 	"github.com/shardgate/shardgate/rules"
@@ -67,8 +65,17 @@ func (s *Session) showTables(snap *Snapshot, st *parser.Statement, show *ast.Sho
 		return wire.Errorf(mysql.ER_NO_DB_ERROR, "No database selected")
 	}
 	schema, ok := snap.Rules.Schemas[schemaName]
-	if !ok || show.Where != nil {
-		return s.run(snap, st, w, obs) // information_schema, or a WHERE filter over what MySQL returns
+	if !ok {
+		return s.run(snap, st, w, obs) // information_schema, mysql, …
+	}
+	if show.Where != nil {
+		// A WHERE filter over the columns SHOW shows: evaluated by a
+		// server over information_schema.TABLES as the proxy answers it.
+		cols := "TABLE_NAME AS " + parser.QuoteIdent("Tables_in_"+schemaName)
+		if show.Full {
+			cols += ", TABLE_TYPE AS `Table_type`"
+		}
+		return s.showOverTables(snap, cols, schemaName, show, "1", w, obs)
 	}
 	// The list is read whole (to leave physical shards out): reserved from
 	// a statement account of the session's memory.
@@ -79,10 +86,9 @@ func (s *Session) showTables(snap *Snapshot, st *parser.Statement, show *ast.Sho
 	if err != nil {
 		return err
 	}
-	physical := snap.Planner.PhysicalNamePattern(schemaName)
 	types := map[string]string{}
 	for _, row := range res.Rows {
-		if row[0] == nil || (physical != nil && physical.MatchString(strings.ToLower(*row[0]))) {
+		if row[0] == nil || snap.Planner.IsReservedName(schemaName, *row[0]) {
 			continue
 		}
 		typ := "BASE TABLE"
@@ -147,108 +153,6 @@ func (s *Session) explainShardgate(sql string, w ResultWriter) error {
 		rows = append(rows, [][]byte{[]byte(line)})
 	}
 	return engine.WriteTable(w, cols, rows, s.Status())
-}
-
-// isInfoSchemaTables reports a statement that reads only
-// information_schema.TABLES / COLUMNS / STATISTICS.
-func isInfoSchemaTables(st *parser.Statement) bool {
-	if st.Kind != parser.KindSelect || len(st.Tables) == 0 {
-		return false
-	}
-	if _, ok := st.Node.(*ast.SelectStmt); !ok {
-		return false
-	}
-	for _, t := range st.Tables {
-		if !strings.EqualFold(t.Schema, "information_schema") {
-			return false
-		}
-		switch strings.ToUpper(t.Name) {
-		case "TABLES", "COLUMNS", "STATISTICS":
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// infoSchema answers information_schema.TABLES/COLUMNS/STATISTICS in terms
-// of logical tables: the statement runs on every cluster, each table is
-// described by the cluster that holds it (a sharded table by its first
-// physical table, renamed), and physical shards are left out. Rows are
-// concatenated cluster by cluster, so an ORDER BY holds within a cluster
-// only, and aggregates count per cluster.
-func (s *Session) infoSchema(snap *Snapshot, st *parser.Statement, w ResultWriter) error {
-	clusters := map[string]bool{}
-	var order []string
-	for _, name := range snap.Rules.SchemaOrder {
-		for _, c := range snap.Planner.SchemaClusters(name) {
-			if !clusters[c] {
-				clusters[c] = true
-				order = append(order, c)
-			}
-		}
-	}
-	sql, helpers := snap.Planner.InfoSchemaSQL(st, s.state.textMode(), s.visibleSchemas(snap))
-	var cols []wire.Column
-	var rows [][][]byte
-	schemaCol, nameCol := -1, -1
-	// Every cluster's answer is read whole and the rows kept until all
-	// have come: reserved from a statement account of the session's
-	// memory. A cluster's answer is given back once its rows are copied.
-	mem := s.rt.mem.Statement(s.mem)
-	defer mem.Close()
-	what, avoid := "information_schema rows gathered from every cluster", "add a WHERE condition on TABLE_SCHEMA or TABLE_NAME"
-	for i, cname := range order {
-		held := mem.Used()
-		res, err := s.queryBounded(snap, cname, sql, mem, what, avoid)
-		if err != nil {
-			return err
-		}
-		answer := mem.Used() - held
-		if i == 0 {
-			cols = res.Columns[:len(res.Columns)-helpers]
-			if helpers == 0 {
-				// Aggregated: nothing to map table by table; one cluster's answer.
-				return engine.WriteTable(w, cols, toRows(res.Rows), s.Status())
-			}
-			schemaCol, nameCol = len(cols), len(cols)+1
-		}
-		for _, r := range res.Rows {
-			schema := s.state.db
-			if r[schemaCol] != nil {
-				schema = *r[schemaCol]
-			}
-			if r[nameCol] == nil || !s.mayList(snap, schema) {
-				continue
-			}
-			name, keep := snap.Planner.DescribedBy(schema, *r[nameCol], cname, i == 0)
-			if !keep {
-				continue
-			}
-			row := toRows([][]*string{r})[0][:len(cols)]
-			for j, c := range cols {
-				if strings.EqualFold(c.OrgName, "TABLE_NAME") && row[j] != nil {
-					row[j] = []byte(name)
-				}
-			}
-			if err := mem.Grow(tableRowMemory(row)); err != nil {
-				return engine.MemoryError(mysql.ER_OUT_OF_RESOURCES, what, avoid, err)
-			}
-			rows = append(rows, row)
-		}
-		mem.Shrink(answer)
-	}
-	return engine.WriteTable(w, cols, rows, s.Status())
-}
-
-// tableRowMemory is what a row built for engine.WriteTable takes: the
-// array of values and each value.
-func tableRowMemory(row [][]byte) int64 {
-	n := memory.Slice(cap(row), int64(unsafe.Sizeof([]byte(nil))), true) + int64(unsafe.Sizeof(row))
-	for _, v := range row[:cap(row)] {
-		n += memory.Bytes(cap(v))
-	}
-	return n
 }
 
 func toRows(in [][]*string) [][][]byte {
@@ -320,15 +224,4 @@ func (s *Session) visibleSchemas(snap *Snapshot) []string {
 		}
 	}
 	return visible
-}
-
-// namesInfoSchema reports a statement that names an information_schema
-// table (qualified, or unqualified in database information_schema).
-func (s *Session) namesInfoSchema(st *parser.Statement) bool {
-	for _, t := range st.Tables {
-		if strings.EqualFold(s.schemaOf(t), "information_schema") {
-			return true
-		}
-	}
-	return false
 }

@@ -35,7 +35,7 @@ func (s *Session) passthrough(sql string, parseErr error, w ResultWriter, obs *o
 			}
 			table = name[1]
 		}
-		if schema.Table(table) != nil {
+		if schema.Table(table) != nil || snap.Planner.IsReservedName(s.state.db, table) {
 			return refuse("it names table " + table + ", which the proxy routes")
 		}
 	}

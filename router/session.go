@@ -13,7 +13,6 @@ import (
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/parser"
-	"github.com/shardgate/shardgate/planner"
 	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/wire"
 )
@@ -352,6 +351,9 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 			return s.showProcessList(n.Full, w)
 		}
 	}
+	if err := s.infoSchemaAccess(st); err != nil {
+		return err
+	}
 	switch st.Kind {
 	case parser.KindUse:
 		if err := s.InitDB(st.Node.(*ast.UseStmt).DBName); err != nil {
@@ -383,20 +385,8 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 			return s.writeOK(w, wire.OK{})
 		}
 	case parser.KindSelect:
-		if readsProcessList(st) {
-			return s.processList(snap, st, w, obs)
-		}
-		if isInfoSchemaTables(st) {
-			return s.infoSchema(snap, st, w)
-		}
-		if s.namesInfoSchema(st) {
-			// Only such statements: they are never cached, so rewriting
-			// their tree touches nothing another session reads.
-			if sql, ok := planner.LimitInfoSchemaSQL(st, s.state.facts(), s.visibleSchemas(snap)); ok {
-				limited := *st
-				limited.SQL = sql
-				st = &limited
-			}
+		if answered, err := s.infoSchema(snap, st, w, obs); answered {
+			return err
 		}
 		if rewritten := proxyVariables(snap, st, s.state.textMode()); rewritten != nil {
 			st = rewritten
@@ -407,6 +397,8 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 			return s.showDatabases(snap, show, w)
 		case ast.ShowTables:
 			return s.showTables(snap, st, show, w, obs)
+		case ast.ShowTableStatus:
+			return s.showTableStatus(snap, st, show, w, obs)
 		}
 	}
 	return s.run(snap, st, w, obs)

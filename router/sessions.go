@@ -255,24 +255,11 @@ func (s *Session) showProcessList(full bool, w ResultWriter) error {
 	return engine.WriteTable(w, cols, rows, s.Status())
 }
 
-// readsProcessList reports a SELECT of information_schema.PROCESSLIST.
-func readsProcessList(st *parser.Statement) bool {
-	if st.Kind != parser.KindSelect {
-		return false
-	}
-	for _, t := range st.Tables {
-		if strings.EqualFold(t.Schema, "information_schema") && strings.EqualFold(t.Name, "PROCESSLIST") {
-			return true
-		}
-	}
-	return false
-}
-
-// processListSQL is the statement with information_schema.PROCESSLIST
-// replaced by the user's proxy sessions, as a common table expression of
-// literal rows that a backend evaluates the statement over (WHERE, ORDER
-// BY, aggregates and all).
-func (s *Session) processListSQL(st *parser.Statement) (string, error) {
+// processListBody is information_schema.PROCESSLIST as the user's proxy
+// sessions: literal rows, with the columns MariaDB's table has, that a
+// backend evaluates the client's statement over (WHERE, ORDER BY,
+// aggregates and all) as a common table expression.
+func (s *Session) processListBody() string {
 	var rows []string
 	for _, o := range s.peers() {
 		db, infoSQL := "NULL", "NULL"
@@ -286,29 +273,5 @@ func (s *Session) processListSQL(st *parser.Statement) (string, error) {
 		rows = append(rows, fmt.Sprintf("SELECT %d AS ID, %s AS USER, %s AS HOST, %s AS DB, %s AS COMMAND, %d AS TIME, '' AS STATE, %s AS INFO, %d.000 AS TIME_MS, 0 AS STAGE, 0 AS MAX_STAGE, 0.000 AS PROGRESS, 0 AS MEMORY_USED, 0 AS MAX_MEMORY_USED, 0 AS EXAMINED_ROWS, 0 AS QUERY_ID, NULL AS INFO_BINARY, 0 AS TID",
 			o.id, parser.QuoteString(o.user), parser.QuoteString(o.host), db, parser.QuoteString(o.command), ms/1000, infoSQL, ms))
 	}
-	prs := s.rt.parser(s.state.textMode())
-	defer s.rt.parsers.Put(prs)
-	sql, err := prs.ReplaceTable(st, "information_schema", "processlist", "__sg_processlist", s.state.textMode())
-	if err != nil {
-		return "", err
-	}
-	return "WITH __sg_processlist AS (" + strings.Join(rows, " UNION ALL ") + ") " + sql, nil
-}
-
-// processList answers a SELECT of information_schema.PROCESSLIST in terms
-// of proxy sessions.
-func (s *Session) processList(snap *Snapshot, st *parser.Statement, w ResultWriter, obs *observation) error {
-	if sel, ok := st.Node.(*ast.SelectStmt); !ok || sel.With != nil {
-		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: information_schema.PROCESSLIST is answered for SELECT statements without WITH")
-	}
-	sql, err := s.processListSQL(st)
-	if err != nil {
-		return err
-	}
-	cluster := snap.Rules.DefaultSchema().Cluster
-	if schema := snap.Rules.Schemas[s.state.db]; schema != nil {
-		cluster = schema.Cluster
-	}
-	p := &engine.Plan{Read: true, Root: &engine.Route{Cluster: cluster, SQL: sql, Replica: true}, Effects: engine.Effects{CountsAsRead: true}}
-	return s.execute(s.cursor(snap, p, obs), w)
+	return strings.Join(rows, " UNION ALL ")
 }

@@ -1,0 +1,174 @@
+package router
+
+import (
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/planner"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// information_schema in logical terms (planner/infoschema.go decides what
+// is gathered and how rows are placed; this runs it).
+
+// infoSchemaAccess refuses the information_schema tables no client may
+// read through the proxy (they tell about other schemas, other sessions
+// or the backend account: 1142, as MariaDB answers a missing privilege),
+// and statements other than SELECT over the tables the proxy answers
+// itself. SHOW (SHOW COLUMNS FROM information_schema.X …) describes only
+// the tables' structure and passes.
+func (s *Session) infoSchemaAccess(st *parser.Statement) error {
+	if st.Node == nil || st.Kind == parser.KindShow {
+		return nil
+	}
+	for _, t := range st.Tables {
+		if !strings.EqualFold(s.schemaOf(t), "information_schema") {
+			continue
+		}
+		switch planner.InfoSchemaAccess(t.Name) {
+		case planner.ISRefused:
+			if s.client.Account != nil {
+				return s.tableDenied(commandOf(st), "information_schema", t.Name)
+			}
+		case planner.ISGathered, planner.ISProxy:
+			if st.Kind != parser.KindSelect {
+				return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: information_schema.%s is answered by the proxy, for SELECT statements only", t.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// infoSchema answers a SELECT that reads information_schema tables the
+// proxy answers (gathered from every cluster, or its own PROCESSLIST):
+// the rows are gathered, and the whole statement runs on one server over
+// them. answered is false for statements that read none of those tables.
+func (s *Session) infoSchema(snap *Snapshot, st *parser.Statement, w ResultWriter, obs *observation) (answered bool, err error) {
+	proxy, gathered := false, false
+	for _, t := range st.Tables {
+		if !strings.EqualFold(s.schemaOf(t), "information_schema") {
+			continue
+		}
+		switch planner.InfoSchemaAccess(t.Name) {
+		case planner.ISProxy:
+			proxy = true
+		case planner.ISGathered:
+			gathered = true
+		}
+	}
+	if !proxy && !gathered {
+		return false, nil
+	}
+	for _, t := range st.Tables {
+		if !strings.EqualFold(s.schemaOf(t), "information_schema") {
+			return true, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: information_schema tables the proxy answers cannot be combined with other tables (%s) in one statement", t.Name)
+		}
+	}
+	if sel, ok := st.Node.(*ast.SelectStmt); ok && sel.SelectIntoOpt != nil {
+		return true, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: SELECT … INTO over information_schema tables the proxy answers is not supported; read the rows instead")
+	}
+	q := snap.Planner.InfoSchema(st, s.state.db, s.visibleSchemas(snap))
+	var answers []planner.Answer
+	if q != nil {
+		// Every answer is held until the statement is built: reserved
+		// from a statement account of the session's memory.
+		mem := s.rt.mem.Statement(s.mem)
+		defer mem.Close()
+		for _, g := range q.Gathers {
+			res, err := s.queryBounded(snap, g.Cluster, g.SQL, mem, "information_schema rows gathered from the clusters", "add a WHERE condition on TABLE_SCHEMA or TABLE_NAME")
+			if err != nil {
+				return true, err
+			}
+			answers = append(answers, planner.Answer{Gather: g, Columns: res.Columns, Rows: res.Rows})
+		}
+	}
+	var extra []parser.CTE
+	if proxy {
+		extra = append(extra, parser.CTE{Name: "PROCESSLIST", Body: s.processListBody()})
+	}
+	// A tree of its own to rewrite: st may be shared (prepared statements
+	// reuse the tree parsed at PREPARE).
+	prs := s.rt.parser(s.state.textMode())
+	fresh, err := prs.Parse(st.SQL)
+	s.rt.parsers.Put(prs)
+	if err != nil {
+		return true, err
+	}
+	sql, err := snap.Planner.InfoSchemaSQL(q, answers, fresh[0].Node, s.state.db, extra, s.state.textMode())
+	if err != nil {
+		return true, err
+	}
+	cluster := snap.Rules.DefaultSchema().Cluster
+	if q != nil {
+		cluster = q.Cluster
+	} else if schema := snap.Rules.Schemas[s.state.db]; schema != nil {
+		cluster = schema.Cluster
+	}
+	p := &engine.Plan{Read: true, Root: &engine.Route{Cluster: cluster, SQL: sql, Replica: true}, Effects: engine.Effects{CountsAsRead: true}}
+	return true, s.execute(s.cursor(snap, p, obs), w)
+}
+
+// tableStatusColumns are SHOW TABLE STATUS's columns as information_schema
+// .TABLES holds them.
+const tableStatusColumns = "TABLE_NAME AS `Name`, ENGINE AS `Engine`, VERSION AS `Version`, ROW_FORMAT AS `Row_format`, " +
+	"TABLE_ROWS AS `Rows`, AVG_ROW_LENGTH AS `Avg_row_length`, DATA_LENGTH AS `Data_length`, " +
+	"MAX_DATA_LENGTH AS `Max_data_length`, INDEX_LENGTH AS `Index_length`, DATA_FREE AS `Data_free`, " +
+	"AUTO_INCREMENT AS `Auto_increment`, CREATE_TIME AS `Create_time`, UPDATE_TIME AS `Update_time`, " +
+	"CHECK_TIME AS `Check_time`, TABLE_COLLATION AS `Collation`, CHECKSUM AS `Checksum`, " +
+	"CREATE_OPTIONS AS `Create_options`, TABLE_COMMENT AS `Comment`, MAX_INDEX_LENGTH AS `Max_index_length`, " +
+	"TEMPORARY AS `Temporary`"
+
+// showTableStatus answers SHOW TABLE STATUS [FROM db] [LIKE … | WHERE …]
+// of a declared schema from information_schema.TABLES as the proxy
+// answers it: logical tables, a sharded table's sizes summed over its
+// physical tables.
+func (s *Session) showTableStatus(snap *Snapshot, st *parser.Statement, show *ast.ShowStmt, w ResultWriter, obs *observation) error {
+	schemaName := show.DBName
+	if schemaName == "" {
+		schemaName = s.state.db
+	}
+	if schemaName == "" {
+		return wire.Errorf(mysql.ER_NO_DB_ERROR, "No database selected")
+	}
+	if _, ok := snap.Rules.Schemas[schemaName]; !ok {
+		return s.run(snap, st, w, obs)
+	}
+	return s.showOverTables(snap, tableStatusColumns, schemaName, show, "`Name`", w, obs)
+}
+
+// showOverTables answers a SHOW of schemaName's tables as a SELECT of cols
+// from information_schema.TABLES, with the SHOW's LIKE applied to the
+// table name or its WHERE to the columns it shows, ordered by orderBy.
+func (s *Session) showOverTables(snap *Snapshot, cols, schemaName string, show *ast.ShowStmt, orderBy string, w ResultWriter, obs *observation) error {
+	m := s.state.textMode()
+	inner := "SELECT " + cols + " FROM information_schema.`TABLES` WHERE TABLE_SCHEMA = " + parser.QuoteString(schemaName)
+	if show.Pattern != nil {
+		pattern, err := parser.RestoreIn(show.Pattern.Pattern, m)
+		if err != nil {
+			return err
+		}
+		inner += " AND TABLE_NAME LIKE " + pattern
+	}
+	sql := "SELECT * FROM (" + inner + ") AS `t`"
+	if show.Where != nil {
+		where, err := parser.RestoreIn(show.Where, m)
+		if err != nil {
+			return err
+		}
+		sql += " WHERE " + where
+	}
+	sql += " ORDER BY " + orderBy
+	stmts, err := s.rt.parse(sql, m)
+	if err != nil {
+		return err
+	}
+	if len(stmts) != 1 {
+		return wire.Errorf(mysql.ER_PARSE_ERROR, "You have an error in your SQL syntax near '%s'", sql)
+	}
+	_, err = s.infoSchema(snap, stmts[0], w, obs)
+	return err
+}
