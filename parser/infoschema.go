@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/shardgate/shardgate/wire"
 )
 
 // CTE is a common table expression the proxy puts ahead of a statement:
@@ -41,6 +44,11 @@ func WithTables(n ast.StmtNode, schema, db string, ctes []CTE, m TextMode) (stri
 	}
 	r := &tableRenamer{schema: schema, db: db, names: names, own: map[string]bool{}}
 	n.Accept(r)
+	for name := range r.own {
+		if names[strings.ToUpper(name)] {
+			return "", wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: the statement's common table expression %s has the name of an information_schema table the proxy answers itself; rename it", name)
+		}
+	}
 
 	own := ""
 	recursive := false

@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -142,10 +143,12 @@ type Answer struct {
 }
 
 // InfoSchema plans a SELECT that reads gathered information_schema
-// tables: nil when it reads none. visible are the databases the session
-// may see described (its declared schemas, information_schema, its
-// system_schemas); nothing about any other is gathered.
-func (pl *Planner) InfoSchema(st *parser.Statement, db string, visible []string) *InfoSchemaQuery {
+// tables: nil when it reads none. n is the statement's tree with its
+// values (a prepared statement's as executed), only read here. visible are
+// the databases the session may see described (its declared schemas,
+// information_schema, its system_schemas); nothing about any other is
+// gathered.
+func (pl *Planner) InfoSchema(st *parser.Statement, n ast.Node, db string, visible []string) *InfoSchemaQuery {
 	var tables []string
 	seen := map[string]bool{}
 	for _, t := range st.Tables {
@@ -167,7 +170,7 @@ func (pl *Planner) InfoSchema(st *parser.Statement, db string, visible []string)
 	if s := pl.rules.Schemas[db]; s != nil {
 		q.Cluster = s.Cluster
 	}
-	filters := pushdown(st.Node, db, seen)
+	filters := pushdown(n, db, seen)
 	defaultCluster := pl.rules.DefaultSchema().Cluster
 	// Which databases each cluster describes, clusters in a fixed order.
 	var order []string
@@ -192,6 +195,16 @@ func (pl *Planner) InfoSchema(st *parser.Statement, db string, visible []string)
 		f := filters[table]
 		for _, c := range order {
 			schemas := onCluster[c]
+			if spec.tableCol == "" {
+				// Rows about a database: only its default cluster's count.
+				var own []string
+				for _, s := range schemas {
+					if pl.describer(s, "") == c {
+						own = append(own, s)
+					}
+				}
+				schemas = own
+			}
 			if f != nil && f.schemas != nil {
 				schemas = keepFold(schemas, f.schemas)
 			}
@@ -257,22 +270,35 @@ func (pl *Planner) gatherSQL(table string, spec isSpec, cluster string, schemas 
 			// them, and all physical tables of those whose sizes add up.
 			var names, sumOf []string
 			for _, n := range f.names {
-				names = append(names, n)
 				for _, s := range schemas {
-					if t := pl.sharded[s][strings.ToLower(n)]; t != nil {
-						if ft := firstTable(t); ft.Cluster == cluster {
-							names = append(names, ft.Table)
+					t := pl.sharded[s][strings.ToLower(n)]
+					if t == nil {
+						if pl.describer(s, n) == cluster {
+							names = append(names, n)
 						}
+						continue
+					}
+					if ft := firstTable(t); ft.Cluster == cluster {
+						names = append(names, ft.Table)
+					}
+					if spec.sums && slices.Contains(t.Clusters, cluster) {
 						sumOf = append(sumOf, regexp.QuoteMeta(strings.ToLower(t.Name)))
 					}
 				}
 			}
-			if len(names) == 0 {
-				return "" // no name can match: nothing to read
+			if len(names) == 0 && len(sumOf) == 0 {
+				return "" // this cluster describes none of them
 			}
-			cond := col + " IN (" + quoteAll(dedupe(names)) + ")"
-			if spec.sums && len(sumOf) > 0 {
-				cond = "(" + cond + " OR " + col + " REGEXP " + parser.QuoteString(`^(`+strings.Join(dedupe(sumOf), "|")+`)_([0-9]+|[0-9]{10}_[0-9]+|template)$`) + ")"
+			var conds []string
+			if len(names) > 0 {
+				conds = append(conds, col+" IN ("+quoteAll(dedupe(names))+")")
+			}
+			if len(sumOf) > 0 {
+				conds = append(conds, col+" REGEXP "+parser.QuoteString(`^(`+strings.Join(dedupe(sumOf), "|")+`)_([0-9]+|[0-9]{10}_[0-9]+|template)$`))
+			}
+			cond := conds[0]
+			if len(conds) > 1 {
+				cond = "(" + strings.Join(conds, " OR ") + ")"
 			}
 			where = append(where, cond)
 		case physical != "" && !spec.sums:
@@ -304,6 +330,20 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
+}
+
+// describer is the cluster that describes a table of schema that is not
+// sharded: where the rules put it, else the schema's default cluster
+// (global tables included). Undeclared schemas: the default schema's.
+func (pl *Planner) describer(schema, table string) string {
+	sch, ok := pl.rules.Schemas[schema]
+	if !ok {
+		return pl.rules.DefaultSchema().Cluster
+	}
+	if r := sch.Table(table); r != nil && r.Cluster != "" {
+		return r.Cluster
+	}
+	return sch.Cluster
 }
 
 // rowRole is what placeRow decides for one gathered row.
@@ -347,12 +387,9 @@ func (pl *Planner) placeRow(schema, table, cluster string) (logical string, role
 		}
 		return t.Name, rowAdd
 	}
-	if r := sch.Table(table); r != nil && r.Cluster != "" {
-		return table, describeIf(cluster == r.Cluster)
-	}
 	// Unruled and global tables: the schema's default cluster (which has a
 	// copy of every global table).
-	return table, describeIf(cluster == sch.Cluster)
+	return table, describeIf(cluster == pl.describer(schema, table))
 }
 
 // physical recognises the names reserved for a schema's sharded tables:

@@ -25,6 +25,22 @@ func (s *Session) infoSchemaAccess(st *parser.Statement) error {
 	if st.Node == nil || st.Kind == parser.KindShow {
 		return nil
 	}
+	if p, ok := st.Node.(*ast.PrepareStmt); ok && p.SQLVar == nil {
+		// SQL-level PREPARE: its EXECUTE runs on a backend as it is, where
+		// information_schema is the server's own.
+		inner, err := s.rt.parse(p.SQLText, s.state.textMode())
+		if err != nil {
+			return nil // the server will refuse it too
+		}
+		for _, ist := range inner {
+			for _, t := range ist.Tables {
+				if strings.EqualFold(s.schemaOf(t), "information_schema") && planner.InfoSchemaAccess(t.Name) != planner.ISServerWide {
+					return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: PREPARE of a statement that reads information_schema.%s is not supported (the proxy answers that table itself); send the statement, or prepare it with the binary protocol", t.Name)
+				}
+			}
+		}
+		return nil
+	}
 	for _, t := range st.Tables {
 		if !strings.EqualFold(s.schemaOf(t), "information_schema") {
 			continue
@@ -71,7 +87,20 @@ func (s *Session) infoSchema(snap *Snapshot, st *parser.Statement, w ResultWrite
 	if sel, ok := st.Node.(*ast.SelectStmt); ok && sel.SelectIntoOpt != nil {
 		return true, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: SELECT … INTO over information_schema tables the proxy answers is not supported; read the rows instead")
 	}
-	q := snap.Planner.InfoSchema(st, s.state.db, s.visibleSchemas(snap))
+	// A tree of its own, with the values bound into a prepared statement,
+	// to read and rewrite: st's may be shared (prepared statements reuse
+	// the tree parsed at PREPARE).
+	prs := s.rt.parser(s.state.textMode())
+	fresh, err := prs.Parse(st.SQL)
+	s.rt.parsers.Put(prs)
+	if err != nil {
+		return true, err
+	}
+	if len(fresh) != 1 {
+		return true, wire.Errorf(mysql.ER_PARSE_ERROR, "You have an error in your SQL syntax near '%s'", st.SQL)
+	}
+	n := fresh[0].Node
+	q := snap.Planner.InfoSchema(st, n, s.state.db, s.visibleSchemas(snap))
 	var answers []planner.Answer
 	if q != nil {
 		// Every answer is held until the statement is built: reserved
@@ -90,15 +119,7 @@ func (s *Session) infoSchema(snap *Snapshot, st *parser.Statement, w ResultWrite
 	if proxy {
 		extra = append(extra, parser.CTE{Name: "PROCESSLIST", Body: s.processListBody()})
 	}
-	// A tree of its own to rewrite: st may be shared (prepared statements
-	// reuse the tree parsed at PREPARE).
-	prs := s.rt.parser(s.state.textMode())
-	fresh, err := prs.Parse(st.SQL)
-	s.rt.parsers.Put(prs)
-	if err != nil {
-		return true, err
-	}
-	sql, err := snap.Planner.InfoSchemaSQL(q, answers, fresh[0].Node, s.state.db, extra, s.state.textMode())
+	sql, err := snap.Planner.InfoSchemaSQL(q, answers, n, s.state.db, extra, s.state.textMode())
 	if err != nil {
 		return true, err
 	}

@@ -443,6 +443,9 @@ func (s *Session) writeOK(w ResultWriter, ok wire.OK) error {
 // FieldList is COM_FIELD_LIST, answered by the server holding the table.
 func (s *Session) FieldList(table, wildcard string, w ResultWriter) error {
 	snap := s.snapshot()
+	if snap.Planner.IsReservedName(s.state.db, table) {
+		return wire.Errorf(mysql.ER_NO_SUCH_TABLE, "Table '%s.%s' doesn't exist", s.state.db, table)
+	}
 	cluster, physical := snap.Planner.PhysicalFor(s.state.db, table)
 	arg := append(append([]byte(physical), 0), wildcard...)
 	for attempt := 0; ; attempt++ {
