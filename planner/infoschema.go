@@ -849,16 +849,10 @@ func intersectOr(a, b []string) []string {
 	if a == nil {
 		return b
 	}
-	out := []string{}
-	for _, x := range a {
-		for _, y := range b {
-			if strings.EqualFold(x, y) {
-				out = append(out, x)
-				break
-			}
-		}
+	if out := keepFold(a, b); out != nil {
+		return out
 	}
-	return out
+	return []string{}
 }
 
 // conjuncts splits e at its top-level ANDs.
