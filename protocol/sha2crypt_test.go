@@ -135,7 +135,7 @@ tls: {cert: %s, key: %s}
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv, err := NewServer(r, router.New(r), slog.New(slog.NewTextHandler(io.Discard, nil)))
+			srv, err := NewServer(r, router.New(r, nil), slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				t.Fatal(err)
 			}
