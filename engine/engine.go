@@ -104,6 +104,20 @@ type BucketNeed struct {
 	Bucket string
 }
 
+// BucketMiss is an hourly table a statement may reach in buckets this
+// proxy instance does not know to exist, though another instance may have
+// created them: the session looks on the backends before planning.
+type BucketMiss struct {
+	Schema string
+	Table  *shard.Table
+	// Buckets are the unknown hours the statement names exactly; empty
+	// means any hour (a range, or no condition on the hour column).
+	Buckets []string
+	// Fresh: the statement must reach every bucket that exists (DDL), so
+	// it looks now, whenever the last look was.
+	Fresh bool
+}
+
 // Plan is what one statement becomes.
 type Plan struct {
 	// Read: the statement only reads (SELECT, SHOW and the like), even if

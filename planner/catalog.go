@@ -2,6 +2,7 @@ package planner
 
 import (
 	"strings"
+	"time"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
@@ -17,8 +18,9 @@ import (
 // Rules are the rules the planner was built from.
 func (pl *Planner) Rules() *rules.Rules { return pl.rules }
 
-// Now is the planner's clock.
-func (pl *Planner) Now() string { return pl.now().Format("2006010215") }
+// Clock is the planner's clock: what hourly buckets' windows and NOW()
+// for an hour column are read from.
+func (pl *Planner) Clock() time.Time { return pl.now() }
 
 // ShardedTables lists a schema's sharded tables by lower-case name.
 func (pl *Planner) ShardedTables(schema string) map[string]*shard.Table { return pl.sharded[schema] }

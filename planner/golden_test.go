@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +23,10 @@ var update = flag.Bool("update", false, "rewrite the golden files, printing what
 type fixedBuckets map[string][]string
 
 func (f fixedBuckets) Buckets(schema, table string) []string { return f[schema+"."+table] }
+
+func (f fixedBuckets) Has(schema, table, bucket string) bool {
+	return slices.Contains(f[schema+"."+table], bucket)
+}
 
 // goldenCase is one statement of testdata/<area>.sql with what its
 // annotations promise.

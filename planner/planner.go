@@ -72,11 +72,17 @@ const (
 type Facts struct {
 	DB   string
 	Text parser.TextMode
+	// NoZeroDate: the session's sql_mode makes MariaDB refuse to store the
+	// zero date (NO_ZERO_DATE in strict mode), so a row that gives it to an
+	// hourly table's hour column is refused as the server would refuse it.
+	NoZeroDate bool
 }
 
 // BucketSet knows which hourly buckets exist for a table.
 type BucketSet interface {
+	// Buckets lists a table's buckets in order.
 	Buckets(schema, table string) []string
+	Has(schema, table, bucket string) bool
 }
 
 // Planner turns statements into plans. It touches no backend: hourly
@@ -86,6 +92,9 @@ type Planner struct {
 	sharded map[string]map[string]*shard.Table // schema → lower-case table → rule
 	buckets BucketSet
 	now     func() time.Time
+	// hourly: some table is sharded by hour (else no statement has
+	// bucket misses to look for).
+	hourly bool
 }
 
 func New(r *rules.Rules, buckets BucketSet, now func() time.Time) *Planner {
@@ -94,7 +103,8 @@ func New(r *rules.Rules, buckets BucketSet, now func() time.Time) *Planner {
 		pl.sharded[sname] = map[string]*shard.Table{}
 		for tname, t := range s.Tables {
 			if t.Shard != nil {
-				pl.sharded[sname][strings.ToLower(tname)] = shard.Compile(tname, t.Shard)
+				pl.sharded[sname][strings.ToLower(tname)] = shard.Compile(tname, t.Shard, t.Buckets)
+				pl.hourly = pl.hourly || t.Shard.By == "hour"
 			}
 		}
 	}

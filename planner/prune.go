@@ -1,12 +1,14 @@
 package planner
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
+	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shard"
 )
@@ -78,63 +80,146 @@ func (pl *Planner) targets(schema string, t *shard.Table, conds parser.Conds) ([
 	return out, nil
 }
 
+// whereConds is what a SELECT's, UPDATE's or DELETE's WHERE says about the
+// columns of r: pruning and the bucket checks read conditions alike.
+func whereConds(st *parser.Statement, r tableRef) parser.Conds {
+	var where ast.ExprNode
+	switch n := st.Node.(type) {
+	case *ast.SelectStmt:
+		where = n.Where
+	case *ast.UpdateStmt:
+		where = n.Where
+	case *ast.DeleteStmt:
+		where = n.Where
+	}
+	return parser.ExtractConds(where, matcher(aliasOf(st.Node, r), r.name, true))
+}
+
+// hourBounds reads the range conditions on an hour column as the first and
+// last bucket they allow ("" when unbounded); ok is false when no bucket
+// can match.
+func hourBounds(c parser.Cond) (lo, hi string, ok bool, err error) {
+	for _, r := range c.Ranges {
+		if r.Lo != "" {
+			b, err := shard.Bucket(r.Lo)
+			if err != nil {
+				return "", "", false, err
+			}
+			lo = max(lo, b)
+		}
+		if r.Hi != "" {
+			b, any, err := shard.LastBucket(r.Hi, r.HiExcl)
+			if err != nil || !any {
+				return "", "", false, err
+			}
+			if hi == "" || b < hi {
+				hi = b
+			}
+		}
+	}
+	return lo, hi, hi == "" || lo <= hi, nil
+}
+
 // pruneBuckets picks the existing buckets an hour column's conditions allow.
 func (pl *Planner) pruneBuckets(schema string, t *shard.Table, c parser.Cond) ([]string, error) {
-	known := pl.buckets.Buckets(schema, t.Name)
-	allowed := map[string]bool{}
+	lo, hi, ok, err := hourBounds(c)
+	if err != nil {
+		return nil, notSupported("column %s of %s: %v", t.Column, t.Name, err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	var out []string
 	if c.Exact {
+		seen := map[string]bool{}
 		for _, v := range c.Values {
 			b, err := shard.Bucket(v)
 			if err != nil {
 				return nil, notSupported("column %s of %s: %v", t.Column, t.Name, err)
 			}
-			allowed[b] = true
-		}
-	}
-	var out []string
-	for _, b := range known {
-		if c.Exact && !allowed[b] {
-			continue
-		}
-		in := true
-		for _, r := range c.Ranges {
-			ok, err := bucketInRange(b, r)
-			if err != nil {
-				return nil, notSupported("column %s of %s: %v", t.Column, t.Name, err)
+			if !seen[b] && b >= lo && (hi == "" || b <= hi) && pl.buckets.Has(schema, t.Name, b) {
+				seen[b] = true
+				out = append(out, b)
 			}
-			in = in && ok
 		}
-		if in {
+		sort.Strings(out)
+		return out, nil
+	}
+	for _, b := range pl.buckets.Buckets(schema, t.Name) {
+		if b >= lo && (hi == "" || b <= hi) {
 			out = append(out, b)
 		}
 	}
 	return out, nil
 }
 
-// bucketInRange reports whether any DATETIME of hour bucket b can satisfy r.
-func bucketInRange(b string, r parser.Range) (bool, error) {
-	if r.Lo != "" {
-		lo, err := shard.Bucket(r.Lo)
-		if err != nil {
-			return false, err
+// bucketMiss says whether a statement whose hour column meets c may reach
+// buckets of t this instance does not know: hours named exactly that are
+// not known, or any range. Hours outside the table's window are left out,
+// since no instance creates their buckets, but the zero date's bucket is
+// in every window. nil: every bucket the statement can reach is known.
+func (pl *Planner) bucketMiss(schema string, t *shard.Table, c parser.Cond, now time.Time) (*engine.BucketMiss, error) {
+	lo, hi, ok, err := hourBounds(c)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if c.Exact {
+		var unknown []string
+		for _, v := range c.Values {
+			b, err := shard.Bucket(v)
+			if err != nil {
+				return nil, err
+			}
+			if b >= lo && (hi == "" || b <= hi) && t.InWindow(b, now) && !pl.buckets.Has(schema, t.Name, b) && !slices.Contains(unknown, b) {
+				unknown = append(unknown, b)
+			}
 		}
-		if b < lo {
-			return false, nil
+		if len(unknown) == 0 {
+			return nil, nil
+		}
+		sort.Strings(unknown)
+		return &engine.BucketMiss{Schema: schema, Table: t, Buckets: unknown}, nil
+	}
+	first, last := t.Window(now)
+	reachesZero := lo <= shard.ZeroBucket
+	reachesWindow := max(lo, first) <= last && (hi == "" || first <= hi)
+	if !reachesZero && !reachesWindow {
+		return nil, nil
+	}
+	return &engine.BucketMiss{Schema: schema, Table: t}, nil
+}
+
+// BucketMisses lists the hourly tables st may reach in buckets this proxy
+// instance does not know to exist (see engine.BucketMiss), for the session
+// to look for them on the backends before it plans. Like Plan it reads no
+// backend. INSERT has none: it creates the buckets it needs with CREATE
+// TABLE IF NOT EXISTS, which finds another instance's as well.
+func (pl *Planner) BucketMisses(st *parser.Statement, f Facts) []engine.BucketMiss {
+	if !pl.hourly {
+		return nil
+	}
+	refs, _, err := pl.resolve(st, f.DB)
+	if err != nil {
+		return nil // planning reports it
+	}
+	now := pl.now()
+	var out []engine.BucketMiss
+	for _, r := range refs {
+		t := r.sharded
+		if t == nil || t.By != "hour" {
+			continue
+		}
+		switch st.Node.(type) {
+		case *ast.SelectStmt, *ast.UpdateStmt, *ast.DeleteStmt:
+			// A condition planning cannot read is its error to report.
+			if m, err := pl.bucketMiss(r.schema, t, whereConds(st, r)[t.Column], now); err == nil && m != nil {
+				out = append(out, *m)
+			}
+		case *ast.CreateTableStmt:
+			// Creates the templates only.
+		case ast.DDLNode:
+			out = append(out, engine.BucketMiss{Schema: r.schema, Table: t, Fresh: true})
 		}
 	}
-	if r.Hi != "" {
-		t, err := shard.ParseDatetime(r.Hi)
-		if err != nil {
-			return false, err
-		}
-		hi := t.Format("2006010215")
-		if r.HiExcl && t.Equal(t.Truncate(time.Hour)) {
-			// col < 11:00:00 excludes the 11 o'clock bucket entirely.
-			hi = t.Add(-time.Hour).Format("2006010215")
-		}
-		if b > hi {
-			return false, nil
-		}
-	}
-	return true, nil
+	return out
 }

@@ -49,8 +49,7 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 	var sets [][]shard.Target
 	if len(sharded) == 1 {
 		r := sharded[0]
-		conds := parser.ExtractConds(n.Where, matcher(aliasOf(n, r), r.name, true))
-		ts, err := pl.targets(r.schema, r.sharded, conds)
+		ts, err := pl.targets(r.schema, r.sharded, whereConds(st, r))
 		if err != nil {
 			return nil, err
 		}

@@ -93,7 +93,8 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	groups := map[shard.Target][][]ast.ExprNode{}
 	var ensure []engine.BucketNeed
 	seenBucket := map[string]bool{}
-	for _, row := range n.Lists {
+	now := pl.now()
+	for rowNum, row := range n.Lists {
 		v, err := keyOf(row, keyIdx, t.Column)
 		if err != nil {
 			return nil, err
@@ -105,6 +106,17 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 			bucket, err := shard.Bucket(v)
 			if err != nil {
 				return nil, notSupported("column %s of %s: %v", t.Column, r.qualified(), err)
+			}
+			// Both refusals come before any bucket is created: the whole
+			// statement fails, as on one server.
+			if bucket == shard.ZeroBucket && f.NoZeroDate && !n.IgnoreErr {
+				return nil, wire.Errorf(mysql.ER_TRUNCATED_WRONG_VALUE, "Incorrect datetime value: '%s' for column `%s`.`%s`.`%s` at row %d",
+					v, r.schema, r.name, n.Columns[keyIdx].Name.O, rowNum+1)
+			}
+			if !t.InWindow(bucket, now) {
+				first, last := t.Window(now)
+				return nil, wire.Errorf(mysql.ER_NO_PARTITION_FOR_GIVEN_VALUE, "Table has no partition for value %s (shardgate: %s accepts hours %s to %s, see buckets: in the rules)",
+					bucket, r.qualified(), first, last)
 			}
 			var subs []int
 			if t.SubColumn != "" {
@@ -164,8 +176,7 @@ func (pl *Planner) updateDeletePlan(st *parser.Statement, f Facts, sharded []tab
 		return nil, wire.Errorf(mysql.ER_UPDATE_WITHOUT_KEY_IN_SAFE_MODE,
 			"shardgate: %s without WHERE on sharded table %s would touch every shard; set allow_full_table_writes: true on the table to allow it", verb, r.qualified())
 	}
-	conds := parser.ExtractConds(where, matcher(aliasOf(st.Node, r), r.name, true))
-	targets, err := pl.targets(r.schema, t, conds)
+	targets, err := pl.targets(r.schema, t, whereConds(st, r))
 	if err != nil {
 		return nil, err
 	}

@@ -3,13 +3,29 @@ package router
 import (
 	"fmt"
 	"log/slog"
-	"regexp"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shard"
 )
+
+// Hourly buckets on the backends: creating them, and finding the ones that
+// exist. Several proxy instances may serve the same backends, each
+// creating buckets as rows arrive, so what one instance knows is kept
+// fresh three ways: a statement that may reach buckets it does not know
+// looks for them first (lookForMisses), every bucket_refresh_interval
+// every hourly table is listed again (runBuckets), and a write creates its
+// buckets with CREATE TABLE IF NOT EXISTS, which also finds another
+// instance's.
+
+// maxHourLook is the most hours one look asks for by name; a statement
+// naming more unknown hours lists the whole table instead.
+const maxHourLook = 64
 
 // createBucket creates the tables of an hourly bucket, LIKE the table's
 // template on the bucket's cluster, on a connection of its own (a DDL on
@@ -32,56 +48,250 @@ func createBucket(snap *Snapshot, schema string, t *shard.Table, bucket string) 
 	return nil
 }
 
-// discoverBuckets finds the hourly buckets that already exist on the
-// backends, so reads without an hour condition see every one.
-func discoverBuckets(snap *Snapshot, log *slog.Logger) {
+// likePrefix is a LIKE pattern (with ESCAPE '!') for names starting with
+// prefix: a table name may hold _ or %.
+func likePrefix(prefix string) string {
+	r := strings.NewReplacer("!", "!!", "_", "!_", "%", "!%")
+	return r.Replace(prefix) + "%"
+}
+
+// completeBuckets reads the buckets of t that cluster holds from physical
+// table names. A bucket counts once every one of its tables exists (one
+// half created by an instance that stopped is completed by the next write
+// to it), and only on the cluster it belongs to.
+func completeBuckets(t *shard.Table, cluster string, tables []string) []string {
+	prefix := strings.ToLower(t.Name) + "_"
+	subs := map[string]map[int]bool{}
+	for _, name := range tables {
+		rest, ok := strings.CutPrefix(strings.ToLower(name), prefix)
+		if !ok {
+			continue
+		}
+		b, sub, split := strings.Cut(rest, "_")
+		if !shard.IsBucket(b) || t.BucketCluster(b) != cluster || split != (t.SubCount > 0) {
+			continue
+		}
+		j := 0
+		if split {
+			n, err := strconv.Atoi(sub)
+			if err != nil || n < 0 || n >= t.SubCount || strconv.Itoa(n) != sub {
+				continue
+			}
+			j = n
+		}
+		if subs[b] == nil {
+			subs[b] = map[int]bool{}
+		}
+		subs[b][j] = true
+	}
+	var out []string
+	for b, js := range subs {
+		if len(js) == max(t.SubCount, 1) {
+			out = append(out, b)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// listBuckets lists the complete buckets of t on one cluster's primary:
+// those of hours, or every one when hours is nil.
+func listBuckets(snap *Snapshot, cluster, schema string, t *shard.Table, hours []string) ([]string, error) {
+	q := "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " + parser.QuoteString(schema)
+	if hours == nil {
+		q += " AND TABLE_NAME LIKE " + parser.QuoteString(likePrefix(t.Name+"_")) + " ESCAPE '!'"
+	} else {
+		var names []string
+		for _, h := range hours {
+			for _, target := range t.BucketTargets(h, nil) {
+				names = append(names, parser.QuoteString(target.Table))
+			}
+		}
+		q += " AND TABLE_NAME IN (" + strings.Join(names, ", ") + ")"
+	}
+	primary := snap.Clusters[cluster].Primary
+	conn, err := primary.Get(false, 0)
+	if err != nil {
+		return nil, err
+	}
+	res, _, err := conn.Query(q)
+	if engine.Classify(err) == engine.FaultBroken {
+		primary.Discard(conn)
+		return nil, err
+	}
+	primary.Put(conn)
+	if err != nil {
+		return nil, err
+	}
+	var tables []string
+	for _, row := range res.Rows {
+		if len(row) > 0 && row[0] != nil {
+			tables = append(tables, *row[0])
+		}
+	}
+	return completeBuckets(t, cluster, tables), nil
+}
+
+// bucketLooker finds hourly buckets on the backends and records them.
+type bucketLooker struct {
+	reg *shard.BucketRegistry
+	// list lists the complete buckets of t on cluster: those of hours, or
+	// every one when hours is nil (listBuckets).
+	list func(cluster, schema string, t *shard.Table, hours []string) ([]string, error)
+	// every is bucket_recheck_interval.
+	every time.Duration
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+func (snap *Snapshot) looker(log *slog.Logger) *bucketLooker {
+	return &bucketLooker{
+		reg: snap.Buckets,
+		list: func(cluster, schema string, t *shard.Table, hours []string) ([]string, error) {
+			return listBuckets(snap, cluster, schema, t, hours)
+		},
+		every: snap.Rules.BucketRecheckInterval,
+		now:   time.Now,
+		log:   log,
+	}
+}
+
+// look lists buckets of t on the backends, those of hours or (hours nil)
+// every one, and records them. It returns the clusters on which it found
+// buckets this instance did not know. A listing of every bucket that
+// reached every cluster also forgets the buckets no longer there (another
+// instance dropped the table).
+func (l *bucketLooker) look(schema string, t *shard.Table, hours []string) []string {
+	var clusters []string
+	if hours == nil {
+		clusters = t.Clusters
+	} else {
+		for _, h := range hours {
+			if c := t.BucketCluster(h); !slices.Contains(clusters, c) {
+				clusters = append(clusters, c)
+			}
+		}
+	}
+	gen := l.reg.Generation(schema, t.Name)
+	var before, all, foundOn []string
+	if hours == nil {
+		before = l.reg.Buckets(schema, t.Name)
+	}
+	complete := true
+	for _, c := range clusters {
+		found, err := l.list(c, schema, t, hours)
+		if err != nil {
+			l.log.Warn("bucket lookup failed", "schema", schema, "table", t.Name, "cluster", c, "err", err)
+			complete = false
+			continue
+		}
+		all = append(all, found...)
+		if added := l.reg.AddAll(schema, t.Name, gen, found); len(added) > 0 {
+			foundOn = append(foundOn, c)
+			l.log.Debug("buckets found", "schema", schema, "table", t.Name, "cluster", c, "buckets", added)
+		}
+	}
+	if hours == nil && complete {
+		l.reg.ForgetGone(schema, t.Name, gen, before, all)
+	}
+	return foundOn
+}
+
+// lookForMisses looks on the backends for the buckets a statement may
+// reach that this instance does not know, sharing looks with other
+// statements: an hour named exactly is looked for at most once per
+// bucket_recheck_interval, a range (every bucket of the table) likewise
+// per table, and DDL always looks. A point read of a known bucket has no
+// miss and never gets here. It returns the clusters on which buckets new
+// to this instance were found.
+func (l *bucketLooker) lookForMisses(misses []engine.BucketMiss) []string {
+	var found []string
+	note := func(clusters []string) {
+		for _, c := range clusters {
+			if !slices.Contains(found, c) {
+				found = append(found, c)
+			}
+		}
+	}
+	now := l.now()
+	for _, m := range misses {
+		every := l.every
+		if m.Fresh {
+			every = 0
+		}
+		keys := []string{shard.TableCheckKey(m.Schema, m.Table.Name)}
+		hourOf := map[string]string{}
+		if len(m.Buckets) > 0 && len(m.Buckets) <= maxHourLook {
+			keys = keys[:0]
+			for _, b := range m.Buckets {
+				k := shard.HourCheckKey(m.Schema, m.Table.Name, b)
+				keys = append(keys, k)
+				hourOf[k] = b
+			}
+		}
+		run, claimed, shared := l.reg.Claim(keys, now, every)
+		if run != nil {
+			var hours []string // nil: every bucket
+			for _, k := range claimed {
+				if h, ok := hourOf[k]; ok {
+					hours = append(hours, h)
+				}
+			}
+			note(runCheck(run, func() []string { return l.look(m.Schema, m.Table, hours) }))
+		}
+		for _, c := range shared {
+			note(c.Wait())
+		}
+	}
+	return found
+}
+
+// refresh lists every bucket of every hourly table of the rules.
+func (l *bucketLooker) refresh(snap *Snapshot) {
 	for _, schema := range snap.Rules.SchemaOrder {
 		for _, t := range snap.Planner.ShardedTables(schema) {
 			if t.By != "hour" {
 				continue
 			}
-			pattern := regexp.MustCompile("^" + regexp.QuoteMeta(strings.ToLower(t.Name)) + `_(\d{10})(_\d+)?$`)
-			for _, cname := range t.Clusters {
-				c := snap.Clusters[cname]
-				conn, err := c.Primary.Get(false, 0)
-				if err != nil {
-					log.Warn("bucket discovery: backend unreachable", "cluster", cname, "err", err)
-					continue
-				}
-				res, _, err := conn.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " + parser.QuoteString(schema))
-				if err != nil {
-					c.Primary.Discard(conn)
-					log.Warn("bucket discovery failed", "cluster", cname, "err", err)
-					continue
-				}
-				c.Primary.Put(conn)
-				for _, row := range res.Rows {
-					if row[0] == nil {
-						continue
-					}
-					if m := pattern.FindStringSubmatch(strings.ToLower(*row[0])); m != nil && shard.IsBucket(m[1]) {
-						snap.Buckets.Add(schema, t.Name, m[1])
-					}
-				}
-			}
+			run, _, _ := l.reg.Claim([]string{shard.TableCheckKey(schema, t.Name)}, l.now(), 0)
+			runCheck(run, func() []string { return l.look(schema, t, nil) })
 		}
 	}
 }
 
+// runCheck performs a claimed check and finishes it, whatever happens, so
+// that no statement waiting for it waits forever.
+func runCheck(c *shard.BucketCheck, do func() []string) (found []string) {
+	defer func() { c.Finish(found) }()
+	return do()
+}
+
+// refreshBuckets lists every bucket of every hourly table on the backends:
+// at start, so that reads without an hour condition see every existing
+// bucket from the first client on, and then every
+// bucket_refresh_interval, so that buckets other instances created or
+// dropped are seen even when no statement misses them.
+func refreshBuckets(snap *Snapshot, log *slog.Logger) { snap.looker(log).refresh(snap) }
+
 // precreate makes the current hour's bucket and the next PrecreateHours
-// ones for every hourly table whose template exists.
+// ones, within the table's window, for every hourly table whose template
+// exists.
 func precreate(snap *Snapshot, log *slog.Logger) {
 	if snap.Rules.PrecreateHours < 0 {
 		return
 	}
-	now := snap.Planner.Now()
+	now := snap.Planner.Clock()
+	current := now.Format("2006010215")
 	for _, schema := range snap.Rules.SchemaOrder {
 		for _, t := range snap.Planner.ShardedTables(schema) {
 			if t.By != "hour" {
 				continue
 			}
 			for h := 0; h <= snap.Rules.PrecreateHours; h++ {
-				b := shard.NextBucket(now, h)
+				b := shard.NextBucket(current, h)
+				if !t.InWindow(b, now) {
+					break
+				}
 				if snap.Buckets.Has(schema, t.Name, b) {
 					continue
 				}
@@ -94,17 +304,21 @@ func precreate(snap *Snapshot, log *slog.Logger) {
 	}
 }
 
-// runBuckets precreates upcoming buckets every minute, with whatever
+// runBuckets refreshes what this instance knows of the buckets and
+// precreates upcoming ones every bucket_refresh_interval, with whatever
 // snapshot is current then.
 func runBuckets(current func() *Snapshot, stop <-chan struct{}, log *slog.Logger) {
-	tick := time.NewTicker(time.Minute)
-	defer tick.Stop()
+	precreate(current(), log)
 	for {
-		precreate(current(), log)
+		timer := time.NewTimer(current().Rules.BucketRefreshInterval)
 		select {
 		case <-stop:
+			timer.Stop()
 			return
-		case <-tick.C:
+		case <-timer.C:
 		}
+		snap := current()
+		refreshBuckets(snap, log)
+		precreate(snap, log)
 	}
 }

@@ -36,6 +36,25 @@ func (s *Session) noteWriteGTID(snap *Snapshot, h *held) {
 	s.state.wrote[h.cluster()] = true
 }
 
+// noteBucketsFound is told that this instance just learnt of hourly
+// buckets that exist on the primaries of clusters: their replicas may not
+// have applied the CREATE TABLE yet (nor the rows written since). With
+// consistency: session the session reads those clusters as after a write
+// of its own, on a replica that has caught up with the primary or on the
+// primary; otherwise it returns true: the statement reads on primaries.
+func (s *Session) noteBucketsFound(snap *Snapshot, clusters []string) (onPrimary bool) {
+	if on, _ := s.sessionConsistency(snap); !on {
+		return true
+	}
+	if s.state.wrote == nil {
+		s.state.wrote = map[string]bool{}
+	}
+	for _, c := range clusters {
+		s.state.wrote[c] = true
+	}
+	return false
+}
+
 // writePosition is the GTID position a replica must reach to show the
 // session's writes on cluster: the primary's binlog position, read once
 // after each write, on a pooled connection other than the session's own.

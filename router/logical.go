@@ -142,7 +142,7 @@ func (s *Session) explainShardgate(sql string, w ResultWriter) error {
 	if err := s.scope(stmts[0]); err != nil {
 		return err
 	}
-	p, err := s.snapshot().Planner.Plan(stmts[0], s.state.facts())
+	p, err := s.plan(s.snapshot(), stmts[0])
 	if err != nil {
 		return err
 	}

@@ -131,7 +131,7 @@ func (rt *Router) Start() {
 	}
 	// Before the first client: a read or DROP without an hour condition
 	// must see every existing bucket.
-	discoverBuckets(snap, rt.Log)
+	refreshBuckets(snap, rt.Log)
 	rt.wg.Add(1)
 	go func() {
 		defer rt.wg.Done()

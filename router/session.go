@@ -406,7 +406,7 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 
 // run plans a statement and executes the plan.
 func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs *observation) error {
-	p, err := snap.Planner.Plan(st, s.state.facts())
+	p, err := s.plan(snap, st)
 	if err != nil {
 		return err
 	}
@@ -430,6 +430,27 @@ func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 func (s *Session) execute(vc *cursor, w ResultWriter) error {
 	defer vc.mem.Close()
 	return vc.plan.Root.Execute(vc, w)
+}
+
+// plan plans a statement for the session. First it looks on the backends
+// for hourly buckets the statement may reach that this proxy instance
+// does not know (another instance created them), so that every instance
+// answers the same.
+func (s *Session) plan(snap *Snapshot, st *parser.Statement) (*engine.Plan, error) {
+	f := s.state.facts()
+	onPrimary := false
+	if misses := snap.Planner.BucketMisses(st, f); len(misses) > 0 {
+		if found := snap.looker(s.rt.Log).lookForMisses(misses); len(found) > 0 {
+			onPrimary = s.noteBucketsFound(snap, found)
+		}
+	}
+	p, err := snap.Planner.Plan(st, f)
+	if err != nil || !onPrimary || p.Effects.Hint != "" {
+		return p, err
+	}
+	forced := *p // plans are shared values: change a copy
+	forced.Effects.Hint = "primary"
+	return &forced, nil
 }
 
 func (s *Session) writeOK(w ResultWriter, ok wire.OK) error {

@@ -77,7 +77,19 @@ func (st *state) sqlModeHas(flag string) bool {
 }
 
 // facts describe the session for the planner.
-func (st *state) facts() planner.Facts { return planner.Facts{DB: st.db, Text: st.textMode()} }
+func (st *state) facts() planner.Facts {
+	return planner.Facts{DB: st.db, Text: st.textMode(), NoZeroDate: st.refusesZeroDate()}
+}
+
+// refusesZeroDate reports a sql_mode in which MariaDB refuses to store the
+// zero date: NO_ZERO_DATE in strict mode (without strict mode it stores it
+// with warning 1264). TRADITIONAL is read back expanded into both. An
+// empty sql_mode is the server's default, which has no NO_ZERO_DATE in
+// MariaDB 10.2 and later.
+func (st *state) refusesZeroDate() bool {
+	has := st.sqlModeHas
+	return has("NO_ZERO_DATE") && (has("STRICT_TRANS_TABLES") || has("STRICT_ALL_TABLES"))
+}
 
 // charsetOfNames reads the character set of a SET NAMES value
 // ('gbk' COLLATE 'gbk_chinese_ci').

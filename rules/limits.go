@@ -35,6 +35,12 @@ const (
 	MinMemoryLimit = 16 << 20
 	MaxMemoryLimit = 1 << 40
 	MinMemoryShare = 1 << 20
+	// MaxBucketWindow bounds an hourly table's buckets.past and
+	// buckets.future: a hundred years each way.
+	MaxBucketWindow = 100 * 365 * 24 * time.Hour
+	// MinBucketInterval keeps the bucket refresh from querying the
+	// backends' information_schema in a loop.
+	MinBucketInterval = 10 * time.Millisecond
 )
 
 // checkNulls refuses entries written with no value ("s0:" with nothing
@@ -68,6 +74,9 @@ func checkNulls(doc *yaml.Node) error {
 				tk, tv := tables.Content[j], tables.Content[j+1]
 				if isNull(tv) {
 					return lineError(tk.Line, "schema %s: table %s has no value: give one of cluster, global or shard", k.Value, tk.Value)
+				}
+				if b := valueOf(tv, "buckets"); b != nil && isNull(b) {
+					return lineError(b.Line, "schema %s: table %s: buckets has no value: give past and future, or remove it for the defaults", k.Value, tk.Value)
 				}
 			}
 		}
@@ -138,6 +147,17 @@ func (r *Rules) validateRanges(doc *yaml.Node) error {
 	}
 	if r.PrecreateHours < -1 || r.PrecreateHours > MaxPrecreateHours {
 		return lineError(pathLine(doc, "precreate_hours"), "precreate_hours %d: must be between -1 (none) and %d", r.PrecreateHours, MaxPrecreateHours)
+	}
+	for _, v := range []struct {
+		key string
+		d   time.Duration
+	}{
+		{"bucket_refresh_interval", r.BucketRefreshInterval},
+		{"bucket_recheck_interval", r.BucketRecheckInterval},
+	} {
+		if v.d < MinBucketInterval {
+			return lineError(pathLine(doc, v.key), "%s %s: must be at least %s", v.key, v.d, MinBucketInterval)
+		}
 	}
 	if r.ScatterConcurrency < 1 || r.ScatterConcurrency > MaxScatterConcurrency {
 		return lineError(pathLine(doc, "scatter_concurrency"), "scatter_concurrency %d: must be between 1 and %d", r.ScatterConcurrency, MaxScatterConcurrency)

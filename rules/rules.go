@@ -46,6 +46,14 @@ type Rules struct {
 	// ScatterConcurrency bounds the shards one plain scatter read reads at
 	// once (merged reads need every shard's stream open).
 	ScatterConcurrency int `yaml:"scatter_concurrency"`
+	// BucketRefreshInterval is how often the proxy lists the hourly buckets
+	// that exist on the backends: buckets other proxy instances created,
+	// or dropped, are seen within it even when nothing asks for them.
+	BucketRefreshInterval time.Duration `yaml:"bucket_refresh_interval"`
+	// BucketRecheckInterval bounds how often a statement that may reach
+	// buckets this instance does not know makes it look on the backends
+	// (per table for ranges, per hour for exact values).
+	BucketRecheckInterval time.Duration `yaml:"bucket_recheck_interval"`
 	// MaxConnectErrors is how many consecutive failed logins block a client
 	// host (error 1129) until FLUSH HOSTS or ConnectErrorsTimeout.
 	MaxConnectErrors int `yaml:"max_connect_errors"`
@@ -186,7 +194,22 @@ type Table struct {
 	// AllowFullTableWrites lets UPDATE or DELETE without WHERE reach every
 	// shard of a sharded table.
 	AllowFullTableWrites bool `yaml:"allow_full_table_writes"`
-	line                 int
+	// Buckets bounds the hours an hourly table accepts rows for (by: hour
+	// only; defaults applied, so never nil for an hourly table).
+	Buckets *BucketWindow `yaml:"buckets"`
+	line    int
+}
+
+// BucketWindow is the range of hours, relative to the proxy's clock, for
+// which rows of an hourly table are accepted and buckets created: a write
+// outside it is refused (1526) instead of creating tables for any hour a
+// client names.
+type BucketWindow struct {
+	Past   time.Duration `yaml:"past"`
+	Future time.Duration `yaml:"future"`
+	// hasPast and hasFuture tell an explicit 0 from a key left out.
+	hasPast, hasFuture bool
+	line               int
 }
 
 // ShardRule splits a table by one column.
@@ -233,6 +256,11 @@ const (
 	// statement still gets 256 MiB.
 	DefaultMemoryLimit = 1 << 30
 	MemoryShareDivisor = 4
+	// An hourly table accepts a year back and two days ahead by default.
+	DefaultBucketPast            = 8760 * time.Hour
+	DefaultBucketFuture          = 48 * time.Hour
+	DefaultBucketRefreshInterval = 10 * time.Second
+	DefaultBucketRecheckInterval = time.Second
 )
 
 // Load reads, parses and validates a rules file.
@@ -303,6 +331,12 @@ func (r *Rules) applyDefaults() {
 	}
 	if r.PrecreateHours == 0 {
 		r.PrecreateHours = 2
+	}
+	if r.BucketRefreshInterval == 0 {
+		r.BucketRefreshInterval = DefaultBucketRefreshInterval
+	}
+	if r.BucketRecheckInterval == 0 {
+		r.BucketRecheckInterval = DefaultBucketRecheckInterval
 	}
 	if r.MaxConnectErrors == 0 {
 		r.MaxConnectErrors = 100
@@ -377,6 +411,17 @@ func (r *Rules) applyDefaults() {
 		}
 		for tname, t := range s.Tables {
 			t.Name = tname
+			if t.Shard != nil && t.Shard.By == "hour" {
+				if t.Buckets == nil {
+					t.Buckets = &BucketWindow{line: t.line}
+				}
+				if !t.Buckets.hasPast {
+					t.Buckets.Past = DefaultBucketPast
+				}
+				if !t.Buckets.hasFuture {
+					t.Buckets.Future = DefaultBucketFuture
+				}
+			}
 		}
 	}
 }

@@ -177,6 +177,19 @@ func (r *Rules) validateTable(s *Schema, t *Table) error {
 			return err
 		}
 	}
+	if b := t.Buckets; b != nil {
+		if t.Shard == nil || t.Shard.By != "hour" {
+			return lineError(b.line, "%s: buckets applies to tables with shard: {by: hour} only", where)
+		}
+		for _, v := range []struct {
+			key string
+			d   time.Duration
+		}{{"past", b.Past}, {"future", b.Future}} {
+			if v.d < 0 || v.d > MaxBucketWindow {
+				return lineError(b.line, "%s: buckets.%s %s: must be between 0 and %s (100 years)", where, v.key, v.d, MaxBucketWindow)
+			}
+		}
+	}
 	if s := t.Shard; s != nil && s.Then != nil {
 		// Only an hourly rule is split further, by hash, once: a then
 		// anywhere else would be ignored by the router.

@@ -134,6 +134,16 @@ func (t *Table) UnmarshalYAML(n *yaml.Node) error {
 	return decodeStrict(n, (*plain)(t))
 }
 
+func (b *BucketWindow) UnmarshalYAML(n *yaml.Node) error {
+	type plain BucketWindow
+	b.line = n.Line
+	if err := decodeStrict(n, (*plain)(b)); err != nil {
+		return err
+	}
+	b.hasPast, b.hasFuture = valueOf(n, "past") != nil, valueOf(n, "future") != nil
+	return nil
+}
+
 func (s *ShardRule) UnmarshalYAML(n *yaml.Node) error {
 	type plain ShardRule
 	s.line = n.Line

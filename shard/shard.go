@@ -5,6 +5,7 @@ package shard
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,15 +35,40 @@ type Table struct {
 	// Sub splits each hourly bucket by hash (hour rules only; may be nil).
 	SubColumn string
 	SubCount  int
+	// Past and Future bound the hours an hourly table accepts rows for,
+	// relative to the proxy's clock (see Window).
+	Past, Future time.Duration
 }
 
-// Compile turns a validated rule into a Table.
-func Compile(name string, r *rules.ShardRule) *Table {
+// Compile turns a validated rule into a Table; w is the table's bucket
+// window (nil for hash rules).
+func Compile(name string, r *rules.ShardRule, w *rules.BucketWindow) *Table {
 	t := &Table{Name: name, By: r.By, Column: strings.ToLower(r.Column), Count: r.Tables, Clusters: r.Clusters}
 	if r.Then != nil {
 		t.SubColumn, t.SubCount = strings.ToLower(r.Then.Column), r.Then.Tables
 	}
+	if w != nil {
+		t.Past, t.Future = w.Past, w.Future
+	}
 	return t
+}
+
+// Window is the first and last hour bucket an hourly table accepts rows
+// for at now: the hours of now-Past and now+Future on the proxy's wall
+// clock (buckets are hours as written, without time zones).
+func (t *Table) Window(now time.Time) (first, last string) {
+	return now.Add(-t.Past).Format(bucketLayout), now.Add(t.Future).Format(bucketLayout)
+}
+
+// InWindow reports whether rows of bucket may be written at now. The zero
+// date's bucket is always accepted: it is one fixed bucket, not a new one
+// per hour.
+func (t *Table) InWindow(bucket string, now time.Time) bool {
+	if bucket == ZeroBucket {
+		return true
+	}
+	first, last := t.Window(now)
+	return first <= bucket && bucket <= last
 }
 
 // Hash is murmur3 (x86, 32-bit, seed 0) of a value's canonical text, so the
@@ -77,6 +103,9 @@ func (t *Table) AllHashTargets() []Target {
 // 00 (as written, no time zone) and dealt to the rule's clusters round robin,
 // so consecutive hours alternate between clusters.
 func (t *Table) BucketCluster(bucket string) string {
+	if bucket == ZeroBucket {
+		return t.Clusters[0]
+	}
 	h, _ := bucketHours(bucket)
 	n := int64(len(t.Clusters))
 	return t.Clusters[int(((h%n)+n)%n)]
@@ -134,25 +163,68 @@ func ParseDatetime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not a DATETIME value shardgate can place in an hourly bucket", s)
 }
 
-// Bucket is the YYYYMMDDHH bucket of a DATETIME value.
+// bucketLayout formats a time as its YYYYMMDDHH bucket.
+const bucketLayout = "2006010215"
+
+// ZeroBucket holds the rows whose hour column is MariaDB's zero date,
+// '0000-00-00 00:00:00', which a server stores unless its sql_mode forbids
+// it (NO_ZERO_DATE in strict mode). It is one fixed bucket, on the rule's
+// first cluster, outside every window; it sorts before every real hour, as
+// the zero date compares before every date.
+const ZeroBucket = "0000000000"
+
+// zeroDatetime matches the spellings of the zero DATETIME that MariaDB
+// reads as '0000-00-00 00:00:00': the forms of layouts with every digit
+// zero, and the number 0.
+var zeroDatetime = regexp.MustCompile(`^(0000-00-00([ T]00:00(:00(\.0{1,9})?)?)?|0|00000000|00000000000000)$`)
+
+// IsZeroDatetime reports MariaDB's zero date in one of its spellings.
+func IsZeroDatetime(s string) bool { return zeroDatetime.MatchString(strings.TrimSpace(s)) }
+
+// Bucket is the YYYYMMDDHH bucket of a DATETIME value; the zero date's is
+// ZeroBucket.
 func Bucket(datetime string) (string, error) {
+	if IsZeroDatetime(datetime) {
+		return ZeroBucket, nil
+	}
 	t, err := ParseDatetime(datetime)
 	if err != nil {
 		return "", err
 	}
-	return t.Format("2006010215"), nil
+	return t.Format(bucketLayout), nil
+}
+
+// LastBucket is the last bucket a value v can be at or below: v's own, or
+// the one before when v is the very start of an hour and the bound
+// excludes it (col < '11:00:00' cannot reach the 11 o'clock bucket). ok is
+// false when no bucket can (col < the zero date).
+func LastBucket(v string, excl bool) (b string, ok bool, err error) {
+	if IsZeroDatetime(v) {
+		return ZeroBucket, !excl, nil
+	}
+	t, err := ParseDatetime(v)
+	if err != nil {
+		return "", false, err
+	}
+	if excl && t.Equal(t.Truncate(time.Hour)) {
+		t = t.Add(-time.Hour)
+	}
+	return t.Format(bucketLayout), true, nil
 }
 
 func bucketHours(bucket string) (int64, error) {
-	t, err := time.Parse("2006010215", bucket)
+	t, err := time.Parse(bucketLayout, bucket)
 	if err != nil {
 		return 0, err
 	}
 	return t.Unix() / 3600, nil
 }
 
-// IsBucket reports whether s is a YYYYMMDDHH bucket name.
+// IsBucket reports whether s is a YYYYMMDDHH bucket name, or ZeroBucket.
 func IsBucket(s string) bool {
+	if s == ZeroBucket {
+		return true
+	}
 	if len(s) != 10 {
 		return false
 	}

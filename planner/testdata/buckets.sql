@@ -22,3 +22,6 @@ SELECT * FROM payments
 SELECT * FROM payments WHERE created_at = 'yesterday'
 -- tables: 1
 SELECT * FROM audit WHERE at = '2026-11-24 09:15:00'
+-- the zero date's bucket is not known here: the template answers
+-- tables: 1
+SELECT * FROM audit WHERE at = '0000-00-00 00:00:00'

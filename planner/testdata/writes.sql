@@ -31,6 +31,12 @@ INSERT INTO payments (id, user_id, created_at) VALUES (3, 8, NOW())
 INSERT INTO payments (id, created_at) VALUES (3, NOW())
 -- tables: 1
 INSERT INTO audit (id, at) VALUES (1, '2026-11-24 13:00:00')
+-- outside the window (a year back, 48 hours ahead): refused before any bucket is created
+-- error
+INSERT INTO audit (id, at) VALUES (1, '1000-01-01 00:00:00'), (2, '2026-11-24 13:00:00')
+-- the zero date has one fixed bucket, exempt from the window
+-- tables: 1
+INSERT INTO audit (id, at) VALUES (2, '0000-00-00 00:00:00')
 -- tables: 1
 UPDATE comments SET body = 'x' WHERE product_id = 42
 -- tables: 8
