@@ -110,6 +110,11 @@ func listBuckets(snap *Snapshot, cluster, schema string, t *shard.Table, hours [
 		q += " AND TABLE_NAME IN (" + strings.Join(names, ", ") + ")"
 	}
 	primary := snap.Clusters[cluster].Primary
+	if !primary.Healthy() {
+		// A statement must not wait for a connect timeout to learn what
+		// it would not learn anyway; it goes on with what is known.
+		return nil, fmt.Errorf("primary %s is out of rotation", primary.Addr)
+	}
 	conn, err := primary.Get(false, 0)
 	if err != nil {
 		return nil, err
