@@ -133,10 +133,13 @@ wait:
 	return nil
 }
 
-// unaccountedMemory is the room left beside memory_limit for what the
-// budget does not count: the runtime, goroutines and connection buffers
-// (about 30 KB per client), parse trees and the statement caches.
-const unaccountedMemory = 64 << 20
+// unaccountedMemory is the room Go's memory limit leaves beside
+// memory_limit for what the budget does not count: the runtime, goroutines
+// and connection buffers (about 30 KB per client), parse trees and the
+// statement caches. The promise is RSS within memory_limit + 64 MiB; Go's
+// limit does not cover the binary's own code and data (about 16 MiB
+// resident at start), so it gets 48 of the 64.
+const unaccountedMemory = 48 << 20
 
 // setGoMemoryLimit tells Go's garbage collector to keep the process under
 // memory_limit plus unaccountedMemory (runtime/debug.SetMemoryLimit): the
