@@ -41,7 +41,9 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	closeInheritedFDs()
-	for _, addr := range []string{"127.0.0.1:3310", "127.0.0.1:3320", "127.0.0.1:3330"} {
+	// ref (3340) too: the sharding tests compare with a shop database there,
+	// whichever of them runs first (or alone).
+	for _, addr := range []string{"127.0.0.1:3310", "127.0.0.1:3320", "127.0.0.1:3330", refServer} {
 		db, err := sql.Open("mysql", "app:app@tcp("+addr+")/")
 		if err == nil {
 			_, err = db.Exec("CREATE DATABASE IF NOT EXISTS shop")
