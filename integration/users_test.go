@@ -750,12 +750,17 @@ func TestLoginSHA2StoredHash(t *testing.T) {
 	if out, err := mariadb("secret", "--ssl"); err != nil || strings.TrimSpace(out) != "7" {
 		t.Fatalf("mariadb --ssl: %v: %s", err, out)
 	}
+	// Without TLS the client asks for the proxy's RSA key and sends the
+	// password encrypted with it (Connector/C does so on its own).
+	if out, err := mariadb("secret", "--skip-ssl"); err != nil || strings.TrimSpace(out) != "7" {
+		t.Fatalf("mariadb --skip-ssl (RSA): %v: %s", err, out)
+	}
 	for _, c := range []struct {
 		what, pw string
 		args     []string
 	}{
 		{"mariadb --ssl, wrong password", "secreT", []string{"--ssl"}},
-		{"mariadb without TLS (password sent in clear)", "secret", nil},
+		{"mariadb --skip-ssl, wrong password", "secreT", []string{"--skip-ssl"}},
 	} {
 		if out, err := mariadb(c.pw, c.args...); err == nil || !strings.Contains(out, "ERROR 1045 (28000): Access denied for user 'sha2'") {
 			t.Fatalf("%s: %v: %s", c.what, err, out)

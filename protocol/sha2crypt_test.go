@@ -5,6 +5,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"database/sql"
@@ -193,4 +195,33 @@ func writeTestCert(t *testing.T) (certFile, keyFile string) {
 		}
 	}
 	return certFile, keyFile
+}
+
+// Without TLS only an RSA-encrypted password is read: the clear text a
+// client would send over TLS (with or without its NUL) is no password at
+// all there, so it can never be read off the wire.
+func TestClearTextWithoutTLSRefused(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scramble := []byte("0123456789abcdefghij")
+	for _, msg := range [][]byte{[]byte("secret\x00"), []byte("secret"), {}, {0}} {
+		if pw := decryptPassword(key, msg, scramble); pw != nil {
+			t.Errorf("clear text %q read as password %q", msg, pw)
+		}
+	}
+	// What a client sends: the password and its NUL, XORed with the
+	// scramble, encrypted with OAEP (SHA-1).
+	plain := []byte("secret\x00")
+	for i := range plain {
+		plain[i] ^= scramble[i%len(scramble)]
+	}
+	enc, err := rsa.EncryptOAEP(sha1.New(), rand.Reader, &key.PublicKey, plain, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pw := decryptPassword(key, enc, scramble); string(pw) != "secret" {
+		t.Fatalf("encrypted password read as %q", pw)
+	}
 }
