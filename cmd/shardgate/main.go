@@ -138,7 +138,8 @@ wait:
 // and connection buffers (about 30 KB per client), parse trees and the
 // statement caches. The promise is RSS within memory_limit + 64 MiB; Go's
 // limit does not cover the binary's own code and data (about 16 MiB
-// resident at start) and the garbage collector may overshoot its limit a little, so it gets 40 of the 64.
+// resident at start), and the collector may overshoot its limit a little,
+// so it gets 40 of the 64.
 const unaccountedMemory = 40 << 20
 
 // setGoMemoryLimit tells Go's garbage collector to keep the process under
