@@ -298,3 +298,128 @@ func TestRestartSeenThroughUptime(t *testing.T) {
 		t.Errorf("after the restart the pool holds %d connections (%d idle) from before it", open, idle)
 	}
 }
+
+// kill -9 and restart of the primary during 32 threads of inserts with
+// unique ids (issue 13's acceptance, reliability scenario 3): every
+// acknowledged row is stored, no row the proxy called "not sent" is
+// (that would be a silent retry or a lie), every "outcome unknown" is
+// settled by reading, and no insert that starts once health is green
+// again fails.
+func TestPrimaryKilledDuringInserts(t *testing.T) {
+	needLocalCluster(t)
+	d := honestSetup(t)
+	p := honestProxy(t, "")
+	db := p.open(t, "shop")
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+
+	type result struct {
+		id      int
+		code    uint16 // 0: acknowledged
+		started time.Time
+	}
+	var (
+		mu      sync.Mutex
+		results []result
+		acked   int
+	)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := w*1_000_000 + n
+				started := time.Now()
+				_, err := db.Exec(fmt.Sprintf("INSERT INTO %s VALUES (%d, %d)", honestTable, id, w))
+				r := result{id: id, started: started}
+				if err != nil {
+					var me *mysql.MySQLError
+					if !asMySQL(err, &me) {
+						r.code = 65535 // not a MySQL error: counted as a failure below
+					} else {
+						r.code = me.Number
+					}
+				}
+				mu.Lock()
+				results = append(results, r)
+				if err == nil {
+					acked++
+				}
+				mu.Unlock()
+				if err != nil {
+					time.Sleep(10 * time.Millisecond) // do not spin while the primary is down
+				}
+			}
+		}()
+	}
+	stopLoad := func() {
+		if stop != nil {
+			close(stop)
+			stop = nil
+			wg.Wait()
+		}
+	}
+	defer stopLoad()
+	ackedSoFar := func() int { mu.Lock(); defer mu.Unlock(); return acked }
+	eventually(t, 20*time.Second, "500 inserts before the kill", func() bool { return ackedSoFar() >= 500 })
+	killPrimary(t)
+	clusterScript(t, "start", "s1-p")
+	eventually(t, 30*time.Second, "s1's primary healthy again", func() bool { return primaryHealthy(t, db) })
+	green := time.Now()
+	base := ackedSoFar()
+	eventually(t, 20*time.Second, "500 inserts after health was green", func() bool { return ackedSoFar()-base >= 500 })
+	stopLoad()
+
+	stored := map[int]bool{}
+	rows, err := d.Query("SELECT id FROM " + honestTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		stored[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	counts := map[uint16]int{}
+	var unknownStored int
+	for _, r := range results {
+		counts[r.code]++
+		switch r.code {
+		case 0:
+			if !stored[r.id] {
+				t.Errorf("acknowledged insert %d is not stored", r.id)
+			}
+		case 1429: // not sent
+			if stored[r.id] {
+				t.Errorf("insert %d was answered 'not sent' but is stored", r.id)
+			}
+		case 1105: // outcome unknown: reading settles it
+			if stored[r.id] {
+				unknownStored++
+			}
+		default:
+			t.Errorf("insert %d: error %d, want only 1429 (not sent) or 1105 (outcome unknown)", r.id, r.code)
+		}
+		if r.code != 0 && r.started.After(green) {
+			t.Errorf("insert %d started %s after health was green and failed with %d", r.id, r.started.Sub(green), r.code)
+		}
+	}
+	t.Logf("%d inserts: %d acknowledged (all stored), %d not sent (none stored), %d outcome unknown (%d of them stored); %d rows in the table",
+		len(results), counts[0], counts[1429], counts[1105], unknownStored, len(stored))
+	if counts[1429]+counts[1105] == 0 {
+		t.Errorf("no insert failed: the kill did not hit the load")
+	}
+}

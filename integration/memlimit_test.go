@@ -215,7 +215,9 @@ func TestMemoryBudget(t *testing.T) {
 	p := startBinaryProxy(t, rulesYAML, 0)
 	pid := p.cmd.Process.Pid
 	db := openDSN(t, "app:app@tcp("+p.addr+")/shop")
-	freshTable(t, db, table, "(id BIGINT PRIMARY KEY, product_id BIGINT NOT NULL, qty INT NOT NULL)")
+	// The table is made and dropped on a pool of its own: the test closes
+	// db to see the budget empty again, before the cleanup drops it.
+	freshTable(t, openDSN(t, "app:app@tcp("+p.addr+")/shop"), table, "(id BIGINT PRIMARY KEY, product_id BIGINT NOT NULL, qty INT NOT NULL)")
 	// Filled on the shards directly, fast: every physical table holds
 	// every product once, so each group is merged from four tables. The
 	// ids do not follow the hash rule; the test reads whole tables only.
