@@ -327,7 +327,9 @@ func TestPrimaryKilledDuringInserts(t *testing.T) {
 	var wg sync.WaitGroup
 	for w := range 32 {
 		wg.Add(1)
-		go func() {
+		// The workers get the channel itself: stopLoad sets the variable
+		// to nil, and a receive from nil would never end the loop.
+		go func(stop <-chan struct{}) {
 			defer wg.Done()
 			for n := 0; ; n++ {
 				select {
@@ -357,7 +359,7 @@ func TestPrimaryKilledDuringInserts(t *testing.T) {
 					time.Sleep(10 * time.Millisecond) // do not spin while the primary is down
 				}
 			}
-		}()
+		}(stop)
 	}
 	stopLoad := func() {
 		if stop != nil {
