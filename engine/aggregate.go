@@ -194,8 +194,9 @@ func (ar *aggRows) finish() *Row {
 		if v != nil && !within(v, g.raw) && (a.Kind == AggMin || a.Kind == AggMax) {
 			// The best value came from another row of the group: a copy,
 			// so that a group held in memory (MemorySort) does not keep
-			// that whole row's packet alive too.
-			v = append([]byte(nil), v...)
+			// that whole row's packet alive too. Not append to nil: an
+			// empty string would come out nil, which is NULL.
+			v = append(make([]byte, 0, len(v)), v...)
 		}
 		out.Vals[ar.base+a.H[0]], out.Nulls[ar.base+a.H[0]] = v, v == nil
 		if a.Visible >= 0 {

@@ -57,6 +57,14 @@ func TestOrderedAggregateGrouped(t *testing.T) {
 		{name: "a group on one shard only",
 			inputs: [][]vals{{grow("a", "1", "1.00", "1", "1", "x", "1")}, {}},
 			want:   []vals{row("a", "1", "1.00", "1.000000", "x", "1")}},
+		// The best value comes from the second shard's row and is copied:
+		// an empty string must stay one, not become NULL.
+		{name: "empty-string min from another row",
+			inputs: [][]vals{
+				{grow("a", "1", "1", "1", "1", "pear", "1")},
+				{grow("a", "1", "1", "1", "1", "", "2")},
+			},
+			want: []vals{row("a", "2", "2.00", "1.000000", "", "2")}},
 		{name: "empty inputs", inputs: [][]vals{{}, {}}},
 	}
 	for _, tt := range tests {
