@@ -92,6 +92,10 @@ type Coordinator struct {
 
 	mu     sync.Mutex
 	active map[string]*Txn
+	// endedInRound are transactions that ended while a recovery round ran:
+	// what that round's XA RECOVER listed of them was in flight, not left
+	// over.
+	endedInRound map[string]bool
 	// Recovery's memory: when each in-doubt gtrid was first seen (for
 	// abort_after), what the last round found, and how many rounds ran.
 	firstSeen map[string]time.Time
@@ -175,6 +179,9 @@ func (t *Txn) setState(s string) {
 func (t *Txn) end() {
 	t.c.mu.Lock()
 	delete(t.c.active, t.gtrid)
+	if t.c.endedInRound != nil {
+		t.c.endedInRound[t.gtrid] = true
+	}
 	t.c.mu.Unlock()
 }
 
@@ -514,7 +521,7 @@ func (t *Txn) commitElsewhere(b Branch) error {
 	deadline := time.Now().Add(commitRetry)
 	var last error
 	for {
-		done, err := finishBranch(t.c.p, b.Cluster, x, decisionCommit)
+		done, _, err := finishBranch(t.c.p, b.Cluster, x, decisionCommit)
 		if done {
 			return nil
 		}
@@ -527,12 +534,12 @@ func (t *Txn) commitElsewhere(b Branch) error {
 }
 
 // finishBranch commits or rolls back a prepared branch on a connection of
-// its own. done: the branch is finished (now, or before: the server no
-// longer holds it prepared).
-func finishBranch(p Primaries, cluster string, x XID, decision string) (bool, error) {
+// its own. done: the branch is finished; ended: by this call (not before:
+// the server no longer held it prepared).
+func finishBranch(p Primaries, cluster string, x XID, decision string) (done, ended bool, err error) {
 	c, err := p.Get(cluster)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	verb := "XA COMMIT "
 	if decision == decisionAbort {
@@ -543,22 +550,22 @@ func finishBranch(p Primaries, cluster string, x XID, decision string) (bool, er
 	switch {
 	case err == nil:
 		p.Put(cluster, c, false)
-		return true, nil
+		return true, true, nil
 	case errors.As(err, &me) && me.Code == mysql.ER_XAER_NOTA:
 		// Unknown here: finished already, or still attached to the
 		// connection that prepared it. XA RECOVER tells which.
 		held, rerr := listsXID(c, x)
 		p.Put(cluster, c, engine.Classify(rerr) == engine.FaultBroken)
 		if rerr != nil {
-			return false, rerr
+			return false, false, rerr
 		}
 		if held {
-			return false, fmt.Errorf("branch %s is still attached to another connection", x)
+			return false, false, fmt.Errorf("branch %s is still attached to another connection", x)
 		}
-		return true, nil
+		return true, false, nil
 	}
 	p.Put(cluster, c, engine.Classify(err) == engine.FaultBroken)
-	return false, err
+	return false, false, err
 }
 
 // listsXID reports whether the server holds x prepared.

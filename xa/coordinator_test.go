@@ -343,3 +343,33 @@ func TestRecoveryIgnoresOtherXIDs(t *testing.T) {
 		t.Fatalf("foreign branch: %s", got)
 	}
 }
+
+// TestRecoveryLeavesTransactionsInFlight: a branch XA RECOVER lists while
+// its transaction is being committed here, and whose transaction ends
+// before recovery looks at it, was in flight: recovery leaves it (and
+// counts nothing); only a branch still prepared in the next round is left
+// over.
+func TestRecoveryLeavesTransactionsInFlight(t *testing.T) {
+	w := newWorld("main", "s0", "s1")
+	c := New(testConfig(), w)
+	tx, bs := transfer(t, w, c)
+	for _, br := range bs {
+		x := tx.XID(br.Cluster).SQL()
+		br.Conn.Exec("XA END " + x)
+		br.Conn.Exec("XA PREPARE " + x)
+		br.Drop()
+	}
+	w.onRecover = func() { tx.end() } // its session finishes meanwhile
+	r, err := c.Recover()
+	if err != nil || r.Committed+r.RolledBack != 0 || len(r.Waiting) != 1 {
+		t.Fatalf("round with the transaction in flight: %+v %v", r, err)
+	}
+	w.onRecover = nil
+	if got := w.outcome(tx.Gtrid()); got != "prepared" {
+		t.Fatalf("touched while in flight: %s", got)
+	}
+	r, err = c.Recover()
+	if err != nil || r.RolledBack != 2 {
+		t.Fatalf("next round: %+v %v", r, err)
+	}
+}

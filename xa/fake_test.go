@@ -45,6 +45,8 @@ type world struct {
 	inst     map[string]fakeInstance
 	now      func() time.Time
 	statemts []string // every statement, "cluster: sql"
+	// onRecover runs after each XA RECOVER (with the world locked).
+	onRecover func()
 }
 
 type fakeInstance struct {
@@ -362,6 +364,9 @@ func (c *fakeConn) run(sql string) (*backend.Result, error) {
 		// Another application's prepared transaction, which recovery must
 		// leave alone.
 		res.Rows = append(res.Rows, strs("1", "5", "0", "other"))
+		if c.w.onRecover != nil {
+			c.w.onRecover()
+		}
 		return res, nil
 	case strings.HasPrefix(sql, "INSERT INTO `") && strings.Contains(sql, "xa_log"):
 		args := hexArgs(sql)

@@ -71,6 +71,14 @@ func (c *Coordinator) Recover() (Round, error) {
 		// Without the log, whether a transaction committed cannot be told.
 		return round, err
 	}
+	c.mu.Lock()
+	c.endedInRound = map[string]bool{}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.endedInRound = nil
+		c.mu.Unlock()
+	}()
 	found := map[string][]found{}
 	complete := true
 	for _, cluster := range c.p.Clusters() {
@@ -104,6 +112,8 @@ func (c *Coordinator) Recover() (Round, error) {
 		branches := found[g]
 		c.mu.Lock()
 		_, active := c.active[g]
+		// One that ended since the listing was in flight when listed.
+		active = active || c.endedInRound[g]
 		first, seen := c.firstSeen[g]
 		if !seen {
 			first = now
@@ -133,11 +143,14 @@ func (c *Coordinator) Recover() (Round, error) {
 		}
 		left := 0
 		for _, b := range branches {
-			done, err := finishBranch(c.p, b.cluster, b.xid, decision)
+			done, ended, err := finishBranch(c.p, b.cluster, b.xid, decision)
 			if !done {
 				left++
 				c.Log.Warn("xa: recovery could not end a branch", "xid", b.xid.String(), "decision", decision, "err", err)
 				continue
+			}
+			if !ended {
+				continue // ended meanwhile by someone else
 			}
 			c.Log.Info("xa: recovered a branch", "xid", b.xid.String(), "decision", decision, "because", why)
 			if decision == decisionCommit {
