@@ -365,22 +365,22 @@ func TestXADeadlockEndsTransaction(t *testing.T) {
 	mustExec(t, b, "BEGIN")
 	mustExec(t, b, "INSERT INTO orders VALUES (2, 1)")
 	mustExec(t, b, "UPDATE notes SET body = 'b' WHERE id = 2")
-	errs := make(chan error, 2)
-	go func() { errs <- execErr(a, "UPDATE notes SET body = 'a' WHERE id = 2") }()
+	aDone := make(chan error, 1)
+	go func() { aDone <- execErr(a, "UPDATE notes SET body = 'a' WHERE id = 2") }()
 	time.Sleep(200 * time.Millisecond) // a waits for b's lock
-	errs <- execErr(b, "UPDATE notes SET body = 'b' WHERE id = 1")
-	first, second := <-errs, <-errs
+	bErr := execErr(b, "UPDATE notes SET body = 'b' WHERE id = 1")
+	aErr := <-aDone
 	var victim *sql.Conn
 	var victimOrder int
 	switch {
-	case first != nil && second == nil:
+	case aErr == nil && bErr != nil:
 		victim, victimOrder = b, 2
-		wantCode(t, first, 1213, "Deadlock")
-	case first == nil && second != nil:
+		wantCode(t, bErr, 1213, "Deadlock")
+	case aErr != nil && bErr == nil:
 		victim, victimOrder = a, 1
-		wantCode(t, second, 1213, "Deadlock")
+		wantCode(t, aErr, 1213, "Deadlock")
 	default:
-		t.Fatalf("want one deadlock: %v, %v", first, second)
+		t.Fatalf("want one deadlock: a %v, b %v", aErr, bErr)
 	}
 	survivor := a
 	if victim == a {
@@ -696,7 +696,7 @@ func transfer(db *sql.DB, id int64, src, dst, amount int) (sent bool, err error)
 		"BEGIN",
 		fmt.Sprintf("UPDATE accounts SET balance = balance - %d WHERE id = %d", amount, src),
 		fmt.Sprintf("UPDATE accounts SET balance = balance + %d WHERE id = %d", amount, dst),
-		fmt.Sprintf("INSERT INTO transfers VALUES (%d, %d, %d, %d)", id, src, dst, amount),
+		fmt.Sprintf("INSERT INTO transfers (id, src, dst, amount) VALUES (%d, %d, %d, %d)", id, src, dst, amount),
 	} {
 		if _, err := c.ExecContext(ctx, q); err != nil {
 			c.ExecContext(ctx, "ROLLBACK")

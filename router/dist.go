@@ -123,6 +123,23 @@ func (s *Session) startBranch(snap *Snapshot, h *held) error {
 		}
 		status = ok.Status
 	}
+	for _, sp := range d.savepoints {
+		if _, err := h.Exec("SAVEPOINT " + parser.QuoteIdent(sp)); err != nil {
+			// The branch must not outlive its failed start on a connection
+			// that goes back to the pool.
+			end := "ROLLBACK"
+			if d.xa {
+				h.Exec("XA END " + d.x.XID(c).SQL())
+				end = "XA ROLLBACK " + d.x.XID(c).SQL()
+			}
+			if _, rerr := h.Exec(end); rerr != nil {
+				// Broken: the caller drops the connection and the server
+				// rolls the branch back; refused: the caller resets it.
+				return rerr
+			}
+			return err
+		}
+	}
 	// The branch exists from here on: a failure of its first statement
 	// must not hand the connection, and the branch, to the pool.
 	if d.xa {
@@ -133,11 +150,6 @@ func (s *Session) startBranch(snap *Snapshot, h *held) error {
 	s.txn.status = status | mysql.SERVER_STATUS_IN_TRANS
 	s.txn.pin(h, snap)
 	s.txn.endPreTxn(c)
-	for _, sp := range d.savepoints {
-		if _, err := h.Exec("SAVEPOINT " + parser.QuoteIdent(sp)); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -406,7 +418,7 @@ func (vc *cursor) Atomic() (func(error) error, error) {
 		d.savepoints = append(d.savepoints, statementSavepoint)
 		return func(err error) error { return s.endStatement(d, err) }, nil
 	}
-	if s.txn.active() || s.txn.pending != "" || s.txnMode(vc.snap) != rules.TxnXA {
+	if s.txn.active() || s.txn.pending != "" || s.txnMode(vc.snap) != rules.TxnXA || s.lockedTables() {
 		return nil, nil
 	}
 	d := &distTxn{xa: true}
@@ -426,6 +438,17 @@ func (vc *cursor) Atomic() (func(error) error, error) {
 		}
 		return err
 	}, nil
+}
+
+// lockedTables: the session holds LOCK TABLES somewhere, where no
+// transaction can start (the steps run one by one, as in single).
+func (s *Session) lockedTables() bool {
+	for _, st := range s.txn.sticky {
+		if st.lockTables {
+			return true
+		}
+	}
+	return false
 }
 
 // endStatement ends a multi-step write inside a distributed transaction.
