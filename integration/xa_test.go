@@ -309,6 +309,19 @@ func TestXATransactionSpansClusters(t *testing.T) {
 		if got := counts("id = 13") + counts("id = 12"); got != "110000" {
 			t.Fatalf("after SET autocommit = 1: %s", got)
 		}
+		// DDL under autocommit=0 (what PyMySQL sessions do) commits what
+		// is open and runs outside any transaction.
+		mustExec(t, c, "SET autocommit = 0")
+		mustExec(t, c, "DROP TABLE IF EXISTS ac0_ddl")
+		mustExec(t, c, "CREATE TABLE ac0_ddl (id INT)")
+		mustExec(t, c, "INSERT INTO notes VALUES (15, 'n')")
+		mustExec(t, c, "INSERT INTO orders VALUES (15, 1)")
+		mustExec(t, c, "DROP TABLE ac0_ddl")
+		mustExec(t, c, "ROLLBACK")
+		mustExec(t, c, "SET autocommit = 1")
+		if got := counts("id = 15"); got != "110" {
+			t.Fatalf("DDL under autocommit=0 did not commit the open transaction: %s", got)
+		}
 	})
 	t.Run("read only transaction over several clusters", func(t *testing.T) {
 		mustExec(t, c, "START TRANSACTION READ ONLY")

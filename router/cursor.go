@@ -378,6 +378,9 @@ func (s *Session) prepare(snap *Snapshot, h *held, eff engine.Effects) error {
 // characteristics of the next transaction and a pending BEGIN; in a schema
 // whose transactions span clusters, it starts the cluster's branch.
 func (s *Session) startTxn(snap *Snapshot, h *held) error {
+	if s.txn.noBranch {
+		return nil
+	}
 	if s.txn.dist == nil && s.txn.pending == "" && s.state.vars["autocommit"] == "0" && !s.txn.active() {
 		// Under autocommit=0 a transaction starts with the first statement
 		// that reads or writes a table.

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -288,6 +289,11 @@ func (s *Session) beginDist(snap *Snapshot, st *parser.Statement, w ResultWriter
 // so the proxy commits the distributed transaction first, as one server
 // would commit its transaction.
 func implicitCommit(st *parser.Statement) bool {
+	switch st.Node.(type) {
+	case *ast.AnalyzeTableStmt, *ast.GrantStmt, *ast.RevokeStmt, *ast.CreateUserStmt, *ast.AlterUserStmt,
+		*ast.DropUserStmt, *ast.RenameUserStmt, *ast.SetPwdStmt:
+		return true
+	}
 	if st.Kind != parser.KindDDL {
 		return false
 	}
@@ -302,6 +308,33 @@ func implicitCommit(st *parser.Statement) bool {
 		return false
 	}
 	return true
+}
+
+// implicitCommitText matches statements the parser cannot read that
+// commit implicitly in MariaDB (a procedure's body, a table option it does
+// not know): they pass through unchanged and must not run in a branch.
+var implicitCommitText = regexp.MustCompile(`(?is)^\s*(CREATE|ALTER|DROP|RENAME|TRUNCATE|GRANT|REVOKE|ANALYZE|OPTIMIZE|REPAIR|CHECK|LOCK|FLUSH|INSTALL|UNINSTALL)\b`)
+
+// commitImplicitly prepares a statement that commits the open transaction
+// in MariaDB: a distributed transaction (pending or with branches) is
+// committed first, and the statement starts no branch, also under
+// autocommit=0. done ends that once the statement ran.
+func (s *Session) commitImplicitly() (done func(), err error) {
+	if s.txn.dist == nil && s.txnMode(s.snapshot()) == rules.TxnSingle {
+		// single: the server commits as it always did.
+		return func() {}, nil
+	}
+	if s.txn.dist != nil {
+		warning, err := s.endDist(true)
+		if err != nil {
+			return nil, err
+		}
+		if warning != "" {
+			s.rt.Log.Warn(warning)
+		}
+	}
+	s.txn.noBranch = true
+	return func() { s.txn.noBranch = false }, nil
 }
 
 // setsAutocommitOn reports a SET that turns autocommit on (any value but a

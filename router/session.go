@@ -360,13 +360,13 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 		if handled, err := s.distSavepoint(st, w); handled {
 			return err
 		}
-		if len(s.txn.dist.branches) > 0 && implicitCommit(st) {
-			if warning, err := s.endDist(true); err != nil {
-				return err
-			} else if warning != "" {
-				s.rt.Log.Warn(warning)
-			}
+	}
+	if implicitCommit(st) {
+		done, err := s.commitImplicitly()
+		if err != nil {
+			return err
 		}
+		defer done()
 	}
 	switch st.Kind {
 	case parser.KindUse:

@@ -37,6 +37,10 @@ type txn struct {
 	// clusters (xa, best_effort), from its BEGIN (or, under autocommit=0,
 	// its first statement) to its end; nil otherwise.
 	dist *distTxn
+	// noBranch: the running statement commits implicitly (DDL …), so it
+	// runs outside any transaction and starts none, also under
+	// autocommit=0.
+	noBranch bool
 	// pending is a BEGIN the client sent that no backend has seen yet: it
 	// goes out just before the transaction's first statement.
 	pending string
