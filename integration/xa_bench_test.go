@@ -60,7 +60,7 @@ transactions: {log_schema: %s}
 	seed := xaProxy.open(b, db)
 	var on = map[string][]int{}
 	for id := 0; len(on["s0"]) < 100 || len(on["s1"]) < 100; id++ {
-		if _, err := seed.Exec(fmt.Sprintf("INSERT INTO accounts VALUES (%d, 1000000)", id)); err != nil {
+		if _, err := seed.Exec(fmt.Sprintf("INSERT INTO accounts (id, balance) VALUES (%d, 1000000)", id)); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := direct(b, refServer, db).Exec(fmt.Sprintf("INSERT INTO accounts VALUES (%d, 1000000)", id)); err != nil {

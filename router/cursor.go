@@ -355,7 +355,7 @@ func (s *Session) prepare(snap *Snapshot, h *held, eff engine.Effects) error {
 	if err := h.UseDB(s.state.db); err != nil {
 		return err
 	}
-	if err := h.SyncVars(s.state.vars); err != nil {
+	if err := h.SyncVars(s.varsFor(h)); err != nil {
 		return err
 	}
 	if eff.UsesLastInsertID && s.state.lastInsertID != 0 {
@@ -421,7 +421,7 @@ func (s *Session) startTxn(snap *Snapshot, h *held) error {
 func (s *Session) synced(h *held) (*held, error) {
 	err := h.UseDB(s.state.db)
 	if err == nil {
-		err = h.SyncVars(s.state.vars)
+		err = h.SyncVars(s.varsFor(h))
 	}
 	switch engine.Classify(err) {
 	case engine.FaultNone:

@@ -1,7 +1,9 @@
 package router
 
 import (
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -152,6 +154,37 @@ func (s *Session) startBranch(snap *Snapshot, h *held) error {
 	s.txn.pin(h, snap)
 	s.txn.endPreTxn(c)
 	return nil
+}
+
+// varsFor is the session state a statement's connection must carry: the
+// session's variables, with innodb_lock_wait_timeout bounded by
+// transactions.lock_wait_timeout on the branches of a transaction that
+// spans clusters (counting the branch the statement may start). A cycle of
+// lock waits across two servers is seen by neither server's deadlock
+// detection; the bound ends it with 1205 well before the connection's
+// read timeout, as the wait would end on one server with 1213.
+func (s *Session) varsFor(h *held) map[string]string {
+	d := s.txn.dist
+	if d == nil {
+		return s.state.vars
+	}
+	n := len(d.branches)
+	if !d.has(h.cluster()) {
+		n++
+	}
+	bound := int(math.Ceil(s.snapshot().Rules.Transactions.LockWaitTimeout.Seconds()))
+	if n < 2 || bound <= 0 {
+		return s.state.vars
+	}
+	if cur, err := strconv.Atoi(s.state.vars["innodb_lock_wait_timeout"]); err == nil && cur <= bound {
+		return s.state.vars
+	}
+	vars := make(map[string]string, len(s.state.vars)+1)
+	for k, v := range s.state.vars {
+		vars[k] = v
+	}
+	vars["innodb_lock_wait_timeout"] = strconv.Itoa(bound)
+	return vars
 }
 
 // endDist ends the distributed transaction: every branch committed

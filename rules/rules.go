@@ -221,7 +221,11 @@ type Transactions struct {
 	// AbortAfter: a prepared branch with no commit decision that recovery
 	// has seen for this long is rolled back, even if its proxy looks alive.
 	AbortAfter time.Duration `yaml:"abort_after"`
-	line       int
+	// LockWaitTimeout bounds innodb_lock_wait_timeout (whole seconds) on
+	// the branches of a transaction that spans clusters: a deadlock across
+	// servers is detected by none of them.
+	LockWaitTimeout time.Duration `yaml:"lock_wait_timeout"`
+	line            int
 }
 
 // Table says where one logical table lives when that is not the schema's
@@ -425,6 +429,9 @@ func (r *Rules) applyDefaults() {
 	}
 	if tx.AbortAfter == 0 {
 		tx.AbortAfter = 30 * time.Second
+	}
+	if tx.LockWaitTimeout == 0 {
+		tx.LockWaitTimeout = 5 * time.Second
 	}
 	p := &r.Pool
 	if p.MaxOpen == 0 {

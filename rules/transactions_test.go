@@ -18,7 +18,7 @@ func TestTransactionsRules(t *testing.T) {
 		t.Fatalf("modes %v", got)
 	}
 	tx := r.Transactions
-	if tx.LogCluster != "main" || tx.LogSchema != "shardgate" || tx.Instance != "" || tx.RecoveryInterval != 5*time.Second || tx.AbortAfter != 30*time.Second {
+	if tx.LogCluster != "main" || tx.LogSchema != "shardgate" || tx.Instance != "" || tx.RecoveryInterval != 5*time.Second || tx.AbortAfter != 30*time.Second || tx.LockWaitTimeout != 5*time.Second {
 		t.Fatalf("defaults: %+v", tx)
 	}
 	r, err = Parse("rules.yaml", []byte(base+"schemas: {shop: {cluster: main}}\ntransactions: {log_cluster: main, log_schema: txn_log, instance: a-1, recovery_interval: 200ms, abort_after: 2s}\n"))
@@ -38,6 +38,7 @@ func TestTransactionsRules(t *testing.T) {
 		{"long instance", base + schemas + "transactions:\n  instance: " + strings.Repeat("x", 101) + "\n", "rules.yaml:9: transactions: instance: at most 100 bytes"},
 		{"tiny interval", base + schemas + "transactions:\n  recovery_interval: 1ms\n", "rules.yaml:9: transactions: recovery_interval 1ms: must be at least 10ms"},
 		{"negative abort_after", base + schemas + "transactions:\n  abort_after: -1s\n", "rules.yaml:9: transactions: abort_after -1s: must be positive"},
+		{"sub-second lock_wait_timeout", base + schemas + "transactions:\n  lock_wait_timeout: 500ms\n", "rules.yaml:9: transactions: lock_wait_timeout 500ms: must be between 1s and 1h"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -183,6 +183,9 @@ func (r *Rules) validateTransactions(doc *yaml.Node) error {
 	if tx.AbortAfter <= 0 {
 		return lineError(line("abort_after"), "transactions: abort_after %s: must be positive", tx.AbortAfter)
 	}
+	if tx.LockWaitTimeout < time.Second || tx.LockWaitTimeout > time.Hour {
+		return lineError(line("lock_wait_timeout"), "transactions: lock_wait_timeout %s: must be between 1s and 1h (innodb_lock_wait_timeout counts whole seconds)", tx.LockWaitTimeout)
+	}
 	return nil
 }
 
