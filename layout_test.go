@@ -24,13 +24,18 @@ var layers = [][]string{
 	{"cmd"},
 	{"protocol"},
 	{"router"},
-	{"planner"},
+	{"planner", "xa"},
 	{"engine"},
 	{"shard", "parser", "backend"},
 	{"rules", "metrics"},
 	{"wire", "logs"},
 	{"memory"},
 }
+
+// xa (distributed transactions: two-phase commit, the decision log,
+// recovery) shares planner's layer: the session in router drives it, and
+// it needs only backend connections, engine's fault classification, rules
+// and metrics; planner and xa know nothing of each other.
 
 // notYet are layers that may not exist yet: the renovation adds them.
 var notYet = map[string]bool{"planner": true, "engine": true}

@@ -77,6 +77,13 @@ type Cursor interface {
 	// (nil accounts nothing). Everything it holds is given back when the
 	// statement ends, however it ends.
 	Memory() *memory.Account
+	// Atomic is asked by a write with several steps before its first one.
+	// A nil finish: the steps run one by one, each on its own. Otherwise
+	// they run all or nothing (in the session's transaction, or in one of
+	// the write's own), and finish is called once with how the steps went
+	// (nil: every step succeeded); it returns what the client hears (nil:
+	// the write stands).
+	Atomic() (finish func(err error) error, err error)
 }
 
 // Primitive is one node of a plan.

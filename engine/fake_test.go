@@ -219,6 +219,8 @@ func encodeRow(v vals) []byte {
 // fakeCursor implements Cursor.
 type fakeCursor struct {
 	t testing.TB
+	// atomic, when set, answers Atomic.
+	atomic func() (func(error) error, error)
 
 	seq    bool
 	conc   int
@@ -338,6 +340,13 @@ func (vc *fakeCursor) Succeeded(ok wire.OK) {
 	defer vc.mu.Unlock()
 	vc.succeeded = append(vc.succeeded, ok)
 	vc.events = append(vc.events, "succeeded")
+}
+
+func (vc *fakeCursor) Atomic() (func(error) error, error) {
+	if vc.atomic == nil {
+		return nil, nil
+	}
+	return vc.atomic()
 }
 
 func (vc *fakeCursor) Status() uint16          { return vc.status }

@@ -18,10 +18,12 @@ import (
 // connection broke, and the affected rows are one copy's; otherwise the
 // first failure stops the statement and the affected rows are summed.
 //
-// There are no distributed transactions: a write that did not succeed
-// everywhere is not undone where it did. Its error says, per physical
-// table and cluster, what became of the write (see StepState), and is an
-// *OutcomeError so that the session can log the same.
+// When the session runs the write atomically (Cursor.Atomic: a schema with
+// transactions: xa), the first failure stops it and the session undoes
+// every step. Otherwise a write that did not succeed everywhere is not
+// undone where it did: its error says, per physical table and cluster,
+// what became of the write (see StepState), and is an *OutcomeError so
+// that the session can log the same.
 type Fanout struct {
 	Routes     []*Route
 	AllSucceed bool
@@ -166,6 +168,13 @@ func (e *OutcomeError) List(state StepState, max int) []string {
 }
 
 func (f *Fanout) Execute(vc Cursor, w ResultWriter) error {
+	var finish func(error) error
+	if len(f.Routes) > 1 {
+		var err error
+		if finish, err = vc.Atomic(); err != nil {
+			return err
+		}
+	}
 	var total wire.OK
 	steps := make([]StepOutcome, len(f.Routes))
 	for i, r := range f.Routes {
@@ -210,7 +219,7 @@ func (f *Fanout) Execute(vc Cursor, w ResultWriter) error {
 				steps[i].Code, steps[i].Detail = me.Code, fmt.Sprintf("%s: broke before the statement was written; the transaction is lost (%v)", lost.server, lost.cause)
 			}
 			stopped = "the connection holding the session's transaction broke"
-		} else if !f.AllSucceed {
+		} else if !f.AllSucceed || finish != nil {
 			stopped = "the statement stopped at its first failure"
 		}
 		if firstErr == nil {
@@ -221,11 +230,22 @@ func (f *Fanout) Execute(vc Cursor, w ResultWriter) error {
 		if len(f.Routes) == 1 {
 			return firstErr
 		}
+		if finish != nil {
+			// The session undoes the steps and says so.
+			return finish(atomicError(steps, firstErr))
+		}
 		return f.outcomeError(steps)
 	}
 	if f.AllSucceed && len(f.Routes) > 1 {
 		// Every copy did the same: report one copy's count.
 		total.AffectedRows /= uint64(len(f.Routes))
+	}
+	if finish != nil {
+		// Committed (or kept in the session's transaction) before the
+		// client hears of success.
+		if err := finish(nil); err != nil {
+			return err
+		}
 	}
 	// After the steps' connections went back: a write to several tables
 	// cannot keep connection state (temporary tables, locks) in any one.
@@ -235,6 +255,24 @@ func (f *Fanout) Execute(vc Cursor, w ResultWriter) error {
 		return clientGone(err)
 	}
 	return w.Flush()
+}
+
+// atomicError is the failure of an atomic write: its first failing step,
+// with that step's code; the session adds what it undid.
+func atomicError(steps []StepOutcome, first error) error {
+	code, state, text := errorParts(first)
+	if code == 0 {
+		code, state = backend.CodeOutcomeUnknown, "HY000"
+	}
+	if len(state) != 5 {
+		state = "HY000"
+	}
+	for _, s := range steps {
+		if s.State == StepFailed || s.State == StepUnknown || s.State == StepRolledBack || (s.State == StepNotSent && s.Code != 0) {
+			return &mysql.MyError{Code: code, State: state, Message: fmt.Sprintf("shardgate: failed on %s (%d: %s)", s.Where(), code, text)}
+		}
+	}
+	return &mysql.MyError{Code: code, State: state, Message: "shardgate: " + text}
 }
 
 // lostConn is a step's broken connection: its server, as messages name
@@ -355,17 +393,20 @@ func (f *Fanout) outcomeError(steps []StepOutcome) *OutcomeError {
 	fmt.Fprintf(&b, "%s did not succeed everywhere (%s)", what, strings.Join(parts, ", "))
 	switch {
 	case f.Global && count[StepCommitted] > 0:
-		b.WriteString("; the copies now differ, repair by hand (no distributed transactions)")
+		b.WriteString("; the copies now differ, repair by hand (" + notAtomic + ")")
 	case f.Global && (written > 0 || count[StepUnknown] > 0):
-		b.WriteString("; the copies may now differ (no distributed transactions)")
+		b.WriteString("; the copies may now differ (" + notAtomic + ")")
 	case count[StepCommitted] > 0:
-		b.WriteString("; not rolled back (no distributed transactions)")
+		b.WriteString("; not rolled back (" + notAtomic + ")")
 	}
 	b.WriteString(". ")
 	b.WriteString(listSteps(steps, count[:]))
 	e.Err = &mysql.MyError{Code: code, State: state, Message: b.String()}
 	return e
 }
+
+// notAtomic says why a write to several tables was not undone.
+const notAtomic = "such a write is atomic only in a schema with transactions: xa"
 
 func firstWithCode(steps []StepOutcome, state StepState) *StepOutcome {
 	for i := range steps {

@@ -179,7 +179,7 @@ func TestFanoutOutcomeMatrix(t *testing.T) {
 			}[tt.kind]
 			want := []string{"shardgate: " + tt.header + ": a write to 3 tables did not succeed everywhere " + countsOf(tt.states), mention}
 			if tt.pos > 0 {
-				want = append(want, "committed: c0.t_0", "not rolled back (no distributed transactions)")
+				want = append(want, "committed: c0.t_0", "not rolled back (such a write is atomic only in a schema with transactions: xa)")
 			}
 			if !tt.all && tt.pos < 2 {
 				want = append(want, "c2.t_2 (not tried: the statement stopped at its first failure)")
@@ -412,5 +412,80 @@ func TestFanoutDescribe(t *testing.T) {
 	}
 	if d := (&Fanout{}).Describe(); !strings.Contains(d, "sum affected rows") {
 		t.Errorf("Describe %q", d)
+	}
+}
+
+// TestFanoutAtomic: when the session runs a write atomically, the first
+// failure stops it (also for global tables), finish hears it once and
+// decides what the client hears, and the OK packet goes out only after
+// finish accepted the write.
+func TestFanoutAtomic(t *testing.T) {
+	ok := func() *resp { return okResp(wire.OK{AffectedRows: 1, Status: mysql.SERVER_STATUS_AUTOCOMMIT}) }
+	dup := func() *resp { return srvErr(mysql.ER_DUP_ENTRY, "Duplicate entry '1'") }
+	commitFailed := wire.Errorf(mysql.ER_XA_RBROLLBACK, "rolled back")
+	tests := []struct {
+		name       string
+		allSucceed bool
+		resps      []*resp
+		commitErr  error
+		ran        int
+		finished   []string // what finish was called with ("" for nil)
+		err        uint16
+		errText    string
+	}{
+		{name: "all steps, then commit", resps: []*resp{ok(), ok(), ok()}, ran: 3, finished: []string{""}},
+		{name: "commit fails", resps: []*resp{ok(), ok()}, commitErr: commitFailed, ran: 2, finished: []string{""}, err: mysql.ER_XA_RBROLLBACK, errText: "rolled back"},
+		{name: "step fails", resps: []*resp{ok(), dup(), ok()}, ran: 2, finished: []string{"failed on c1.t_1 (1062: Duplicate entry '1')"}, err: mysql.ER_DUP_ENTRY, errText: "undone"},
+		{name: "global table: first failure stops", allSucceed: true, resps: []*resp{dup(), ok(), ok()}, ran: 1, finished: []string{"failed on c0.t_0"}, err: mysql.ER_DUP_ENTRY, errText: "undone"},
+		{name: "broken step", resps: []*resp{ok(), broken(false)}, ran: 2, finished: []string{"outcome unknown"}, err: mysql.ER_UNKNOWN_ERROR, errText: "undone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vc := newCursor(t)
+			w := &recWriter{}
+			var finished []string
+			vc.atomic = func() (func(error) error, error) {
+				return func(err error) error {
+					if len(w.packets) != 0 {
+						t.Errorf("the client got an answer before finish")
+					}
+					if err == nil {
+						finished = append(finished, "")
+						return tt.commitErr
+					}
+					finished = append(finished, err.Error())
+					me := err.(*mysql.MyError)
+					return &mysql.MyError{Code: me.Code, State: me.State, Message: me.Message + "; undone"}
+				}, nil
+			}
+			f := &Fanout{Routes: fanoutRoutes(vc, []string{"c0", "c1"}, tt.resps...), AllSucceed: tt.allSucceed}
+			err := f.Execute(vc, w)
+			vc.checkReleased(t)
+			if len(vc.conns) != tt.ran {
+				t.Errorf("%d steps ran, want %d", len(vc.conns), tt.ran)
+			}
+			if len(finished) != len(tt.finished) {
+				t.Fatalf("finish called %d times (%q), want %d", len(finished), finished, len(tt.finished))
+			}
+			for i := range finished {
+				if !strings.Contains(finished[i], tt.finished[i]) {
+					t.Errorf("finish(%q), want %q", finished[i], tt.finished[i])
+				}
+			}
+			if tt.err != 0 {
+				wantCode(t, err, tt.err, tt.errText)
+				if strings.Contains(err.Error(), "not rolled back") {
+					t.Errorf("atomic failure worded as partial: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			vc.checkSucceeded(t, true)
+			if got := decode(t, w.packets); got.ok == nil || got.ok.AffectedRows != uint64(tt.ran) {
+				t.Errorf("OK %+v", got.ok)
+			}
+		})
 	}
 }

@@ -18,7 +18,10 @@ const (
 )
 
 // MergeSort merges inputs that each return rows sorted by Keys into one
-// sorted stream, holding one row per input. All inputs run at once.
+// sorted stream, holding one row per input. All inputs run at once, except
+// when the session's steps must run one by one (a transaction): then each
+// input is read whole in turn, its rows reserved from the statement's
+// memory account.
 type MergeSort struct {
 	Routes []*Route
 	Keys   []SortKey
@@ -50,27 +53,33 @@ func (m *MergeSort) mergeSummary() string {
 func (m *MergeSort) Execute(vc Cursor, w ResultWriter) error { return writeRows(vc, w, m) }
 
 func (m *MergeSort) Open(vc Cursor) (Rows, error) {
-	if vc.Sequential() && len(m.Routes) > 1 {
-		return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a merged read over several shards is not supported by this version while the session is tied to a backend connection (a transaction, autocommit=0, temporary tables, locks or SQL prepared statements)")
-	}
 	ms := &mergeRows{}
-	for i, r := range m.Routes {
-		rr, err := r.open(vc, i)
-		if err != nil {
-			ms.Close(err)
+	if vc.Sequential() && len(m.Routes) > 1 {
+		// The session's one connection per cluster cannot stream several
+		// results at once (a transaction): each input is read whole, one
+		// after another, then merged.
+		if err := ms.buffer(vc, m.Routes); err != nil {
 			return nil, err
 		}
-		ms.inputs = append(ms.inputs, rr)
-	}
-	// Every input's header first: the merge needs a row from each.
-	for _, in := range ms.inputs {
-		h, err := in.Header()
-		if err != nil {
-			ms.Close(err)
-			return nil, err
+	} else {
+		for i, r := range m.Routes {
+			rr, err := r.open(vc, i)
+			if err != nil {
+				ms.Close(err)
+				return nil, err
+			}
+			ms.inputs = append(ms.inputs, rr)
 		}
-		if ms.header == nil {
-			ms.header = h
+		// Every input's header first: the merge needs a row from each.
+		for _, in := range ms.inputs {
+			h, err := in.(*routeRows).Header()
+			if err != nil {
+				ms.Close(err)
+				return nil, err
+			}
+			if ms.header == nil {
+				ms.header = h
+			}
 		}
 	}
 	cols, err := columnsOf(ms.header)
@@ -96,14 +105,69 @@ func (m *MergeSort) Open(vc Cursor) (Rows, error) {
 }
 
 type mergeRows struct {
-	inputs []*routeRows
+	inputs []mergeInput
 	header [][]byte
 	width  int
 	heap   rowHeap
 }
 
+// mergeInput is one sorted input of a merge: a backend's result as it
+// streams in, or one read whole beforehand.
+type mergeInput interface {
+	Next() (*Row, error)
+	Close(err error)
+}
+
+// buffer reads every route's whole result, one route after another, into
+// memory reserved from the statement's account (a refusal is 1038, as for
+// an in-memory sort).
+func (ms *mergeRows) buffer(vc Cursor, routes []*Route) error {
+	acct := vc.Memory()
+	for i, r := range routes {
+		rr, err := r.open(vc, i)
+		if err != nil {
+			ms.Close(err)
+			return err
+		}
+		h, err := rr.Header()
+		if err != nil {
+			rr.Close(err)
+			ms.Close(err)
+			return err
+		}
+		if ms.header == nil {
+			ms.header = h
+		}
+		in := &sliceRows{header: h, acct: acct}
+		ms.inputs = append(ms.inputs, in)
+		for {
+			row, err := rr.Next()
+			if err != nil {
+				rr.Close(err)
+				ms.Close(err)
+				return err
+			}
+			if row == nil {
+				break
+			}
+			need := row.Memory()
+			if err := acct.Grow(need); err != nil {
+				err = MemoryError(mysql.ER_OUT_OF_SORTMEMORY, "a read merged from several shards inside a transaction",
+					"add a shard-key condition or a LIMIT", err)
+				rr.Close(err)
+				ms.Close(err)
+				return err
+			}
+			in.held += need
+			in.rows = append(in.rows, row)
+		}
+		rr.Close(nil)
+	}
+	return nil
+}
+
 // pull reads the next row of one input into the heap.
-func (ms *mergeRows) pull(in *routeRows) error {
+func (ms *mergeRows) pull(in mergeInput) error {
 	r, err := in.Next()
 	if err != nil || r == nil {
 		return err

@@ -149,8 +149,8 @@ func TestMergeSortErrors(t *testing.T) {
 			clientGone: true, fates: []string{"abandoned", "abandoned"}},
 		{name: "fewer columns than helpers", resps: []*resp{in(1), in(2)}, hidden: 4,
 			err: mysql.ER_UNKNOWN_ERROR, fates: []string{"abandoned", "abandoned"}},
-		{name: "sequential with several inputs", seq: true, resps: []*resp{in(1), in(2)},
-			err: mysql.ER_NOT_SUPPORTED_YET},
+		{name: "sequential: server error in the second input", seq: true, resps: []*resp{in(1, 3), in(2).failAfter(0, mysql.ER_QUERY_INTERRUPTED, "killed")},
+			err: mysql.ER_QUERY_INTERRUPTED, fates: []string{"clean", "server"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,13 +172,47 @@ func TestMergeSortErrors(t *testing.T) {
 				wantCode(t, err, tt.err)
 			}
 			checkFates(t, vc, tt.fates)
-			if tt.seq && len(vc.conns) != 0 {
-				t.Errorf("%d connections borrowed, want none", len(vc.conns))
-			}
 			if got := decode(t, w.packets); len(got.rows) != tt.rows && !tt.clientGone {
 				t.Errorf("client got %d rows before the error, want %d", len(got.rows), tt.rows)
 			}
 		})
+	}
+}
+
+// Inside a transaction (the session's steps run one by one) a merge reads
+// each input whole in turn, never two at once, and merges them.
+func TestMergeSortSequentialBuffers(t *testing.T) {
+	header := cols(keyCols(tLong)...)
+	vc := newCursor(t)
+	vc.seq = true
+	m := &MergeSort{Routes: routes(vc,
+		rs(header, keyed("1", "1"), keyed("4", "4")),
+		rs(header, keyed("2", "2"), keyed("3", "3"), keyed("5", "5"))), Keys: []SortKey{{Value: 0, Weight: 1}}, Hidden: 2}
+	w := &recWriter{}
+	got := wantComplete(t, vc, w, m.Execute(vc, w))
+	wantRows(t, got.rows, keyed("1", "1"), keyed("2", "2"), keyed("3", "3"), keyed("4", "4"), keyed("5", "5"))
+	if vc.peak != 1 {
+		t.Errorf("peak of %d connections at once, want 1", vc.peak)
+	}
+	if used := vc.mem.Used(); used != 0 {
+		t.Errorf("%d bytes still reserved after the merge", used)
+	}
+
+	// The rows are reserved from the statement's account: past it, 1038
+	// and nothing left reserved.
+	vc = newCursor(t).withMemory(300)
+	vc.seq = true
+	var many []vals
+	for i := 0; i < 20; i++ {
+		many = append(many, keyed(fmt.Sprint(i), fmt.Sprint(i)))
+	}
+	m = &MergeSort{Routes: routes(vc, rs(header, keyed("1", "1")), rs(header, many...)), Keys: []SortKey{{Value: 0, Weight: 1}}, Hidden: 2}
+	w = &recWriter{}
+	err := m.Execute(vc, w)
+	wantFailed(t, vc, w, err)
+	wantCode(t, err, mysql.ER_OUT_OF_SORTMEMORY)
+	if used := vc.mem.Used(); used != 0 {
+		t.Errorf("%d bytes still reserved after the refusal", used)
 	}
 }
 

@@ -312,8 +312,10 @@ func TestPoolBoundsBackendConnections(t *testing.T) {
 		t.Fatal(watchErr)
 	}
 	for addr, n := range peak {
-		// The health checker keeps one more connection outside the pool.
-		if n > maxOpen+1 {
+		// The health checker keeps one more connection outside the pool,
+		// and the transaction coordinator's recovery another (its own
+		// pool, so that a commit decision never waits behind sessions).
+		if n > maxOpen+2 {
 			t.Errorf("%s: %d backend connections at peak, pool max_open is %d", addr, n, maxOpen)
 		}
 		t.Logf("%s: peak %d backend connections for 200 clients", addr, n)

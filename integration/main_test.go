@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -117,7 +118,13 @@ func startProxy(t testing.TB, extra string) *proxy {
 	return startProxyRules(t, baseRules+extra)
 }
 
-// startProxyRules starts a proxy with a whole rules file.
+// testLogSchema is the decision log's database for the tests' proxies: the
+// cluster's app user has no grant on the default (shardgate), only on
+// txn_% among others (scripts/cluster.sh).
+const testLogSchema = "txn_shardgate"
+
+// startProxyRules starts a proxy with a whole rules file. A file without a
+// transactions: block gets one naming testLogSchema.
 func startProxyRules(t testing.TB, rulesYAML string) *proxy {
 	t.Helper()
 	return startProxyLog(t, rulesYAML, nil)
@@ -130,6 +137,9 @@ func startProxyLog(t testing.TB, rulesYAML string, log *slog.Logger) *proxy {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if !regexp.MustCompile(`(?m)^transactions:`).MatchString(rulesYAML) {
+		rulesYAML = strings.TrimRight(rulesYAML, "\n") + "\ntransactions: {log_schema: " + testLogSchema + "}\n"
+	}
 	r, err := rules.Parse("test-rules.yaml", []byte(rulesYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +149,7 @@ func startProxyLog(t testing.TB, rulesYAML string, log *slog.Logger) *proxy {
 		t.Fatal(err)
 	}
 	rt := router.New(r, log)
+	rt.SetListenAddr(ln.Addr().String())
 	rt.Start()
 	srv, err := protocol.NewServer(r, rt, log)
 	if err != nil {

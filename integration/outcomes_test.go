@@ -33,7 +33,11 @@ func outcomeProxy(t *testing.T) (*proxy, *syncBuffer) {
 	t.Helper()
 	rules := strings.Replace(baseRules, "      orders: {cluster: s1}\n",
 		"      orders: {cluster: s1}\n      "+outcomeGlobal+": {global: true}\n      "+outcomeSharded+":\n        shard: {by: hash, column: id, tables: 2, clusters: [s0, s1]}\n", 1)
-	if !strings.Contains(rules, outcomeSharded) {
+	// These tests are about writes that are not atomic: in a schema with
+	// transactions: xa (the default) the steps would be undone together
+	// (xa_test.go); single keeps a write's steps one by one.
+	rules = strings.Replace(rules, "  shop:\n    cluster: main\n", "  shop:\n    cluster: main\n    transactions: single\n", 1)
+	if !strings.Contains(rules, outcomeSharded) || !strings.Contains(rules, "transactions: single") {
 		t.Fatal("baseRules changed: no place for the test tables")
 	}
 	logs := &syncBuffer{}

@@ -16,13 +16,16 @@ import (
 type sysbenchRun struct {
 	events, retried int
 	codes           map[int]int
+	// rows and idsum are COUNT(*) and SUM(id) of the table after the test
+	// (-1: not reported, the empty-table test).
+	rows, idsum int64
 }
 
 // runSysbench runs scripts/sysbench.sh against port and parses its lines.
 // The script fails when sysbench meets an error it does not retry.
 func runSysbench(t *testing.T, port, schema string, env ...string) map[string]sysbenchRun {
 	t.Helper()
-	args := []string{port, schema, "3", "4"}
+	args := []string{port, schema, strconv.FormatInt(envInt(t, "SHARDGATE_SYSBENCH_SECONDS", 3, 1), 10), strconv.FormatInt(envInt(t, "SHARDGATE_SYSBENCH_THREADS", 4, 1), 10)}
 	out, err := runCmdEnv(t, 5*time.Minute, env, "../scripts/sysbench.sh", args...)
 	t.Logf("sysbench %s on port %s:\n%s", schema, port, out)
 	if err != nil {
@@ -31,7 +34,7 @@ func runSysbench(t *testing.T, port, schema string, env ...string) map[string]sy
 	runs := map[string]sysbenchRun{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		f := strings.Fields(line)
-		if len(f) != 6 {
+		if len(f) != 6 && len(f) != 8 {
 			t.Fatalf("unexpected line from sysbench.sh: %q", line)
 		}
 		kv := map[string]string{}
@@ -39,7 +42,15 @@ func runSysbench(t *testing.T, port, schema string, env ...string) map[string]sy
 			k, v, _ := strings.Cut(p, "=")
 			kv[k] = v
 		}
-		r := sysbenchRun{codes: map[int]int{}}
+		r := sysbenchRun{codes: map[int]int{}, rows: -1, idsum: -1}
+		if len(f) == 8 {
+			var err1, err2 error
+			r.rows, err1 = strconv.ParseInt(kv["rows"], 10, 64)
+			r.idsum, err2 = strconv.ParseInt(kv["idsum"], 10, 64)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("sysbench.sh line %q: bad rows or idsum", line)
+			}
+		}
 		var err1, err2 error
 		r.events, err1 = strconv.Atoi(kv["events"])
 		r.retried, err2 = strconv.Atoi(kv["retried"])
@@ -95,16 +106,12 @@ func TestSysbench(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startProxyRules(t, string(rulesYAML))
-	for _, c := range []struct {
-		schema    string
-		directEnv []string // how the direct run mirrors the proxied one
-	}{
-		{"sbtest", nil},
-		{"sbshard", []string{"SYSBENCH_NO_TRX=1"}}, // sharded: no transactions
-	} {
-		t.Run(c.schema, func(t *testing.T) {
-			proxied := runSysbench(t, p.port(), c.schema)
-			directRuns := runSysbench(t, "3310", "sbdirect", c.directEnv...)
+	// Both schemas run sysbench's transactions; sbshard's span s0 and s1
+	// (two-phase commit).
+	for _, schema := range []string{"sbtest", "sbshard"} {
+		t.Run(schema, func(t *testing.T) {
+			proxied := runSysbench(t, p.port(), schema)
+			directRuns := runSysbench(t, "3310", "sbdirect")
 			if len(proxied) != 4 {
 				t.Fatalf("%d of 4 sysbench tests reported", len(proxied))
 			}
@@ -113,6 +120,11 @@ func TestSysbench(t *testing.T) {
 				dr, ok := directRuns[name]
 				if !ok {
 					t.Fatalf("%s: no direct run", name)
+				}
+				// Every transaction committed or rolled back whole: the
+				// deleted-then-inserted rows are all there, once.
+				if name != "oltp_insert" && (pr.rows != 10000 || pr.idsum != 10000*10001/2) {
+					t.Errorf("%s: after the run the table has %d rows, ids summing to %d; want 10000 and %d", name, pr.rows, pr.idsum, 10000*10001/2)
 				}
 				for code := range pr.codes {
 					if code != 1213 && code != 1205 && code != 1020 {

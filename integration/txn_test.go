@@ -21,6 +21,8 @@ type txnEnv struct {
 	db     string
 	p      *proxy
 	direct map[string]*sql.DB // cluster → its primary
+	// rules is the proxy's rules file.
+	rules string
 }
 
 var primaries = map[string]string{"main": "127.0.0.1:3310", "s0": "127.0.0.1:3320", "s1": "127.0.0.1:3330"}
@@ -56,7 +58,7 @@ func newTxnEnvTables(t *testing.T, tableRules, extraRules string) *txnEnv {
 		cluster := []string{"s0", "s1"}[i%2]
 		create(cluster, fmt.Sprintf("CREATE TABLE comments_%d (id INT PRIMARY KEY, product_id INT, body VARCHAR(20))", i))
 	}
-	e.p = startProxyRules(t, fmt.Sprintf(`
+	e.rules = fmt.Sprintf(`
 users: [{name: app, password: app}, {name: other, password: other}]
 backend: {user: app, password: app}
 clusters:
@@ -70,7 +72,8 @@ schemas:
       orders: {cluster: s1}
       comments:
         shard: {by: hash, column: product_id, tables: 4, clusters: [s0, s1]}
-%s%s`, e.db, tableRules, extraRules))
+%s%s`, e.db, tableRules, extraRules)
+	e.p = startProxyRules(t, e.rules)
 	return e
 }
 

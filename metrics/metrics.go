@@ -40,6 +40,10 @@ type Metrics struct {
 	// Logins that failed, and hosts blocked for too many of them.
 	loginFailures prometheus.Counter
 	hostBlocks    prometheus.Counter
+	// Transactions: commits by kind, failed prepares, branches recovered.
+	txnCommits      *prometheus.CounterVec
+	prepareFailures prometheus.Counter
+	recovered       *prometheus.CounterVec
 }
 
 // New builds the metrics; backends is called at every scrape.
@@ -70,7 +74,20 @@ func New(backends func() []Backend) *Metrics {
 		Name: "shardgate_hosts_blocked_total",
 		Help: "Times a client host was blocked after max_connect_errors consecutive failed logins.",
 	})
-	m.registry.MustRegister(m.queries, m.errors, m.latency, m.clients, m.loginFailures, m.hostBlocks, &backendCollector{list: backends})
+	m.txnCommits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shardgate_transaction_commits_total",
+		Help: "Transactions committed, by kind: local (one or more plain local transactions), one_phase (one XA branch), two_phase (several XA branches).",
+	}, []string{"kind"})
+	m.prepareFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "shardgate_transaction_prepare_failures_total",
+		Help: "Two-phase commits rolled back because a branch failed to prepare.",
+	})
+	m.recovered = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shardgate_transaction_recovered_branches_total",
+		Help: "Prepared XA branches ended by recovery, by decision (commit, rollback).",
+	}, []string{"decision"})
+	m.registry.MustRegister(m.queries, m.errors, m.latency, m.clients, m.loginFailures, m.hostBlocks,
+		m.txnCommits, m.prepareFailures, m.recovered, &backendCollector{list: backends})
 	return m
 }
 
@@ -110,6 +127,28 @@ func (m *Metrics) LoginFailed() {
 func (m *Metrics) HostBlocked() {
 	if m != nil {
 		m.hostBlocks.Inc()
+	}
+}
+
+// TxnCommitted counts one committed transaction of kind local, one_phase
+// or two_phase.
+func (m *Metrics) TxnCommitted(kind string) {
+	if m != nil {
+		m.txnCommits.WithLabelValues(kind).Inc()
+	}
+}
+
+// PrepareFailed counts a two-phase commit rolled back at prepare.
+func (m *Metrics) PrepareFailed() {
+	if m != nil {
+		m.prepareFailures.Inc()
+	}
+}
+
+// Recovered counts one branch ended by recovery (commit or rollback).
+func (m *Metrics) Recovered(decision string) {
+	if m != nil {
+		m.recovered.WithLabelValues(decision).Inc()
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 // they are recognised before parsing.
 var (
 	showBackends     = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+BACKENDS\s*;?\s*$`)
+	showTransactions = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+TRANSACTIONS\s*;?\s*$`)
 	explainShardgate = regexp.MustCompile(`(?is)^\s*EXPLAIN\s+SHARDGATE\s+(.+)$`)
 )
 
@@ -29,6 +30,12 @@ func (s *Session) admin(sql string, w ResultWriter) (handled bool, err error) {
 			return true, err
 		}
 		return true, s.showBackends(w)
+	}
+	if len(sql) <= 64 && showTransactions.MatchString(sql) {
+		if err := s.needAdmin("PROCESS"); err != nil {
+			return true, err
+		}
+		return true, s.showTransactions(w)
 	}
 	if m := explainShardgate.FindStringSubmatch(sql); m != nil {
 		return true, s.explainShardgate(m[1], w)
@@ -47,6 +54,22 @@ func (s *Session) flushHosts(w ResultWriter) error {
 		f()
 	}
 	return s.writeOK(w, wire.OK{})
+}
+
+// showTransactions lists the distributed transactions this proxy has open
+// and the prepared branches its last recovery round found in doubt.
+func (s *Session) showTransactions(w ResultWriter) error {
+	names := []string{"xid", "instance", "state", "clusters", "age_seconds"}
+	cols := make([]wire.Column, len(names))
+	for i, n := range names {
+		cols[i] = wire.Column{Name: n, OrgName: n, Charset: 45, Length: 1024, Type: mysql.MYSQL_TYPE_VAR_STRING}
+	}
+	var rows [][][]byte
+	for _, t := range s.rt.XA.Transactions() {
+		rows = append(rows, [][]byte{[]byte(t.Gtrid), []byte(t.Instance), []byte(t.State),
+			[]byte(strings.Join(t.Clusters, ",")), []byte(strconv.FormatFloat(t.Age.Seconds(), 'f', 3, 64))})
+	}
+	return engine.WriteTable(w, cols, rows, s.Status())
 }
 
 // showBackends lists every backend with its health and traffic.

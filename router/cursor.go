@@ -27,6 +27,9 @@ type cursor struct {
 	diag *diagnostics
 	// mem is the statement's share of the session's memory account.
 	mem *memory.Account
+	// dml: the statement is an INSERT, UPDATE or DELETE (a write with
+	// several steps may run as one transaction, see Atomic).
+	dml bool
 }
 
 func (s *Session) cursor(snap *Snapshot, p *engine.Plan, obs *observation) *cursor {
@@ -107,6 +110,12 @@ func (vc *cursor) Release(c engine.Conn, out *backend.Outcome, err error) {
 		}
 	} else if out != nil {
 		vc.obs.errCode = out.Err.Code
+		if d := s.txn.dist; d != nil && d.has(h.cluster()) && s.txn.pinned(h.cluster()) == h && endsTransaction(out.Err.Code) {
+			// A deadlock rolled back this branch's transaction: MariaDB
+			// ends the whole transaction, and so do all its branches.
+			s.abortDist()
+			return
+		}
 		if s.txn.pinned(h.cluster()) != h && s.state.vars["autocommit"] == "0" {
 			// An ERR packet carries no status: whether the failed statement
 			// left a transaction open is unknown, so no one else may reuse
@@ -177,7 +186,7 @@ func (vc *cursor) Succeeded(ok wire.OK) {
 		if st.foundRows && c != vc.cluster {
 			st.foundRows = false
 			s.txn.sticky[c] = st
-			if p := s.txn.pinned(c); p != nil && !st.any() && s.txn.open != c {
+			if p := s.txn.pinned(c); p != nil && !st.any() && !s.txn.holds(c) {
 				s.txn.unpin(p)
 				p.backend.Put(p.Conn)
 			}
@@ -202,12 +211,25 @@ func (vc *cursor) Succeeded(ok wire.OK) {
 // acquire returns the connection a statement runs on, prepared with the
 // session's database and variables, and with a pending BEGIN sent.
 func (s *Session) acquire(snap *Snapshot, eff engine.Effects, clusterName string, replica bool) (*held, error) {
-	if open := s.txn.open; open != "" {
+	if d := s.txn.dist; d != nil && len(d.branches) > 0 {
+		if eff.NamesNoTable {
+			// A statement that names no table joins the transaction where
+			// the session's previous statement ran, else its first branch.
+			if last := s.txn.last; last != nil && d.has(last.cluster()) && s.txn.pinned(last.cluster()) == last {
+				return s.synced(last)
+			}
+			return s.synced(s.txn.pinned(d.branches[0]))
+		}
+		if d.has(clusterName) {
+			return s.synced(s.txn.pinned(clusterName))
+		}
+		// Otherwise the statement starts this cluster's branch (startTxn).
+	} else if open := s.txn.open; open != "" {
 		// A transaction lives on one cluster: every statement joins it,
 		// those that name no table included.
 		if open != clusterName && !eff.NamesNoTable {
 			return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
-				"shardgate: this session's transaction lives on cluster %s; a statement for cluster %s cannot join it (no distributed transactions)",
+				"shardgate: this session's transaction lives on cluster %s; a statement for cluster %s cannot join it (the schema's transactions are single: set transactions: xa or best_effort to let a transaction span clusters)",
 				open, clusterName)
 		}
 		return s.synced(s.txn.pinned(open))
@@ -303,9 +325,9 @@ func (s *Session) tryAcquire(snap *Snapshot, eff engine.Effects, cluster *backen
 // a transaction (and for READ ONLY transactions), the primary otherwise,
 // unless a routing hint says which.
 func (s *Session) target(snap *Snapshot, eff engine.Effects, cluster *backend.Cluster, replica bool) (*backend.Backend, error) {
-	inTxn := s.txn.pending != "" || s.state.vars["autocommit"] == "0"
+	inTxn := s.txn.pending != "" || s.state.vars["autocommit"] == "0" || s.txn.dist != nil
 	useReplica := replica && !inTxn
-	if s.txn.pending != "" && s.txn.readOnly {
+	if (s.txn.pending != "" || s.txn.dist != nil) && s.txn.readOnly {
 		useReplica = true
 	}
 	switch eff.Hint {
@@ -333,7 +355,7 @@ func (s *Session) prepare(snap *Snapshot, h *held, eff engine.Effects) error {
 	if err := h.UseDB(s.state.db); err != nil {
 		return err
 	}
-	if err := h.SyncVars(s.state.vars); err != nil {
+	if err := h.SyncVars(s.varsFor(h)); err != nil {
 		return err
 	}
 	if eff.UsesLastInsertID && s.state.lastInsertID != 0 {
@@ -353,8 +375,23 @@ func (s *Session) prepare(snap *Snapshot, h *held, eff engine.Effects) error {
 }
 
 // startTxn sends, on the connection a statement is about to run on, the
-// characteristics of the next transaction and a pending BEGIN.
+// characteristics of the next transaction and a pending BEGIN; in a schema
+// whose transactions span clusters, it starts the cluster's branch.
 func (s *Session) startTxn(snap *Snapshot, h *held) error {
+	if s.txn.noBranch {
+		return nil
+	}
+	if s.txn.dist == nil && s.txn.pending == "" && s.state.vars["autocommit"] == "0" && !s.txn.active() {
+		// Under autocommit=0 a transaction starts with the first statement
+		// that reads or writes a table.
+		s.txn.dist = s.newDist(snap, "", false)
+	}
+	if d := s.txn.dist; d != nil {
+		if d.has(h.cluster()) {
+			return nil
+		}
+		return s.startBranch(snap, h)
+	}
 	if s.txn.next != "" {
 		if _, err := h.Exec(s.txn.next); err != nil {
 			return err
@@ -384,7 +421,7 @@ func (s *Session) startTxn(snap *Snapshot, h *held) error {
 func (s *Session) synced(h *held) (*held, error) {
 	err := h.UseDB(s.state.db)
 	if err == nil {
-		err = h.SyncVars(s.state.vars)
+		err = h.SyncVars(s.varsFor(h))
 	}
 	switch engine.Classify(err) {
 	case engine.FaultNone:
@@ -420,12 +457,14 @@ func (s *Session) settle(h *held) {
 		return
 	}
 	switch {
+	case s.txn.dist != nil:
+		// A distributed transaction's branches start and end explicitly.
 	case s.txn.inTransaction() && (s.txn.open == "" || s.txn.open == c):
 		s.txn.open = c
 	case s.txn.open == c:
 		s.txn.closed()
 	}
-	if s.txn.pending != "" && s.txn.open == "" {
+	if s.txn.pending != "" && !s.txn.active() {
 		if s.txn.sticky == nil {
 			s.txn.sticky = map[string]stickiness{}
 		}
@@ -433,7 +472,7 @@ func (s *Session) settle(h *held) {
 		st.preTxn = true
 		s.txn.sticky[c] = st
 	}
-	if s.txn.open == c || s.txn.sticky[c].any() {
+	if s.txn.holds(c) || s.txn.sticky[c].any() {
 		s.txn.pin(h, s.snapshot())
 		return
 	}
@@ -452,9 +491,15 @@ func (s *Session) settle(h *held) {
 
 // drop discards a connection that broke or is in the middle of a result.
 func (s *Session) drop(h *held) {
-	if s.txn.pinned(h.cluster()) == h {
-		if s.txn.open == h.cluster() {
+	c := h.cluster()
+	lostBranch := false
+	if s.txn.pinned(c) == h {
+		if s.txn.open == c {
 			s.txn.status = mysql.SERVER_STATUS_AUTOCOMMIT
+		}
+		if d := s.txn.dist; d != nil && d.has(c) {
+			d.remove(c)
+			lostBranch = true
 		}
 		s.txn.unpin(h)
 	}
@@ -462,6 +507,12 @@ func (s *Session) drop(h *held) {
 		s.txn.last = nil
 	}
 	h.backend.Discard(h.Conn)
+	if lostBranch {
+		// The server rolls back the branch of a connection that is gone
+		// (it was not prepared): the whole transaction ends with it, its
+		// other branches rolled back, as one server ends one transaction.
+		s.abortDist()
+	}
 }
 
 // lost drops a connection whose exchange failed and says what the client
@@ -472,7 +523,7 @@ func (s *Session) lost(h *held, err error) error {
 		s.drop(h)
 		return err
 	}
-	if s.txn.open == h.cluster() && s.txn.pinned(h.cluster()) == h {
+	if s.txn.holds(h.cluster()) && s.txn.pinned(h.cluster()) == h {
 		// The transaction is gone with its connection: whatever happened
 		// to the statement, a retry of it alone is not safe
 		// (backend.Lost words it).

@@ -39,6 +39,13 @@ func (s *Session) passthrough(sql string, parseErr error, w ResultWriter, obs *o
 			return refuse("it names table " + table + ", which the proxy routes")
 		}
 	}
+	if implicitCommitText.MatchString(sql) {
+		done, err := s.commitImplicitly()
+		if err != nil {
+			return err
+		}
+		defer done()
+	}
 	obs.kind = "passthrough"
 	p := &engine.Plan{
 		Root:    &engine.Route{Cluster: schema.Cluster, SQL: sql},

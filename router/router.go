@@ -7,7 +7,10 @@ package router
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +25,7 @@ import (
 	"github.com/shardgate/shardgate/planner"
 	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/shard"
+	"github.com/shardgate/shardgate/xa"
 )
 
 // Snapshot is everything routing reads, as one immutable value: the rules,
@@ -63,9 +67,13 @@ type Router struct {
 	// mem is the process-wide memory budget (memory_limit). It belongs to
 	// the router, not to a snapshot: reservations made under one snapshot
 	// are given back under the next.
-	mem    *memory.Budget
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	mem *memory.Budget
+	// XA coordinates transactions that span clusters and recovers those a
+	// crash left prepared (see SetListenAddr for its instance name).
+	XA        *xa.Coordinator
+	primaries primaries
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // New builds the first snapshot from the rules: clusters, pools, planner.
@@ -77,7 +85,106 @@ func New(r *rules.Rules, log *slog.Logger) *Router {
 	rt.mem = memory.NewBudget(int64(r.MemoryLimit), int64(r.ConnectionMemoryLimit), int64(r.StatementMemoryLimit))
 	rt.parsers.New = func() any { return parser.New() }
 	rt.snap.Store(newSnapshot(r, shard.NewBucketRegistry(), time.Now, log))
+	rt.primaries = newPrimaries(r)
+	rt.XA = xa.New(xaConfig(r, r.Listen), rt.primaries)
 	return rt
+}
+
+// SetListenAddr names this proxy's instance after the address it really
+// listens on (when the rules give no transactions.instance): call it
+// before Start. A restarted proxy on the same address is the same
+// instance with a newer epoch, which lets recovery end what its previous
+// process left prepared at once.
+func (rt *Router) SetListenAddr(addr string) {
+	rt.XA = xa.New(xaConfig(rt.Snapshot().Rules, addr), rt.primaries)
+}
+
+// xaConfig is the coordinator's configuration: the rules' transactions
+// block, the instance named "host:port" by default.
+func xaConfig(r *rules.Rules, listen string) xa.Config {
+	tx := r.Transactions
+	instance := tx.Instance
+	if instance == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "shardgate"
+		}
+		_, port, err := net.SplitHostPort(listen)
+		if err != nil {
+			port = listen
+		}
+		instance = host + ":" + port
+	}
+	return xa.Config{Instance: instance, LogCluster: tx.LogCluster, LogSchema: tx.LogSchema,
+		RecoveryInterval: tx.RecoveryInterval, AbortAfter: tx.AbortAfter}
+}
+
+// usesXA reports whether some schema's transactions are XA: only then is
+// there a decision log to create and branches to recover.
+func usesXA(r *rules.Rules) bool {
+	for _, s := range r.Schemas {
+		if s.Transactions == rules.TxnXA {
+			return true
+		}
+	}
+	return false
+}
+
+// primaries lends the coordinator connections to the primaries from pools
+// of its own: a commit's decision must never wait behind sessions that
+// fill a primary's pool while they hold the branches being committed.
+type primaries struct {
+	pools map[string]*backend.Pool
+}
+
+// coordinatorPool sizes the coordinator's pool per primary.
+const coordinatorPool = 32
+
+func newPrimaries(r *rules.Rules) primaries {
+	p := primaries{pools: map[string]*backend.Pool{}}
+	for name, c := range r.Clusters {
+		p.pools[name] = backend.NewPool(c.Primary, backend.PoolConfig{
+			Dial: backend.DialConfig{
+				User: r.Backend.User, Password: r.Backend.Password,
+				ConnectTimeout: r.Pool.ConnectTimeout, ReadTimeout: r.Pool.ReadTimeout,
+			},
+			MaxOpen: coordinatorPool, MaxIdle: 4, IdleTimeout: r.Pool.IdleTimeout,
+			WaitTimeout: r.Pool.WaitTimeout, PingAfter: r.Pool.PrimaryPingAfter,
+		})
+	}
+	return p
+}
+
+func (p primaries) Get(cluster string) (xa.Conn, error) {
+	pool := p.pools[cluster]
+	if pool == nil {
+		return nil, fmt.Errorf("no cluster %q in the rules", cluster)
+	}
+	return pool.Get(false, 0)
+}
+
+func (p primaries) Put(cluster string, c xa.Conn, broken bool) {
+	pool, conn := p.pools[cluster], c.(*backend.Conn)
+	if broken {
+		pool.Discard(conn)
+		return
+	}
+	pool.Put(conn)
+}
+
+func (p primaries) close() {
+	for _, pool := range p.pools {
+		pool.Close()
+	}
+}
+
+func (p primaries) Clusters() []string {
+	names := make([]string, 0, len(p.pools))
+	for n := range p.pools {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.Time, log *slog.Logger) *Snapshot {
@@ -137,6 +244,14 @@ func (rt *Router) Start() {
 		defer rt.wg.Done()
 		runBuckets(rt.Snapshot, ctx.Done(), rt.Log)
 	}()
+	rt.XA.Metrics, rt.XA.Log = rt.Metrics, rt.Log
+	if usesXA(snap.Rules) {
+		rt.wg.Add(1)
+		go func() {
+			defer rt.wg.Done()
+			rt.XA.Run(ctx)
+		}()
+	}
 }
 
 // Close stops health checks and closes idle backend connections.
@@ -145,6 +260,7 @@ func (rt *Router) Close() {
 		rt.cancel()
 	}
 	rt.wg.Wait()
+	rt.primaries.close()
 	for _, c := range rt.Snapshot().Clusters {
 		for _, b := range c.Backends() {
 			b.Close()

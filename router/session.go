@@ -104,6 +104,7 @@ func (s *Session) Status() uint16 { return s.txn.clientStatus() }
 // the reset that Put performs on a dirty connection.
 func (s *Session) Close() {
 	s.rt.sessions.remove(s)
+	s.abortDist()
 	s.txn.release()
 	s.mem.Close()
 }
@@ -114,6 +115,7 @@ func (s *Session) Memory() *memory.Account { return s.mem }
 // Reset is COM_RESET_CONNECTION: the session forgets variables, temporary
 // tables and transactions, and keeps its database.
 func (s *Session) Reset() {
+	s.abortDist()
 	s.txn.release()
 	s.txn = txn{status: mysql.SERVER_STATUS_AUTOCOMMIT}
 	s.state.reset()
@@ -324,7 +326,7 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 	}
 	obs.kind = st.Kind.String()
 	snap := s.snapshot()
-	pendingTxn := st.ReadsInTransaction && s.txn.pending != "" && s.txn.open == ""
+	pendingTxn := st.ReadsInTransaction && s.txn.pending != "" && !s.txn.active()
 	if st.UsesConnectionID || pendingTxn {
 		v := parser.SessionValues{ConnectionID: uint64(s.client.ID)}
 		if pendingTxn {
@@ -354,6 +356,18 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 	if err := s.infoSchemaAccess(st); err != nil {
 		return err
 	}
+	if s.txn.dist != nil {
+		if handled, err := s.distSavepoint(st, w); handled {
+			return err
+		}
+	}
+	if implicitCommit(st) {
+		done, err := s.commitImplicitly()
+		if err != nil {
+			return err
+		}
+		defer done()
+	}
 	switch st.Kind {
 	case parser.KindUse:
 		if err := s.InitDB(st.Node.(*ast.UseStmt).DBName); err != nil {
@@ -363,6 +377,9 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 	case parser.KindSet:
 		return s.set(snap, st, w, obs)
 	case parser.KindBegin:
+		if s.txn.open == "" && (s.txn.dist != nil || s.txnMode(snap) != rules.TxnSingle) {
+			return s.beginDist(snap, st, w)
+		}
 		if s.txn.open == "" {
 			// The cluster is not known until the first statement names a
 			// table: answer now, send BEGIN just before that statement.
@@ -378,11 +395,21 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 			return wire.Errorf(mysql.ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, "Cannot execute statement in a READ ONLY transaction")
 		}
 	case parser.KindCommit, parser.KindRollback:
+		if s.txn.dist != nil {
+			return s.finishDist(st, w)
+		}
 		if s.txn.open == "" {
 			// Nothing ran inside the transaction (or there is none): there
 			// is nothing to commit, as COMMIT outside a transaction.
 			s.txn.end()
 			return s.writeOK(w, wire.OK{})
+		}
+		if st.Kind == parser.KindCommit {
+			err := s.run(snap, st, w, obs)
+			if err == nil && obs.errCode == 0 {
+				s.rt.Metrics.TxnCommitted("local")
+			}
+			return err
 		}
 	case parser.KindSelect:
 		if answered, err := s.infoSchema(snap, st, w, obs); answered {
@@ -411,6 +438,10 @@ func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 		return err
 	}
 	vc := s.cursor(snap, p, obs)
+	switch st.Kind {
+	case parser.KindInsert, parser.KindUpdate, parser.KindDelete:
+		vc.dml = true
+	}
 	err = s.execute(vc, w)
 	var oe *engine.OutcomeError
 	if errors.As(err, &oe) && oe.Partial() {

@@ -132,7 +132,16 @@ func userVarRead(name string) varRead {
 // another connection would be wrong for relative values such as
 // SET sql_mode = CONCAT(@@sql_mode, ',ANSI'); the server's answer is exact.
 func (s *Session) set(snap *Snapshot, st *parser.Statement, w ResultWriter, obs *observation) error {
-	if nextTransactionOnly(st) && s.txn.open == "" {
+	if d := s.txn.dist; d != nil && len(d.branches) > 0 && s.state.vars["autocommit"] == "0" && setsAutocommitOn(st) {
+		// autocommit going from 0 to 1 commits the transaction, as in
+		// MariaDB (an XA branch would refuse the SET).
+		if warning, err := s.endDist(true); err != nil {
+			return err
+		} else if warning != "" {
+			s.rt.Log.Warn(warning)
+		}
+	}
+	if nextTransactionOnly(st) && !s.txn.active() {
 		// SET TRANSACTION without SESSION applies to the next transaction
 		// only: it goes out just before the next statement reaches a
 		// backend, on the connection that runs it. (On a pinned connection

@@ -19,18 +19,28 @@ func (h *held) Describe() string { return h.backend.Describe() }
 
 // txn is the session's transaction and the backend connections that it,
 // or state living in a connection, ties the session to: at most one per
-// cluster. A transaction lives on one cluster (there are no distributed
-// transactions yet); connection state (temporary tables, locks, SQL-level
-// prepared statements) may tie the session to a connection on each of
-// several clusters.
+// cluster. In a schema with transactions: single, a transaction lives on
+// one cluster (open); with xa or best_effort it may have a branch on each
+// of several clusters (dist, see dist.go). Connection state (temporary
+// tables, locks, SQL-level prepared statements) may tie the session to a
+// connection on each of several clusters.
 type txn struct {
 	// pins are the connections the session is tied to, by cluster.
 	pins map[string]*held
 	// sticky lists, per cluster, the connection state that keeps its pin.
 	sticky map[string]stickiness
 	// open is the cluster whose pinned connection holds the open
-	// transaction, "" when none is open on a backend.
+	// transaction of a single-cluster transaction, "" when none is open on
+	// a backend (always "" while dist is set).
 	open string
+	// dist is the transaction of a schema whose transactions may span
+	// clusters (xa, best_effort), from its BEGIN (or, under autocommit=0,
+	// its first statement) to its end; nil otherwise.
+	dist *distTxn
+	// noBranch: the running statement commits implicitly (DDL …), so it
+	// runs outside any transaction and starts none, also under
+	// autocommit=0.
+	noBranch bool
 	// pending is a BEGIN the client sent that no backend has seen yet: it
 	// goes out just before the transaction's first statement.
 	pending string
@@ -95,11 +105,23 @@ func (t *txn) endPreTxn(keep string) {
 		}
 		st.preTxn = false
 		t.sticky[c] = st
-		if p := t.pins[c]; p != nil && c != keep && !st.any() && t.open != c {
+		if p := t.pins[c]; p != nil && c != keep && !st.any() && !t.holds(c) {
 			t.unpin(p)
 			p.backend.Put(p.Conn)
 		}
 	}
+}
+
+// holds reports whether the session's connection on cluster c holds its
+// open transaction (c is the single-cluster transaction's cluster, or one
+// of a distributed transaction's branches).
+func (t *txn) holds(c string) bool {
+	return t.open == c || t.dist != nil && t.dist.has(c)
+}
+
+// active reports whether a transaction is open on some backend.
+func (t *txn) active() bool {
+	return t.open != "" || t.dist != nil && len(t.dist.branches) > 0
 }
 
 // sequential: every step must run on the session's connections one after
@@ -141,7 +163,7 @@ func (t *txn) closed() { t.open, t.readOnly = "", false }
 // forgetSnapshot lets the next statement use the router's current snapshot
 // once nothing holds the session to the one it has.
 func (t *txn) forgetSnapshot() {
-	if len(t.pins) == 0 && t.pending == "" {
+	if len(t.pins) == 0 && t.pending == "" && t.dist == nil {
 		t.snap, t.readOnly = nil, false
 	}
 }
@@ -162,7 +184,7 @@ func (t *txn) release() {
 func (t *txn) clientStatus() uint16 {
 	st := t.status & (mysql.SERVER_STATUS_IN_TRANS | mysql.SERVER_STATUS_AUTOCOMMIT |
 		mysql.SERVER_STATUS_IN_TRANS_READONLY | mysql.SERVER_STATUS_NO_BACKSLASH_ESCAPED)
-	if t.pending != "" {
+	if t.pending != "" || t.dist != nil && len(t.dist.branches) > 0 {
 		st |= mysql.SERVER_STATUS_IN_TRANS
 	}
 	return st

@@ -6,6 +6,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/rules"
 )
 
 // fakeHeld is a connection of cluster that no server stands behind; the
@@ -80,5 +81,50 @@ func TestTxnEndPreTxnKeepsOnlyWhereTheTransactionStarted(t *testing.T) {
 	}
 	if tx.pinned("s0") != s0 || tx.sticky["s0"].preTxn || !tx.sticky["s0"].tempTables {
 		t.Fatalf("s0: pin %v, sticky %+v", tx.pinned("s0") == s0, tx.sticky["s0"])
+	}
+}
+
+// TestLockWaitBoundOnSpanningTransactions: a transaction's connections
+// carry innodb_lock_wait_timeout bounded by transactions.lock_wait_timeout
+// once it spans two clusters (counting the branch a statement starts),
+// and the session's own variables otherwise.
+func TestLockWaitBoundOnSpanningTransactions(t *testing.T) {
+	r, err := rules.Parse("r.yaml", []byte(`users: [{name: app}]
+backend: {user: app}
+clusters: {main: {primary: 127.0.0.1:1}, s0: {primary: 127.0.0.1:2}}
+schemas: {shop: {cluster: main}}
+transactions: {lock_wait_timeout: 3s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(r, nil).NewSession("shop", 0, false)
+	main, s0 := fakeHeld("main"), fakeHeld("s0")
+	lockWait := func(h *held) string { return s.varsFor(h)["innodb_lock_wait_timeout"] }
+	if got := lockWait(main); got != "" {
+		t.Fatalf("outside a transaction: %q", got)
+	}
+	s.txn.dist = &distTxn{xa: true}
+	if got := lockWait(main); got != "" {
+		t.Fatalf("first branch: %q", got)
+	}
+	s.txn.dist.branches = []string{"main"}
+	if got := lockWait(main); got != "" {
+		t.Fatalf("on the only branch: %q", got)
+	}
+	if got := lockWait(s0); got != "3" {
+		t.Fatalf("the statement that starts the second branch: %q, want 3", got)
+	}
+	s.txn.dist.branches = []string{"main", "s0"}
+	if got := lockWait(main); got != "3" {
+		t.Fatalf("first branch once the transaction spans two: %q", got)
+	}
+	s.state.vars["innodb_lock_wait_timeout"] = "2"
+	if got := lockWait(main); got != "2" {
+		t.Fatalf("a shorter wait the session set is kept: %q", got)
+	}
+	s.state.vars["innodb_lock_wait_timeout"] = "50"
+	if got := lockWait(main); got != "3" || s.state.vars["innodb_lock_wait_timeout"] != "50" {
+		t.Fatalf("bounded: %q, the session's own value changed to %q", got, s.state.vars["innodb_lock_wait_timeout"])
 	}
 }

@@ -91,6 +91,11 @@ type Rules struct {
 	ConnectionMemoryLimit ByteSize `yaml:"connection_memory_limit"`
 	StatementMemoryLimit  ByteSize `yaml:"statement_memory_limit"`
 
+	// Transactions configures transactions that span clusters: where the
+	// commit decisions of two-phase commits are logged and how in-doubt
+	// ones are recovered (docs/transactions.md).
+	Transactions Transactions `yaml:"transactions"`
+
 	// SchemaOrder lists schema names as written; the first one answers
 	// statements that name no table while no database is selected.
 	SchemaOrder []string `yaml:"-"`
@@ -181,7 +186,46 @@ type Schema struct {
 	// CausalTimeout bounds the wait for a replica to apply a session's
 	// last write before the read goes to the primary.
 	CausalTimeout time.Duration `yaml:"causal_timeout"`
-	line          int
+	// Transactions is how a transaction that reaches several clusters
+	// commits: TxnXA, TxnBestEffort or TxnSingle (the default is TxnXA).
+	Transactions string `yaml:"transactions"`
+	line         int
+}
+
+// Transaction modes of a schema.
+const (
+	// TxnXA: every branch is an XA transaction; several branches commit
+	// with two-phase commit, atomically.
+	TxnXA = "xa"
+	// TxnBestEffort: branches are local transactions committed one after
+	// another; a failure after the first commit leaves the others'
+	// outcome as reported.
+	TxnBestEffort = "best_effort"
+	// TxnSingle: a transaction stays on one cluster (a statement for
+	// another cluster gets 1235).
+	TxnSingle = "single"
+)
+
+// Transactions is the top-level transactions: block.
+type Transactions struct {
+	// LogCluster holds the decision log (its primary), LogSchema the
+	// database of its tables.
+	LogCluster string `yaml:"log_cluster"`
+	LogSchema  string `yaml:"log_schema"`
+	// Instance names this proxy in transaction ids and the log; empty:
+	// host name and listen port, filled in at start.
+	Instance string `yaml:"instance"`
+	// RecoveryInterval is how often in-doubt branches are looked for (and
+	// the instance's heartbeat written).
+	RecoveryInterval time.Duration `yaml:"recovery_interval"`
+	// AbortAfter: a prepared branch with no commit decision that recovery
+	// has seen for this long is rolled back, even if its proxy looks alive.
+	AbortAfter time.Duration `yaml:"abort_after"`
+	// LockWaitTimeout bounds innodb_lock_wait_timeout (whole seconds) on
+	// the branches of a transaction that spans clusters: a deadlock across
+	// servers is detected by none of them.
+	LockWaitTimeout time.Duration `yaml:"lock_wait_timeout"`
+	line            int
 }
 
 // Table says where one logical table lives when that is not the schema's
@@ -261,6 +305,8 @@ const (
 	DefaultBucketFuture          = 48 * time.Hour
 	DefaultBucketRefreshInterval = 10 * time.Second
 	DefaultBucketRecheckInterval = time.Second
+	// DefaultLogSchema is the database of the XA decision log.
+	DefaultLogSchema = "shardgate"
 )
 
 // Load reads, parses and validates a rules file.
@@ -371,6 +417,22 @@ func (r *Rules) applyDefaults() {
 	if r.StatementMemoryLimit == 0 {
 		r.StatementMemoryLimit = min(r.MemoryLimit/MemoryShareDivisor, r.ConnectionMemoryLimit)
 	}
+	tx := &r.Transactions
+	if tx.LogCluster == "" && len(r.SchemaOrder) > 0 && r.Schemas[r.SchemaOrder[0]] != nil {
+		tx.LogCluster = r.Schemas[r.SchemaOrder[0]].Cluster
+	}
+	if tx.LogSchema == "" {
+		tx.LogSchema = DefaultLogSchema
+	}
+	if tx.RecoveryInterval == 0 {
+		tx.RecoveryInterval = 5 * time.Second
+	}
+	if tx.AbortAfter == 0 {
+		tx.AbortAfter = 30 * time.Second
+	}
+	if tx.LockWaitTimeout == 0 {
+		tx.LockWaitTimeout = 5 * time.Second
+	}
 	p := &r.Pool
 	if p.MaxOpen == 0 {
 		p.MaxOpen = 128
@@ -408,6 +470,9 @@ func (r *Rules) applyDefaults() {
 		}
 		if s.CausalTimeout == 0 {
 			s.CausalTimeout = 100 * time.Millisecond
+		}
+		if s.Transactions == "" {
+			s.Transactions = TxnXA
 		}
 		for tname, t := range s.Tables {
 			t.Name = tname

@@ -145,13 +145,61 @@ func (r *Rules) validate(doc *yaml.Node) error {
 		if s.CausalTimeout <= 0 {
 			return lineError(s.line, "schema %s: causal_timeout %s: must be positive", name, s.CausalTimeout)
 		}
+		switch s.Transactions {
+		case TxnXA, TxnBestEffort, TxnSingle:
+		default:
+			return lineError(s.line, "schema %s: transactions %q: use xa, best_effort or single", name, s.Transactions)
+		}
 		for _, tname := range sortedKeys(s.Tables) {
 			if err := r.validateTable(s, s.Tables[tname]); err != nil {
 				return err
 			}
 		}
 	}
+	return r.validateTransactions(doc)
+}
+
+// MinRecoveryInterval keeps the recovery loop from spinning.
+const MinRecoveryInterval = 10 * time.Millisecond
+
+// maxInstanceName is the width of the decision log's instance column.
+const maxInstanceName = 100
+
+func (r *Rules) validateTransactions(doc *yaml.Node) error {
+	tx := r.Transactions
+	line := func(key string) int { return pathLine(doc, "transactions", key) }
+	if r.Clusters[tx.LogCluster] == nil {
+		return lineError(line("log_cluster"), "transactions: log_cluster %q: unknown cluster", tx.LogCluster)
+	}
+	if !plainName(tx.LogSchema) {
+		return lineError(line("log_schema"), "transactions: log_schema %q: use letters, digits, _ and $ (at most 64)", tx.LogSchema)
+	}
+	if len(tx.Instance) > maxInstanceName {
+		return lineError(line("instance"), "transactions: instance: at most %d bytes", maxInstanceName)
+	}
+	if tx.RecoveryInterval < MinRecoveryInterval {
+		return lineError(line("recovery_interval"), "transactions: recovery_interval %s: must be at least %s", tx.RecoveryInterval, MinRecoveryInterval)
+	}
+	if tx.AbortAfter <= 0 {
+		return lineError(line("abort_after"), "transactions: abort_after %s: must be positive", tx.AbortAfter)
+	}
+	if tx.LockWaitTimeout < time.Second || tx.LockWaitTimeout > time.Hour {
+		return lineError(line("lock_wait_timeout"), "transactions: lock_wait_timeout %s: must be between 1s and 1h (innodb_lock_wait_timeout counts whole seconds)", tx.LockWaitTimeout)
+	}
 	return nil
+}
+
+// plainName: an identifier that needs no quoting in any sql_mode.
+func plainName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Rules) validateTable(s *Schema, t *Table) error {

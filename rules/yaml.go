@@ -159,3 +159,9 @@ func (b *Backend) UnmarshalYAML(n *yaml.Node) error {
 	type plain Backend
 	return decodeStrict(n, (*plain)(b))
 }
+
+func (t *Transactions) UnmarshalYAML(n *yaml.Node) error {
+	type plain Transactions
+	t.line = n.Line
+	return decodeStrict(n, (*plain)(t))
+}

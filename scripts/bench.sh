@@ -9,11 +9,12 @@
 # (b) through shardgate on an unsharded schema, (c) through shardgate on
 # sbtest1 hash-sharded over s0/s1. Reads run without explicit transactions
 # (--skip_trx=on) everywhere so that the proxy may send them to replicas;
-# sharded writes also skip transactions and the delete/insert pair (see
-# scripts/sysbench.sh). Then the Go benchmarks: scatter-gather against the
-# ref server, streaming memory, idle connections, parse+plan, k-way merge,
-# the pool's borrow/return and the primary's ping before an idle
-# connection's statement.
+# sharded writes also skip transactions and the delete/insert pair, so that
+# they compare with the unsharded runs statement for statement. Then the Go
+# benchmarks: scatter-gather against the ref server, streaming memory, idle
+# connections, transfer transactions (xa vs best_effort vs one server,
+# docs/transactions.md), parse+plan, k-way merge, the pool's borrow/return
+# and the primary's ping before an idle connection's statement.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin:/usr/sbin
@@ -110,7 +111,7 @@ done
   echo
   echo '```'
 } | tee -a "$out"
-go test ./integration -run '^$' -bench 'ScatterVsRef|ScatterStreamMemory|IdleConnections|PrimaryPingCost' -benchtime 1x 2>&1 | grep -E 'Benchmark|memory_bench_test|ping_bench_test' | grep -v '^\[mysql\]' | tee -a "$out"
+go test ./integration -run '^$' -bench 'ScatterVsRef|ScatterStreamMemory|IdleConnections|PrimaryPingCost|Transfers' -benchtime 1x 2>&1 | grep -E 'Benchmark|memory_bench_test|ping_bench_test' | grep -v '^\[mysql\]' | tee -a "$out"
 go test ./router -run '^$' -bench 'ParsePlan|KWayMerge' -benchtime 20000x 2>&1 | grep -E '^Benchmark' | tee -a "$out"
 # The pool's own cost per borrow, and a statement on a primary connection
 # idle over a second (pinged first) side by side with one used within it.

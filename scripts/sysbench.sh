@@ -5,11 +5,10 @@
 #   scripts/sysbench.sh PORT SCHEMA [SECONDS] [THREADS] [TESTS...]
 #
 # SCHEMA sbtest is unsharded, sbshard has sbtest1 sharded by id (see
-# testdata/rules.sysbench.yaml). On sbshard the tests run without explicit
-# transactions (--skip_trx=on): a transaction cannot span shards yet. Without
-# transactions oltp_read_write's DELETE-then-INSERT of one id races between
-# threads (duplicate key), so it runs with --delete_inserts=0 there;
-# oltp_insert still inserts.
+# testdata/rules.sysbench.yaml). Both run with sysbench's explicit
+# transactions and oltp_read_write's DELETE-then-INSERT pair: on sbshard a
+# transaction spans s0 and s1 and commits with two-phase commit
+# (transactions: xa, docs/transactions.md).
 #
 # Errors: sysbench stops at the first error it does not retry, so any such
 # error fails the run (exit status 1, "sysbench failed"). Deadlocks (1213),
@@ -23,7 +22,11 @@
 # pre-filled table already has (1062, not retried).
 #
 # Prints one line per test:
-#   NAME qps=Q p95_ms=P events=E retried=R codes=CODE:N,...
+#   NAME qps=Q p95_ms=P events=E retried=R codes=CODE:N,... [rows=N idsum=S]
+#
+# rows and idsum (after every test on the pre-filled table) are COUNT(*) and
+# SUM(id) of sbtest1 read back through the endpoint: oltp_read_write deletes
+# and inserts rows of the same ids, so they must stay SIZE and SIZE*(SIZE+1)/2.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 port=${1:?port}; schema=${2:?schema}; secs=${3:-5}; threads=${4:-4}; shift $(( $# < 4 ? $# : 4 ))
@@ -33,9 +36,6 @@ host=${SYSBENCH_HOST:-127.0.0.1}
 size=${SYSBENCH_TABLE_SIZE:-10000}
 common=(--db-driver=mysql --mysql-host="$host" --mysql-port="$port" --mysql-user=app --mysql-password=app
   --mysql-db="$schema" --tables=1 --table-size="$size" --auto_inc=off --db-ps-mode=auto)
-# SYSBENCH_NO_TRX=1 runs an unsharded schema the way sbshard runs (the direct
-# run a sharded one is compared with).
-if [ "$schema" = sbshard ] || [ -n "${SYSBENCH_NO_TRX:-}" ]; then common+=(--skip_trx=on --delete_inserts=0); fi
 # No sysbench command may hang the caller: each gets its run time plus a margin.
 limit=$((secs + 120))
 sb() { timeout --kill-after=5 "$limit" sysbench "$@"; }
@@ -64,7 +64,13 @@ for t in "${tests[@]}"; do
   events=$(awk '/total number of events:/ {print $5; exit}' <<<"$out")
   retried=$(awk '/ignored errors:/ {print $3; exit}' <<<"$out")
   codes=$(awk '/^retried / {n[$2] += $3} END {s = ""; for (c in n) s = s (s == "" ? "" : ",") c ":" n[c]; print (s == "" ? "none" : s)}' <<<"$out")
-  echo "$t qps=$qps p95_ms=$p95 events=$events retried=$retried codes=$codes"
+  invariants=""
+  if [ "$t" != oltp_insert ]; then
+    read -r rows idsum < <(mariadb --no-defaults -h"$host" -P"$port" -uapp -papp "$schema" -N -B \
+      -e "SELECT COUNT(*), SUM(id) FROM sbtest1")
+    invariants=" rows=$rows idsum=$idsum"
+  fi
+  echo "$t qps=$qps p95_ms=$p95 events=$events retried=$retried codes=$codes$invariants"
 done
 sb oltp_common "${common[@]}" cleanup >/dev/null 2>&1 || true
 exit $status

@@ -69,6 +69,7 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 	}
 	setGoMemoryLimit(r, log)
 	rt := router.New(r, log)
+	rt.SetListenAddr(ln.Addr().String())
 	if r.AdminListen != "" {
 		rt.Metrics = metrics.New(rt.BackendStats)
 		admin, err := net.Listen("tcp", r.AdminListen)
