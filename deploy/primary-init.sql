@@ -12,6 +12,9 @@ GRANT SLAVE MONITOR ON *.* TO 'app'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES,
   CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE,
   ALTER ROUTINE, TRIGGER, EVENT ON `shop`.* TO 'app'@'%';
+-- The decision log of distributed transactions (transactions.log_schema,
+-- docs/transactions.md): the proxy creates its tables there.
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON `shardgate`.* TO 'app'@'%';
 -- Only for `SHARDGATE_EXTERNAL_CLUSTER=1 make test` against these servers:
 -- the databases the tests and benchmarks use (as scripts/cluster.sh grants).
 -- Leave these out in production.

@@ -137,11 +137,13 @@ wait_ready() { # wait_ready NAME
 #   txn_% iso_% usr_%           integration tests' own databases (txn_test.go,
 #                               isolation_test.go, users_test.go)
 #   drvsuite_%                  scripts/driver-suite.sh
+#   shardgate                   the XA decision log (transactions.log_schema's
+#                               default; docs/transactions.md)
 APP_GLOBAL_GRANTS="SLAVE MONITOR"
 APP_DB_GRANTS="SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES,
   CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE,
   ALTER ROUTINE, TRIGGER, EVENT"
-APP_DATABASES='shop sbtest sbshard sbdirect txn\_% iso\_% usr\_% drvsuite\_%'
+APP_DATABASES='shop shardgate sbtest sbshard sbdirect txn\_% iso\_% usr\_% drvsuite\_%'
 
 app_grants() { # the statements giving app exactly the privileges above
   local db out="GRANT $APP_GLOBAL_GRANTS ON *.* TO 'app'@'%';"
