@@ -179,10 +179,8 @@ func TestFrozenReplicaNeverHangsClients(t *testing.T) {
 		}
 	}
 	pid := serverPid(t, "main-r1")
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	freeze(t, pid)
 
 	stop := make(chan struct{})
 	done := make(chan []readResult)
@@ -434,9 +432,7 @@ func TestFrozenReplicaReadsMoveOn(t *testing.T) {
 	eventually(t, 10*time.Second, "100 reads under load before the freeze", func() bool { return okReads.Load() >= 100 })
 	cutBefore := frozen.CutConns.Load()
 	frozenAt := time.Now()
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	freeze(t, pid)
 	left := eventually(t, 10*time.Second, "the frozen replica out of rotation", func() bool { return !frozen.Healthy() })
 	// Run on until every read caught by the freeze has had the bound to
 	// finish, and 200 more have succeeded.
@@ -490,4 +486,30 @@ func TestFrozenReplicaReadsMoveOn(t *testing.T) {
 		return frozen.Healthy() && whoAnswers(t, conn, "SELECT @@port") == 3311
 	})
 	t.Logf("back in rotation %s after SIGCONT", took)
+}
+
+// freeze SIGSTOPs pid and returns once every thread of it has stopped:
+// kill(2) returns before a thread running on another CPU is stopped, and
+// such a thread can still answer a query a moment after the signal.
+func freeze(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, fmt.Sprintf("every thread of %d stopped", pid), func() bool {
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if err != nil {
+			return false
+		}
+		for _, task := range tasks {
+			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+			if err != nil {
+				continue // the thread ended
+			}
+			if !strings.Contains(string(status), "State:\tT") {
+				return false
+			}
+		}
+		return true
+	})
 }

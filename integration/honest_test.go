@@ -135,9 +135,7 @@ func TestHonestOutcomeUnknown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT); clusterScript(t, "start", "s1-p") })
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	freeze(t, pid)
 	insert := "INSERT INTO " + honestTable + " VALUES (2, 2)"
 	res := make(chan error, 1)
 	go func() {

@@ -255,9 +255,7 @@ func TestSplitInsertOutcomeUnknown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT); clusterScript(t, "start", "s1-p") })
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	freeze(t, pid)
 	res := make(chan error, 1)
 	go func() {
 		_, err := conn.ExecContext(context.Background(), insert)

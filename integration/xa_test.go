@@ -903,3 +903,26 @@ func epochsInDoubt(t testing.TB, instance string) map[string]int {
 	}
 	return out
 }
+
+// XA statements are the proxy's own: a client's XA START would leave a
+// prepared branch holding row locks after its connection, and one in the
+// proxy's format would meet recovery. The proxy's statement savepoint
+// name is reserved the same way. (From an adversarial review.)
+func TestClientXAStatementsRefused(t *testing.T) {
+	e := newTxnEnv(t, xaRules)
+	c := e.session(t)
+	for _, q := range []string{"XA START 'client'", "xa recover", "/* c */ XA START 'x',21319", "XA COMMIT 'client'"} {
+		wantCodeDB(t, execErr(c, q), 1235)
+	}
+	mustExec(t, c, "BEGIN")
+	mustExec(t, c, "INSERT INTO notes VALUES (1, 'n')")
+	mustExec(t, c, "INSERT INTO orders VALUES (1, 1)") // a second cluster: distributed
+	wantCodeDB(t, execErr(c, "SAVEPOINT `shardgate statement`"), 1235)
+	mustExec(t, c, "SAVEPOINT s")
+	mustExec(t, c, "INSERT INTO orders VALUES (2, 1)")
+	mustExec(t, c, "ROLLBACK TO SAVEPOINT s")
+	mustExec(t, c, "COMMIT")
+	if n := e.count(t, "orders", "1=1"); n != 1 {
+		t.Fatalf("orders: %d rows after ROLLBACK TO s and COMMIT, want 1", n)
+	}
+}

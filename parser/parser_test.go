@@ -116,3 +116,19 @@ func TestParseInMode(t *testing.T) {
 		t.Errorf("under ANSI_QUOTES \"product_id\" is a column: %v", conds)
 	}
 }
+
+func TestLeadingKeyword(t *testing.T) {
+	for _, tc := range []struct{ sql, want string }{
+		{"XA START 'x'", "XA"},
+		{"  /* c */ xa recover", "XA"},
+		{"-- c\n# d\n\tXa commit 'x'", "XA"},
+		{"/*c*//*d*/SELECT 1", "SELECT"},
+		{"'XA' START", ""},
+		{"", ""},
+		{"/* unterminated", ""},
+	} {
+		if got := LeadingKeyword(tc.sql, TextMode{}); got != tc.want {
+			t.Errorf("LeadingKeyword(%q) = %q, want %q", tc.sql, got, tc.want)
+		}
+	}
+}

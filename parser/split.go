@@ -89,3 +89,30 @@ var storedProgram = regexp.MustCompile(`(?is)^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)
 
 // IsStoredProgram reports a text that must not be split at its semicolons.
 func IsStoredProgram(sql string) bool { return storedProgram.MatchString(sql) }
+
+// LeadingKeyword is the first word of sql after whitespace and comments,
+// upper-cased ("" when there is none): what kind of statement the server
+// will see, for statements the parser cannot read.
+func LeadingKeyword(sql string, m TextMode) string {
+	i := 0
+	for i < len(sql) {
+		if c := sql[i]; c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' {
+			i++
+			continue
+		}
+		if c := sql[i]; c == '\'' || c == '"' || c == '`' {
+			return "" // a quoted word is no keyword
+		}
+		j, skipped := skipNonCode(sql, i, m)
+		if !skipped {
+			break
+		}
+		i = j + 1 // j is the comment's last byte
+	}
+	i = min(i, len(sql))
+	j := i
+	for j < len(sql) && (sql[j] == '_' || sql[j] >= 'a' && sql[j] <= 'z' || sql[j] >= 'A' && sql[j] <= 'Z') {
+		j++
+	}
+	return strings.ToUpper(sql[i:j])
+}

@@ -414,11 +414,23 @@ func (s *Session) distSavepoint(st *parser.Statement, w ResultWriter) (handled b
 	default:
 		return false, nil
 	}
+	if strings.EqualFold(name, statementSavepoint) {
+		// The proxy's own, for multi-step writes: a client's savepoint of
+		// that name would be confused with it.
+		return true, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: the savepoint name %q is reserved by the proxy", name)
+	}
 	i := d.savepoint(name)
 	if verb != "SAVEPOINT " && i < 0 {
 		return true, wire.Errorf(mysql.ER_SP_DOES_NOT_EXIST, "SAVEPOINT %s does not exist", name)
 	}
 	if err := s.onEveryBranch(verb + parser.QuoteIdent(name)); err != nil {
+		if len(d.branches) > 1 {
+			// It may have run on some branches and not on others, which
+			// would then commit different parts of the transaction: end
+			// it on every branch instead.
+			s.abortDist()
+			return true, wholeWrite(err, "the transaction was rolled back on every cluster: the savepoint statement may have run on some of them only")
+		}
 		return true, err
 	}
 	switch verb {

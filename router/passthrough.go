@@ -27,6 +27,12 @@ func (s *Session) passthrough(sql string, parseErr error, w ResultWriter, obs *o
 	refuse := func(why string) error {
 		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: the proxy cannot parse this statement (%v) and cannot send it unchanged: %s", parseErr, why)
 	}
+	if parser.LeadingKeyword(sql, s.state.textMode()) == "XA" {
+		// XA branches are the proxy's own (distributed transactions):
+		// a client's prepared branch would outlive its connection holding
+		// row locks, and one with the proxy's format would meet recovery.
+		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: XA statements are not accepted from clients; transactions that span clusters are distributed by the proxy (transactions: xa)")
+	}
 	for _, name := range passthroughNames(sql, s.state.textMode()) {
 		table := name[0]
 		if len(name) > 1 {

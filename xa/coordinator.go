@@ -330,6 +330,10 @@ type branchResult struct {
 	// the step (a prepare may have happened).
 	broken bool
 	done   bool
+	// unconfirmed: done, but the branch was no longer prepared when the
+	// commit was retried after its connection broke: the first XA COMMIT
+	// most likely went through, but nothing confirms it did.
+	unconfirmed bool
 }
 
 // each runs f on every branch at once and waits for all.
@@ -449,12 +453,13 @@ func (t *Txn) twoPhase(bs []Branch) (Outcome, error) {
 		// one is closed. A branch is detached from its connection once the
 		// server sees the connection gone, which may take a moment.
 		bs[i].Drop()
-		if err := t.commitElsewhere(bs[i]); err != nil {
+		ended, err := t.commitElsewhere(bs[i])
+		if err != nil {
 			return branchResult{err: err, broken: true}
 		}
-		return branchResult{done: true, broken: true}
+		return branchResult{done: true, broken: true, unconfirmed: !ended}
 	})
-	var late []string
+	var late, unconfirmed []string
 	for i, r := range commits {
 		if r.crashed {
 			return newOutcome(len(bs)), crashed()
@@ -463,11 +468,26 @@ func (t *Txn) twoPhase(bs []Branch) (Outcome, error) {
 		if !r.done {
 			late = append(late, fmt.Sprintf("%s (%v)", bs[i].Server, r.err))
 		}
+		if r.unconfirmed {
+			unconfirmed = append(unconfirmed, bs[i].Server)
+		}
 	}
 	c.Metrics.TxnCommitted("two_phase")
+	var warnings []string
 	if len(late) > 0 {
-		out.Warning = "shardgate: committed; the commit of the branch on " + strings.Join(late, ", ") + " is not confirmed yet: recovery completes it within a few seconds (transactions.recovery_interval)"
+		warnings = append(warnings, "the commit of the branch on "+strings.Join(late, ", ")+" is not confirmed yet: recovery completes it within a few seconds (transactions.recovery_interval)")
 		c.Log.Warn("xa: committed, branches left to recovery", "xid", t.gtrid, "branches", late)
+	}
+	if len(unconfirmed) > 0 {
+		// Gone from XA RECOVER after the connection broke during XA
+		// COMMIT: committed by that XA COMMIT, unless the server lost the
+		// prepared branch (a crash with relaxed durability, a failover):
+		// saying "committed" without a word would be a guess.
+		warnings = append(warnings, "the branch on "+strings.Join(unconfirmed, ", ")+" was no longer prepared when its commit was retried after the connection broke: its first XA COMMIT most likely went through, but nothing confirms it")
+		c.Log.Warn("xa: committed, branch commits unconfirmed", "xid", t.gtrid, "branches", unconfirmed)
+	}
+	if len(warnings) > 0 {
+		out.Warning = "shardgate: committed; " + strings.Join(warnings, "; ")
 	}
 	return out, nil
 }
@@ -516,18 +536,20 @@ const commitRetry = 2 * time.Second
 
 // commitElsewhere commits a prepared branch from a connection of the
 // coordinator's own.
-func (t *Txn) commitElsewhere(b Branch) error {
+// ended: this call committed it (false: the server no longer held it
+// prepared).
+func (t *Txn) commitElsewhere(b Branch) (ended bool, err error) {
 	x := t.XID(b.Cluster)
 	deadline := time.Now().Add(commitRetry)
 	var last error
 	for {
-		done, _, err := finishBranch(t.c.p, b.Cluster, x, decisionCommit)
+		done, ended, err := finishBranch(t.c.p, b.Cluster, x, decisionCommit)
 		if done {
-			return nil
+			return ended, nil
 		}
 		last = err
 		if time.Now().After(deadline) {
-			return last
+			return false, last
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -72,8 +72,11 @@ func TestTwoPhaseCommitFaults(t *testing.T) {
 		}, code: mysql.ER_UNKNOWN_ERROR, text: "outcome unknown", before: "prepared", after: "rolled back", keep: []bool{false, false}},
 		{name: "crash after decision", hook: crashAt(AfterDecision, -1), code: mysql.ER_UNKNOWN_ERROR, text: "simulated crash",
 			before: "prepared", after: "committed", keep: []bool{false, false}},
+		// The retry finds the branch gone: committed by the first XA
+		// COMMIT here, but the proxy cannot tell that from a branch the
+		// server lost, so the OK carries a warning.
 		{name: "commit's connection broke after it ran", setup: func(w *world) { w.inject("s1", "XA COMMIT", fault{breakAfter: true}) },
-			code: 0, before: "committed", after: "committed", keep: []bool{true, false}},
+			code: 0, before: "committed", after: "committed", keep: []bool{true, false}, warn: true},
 		{name: "commit's connection broke, retried elsewhere", setup: func(w *world) { w.inject("s1", "XA COMMIT", broken) },
 			code: 0, before: "committed", after: "committed", keep: []bool{true, false}},
 		{name: "commit's server gone", setup: func(w *world) {
@@ -371,5 +374,35 @@ func TestRecoveryLeavesTransactionsInFlight(t *testing.T) {
 	r, err = c.Recover()
 	if err != nil || r.RolledBack != 2 {
 		t.Fatalf("next round: %+v %v", r, err)
+	}
+}
+
+// After the commit decision a branch whose connection broke is committed
+// from another connection; when the server then no longer holds it
+// prepared (XAER_NOTA, absent from XA RECOVER), its first XA COMMIT most
+// likely went through, but a branch the server lost (a crash with relaxed
+// durability, a failover) looks the same. The client hears OK with a
+// warning saying so, never a bare OK. (Found by an adversarial review.)
+func TestVanishedBranchCommitUnconfirmed(t *testing.T) {
+	w := newWorld("main", "s0", "s1")
+	a := New(testConfig(), w)
+	tx, bs := transfer(t, w, a)
+	a.SetHook(func(s Step, i int) error {
+		if s == Commit && i == 1 {
+			w.mu.Lock()
+			x := tx.XID("s1")
+			delete(w.servers["s1"].branches, x)
+			w.servers["s1"].rolledBack = append(w.servers["s1"].rolledBack, x)
+			w.mu.Unlock()
+			return errors.New("connection reset") // broken
+		}
+		return nil
+	})
+	out, err := tx.Commit(bs)
+	if err != nil {
+		t.Fatalf("COMMIT: %v (the decision was commit)", err)
+	}
+	if !strings.Contains(out.Warning, "no longer prepared") || !strings.Contains(out.Warning, "nothing confirms it") {
+		t.Fatalf("warning %q, want one saying the branch's commit is unconfirmed", out.Warning)
 	}
 }

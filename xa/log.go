@@ -161,10 +161,14 @@ type instance struct {
 	silent time.Duration
 }
 
+// Ages are differences of UNIX_TIMESTAMP values: TIMESTAMP columns
+// compared with NOW() are compared in the session's time zone, where a
+// daylight-saving change makes a fresh row look an hour old (a live
+// instance silent, a recent tombstone collectable).
 func (l *decisionLog) instances() (map[string]instance, error) {
 	out := map[string]instance{}
 	err := l.with(func(c Conn) error {
-		res, _, err := c.Query("SELECT instance, epoch, TIMESTAMPDIFF(MICROSECOND, heartbeat, NOW(6)) FROM " + l.table("xa_instances"))
+		res, _, err := c.Query("SELECT instance, epoch, ROUND((UNIX_TIMESTAMP(NOW(6)) - UNIX_TIMESTAMP(heartbeat)) * 1000000) FROM " + l.table("xa_instances"))
 		if err != nil {
 			return err
 		}
@@ -188,7 +192,7 @@ func (l *decisionLog) instances() (map[string]instance, error) {
 // server holds in doubt any more (keep), and instances silent for as long.
 func (l *decisionLog) collect(horizon time.Duration, keep []string) error {
 	return l.with(func(c Conn) error {
-		q := fmt.Sprintf("DELETE FROM %s WHERE created < NOW(6) - INTERVAL %d SECOND", l.table("xa_log"), int64(horizon/time.Second)+1)
+		q := fmt.Sprintf("DELETE FROM %s WHERE UNIX_TIMESTAMP(created) < UNIX_TIMESTAMP(NOW(6)) - %d", l.table("xa_log"), int64(horizon/time.Second)+1)
 		if len(keep) > 0 {
 			lits := make([]string, len(keep))
 			for i, g := range keep {
@@ -199,7 +203,7 @@ func (l *decisionLog) collect(horizon time.Duration, keep []string) error {
 		if _, err := c.Exec(q + " LIMIT 10000"); err != nil {
 			return err
 		}
-		_, err := c.Exec(fmt.Sprintf("DELETE FROM %s WHERE heartbeat < NOW(6) - INTERVAL %d SECOND", l.table("xa_instances"), int64(horizon/time.Second)+1))
+		_, err := c.Exec(fmt.Sprintf("DELETE FROM %s WHERE UNIX_TIMESTAMP(heartbeat) < UNIX_TIMESTAMP(NOW(6)) - %d", l.table("xa_instances"), int64(horizon/time.Second)+1))
 		return err
 	})
 }
