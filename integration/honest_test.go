@@ -145,17 +145,7 @@ func TestHonestOutcomeUnknown(t *testing.T) {
 	// The INSERT is sent when a connection of the frozen server holds at
 	// least its packet unread (4 bytes of header, the command byte, the
 	// text; the health check's ping is 5 bytes).
-	eventually(t, 10*time.Second, "the INSERT waiting in the frozen primary's socket", func() bool {
-		out, _ := runCmd(t, 10*time.Second, "ss", "-Htn", "state", "established", "( sport = :3330 )")
-		for _, line := range strings.Split(out, "\n") {
-			if f := strings.Fields(line); len(f) >= 1 {
-				if n, _ := strconv.Atoi(f[0]); n >= 5+len(insert) {
-					return true
-				}
-			}
-		}
-		return false
-	})
+	waitUnread(t, 3330, 5+len(insert), "the INSERT waiting in the frozen primary's socket")
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -422,4 +412,21 @@ func TestPrimaryKilledDuringInserts(t *testing.T) {
 	if counts[1429]+counts[1105] == 0 {
 		t.Errorf("no insert failed: the kill did not hit the load")
 	}
+}
+
+// waitUnread waits until a connection to the (frozen) server on port holds
+// at least n unread bytes: the statement the test sent is in its socket.
+func waitUnread(t *testing.T, port, n int, what string) {
+	t.Helper()
+	eventually(t, 10*time.Second, what, func() bool {
+		out, _ := runCmd(t, 10*time.Second, "ss", "-Htn", "state", "established", fmt.Sprintf("( sport = :%d )", port))
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) >= 1 {
+				if unread, _ := strconv.Atoi(f[0]); unread >= n {
+					return true
+				}
+			}
+		}
+		return false
+	})
 }

@@ -263,17 +263,7 @@ func TestSplitInsertOutcomeUnknown(t *testing.T) {
 	}()
 	// The s1 step is sent when a connection of the frozen server holds
 	// more unread bytes than a health check's ping (5).
-	eventually(t, 10*time.Second, "the s1 step waiting in the frozen primary's socket", func() bool {
-		out, _ := runCmd(t, 10*time.Second, "ss", "-Htn", "state", "established", "( sport = :3330 )")
-		for _, line := range strings.Split(out, "\n") {
-			if f := strings.Fields(line); len(f) >= 1 {
-				if n, _ := strconv.Atoi(f[0]); n >= 40 {
-					return true
-				}
-			}
-		}
-		return false
-	})
+	waitUnread(t, 3330, 40, "the s1 step waiting in the frozen primary's socket")
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
