@@ -200,6 +200,8 @@ func TestMoveInsertSelect(t *testing.T) {
 			table: "plain"},
 		{name: "merged source", sql: "INSERT INTO plain (id, pid, qty, note) SELECT 900 + pid, pid, COUNT(*), MAX(note) FROM items GROUP BY pid",
 			table: "plain"},
+		{name: "ordered, limited source", sql: "INSERT INTO items3 (id, pid, qty, note) SELECT id + 9000, pid, qty, note FROM items ORDER BY note DESC, id LIMIT 7",
+			table: "items3", key: "pid"},
 		{name: "hourly", sql: "INSERT INTO events (id, at, pid, qty) SELECT id, at, pid, qty FROM evsrc",
 			table: "events", key: "pid"},
 		{name: "hourly to hourly, new hours", sql: "INSERT INTO events (id, at, pid, qty) SELECT id + 100, at + INTERVAL 7 HOUR, pid, qty FROM events",
@@ -280,6 +282,24 @@ func TestMoveInsertSelect(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestMoveSingleRefused: where a write to several tables cannot be
+// atomic (transactions: single), the statements that would need it are
+// refused before anything runs.
+func TestMoveSingleRefused(t *testing.T) {
+	e := newMvEnv(t, schemaMode("single"))
+	for _, q := range []string{
+		"INSERT INTO items3 (id, pid, qty, note) SELECT id, pid, qty, note FROM items",
+		"UPDATE items SET pid = pid + 1 WHERE id = 3",
+	} {
+		_, err := e.px.Exec(q)
+		if code, _, msg := mysqlErr(t, err); code != 1235 || !strings.Contains(msg, "transactions: xa") {
+			t.Errorf("%s: %v, want 1235 naming transactions: xa", q, err)
+		}
+	}
+	e.same(t, "items", "pid")
+	e.same(t, "items3", "")
 }
 
 // TestMoveInsertSelectTransaction: inside a client transaction the rows

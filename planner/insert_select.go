@@ -63,7 +63,17 @@ func (pl *Planner) insertSelectPlan(st *parser.Statement, n *ast.InsertStmt, f F
 	if len(n.OnDuplicate) > 0 {
 		// Its assignments may name the SELECT's columns, which the
 		// streamed INSERT … VALUES cannot name.
-		return nil, notSupported("INSERT ... SELECT ... ON DUPLICATE KEY UPDATE whose source and target rows live on different servers is not supported: use INSERT IGNORE or REPLACE, or update the rows with UPDATE")
+		var from []string
+		for _, tb := range st.Tables {
+			s := tb.Schema
+			if s == "" {
+				s = f.DB
+			}
+			if q := s + "." + tb.Name; q != target.qualified() {
+				from = append(from, q)
+			}
+		}
+		return nil, notSupported("INSERT INTO %s ... SELECT ... ON DUPLICATE KEY UPDATE from %s is not supported where source and target rows may live on different servers: its assignments may name the source's columns; use INSERT IGNORE or REPLACE, or UPDATE the rows", target.qualified(), strings.Join(from, ", "))
 	}
 	srcText, err := parser.RestoreIn(n.Select, f.Text)
 	if err != nil {
