@@ -176,6 +176,8 @@ type rowWriter struct {
 	schema      string
 	verb, cols_ string
 	cols        []wire.Column
+	// skip marks columns not written (generated ones).
+	skip        []bool
 	batchBytes  int
 	maxBuffered int
 	batches     map[shard.Target]*strings.Builder
@@ -233,10 +235,15 @@ func (wr *rowWriter) add(router RowRouter, r *Row, key, sub, rowNum int) error {
 		b.WriteByte(',')
 	}
 	b.WriteByte('(')
+	first := true
 	for i := range wr.cols {
-		if i > 0 {
+		if i < len(wr.skip) && wr.skip[i] {
+			continue
+		}
+		if !first {
 			b.WriteByte(',')
 		}
+		first = false
 		b.WriteString(parser.ColumnValueLiteral(wr.cols[i], str(i)))
 	}
 	b.WriteByte(')')

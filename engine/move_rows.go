@@ -113,6 +113,10 @@ func (m *MoveRows) run(vc Cursor) (wire.OK, error) {
 	if err != nil {
 		return total, err
 	}
+	generated, err := m.generatedColumns(vc, m.Tables[0])
+	if err != nil {
+		return total, err
+	}
 	pkList := make([]string, len(pk))
 	for i, c := range pk {
 		pkList[i] = parser.QuoteIdent(c)
@@ -156,7 +160,7 @@ func (m *MoveRows) run(vc Cursor) (wire.OK, error) {
 			}
 			matched += mt
 			changed += ch
-			if err := m.moveChunk(vc, wr, t, pk, cols, in); err != nil {
+			if err := m.moveChunk(vc, wr, t, pk, generated, cols, in); err != nil {
 				return total, err
 			}
 		}
@@ -207,6 +211,23 @@ func (m *MoveRows) primaryKey(vc Cursor, t MoveTable) ([]string, error) {
 		out[i] = p.name
 		if strings.EqualFold(p.name, m.Key) || (m.Sub != "" && strings.EqualFold(p.name, m.Sub)) {
 			return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: UPDATE of shard column %s of %s is not supported when the column is part of the PRIMARY KEY", m.Key, m.Table)
+		}
+	}
+	return out, nil
+}
+
+// generatedColumns lists the table's generated columns (lower case),
+// which a moved row cannot be given.
+func (m *MoveRows) generatedColumns(vc Cursor, t MoveTable) (map[string]bool, error) {
+	res, err := m.query(vc, t, "SHOW COLUMNS FROM "+parser.QuoteIdent(m.Schema)+"."+parser.QuoteIdent(t.Table)+" WHERE Extra LIKE '%GENERATED%'")
+	if err != nil {
+		return nil, err
+	}
+	defer vc.Memory().Shrink(res.size)
+	out := map[string]bool{}
+	for _, r := range res.Rows {
+		if len(r) > 0 && r[0] != nil {
+			out[strings.ToLower(*r[0])] = true
 		}
 	}
 	return out, nil
@@ -361,7 +382,7 @@ func (m *MoveRows) query(vc Cursor, t MoveTable, sql string) (*queryResult, erro
 
 // moveChunk reads back the rows just updated (in), and moves those whose
 // new key routes to another table.
-func (m *MoveRows) moveChunk(vc Cursor, wr *rowWriter, t MoveTable, pk []string, cols, in string) error {
+func (m *MoveRows) moveChunk(vc Cursor, wr *rowWriter, t MoveTable, pk []string, generated map[string]bool, cols, in string) error {
 	here := parser.QuoteIdent(m.Schema) + "." + parser.QuoteIdent(t.Table)
 	res, err := m.query(vc, t, "SELECT * FROM "+here+in)
 	if err != nil {
@@ -373,9 +394,15 @@ func (m *MoveRows) moveChunk(vc Cursor, wr *rowWriter, t MoveTable, pk []string,
 	for i := range pkAt {
 		pkAt[i] = -1
 	}
-	names := make([]string, len(res.Columns))
+	var names []string
+	skip := make([]bool, len(res.Columns))
 	for i, c := range res.Columns {
-		names[i] = parser.QuoteIdent(c.Name)
+		if generated[strings.ToLower(c.Name)] {
+			// The server computes it again at the new place.
+			skip[i] = true
+		} else {
+			names = append(names, parser.QuoteIdent(c.Name))
+		}
 		switch {
 		case strings.EqualFold(c.Name, m.Key):
 			keyAt = i
@@ -391,7 +418,7 @@ func (m *MoveRows) moveChunk(vc Cursor, wr *rowWriter, t MoveTable, pk []string,
 	if keyAt < 0 || (m.Sub != "" && subAt < 0) {
 		return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: table %s has no column %s", t.Table, m.Key)
 	}
-	wr.cols = res.Columns
+	wr.cols, wr.skip = res.Columns, skip
 	wr.cols_ = " (" + strings.Join(names, ",") + ")"
 	var moving []string
 	var rows [][]*string

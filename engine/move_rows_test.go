@@ -14,6 +14,7 @@ import (
 func TestMoveRows(t *testing.T) {
 	const (
 		keys    = "SHOW KEYS FROM `db`.`t_a` WHERE Key_name = 'PRIMARY'"
+		gen     = "SHOW COLUMNS FROM `db`.`t_a` WHERE Extra LIKE '%GENERATED%'"
 		findA   = "SELECT `id` FROM `t_a` WHERE k < 9 FOR UPDATE"
 		findB   = "SELECT `id` FROM `t_b` WHERE k < 9 FOR UPDATE"
 		updA    = "UPDATE `t_a` SET k = k + 1 WHERE (`id`) IN ((5),(6))"
@@ -27,7 +28,7 @@ func TestMoveRows(t *testing.T) {
 		inTrans = mysql.SERVER_STATUS_AUTOCOMMIT | mysql.SERVER_STATUS_IN_TRANS
 	)
 	keyCols := cols("Table", "Non_unique", "Key_name", "Seq_in_index", "Column_name")
-	rowCols := cols("id", tLong, "k", tLong)
+	rowCols := cols("id", tLong, "k", tLong, "g", tLong)
 	m := func() *MoveRows {
 		return &MoveRows{Schema: "db", Table: "db.t", Key: "k", Router: keyRouter{}, Tables: []MoveTable{
 			{Cluster: "c0", Table: "t_a", FindRest: "FROM `t_a` WHERE k < 9 FOR UPDATE", Update: "UPDATE `t_a` SET k = k + 1"},
@@ -36,15 +37,17 @@ func TestMoveRows(t *testing.T) {
 	}
 	happy := func(vc *fakeCursor) {
 		vc.on(keys, rs(keyCols, row("t_a", "0", "PRIMARY", "1", "id")).withStatus(inTrans))
+		vc.on(gen, rs(cols("Field", "Type", "Null", "Key", "Default", "Extra"), row("g", "int", "YES", "", NULL, "VIRTUAL GENERATED")).withStatus(inTrans))
 		vc.on(findA, rs(cols("id", tLong), row(5), row(6)).withStatus(inTrans))
 		vc.on(findB, rs(cols("id", tLong), row(7)).withStatus(inTrans))
 		vc.on(updA, okN(2, "Rows matched: 2  Changed: 2  Warnings: 0"))
-		// Row 6's new key 1 keeps it in t_a; row 5's (2) moves it to t_b.
-		vc.on(backA, rs(rowCols, row(5, 2), row(6, 1)).withStatus(inTrans))
+		// Row 6's new key 1 keeps it in t_a; row 5's (2) moves it to t_b,
+		// without its generated column g.
+		vc.on(backA, rs(rowCols, row(5, 2, 10), row(6, 1, 11)).withStatus(inTrans))
 		vc.on(delA, okN(1, ""))
 		vc.on(insB, okN(1, ""))
 		vc.on(updB, okN(1, "Rows matched: 1  Changed: 1  Warnings: 0"))
-		vc.on(backB, rs(rowCols, row(7, 3)).withStatus(inTrans))
+		vc.on(backB, rs(rowCols, row(7, 3, 12)).withStatus(inTrans))
 		vc.on(delB, okN(1, ""))
 		vc.on(insC, okN(1, ""))
 	}
@@ -71,7 +74,7 @@ func TestMoveRows(t *testing.T) {
 		}
 		// Every read's connection goes back with its final status: the
 		// session's transaction stays open on it.
-		for _, q := range []string{keys, findA, findB, backA, backB} {
+		for _, q := range []string{keys, gen, findA, findB, backA, backB} {
 			c := vc.connFor(t, q)
 			if c.relOut == nil || c.relOut.Status&mysql.SERVER_STATUS_IN_TRANS == 0 {
 				t.Errorf("%s: released with %+v, want the EOF's status (in a transaction)", q, c.relOut)
