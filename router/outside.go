@@ -25,7 +25,7 @@ func (oc *outsideCursor) Conn(cluster string, replica bool) (engine.Conn, error)
 	s := oc.s
 	cl := oc.snap.Clusters[cluster]
 	b := cl.Primary
-	conn, err := b.Get(false, s.id)
+	conn, err := b.Get(s.foundRows, s.id)
 	if err != nil {
 		if backend.IsUnreachable(err) {
 			b.MarkDown(err.Error())
