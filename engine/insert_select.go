@@ -71,16 +71,19 @@ type InsertSelect struct {
 	BatchBytes, MaxBuffered int
 	// Ignore: INSERT IGNORE (a duplicate is skipped, counted as one).
 	Ignore, Replace bool
+	// OnDuplicate is the rendered " ON DUPLICATE KEY UPDATE …" that
+	// follows every batch ("" for none).
+	OnDuplicate string
 }
 
 func (is *InsertSelect) Inputs() []Primitive { return []Primitive{is.Source} }
 
 func (is *InsertSelect) Describe() string {
-	return fmt.Sprintf("InsertSelect %sinto %s: rows routed per row, batched per table", strings.TrimSuffix(strings.TrimSuffix(is.Verb, "INTO "), " "), is.Router)
+	return fmt.Sprintf("InsertSelect %s into %s%s: rows routed per row, batched per table", strings.TrimSuffix(is.Verb, " INTO "), is.Router, is.OnDuplicate)
 }
 
 func (is *InsertSelect) mergeSummary() string {
-	return "insert rows routed per row into " + is.Router.String()
+	return "insert rows routed per row into " + is.Router.String() + is.OnDuplicate
 }
 
 // ErrNeedsTransaction is the refusal of a write that must be atomic where
@@ -103,6 +106,7 @@ func (is *InsertSelect) Execute(vc Cursor, w ResultWriter) error {
 		reader = o.Outside()
 	}
 	wr := newRowWriter(vc, is.Schema, is.Verb, is.Columns, is.BatchBytes, is.MaxBuffered)
+	wr.suffix = is.OnDuplicate
 	records, err := is.copy(vc, reader, reader == vc, wr)
 	if err == nil {
 		err = wr.flushAll()
@@ -176,6 +180,8 @@ type rowWriter struct {
 	schema      string
 	verb, cols_ string
 	cols        []wire.Column
+	// suffix follows the VALUES of every batch (ON DUPLICATE KEY UPDATE).
+	suffix string
 	// skip marks columns not written (generated ones).
 	skip        []bool
 	batchBytes  int
@@ -278,7 +284,7 @@ func (wr *rowWriter) flush(target shard.Target) error {
 	if b == nil || b.Len() == 0 {
 		return nil
 	}
-	sql := wr.verb + parser.QuoteIdent(wr.schema) + "." + parser.QuoteIdent(target.Table) + wr.cols_ + " VALUES " + b.String()
+	sql := wr.verb + parser.QuoteIdent(wr.schema) + "." + parser.QuoteIdent(target.Table) + wr.cols_ + " VALUES " + b.String() + wr.suffix
 	n := wr.rows[target]
 	wr.buffered -= b.Len()
 	wr.vc.Memory().Shrink(int64(b.Len()))

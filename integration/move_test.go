@@ -209,6 +209,8 @@ func TestMoveInsertSelect(t *testing.T) {
 			table: "events", key: "at"},
 		{name: "ignore duplicates", sql: "INSERT IGNORE INTO items3 (id, pid, qty, note) SELECT id, pid + 1, 0, 'dup' FROM items WHERE id <= 60",
 			table: "items3", key: "pid"},
+		{name: "upsert through VALUES()", sql: "INSERT INTO items3 (id, pid, qty, note) SELECT id, pid + 1, qty + 100, 'up' FROM items WHERE id <= 15 ON DUPLICATE KEY UPDATE qty = VALUES(qty) + 1, note = VALUES(note)",
+			table: "items3", key: "pid"},
 		{name: "replace", sql: "REPLACE INTO items3 (id, pid, qty, note) SELECT id, pid + 1, 9, 'rep' FROM items WHERE id <= 10",
 			table: "items3", key: "pid"},
 	}

@@ -60,20 +60,34 @@ func (pl *Planner) insertSelectPlan(st *parser.Statement, n *ast.InsertStmt, f F
 			return d, err
 		}
 	}
+	odku := ""
 	if len(n.OnDuplicate) > 0 {
-		// Its assignments may name the SELECT's columns, which the
-		// streamed INSERT … VALUES cannot name.
-		var from []string
-		for _, tb := range st.Tables {
-			s := tb.Schema
-			if s == "" {
-				s = f.DB
+		// Streamed rows become INSERT … VALUES, where a name in an
+		// assignment means the target's column, while in INSERT … SELECT
+		// it may mean the SELECT's: only assignments that name no column
+		// but through VALUES(col) (the upsert idiom) mean the same in both.
+		parts := make([]string, len(n.OnDuplicate))
+		for i, a := range n.OnDuplicate {
+			if namesColumn(a.Expr) {
+				var from []string
+				for _, tb := range st.Tables {
+					s := tb.Schema
+					if s == "" {
+						s = f.DB
+					}
+					if q := s + "." + tb.Name; q != target.qualified() {
+						from = append(from, q)
+					}
+				}
+				return nil, notSupported("INSERT INTO %s ... SELECT ... ON DUPLICATE KEY UPDATE from %s is supported where source and target rows may live on different servers only with assignments that name columns through VALUES(col): %s names a column, which could be the source's", target.qualified(), strings.Join(from, ", "), a.Column.Name.O)
 			}
-			if q := s + "." + tb.Name; q != target.qualified() {
-				from = append(from, q)
+			text, err := parser.RestoreIn(a, f.Text)
+			if err != nil {
+				return nil, err
 			}
+			parts[i] = text
 		}
-		return nil, notSupported("INSERT INTO %s ... SELECT ... ON DUPLICATE KEY UPDATE from %s is not supported where source and target rows may live on different servers: its assignments may name the source's columns; use INSERT IGNORE or REPLACE, or UPDATE the rows", target.qualified(), strings.Join(from, ", "))
+		odku = " ON DUPLICATE KEY UPDATE " + strings.Join(parts, ",")
 	}
 	srcText, err := parser.RestoreIn(n.Select, f.Text)
 	if err != nil {
@@ -119,7 +133,7 @@ func (pl *Planner) insertSelectPlan(st *parser.Statement, n *ast.InsertStmt, f F
 		cols = " (" + strings.Join(names, ",") + ")"
 	}
 	is := &engine.InsertSelect{Source: rs, Schema: target.schema, Verb: verb, Columns: cols,
-		Width: len(n.Columns), Key: keyIdx, Sub: subIdx, Ignore: n.IgnoreErr, Replace: n.IsReplace}
+		Width: len(n.Columns), Key: keyIdx, Sub: subIdx, Ignore: n.IgnoreErr, Replace: n.IsReplace, OnDuplicate: odku}
 	if t != nil {
 		subName := ""
 		if subIdx >= 0 {
@@ -303,3 +317,25 @@ func (pl *Planner) insertSelectMetadata(st *parser.Statement, refs []tableRef) (
 	}
 	return cluster, sql, true
 }
+
+// namesColumn reports a column named outside VALUES(col), or a subquery.
+func namesColumn(e ast.ExprNode) bool {
+	found := false
+	e.Accept(&columnFinder{found: &found})
+	return found
+}
+
+type columnFinder struct{ found *bool }
+
+func (c *columnFinder) Enter(n ast.Node) (ast.Node, bool) {
+	switch n.(type) {
+	case *ast.ValuesExpr:
+		return n, true // VALUES(col) is the inserted row's value
+	case *ast.ColumnNameExpr, *ast.SubqueryExpr:
+		*c.found = true
+		return n, true
+	}
+	return n, false
+}
+
+func (c *columnFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }

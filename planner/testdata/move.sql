@@ -20,8 +20,10 @@ INSERT INTO comments (id, product_id, body) SELECT id, id, name FROM users
 REPLACE INTO users (id, name) SELECT id, body FROM comments
 INSERT INTO payments (id, user_id, created_at) SELECT id, product_id, '2026-11-24 10:00:00' FROM comments
 INSERT INTO audit (id, at) SELECT id, at FROM audit WHERE at = '2026-11-24 09:30:00'
+-- Streamed ON DUPLICATE KEY UPDATE: only through VALUES(col) and constants.
+INSERT INTO comments (id, product_id) SELECT id, product_id FROM users ON DUPLICATE KEY UPDATE body = CONCAT(VALUES(body), 'x'), product_id = VALUES(product_id)
 -- error
-INSERT INTO comments (id, product_id) SELECT id, product_id FROM users ON DUPLICATE KEY UPDATE body = 'x'
+INSERT INTO comments (id, product_id) SELECT id, product_id FROM users ON DUPLICATE KEY UPDATE body = name
 -- error
 INSERT INTO comments (id, body) SELECT id, name FROM users
 -- error
