@@ -71,6 +71,11 @@ type InsertSelect struct {
 	BatchBytes, MaxBuffered int
 	// Ignore: INSERT IGNORE (a duplicate is skipped, counted as one).
 	Ignore, Replace bool
+	// SourceLocks: the source reads FOR UPDATE or LOCK IN SHARE MODE. Its
+	// locks must belong to the statement's transaction (read outside it,
+	// they would hold off the statement's own INSERTs until the read ends,
+	// which waits for them), so it is read inside it, whole.
+	SourceLocks bool
 	// OnDuplicate is the rendered " ON DUPLICATE KEY UPDATE …" that
 	// follows every batch ("" for none).
 	OnDuplicate string
@@ -101,13 +106,17 @@ func (is *InsertSelect) Execute(vc Cursor, w ResultWriter) error {
 	if finish == nil {
 		return needsTransaction("INSERT … SELECT into a sharded table")
 	}
-	reader := vc
-	if o, ok := vc.(OutsideReader); ok && !inTxn {
-		reader = o.Outside()
+	// Read inside the transaction, the source shares its one connection
+	// per cluster: its inputs must be read one after another, also
+	// before the transaction has pinned any (the statement's own).
+	var reader Cursor = sequential{vc}
+	whole := true
+	if o, ok := vc.(OutsideReader); ok && !inTxn && !is.SourceLocks {
+		reader, whole = o.Outside(), false
 	}
 	wr := newRowWriter(vc, is.Schema, is.Verb, is.Columns, is.BatchBytes, is.MaxBuffered)
 	wr.suffix = is.OnDuplicate
-	records, err := is.copy(vc, reader, reader == vc, wr)
+	records, err := is.copy(vc, reader, whole, wr)
 	if err == nil {
 		err = wr.flushAll()
 	}
@@ -125,6 +134,12 @@ func (is *InsertSelect) Execute(vc Cursor, w ResultWriter) error {
 	}
 	return w.Flush()
 }
+
+// sequential is a cursor whose steps run one after another on the
+// session's connections.
+type sequential struct{ Cursor }
+
+func (sequential) Sequential() bool { return true }
 
 // copy reads the source and hands every row to wr; whole reads the source
 // to its end before the first write (its connections are the ones the

@@ -77,6 +77,7 @@ func TestInsertSelect(t *testing.T) {
 		name     string
 		outside  bool // the cursor can read outside the transaction
 		inTxn    bool
+		locks    bool // the source reads FOR UPDATE
 		batch    int
 		rows     []vals
 		inserts  map[string]*resp // SQL → answer
@@ -100,6 +101,13 @@ func TestInsertSelect(t *testing.T) {
 			order:    []string{"conn:1:src", "conn:2:c0", "release:2", "conn:3:c1", "release:3", "release:1"},
 			finished: []string{""}, affected: 2, info: "Records: 2  Duplicates: 0  Warnings: 0"},
 		{name: "in a transaction the source is read whole first", outside: true, inTxn: true, batch: 1, rows: []vals{row(1, "1"), row(2, "2")},
+			inserts: map[string]*resp{
+				insA + "(1," + one + ")": okN(1, ""),
+				insB + "(2," + two + ")": okN(1, ""),
+			},
+			order:    []string{"conn:1:src", "release:1", "conn:2:c0", "conn:3:c1"},
+			finished: []string{""}, affected: 2, info: "Records: 2  Duplicates: 0  Warnings: 0"},
+		{name: "a locking source is read whole first, in the transaction", outside: true, locks: true, batch: 1, rows: []vals{row(1, "1"), row(2, "2")},
 			inserts: map[string]*resp{
 				insA + "(1," + one + ")": okN(1, ""),
 				insB + "(2," + two + ")": okN(1, ""),
@@ -130,7 +138,7 @@ func TestInsertSelect(t *testing.T) {
 				vc = outsideFake{fc}
 			}
 			is := &InsertSelect{Source: &Route{Cluster: "src", SQL: "SELECT id, k FROM src"}, Router: keyRouter{}, Schema: "db",
-				Verb: "INSERT INTO ", Columns: " (`id`,`k`)", Width: 2, Key: 1, Sub: -1, BatchBytes: tt.batch}
+				Verb: "INSERT INTO ", Columns: " (`id`,`k`)", Width: 2, Key: 1, Sub: -1, BatchBytes: tt.batch, SourceLocks: tt.locks}
 			err := is.Execute(vc, w)
 			fc.checkReleased(t)
 			if len(*finished) != len(tt.finished) {
@@ -274,5 +282,28 @@ func TestInfoParsing(t *testing.T) {
 	}
 	if m, c, ok := updateInfo("Rows matched: 5  Changed: 3  Warnings: 0"); !ok || m != 5 || c != 3 {
 		t.Errorf("matched %d changed %d %v", m, c, ok)
+	}
+}
+
+// TestInsertSelectInsideReadsOneAtATime: a source read inside the
+// transaction (here: a cursor that cannot read outside it, not yet pinned
+// to any connection) opens its inputs one after another, since they share
+// the transaction's one connection per cluster.
+func TestInsertSelectInsideReadsOneAtATime(t *testing.T) {
+	vc := newCursor(t)
+	w := &recWriter{}
+	finishRecorder(t, vc, w)
+	src := cols("id", tLong, "k", tString)
+	vc.on("q0", rs(src, row(1, "1")))
+	vc.on("q1", rs(src, row(2, "1")))
+	vc.on("INSERT INTO `db`.`t_a` (`id`,`k`) VALUES (1,_utf8mb4 X'31'),(2,_utf8mb4 X'31')", okN(2, "Records: 2  Duplicates: 0  Warnings: 0"))
+	is := &InsertSelect{Source: &Concat{Routes: []*Route{{Cluster: "s0", SQL: "q0"}, {Cluster: "s0", SQL: "q1"}}}, Router: keyRouter{}, Schema: "db",
+		Verb: "INSERT INTO ", Columns: " (`id`,`k`)", Width: 2, Key: 1, Sub: -1}
+	if err := is.Execute(vc, w); err != nil {
+		t.Fatal(err)
+	}
+	vc.checkReleased(t)
+	if r1, c2 := vc.eventIndex("release:1"), vc.eventIndex("conn:2"); r1 < 0 || c2 < r1 {
+		t.Errorf("the second input opened before the first was released: %v", vc.events)
 	}
 }

@@ -195,6 +195,8 @@ func TestMoveInsertSelect(t *testing.T) {
 			table: "items3", key: "pid", args: []any{2}},
 		{name: "computed key, same table", sql: "INSERT INTO items (id, pid, qty, note) SELECT id + 7000, pid + 50, qty, note FROM items WHERE id <= 40",
 			table: "items", key: "pid"},
+		{name: "locking source, same tables", sql: "INSERT INTO items (id, pid, qty, note) SELECT id + 8000, pid + 1, qty, note FROM items WHERE id <= 40 FOR UPDATE",
+			table: "items", key: "pid"},
 		{name: "unsharded to sharded", sql: "INSERT INTO items (id, pid, qty, note) SELECT id, pid, qty, note FROM plain",
 			table: "items", key: "pid"},
 		{name: "sharded to unsharded", sql: "INSERT INTO plain (id, pid, qty, note) SELECT id + 500, pid, qty, note FROM items WHERE id <= 20",

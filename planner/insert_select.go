@@ -133,7 +133,8 @@ func (pl *Planner) insertSelectPlan(st *parser.Statement, n *ast.InsertStmt, f F
 		cols = " (" + strings.Join(names, ",") + ")"
 	}
 	is := &engine.InsertSelect{Source: rs, Schema: target.schema, Verb: verb, Columns: cols,
-		Width: len(n.Columns), Key: keyIdx, Sub: subIdx, Ignore: n.IgnoreErr, Replace: n.IsReplace, OnDuplicate: odku}
+		Width: len(n.Columns), Key: keyIdx, Sub: subIdx, Ignore: n.IgnoreErr, Replace: n.IsReplace, OnDuplicate: odku,
+		SourceLocks: src.Locking}
 	if t != nil {
 		subName := ""
 		if subIdx >= 0 {
