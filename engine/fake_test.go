@@ -236,6 +236,9 @@ type fakeCursor struct {
 	ensureErr map[string]error
 	// mem is the statement's memory account (withMemory sets a small one).
 	mem *memory.Account
+	// onPrefix, when set, answers statements it returns a response for
+	// (many generated statements), before the canned ones.
+	onPrefix func(sql string) *resp
 
 	mu        sync.Mutex
 	responses map[string][]*resp
@@ -267,6 +270,11 @@ func (vc *fakeCursor) on(sql string, rs ...*resp) *fakeCursor {
 }
 
 func (vc *fakeCursor) next(sql string) *resp {
+	if vc.onPrefix != nil {
+		if r := vc.onPrefix(sql); r != nil {
+			return r
+		}
+	}
 	vc.mu.Lock()
 	defer vc.mu.Unlock()
 	q := vc.responses[sql]

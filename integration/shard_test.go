@@ -287,14 +287,14 @@ func TestShardingComments(t *testing.T) {
 		code uint16
 		name string
 	}{
-		{"UPDATE comments SET product_id = 1 WHERE id = 1", 1235, "product_id"},
+		{"INSERT INTO comments (id, product_id) VALUES (1, 1) ON DUPLICATE KEY UPDATE product_id = 2", 1235, "product_id"},
 		{"INSERT INTO comments (id, body) VALUES (99999, 'x')", 1364, "product_id"},
 		{"INSERT INTO comments (id, product_id) VALUES (99999, NULL)", 1048, "product_id"},
 		{"DELETE FROM comments", 1175, "shop.comments"},
 		{"SELECT * FROM comments c JOIN reviews r ON c.product_id = r.product_id", 1235, "shop.reviews"},
 		{"SELECT * FROM comments c JOIN users u ON c.user_id = u.id", 1235, "shop.users"},
 		{"SELECT SUM(product_id) / COUNT(*) FROM comments", 1235, "shop.comments"},
-		{"INSERT INTO comments (id, product_id) SELECT comment_id, product_id FROM comment_likes", 1235, "shop.comment_likes"},
+		{"INSERT INTO comments (id, product_id) SELECT comment_id, product_id FROM comment_likes ON DUPLICATE KEY UPDATE body = product_id", 1235, "shop.comment_likes"},
 	} {
 		_, err := e.proxy.Exec(c.sql)
 		if err == nil {

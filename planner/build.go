@@ -26,6 +26,9 @@ func (pl *Planner) Plan(st *parser.Statement, f Facts) (*engine.Plan, error) {
 
 // build turns a draft into the engine's tree of primitives.
 func build(d *draft, st *parser.Statement) (engine.Primitive, error) {
+	if d.Root != nil {
+		return d.Root, nil
+	}
 	routes := make([]*engine.Route, len(d.Steps))
 	for i, s := range d.Steps {
 		routes[i] = &engine.Route{Cluster: s.Cluster, Tables: s.Tables, SQL: s.SQL, Replica: st.ReadOnly, Logical: d.Logical}

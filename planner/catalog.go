@@ -58,6 +58,9 @@ func (pl *Planner) MetadataSQL(st *parser.Statement, f Facts) (cluster, sql stri
 	if err != nil {
 		return "", "", err
 	}
+	if c, sql, ok := pl.insertSelectMetadata(st, refs); ok {
+		return c, sql, nil
+	}
 	phys := map[string]string{}
 	schema := ""
 	for _, r := range refs {

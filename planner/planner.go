@@ -41,6 +41,10 @@ type draft struct {
 	// Global: the steps write the same thing to every copy of a global
 	// table (a failure leaves the copies different).
 	Global bool
+	// Root, when set, is the plan's primitive, built by the planning
+	// function itself (INSERT … SELECT that streams, a shard-key UPDATE
+	// that moves rows); Steps are then empty.
+	Root engine.Primitive
 }
 
 // step is one SQL text for one cluster.
@@ -166,6 +170,9 @@ func (pl *Planner) plan(st *parser.Statement, f Facts) (*draft, error) {
 		return pl.single(st, f, fixed, read)
 	case len(sharded) == 0:
 		return pl.global(st, f, globals, fixed, read)
+	}
+	if n, ok := st.Node.(*ast.InsertStmt); ok && n.Select != nil {
+		return pl.insertSelectPlan(st, n, f)
 	}
 	if len(fixed) > 0 {
 		return nil, notSupported("%s is sharded but %s lives only on cluster %s: the tables are not co-located", sharded[0].qualified(), fixed[0].qualified(), pl.clusterOf(fixed[0]))

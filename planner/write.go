@@ -66,8 +66,8 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 		return nil, missing(t.SubColumn)
 	}
 	for _, a := range n.OnDuplicate {
-		if c := a.Column.Name.L; c == t.Column || (c != "" && c == t.SubColumn) {
-			return nil, notSupported("ON DUPLICATE KEY UPDATE of shard column %s of %s would move the row to another table", c, r.qualified())
+		if c := a.Column.Name.L; (c == t.Column || (c != "" && c == t.SubColumn)) && !keepsShardKey(a, c) {
+			return nil, notSupported("ON DUPLICATE KEY UPDATE of shard column %s of %s is supported only as %s = %s or %s = VALUES(%s): another value would move the row to another table", c, r.qualified(), c, c, c, c)
 		}
 	}
 	keyOf := func(row []ast.ExprNode, i int, col string) (string, error) {
@@ -93,44 +93,31 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	groups := map[shard.Target][][]ast.ExprNode{}
 	var ensure []engine.BucketNeed
 	seenBucket := map[string]bool{}
-	now := pl.now()
+	subName := ""
+	if subIdx >= 0 {
+		subName = n.Columns[subIdx].Name.O
+	}
+	router := pl.newRowRouter(r, f, n.Columns[keyIdx].Name.O, subName, n.IgnoreErr)
 	for rowNum, row := range n.Lists {
 		v, err := keyOf(row, keyIdx, t.Column)
 		if err != nil {
 			return nil, err
 		}
-		var target shard.Target
-		if t.By == "hash" {
-			target = t.HashTarget(shard.Index(v, t.Count))
-		} else {
-			bucket, err := shard.Bucket(v)
+		var sub *string
+		if t.SubColumn != "" {
+			sv, err := keyOf(row, subIdx, t.SubColumn)
 			if err != nil {
-				return nil, notSupported("column %s of %s: %v", t.Column, r.qualified(), err)
+				return nil, err
 			}
-			// Both refusals come before any bucket is created: the whole
-			// statement fails, as on one server.
-			if bucket == shard.ZeroBucket && f.NoZeroDate && !n.IgnoreErr {
-				return nil, wire.Errorf(mysql.ER_TRUNCATED_WRONG_VALUE, "Incorrect datetime value: '%s' for column `%s`.`%s`.`%s` at row %d",
-					v, r.schema, r.name, n.Columns[keyIdx].Name.O, rowNum+1)
-			}
-			if !t.InWindow(bucket, now) {
-				first, last := t.Window(now)
-				return nil, wire.Errorf(mysql.ER_NO_PARTITION_FOR_GIVEN_VALUE, "Table has no partition for value %s (shardgate: %s accepts hours %s to %s, see buckets: in the rules)",
-					bucket, r.qualified(), first, last)
-			}
-			var subs []int
-			if t.SubColumn != "" {
-				sv, err := keyOf(row, subIdx, t.SubColumn)
-				if err != nil {
-					return nil, err
-				}
-				subs = []int{shard.Index(sv, t.SubCount)}
-			}
-			target = t.BucketTargets(bucket, subs)[0]
-			if !seenBucket[bucket] {
-				seenBucket[bucket] = true
-				ensure = append(ensure, engine.BucketNeed{Schema: r.schema, Table: t, Bucket: bucket})
-			}
+			sub = &sv
+		}
+		target, need, err := router.RouteRow(&v, sub, rowNum+1)
+		if err != nil {
+			return nil, err
+		}
+		if need != nil && !seenBucket[need.Bucket] {
+			seenBucket[need.Bucket] = true
+			ensure = append(ensure, *need)
 		}
 		if _, ok := groups[target]; !ok {
 			order = append(order, target)
@@ -167,9 +154,11 @@ func (pl *Planner) updateDeletePlan(st *parser.Statement, f Facts, sharded []tab
 	if multi || len(sharded) > 1 {
 		return nil, notSupported("multi-table %s with sharded table %s is not supported by this version", verb, r.qualified())
 	}
-	for _, a := range set {
-		if c := a.Column.Name.L; c == t.Column || (c != "" && c == t.SubColumn) {
-			return nil, notSupported("UPDATE of shard column %s of %s would move the row to another table", c, r.qualified())
+	if set != nil {
+		if n, ok := st.Node.(*ast.UpdateStmt); ok {
+			if d, handled, err := pl.shardKeyUpdatePlan(st, n, f, r); handled || err != nil {
+				return d, err
+			}
 		}
 	}
 	if where == nil && !r.rule.AllowFullTableWrites {

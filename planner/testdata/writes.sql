@@ -19,7 +19,6 @@ INSERT INTO comments (id, product_id, body) VALUES (1, 42, 'a') ON DUPLICATE KEY
 INSERT INTO comments (id, product_id) VALUES (1, 42) ON DUPLICATE KEY UPDATE product_id = 43
 -- tables: 1
 INSERT INTO comments SET id = 5, product_id = 42, body = 'set form'
--- error
 INSERT INTO comments (id, product_id) SELECT id, product_id FROM comment_likes
 -- tables: 1
 REPLACE INTO comments (id, product_id) VALUES (9, 42)
@@ -43,7 +42,6 @@ UPDATE comments SET body = 'x' WHERE product_id = 42
 UPDATE comments SET body = 'x' WHERE id = 3
 -- error
 UPDATE comments SET body = 'x'
--- error
 UPDATE comments SET product_id = 5 WHERE product_id = 42
 -- error
 UPDATE comments SET body = 'x' WHERE id > 3 LIMIT 1
