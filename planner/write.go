@@ -47,6 +47,12 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	if len(n.Columns) == 0 {
 		return nil, notSupported("INSERT into sharded table %s needs a column list: each row is routed by its %s value", r.qualified(), t.Column)
 	}
+	// The sequence's values first: the column may be the shard key.
+	restoreSeq, seqIDs, err := pl.fillSequence(n, r, f)
+	if err != nil {
+		return nil, err
+	}
+	defer restoreSeq()
 	keyIdx, subIdx := -1, -1
 	for i, c := range n.Columns {
 		switch c.Name.L {
@@ -142,7 +148,7 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	defer func() { n.Lists = all }()
 	names := []string{strings.ToLower(r.name)}
 	rn := parser.NewRenamer(n, r.schema, f.DB, names)
-	p := &draft{Ensure: ensure}
+	p := &draft{Ensure: ensure, Seq: seqIDs}
 	for _, target := range sets[0] {
 		n.Lists = groups[target]
 		sql, err := rn.RenderIn(map[string]string{names[0]: target.Table}, f.Text)
