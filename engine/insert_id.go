@@ -10,22 +10,32 @@ import (
 
 // SequenceIDs reports, for an INSERT whose rows got values from a global
 // sequence (the proxy wrote them into the statement), the insert id one
-// MariaDB would: the first generated value that went into an inserted
-// row, in the OK packet and as the session's LAST_INSERT_ID(). The
-// backends' own insert ids say nothing useful here: to them every value
-// is explicit.
+// MariaDB would give: the value of the first row, in row order, that got
+// a generated value and was inserted, in the OK packet and as the
+// session's LAST_INSERT_ID(). The backends' own insert ids say nothing
+// useful here: to them every value is explicit.
 type SequenceIDs struct {
 	Input Primitive
 	// Column names the sequence, schema.table.column, for EXPLAIN.
 	Column string
-	// First is the value of the first row that got one; Count how many
-	// rows got values (consecutive from First). Count 0: every row gave
-	// its own value, and LAST_INSERT_ID() does not change, as in MariaDB.
+	// First is the first generated value; Count how many rows got one
+	// (consecutive from First). Count 0: every row gave its own value,
+	// and LAST_INSERT_ID() does not change, as in MariaDB.
 	First int64
 	Count int
 	// Upsert: ON DUPLICATE KEY UPDATE, where a row may update an existing
-	// one instead, and its generated value then goes unused.
+	// one instead of being inserted, and its generated value goes unused.
 	Upsert bool
+	// Steps are the input's backend steps in order: how many rows each
+	// sends and its first generated value (0: none), so that an upsert's
+	// insert id is the first value of a step that inserted rows.
+	Steps []SeqStep
+}
+
+// SeqStep is one backend step of a sequenced INSERT.
+type SeqStep struct {
+	Rows  int
+	First int64
 }
 
 func (s *SequenceIDs) Inputs() []Primitive { return []Primitive{s.Input} }
@@ -40,54 +50,84 @@ func (s *SequenceIDs) mergeSummary() string {
 }
 
 func (s *SequenceIDs) Execute(vc Cursor, w ResultWriter) error {
-	sc := &seqCursor{Cursor: vc, s: s}
+	sc := &seqCursor{Cursor: vc, s: s, step: map[Conn]int{}}
 	return s.Input.Execute(sc, &seqWriter{ResultWriter: w, sc: sc})
 }
 
-// seqCursor watches the steps' OK packets (how many rows each inserted
-// and how many were duplicates) and gives the session the insert id.
+// seqCursor watches the steps' OK packets (how many rows each inserted,
+// how many were duplicates) and gives the session the insert id.
 type seqCursor struct {
 	Cursor
 	s *SequenceIDs
 	// mu: steps may be released from several goroutines.
 	mu sync.Mutex
-	// records and dups add up the steps' "Records: N  Duplicates: D";
-	// steps counts the OK packets seen.
-	records, dups uint64
-	steps         int
-	decided       bool
-	id            uint64 // the insert id the client hears; 0: the backend's stands
-	sets          bool   // LAST_INSERT_ID() becomes id
+	// step maps a borrowed connection to the step it runs: steps borrow
+	// connections in route order (a Fanout runs them one by one).
+	step    map[Conn]int
+	borrows int
+	// inserted is the smallest first value of a step that inserted rows
+	// (0: none); seen counts the steps' answers read; mismatch: an answer
+	// did not fit its step.
+	inserted int64
+	seen     int
+	mismatch bool
+	decided  bool
+	id       uint64 // the insert id the client hears
+	sets     bool   // LAST_INSERT_ID() becomes id; else the backend's id stands
+}
+
+func (c *seqCursor) Conn(cluster string, replica bool) (Conn, error) {
+	conn, err := c.Cursor.Conn(cluster, replica)
+	if err == nil {
+		c.mu.Lock()
+		c.step[conn] = c.borrows
+		c.borrows++
+		c.mu.Unlock()
+	}
+	return conn, err
 }
 
 func (c *seqCursor) Release(conn Conn, out *backend.Outcome, err error) {
-	if out != nil && out.Err == nil && err == nil {
-		c.mu.Lock()
-		c.note(out.OK)
-		c.mu.Unlock()
+	c.mu.Lock()
+	if i, ok := c.step[conn]; ok && out != nil && out.Err == nil && err == nil {
+		c.note(i, out.OK)
 	}
+	delete(c.step, conn)
+	c.mu.Unlock()
 	c.Cursor.Release(conn, out, err)
 }
 
-// note counts one step's rows. A multi-row INSERT's OK packet says
-// "Records: N  Duplicates: D  Warnings: W"; a one-row INSERT's says
-// nothing, and its affected rows tell: 1 inserted, 2 updated, 0 unchanged.
-func (c *seqCursor) note(ok wire.OK) {
-	c.steps++
-	var rec, dup, warn uint64
-	if n, _ := fmt.Sscanf(ok.Info, "Records: %d  Duplicates: %d  Warnings: %d", &rec, &dup, &warn); n >= 2 {
-		c.records += rec
-		c.dups += dup
+// note reads one step's OK packet. A multi-row INSERT's says "Records: N
+// Duplicates: D  Warnings: W"; a one-row INSERT's says nothing, and its
+// affected rows tell: 1 inserted, 2 updated, 0 unchanged.
+func (c *seqCursor) note(i int, ok wire.OK) {
+	if i >= len(c.s.Steps) {
 		return
 	}
-	c.records++
-	if ok.AffectedRows != 1 {
-		c.dups++
+	st := c.s.Steps[i]
+	c.seen++
+	var rec, dup, warn uint64
+	if n, _ := fmt.Sscanf(ok.Info, "Records: %d  Duplicates: %d  Warnings: %d", &rec, &dup, &warn); n < 2 {
+		rec, dup = 1, 0
+		if ok.AffectedRows != 1 {
+			dup = 1
+		}
+	}
+	if rec != uint64(st.Rows) {
+		c.mismatch = true
+	}
+	if st.First > 0 && dup < rec && (c.inserted == 0 || st.First < c.inserted) {
+		// Some row of the step was inserted. Its values increase in row
+		// order; when only some rows were, the servers do not say which,
+		// and the step's first generated value stands for them.
+		c.inserted = st.First
 	}
 }
 
-// decide works out the insert id once, from the steps' OK packets or,
-// for a single step whose answer streams, from its own.
+// decide works out the insert id once, when the OK packet is written or
+// the statement's success recorded, whichever comes first. A single step
+// streams its OK packet before its connection is released: its own
+// packet is its answer then.
 func (c *seqCursor) decide(ok wire.OK) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -96,23 +136,26 @@ func (c *seqCursor) decide(ok wire.OK) {
 	}
 	c.decided = true
 	if c.s.Count == 0 {
+		return // explicit values only: the backend's id, LAST_INSERT_ID() kept
+	}
+	if !c.s.Upsert {
+		c.id, c.sets = uint64(c.s.First), true
 		return
 	}
-	if c.s.Upsert {
-		if c.steps == 0 {
-			c.note(ok)
-		}
-		if c.dups >= c.records {
-			// Every row updated (or left) an existing one: no generated
-			// value was used, LAST_INSERT_ID() stays, and the client
-			// hears the backend's id, as from one MariaDB.
-			return
-		}
-		// Some row was inserted. When some others were duplicates,
-		// which rows were is not told by the servers: the first
-		// generated value is reported (see README, Global sequences).
+	if c.seen == 0 && len(c.s.Steps) == 1 {
+		c.note(0, ok)
 	}
-	c.id, c.sets = uint64(c.s.First), true
+	switch {
+	case c.seen != len(c.s.Steps) || c.mismatch:
+		// The steps' answers could not be matched: every row may have
+		// been inserted, and the first value is the best guess.
+		c.id, c.sets = uint64(c.s.First), true
+	case c.inserted > 0:
+		c.id, c.sets = uint64(c.inserted), true
+	}
+	// Otherwise every row updated (or left) an existing one: no generated
+	// value was used, LAST_INSERT_ID() stays, and the client hears the
+	// backend's id, as from one MariaDB.
 }
 
 func (c *seqCursor) Succeeded(ok wire.OK) {

@@ -130,21 +130,23 @@ func (pl *Planner) PlanSequenced(st *parser.Statement, f Facts, values []int64) 
 
 // fillSequence writes the sequence's values into the rows that need one,
 // adding the column when the list leaves it out, and returns how to put
-// the statement back (the parsed statement stays the client's text) and
-// the node that reports the insert id. A statement planned without
+// the statement back (the parsed statement stays the client's text), the
+// node that reports the insert id, and each row's generated value (0: the
+// row gave its own). A statement planned without
 // values (Plan instead of PlanSequenced) that needs some is refused: the
 // proxy never lets a backend's AUTO_INCREMENT fill a sequenced column.
-func (pl *Planner) fillSequence(n *ast.InsertStmt, r tableRef, f Facts) (restore func(), ids *engine.SequenceIDs, err error) {
+func (pl *Planner) fillSequence(n *ast.InsertStmt, r tableRef, f Facts) (restore func(), ids *engine.SequenceIDs, gen []int64, err error) {
 	restore = func() {}
 	q := r.rule.Sequence
 	if q == nil {
-		return restore, nil, nil
+		return restore, nil, nil, nil
 	}
 	if len(n.Columns) == 0 {
-		return restore, nil, notSupported("INSERT into %s, whose column %s comes from a sequence, needs a column list", r.qualified(), q.Column)
+		return restore, nil, nil, notSupported("INSERT into %s, whose column %s comes from a sequence, needs a column list", r.qualified(), q.Column)
 	}
 	idx := seqColumn(n, q.Column)
 	ids = &engine.SequenceIDs{Column: r.qualified() + "." + q.Column, Upsert: len(n.OnDuplicate) > 0}
+	gen = make([]int64, len(n.Lists))
 	cols, lists := n.Columns, n.Lists
 	newLists := make([][]ast.ExprNode, len(lists))
 	fill := idx
@@ -161,7 +163,7 @@ func (pl *Planner) fillSequence(n *ast.InsertStmt, r tableRef, f Facts) (restore
 		if !slot.Explicit {
 			if !f.sequenced || i >= len(f.seqValues) || f.seqValues[i] <= 0 {
 				n.Columns = cols
-				return restore, nil, notSupported("INSERT into %s needs values from the sequence of %s", r.qualified(), q.Column)
+				return restore, nil, nil, notSupported("INSERT into %s needs values from the sequence of %s", r.qualified(), q.Column)
 			}
 			v := f.seqValues[i]
 			nr[fill] = ast.NewValueExpr(v, "", "")
@@ -169,11 +171,12 @@ func (pl *Planner) fillSequence(n *ast.InsertStmt, r tableRef, f Facts) (restore
 				ids.First = v
 			}
 			ids.Count++
+			gen[i] = v
 		} else if idx < 0 {
 			nr[fill] = &ast.DefaultExpr{}
 		}
 		newLists[i] = nr
 	}
 	n.Lists = newLists
-	return func() { n.Columns, n.Lists = cols, lists }, ids, nil
+	return func() { n.Columns, n.Lists = cols, lists }, ids, gen, nil
 }

@@ -48,7 +48,7 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 		return nil, notSupported("INSERT into sharded table %s needs a column list: each row is routed by its %s value", r.qualified(), t.Column)
 	}
 	// The sequence's values first: the column may be the shard key.
-	restoreSeq, seqIDs, err := pl.fillSequence(n, r, f)
+	restoreSeq, seqIDs, generated, err := pl.fillSequence(n, r, f)
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +97,7 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	}
 	var order []shard.Target
 	groups := map[shard.Target][][]ast.ExprNode{}
+	firstGen := map[shard.Target]int64{} // a step's first generated value
 	var ensure []engine.BucketNeed
 	seenBucket := map[string]bool{}
 	now := pl.now()
@@ -142,6 +143,9 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 			order = append(order, target)
 		}
 		groups[target] = append(groups[target], row)
+		if seqIDs != nil && generated[rowNum] > 0 && firstGen[target] == 0 {
+			firstGen[target] = generated[rowNum]
+		}
 	}
 	sets := [][]shard.Target{order}
 	all := n.Lists
@@ -151,6 +155,9 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	p := &draft{Ensure: ensure, Seq: seqIDs}
 	for _, target := range sets[0] {
 		n.Lists = groups[target]
+		if seqIDs != nil {
+			seqIDs.Steps = append(seqIDs.Steps, engine.SeqStep{Rows: len(groups[target]), First: firstGen[target]})
+		}
 		sql, err := rn.RenderIn(map[string]string{names[0]: target.Table}, f.Text)
 		if err != nil {
 			return nil, err

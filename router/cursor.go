@@ -35,6 +35,9 @@ type cursor struct {
 func (s *Session) cursor(snap *Snapshot, p *engine.Plan, obs *observation) *cursor {
 	vc := &cursor{s: s, snap: snap, plan: p, obs: obs, diag: &diagnostics{}, mem: s.rt.mem.Statement(s.mem)}
 	root := p.Root
+	if q, ok := root.(*engine.SequenceIDs); ok {
+		root = q.Input
+	}
 	if e, ok := root.(*engine.EnsureBuckets); ok {
 		root = e.Input
 	}
