@@ -76,9 +76,9 @@ type Router struct {
 	// seq hands out global sequences' values (README: Global sequences).
 	// It belongs to the router, not to a snapshot: the block this
 	// instance holds outlives a reload.
-	seq *sequence.Allocator
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
+	seq    *sequence.Allocator
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // New builds the first snapshot from the rules: clusters, pools, planner.
