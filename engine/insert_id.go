@@ -36,6 +36,10 @@ type SequenceIDs struct {
 type SeqStep struct {
 	Rows  int
 	First int64
+	// Last: the step holds the statement's last row, whose id MariaDB
+	// reports when no generated value was used (an explicit value, or
+	// the id of the row an upsert updated).
+	Last bool
 }
 
 func (s *SequenceIDs) Inputs() []Primitive { return []Primitive{s.Input} }
@@ -72,8 +76,12 @@ type seqCursor struct {
 	seen     int
 	mismatch bool
 	decided  bool
-	id       uint64 // the insert id the client hears
-	sets     bool   // LAST_INSERT_ID() becomes id; else the backend's id stands
+	// lastID is the insert id of the step holding the last row.
+	lastID uint64
+	// id is the insert id the client hears when rewrite is set (else the
+	// backend's stands); sets: LAST_INSERT_ID() becomes id.
+	id            uint64
+	rewrite, sets bool
 }
 
 func (c *seqCursor) Conn(cluster string, replica bool) (Conn, error) {
@@ -106,6 +114,9 @@ func (c *seqCursor) note(i int, ok wire.OK) {
 	}
 	st := c.s.Steps[i]
 	c.seen++
+	if st.Last {
+		c.lastID = ok.InsertID
+	}
 	var rec, dup, warn uint64
 	if n, _ := fmt.Sscanf(ok.Info, "Records: %d  Duplicates: %d  Warnings: %d", &rec, &dup, &warn); n < 2 {
 		rec, dup = 1, 0
@@ -135,27 +146,25 @@ func (c *seqCursor) decide(ok wire.OK) {
 		return
 	}
 	c.decided = true
-	if c.s.Count == 0 {
-		return // explicit values only: the backend's id, LAST_INSERT_ID() kept
-	}
-	if !c.s.Upsert {
-		c.id, c.sets = uint64(c.s.First), true
-		return
-	}
 	if c.seen == 0 && len(c.s.Steps) == 1 {
 		c.note(0, ok)
 	}
+	generated := func(v int64) { c.id, c.rewrite, c.sets = uint64(v), true, true }
 	switch {
-	case c.seen != len(c.s.Steps) || c.mismatch:
+	case c.s.Count > 0 && !c.s.Upsert:
+		generated(c.s.First)
+	case c.s.Count > 0 && (c.seen != len(c.s.Steps) || c.mismatch):
 		// The steps' answers could not be matched: every row may have
 		// been inserted, and the first value is the best guess.
-		c.id, c.sets = uint64(c.s.First), true
-	case c.inserted > 0:
-		c.id, c.sets = uint64(c.inserted), true
+		generated(c.s.First)
+	case c.s.Count > 0 && c.inserted > 0:
+		generated(c.inserted)
+	case c.seen == len(c.s.Steps) && !c.mismatch:
+		// No generated value was used (explicit values, or an upsert
+		// that updated): LAST_INSERT_ID() stays, and the client hears the
+		// last row's id as one MariaDB gives it, from its step.
+		c.id, c.rewrite = c.lastID, true
 	}
-	// Otherwise every row updated (or left) an existing one: no generated
-	// value was used, LAST_INSERT_ID() stays, and the client hears the
-	// backend's id, as from one MariaDB.
 }
 
 func (c *seqCursor) Succeeded(ok wire.OK) {
@@ -176,7 +185,7 @@ type seqWriter struct {
 func (w *seqWriter) WritePacket(p []byte) error {
 	if ok, good := wire.ParseOK(p); good {
 		w.sc.decide(ok)
-		if w.sc.sets {
+		if w.sc.rewrite {
 			ok.InsertID = w.sc.id
 			p = wire.AppendOK(nil, ok)
 		}

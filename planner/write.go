@@ -98,6 +98,7 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	var order []shard.Target
 	groups := map[shard.Target][][]ast.ExprNode{}
 	firstGen := map[shard.Target]int64{} // a step's first generated value
+	var lastTarget shard.Target          // where the last row goes
 	var ensure []engine.BucketNeed
 	seenBucket := map[string]bool{}
 	now := pl.now()
@@ -143,6 +144,7 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 			order = append(order, target)
 		}
 		groups[target] = append(groups[target], row)
+		lastTarget = target
 		if seqIDs != nil && generated[rowNum] > 0 && firstGen[target] == 0 {
 			firstGen[target] = generated[rowNum]
 		}
@@ -156,7 +158,7 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	for _, target := range sets[0] {
 		n.Lists = groups[target]
 		if seqIDs != nil {
-			seqIDs.Steps = append(seqIDs.Steps, engine.SeqStep{Rows: len(groups[target]), First: firstGen[target]})
+			seqIDs.Steps = append(seqIDs.Steps, engine.SeqStep{Rows: len(groups[target]), First: firstGen[target], Last: target == lastTarget})
 		}
 		sql, err := rn.RenderIn(map[string]string{names[0]: target.Table}, f.Text)
 		if err != nil {
