@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/shardgate/shardgate/backend"
@@ -40,6 +42,11 @@ type SeqStep struct {
 	// reports when no generated value was used (an explicit value, or
 	// the id of the row an upsert updated).
 	Last bool
+	// Check, for an upsert's step with several generated values, reads
+	// the smallest of them that a row holds, on the step's connection
+	// right after it: run when the answer says some rows but not all were
+	// duplicates.
+	Check string
 }
 
 func (s *SequenceIDs) Inputs() []Primitive { return []Primitive{s.Input} }
@@ -69,9 +76,9 @@ type seqCursor struct {
 	// connections in route order (a Fanout runs them one by one).
 	step    map[Conn]int
 	borrows int
-	// inserted is the smallest first value of a step that inserted rows
-	// (0: none); seen counts the steps' answers read; mismatch: an answer
-	// did not fit its step.
+	// inserted is the smallest generated value known to be in an
+	// inserted row (0: none); seen counts the steps' answers read;
+	// mismatch: an answer did not fit its step.
 	inserted int64
 	seen     int
 	mismatch bool
@@ -82,6 +89,10 @@ type seqCursor struct {
 	// backend's stands); sets: LAST_INSERT_ID() becomes id.
 	id            uint64
 	rewrite, sets bool
+	// pending: a single step's success waits for its check (see
+	// SeqStep.Check), which runs when its connection is released.
+	pending   bool
+	pendingOK wire.OK
 }
 
 func (c *seqCursor) Conn(cluster string, replica bool) (Conn, error) {
@@ -98,56 +109,95 @@ func (c *seqCursor) Conn(cluster string, replica bool) (Conn, error) {
 func (c *seqCursor) Release(conn Conn, out *backend.Outcome, err error) {
 	c.mu.Lock()
 	if i, ok := c.step[conn]; ok && out != nil && out.Err == nil && err == nil {
-		c.note(i, out.OK)
+		err = c.note(i, out.OK, conn)
 	}
 	delete(c.step, conn)
+	pending := c.pending
+	c.pending = false
 	c.mu.Unlock()
+	if pending {
+		c.succeed(c.pendingOK)
+	}
 	c.Cursor.Release(conn, out, err)
 }
 
-// note reads one step's OK packet. A multi-row INSERT's says "Records: N
+// counts reads a step's OK packet: a multi-row INSERT's says "Records: N
 // Duplicates: D  Warnings: W"; a one-row INSERT's says nothing, and its
-// affected rows tell: 1 inserted, 2 updated, 0 unchanged.
-func (c *seqCursor) note(i int, ok wire.OK) {
+// affected rows tell: 1 inserted, 2 updated, 0 unchanged. (MariaDB writes
+// the message with a length byte before it, which ok.Info keeps.)
+func counts(ok wire.OK) (rec, dup uint64) {
+	var warn uint64
+	if i := strings.Index(ok.Info, "Records: "); i >= 0 {
+		if n, _ := fmt.Sscanf(ok.Info[i:], "Records: %d  Duplicates: %d  Warnings: %d", &rec, &dup, &warn); n >= 2 {
+			return rec, dup
+		}
+	}
+	if ok.AffectedRows != 1 {
+		return 1, 1
+	}
+	return 1, 0
+}
+
+// mixed: the step's rows were partly inserted, partly duplicates, and a
+// check says which generated values were used.
+func (c *seqCursor) mixed(i int, ok wire.OK) bool {
+	if !c.s.Upsert || i >= len(c.s.Steps) || c.s.Steps[i].Check == "" {
+		return false
+	}
+	rec, dup := counts(ok)
+	return dup > 0 && dup < rec
+}
+
+// note takes in one step's answer, running its check on conn when the
+// answer leaves open which rows were inserted. The error is one that
+// broke conn (nil otherwise: a failed check falls back to the step's
+// first generated value).
+func (c *seqCursor) note(i int, ok wire.OK, conn Conn) error {
 	if i >= len(c.s.Steps) {
-		return
+		return nil
 	}
 	st := c.s.Steps[i]
 	c.seen++
 	if st.Last {
 		c.lastID = ok.InsertID
 	}
-	var rec, dup, warn uint64
-	if n, _ := fmt.Sscanf(ok.Info, "Records: %d  Duplicates: %d  Warnings: %d", &rec, &dup, &warn); n < 2 {
-		rec, dup = 1, 0
-		if ok.AffectedRows != 1 {
-			dup = 1
-		}
-	}
+	rec, dup := counts(ok)
 	if rec != uint64(st.Rows) {
 		c.mismatch = true
 	}
-	if st.First > 0 && dup < rec && (c.inserted == 0 || st.First < c.inserted) {
-		// Some row of the step was inserted. Its values increase in row
-		// order; when only some rows were, the servers do not say which,
-		// and the step's first generated value stands for them.
-		c.inserted = st.First
+	if st.First == 0 || dup >= rec {
+		return nil
 	}
+	used := st.First
+	var broke error
+	if c.mixed(i, ok) && conn != nil {
+		res, _, err := conn.Query(st.Check)
+		switch {
+		case err == nil && len(res.Rows) == 1 && len(res.Rows[0]) == 1:
+			used = 0
+			if v := res.Rows[0][0]; v != nil {
+				used, _ = strconv.ParseInt(*v, 10, 64)
+			}
+		case Classify(err) == FaultBroken:
+			broke = err
+		}
+	}
+	if used > 0 && (c.inserted == 0 || used < c.inserted) {
+		c.inserted = used
+	}
+	return broke
 }
 
-// decide works out the insert id once, when the OK packet is written or
-// the statement's success recorded, whichever comes first. A single step
-// streams its OK packet before its connection is released: its own
-// packet is its answer then.
+// decide works out the insert id once, from the steps' answers or, for a
+// single step whose OK packet streams through before its connection is
+// released, from that packet.
 func (c *seqCursor) decide(ok wire.OK) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.decided {
 		return
 	}
 	c.decided = true
 	if c.seen == 0 && len(c.s.Steps) == 1 {
-		c.note(0, ok)
+		c.note(0, ok, nil)
 	}
 	generated := func(v int64) { c.id, c.rewrite, c.sets = uint64(v), true, true }
 	switch {
@@ -167,28 +217,74 @@ func (c *seqCursor) decide(ok wire.OK) {
 	}
 }
 
+// holds reports whether a single step's answer must wait for its check.
+func (c *seqCursor) holds(ok wire.OK) bool {
+	return len(c.s.Steps) == 1 && c.seen == 0 && c.mixed(0, ok)
+}
+
 func (c *seqCursor) Succeeded(ok wire.OK) {
+	c.mu.Lock()
+	if c.holds(ok) {
+		c.pending, c.pendingOK = true, ok
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	c.succeed(ok)
+}
+
+func (c *seqCursor) succeed(ok wire.OK) {
+	c.mu.Lock()
 	c.decide(ok)
 	ok.InsertID = 0
 	if c.sets {
 		ok.InsertID = c.id
 	}
+	c.mu.Unlock()
 	c.Cursor.Succeeded(ok)
 }
 
-// seqWriter puts the insert id into the OK packet the client gets.
+// seqWriter puts the insert id into the OK packet the client gets; a
+// single step's packet waiting for its check is written at Flush.
 type seqWriter struct {
 	ResultWriter
-	sc *seqCursor
+	sc   *seqCursor
+	held *wire.OK
 }
 
 func (w *seqWriter) WritePacket(p []byte) error {
-	if ok, good := wire.ParseOK(p); good {
-		w.sc.decide(ok)
-		if w.sc.rewrite {
-			ok.InsertID = w.sc.id
-			p = wire.AppendOK(nil, ok)
-		}
+	ok, good := wire.ParseOK(p)
+	if !good {
+		return w.ResultWriter.WritePacket(p)
+	}
+	w.sc.mu.Lock()
+	defer w.sc.mu.Unlock()
+	if w.sc.holds(ok) {
+		w.held = &ok
+		return nil
+	}
+	return w.write(ok, p)
+}
+
+func (w *seqWriter) write(ok wire.OK, p []byte) error {
+	w.sc.decide(ok)
+	if w.sc.rewrite {
+		ok.InsertID = w.sc.id
+		p = wire.AppendOK(nil, ok)
 	}
 	return w.ResultWriter.WritePacket(p)
+}
+
+func (w *seqWriter) Flush() error {
+	if w.held != nil {
+		ok := *w.held
+		w.held = nil
+		w.sc.mu.Lock()
+		err := w.write(ok, wire.AppendOK(nil, ok))
+		w.sc.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return w.ResultWriter.Flush()
 }

@@ -22,38 +22,67 @@ func TestSequenceIDs(t *testing.T) {
 		resps      []*resp
 		wantClient uint64 // the OK packet's insert id
 		wantLast   uint64 // what the session records (0: unchanged)
+		// checks answer the steps' Check reads (MIN of the generated
+		// values found), by SQL text; "NULL" for none.
+		checks map[string]string
 	}{
 		{"one row, one step: the backend's own id is replaced",
-			SequenceIDs{First: 1001, Count: 1, Steps: []SeqStep{{1, 1001, true}}},
-			[]*resp{ok(1, 3, "")}, 1001, 1001},
+			SequenceIDs{First: 1001, Count: 1, Steps: []SeqStep{{Rows: 1, First: 1001, Last: true}}},
+			[]*resp{ok(1, 3, "")}, 1001, 1001, nil},
 		{"three rows over two steps: the first value",
-			SequenceIDs{First: 1001, Count: 3, Steps: []SeqStep{{2, 1001, false}, {1, 1002, true}}},
-			[]*resp{ok(2, 1003, "Records: 2  Duplicates: 0  Warnings: 0"), ok(1, 1002, "")}, 1001, 1001},
+			SequenceIDs{First: 1001, Count: 3, Steps: []SeqStep{{Rows: 2, First: 1001, Last: false}, {Rows: 1, First: 1002, Last: true}}},
+			[]*resp{ok(2, 1003, "Records: 2  Duplicates: 0  Warnings: 0"), ok(1, 1002, "")}, 1001, 1001, nil},
 		{"explicit values only: the backend's id, LAST_INSERT_ID() kept",
-			SequenceIDs{Count: 0, Steps: []SeqStep{{1, 0, true}}},
-			[]*resp{ok(1, 7, "")}, 7, 0},
+			SequenceIDs{Count: 0, Steps: []SeqStep{{Rows: 1, First: 0, Last: true}}},
+			[]*resp{ok(1, 7, "")}, 7, 0, nil},
 		{"upsert that updated its one row: the backend's id, LAST_INSERT_ID() kept",
-			SequenceIDs{First: 1001, Count: 1, Upsert: true, Steps: []SeqStep{{1, 1001, true}}},
-			[]*resp{ok(2, 5, "")}, 5, 0},
+			SequenceIDs{First: 1001, Count: 1, Upsert: true, Steps: []SeqStep{{Rows: 1, First: 1001, Last: true}}},
+			[]*resp{ok(2, 5, "")}, 5, 0, nil},
 		{"upsert that left its one row unchanged",
-			SequenceIDs{First: 1001, Count: 1, Upsert: true, Steps: []SeqStep{{1, 1001, true}}},
-			[]*resp{ok(0, 0, "")}, 0, 0},
+			SequenceIDs{First: 1001, Count: 1, Upsert: true, Steps: []SeqStep{{Rows: 1, First: 1001, Last: true}}},
+			[]*resp{ok(0, 0, "")}, 0, 0, nil},
 		{"split upsert whose first step updated: the second step's value",
-			SequenceIDs{First: 1001, Count: 2, Upsert: true, Steps: []SeqStep{{1, 1001, false}, {1, 1002, true}}},
-			[]*resp{ok(2, 5, ""), ok(1, 1002, "")}, 1002, 1002},
+			SequenceIDs{First: 1001, Count: 2, Upsert: true, Steps: []SeqStep{{Rows: 1, First: 1001, Last: false}, {Rows: 1, First: 1002, Last: true}}},
+			[]*resp{ok(2, 5, ""), ok(1, 1002, "")}, 1002, 1002, nil},
 		{"split upsert that updated everything",
-			SequenceIDs{First: 1001, Count: 2, Upsert: true, Steps: []SeqStep{{1, 1001, false}, {2, 1002, true}}},
-			[]*resp{ok(2, 5, ""), ok(4, 9, "Records: 2  Duplicates: 2  Warnings: 0")}, 9, 0},
+			SequenceIDs{First: 1001, Count: 2, Upsert: true, Steps: []SeqStep{{Rows: 1, First: 1001, Last: false}, {Rows: 2, First: 1002, Last: true}}},
+			[]*resp{ok(2, 5, ""), ok(4, 9, "Records: 2  Duplicates: 2  Warnings: 0")}, 9, 0, nil},
 		{"explicit values over two steps: the last row's id, from its step",
-			SequenceIDs{Count: 0, Steps: []SeqStep{{1, 0, true}, {1, 0, false}}},
-			[]*resp{ok(1, 70, ""), ok(1, 60, "")}, 70, 0},
+			SequenceIDs{Count: 0, Steps: []SeqStep{{Rows: 1, First: 0, Last: true}, {Rows: 1, First: 0, Last: false}}},
+			[]*resp{ok(1, 70, ""), ok(1, 60, "")}, 70, 0, nil},
 		{"split upsert, multi-row step inserted all",
-			SequenceIDs{First: 1001, Count: 3, Upsert: true, Steps: []SeqStep{{1, 1001, false}, {2, 1002, true}}},
-			[]*resp{ok(2, 5, ""), ok(2, 1003, "Records: 2  Duplicates: 0  Warnings: 0")}, 1002, 1002},
+			SequenceIDs{First: 1001, Count: 3, Upsert: true, Steps: []SeqStep{{Rows: 1, First: 1001, Last: false}, {Rows: 2, First: 1002, Last: true}}},
+			[]*resp{ok(2, 5, ""), ok(2, 1003, "Records: 2  Duplicates: 0  Warnings: 0")}, 1002, 1002, nil},
 	}
+	mixed := "&Records: 3  Duplicates: 1  Warnings: 0" // with MariaDB's length byte
+	cases = append(cases, []struct {
+		name       string
+		node       SequenceIDs
+		resps      []*resp
+		wantClient uint64
+		wantLast   uint64
+		checks     map[string]string
+	}{
+		{"one step, some rows duplicates: the check says which value was used",
+			SequenceIDs{First: 1001, Count: 3, Upsert: true, Steps: []SeqStep{{Rows: 3, First: 1001, Last: true, Check: "chk0"}}},
+			[]*resp{ok(4, 9, mixed)}, 1002, 1002, map[string]string{"chk0": "1002"}},
+		{"one step, the inserted row was the explicit one: no generated value used",
+			SequenceIDs{First: 1001, Count: 2, Upsert: true, Steps: []SeqStep{{Rows: 3, First: 1001, Last: true, Check: "chk0"}}},
+			[]*resp{ok(5, 9, mixed)}, 9, 0, map[string]string{"chk0": "NULL"}},
+		{"two steps, the first mixed: its checked value",
+			SequenceIDs{First: 1001, Count: 4, Upsert: true, Steps: []SeqStep{{Rows: 3, First: 1001, Check: "chk0"}, {Rows: 1, First: 1003, Last: true}}},
+			[]*resp{ok(4, 9, mixed), ok(1, 1003, "")}, 1002, 1002, map[string]string{"chk0": "1002"}},
+	}...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			vc := newCursor(t)
+			for sql, v := range c.checks {
+				r := row(v)
+				if v == "NULL" {
+					r = row(nil)
+				}
+				vc.on(sql, rs(cols("m", tLong), r))
+			}
 			var input Primitive
 			if len(c.resps) == 1 {
 				r := routes(vc, c.resps...)[0]

@@ -440,6 +440,11 @@ func TestSeqInsertIDsMatchRef(t *testing.T) {
 		{fmt.Sprintf("REPLACE INTO notes (id, product_id, u, body) VALUES (9000000, %d, 80, ?)", p3), "explicit"},
 		{fmt.Sprintf("INSERT INTO notes (id, product_id, u, body) VALUES (9000100, %d, 11, ?), (NULL, %d, 12, 'g'), (0, %d, 13, 'h')", p0, p1, p2), "e"},
 		{fmt.Sprintf("INSERT INTO notes (product_id, u, body) VALUES (%d, 12, ?) ON DUPLICATE KEY UPDATE body = 'g2'", p1), "g2"},
+		// Rows of one step, some updating and some inserted: the proxy
+		// reads which generated values went into rows.
+		{fmt.Sprintf("INSERT INTO notes (product_id, u, body) VALUES (%d, 10, ?), (%d, 91, 'm1'), (%d, 92, 'm2') ON DUPLICATE KEY UPDATE body = VALUES(body)", p0, p0, p0), "mu"},
+		{fmt.Sprintf("INSERT INTO notes (product_id, u, body) VALUES (%d, 93, ?), (%d, 20, 'upd'), (%d, 70, 'upd2') ON DUPLICATE KEY UPDATE body = VALUES(body)", p1, p1, p2), "mi"},
+		{fmt.Sprintf("INSERT INTO notes (id, product_id, u, body) VALUES (9000200, %d, 94, ?), (NULL, %d, 91, 'dup') ON DUPLICATE KEY UPDATE body = VALUES(body)", p0, p0), "explicit inserted"},
 	}
 	for _, mode := range []string{"interpolateParams=true", ""} {
 		t.Run(map[string]string{"": "prepared"}[mode]+map[string]string{"interpolateParams=true": "text"}[mode], func(t *testing.T) {

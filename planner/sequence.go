@@ -180,3 +180,21 @@ func (pl *Planner) fillSequence(n *ast.InsertStmt, r tableRef, f Facts) (restore
 	n.Lists = newLists
 	return func() { n.Columns, n.Lists = cols, lists }, ids, gen, nil
 }
+
+// seqCheck is the read that tells which generated values of an upsert's
+// step went into inserted rows, when its answer says only that some rows
+// were duplicates: a generated value is new, so a row holding it was
+// inserted by this statement. Only upserts' steps of several rows with
+// generated values need it.
+func seqCheck(upsert bool, schema, table, column string, values []int64, rows int) string {
+	if !upsert || len(values) == 0 || rows < 2 {
+		return ""
+	}
+	list := make([]string, len(values))
+	for i, v := range values {
+		list[i] = strconv.FormatInt(v, 10)
+	}
+	col := parser.QuoteIdent(column)
+	return "SELECT MIN(" + col + ") FROM " + parser.QuoteIdent(schema) + "." + parser.QuoteIdent(table) +
+		" WHERE " + col + " IN (" + strings.Join(list, ",") + ")"
+}

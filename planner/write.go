@@ -98,6 +98,7 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	var order []shard.Target
 	groups := map[shard.Target][][]ast.ExprNode{}
 	firstGen := map[shard.Target]int64{} // a step's first generated value
+	genOf := map[shard.Target][]int64{}  // a step's generated values
 	var lastTarget shard.Target          // where the last row goes
 	var ensure []engine.BucketNeed
 	seenBucket := map[string]bool{}
@@ -145,8 +146,11 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 		}
 		groups[target] = append(groups[target], row)
 		lastTarget = target
-		if seqIDs != nil && generated[rowNum] > 0 && firstGen[target] == 0 {
-			firstGen[target] = generated[rowNum]
+		if seqIDs != nil && generated[rowNum] > 0 {
+			if firstGen[target] == 0 {
+				firstGen[target] = generated[rowNum]
+			}
+			genOf[target] = append(genOf[target], generated[rowNum])
 		}
 	}
 	sets := [][]shard.Target{order}
@@ -158,7 +162,8 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	for _, target := range sets[0] {
 		n.Lists = groups[target]
 		if seqIDs != nil {
-			seqIDs.Steps = append(seqIDs.Steps, engine.SeqStep{Rows: len(groups[target]), First: firstGen[target], Last: target == lastTarget})
+			seqIDs.Steps = append(seqIDs.Steps, engine.SeqStep{Rows: len(groups[target]), First: firstGen[target], Last: target == lastTarget,
+				Check: seqCheck(seqIDs.Upsert, r.schema, target.Table, r.rule.Sequence.Column, genOf[target], len(groups[target]))})
 		}
 		sql, err := rn.RenderIn(map[string]string{names[0]: target.Table}, f.Text)
 		if err != nil {
