@@ -5,10 +5,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/wire"
 )
 
 // Global sequences (README: Global sequences). A sharded table with a
@@ -155,6 +157,11 @@ func (pl *Planner) fillSequence(n *ast.InsertStmt, r tableRef, f Facts) (restore
 		fill = len(cols)
 	}
 	for i, row := range lists {
+		if len(row) != len(cols) {
+			// As the server answers it; the row would not fit the list.
+			n.Columns = cols
+			return restore, nil, nil, wire.Errorf(mysql.ER_WRONG_VALUE_COUNT_ON_ROW, "Column count doesn't match value count at row %d", i+1)
+		}
 		slot := slotOf(row, idx, f.NoAutoValueOnZero)
 		nr := append([]ast.ExprNode(nil), row...)
 		if idx < 0 {

@@ -28,3 +28,7 @@ INSERT INTO seq_events (id, kind) VALUES (5003, 'explicit id routes itself')
 INSERT INTO seq_notes VALUES (1, 42, 'no column list')
 -- error
 INSERT INTO seq_events (id, kind) VALUES (5000 + 1, 'an expression in the shard key')
+-- error
+INSERT INTO seq_notes (product_id, body) VALUES (42, 'a'), (43)
+-- error
+INSERT INTO seq_notes (id, product_id, body) VALUES (NULL, 42)
