@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -498,5 +499,45 @@ func TestSeqInsertIDsMatchRef(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSeqTableUnreachable: when the sequence table's primary cannot be
+// reached, an INSERT that needs a value gets 1467 saying it did not run,
+// and nothing is written. So does one of explicit ids while the instance
+// holds no block: it could not move the sequence past them, and a later
+// value could repeat one.
+func TestSeqTableUnreachable(t *testing.T) {
+	e := newSeqEnv(t, 1000)
+	dead := freePorts(t, 1)[0] // nothing listens there
+	rulesYAML := strings.Replace(e.rules("seq-a"), "clusters:\n", "clusters:\n  gone: {primary: "+dead+"}\n", 1) +
+		"sequences: {cluster: gone, schema: " + testLogSchema + "}\npool: {connect_timeout: 500ms}\n"
+	p := startProxyRules(t, rulesYAML)
+	db := p.open(t, e.db)
+	for _, q := range seqTables {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, mode := range []string{"interpolateParams=true", ""} {
+		c := pin(t, p.open(t, e.db, mode))
+		for _, ins := range []struct {
+			q   string
+			arg any
+		}{
+			{"INSERT INTO notes (product_id, body) VALUES (?, 'needs a value')", 1},
+			{"INSERT INTO notes (id, product_id, body) VALUES (?, 1, 'explicit')", 77},
+		} {
+			_, err := c.ExecContext(context.Background(), ins.q, ins.arg)
+			code, _, msg := mysqlErr(t, err)
+			if code != 1467 || !strings.Contains(msg, "not run") {
+				t.Fatalf("%q: %s: got %v, want 1467 saying the statement was not run", mode, ins.q, err)
+			}
+		}
+	}
+	var n int
+	scan(t, db, "/* shardgate:primary */ SELECT COUNT(*) FROM notes", &n)
+	if n != 0 {
+		t.Fatalf("%d rows written", n)
 	}
 }
