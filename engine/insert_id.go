@@ -36,8 +36,9 @@ type SequenceIDs struct {
 
 // SeqStep is one backend step of a sequenced INSERT.
 type SeqStep struct {
-	Rows  int
-	First int64
+	Cluster string
+	Rows    int
+	First   int64
 	// Last: the step holds the statement's last row, whose id MariaDB
 	// reports when no generated value was used (an explicit value, or
 	// the id of the row an upsert updated).
@@ -61,7 +62,7 @@ func (s *SequenceIDs) mergeSummary() string {
 }
 
 func (s *SequenceIDs) Execute(vc Cursor, w ResultWriter) error {
-	sc := &seqCursor{Cursor: vc, s: s, step: map[Conn]int{}}
+	sc := &seqCursor{Cursor: vc, s: s, step: map[Conn]int{}, borrows: map[string]int{}}
 	return s.Input.Execute(sc, &seqWriter{ResultWriter: w, sc: sc})
 }
 
@@ -72,10 +73,14 @@ type seqCursor struct {
 	s *SequenceIDs
 	// mu: steps may be released from several goroutines.
 	mu sync.Mutex
-	// step maps a borrowed connection to the step it runs: steps borrow
-	// connections in route order (a Fanout runs them one by one).
+	// step maps a borrowed connection to the step it runs. The steps of
+	// one cluster borrow connections in route order (a Fanout runs all
+	// its steps one by one); should steps on different clusters run at
+	// once, each cluster's steps are still told apart by the order of
+	// their borrows. An answer whose row count does not fit its step
+	// makes the insert id fall back to the first generated value.
 	step    map[Conn]int
-	borrows int
+	borrows map[string]int // per cluster: steps borrowed so far
 	// inserted is the smallest generated value known to be in an
 	// inserted row (0: none); seen counts the steps' answers read;
 	// mismatch: an answer did not fit its step.
@@ -99,11 +104,25 @@ func (c *seqCursor) Conn(cluster string, replica bool) (Conn, error) {
 	conn, err := c.Cursor.Conn(cluster, replica)
 	if err == nil {
 		c.mu.Lock()
-		c.step[conn] = c.borrows
-		c.borrows++
+		k := c.borrows[cluster]
+		c.borrows[cluster] = k + 1
+		c.step[conn] = c.stepOf(cluster, k)
 		c.mu.Unlock()
 	}
 	return conn, err
+}
+
+// stepOf is the index of the k-th step on cluster (len(Steps) if none).
+func (c *seqCursor) stepOf(cluster string, k int) int {
+	for i, st := range c.s.Steps {
+		if st.Cluster == cluster {
+			if k == 0 {
+				return i
+			}
+			k--
+		}
+	}
+	return len(c.s.Steps)
 }
 
 func (c *seqCursor) Release(conn Conn, out *backend.Outcome, err error) {
@@ -154,6 +173,7 @@ func (c *seqCursor) mixed(i int, ok wire.OK) bool {
 // first generated value).
 func (c *seqCursor) note(i int, ok wire.OK, conn Conn) error {
 	if i >= len(c.s.Steps) {
+		c.mismatch = true
 		return nil
 	}
 	st := c.s.Steps[i]

@@ -94,6 +94,11 @@ func TestSequenceIDs(t *testing.T) {
 			node := c.node
 			node.Column = "shop.t.id"
 			node.Input = input
+			// Each step on its route's cluster, as the planner says.
+			node.Steps = append([]SeqStep(nil), node.Steps...)
+			for i, r := range routesOf(input) {
+				node.Steps[i].Cluster = r.Cluster
+			}
 			w := &recWriter{}
 			if err := node.Execute(vc, w); err != nil {
 				t.Fatal(err)
@@ -107,5 +112,41 @@ func TestSequenceIDs(t *testing.T) {
 				t.Errorf("session's insert id: got %+v, want %d", vc.succeeded, c.wantLast)
 			}
 		})
+	}
+}
+
+func routesOf(p Primitive) []*Route {
+	if f, ok := p.(*Fanout); ok {
+		return f.Routes
+	}
+	return []*Route{p.(*Route)}
+}
+
+// TestSequenceIDsStepsByCluster: steps are told apart per cluster, so
+// answers released out of route order across clusters still meet their
+// own steps; an answer that fits no step makes the id the first value.
+func TestSequenceIDsStepsByCluster(t *testing.T) {
+	s := &SequenceIDs{First: 1001, Count: 3, Upsert: true, Steps: []SeqStep{
+		{Cluster: "s0", Rows: 1, First: 1001}, {Cluster: "s1", Rows: 1, First: 1002}, {Cluster: "s0", Rows: 1, First: 1003, Last: true}}}
+	c := &seqCursor{s: s, step: map[Conn]int{}, borrows: map[string]int{}}
+	// s1's step answers first, then s0's two: 1002 updated, 1001 updated,
+	// 1003 inserted.
+	for _, x := range []struct {
+		cluster  string
+		affected uint64
+	}{{"s1", 2}, {"s0", 2}, {"s0", 1}} {
+		k := c.borrows[x.cluster]
+		c.borrows[x.cluster] = k + 1
+		c.note(c.stepOf(x.cluster, k), wire.OK{AffectedRows: x.affected}, nil)
+	}
+	c.decide(wire.OK{})
+	if !c.sets || c.id != 1003 {
+		t.Fatalf("insert id %d (sets %v), want 1003", c.id, c.sets)
+	}
+	c2 := &seqCursor{s: s, step: map[Conn]int{}, borrows: map[string]int{}}
+	c2.note(c2.stepOf("s9", 0), wire.OK{AffectedRows: 1}, nil)
+	c2.decide(wire.OK{})
+	if c2.id != 1001 {
+		t.Fatalf("unmatched answer: insert id %d, want the first value 1001", c2.id)
 	}
 }

@@ -162,7 +162,7 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	for _, target := range sets[0] {
 		n.Lists = groups[target]
 		if seqIDs != nil {
-			seqIDs.Steps = append(seqIDs.Steps, engine.SeqStep{Rows: len(groups[target]), First: firstGen[target], Last: target == lastTarget,
+			seqIDs.Steps = append(seqIDs.Steps, engine.SeqStep{Cluster: target.Cluster, Rows: len(groups[target]), First: firstGen[target], Last: target == lastTarget,
 				Check: seqCheck(seqIDs.Upsert, r.schema, target.Table, r.rule.Sequence.Column, genOf[target], len(groups[target]))})
 		}
 		sql, err := rn.RenderIn(map[string]string{names[0]: target.Table}, f.Text)
