@@ -26,7 +26,8 @@ type SequenceIDs struct {
 	First int64
 	Count int
 	// Upsert: ON DUPLICATE KEY UPDATE, where a row may update an existing
-	// one instead of being inserted, and its generated value goes unused.
+	// one instead of being inserted, or INSERT IGNORE, where it may be
+	// skipped; its generated value then goes unused.
 	Upsert bool
 	// Steps are the input's backend steps in order: how many rows each
 	// sends and its first generated value (0: none), so that an upsert's
@@ -167,7 +168,8 @@ func (c *seqCursor) mixed(i int, ok wire.OK) bool {
 	return dup > 0 && dup < rec
 }
 
-// note takes in one step's answer, running its check on conn when the
+// note takes in one step's answer (a row skipped by IGNORE counts as a
+// duplicate: affected 0, or in "Duplicates:"), running its check on conn when the
 // answer leaves open which rows were inserted. The error is one that
 // broke conn (nil otherwise: a failed check falls back to the step's
 // first generated value).

@@ -458,6 +458,10 @@ func TestSeqInsertIDsMatchRef(t *testing.T) {
 		{fmt.Sprintf("INSERT INTO notes (product_id, u, body) VALUES (%d, 10, ?), (%d, 91, 'm1'), (%d, 92, 'm2') ON DUPLICATE KEY UPDATE body = VALUES(body)", p0, p0, p0), "mu"},
 		{fmt.Sprintf("INSERT INTO notes (product_id, u, body) VALUES (%d, 93, ?), (%d, 20, 'upd'), (%d, 70, 'upd2') ON DUPLICATE KEY UPDATE body = VALUES(body)", p1, p1, p2), "mi"},
 		{fmt.Sprintf("INSERT INTO notes (id, product_id, u, body) VALUES (9000200, %d, 94, ?), (NULL, %d, 91, 'dup') ON DUPLICATE KEY UPDATE body = VALUES(body)", p0, p0), "explicit inserted"},
+		// INSERT IGNORE skips duplicates: the first value of a row inserted.
+		{fmt.Sprintf("INSERT IGNORE INTO notes (product_id, u, body) VALUES (%d, 10, ?), (%d, 95, 'new')", p0, p1), "ig"},
+		{fmt.Sprintf("INSERT IGNORE INTO notes (product_id, u, body) VALUES (%d, 10, ?), (%d, 96, 'new'), (%d, 97, 'new')", p0, p0, p0), "ig"},
+		{fmt.Sprintf("INSERT IGNORE INTO notes (product_id, u, body) VALUES (%d, 10, ?), (%d, 95, 'dup')", p0, p1), "ig"},
 	}
 	for _, mode := range []string{"interpolateParams=true", ""} {
 		t.Run(map[string]string{"": "prepared"}[mode]+map[string]string{"interpolateParams=true": "text"}[mode], func(t *testing.T) {

@@ -147,7 +147,8 @@ func (pl *Planner) fillSequence(n *ast.InsertStmt, r tableRef, f Facts) (restore
 		return restore, nil, nil, notSupported("INSERT into %s, whose column %s comes from a sequence, needs a column list", r.qualified(), q.Column)
 	}
 	idx := seqColumn(n, q.Column)
-	ids = &engine.SequenceIDs{Column: r.qualified() + "." + q.Column, Upsert: len(n.OnDuplicate) > 0}
+	// ON DUPLICATE KEY UPDATE and IGNORE may leave a row not inserted.
+	ids = &engine.SequenceIDs{Column: r.qualified() + "." + q.Column, Upsert: len(n.OnDuplicate) > 0 || n.IgnoreErr}
 	gen = make([]int64, len(n.Lists))
 	cols, lists := n.Columns, n.Lists
 	newLists := make([][]ast.ExprNode, len(lists))
@@ -189,8 +190,8 @@ func (pl *Planner) fillSequence(n *ast.InsertStmt, r tableRef, f Facts) (restore
 }
 
 // seqCheck is the read that tells which generated values of an upsert's
-// step went into inserted rows, when its answer says only that some rows
-// were duplicates: a generated value is new, so a row holding it was
+// (or INSERT IGNORE's) step went into inserted rows, when its answer says
+// only that some rows were duplicates: a generated value is new, so a row holding it was
 // inserted by this statement. Only upserts' steps of several rows with
 // generated values need it.
 func seqCheck(upsert bool, schema, table, column string, values []int64, rows int) string {

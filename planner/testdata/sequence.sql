@@ -32,3 +32,5 @@ INSERT INTO seq_events (id, kind) VALUES (5000 + 1, 'an expression in the shard 
 INSERT INTO seq_notes (product_id, body) VALUES (42, 'a'), (43)
 -- error
 INSERT INTO seq_notes (id, product_id, body) VALUES (NULL, 42)
+-- tables: 2
+INSERT IGNORE INTO seq_notes (product_id, body) VALUES (42, 'a'), (43, 'b')
