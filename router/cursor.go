@@ -426,10 +426,12 @@ func (s *Session) synced(h *held, eff engine.Effects) (*held, error) {
 	if err == nil {
 		err = h.SyncVars(s.varsFor(h))
 	}
-	if err == nil && eff.UsesLastInsertID && s.state.lastInsertID != 0 {
+	if err == nil && eff.UsesLastInsertID && s.state.lastInsertID != 0 && !eff.UsesPrevResult {
 		// The session's LAST_INSERT_ID() need not be this connection's:
 		// an INSERT into a table with a sequence ran on another cluster,
-		// or gave the backend explicit values only.
+		// or gave the backend explicit values only. (Not when the
+		// statement also reads ROW_COUNT() or FOUND_ROWS(), which this
+		// SELECT would reset.)
 		_, err = h.Exec(fmt.Sprintf("SELECT LAST_INSERT_ID(%d)", s.state.lastInsertID))
 	}
 	switch engine.Classify(err) {
