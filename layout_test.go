@@ -24,7 +24,7 @@ var layers = [][]string{
 	{"cmd"},
 	{"protocol"},
 	{"router"},
-	{"planner", "xa"},
+	{"planner", "xa", "sequence"},
 	{"engine"},
 	{"shard", "parser", "backend"},
 	{"rules", "metrics"},

@@ -57,6 +57,11 @@ func build(d *draft, st *parser.Statement) (engine.Primitive, error) {
 	if len(d.Ensure) > 0 {
 		root = &engine.EnsureBuckets{Needs: d.Ensure, Input: root}
 	}
+	if d.Seq != nil {
+		seq := *d.Seq
+		seq.Input = root
+		root = &seq
+	}
 	return root, nil
 }
 

@@ -34,6 +34,8 @@ type goldenCase struct {
 	sql       string
 	wantError bool
 	tables    int // -1: not asserted
+	// noAutoZero: planned under sql_mode NO_AUTO_VALUE_ON_ZERO.
+	noAutoZero bool
 }
 
 func readCases(t *testing.T, path string) []goldenCase {
@@ -51,6 +53,8 @@ func readCases(t *testing.T, path string) []goldenCase {
 		case line == "":
 		case line == "-- error":
 			next.wantError = true
+		case line == "-- sql_mode: NO_AUTO_VALUE_ON_ZERO":
+			next.noAutoZero = true
 		case strings.HasPrefix(line, "-- tables: "):
 			n, err := strconv.Atoi(strings.TrimPrefix(line, "-- tables: "))
 			if err != nil {
@@ -133,7 +137,7 @@ func TestPlansGolden(t *testing.T) {
 				var plan *engine.Plan
 				stmts, err := p.Parse(c.sql)
 				if err == nil {
-					plan, err = pl.Plan(stmts[0], Facts{DB: "shop"})
+					plan, err = planGolden(pl, stmts[0], Facts{DB: "shop", NoAutoValueOnZero: c.noAutoZero})
 				}
 				if err != nil {
 					got = "error: " + err.Error()
@@ -178,6 +182,28 @@ func TestPlansGolden(t *testing.T) {
 	if total < 100 {
 		t.Fatalf("only %d golden cases", total)
 	}
+}
+
+// planGolden plans as a session does: an INSERT into a table with a
+// sequence first gets its values, here 1001, 1002, … for the rows that
+// need one (the allocator is tested in package sequence).
+func planGolden(pl *Planner, st *parser.Statement, f Facts) (*engine.Plan, error) {
+	need, err := pl.SequenceNeed(st, f)
+	if err != nil || need == nil {
+		if err != nil {
+			return nil, err
+		}
+		return pl.Plan(st, f)
+	}
+	values := make([]int64, len(need.Slots))
+	next := int64(1001)
+	for i, s := range need.Slots {
+		if !s.Explicit {
+			values[i] = next
+			next++
+		}
+	}
+	return pl.PlanSequenced(st, f, values)
 }
 
 // TestDropForgetsBuckets: dropping an hourly table through the proxy makes

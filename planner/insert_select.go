@@ -26,6 +26,12 @@ func (pl *Planner) insertSelectPlan(st *parser.Statement, n *ast.InsertStmt, f F
 	if target.rule != nil && target.rule.Global {
 		return nil, notSupported("INSERT ... SELECT into global table %s from a sharded table is not supported: write the rows with INSERT ... VALUES", target.qualified())
 	}
+	if target.rule != nil && target.rule.Sequence != nil {
+		// The proxy never lets a physical table's AUTO_INCREMENT fill a
+		// sequenced column, and rows streamed from a SELECT do not (yet)
+		// take values from the sequence or move it past their own.
+		return nil, notSupported("INSERT ... SELECT into %s, whose column %s comes from a sequence, is not supported: write the rows with INSERT ... VALUES", target.qualified(), target.rule.Sequence.Column)
+	}
 	t := target.sharded
 	keyIdx, subIdx := -1, -1
 	if t != nil {

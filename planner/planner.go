@@ -45,6 +45,9 @@ type draft struct {
 	// function itself (INSERT … SELECT that streams, a shard-key UPDATE
 	// that moves rows); Steps are then empty.
 	Root engine.Primitive
+	// Seq reports the insert id of an INSERT whose rows got values from
+	// a sequence (its Input is set by build).
+	Seq *engine.SequenceIDs
 }
 
 // step is one SQL text for one cluster.
@@ -80,6 +83,14 @@ type Facts struct {
 	// zero date (NO_ZERO_DATE in strict mode), so a row that gives it to an
 	// hourly table's hour column is refused as the server would refuse it.
 	NoZeroDate bool
+	// NoAutoValueOnZero: sql_mode NO_AUTO_VALUE_ON_ZERO, in which 0 given
+	// for a sequence column is a value, not a request for one.
+	NoAutoValueOnZero bool
+
+	// seqValues are the values a sequence gave an INSERT's rows
+	// (PlanSequenced); sequenced says they were asked for.
+	seqValues []int64
+	sequenced bool
 }
 
 // BucketSet knows which hourly buckets exist for a table.

@@ -47,6 +47,12 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	if len(n.Columns) == 0 {
 		return nil, notSupported("INSERT into sharded table %s needs a column list: each row is routed by its %s value", r.qualified(), t.Column)
 	}
+	// The sequence's values first: the column may be the shard key.
+	restoreSeq, seqIDs, generated, err := pl.fillSequence(n, r, f)
+	if err != nil {
+		return nil, err
+	}
+	defer restoreSeq()
 	keyIdx, subIdx := -1, -1
 	for i, c := range n.Columns {
 		switch c.Name.L {
@@ -91,6 +97,9 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	}
 	var order []shard.Target
 	groups := map[shard.Target][][]ast.ExprNode{}
+	firstGen := map[shard.Target]int64{} // a step's first generated value
+	genOf := map[shard.Target][]int64{}  // a step's generated values
+	var lastTarget shard.Target          // where the last row goes
 	var ensure []engine.BucketNeed
 	seenBucket := map[string]bool{}
 	subName := ""
@@ -123,15 +132,26 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 			order = append(order, target)
 		}
 		groups[target] = append(groups[target], row)
+		lastTarget = target
+		if seqIDs != nil && generated[rowNum] > 0 {
+			if firstGen[target] == 0 {
+				firstGen[target] = generated[rowNum]
+			}
+			genOf[target] = append(genOf[target], generated[rowNum])
+		}
 	}
 	sets := [][]shard.Target{order}
 	all := n.Lists
 	defer func() { n.Lists = all }()
 	names := []string{strings.ToLower(r.name)}
 	rn := parser.NewRenamer(n, r.schema, f.DB, names)
-	p := &draft{Ensure: ensure}
+	p := &draft{Ensure: ensure, Seq: seqIDs}
 	for _, target := range sets[0] {
 		n.Lists = groups[target]
+		if seqIDs != nil {
+			seqIDs.Steps = append(seqIDs.Steps, engine.SeqStep{Cluster: target.Cluster, Rows: len(groups[target]), First: firstGen[target], Last: target == lastTarget,
+				Check: seqCheck(seqIDs.Upsert, r.schema, target.Table, r.rule.Sequence.Column, genOf[target], len(groups[target]))})
+		}
 		sql, err := rn.RenderIn(map[string]string{names[0]: target.Table}, f.Text)
 		if err != nil {
 			return nil, err

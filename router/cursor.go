@@ -35,6 +35,9 @@ type cursor struct {
 func (s *Session) cursor(snap *Snapshot, p *engine.Plan, obs *observation) *cursor {
 	vc := &cursor{s: s, snap: snap, plan: p, obs: obs, diag: &diagnostics{}, mem: s.rt.mem.Statement(s.mem)}
 	root := p.Root
+	if q, ok := root.(*engine.SequenceIDs); ok {
+		root = q.Input
+	}
 	if e, ok := root.(*engine.EnsureBuckets); ok {
 		root = e.Input
 	}
@@ -216,12 +219,12 @@ func (s *Session) acquire(snap *Snapshot, eff engine.Effects, clusterName string
 			// A statement that names no table joins the transaction where
 			// the session's previous statement ran, else its first branch.
 			if last := s.txn.last; last != nil && d.has(last.cluster()) && s.txn.pinned(last.cluster()) == last {
-				return s.synced(last)
+				return s.synced(last, eff)
 			}
-			return s.synced(s.txn.pinned(d.branches[0]))
+			return s.synced(s.txn.pinned(d.branches[0]), eff)
 		}
 		if d.has(clusterName) {
-			return s.synced(s.txn.pinned(clusterName))
+			return s.synced(s.txn.pinned(clusterName), eff)
 		}
 		// Otherwise the statement starts this cluster's branch (startTxn).
 	} else if open := s.txn.open; open != "" {
@@ -232,18 +235,18 @@ func (s *Session) acquire(snap *Snapshot, eff engine.Effects, clusterName string
 				"shardgate: this session's transaction lives on cluster %s; a statement for cluster %s cannot join it (the schema's transactions are single: set transactions: xa or best_effort to let a transaction span clusters)",
 				open, clusterName)
 		}
-		return s.synced(s.txn.pinned(open))
+		return s.synced(s.txn.pinned(open), eff)
 	}
 	if last := s.txn.last; eff.NamesNoTable && last != nil && s.txn.pinned(last.cluster()) == last {
 		// A statement that names no table belongs where the session's
 		// previous statement ran, when the session keeps that connection.
-		return s.synced(last)
+		return s.synced(last, eff)
 	}
 	if p := s.txn.pinned(clusterName); p != nil {
 		if eff.NamesNoTable {
-			return s.synced(p)
+			return s.synced(p, eff)
 		}
-		if _, err := s.synced(p); err != nil {
+		if _, err := s.synced(p, eff); err != nil {
 			return nil, err
 		}
 		return s.withPendingTxn(snap, p)
@@ -418,10 +421,18 @@ func (s *Session) startTxn(snap *Snapshot, h *held) error {
 // synced brings a pinned connection up to the session's database and
 // variables: with connections on several clusters, a SET may have run on
 // another one.
-func (s *Session) synced(h *held) (*held, error) {
+func (s *Session) synced(h *held, eff engine.Effects) (*held, error) {
 	err := h.UseDB(s.state.db)
 	if err == nil {
 		err = h.SyncVars(s.varsFor(h))
+	}
+	if err == nil && eff.UsesLastInsertID && s.state.lastInsertID != 0 && !eff.UsesPrevResult {
+		// The session's LAST_INSERT_ID() need not be this connection's:
+		// an INSERT into a table with a sequence ran on another cluster,
+		// or gave the backend explicit values only. (Not when the
+		// statement also reads ROW_COUNT() or FOUND_ROWS(), which this
+		// SELECT would reset.)
+		_, err = h.Exec(fmt.Sprintf("SELECT LAST_INSERT_ID(%d)", s.state.lastInsertID))
 	}
 	switch engine.Classify(err) {
 	case engine.FaultNone:

@@ -24,6 +24,7 @@ import (
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/planner"
 	"github.com/shardgate/shardgate/rules"
+	"github.com/shardgate/shardgate/sequence"
 	"github.com/shardgate/shardgate/shard"
 	"github.com/shardgate/shardgate/xa"
 )
@@ -72,8 +73,12 @@ type Router struct {
 	// crash left prepared (see SetListenAddr for its instance name).
 	XA        *xa.Coordinator
 	primaries primaries
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
+	// seq hands out global sequences' values (README: Global sequences).
+	// It belongs to the router, not to a snapshot: the block this
+	// instance holds outlives a reload.
+	seq    *sequence.Allocator
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // New builds the first snapshot from the rules: clusters, pools, planner.
@@ -87,6 +92,7 @@ func New(r *rules.Rules, log *slog.Logger) *Router {
 	rt.snap.Store(newSnapshot(r, shard.NewBucketRegistry(), time.Now, log))
 	rt.primaries = newPrimaries(r)
 	rt.XA = xa.New(xaConfig(r, r.Listen), rt.primaries)
+	rt.seq = sequence.New(&sequence.Table{Cluster: r.Sequences.Cluster, Schema: r.Sequences.Schema, P: seqPrimaries{rt.primaries}})
 	return rt
 }
 
@@ -170,6 +176,23 @@ func (p primaries) Put(cluster string, c xa.Conn, broken bool) {
 		return
 	}
 	pool.Put(conn)
+}
+
+// seqPrimaries lends the sequence table the same pools: a block is taken
+// on a connection of its own, never the session's, so a client's
+// ROLLBACK does not give values back (as AUTO_INCREMENT's are not).
+type seqPrimaries struct{ p primaries }
+
+func (s seqPrimaries) Get(cluster string) (sequence.Conn, error) {
+	c, err := s.p.Get(cluster)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*backend.Conn), nil
+}
+
+func (s seqPrimaries) Put(cluster string, c sequence.Conn, broken bool) {
+	s.p.Put(cluster, c.(*backend.Conn), broken)
 }
 
 func (p primaries) close() {

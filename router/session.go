@@ -13,7 +13,9 @@ import (
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/planner"
 	"github.com/shardgate/shardgate/rules"
+	"github.com/shardgate/shardgate/sequence"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -475,13 +477,36 @@ func (s *Session) plan(snap *Snapshot, st *parser.Statement) (*engine.Plan, erro
 			onPrimary = s.noteBucketsFound(snap, found)
 		}
 	}
-	p, err := snap.Planner.Plan(st, f)
+	p, err := s.planSequenced(snap, st, f)
 	if err != nil || !onPrimary || p.Effects.Hint != "" {
 		return p, err
 	}
 	forced := *p // plans are shared values: change a copy
 	forced.Effects.Hint = "primary"
 	return &forced, nil
+}
+
+// planSequenced plans st, first taking values from the sequence of the
+// table an INSERT writes to when it has one. The values are taken before
+// the statement runs and are not given back when it fails or its
+// transaction rolls back, as MariaDB's AUTO_INCREMENT values are not.
+func (s *Session) planSequenced(snap *Snapshot, st *parser.Statement, f planner.Facts) (*engine.Plan, error) {
+	need, err := snap.Planner.SequenceNeed(st, f)
+	if err != nil || need == nil {
+		if err != nil {
+			return nil, err
+		}
+		return snap.Planner.Plan(st, f)
+	}
+	slots := make([]sequence.Slot, len(need.Slots))
+	for i, sl := range need.Slots {
+		slots[i] = sequence.Slot{Explicit: sl.Explicit, Value: sl.Value}
+	}
+	values, err := s.rt.seq.Assign(need.Key, sequence.Config{Start: need.Start, Cache: need.Cache}, slots)
+	if err != nil {
+		return nil, err
+	}
+	return snap.Planner.PlanSequenced(st, f, values)
 }
 
 func (s *Session) writeOK(w ResultWriter, ok wire.OK) error {

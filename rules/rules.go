@@ -96,6 +96,10 @@ type Rules struct {
 	// ones are recovered (docs/transactions.md).
 	Transactions Transactions `yaml:"transactions"`
 
+	// Sequences says where the sequence table of tables with a sequence
+	// lives (README: Global sequences).
+	Sequences Sequences `yaml:"sequences"`
+
 	// SchemaOrder lists schema names as written; the first one answers
 	// statements that name no table while no database is selected.
 	SchemaOrder []string `yaml:"-"`
@@ -228,6 +232,28 @@ type Transactions struct {
 	line            int
 }
 
+// Sequences is the top-level sequences: block: the cluster whose primary
+// holds the sequence table, and its database. Both default to the
+// transactions' decision log (log_cluster, log_schema), a place the
+// proxy already writes to and creates tables in.
+type Sequences struct {
+	Cluster string `yaml:"cluster"`
+	Schema  string `yaml:"schema"`
+	line    int
+}
+
+// SequenceRule gives a sharded table's column values from a global
+// sequence instead of each physical table's AUTO_INCREMENT.
+type SequenceRule struct {
+	Column string `yaml:"column"`
+	// Start is the first value handed out (default 1).
+	Start int64 `yaml:"start"`
+	// Cache is how many values one proxy instance takes from the sequence
+	// table at a time (default DefaultSequenceCache).
+	Cache int64 `yaml:"cache"`
+	line  int
+}
+
 // Table says where one logical table lives when that is not the schema's
 // default cluster.
 type Table struct {
@@ -241,7 +267,9 @@ type Table struct {
 	// Buckets bounds the hours an hourly table accepts rows for (by: hour
 	// only; defaults applied, so never nil for an hourly table).
 	Buckets *BucketWindow `yaml:"buckets"`
-	line    int
+	// Sequence, on a sharded table, fills a column from a global sequence.
+	Sequence *SequenceRule `yaml:"sequence"`
+	line     int
 }
 
 // BucketWindow is the range of hours, relative to the proxy's clock, for
@@ -307,6 +335,10 @@ const (
 	DefaultBucketRecheckInterval = time.Second
 	// DefaultLogSchema is the database of the XA decision log.
 	DefaultLogSchema = "shardgate"
+	// DefaultSequenceCache is a sequence's block size: one round trip to
+	// the sequence table per this many values, and at most this many
+	// values skipped when a proxy restarts.
+	DefaultSequenceCache = 1000
 )
 
 // Load reads, parses and validates a rules file.
@@ -433,6 +465,12 @@ func (r *Rules) applyDefaults() {
 	if tx.LockWaitTimeout == 0 {
 		tx.LockWaitTimeout = 5 * time.Second
 	}
+	if r.Sequences.Cluster == "" {
+		r.Sequences.Cluster = tx.LogCluster
+	}
+	if r.Sequences.Schema == "" {
+		r.Sequences.Schema = tx.LogSchema
+	}
 	p := &r.Pool
 	if p.MaxOpen == 0 {
 		p.MaxOpen = 128
@@ -476,6 +514,14 @@ func (r *Rules) applyDefaults() {
 		}
 		for tname, t := range s.Tables {
 			t.Name = tname
+			if q := t.Sequence; q != nil {
+				if q.Start == 0 {
+					q.Start = 1
+				}
+				if q.Cache == 0 {
+					q.Cache = DefaultSequenceCache
+				}
+			}
 			if t.Shard != nil && t.Shard.By == "hour" {
 				if t.Buckets == nil {
 					t.Buckets = &BucketWindow{line: t.line}

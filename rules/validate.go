@@ -156,7 +156,10 @@ func (r *Rules) validate(doc *yaml.Node) error {
 			}
 		}
 	}
-	return r.validateTransactions(doc)
+	if err := r.validateTransactions(doc); err != nil {
+		return err
+	}
+	return r.validateSequences(doc)
 }
 
 // MinRecoveryInterval keeps the recovery loop from spinning.
@@ -236,6 +239,11 @@ func (r *Rules) validateTable(s *Schema, t *Table) error {
 			if v.d < 0 || v.d > MaxBucketWindow {
 				return lineError(b.line, "%s: buckets.%s %s: must be between 0 and %s (100 years)", where, v.key, v.d, MaxBucketWindow)
 			}
+		}
+	}
+	if q := t.Sequence; q != nil {
+		if err := validateSequence(where, t, q); err != nil {
+			return err
 		}
 	}
 	if s := t.Shard; s != nil && s.Then != nil {

@@ -165,3 +165,15 @@ func (t *Transactions) UnmarshalYAML(n *yaml.Node) error {
 	t.line = n.Line
 	return decodeStrict(n, (*plain)(t))
 }
+
+func (s *Sequences) UnmarshalYAML(n *yaml.Node) error {
+	type plain Sequences
+	s.line = n.Line
+	return decodeStrict(n, (*plain)(s))
+}
+
+func (q *SequenceRule) UnmarshalYAML(n *yaml.Node) error {
+	type plain SequenceRule
+	q.line = n.Line
+	return decodeStrict(n, (*plain)(q))
+}
