@@ -46,21 +46,29 @@ func TestAllocMatchesRuntime(t *testing.T) {
 
 // Holding N objects grows the heap by what Alloc says, within 2%.
 func TestAllocMatchesHeapGrowth(t *testing.T) {
+	// Anything else that allocates meanwhile (the runtime, the testing
+	// package) only adds to HeapAlloc's growth, so the smallest growth
+	// of a few trials is the one that measures these objects alone.
 	for _, size := range []int{33, 200, 700, 5000, 40000} {
-		const n = 2000
-		hold := make([][]byte, n)
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		for i := range hold {
-			hold[i] = make([]byte, size)
-		}
-		runtime.ReadMemStats(&after)
-		grown := int64(after.HeapAlloc - before.HeapAlloc)
+		const n, trials = 2000, 5
 		want := n * Alloc(int64(size), false)
-		if d := grown - want; d < -want/50 || d > want/50 {
-			t.Errorf("%d objects of %d bytes grew the heap by %d, Alloc says %d", n, size, grown, want)
+		grown := int64(-1)
+		for range trials {
+			hold := make([][]byte, n)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			for i := range hold {
+				hold[i] = make([]byte, size)
+			}
+			runtime.ReadMemStats(&after)
+			if g := int64(after.HeapAlloc - before.HeapAlloc); grown < 0 || g < grown {
+				grown = g
+			}
+			runtime.KeepAlive(hold)
 		}
-		runtime.KeepAlive(hold)
+		if d := grown - want; d < -want/50 || d > want/50 {
+			t.Errorf("%d objects of %d bytes grew the heap by %d (least of %d trials), Alloc says %d", n, size, grown, trials, want)
+		}
 	}
 }
