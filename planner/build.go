@@ -47,8 +47,8 @@ func build(d *draft, st *parser.Statement) (engine.Primitive, error) {
 			return nil, err
 		}
 		root = r
-	case d.Merge == mergeAllSucceed || d.Merge == mergeSumAffected:
-		root = &engine.Fanout{Routes: routes, AllSucceed: d.Merge == mergeAllSucceed, Global: d.Global}
+	case d.Merge == mergeAllSucceed || d.Merge == mergeSumAffected || d.Merge == mergeBatched:
+		root = &engine.Fanout{Routes: routes, AllSucceed: d.Merge == mergeAllSucceed, Global: d.Global, Batched: d.Merge == mergeBatched}
 	case len(routes) > 1:
 		root = &engine.Concat{Routes: routes}
 	default:
