@@ -129,3 +129,74 @@ func isServerError(err error) bool {
 type discard struct{}
 
 func (discard) WritePacket([]byte) error { return nil }
+
+// FileClient is the client side of a relayed LOAD DATA LOCAL: the
+// backend's file request is written to it and the file read from it.
+type FileClient interface {
+	WritePacket(p []byte) error
+	Flush() error
+	ReadPacket() ([]byte, error)
+}
+
+// RelayLocalFile runs sql, a LOAD DATA LOCAL statement, relaying the
+// server's file request to client and the client's file packets (up to
+// the empty one) to the server, then forwards the server's answer. The
+// proxy reads no file of its own. A client that fails mid-file leaves the
+// server waiting for the rest: the error (a *SinkError) drops the
+// connection, and the server abandons the statement.
+func (c *Conn) RelayLocalFile(sql string, client FileClient) (Outcome, error) {
+	if err := c.Send(mysql.COM_QUERY, []byte(sql)); err != nil {
+		return Outcome{}, err
+	}
+	p, err := c.ReadPacket()
+	if err != nil {
+		return Outcome{}, err
+	}
+	if len(p) == 0 || p[0] != wire.HeaderLocalInfile {
+		// An error (or an answer without a file): forwarded as it is.
+		var out Outcome
+		switch {
+		case len(p) > 0 && p[0] == wire.HeaderERR:
+			out.Err = wire.ParseError(p)
+		case len(p) > 0 && p[0] == wire.HeaderOK:
+			out.OK, _ = wire.ParseOK(p)
+			out.Status = out.OK.Status
+		default:
+			return out, errors.New("shardgate: unexpected answer to LOAD DATA LOCAL")
+		}
+		if err := client.WritePacket(p); err != nil {
+			return out, &SinkError{err}
+		}
+		return out, nil
+	}
+	if err := client.WritePacket(p); err != nil {
+		return Outcome{}, &SinkError{err}
+	}
+	if err := client.Flush(); err != nil {
+		return Outcome{}, &SinkError{err}
+	}
+	for {
+		fp, err := client.ReadPacket()
+		if err != nil {
+			return Outcome{}, &SinkError{err}
+		}
+		if err := c.WritePacket(fp); err != nil {
+			return Outcome{}, err
+		}
+		if len(fp) == 0 {
+			break
+		}
+	}
+	if err := c.Conn.Flush(); err != nil {
+		return Outcome{}, err
+	}
+	c.armReadDeadline()
+	var out Outcome
+	more, err := c.streamOne(sinkOf(client), &out, nil)
+	for err == nil && more {
+		more, err = c.streamOne(sinkOf(client), &out, nil)
+	}
+	return out, err
+}
+
+func sinkOf(c FileClient) Sink { return SinkFunc(c.WritePacket) }
