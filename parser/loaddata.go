@@ -97,6 +97,9 @@ type LoadReader struct {
 	maxRow int
 	size   int
 	mb     func(b byte) bool // lead byte of a two-byte character
+	// err is the first failure of the underlying reader (not io.EOF): a
+	// file that stops because its source failed is not a shorter file.
+	err error
 }
 
 // ErrRowTooLong: a row is longer than the reader's bound.
@@ -125,6 +128,9 @@ func (lr *LoadReader) get() int {
 	}
 	c, err := lr.r.ReadByte()
 	if err != nil {
+		if err != io.EOF && lr.err == nil {
+			lr.err = err
+		}
 		return eofByte
 	}
 	return int(c)
@@ -223,13 +229,27 @@ func (lr *LoadReader) Next(maxFields int) (*LoadRow, error) {
 			return nil, err
 		}
 	}
+	if lr.err != nil {
+		return nil, lr.err
+	}
 	if lr.eof {
 		return nil, io.EOF
 	}
 	if lr.f.LineStart != "" && !lr.findStart() {
+		if lr.err != nil {
+			return nil, lr.err
+		}
 		return nil, io.EOF
 	}
 	lr.size = 0
+	row, err := lr.row(maxFields)
+	if lr.err != nil {
+		return nil, lr.err
+	}
+	return row, err
+}
+
+func (lr *LoadReader) row(maxFields int) (*LoadRow, error) {
 	row := &LoadRow{}
 	for maxFields <= 0 || len(row.Fields) < maxFields {
 		v, null, ok, err := lr.field()

@@ -12,7 +12,7 @@ import (
 // loadFormat parses a LOAD DATA statement's options.
 func loadFormat(t testing.TB, opts string) LoadFormat {
 	t.Helper()
-	stmts, err := New().Parse("LOAD DATA LOCAL INFILE 'f' INTO TABLE t "+opts)
+	stmts, err := New().Parse("LOAD DATA LOCAL INFILE 'f' INTO TABLE t " + opts)
 	if err != nil {
 		t.Fatalf("%s: %v", opts, err)
 	}
@@ -157,4 +157,32 @@ func FuzzLoadReader(f *testing.F) {
 		}
 		t.Fatalf("more rows than bytes from %q", data)
 	})
+}
+
+type failingReader struct{ data string }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.data == "" {
+		return 0, errors.New("connection reset")
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// A source that fails is not a file that ends: the rows before the
+// failure are read, then its error comes back (never io.EOF).
+func TestLoadReaderSourceFails(t *testing.T) {
+	lr := NewLoadReader(&failingReader{data: "1\ta\n2\tb"}, LoadFormat{FieldTerm: "\t", Enclosed: -1, Escape: '\\', LineTerm: "\n"}, 0)
+	var err error
+	rows := 0
+	for err == nil {
+		_, err = lr.Next(0)
+		if err == nil {
+			rows++
+		}
+	}
+	if err == io.EOF || rows > 1 {
+		t.Errorf("after %d rows: %v, want the source's error after at most the first row", rows, err)
+	}
 }

@@ -44,6 +44,11 @@ const (
 	loadMemFactor = 8
 )
 
+// loadSavepoint marks the start of a load inside a transaction, which a
+// failed load rolls back to; like statementSavepoint, not a name a client
+// writes unquoted.
+var loadSavepoint = parser.QuoteIdent("shardgate load")
+
 // AllowLocalInfile records whether the client set CLIENT_LOCAL_FILES.
 func (s *Session) AllowLocalInfile(on bool) { s.localInfile = on }
 
@@ -194,7 +199,7 @@ func (f *clientFile) drain() error {
 
 // loadTarget is what a field of the file becomes.
 type loadTarget struct {
-	column string // a column of the table
+	column  string // a column of the table
 	userVar string // or a user variable, for SET
 }
 
@@ -287,22 +292,41 @@ func (s *Session) loadSharded(snap *Snapshot, st *parser.Statement, n *ast.LoadD
 	// A session already in a transaction loads inside it. With
 	// transactions: single a transaction cannot span clusters: each batch
 	// commits on its own.
-	implicit := false
-	if s.state.vars["autocommit"] != "0" && s.Status()&mysql.SERVER_STATUS_IN_TRANS == 0 && s.txn.dist == nil &&
-		s.txn.pending == "" && !s.txn.active() && s.txnMode(snap) != rules.TxnSingle {
+	implicit, savepoint := false, false
+	inTxn := s.Status()&mysql.SERVER_STATUS_IN_TRANS != 0 || s.txn.dist != nil || s.txn.pending != "" || s.txn.active()
+	switch {
+	case !inTxn && s.state.vars["autocommit"] != "0" && s.txnMode(snap) != rules.TxnSingle:
 		if err := s.loadStatement("BEGIN", obs, nil); err != nil {
 			file.drain()
 			return err
 		}
 		implicit = true
+	case inTxn || s.state.vars["autocommit"] == "0":
+		// A failed statement is undone inside the transaction, which
+		// stays open, as on one server: a savepoint before the first
+		// batch.
+		if err := s.loadStatement("SAVEPOINT "+loadSavepoint, obs, nil); err != nil {
+			file.drain()
+			return err
+		}
+		savepoint = true
+	}
+	// undo ends what the load started after a failure.
+	undo := func() {
+		switch {
+		case implicit:
+			s.loadStatement("ROLLBACK", obs, nil)
+		case savepoint:
+			if s.loadStatement("ROLLBACK TO SAVEPOINT "+loadSavepoint, obs, nil) == nil {
+				s.loadStatement("RELEASE SAVEPOINT "+loadSavepoint, obs, nil)
+			}
+		}
 	}
 	fail := func(err error) error {
 		if derr := file.drain(); derr != nil {
 			err = derr
 		}
-		if implicit {
-			s.loadStatement("ROLLBACK", obs, nil)
-		}
+		undo()
 		return err
 	}
 	acct := s.rt.mem.Statement(s.mem)
@@ -334,6 +358,15 @@ func (s *Session) loadSharded(snap *Snapshot, st *parser.Statement, n *ast.LoadD
 	}
 	maxFields := len(targets)
 	userVals := map[string]string{}
+	// Without IGNORE (REPLACE) in a strict sql_mode, a row with too few or
+	// too many fields fails the statement, as on the server; otherwise it
+	// is a warning.
+	strict := false
+	if n.OnDuplicate == ast.OnDuplicateKeyHandlingReplace {
+		// The server's sql_mode unless the session set one.
+		modes := strings.ToUpper(s.sessionValue("SELECT @@sql_mode", ""))
+		strict = strings.Contains(modes, "STRICT_TRANS_TABLES") || strings.Contains(modes, "STRICT_ALL_TABLES")
+	}
 	for {
 		row, err := reader.Next(maxFields)
 		if err == io.EOF {
@@ -342,9 +375,7 @@ func (s *Session) loadSharded(snap *Snapshot, st *parser.Statement, n *ast.LoadD
 		if err != nil {
 			var gone *ClientGoneError
 			if errors.As(err, &gone) {
-				if implicit {
-					s.loadStatement("ROLLBACK", obs, nil)
-				}
+				undo()
 				return err
 			}
 			return fail(wire.Errorf(mysql.ER_NET_PACKET_TOO_LARGE, "shardgate: LOAD DATA: %v (row %d)", err, records+1))
@@ -355,8 +386,18 @@ func (s *Session) loadSharded(snap *Snapshot, st *parser.Statement, n *ast.LoadD
 		} else {
 			batch.WriteByte(',')
 		}
+		rowStart := batch.Len()
 		batch.WriteByte('(')
 		first := true
+		// endRow drops the row being written and sends the rows before it.
+		endRow := func() error {
+			text := batch.String()[:rowStart]
+			batch.Reset()
+			if inBatch > 0 {
+				batch.WriteString(strings.TrimSuffix(text, ","))
+			}
+			return flush()
+		}
 		value := func(v string) {
 			if !first {
 				batch.WriteByte(',')
@@ -373,9 +414,31 @@ func (s *Session) loadSharded(snap *Snapshot, st *parser.Statement, n *ast.LoadD
 				}
 			}
 		} else {
-			if len(row.Fields) < len(targets) {
-				warnings++ // 1261: the row lacks fields; columns get their defaults
+			// A missing field of a column gets the column's default and
+			// 1261; a missing user variable is NULL, silently (as
+			// MariaDB's read_sep_field).
+			missing := 0
+			for _, t := range targets[min(len(row.Fields), len(targets)):] {
+				if t.column != "" {
+					missing++
+				}
 			}
+			var rowErr error
+			switch {
+			case strict && missing > 0:
+				rowErr = &mysql.MyError{Code: mysql.ER_WARN_TOO_FEW_RECORDS, State: "01000", Message: fmt.Sprintf("Row %d doesn't contain data for all columns", records)}
+			case strict && row.Cut:
+				rowErr = &mysql.MyError{Code: mysql.ER_WARN_TOO_MANY_RECORDS, State: "01000", Message: fmt.Sprintf("Row %d was truncated; it contained more data than there were input columns", records)}
+			}
+			if rowErr != nil {
+				// The rows before it go first: their own error, if any,
+				// is the one the server would report.
+				if err := endRow(); err != nil {
+					return fail(err)
+				}
+				return fail(rowErr)
+			}
+			warnings += uint64(missing)
 			if row.Cut {
 				warnings++ // 1262: the row had more fields than columns
 			}
@@ -412,8 +475,13 @@ func (s *Session) loadSharded(snap *Snapshot, st *parser.Statement, n *ast.LoadD
 	if err := flush(); err != nil {
 		return fail(err)
 	}
-	if implicit {
+	switch {
+	case implicit:
 		if err := s.loadStatement("COMMIT", obs, nil); err != nil {
+			return err
+		}
+	case savepoint:
+		if err := s.loadStatement("RELEASE SAVEPOINT "+loadSavepoint, obs, nil); err != nil {
 			return err
 		}
 	}
@@ -457,13 +525,19 @@ func (s *Session) loadStatement(sql string, obs *observation, ok *wire.OK) error
 // reads a LOAD DATA file in when the statement names none (utf8mb4 when
 // it cannot be learnt).
 func (s *Session) databaseCharset() string {
-	stmts, err := s.rt.parse("SELECT @@character_set_database", s.state.textMode())
+	return strings.ToLower(s.sessionValue("SELECT @@character_set_database", "utf8mb4"))
+}
+
+// sessionValue runs a one-value SELECT through the session (on a backend
+// connection carrying the session's variables); def when that fails.
+func (s *Session) sessionValue(sql, def string) string {
+	stmts, err := s.rt.parse(sql, s.state.textMode())
 	if err != nil || len(stmts) != 1 {
-		return "utf8mb4"
+		return def
 	}
 	r := &rowCapture{}
 	if err := s.statement(stmts[0], r, &observation{}); err != nil || r.value == "" {
-		return "utf8mb4"
+		return def
 	}
 	return r.value
 }
@@ -485,7 +559,7 @@ func (r *rowCapture) WritePacket(p []byte) error {
 	case r.n > r.cols+2 && r.value == "":
 		vals, nulls, ok := wire.ParseTextRow(p, r.cols)
 		if ok && len(vals) > 0 && !nulls[0] {
-			r.value = strings.ToLower(string(vals[0]))
+			r.value = string(vals[0])
 		}
 	}
 	return nil

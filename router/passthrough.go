@@ -36,7 +36,7 @@ func (s *Session) passthrough(sql string, parseErr error, w ResultWriter, obs *o
 	if fileText.MatchString(sql) {
 		// LOAD XML, LOAD DATA forms the parser lacks, INTO OUTFILE: the
 		// backend would read or write a file the proxy cannot vet.
-		return refuse("it may read or write a file on a backend server (LOAD, INTO OUTFILE/DUMPFILE)")
+		return s.fileDenied("the proxy cannot parse this statement, which may read or write a file on a backend server's disk (LOAD, INTO OUTFILE/DUMPFILE)")
 	}
 	for _, name := range passthroughNames(sql, s.state.textMode()) {
 		table := name[0]
