@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // loadRules shards a hash table over 64 tables and an hourly table with 4
@@ -92,8 +95,10 @@ func insertBatch(table string, first, n, hours int, base time.Time) string {
 // side: into items (64 hash tables on two clusters: a statement reaches
 // about 50 of them), into events' existing hourly buckets (25 hours × 4
 // tables: a statement reaches about 100), and into events' new buckets
-// (the first statements create them). BENCH_ROWS sets the rows per run
-// (default 30,000).
+// (the first statements create them); then LOAD DATA LOCAL of a file of
+// as many rows into items and into events' existing buckets. BENCH_ROWS
+// sets the rows per run (default 30,000); LOAD_TXN_MODE the schema's
+// transactions mode (default xa).
 func BenchmarkLoadThroughput(b *testing.B) {
 	rows := int(envInt(b, "BENCH_ROWS", 30000, 1000))
 	db := uniqueName("txn_loadbench")
@@ -122,4 +127,37 @@ func BenchmarkLoadThroughput(b *testing.B) {
 	hashProxy := run(px, "items", 0, 1, base)
 	hashDirect := run(ref, "items", 0, 1, base)
 	report("insert-hash", hashProxy, hashDirect)
+
+	// LOAD DATA LOCAL of a file of BENCH_ROWS rows (ids after the
+	// INSERTs'), into items and into events' existing buckets.
+	dir := b.TempDir()
+	for _, l := range []struct{ table, cols string }{{"items", "(id, k, body, amount)"}, {"events", "(id, created_at, body)"}} {
+		path := filepath.Join(dir, l.table+".csv")
+		var f strings.Builder
+		for id := 2 * rows; id < 3*rows; id++ {
+			if l.table == "items" {
+				fmt.Fprintf(&f, "%d,%d,item %d,%d.%02d\n", id, id%97, id, id%1000, id%100)
+			} else {
+				fmt.Fprintf(&f, "%d,%s,event %d\n", id, base.Add(time.Duration(id%25)*time.Hour).Format("2006-01-02 15:04:05"), id)
+			}
+		}
+		if err := os.WriteFile(path, []byte(f.String()), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		mysql.RegisterLocalFile(path)
+		stmt := fmt.Sprintf("LOAD DATA LOCAL INFILE '%s' INTO TABLE %s FIELDS TERMINATED BY ',' %s", path, l.table, l.cols)
+		rate := func(d *sql.DB) float64 {
+			start := time.Now()
+			res, err := d.Exec(stmt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n, _ := res.RowsAffected(); n != int64(rows) {
+				b.Fatalf("%s: %d rows loaded, want %d", stmt, n, rows)
+			}
+			return float64(rows) / time.Since(start).Seconds()
+		}
+		report("load-data-"+l.table, rate(px), rate(ref))
+		mysql.DeregisterLocalFile(path)
+	}
 }

@@ -94,6 +94,7 @@ func TestLoadDataDifferential(t *testing.T) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	before := ms.HeapInuse
+	rssBefore := procStatusKB(t, "VmRSS")
 	go func() {
 		defer close(done)
 		for {
@@ -136,7 +137,8 @@ func TestLoadDataDifferential(t *testing.T) {
 	close(stop)
 	<-done
 	growth := float64(peak.Load()-min(before, peak.Load())) / (1 << 20)
-	t.Logf("proxy heap in use: %.1f MB before, peak growth %.1f MB", float64(before)/(1<<20), growth)
+	t.Logf("proxy heap in use: %.1f MB before, peak growth %.1f MB; process RSS %.1f MB before, peak %.1f MB (the test process holds the proxy, the driver and the checks)",
+		float64(before)/(1<<20), growth, float64(rssBefore)/1024, float64(procStatusKB(t, "VmHWM"))/1024)
 	if growth > 64 {
 		t.Errorf("the proxy's heap grew by %.1f MB while loading, want < 64 MB", growth)
 	}
@@ -226,6 +228,23 @@ func TestLoadDataReplaceIgnoreSet(t *testing.T) {
 	if a, b := rowsOf(px), rowsOf(ref); a != b {
 		t.Errorf("proxy %s, ref %s", a, b)
 	}
+}
+
+// procStatusKB reads a kB figure of /proc/self/status (VmRSS, VmHWM).
+func procStatusKB(t testing.TB, key string) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, key+":"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb)
+			return kb
+		}
+	}
+	return 0
 }
 
 // What is refused: LOAD DATA without LOCAL and SELECT … INTO OUTFILE
