@@ -19,10 +19,10 @@ import (
 // response format of wire.PassthroughCaps, which is also what clients are
 // offered, so result packets can be forwarded without re-encoding; plus what
 // the login needs. CLIENT_FOUND_ROWS is added per connection (DialConfig).
-// CLIENT_LOCAL_FILES lets a backend ask for a LOAD DATA LOCAL file, which
-// only RelayLocalFile answers, with the client's file.
+// (PassthroughCaps' CLIENT_LOCAL_FILES lets a backend ask for a LOAD DATA
+// LOCAL file, which only RelayLocalFile answers, with the client's file.)
 const backendCaps = wire.PassthroughCaps | mysql.CLIENT_LONG_PASSWORD | mysql.CLIENT_SECURE_CONNECTION |
-	mysql.CLIENT_PLUGIN_AUTH | mysql.CLIENT_LOCAL_FILES
+	mysql.CLIENT_PLUGIN_AUTH
 
 // DefaultCollationID is the collation every backend connection starts with
 // (utf8mb4_general_ci); sessions that want another one get SET NAMES.

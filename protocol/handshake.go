@@ -24,8 +24,7 @@ import (
 // are split by the proxy, the database of the handshake becomes COM_INIT_DB).
 const serverCaps = wire.PassthroughCaps | mysql.CLIENT_LONG_PASSWORD | mysql.CLIENT_FOUND_ROWS |
 	mysql.CLIENT_CONNECT_WITH_DB | mysql.CLIENT_SECURE_CONNECTION | mysql.CLIENT_MULTI_STATEMENTS |
-	mysql.CLIENT_PLUGIN_AUTH | mysql.CLIENT_CONNECT_ATTRS | mysql.CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA |
-	mysql.CLIENT_LOCAL_FILES // LOAD DATA LOCAL: the proxy asks the client for the file (router/loaddata.go)
+	mysql.CLIENT_PLUGIN_AUTH | mysql.CLIENT_CONNECT_ATTRS | mysql.CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
 
 const (
 	pluginNative      = "mysql_native_password"
