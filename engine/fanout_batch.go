@@ -18,6 +18,10 @@ type batchConn interface {
 	ExecBatch(sqls []string) (oks []wire.OK, failed *mysql.MyError, err error)
 }
 
+// maxBatchBytes bounds the text of one batch (MariaDB's default
+// max_allowed_packet is 16 MiB).
+const maxBatchBytes = 4 << 20
+
 // clusterBatch is the steps of a batched fan-out that run on one cluster.
 type clusterBatch struct {
 	cluster string
@@ -132,7 +136,23 @@ func (f *Fanout) runBatch(b *clusterBatch) {
 		sqls[j] = f.Routes[i].SQL
 	}
 	if bc, ok := b.conn.(batchConn); ok {
-		b.oks, b.failed, b.err = bc.ExecBatch(sqls)
+		// One round trip per maxBatchBytes of text: a batch must fit the
+		// backend's max_allowed_packet, which may be smaller than the
+		// proxy's (a client's 60 MB INSERT was fine as per-table parts).
+		for start := 0; start < len(sqls); {
+			end, size := start, 0
+			for end < len(sqls) && (end == start || size+len(sqls[end]) <= maxBatchBytes) {
+				size += len(sqls[end]) + 3
+				end++
+			}
+			oks, failed, err := bc.ExecBatch(sqls[start:end])
+			b.oks = append(b.oks, oks...)
+			if failed != nil || err != nil {
+				b.failed, b.err = failed, err
+				return
+			}
+			start = end
+		}
 		return
 	}
 	// A connection without batches: one statement after another, stopping

@@ -194,3 +194,29 @@ func TestFanoutBatchedFallback(t *testing.T) {
 	}
 	vc.checkReleased(t)
 }
+
+// A cluster's statements go in batches of at most maxBatchBytes of text
+// (a batch must fit the backend's max_allowed_packet): three statements
+// of 3 MiB are three round trips, three small ones one.
+func TestFanoutBatchedSize(t *testing.T) {
+	for _, size := range []int{3 << 20, 100} {
+		fc := newCursor(t)
+		vc := &batchingCursor{fakeCursor: fc}
+		rs := fanoutRoutes(fc, []string{"c0"}, okAuto(1), okAuto(1), okAuto(1))
+		for i, r := range rs {
+			r.SQL = fmt.Sprintf("q%d", i) + strings.Repeat(" ", size)
+			fc.responses[r.SQL] = []*resp{okAuto(1)}
+		}
+		if err := (&Fanout{Routes: rs, Batched: true}).Execute(vc, &recWriter{}); err != nil {
+			t.Fatal(err)
+		}
+		want := 1
+		if size > maxBatchBytes/2 {
+			want = 3
+		}
+		if len(vc.batches) != want {
+			t.Errorf("statements of %d bytes: %d batches, want %d", size, len(vc.batches), want)
+		}
+		fc.checkReleased(t)
+	}
+}
