@@ -330,7 +330,7 @@ func TestLoadDataBrokenStream(t *testing.T) {
 	db := uniqueName("txn_load")
 	p, px, _ := loadSchema(t, db)
 	var rows strings.Builder
-	for i := 0; i < 30000; i++ {
+	for i := 0; i < 12000; i++ {
 		fmt.Fprintf(&rows, "%d\t%d\tbody\n", i, i)
 	}
 	var conn atomic.Pointer[net.Conn]
@@ -369,8 +369,8 @@ func TestLoadDataBrokenStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	scan(t, px, "SELECT COUNT(*) FROM items", &n)
-	if a, _ := res.RowsAffected(); a != 30000 || n != 30000 {
-		t.Errorf("affected %d, %d rows; want 30000", a, n)
+	if a, _ := res.RowsAffected(); a != 12000 || n != 12000 {
+		t.Errorf("affected %d, %d rows; want 12000", a, n)
 	}
 }
 
