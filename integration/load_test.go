@@ -476,3 +476,50 @@ func TestLoadDataTwoClients(t *testing.T) {
 		t.Errorf("%d rows from %d clients, want 10000 from 2", n, clients)
 	}
 }
+
+// go-sql-driver's allowAllFiles (no registration) reads any file the
+// client names; a prepared LOAD DATA (binary protocol) loads at EXECUTE,
+// as on ref.
+func TestLoadDataAllowAllFilesAndPrepare(t *testing.T) {
+	db := uniqueName("txn_load")
+	p, _, ref := loadSchema(t, db)
+	path := filepath.Join(t.TempDir(), "any.tsv")
+	os.WriteFile(path, []byte("1\t1\tone\n2\t2\ttwo\n"), 0o644)
+	px := p.open(t, db, "allowAllFiles=true")
+	res, err := px.Exec("LOAD DATA LOCAL INFILE '" + path + "' INTO TABLE items (id, k, body)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 2 {
+		t.Errorf("affected %d, want 2", n)
+	}
+	// MariaDB prepares LOAD DATA and runs its file exchange at EXECUTE:
+	// so does the proxy (a second file, ids 3 and 4).
+	path2 := filepath.Join(t.TempDir(), "prepared.tsv")
+	os.WriteFile(path2, []byte("3\t3\tthree\n4\t4\tfour\n"), 0o644)
+	ref2, err := sql.Open("mysql", "app:app@tcp("+refServer+")/"+db+"?allowAllFiles=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref2.Close()
+	for i, d := range []*sql.DB{px, ref2} {
+		stmt, err := d.Prepare("LOAD DATA LOCAL INFILE '" + path2 + "' INTO TABLE items (id, k, body)")
+		if err != nil {
+			t.Fatalf("%d: prepare: %v", i, err)
+		}
+		res, err := stmt.Exec()
+		if err != nil {
+			t.Fatalf("%d: execute: %v", i, err)
+		}
+		if n, _ := res.RowsAffected(); n != 2 {
+			t.Errorf("%d: prepared load affected %d, want 2", i, n)
+		}
+		stmt.Close()
+	}
+	var n int
+	scan(t, px, "SELECT COUNT(*) FROM items", &n)
+	if n != 4 {
+		t.Errorf("%d rows through the proxy, want 4", n)
+	}
+	_ = ref
+}
