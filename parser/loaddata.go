@@ -158,8 +158,8 @@ func (lr *LoadReader) terminator(term string) bool {
 	return true
 }
 
-// Err is the error of a malformed read (a row too long); io.EOF at the
-// end is not one.
+// skipIgnored skips IGNORE n LINES, as MariaDB's next_line does (an
+// escaped line terminator is data).
 func (lr *LoadReader) skipIgnored() error {
 	for ; lr.f.IgnoreLines > 0; lr.f.IgnoreLines-- {
 		if !lr.nextLine() {
@@ -169,8 +169,8 @@ func (lr *LoadReader) skipIgnored() error {
 	return nil
 }
 
-// nextLine skips the rest of the current line; false at the end of the
-// file. cut reports whether anything was skipped.
+// nextLineCut skips the rest of the current line; more is false at the
+// end of the file, cut reports whether anything was skipped.
 func (lr *LoadReader) nextLineCut() (more, cut bool) {
 	if lr.eol {
 		lr.eol = false
@@ -196,6 +196,8 @@ func (lr *LoadReader) nextLineCut() (more, cut bool) {
 	}
 }
 
+// nextLine skips the rest of the current line; false at the end of the
+// file.
 func (lr *LoadReader) nextLine() bool {
 	more, _ := lr.nextLineCut()
 	return more

@@ -11,6 +11,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/memory"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/wire"
@@ -331,6 +332,10 @@ func (s *Session) loadSharded(snap *Snapshot, st *parser.Statement, n *ast.LoadD
 	}
 	acct := s.rt.mem.Statement(s.mem)
 	defer acct.Close()
+	// A batch's text is bounded so that what it costs (loadMemFactor times
+	// its text) takes at most a quarter of statement_memory_limit.
+	batchBytes := min(loadBatchBytes, int(s.rt.mem.Share(memory.Statement)/loadMemFactor/4))
+	batchBytes = max(batchBytes, 16<<10)
 
 	var (
 		records, warnings, affected uint64
@@ -466,7 +471,7 @@ func (s *Session) loadSharded(snap *Snapshot, st *parser.Statement, n *ast.LoadD
 		}
 		batch.WriteByte(')')
 		inBatch++
-		if batch.Len() >= loadBatchBytes || inBatch >= loadBatchRows {
+		if batch.Len() >= batchBytes || inBatch >= loadBatchRows {
 			if err := flush(); err != nil {
 				return fail(err)
 			}
