@@ -64,13 +64,13 @@ func loadChecksum(t testing.TB, db *sql.DB, table, cols string) string {
 	return fmt.Sprintf("%d rows, checksum %s", n, sum.String)
 }
 
-// LOAD DATA LOCAL of a generated file (LOAD_ROWS rows, default 20,000)
+// LOAD DATA LOCAL of a generated file (LOAD_ROWS rows, default 10,000)
 // into a hash-sharded table, an hourly table and a plain table through
 // the proxy, and into plain tables on ref: the same rows arrive (count and
 // checksum read through the proxy and on ref); the proxy's heap grows by
 // less than 64 MB whatever the file's size.
 func TestLoadDataDifferential(t *testing.T) {
-	rows := int(envInt(t, "LOAD_ROWS", 20000, 1))
+	rows := int(envInt(t, "LOAD_ROWS", 10000, 1))
 	db := uniqueName("txn_load")
 	p, px, ref := loadSchema(t, db)
 	dir := t.TempDir()
@@ -330,7 +330,7 @@ func TestLoadDataBrokenStream(t *testing.T) {
 	db := uniqueName("txn_load")
 	p, px, _ := loadSchema(t, db)
 	var rows strings.Builder
-	for i := 0; i < 12000; i++ {
+	for i := 0; i < 6000; i++ {
 		fmt.Fprintf(&rows, "%d\t%d\tbody\n", i, i)
 	}
 	var conn atomic.Pointer[net.Conn]
@@ -369,8 +369,8 @@ func TestLoadDataBrokenStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	scan(t, px, "SELECT COUNT(*) FROM items", &n)
-	if a, _ := res.RowsAffected(); a != 12000 || n != 12000 {
-		t.Errorf("affected %d, %d rows; want 12000", a, n)
+	if a, _ := res.RowsAffected(); a != 6000 || n != 6000 {
+		t.Errorf("affected %d, %d rows; want 6000", a, n)
 	}
 }
 
@@ -449,8 +449,8 @@ func TestLoadDataTwoClients(t *testing.T) {
 	var paths [2]string
 	for c := range paths {
 		var b strings.Builder
-		for i := 0; i < 5000; i++ {
-			fmt.Fprintf(&b, "%d\t%d\tclient %d\n", c*5000+i, i, c)
+		for i := 0; i < 2500; i++ {
+			fmt.Fprintf(&b, "%d\t%d\tclient %d\n", c*2500+i, i, c)
 		}
 		paths[c] = filepath.Join(dir, fmt.Sprintf("c%d.tsv", c))
 		os.WriteFile(paths[c], []byte(b.String()), 0o644)
@@ -472,8 +472,8 @@ func TestLoadDataTwoClients(t *testing.T) {
 	var n, clients int
 	scan(t, px, "SELECT COUNT(*) FROM items", &n)
 	scan(t, px, "SELECT COUNT(DISTINCT body) FROM items", &clients)
-	if n != 10000 || clients != 2 {
-		t.Errorf("%d rows from %d clients, want 10000 from 2", n, clients)
+	if n != 5000 || clients != 2 {
+		t.Errorf("%d rows from %d clients, want 5000 from 2", n, clients)
 	}
 }
 
