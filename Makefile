@@ -31,6 +31,7 @@ fuzz:
 	go test -run='^$$' -fuzz=FuzzClientInput -fuzztime=100000x ./protocol/
 	go test -run='^$$' -fuzz=FuzzExpandExecutableComments -fuzztime=100000x ./parser/
 	go test -run='^$$' -fuzz=FuzzParse -fuzztime=20000x ./rules/
+	go test -run='^$$' -fuzz=FuzzLoadReader -fuzztime=50000x ./parser/
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"

@@ -19,6 +19,8 @@ import (
 // response format of wire.PassthroughCaps, which is also what clients are
 // offered, so result packets can be forwarded without re-encoding; plus what
 // the login needs. CLIENT_FOUND_ROWS is added per connection (DialConfig).
+// (PassthroughCaps' CLIENT_LOCAL_FILES lets a backend ask for a LOAD DATA
+// LOCAL file, which only RelayLocalFile answers, with the client's file.)
 const backendCaps = wire.PassthroughCaps | mysql.CLIENT_LONG_PASSWORD | mysql.CLIENT_SECURE_CONNECTION |
 	mysql.CLIENT_PLUGIN_AUTH
 

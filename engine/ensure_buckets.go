@@ -22,7 +22,19 @@ func (e *EnsureBuckets) Describe() string {
 	return "EnsureBuckets " + s
 }
 
+// bucketBatcher creates several buckets at once (the session's cursor:
+// one round trip per cluster, the clusters at once).
+type bucketBatcher interface {
+	EnsureBuckets(needs []BucketNeed) error
+}
+
 func (e *EnsureBuckets) Execute(vc Cursor, w ResultWriter) error {
+	if b, ok := vc.(bucketBatcher); ok && len(e.Needs) > 1 {
+		if err := b.EnsureBuckets(e.Needs); err != nil {
+			return err
+		}
+		return e.Input.Execute(vc, w)
+	}
 	for _, n := range e.Needs {
 		if err := vc.EnsureBucket(n); err != nil {
 			return err

@@ -31,20 +31,24 @@ type Fanout struct {
 	// table, so a write some copies took and others did not leaves the
 	// copies different, and the error says so.
 	Global bool
+	// Batched: each cluster's steps go as one batch (one round trip), the
+	// clusters' batches at once (see executeBatched). Split INSERTs, whose
+	// steps write disjoint rows, are batched.
+	Batched bool
 }
 
 func (f *Fanout) Inputs() []Primitive { return routePrimitives(f.Routes) }
 
 func (f *Fanout) Describe() string {
-	if f.AllSucceed {
-		return "Fanout (all must succeed)"
-	}
-	return "Fanout (sum affected rows)"
+	return "Fanout (" + f.mergeSummary() + ")"
 }
 
 func (f *Fanout) mergeSummary() string {
-	if f.AllSucceed {
+	switch {
+	case f.AllSucceed:
 		return "all must succeed"
+	case f.Batched:
+		return "sum affected rows, one batch per cluster"
 	}
 	return "sum affected rows"
 }
@@ -168,6 +172,9 @@ func (e *OutcomeError) List(state StepState, max int) []string {
 }
 
 func (f *Fanout) Execute(vc Cursor, w ResultWriter) error {
+	if f.Batched && !f.AllSucceed && len(f.Routes) > 1 {
+		return f.executeBatched(vc, w)
+	}
 	var finish func(error) error
 	if len(f.Routes) > 1 {
 		var err error

@@ -47,8 +47,11 @@ func build(d *draft, st *parser.Statement) (engine.Primitive, error) {
 			return nil, err
 		}
 		root = r
-	case d.Merge == mergeAllSucceed || d.Merge == mergeSumAffected:
-		root = &engine.Fanout{Routes: routes, AllSucceed: d.Merge == mergeAllSucceed, Global: d.Global}
+	case d.Merge == mergeAllSucceed || d.Merge == mergeSumAffected || d.Merge == mergeBatched:
+		// A sequenced INSERT is not batched: SequenceIDs reads each step's
+		// OK packet on its own connection (and may query right after it),
+		// which one batch per cluster would not give it.
+		root = &engine.Fanout{Routes: routes, AllSucceed: d.Merge == mergeAllSucceed, Global: d.Global, Batched: d.Merge == mergeBatched && d.Seq == nil}
 	case len(routes) > 1:
 		root = &engine.Concat{Routes: routes}
 	default:

@@ -69,6 +69,9 @@ const (
 	mergeSumAffected
 	// mergeAllSucceed: every copy must succeed (global-table writes, DDL).
 	mergeAllSucceed
+	// mergeBatched: as mergeSumAffected, each cluster's steps sent as one
+	// batch and the clusters at once (split INSERTs).
+	mergeBatched
 	// mergeSpecified: sorted, grouped or aggregated as draft.Spec says.
 	mergeSpecified
 )

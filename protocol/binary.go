@@ -33,10 +33,14 @@ func newBinaryWriter(out *wire.Conn) *binaryWriter { return &binaryWriter{out: o
 
 func (b *binaryWriter) Flush() error { return b.out.Flush() }
 
+// ReadPacket reads from the client: a prepared LOAD DATA LOCAL reads its
+// file at EXECUTE, as on MariaDB.
+func (b *binaryWriter) ReadPacket() ([]byte, error) { return b.out.ReadPacket() }
+
 func (b *binaryWriter) WritePacket(p []byte) error {
 	switch b.state {
 	case bwFirst:
-		if len(p) > 0 && (p[0] == wire.HeaderOK || p[0] == wire.HeaderERR) {
+		if len(p) > 0 && (p[0] == wire.HeaderOK || p[0] == wire.HeaderERR || p[0] == wire.HeaderLocalInfile) {
 			return b.out.WritePacket(p)
 		}
 		n, _, _, ok := wire.LenEncInt(p)

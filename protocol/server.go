@@ -306,6 +306,7 @@ func (cc *clientConn) serve() {
 	// connection's memory account while in use.
 	cc.Mem = cc.sess.Memory()
 	cc.sess.AllowMultiStatements(hs.caps&mysql.CLIENT_MULTI_STATEMENTS != 0)
+	cc.sess.AllowLocalInfile(hs.caps&mysql.CLIENT_LOCAL_FILES != 0)
 	cc.sess.SetInteractive(hs.caps&mysql.CLIENT_INTERACTIVE != 0)
 	cc.sess.Identify(router.Client{ID: cc.id, User: hs.user, Host: cc.RemoteAddr().String(), Account: user, Close: func() { cc.Close() }})
 	if err := cc.WritePacket(wire.AppendOK(nil, wire.OK{Status: cc.sess.Status()})); err != nil {

@@ -33,6 +33,11 @@ func (s *Session) passthrough(sql string, parseErr error, w ResultWriter, obs *o
 		// row locks, and one with the proxy's format would meet recovery.
 		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: XA statements are not accepted from clients; transactions that span clusters are distributed by the proxy (transactions: xa)")
 	}
+	if fileText.MatchString(sql) {
+		// LOAD XML, LOAD DATA forms the parser lacks, INTO OUTFILE: the
+		// backend would read or write a file the proxy cannot vet.
+		return s.fileDenied("the proxy cannot parse this statement, which may read or write a file on a backend server's disk (LOAD, INTO OUTFILE/DUMPFILE)")
+	}
 	for _, name := range passthroughNames(sql, s.state.textMode()) {
 		table := name[0]
 		if len(name) > 1 {

@@ -37,6 +37,9 @@ type Session struct {
 	foundRows bool
 	// multiStatements: the client asked for CLIENT_MULTI_STATEMENTS.
 	multiStatements bool
+	// localInfile: the client asked for CLIENT_LOCAL_FILES (LOAD DATA
+	// LOCAL may ask it for a file).
+	localInfile bool
 	// interactive: the client said CLIENT_INTERACTIVE (its idle limit is
 	// interactive_timeout).
 	interactive bool
@@ -354,6 +357,11 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 		if n.Tp == ast.ShowProcessList {
 			return s.showProcessList(n.Full, w)
 		}
+	case *ast.LoadDataStmt:
+		return s.loadData(snap, st, n, w, obs)
+	}
+	if err := s.outfile(st); err != nil {
+		return err
 	}
 	if err := s.infoSchemaAccess(st); err != nil {
 		return err

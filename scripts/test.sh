@@ -55,4 +55,5 @@ go test -run='^$' -fuzz=FuzzReadPacket -fuzztime=300000x ./wire/
 go test -run='^$' -fuzz=FuzzClientInput -fuzztime=100000x ./protocol/
 go test -run='^$' -fuzz=FuzzExpandExecutableComments -fuzztime=100000x ./parser/
 go test -run='^$' -fuzz=FuzzParse -fuzztime=20000x ./rules/
+go test -run='^$' -fuzz=FuzzLoadReader -fuzztime=50000x ./parser/
 echo "== all tests passed in $(( $(date +%s) - start )) s"

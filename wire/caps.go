@@ -14,8 +14,13 @@ import "github.com/go-mysql-org/go-mysql/mysql"
 // CLIENT_QUERY_ATTRIBUTES (different result and command layouts). Offering
 // any of them to clients without asking backends (or the reverse) would
 // hand clients packets in a format they did not agree to.
+//
+// CLIENT_LOCAL_FILES (LOAD DATA LOCAL's file request) is on both sides:
+// the proxy answers LOAD DATA LOCAL itself or relays the backend's request
+// to a client that enabled it (router/loaddata.go); it refuses the
+// statement, as MariaDB does, for a client that did not.
 const PassthroughCaps = mysql.CLIENT_PROTOCOL_41 | mysql.CLIENT_LONG_FLAG | mysql.CLIENT_TRANSACTIONS |
-	mysql.CLIENT_MULTI_RESULTS | mysql.CLIENT_PS_MULTI_RESULTS
+	mysql.CLIENT_MULTI_RESULTS | mysql.CLIENT_PS_MULTI_RESULTS | mysql.CLIENT_LOCAL_FILES
 
 // FormatCaps are all the capabilities that change the encoding of what a
 // server sends back. Tests on both sides check that the capabilities they

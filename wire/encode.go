@@ -34,6 +34,13 @@ func AppendOK(b []byte, ok OK) []byte {
 	b = mysql.AppendLengthEncodedInteger(b, ok.InsertID)
 	b = binary.LittleEndian.AppendUint16(b, ok.Status)
 	b = binary.LittleEndian.AppendUint16(b, ok.Warnings)
+	if ok.Info == "" {
+		return b
+	}
+	// A length-encoded string, as MariaDB's net_send_ok writes it and
+	// Connector/C reads it (2027 "malformed packet" otherwise), with or
+	// without CLIENT_SESSION_TRACK.
+	b = mysql.AppendLengthEncodedInteger(b, uint64(len(ok.Info)))
 	return append(b, ok.Info...)
 }
 
@@ -59,7 +66,10 @@ func ParseOK(p []byte) (OK, bool) {
 	}
 	ok.Status = binary.LittleEndian.Uint16(p[pos:])
 	ok.Warnings = binary.LittleEndian.Uint16(p[pos+2:])
-	ok.Info = string(p[pos+4:])
+	rest := p[pos+4:]
+	if n, m, _, good := LenEncInt(rest); good && uint64(len(rest)-m) >= n {
+		ok.Info = string(rest[m : m+int(n)])
+	}
 	return ok, true
 }
 
