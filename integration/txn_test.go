@@ -73,6 +73,10 @@ schemas:
       comments:
         shard: {by: hash, column: product_id, tables: 4, clusters: [s0, s1]}
 %s%s`, e.db, tableRules, extraRules)
+	// Reads the proxy sends to replicas (and a USE of the database there)
+	// must find it: under load a replica may not have applied the CREATE
+	// DATABASE yet (1049).
+	syncReplicas(t)
 	e.p = startProxyRules(t, e.rules)
 	return e
 }
