@@ -143,8 +143,7 @@ func (c *seqCursor) Release(conn Conn, out *backend.Outcome, err error) {
 
 // counts reads a step's OK packet: a multi-row INSERT's says "Records: N
 // Duplicates: D  Warnings: W"; a one-row INSERT's says nothing, and its
-// affected rows tell: 1 inserted, 2 updated, 0 unchanged. (MariaDB writes
-// the message with a length byte before it, which ok.Info keeps.)
+// affected rows tell: 1 inserted, 2 updated, 0 unchanged.
 func counts(ok wire.OK) (rec, dup uint64) {
 	var warn uint64
 	if i := strings.Index(ok.Info, "Records: "); i >= 0 {
