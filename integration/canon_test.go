@@ -284,6 +284,13 @@ func TestCanonKeys(t *testing.T) {
 	// A second client, on a fresh connection, reads every row by key.
 	syncReplicas(t)
 	s := e.sessions(t)
+	// Rows an INSERT … SELECT writes are routed by the same keys: from
+	// the INT-keyed table into the string-keyed one, so every row is
+	// routed again by its new key.
+	s.exec(t, "INSERT INTO cs (id, name, v) SELECT id + 1000, CONCAT('Ab', 'C', IF(k IS NULL, '', ' ')), k FROM ck WHERE id < 200")
+	if n := s.same(t, "SELECT id FROM cs WHERE name = 'abc' AND id > 1000 ORDER BY id"); n < 5 {
+		t.Errorf("rows copied by INSERT … SELECT read by key: %d, want at least 5", n)
+	}
 	for _, q := range []string{"SELECT id FROM ck WHERE k = '3' ORDER BY id", "SELECT id FROM cs WHERE name = 'ABC' ORDER BY id", "SELECT id FROM ch WHERE at = '2026-11-27 12' AND user_id = 7 ORDER BY id"} {
 		if n := s.same(t, q); n < len(modes) {
 			t.Errorf("%s: %d rows, want one per mode", q, n)
