@@ -28,7 +28,7 @@ var layers = [][]string{
 	{"engine"},
 	{"shard", "parser", "backend"},
 	{"rules", "metrics"},
-	{"wire", "logs"},
+	{"wire", "logs", "collate", "tabledef"},
 	{"memory"},
 }
 

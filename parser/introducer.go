@@ -36,6 +36,7 @@ func tidbIntroducer(cs string) bool {
 type introducerSwap struct {
 	text    string
 	charset string // the one character set swapped
+	hex     bool   // 0x… numbers were given to the parser as b'…'
 	// edits are the swapped places, in order: at offset at of the original
 	// text, grow more bytes of parser text.
 	edits []introducerEdit
@@ -48,7 +49,7 @@ type introducerEdit struct{ at, grow int }
 // with introducers of two such character sets, or with one of them and
 // _binary) it refuses the statement.
 func swapIntroducers(sql string, m TextMode) (*introducerSwap, error) {
-	if !strings.Contains(sql, "_") {
+	if !strings.Contains(sql, "_") && !strings.Contains(sql, "0x") {
 		return nil, nil
 	}
 	var (
@@ -63,6 +64,35 @@ func swapIntroducers(sql string, m TextMode) (*introducerSwap, error) {
 			continue
 		}
 		switch c := sql[i]; {
+		case c == '0' && i+2 < len(sql) && sql[i+1] == 'x' && (i == 0 || !isIdentByte(sql[i-1])) && !afterIntroducer(sql, i):
+			// 0x0A: TiDB reads it as X'0A' and writes it back so, but
+			// MariaDB reads 0x0A as a number in a numeric context (an
+			// INT column = 0x0A is 10) and X'0A' as a string (= 0). The
+			// parser is given b'00001010', which MariaDB reads exactly as
+			// 0x0A and TiDB keeps apart from X'…' and writes back as it is.
+			j := i + 2
+			for j < len(sql) && isHexDigit(sql[j]) {
+				j++
+			}
+			if j == i+2 || (j < len(sql) && isIdentByte(sql[j])) {
+				i = j - 1
+				continue // 0xg…: a name, not a number
+			}
+			if h := sql[i+2 : j]; strings.HasPrefix(h, "00") || (len(h)%2 == 1 && h[0] == '0') {
+				// TiDB writes b'…' without leading zero bits, which
+				// would drop a leading zero byte (0x0001 is two bytes in
+				// a string context). Such a literal is left to be read
+				// as X'…', a string, by the parser and the server alike.
+				i = j - 1
+				continue
+			}
+			bits := hexToBits(sql[i+2 : j])
+			b.WriteString(sql[copied:i])
+			b.WriteString(bits)
+			copied = j
+			swap.edits = append(swap.edits, introducerEdit{at: i, grow: len(bits) - (j - i)})
+			swap.hex = true
+			i = j - 1
 		case c == '_' && (i == 0 || !isIdentByte(sql[i-1])):
 			j := i + 1
 			for j < len(sql) && isIdentByte(sql[j]) {
@@ -95,7 +125,7 @@ func swapIntroducers(sql string, m TextMode) (*introducerSwap, error) {
 			i = j - 1
 		}
 	}
-	if swap.charset == "" {
+	if swap.charset == "" && !swap.hex {
 		return nil, nil
 	}
 	if hasBinary {
@@ -104,6 +134,50 @@ func swapIntroducers(sql string, m TextMode) (*introducerSwap, error) {
 	b.WriteString(sql[copied:])
 	swap.text = b.String()
 	return &swap, nil
+}
+
+func isHexDigit(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// hexToBits writes hex digits as the bit literal of the same value and
+// length (0x123 is 0x0123: both are two bytes).
+func hexToBits(h string) string {
+	var b strings.Builder
+	b.WriteString("b'")
+	if len(h)%2 == 1 {
+		b.WriteString("0000")
+	}
+	for i := 0; i < len(h); i++ {
+		var v byte
+		switch c := h[i]; {
+		case c <= '9':
+			v = c - '0'
+		case c >= 'a':
+			v = c - 'a' + 10
+		default:
+			v = c - 'A' + 10
+		}
+		for k := 3; k >= 0; k-- {
+			b.WriteByte('0' + (v>>k)&1)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// afterIntroducer reports a _charset introducer just before sql[i]
+// (_latin1 0x41 is a string of that character set, left as it is).
+func afterIntroducer(sql string, i int) bool {
+	j := i
+	for j > 0 && (sql[j-1] == ' ' || sql[j-1] == '\t' || sql[j-1] == '\n' || sql[j-1] == '\r') {
+		j--
+	}
+	k := j
+	for k > 0 && isIdentByte(sql[k-1]) {
+		k--
+	}
+	return k < j && sql[k] == '_' && (k == 0 || !isIdentByte(sql[k-1]))
 }
 
 // introducesLiteral reports whether a string, hex or bit literal starts at
@@ -152,6 +226,9 @@ func (s *introducerSwap) toOriginal(p int) int {
 // restoreCharset gives every value the parser read as _binary the swapped
 // character set back.
 func (s *introducerSwap) restoreCharset(n ast.Node) {
+	if s.charset == "" {
+		return // only 0x… numbers were swapped
+	}
 	collation, err := charset.GetDefaultCollation(s.charset)
 	if err != nil {
 		return

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
+	tidbmysql "github.com/pingcap/tidb/pkg/parser/mysql"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 )
@@ -20,10 +21,13 @@ type Range struct {
 // Cond is what a WHERE clause says about one column. A column without a
 // Cond is unconstrained.
 type Cond struct {
-	// Exact: the column can only take one of Values (canonical texts). An
-	// exact Cond with no values means no row can match.
+	// Exact: the column can only take one of Values (or NULL, when Null
+	// is set: col IS NULL). An exact Cond with no values and no Null
+	// means no row can match. The values are literals as written: the
+	// planner reads them by the column's type (planner/canon.go).
 	Exact  bool
-	Values []string
+	Values []Value
+	Null   bool
 	// Ranges must all hold (from AND of comparisons).
 	Ranges []Range
 }
@@ -51,7 +55,7 @@ func ExtractConds(where ast.ExprNode, match ColumnMatcher) Conds {
 			return andConds(ExtractConds(e.L, match), ExtractConds(e.R, match))
 		case opcode.LogicOr:
 			return orConds(ExtractConds(e.L, match), ExtractConds(e.R, match))
-		case opcode.EQ, opcode.GT, opcode.GE, opcode.LT, opcode.LE:
+		case opcode.EQ, opcode.GT, opcode.GE, opcode.LT, opcode.LE, opcode.NullEQ:
 			return comparison(e, match)
 		}
 	case *ast.PatternInExpr:
@@ -61,15 +65,21 @@ func ExtractConds(where ast.ExprNode, match ColumnMatcher) Conds {
 		}
 		c := Cond{Exact: true}
 		for _, item := range e.List {
-			v, null, ok := Literal(item)
+			v, ok := LiteralValue(item)
 			if !ok {
 				return Conds{}
 			}
-			if !null {
+			if v.Kind != ValNull { // col IN (NULL) is never true
 				c.Values = appendUnique(c.Values, v)
 			}
 		}
 		return Conds{col: c}
+	case *ast.IsNullExpr:
+		col, ok := columnOf(e.Expr, match)
+		if !ok || e.Not {
+			return Conds{}
+		}
+		return Conds{col: Cond{Exact: true, Null: true}}
 	case *ast.BetweenExpr:
 		col, ok := columnOf(e.Expr, match)
 		lo, loNull, okLo := Literal(e.Left)
@@ -92,19 +102,21 @@ func comparison(e *ast.BinaryOperationExpr, match ColumnMatcher) Conds {
 		}
 		valueExpr = e.L
 		// 5 < col is col > 5.
-		op = map[opcode.Op]opcode.Op{opcode.EQ: opcode.EQ, opcode.GT: opcode.LT, opcode.GE: opcode.LE, opcode.LT: opcode.GT, opcode.LE: opcode.GE}[op]
+		op = map[opcode.Op]opcode.Op{opcode.EQ: opcode.EQ, opcode.NullEQ: opcode.NullEQ, opcode.GT: opcode.LT, opcode.GE: opcode.LE, opcode.LT: opcode.GT, opcode.LE: opcode.GE}[op]
 	}
-	v, null, ok := Literal(valueExpr)
+	val, ok := LiteralValue(valueExpr)
 	if !ok {
 		return Conds{}
 	}
-	if null {
-		// col = NULL (or < NULL) is never true.
-		return Conds{col: Cond{Exact: true}}
+	if val.Kind == ValNull {
+		// col <=> NULL is col IS NULL; col = NULL (or < NULL) is never
+		// true.
+		return Conds{col: Cond{Exact: true, Null: op == opcode.NullEQ}}
 	}
+	v := val.Text
 	switch op {
-	case opcode.EQ:
-		return Conds{col: Cond{Exact: true, Values: []string{v}}}
+	case opcode.EQ, opcode.NullEQ:
+		return Conds{col: Cond{Exact: true, Values: []Value{val}}}
 	case opcode.GT, opcode.GE:
 		return Conds{col: Cond{Ranges: []Range{{Lo: v}}}}
 	default:
@@ -126,18 +138,18 @@ func andConds(a, b Conds) Conds {
 		merged := Cond{Ranges: append(append([]Range{}, av.Ranges...), bv.Ranges...)}
 		switch {
 		case av.Exact && bv.Exact:
-			merged.Exact = true
-			for _, v := range av.Values {
-				for _, w := range bv.Values {
-					if v == w {
-						merged.Values = appendUnique(merged.Values, v)
-					}
-				}
+			// Either side alone bounds the column. Intersecting them
+			// would need their values compared by the column's type (2
+			// and '02' are one INT value), which the planner does, not
+			// this; the side with fewer values keeps the fewest tables.
+			merged.Exact, merged.Values, merged.Null = true, av.Values, av.Null
+			if len(bv.Values)+btoi(bv.Null) < len(av.Values)+btoi(av.Null) {
+				merged.Values, merged.Null = bv.Values, bv.Null
 			}
 		case av.Exact:
-			merged.Exact, merged.Values = true, av.Values
+			merged.Exact, merged.Values, merged.Null = true, av.Values, av.Null
 		case bv.Exact:
-			merged.Exact, merged.Values = true, bv.Values
+			merged.Exact, merged.Values, merged.Null = true, bv.Values, bv.Null
 		}
 		out[k] = merged
 	}
@@ -151,7 +163,7 @@ func orConds(a, b Conds) Conds {
 	for k, av := range a {
 		bv, ok := b[k]
 		if ok && av.Exact && bv.Exact && len(av.Ranges) == 0 && len(bv.Ranges) == 0 {
-			c := Cond{Exact: true, Values: append([]string{}, av.Values...)}
+			c := Cond{Exact: true, Values: append([]Value{}, av.Values...), Null: av.Null || bv.Null}
 			for _, v := range bv.Values {
 				c.Values = appendUnique(c.Values, v)
 			}
@@ -161,13 +173,20 @@ func orConds(a, b Conds) Conds {
 	return out
 }
 
-func appendUnique(list []string, v string) []string {
+func appendUnique[T comparable](list []T, v T) []T {
 	for _, x := range list {
 		if x == v {
 			return list
 		}
 	}
 	return append(list, v)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func columnOf(e ast.ExprNode, match ColumnMatcher) (string, bool) {
@@ -218,4 +237,101 @@ func Literal(e ast.ExprNode) (text string, null, ok bool) {
 		}
 	}
 	return "", false, false
+}
+
+// ValueKind is what sort of constant a literal is, which decides how
+// MariaDB converts it to a column's type.
+type ValueKind int
+
+const (
+	ValNull ValueKind = iota
+	// ValInt: an integer literal (Text: optional '-' and digits).
+	ValInt
+	// ValDecimal: a literal with a point (Text: "2.50", "-0.5").
+	ValDecimal
+	// ValFloat: a literal with an exponent (Text: Go's shortest form).
+	ValFloat
+	// ValString: a quoted string (Text: its bytes as sent).
+	ValString
+	// ValHex: a 0x… or b'…' literal, a number in a numeric context and
+	// bytes in a string context (Text: its bytes). X'…' is a ValString
+	// of character set binary.
+	ValHex
+)
+
+// Value is a constant as written: its kind, its text, and for strings the
+// character set of its introducer ("" when it has none, so it is in the
+// connection's character set).
+type Value struct {
+	Kind    ValueKind
+	Text    string
+	Charset string
+}
+
+// LiteralValue reads a constant expression (also signed, parenthesised).
+// ok is false for anything else.
+func LiteralValue(e ast.ExprNode) (Value, bool) {
+	switch v := e.(type) {
+	case *ast.ParenthesesExpr:
+		return LiteralValue(v.Expr)
+	case *ast.UnaryOperationExpr:
+		if v.Op != opcode.Minus {
+			return Value{}, false
+		}
+		x, ok := LiteralValue(v.V)
+		if !ok || strings.HasPrefix(x.Text, "-") {
+			return Value{}, false
+		}
+		switch x.Kind {
+		case ValInt, ValDecimal, ValFloat:
+			x.Text = "-" + x.Text
+			return x, true
+		}
+		return Value{}, false // -'2', -0x02: expressions, not literals
+	case *driver.ValueExpr:
+		switch x := v.GetValue().(type) {
+		case nil:
+			return Value{Kind: ValNull}, true
+		case int64:
+			return Value{Kind: ValInt, Text: strconv.FormatInt(x, 10)}, true
+		case uint64:
+			return Value{Kind: ValInt, Text: strconv.FormatUint(x, 10)}, true
+		case *driver.MyDecimal:
+			t := x.String()
+			if strings.ContainsAny(t, ".eE") {
+				return Value{Kind: ValDecimal, Text: t}, true
+			}
+			return Value{Kind: ValInt, Text: t}, true // beyond 64 bits
+		case float64:
+			return Value{Kind: ValFloat, Text: strconv.FormatFloat(x, 'g', -1, 64)}, true
+		case string:
+			return Value{Kind: ValString, Text: x, Charset: introducer(v)}, true
+		case []byte:
+			return Value{Kind: ValString, Text: string(x), Charset: introducer(v)}, true
+		case driver.BinaryLiteral:
+			if cs := introducer(v); cs != "" {
+				// _gbk X'…': a string of that character set.
+				return Value{Kind: ValString, Text: string(x), Charset: cs}, true
+			}
+			if v.Type.GetFlag()&tidbmysql.UnsignedFlag != 0 {
+				// X'…' is a binary string (0x… reaches the parser as
+				// b'…', see swapIntroducers).
+				return Value{Kind: ValString, Text: string(x), Charset: "binary"}, true
+			}
+			return Value{Kind: ValHex, Text: string(x)}, true
+		}
+	}
+	return Value{}, false
+}
+
+// introducer is the character set a literal's introducer names, or "".
+func introducer(v *driver.ValueExpr) string {
+	if v.Type.GetFlag()&tidbmysql.UnderScoreCharsetFlag == 0 {
+		return ""
+	}
+	cs := strings.ToLower(v.Type.GetCharset())
+	if cs == "utf8" {
+		cs = "utf8mb3"
+	}
+	return cs
 }

@@ -237,7 +237,7 @@ func (pl *Planner) pushDownInsertSelect(st *parser.Statement, n *ast.InsertStmt,
 		return nil, false, nil
 	}
 	r := tableRef{schema: target.schema, name: target.name, rule: target.rule, sharded: t}
-	targets, err := pl.targets(r.schema, t, parser.ExtractConds(sel.Where, matcher(ts.AsName.O, tn.Name.O, true)))
+	targets, err := pl.targets(r.schema, t, parser.ExtractConds(sel.Where, matcher(ts.AsName.O, tn.Name.O, true)), f)
 	if err != nil {
 		return nil, true, err
 	}

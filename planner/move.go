@@ -51,7 +51,7 @@ func (pl *Planner) shardKeyUpdatePlan(st *parser.Statement, n *ast.UpdateStmt, f
 		return nil, true, notSupported("multi-table UPDATE of shard column of %s is not supported by this version", r.qualified())
 	}
 	conds := whereConds(st, r)
-	targets, err := pl.targets(r.schema, t, conds)
+	targets, err := pl.targets(r.schema, t, conds, f)
 	if err != nil {
 		return nil, true, err
 	}
@@ -130,8 +130,11 @@ func (pl *Planner) staysInPlace(t *shard.Table, targets []shard.Target, conds pa
 			return v, v != nil
 		}
 		// Not assigned: the row keeps its value, known when WHERE pins it.
-		if c, ok := conds[col]; ok && c.Exact && len(c.Values) == 1 {
-			return &c.Values[0], true
+		// Only an integer literal is its own canonical key; any other
+		// spelling ('02') counts as unknown, so the row is moved (never
+		// left in the wrong table).
+		if c, ok := conds[col]; ok && c.Exact && !c.Null && len(c.Values) == 1 && c.Values[0].Kind == parser.ValInt {
+			return &c.Values[0].Text, true
 		}
 		return nil, false
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/shard"
+	"github.com/shardgate/shardgate/tabledef"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -86,6 +87,19 @@ type Facts struct {
 	// zero date (NO_ZERO_DATE in strict mode), so a row that gives it to an
 	// hourly table's hour column is refused as the server would refuse it.
 	NoZeroDate bool
+	// TimeRoundFractional: the session's sql_mode has
+	// TIME_ROUND_FRACTIONAL, so MariaDB rounds the fractional seconds a
+	// DATETIME column cannot hold instead of truncating them (which can
+	// move a written value into the next hour).
+	TimeRoundFractional bool
+	// Defs gives tables' definitions (column types and collations, for
+	// reading shard-key literals as MariaDB does; column order, for an
+	// INSERT without a column list). nil: no definitions at all, and keys
+	// are hashed as written (tools and tests that predate them); a
+	// sharded table Defs does not know has its reads scattered and its
+	// writes refused. See DefsNeeded.
+	Defs tabledef.Source
+
 	// NoAutoValueOnZero: sql_mode NO_AUTO_VALUE_ON_ZERO, in which 0 given
 	// for a sequence column is a value, not a request for one.
 	NoAutoValueOnZero bool

@@ -31,20 +31,20 @@ func matcher(alias, name string, only bool) parser.ColumnMatcher {
 // targets prunes one sharded table by the conditions on its columns. For
 // reads, hourly buckets that do not exist are skipped; when nothing is left
 // the template table stands in, so the answer still has its columns.
-func (pl *Planner) targets(schema string, t *shard.Table, conds parser.Conds) ([]shard.Target, error) {
+func (pl *Planner) targets(schema string, t *shard.Table, conds parser.Conds, f Facts) ([]shard.Target, error) {
+	k := pl.keysFor(f, schema, t)
 	if t.By == "hash" {
 		c, ok := conds[t.Column]
 		if !ok || !c.Exact {
 			return t.AllHashTargets(), nil
 		}
+		idx, all := k.readIndexes(t.Column, c, t.Count)
+		if all {
+			return t.AllHashTargets(), nil
+		}
 		var out []shard.Target
-		seen := map[int]bool{}
-		for _, v := range c.Values {
-			i := shard.Index(v, t.Count)
-			if !seen[i] {
-				seen[i] = true
-				out = append(out, t.HashTarget(i))
-			}
+		for _, i := range idx {
+			out = append(out, t.HashTarget(i))
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].Table < out[j].Table })
 		if len(out) == 0 {
@@ -58,16 +58,12 @@ func (pl *Planner) targets(schema string, t *shard.Table, conds parser.Conds) ([
 	}
 	var subs []int
 	if c, ok := conds[t.SubColumn]; ok && c.Exact && t.SubCount > 0 {
-		seen := map[int]bool{}
-		for _, v := range c.Values {
-			if i := shard.Index(v, t.SubCount); !seen[i] {
-				seen[i] = true
-				subs = append(subs, i)
+		idx, all := k.readIndexes(t.SubColumn, c, t.SubCount)
+		if !all {
+			subs = idx
+			if len(subs) == 0 {
+				subs = []int{0}
 			}
-		}
-		sort.Ints(subs)
-		if len(subs) == 0 {
-			subs = []int{0}
 		}
 	}
 	var out []shard.Target
@@ -131,12 +127,14 @@ func (pl *Planner) pruneBuckets(schema string, t *shard.Table, c parser.Cond) ([
 	}
 	var out []string
 	if c.Exact {
+		exact, ok := exactBuckets(c)
+		if !ok {
+			// A value the proxy cannot place: every bucket the ranges
+			// allow (never too few).
+			return pl.rangeBuckets(schema, t, lo, hi), nil
+		}
 		seen := map[string]bool{}
-		for _, v := range c.Values {
-			b, err := shard.Bucket(v)
-			if err != nil {
-				return nil, notSupported("column %s of %s: %v", t.Column, t.Name, err)
-			}
+		for _, b := range exact {
 			if !seen[b] && b >= lo && (hi == "" || b <= hi) && pl.buckets.Has(schema, t.Name, b) {
 				seen[b] = true
 				out = append(out, b)
@@ -145,12 +143,36 @@ func (pl *Planner) pruneBuckets(schema string, t *shard.Table, c parser.Cond) ([
 		sort.Strings(out)
 		return out, nil
 	}
+	return pl.rangeBuckets(schema, t, lo, hi), nil
+}
+
+// rangeBuckets lists the known buckets from lo to hi ("" unbounded).
+func (pl *Planner) rangeBuckets(schema string, t *shard.Table, lo, hi string) []string {
+	var out []string
 	for _, b := range pl.buckets.Buckets(schema, t.Name) {
 		if b >= lo && (hi == "" || b <= hi) {
 			out = append(out, b)
 		}
 	}
-	return out, nil
+	return out
+}
+
+// exactBuckets are the buckets of an exact condition on an hour column:
+// each value's, and the zero date's for IS NULL (where NULL hours live).
+// ok is false when some value cannot be placed.
+func exactBuckets(c parser.Cond) ([]string, bool) {
+	var out []string
+	if c.Null {
+		out = append(out, shard.ZeroBucket)
+	}
+	for _, v := range c.Values {
+		b, err := hourOf(v)
+		if err != nil {
+			return nil, false
+		}
+		out = append(out, b)
+	}
+	return out, true
 }
 
 // bucketMiss says whether a statement whose hour column meets c may reach
@@ -163,13 +185,9 @@ func (pl *Planner) bucketMiss(schema string, t *shard.Table, c parser.Cond, now 
 	if err != nil || !ok {
 		return nil, err
 	}
-	if c.Exact {
+	if exact, ok := exactBuckets(c); c.Exact && ok {
 		var unknown []string
-		for _, v := range c.Values {
-			b, err := shard.Bucket(v)
-			if err != nil {
-				return nil, err
-			}
+		for _, b := range exact {
 			if b >= lo && (hi == "" || b <= hi) && t.InWindow(b, now) && !pl.buckets.Has(schema, t.Name, b) && !slices.Contains(unknown, b) {
 				unknown = append(unknown, b)
 			}

@@ -7,6 +7,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shard"
 	"github.com/shardgate/shardgate/wire"
 )
@@ -26,11 +27,16 @@ type rowRouter struct {
 	// Facts.NoZeroDate; INSERT IGNORE stores it in any mode).
 	noZeroDate, ignore bool
 	now                time.Time
+	// keys reads the values as the columns' canonical keys (values read
+	// back from a server are text in the session's character set); nil
+	// (staysInPlace) hashes the text as it is.
+	keys *keys
 }
 
 func (pl *Planner) newRowRouter(r tableRef, f Facts, keyName, subName string, ignore bool) *rowRouter {
+	k := pl.keysFor(f, r.schema, r.sharded)
 	return &rowRouter{schema: r.schema, table: r.name, t: r.sharded, keyName: keyName, subName: subName,
-		noZeroDate: f.NoZeroDate, ignore: ignore, now: pl.now()}
+		noZeroDate: f.NoZeroDate, ignore: ignore, now: pl.now(), keys: &k}
 }
 
 func (rr *rowRouter) qualified() string { return rr.schema + "." + rr.table }
@@ -40,8 +46,21 @@ func (rr *rowRouter) qualified() string { return rr.schema + "." + rr.table }
 // need, when not nil, is the hourly bucket whose tables must exist first.
 func (rr *rowRouter) RouteRow(key, sub *string, rowNum int) (target shard.Target, need *engine.BucketNeed, err error) {
 	t := rr.t
+	if rr.keys != nil && t.By == "hash" {
+		i, err := rr.hashIndex(t.Column, key, t.Count)
+		return t.HashTarget(i), nil, err
+	}
 	if key == nil {
-		return target, nil, wire.Errorf(mysql.ER_BAD_NULL_ERROR, "shardgate: shard column %s of %s cannot be NULL", t.Column, rr.qualified())
+		if rr.keys != nil && t.By == "hour" {
+			// A NULL hour lives in the zero date's bucket (see NullIndex).
+			if def := rr.keys.column(t.Column); def == nil || def.Nullable || rr.ignore {
+				z := "0000-00-00 00:00:00"
+				key = &z
+			}
+		}
+		if key == nil {
+			return target, nil, wire.Errorf(mysql.ER_BAD_NULL_ERROR, "shardgate: shard column %s of %s cannot be NULL", t.Column, rr.qualified())
+		}
 	}
 	if t.By == "hash" {
 		return t.HashTarget(shard.Index(*key, t.Count)), nil, nil
@@ -62,13 +81,34 @@ func (rr *rowRouter) RouteRow(key, sub *string, rowNum int) (target shard.Target
 			bucket, rr.qualified(), first, last)
 	}
 	var subs []int
-	if t.SubColumn != "" {
+	if t.SubColumn != "" && rr.keys != nil {
+		j, err := rr.hashIndex(t.SubColumn, sub, t.SubCount)
+		if err != nil {
+			return target, nil, err
+		}
+		subs = []int{j}
+	} else if t.SubColumn != "" {
 		if sub == nil {
 			return target, nil, wire.Errorf(mysql.ER_BAD_NULL_ERROR, "shardgate: shard column %s of %s cannot be NULL", t.SubColumn, rr.qualified())
 		}
 		subs = []int{shard.Index(*sub, t.SubCount)}
 	}
 	return t.BucketTargets(bucket, subs)[0], &engine.BucketNeed{Schema: rr.schema, Table: t, Bucket: bucket}, nil
+}
+
+// hashIndex is the table index of a value read back from a server (nil:
+// NULL) for hash column col: its canonical key's, as INSERT … VALUES
+// routes it.
+func (rr *rowRouter) hashIndex(col string, v *string, n int) (int, error) {
+	val := parser.Value{Kind: parser.ValNull}
+	if v != nil {
+		val = parser.Value{Kind: parser.ValString, Text: *v}
+	}
+	key, null, err := rr.keys.writeKey(col, val, rr.ignore)
+	if err != nil || null {
+		return NullIndex, err
+	}
+	return shard.Index(key, n), nil
 }
 
 // String names the rule for EXPLAIN SHARDGATE.

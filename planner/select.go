@@ -49,14 +49,14 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 	var sets [][]shard.Target
 	if len(sharded) == 1 {
 		r := sharded[0]
-		ts, err := pl.targets(r.schema, r.sharded, whereConds(st, r))
+		ts, err := pl.targets(r.schema, r.sharded, whereConds(st, r), f)
 		if err != nil {
 			return nil, err
 		}
 		sets = [][]shard.Target{ts}
 	} else {
 		var err error
-		if sets, err = pl.colocated(n, sharded); err != nil {
+		if sets, err = pl.colocated(n, sharded, f); err != nil {
 			return nil, err
 		}
 	}
@@ -164,7 +164,7 @@ func unionByCluster(steps []step, spec *MergeSpec) []step {
 
 // colocated plans a join of hash-sharded tables that share a rule and are
 // joined on their shard columns: table i of one meets table i of the other.
-func (pl *Planner) colocated(n *ast.SelectStmt, sharded []tableRef) ([][]shard.Target, error) {
+func (pl *Planner) colocated(n *ast.SelectStmt, sharded []tableRef, f Facts) ([][]shard.Target, error) {
 	first := sharded[0].sharded
 	for _, r := range sharded[1:] {
 		t := r.sharded
@@ -174,6 +174,11 @@ func (pl *Planner) colocated(n *ast.SelectStmt, sharded []tableRef) ([][]shard.T
 		if !joinedOnShardColumns(n, sharded[0], r) {
 			return nil, notSupported("join of sharded tables %s and %s is not on equal shard columns (%s = %s), so rows may live on different servers", sharded[0].qualified(), r.qualified(), first.Column, t.Column)
 		}
+		if a, b := pl.keysFor(f, sharded[0].schema, first).column(first.Column), pl.keysFor(f, r.schema, t).column(t.Column); a != nil && b != nil && keyClass(a) != keyClass(b) {
+			// Equal values of different types (INT 2, VARCHAR '2') have
+			// different canonical keys, so they live in different tables.
+			return nil, notSupported("join of sharded tables %s and %s: their shard columns %s (%s) and %s (%s) are keyed differently, so equal values may live on different servers", sharded[0].qualified(), r.qualified(), first.Column, a.ColumnType, t.Column, b.ColumnType)
+		}
 	}
 	// Conditions on any of the joined shard columns prune all of them.
 	indexes := map[int]bool{}
@@ -181,9 +186,13 @@ func (pl *Planner) colocated(n *ast.SelectStmt, sharded []tableRef) ([][]shard.T
 	for _, r := range sharded {
 		conds := parser.ExtractConds(n.Where, matcher(aliasOf(n, r), r.name, false))
 		if c, ok := conds[r.sharded.Column]; ok && c.Exact {
+			idx, all := pl.keysFor(f, r.schema, r.sharded).readIndexes(r.sharded.Column, c, first.Count)
+			if all {
+				continue
+			}
 			set := map[int]bool{}
-			for _, v := range c.Values {
-				set[shard.Index(v, first.Count)] = true
+			for _, i := range idx {
+				set[i] = true
 			}
 			if constrained {
 				for i := range indexes {

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -44,8 +45,41 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 		}
 		return nil, notSupported("INSERT ... SELECT with sharded table %s is not supported: source and target rows may live on different servers", strings.Join(names, " and "))
 	}
+	k := pl.keysFor(f, r.schema, t)
+	// The columns the rows' values are for: the statement's list, or
+	// without one, every column of the table in order (from its
+	// definition), as MariaDB reads INSERT INTO t VALUES (…).
+	var colNames []string
+	for _, c := range n.Columns {
+		colNames = append(colNames, c.Name.O)
+	}
 	if len(n.Columns) == 0 {
-		return nil, notSupported("INSERT into sharded table %s needs a column list: each row is routed by its %s value", r.qualified(), t.Column)
+		if k.legacy || !k.known {
+			return nil, notSupported("INSERT without a column list into sharded table %s needs the table's definition, which could not be read from the backends; give the column list", r.qualified())
+		}
+		for _, c := range k.cols {
+			colNames = append(colNames, c.Name)
+		}
+	}
+	// Every row has a value for each column, or (without a column list)
+	// every row is () and takes the defaults, as MariaDB checks.
+	want := len(colNames)
+	if len(n.Columns) == 0 && len(n.Lists) > 0 && len(n.Lists[0]) == 0 {
+		want = 0
+	}
+	for i, row := range n.Lists {
+		if len(row) != want {
+			return nil, wire.Errorf(mysql.ER_WRONG_VALUE_COUNT_ON_ROW, "Column count doesn't match value count at row %d", i+1)
+		}
+	}
+	if len(n.Columns) == 0 && want > 0 {
+		// Written out from the definition, so what follows (the
+		// sequence's values among them) sees the columns by name; the
+		// physical tables have the same columns in the same order.
+		for _, c := range colNames {
+			n.Columns = append(n.Columns, &ast.ColumnName{Name: ast.NewCIStr(c)})
+		}
+		defer func() { n.Columns = nil }()
 	}
 	// The sequence's values first: the column may be the shard key.
 	restoreSeq, seqIDs, generated, err := pl.fillSequence(n, r, f)
@@ -53,9 +87,15 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 		return nil, err
 	}
 	defer restoreSeq()
+	if len(n.Columns) > 0 { // the sequence may have added its column
+		colNames = colNames[:0]
+		for _, c := range n.Columns {
+			colNames = append(colNames, c.Name.O)
+		}
+	}
 	keyIdx, subIdx := -1, -1
-	for i, c := range n.Columns {
-		switch c.Name.L {
+	for i, c := range colNames {
+		switch strings.ToLower(c) {
 		case t.Column:
 			keyIdx = i
 		case t.SubColumn:
@@ -65,35 +105,69 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	missing := func(col string) error {
 		return wire.Errorf(mysql.ER_NO_DEFAULT_FOR_FIELD, "shardgate: INSERT into sharded table %s must give shard column %s", r.qualified(), col)
 	}
+	// A shard column the statement leaves out (or gives DEFAULT) takes
+	// its default, when the definition has a constant one.
+	defaultOf := func(col string) (parser.Value, bool) {
+		def := k.column(col)
+		if def == nil || def.Default == nil || def.AutoIncrement || def.Generated {
+			return parser.Value{}, false
+		}
+		return defaultValue(*def.Default)
+	}
 	if keyIdx < 0 {
-		return nil, missing(t.Column)
+		if _, ok := defaultOf(t.Column); !ok {
+			return nil, missing(t.Column)
+		}
 	}
 	if t.SubColumn != "" && subIdx < 0 {
-		return nil, missing(t.SubColumn)
+		if _, ok := defaultOf(t.SubColumn); !ok {
+			return nil, missing(t.SubColumn)
+		}
 	}
 	for _, a := range n.OnDuplicate {
 		if c := a.Column.Name.L; (c == t.Column || (c != "" && c == t.SubColumn)) && !keepsShardKey(a, c) {
 			return nil, notSupported("ON DUPLICATE KEY UPDATE of shard column %s of %s is supported only as %s = %s or %s = VALUES(%s): another value would move the row to another table", c, r.qualified(), c, c, c, c)
 		}
 	}
-	keyOf := func(row []ast.ExprNode, i int, col string) (string, error) {
-		if i >= len(row) {
-			return "", missing(col)
+	// valueAt is the literal a row gives column i (its default when the
+	// row leaves it out or says DEFAULT).
+	valueAt := func(row []ast.ExprNode, i int, col string) (parser.Value, error) {
+		if i < 0 || i >= len(row) {
+			if v, ok := defaultOf(col); ok {
+				return v, nil
+			}
+			return parser.Value{}, missing(col)
+		}
+		if _, isDefault := row[i].(*ast.DefaultExpr); isDefault {
+			if v, ok := defaultOf(col); ok {
+				return v, nil
+			}
+			return parser.Value{}, notSupported("shard column %s of %s is given DEFAULT, which is not a constant the proxy can route by", col, r.qualified())
 		}
 		if t.By == "hour" && col == t.Column {
 			if now, ok := pl.nowLiteral(row[i]); ok {
 				row[i] = ast.NewValueExpr(now, "", "")
-				return now, nil
+				return parser.Value{Kind: parser.ValString, Text: now}, nil
 			}
 		}
-		v, null, ok := parser.Literal(row[i])
-		switch {
-		case !ok:
-			return "", notSupported("shard column %s of %s must be given as a constant, not an expression", col, r.qualified())
-		case null:
-			return "", wire.Errorf(mysql.ER_BAD_NULL_ERROR, "shardgate: shard column %s of %s cannot be NULL", col, r.qualified())
+		v, ok := parser.LiteralValue(row[i])
+		if !ok {
+			return parser.Value{}, notSupported("shard column %s of %s must be given as a constant, not an expression", col, r.qualified())
 		}
 		return v, nil
+	}
+	// hashIndex is the table index among count of the value a row gives
+	// a hash column: its canonical key's, or NullIndex for NULL.
+	hashIndex := func(row []ast.ExprNode, i int, col string, count int) (int, error) {
+		v, err := valueAt(row, i, col)
+		if err != nil {
+			return 0, err
+		}
+		key, null, err := k.writeKey(col, v, n.IgnoreErr)
+		if err != nil || null {
+			return NullIndex, err
+		}
+		return shard.Index(key, count), nil
 	}
 	var order []shard.Target
 	groups := map[shard.Target][][]ast.ExprNode{}
@@ -102,31 +176,57 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	var lastTarget shard.Target          // where the last row goes
 	var ensure []engine.BucketNeed
 	seenBucket := map[string]bool{}
-	subName := ""
-	if subIdx >= 0 {
-		subName = n.Columns[subIdx].Name.O
-	}
-	router := pl.newRowRouter(r, f, n.Columns[keyIdx].Name.O, subName, n.IgnoreErr)
+	now := pl.now()
 	for rowNum, row := range n.Lists {
-		v, err := keyOf(row, keyIdx, t.Column)
-		if err != nil {
-			return nil, err
-		}
-		var sub *string
-		if t.SubColumn != "" {
-			sv, err := keyOf(row, subIdx, t.SubColumn)
+		var target shard.Target
+		if t.By == "hash" {
+			i, err := hashIndex(row, keyIdx, t.Column, t.Count)
 			if err != nil {
 				return nil, err
 			}
-			sub = &sv
-		}
-		target, need, err := router.RouteRow(&v, sub, rowNum+1)
-		if err != nil {
-			return nil, err
-		}
-		if need != nil && !seenBucket[need.Bucket] {
-			seenBucket[need.Bucket] = true
-			ensure = append(ensure, *need)
+			target = t.HashTarget(i)
+		} else {
+			hv, err := valueAt(row, keyIdx, t.Column)
+			if err != nil {
+				return nil, err
+			}
+			v := hv.Text
+			var bucket string
+			if hv.Kind == parser.ValNull {
+				if def := k.column(t.Column); def != nil && !def.Nullable && !n.IgnoreErr {
+					return nil, wire.Errorf(mysql.ER_BAD_NULL_ERROR, "Column '%s' cannot be null", def.Name)
+				}
+				// NULL hours (and, under INSERT IGNORE, the zero date a
+				// NOT NULL column stores instead) live in the zero
+				// date's bucket.
+				bucket, v = shard.ZeroBucket, "NULL"
+			} else if bucket, err = storedHourOf(k.column(t.Column), hv, k.roundFrac); err != nil {
+				return nil, notSupported("column %s of %s: %v", t.Column, r.qualified(), err)
+			}
+			// Both refusals come before any bucket is created: the whole
+			// statement fails, as on one server.
+			if bucket == shard.ZeroBucket && v != "NULL" && f.NoZeroDate && !n.IgnoreErr {
+				return nil, wire.Errorf(mysql.ER_TRUNCATED_WRONG_VALUE, "Incorrect datetime value: '%s' for column `%s`.`%s`.`%s` at row %d",
+					v, r.schema, r.name, colNames[keyIdx], rowNum+1)
+			}
+			if !t.InWindow(bucket, now) {
+				first, last := t.Window(now)
+				return nil, wire.Errorf(mysql.ER_NO_PARTITION_FOR_GIVEN_VALUE, "Table has no partition for value %s (shardgate: %s accepts hours %s to %s, see buckets: in the rules)",
+					bucket, r.qualified(), first, last)
+			}
+			var subs []int
+			if t.SubColumn != "" {
+				j, err := hashIndex(row, subIdx, t.SubColumn, t.SubCount)
+				if err != nil {
+					return nil, err
+				}
+				subs = []int{j}
+			}
+			target = t.BucketTargets(bucket, subs)[0]
+			if !seenBucket[bucket] {
+				seenBucket[bucket] = true
+				ensure = append(ensure, engine.BucketNeed{Schema: r.schema, Table: t, Bucket: bucket})
+			}
 		}
 		if _, ok := groups[target]; !ok {
 			order = append(order, target)
@@ -187,7 +287,7 @@ func (pl *Planner) updateDeletePlan(st *parser.Statement, f Facts, sharded []tab
 		return nil, wire.Errorf(mysql.ER_UPDATE_WITHOUT_KEY_IN_SAFE_MODE,
 			"shardgate: %s without WHERE on sharded table %s would touch every shard; set allow_full_table_writes: true on the table to allow it", verb, r.qualified())
 	}
-	targets, err := pl.targets(r.schema, t, whereConds(st, r))
+	targets, err := pl.targets(r.schema, t, whereConds(st, r), f)
 	if err != nil {
 		return nil, err
 	}
@@ -285,4 +385,27 @@ func (pl *Planner) ddlPlan(st *parser.Statement, f Facts, sharded []tableRef) (*
 		return nil, err
 	}
 	return &draft{Steps: steps, Merge: mergeAllSucceed, Forget: forget}, nil
+}
+
+// defaultValue reads information_schema's COLUMN_DEFAULT (MariaDB 10.2+
+// writes an expression: 'text' quoted, numbers bare, NULL) as a literal;
+// ok is false for expressions (CURRENT_TIMESTAMP(), …).
+func defaultValue(d string) (parser.Value, bool) {
+	switch {
+	case d == "NULL":
+		return parser.Value{Kind: parser.ValNull}, true
+	case len(d) >= 2 && d[0] == '\'' && d[len(d)-1] == '\'':
+		inner := d[1 : len(d)-1]
+		if strings.ContainsAny(inner, "\\") {
+			return parser.Value{}, false
+		}
+		return parser.Value{Kind: parser.ValString, Text: strings.ReplaceAll(inner, "''", "'"), Charset: "utf8mb4"}, true
+	}
+	if _, err := strconv.ParseInt(d, 10, 64); err == nil {
+		return parser.Value{Kind: parser.ValInt, Text: d}, true
+	}
+	if _, err := strconv.ParseFloat(d, 64); err == nil && !strings.ContainsAny(d, "eEnNiI") {
+		return parser.Value{Kind: parser.ValDecimal, Text: d}, true
+	}
+	return parser.Value{}, false
 }

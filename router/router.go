@@ -26,6 +26,7 @@ import (
 	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/sequence"
 	"github.com/shardgate/shardgate/shard"
+	"github.com/shardgate/shardgate/tabledef"
 	"github.com/shardgate/shardgate/xa"
 )
 
@@ -40,7 +41,9 @@ type Snapshot struct {
 	Clusters map[string]*backend.Cluster
 	// Buckets are the hourly buckets known to exist. They outlive a
 	// snapshot built from the same tables.
-	Buckets  *shard.BucketRegistry
+	Buckets *shard.BucketRegistry
+	// Defs are the table definitions read so far (router/tabledefs.go).
+	Defs     *tabledef.Cache
 	prepared prepareCache
 	stmts    stmtCache
 }
@@ -211,7 +214,7 @@ func (p primaries) Clusters() []string {
 }
 
 func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.Time, log *slog.Logger) *Snapshot {
-	snap := &Snapshot{Rules: r, Clusters: map[string]*backend.Cluster{}, Buckets: buckets}
+	snap := &Snapshot{Rules: r, Clusters: map[string]*backend.Cluster{}, Buckets: buckets, Defs: tabledef.NewCache()}
 	snap.Planner = planner.New(r, buckets, now)
 	cfg := backend.PoolConfig{
 		Dial: backend.DialConfig{

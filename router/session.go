@@ -453,6 +453,7 @@ func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 		vc.dml = true
 	}
 	err = s.execute(vc, w)
+	forgetDefs(snap, st, s.state.db)
 	var oe *engine.OutcomeError
 	if errors.As(err, &oe) && oe.Partial() {
 		s.logPartialWrite(st.SQL, oe)
@@ -479,6 +480,10 @@ func (s *Session) execute(vc *cursor, w ResultWriter) error {
 // answers the same.
 func (s *Session) plan(snap *Snapshot, st *parser.Statement) (*engine.Plan, error) {
 	f := s.state.facts()
+	f.Defs = snap.Defs
+	if needs := snap.Planner.DefsNeeded(st, f); len(needs) > 0 {
+		s.loadDefs(snap, needs, false)
+	}
 	onPrimary := false
 	if misses := snap.Planner.BucketMisses(st, f); len(misses) > 0 {
 		if found := snap.looker(s.rt.Log).lookForMisses(misses); len(found) > 0 {
@@ -486,6 +491,13 @@ func (s *Session) plan(snap *Snapshot, st *parser.Statement) (*engine.Plan, erro
 		}
 	}
 	p, err := s.planSequenced(snap, st, f)
+	if stale := snap.Planner.RefreshDefs(st, f, err); len(stale) > 0 {
+		for _, n := range stale {
+			snap.Defs.Forget(n.Schema, n.Table)
+		}
+		s.loadDefs(snap, stale, true)
+		p, err = s.planSequenced(snap, st, f)
+	}
 	if err != nil || !onPrimary || p.Effects.Hint != "" {
 		return p, err
 	}

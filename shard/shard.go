@@ -140,27 +140,163 @@ func allIndexes(n int) []int {
 	return out
 }
 
-// datetime layouts accepted for hour-sharded values, as MySQL writes them.
-var layouts = []string{
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02 15:04:05",
-	"2006-01-02 15:04",
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02T15:04:05",
-	"2006-01-02",
-	"20060102150405",
-	"20060102",
+// ParseDatetime reads a DATETIME literal as written, without time zones
+// (see ParseMariaDBDatetime for the forms).
+func ParseDatetime(s string) (time.Time, error) {
+	t, _, err := ParseMariaDBDatetime(s)
+	return t, err
 }
 
-// ParseDatetime reads a DATETIME literal as written, without time zones.
-func ParseDatetime(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	for _, l := range layouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return t, nil
+// ParseMariaDBDatetime reads a DATETIME value in the forms MariaDB
+// accepts (its str_to_datetime and number_to_datetime): delimited,
+// '2026-11-27 10:30:00', with any punctuation between parts
+// ('2026/11/27 10.30.00'), a 'T' or spaces between date and time, the time
+// cut short ('2026-11-27 12', '2026-11-27 10:30'), two-digit years (70-99
+// are 19xx, 00-69 20xx), fractional seconds, and text after the value
+// (which MariaDB ignores with a warning); or digits only, YYYYMMDDHHMMSS,
+// YYMMDDHHMMSS, YYYYMMDD or YYMMDD, as a string or a number, with an
+// optional fraction. frac is the number of fractional digits written.
+// Dates with zero parts and impossible dates are errors.
+func ParseMariaDBDatetime(s string) (t time.Time, frac int, err error) {
+	bad := func() (time.Time, int, error) {
+		return time.Time{}, 0, fmt.Errorf("%q is not a DATETIME value shardgate can place in an hourly bucket", s)
+	}
+	in := strings.TrimSpace(s)
+	var parts [7]int // year, month, day, hour, minute, second, nanosecond
+	if whole, f, ok := digitsOnly(in); ok {
+		var layout []int // digits per part
+		switch len(whole) {
+		case 14:
+			layout = []int{4, 2, 2, 2, 2, 2}
+		case 12:
+			layout = []int{2, 2, 2, 2, 2, 2}
+		case 8:
+			layout = []int{4, 2, 2}
+		case 6:
+			layout = []int{2, 2, 2}
+		default:
+			return bad()
+		}
+		if f != "" && len(layout) < 6 {
+			return bad()
+		}
+		at := 0
+		for i, n := range layout {
+			parts[i], _ = strconv.Atoi(whole[at : at+n])
+			at += n
+		}
+		if layout[0] == 2 {
+			parts[0] = twoDigitYear(parts[0])
+		}
+		parts[6], frac = nanos(f)
+	} else {
+		i, n := 0, 0
+		for n < 6 && i < len(in) {
+			j := i
+			for j < len(in) && in[j] >= '0' && in[j] <= '9' {
+				j++
+			}
+			if j == i || j-i > 4 && n > 0 {
+				break
+			}
+			v, _ := strconv.Atoi(in[i:j])
+			if n == 0 {
+				switch j - i {
+				case 4:
+				case 2:
+					v = twoDigitYear(v)
+				default:
+					return bad()
+				}
+			} else if j-i > 2 {
+				return bad()
+			}
+			parts[n] = v
+			n++
+			i = j
+			// The separator: one punctuation character between the
+			// parts of the date or of the time; spaces or a 'T' between
+			// the two.
+			k := i
+			for k < len(in) && (in[k] == ' ' || in[k] == '\t') {
+				k++
+			}
+			switch {
+			case n == 3 && k > i:
+			case n == 3 && k < len(in) && in[k] == 'T':
+				k++
+			case n != 3 && n != 6 && k == i && k < len(in) && isPunct(in[k]):
+				k++
+			case n == 6 && k == i && k < len(in) && in[k] == '.':
+				// fraction below
+			default:
+				k = len(in) + 1 // no more parts
+			}
+			if k > len(in) {
+				break
+			}
+			i = k
+		}
+		if n < 3 {
+			return bad()
+		}
+		if n == 6 && i < len(in) && in[i] == '.' {
+			j := i + 1
+			for j < len(in) && in[j] >= '0' && in[j] <= '9' {
+				j++
+			}
+			parts[6], frac = nanos(in[i+1 : j])
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not a DATETIME value shardgate can place in an hourly bucket", s)
+	y, mo, d, h, mi, sec := parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]
+	if mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 {
+		return bad()
+	}
+	t = time.Date(y, time.Month(mo), d, h, mi, sec, parts[6], time.UTC)
+	if t.Day() != d { // 2026-02-30
+		return bad()
+	}
+	return t, frac, nil
+}
+
+// digitsOnly splits "20261127103000.5" into its whole and fractional
+// digits; ok is false for anything but digits with an optional fraction.
+func digitsOnly(s string) (whole, frac string, ok bool) {
+	whole, frac, _ = strings.Cut(s, ".")
+	if whole == "" {
+		return "", "", false
+	}
+	for _, part := range []string{whole, frac} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return "", "", false
+			}
+		}
+	}
+	return whole, frac, true
+}
+
+func twoDigitYear(y int) int {
+	if y < 70 {
+		return 2000 + y
+	}
+	return 1900 + y
+}
+
+// nanos reads fractional-second digits (MariaDB keeps six and truncates
+// the rest; nine are kept here, which only matters below a microsecond).
+func nanos(f string) (int, int) {
+	digits := len(f)
+	if len(f) > 9 {
+		f = f[:9]
+	}
+	f += strings.Repeat("0", 9-len(f))
+	n, _ := strconv.Atoi(f)
+	return n, digits
+}
+
+func isPunct(c byte) bool {
+	return c > ' ' && c < 0x7f && !(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z')
 }
 
 // bucketLayout formats a time as its YYYYMMDDHH bucket.

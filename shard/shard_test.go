@@ -2,6 +2,7 @@ package shard
 
 import (
 	"testing"
+	"time"
 )
 
 // Reference values of MurmurHash3_x86_32 with seed 0 (from the algorithm's
@@ -59,5 +60,40 @@ func TestBucket(t *testing.T) {
 	}
 	if NextBucket("2026112423", 1) != "2026112500" || !IsBucket("2026112423") || IsBucket("2026113224") {
 		t.Error("bucket arithmetic")
+	}
+}
+
+// TestParseMariaDBDatetime: every form MariaDB 10.11 accepts for a
+// DATETIME (checked against CAST(… AS DATETIME) on the ref server) reads
+// as the same instant, and forms it refuses are errors.
+func TestParseMariaDBDatetime(t *testing.T) {
+	want := time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC)
+	for _, s := range []string{
+		"2026-11-27 10:30:00", "2026/11/27 10:30:00", "2026.11.27 10.30.00", "2026-11-27T10:30:00",
+		"2026-11-27 10:30", "20261127103000", "261127103000", "2026-11-27 10:30:00.000", " 2026-11-27 10:30:00 ",
+		"2026-11-27    10:30", "26-11-27 10:30:00", "2026-11-27 10:30:00 xyz", "20261127103000.0", "2026-11-27 10:30:00.9999999",
+	} {
+		got, _, err := ParseMariaDBDatetime(s)
+		if err != nil || !got.Truncate(time.Second).Equal(want) {
+			t.Errorf("%q: %v, %v; want %v", s, got, err, want)
+		}
+	}
+	for s, w := range map[string]time.Time{
+		"2026-11-27 12":  time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC),
+		"20261127":       time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC),
+		"261127":         time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC),
+		"2026-11-27":     time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC),
+		"1999-1-2 3:4:5": time.Date(1999, 1, 2, 3, 4, 5, 0, time.UTC),
+		"99-01-02":       time.Date(1999, 1, 2, 0, 0, 0, 0, time.UTC),
+	} {
+		got, _, err := ParseMariaDBDatetime(s)
+		if err != nil || !got.Equal(w) {
+			t.Errorf("%q: %v, %v; want %v", s, got, err, w)
+		}
+	}
+	for _, s := range []string{"2026-02-30", "2026-13-01", "2026-00-10", "2026-11-27 24:00:00", "abc", "", "12345", "2026"} {
+		if got, _, err := ParseMariaDBDatetime(s); err == nil {
+			t.Errorf("%q: read as %v, want an error", s, got)
+		}
 	}
 }

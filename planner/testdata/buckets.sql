@@ -18,7 +18,7 @@ SELECT * FROM payments WHERE created_at = '2026-11-25 00:00:00'
 -- tables: 4
 SELECT * FROM payments WHERE user_id = 7
 SELECT * FROM payments
--- error
+-- a value the proxy cannot read as a DATETIME: every bucket (never too few)
 SELECT * FROM payments WHERE created_at = 'yesterday'
 -- tables: 1
 SELECT * FROM audit WHERE at = '2026-11-24 09:15:00'

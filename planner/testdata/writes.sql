@@ -7,7 +7,8 @@ INSERT INTO comments (id, product_id, body) VALUES (1, 42, 'a')
 INSERT INTO comments (id, product_id, body) VALUES (1, 42, 'a'), (2, 43, 'b'), (3, 42, 'c'), (4, '43', 'd')
 -- error
 INSERT INTO comments (id, body) VALUES (1, 'a')
--- error
+-- without a column list: the columns of the table's definition (more in canon.sql)
+-- tables: 1
 INSERT INTO comments VALUES (1, 42, 'a')
 -- error
 INSERT INTO comments (id, product_id) VALUES (1, 40 + 2)
