@@ -151,6 +151,9 @@ func (pl *Planner) plan(st *parser.Statement, f Facts) (*draft, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n, ok := st.Node.(*ast.LockTablesStmt); ok {
+		return pl.lockPlan(st, n, f)
+	}
 	var sharded, globals []tableRef
 	for _, r := range refs {
 		switch {

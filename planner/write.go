@@ -264,7 +264,13 @@ func (pl *Planner) ddlPlan(st *parser.Statement, f Facts, sharded []tableRef) (*
 			// Its buckets are gone with it: later writes create them again.
 			forget = []engine.TableName{{Schema: r.schema, Table: r.sharded.Name}}
 		}
-	case *ast.AlterTableStmt, *ast.TruncateTableStmt, *ast.CreateIndexStmt, *ast.DropIndexStmt:
+	case *ast.AlterTableStmt:
+		targets = pl.allPhysical(r.schema, r.sharded)
+		if r.sharded.By == "hour" && keysOnlyAlter(n) {
+			// No bucket yet: nothing to do, as for a table without rows.
+			targets = withoutTemplate(r.sharded, targets)
+		}
+	case *ast.TruncateTableStmt, *ast.CreateIndexStmt, *ast.DropIndexStmt:
 		targets = pl.allPhysical(r.schema, r.sharded)
 	default:
 		return nil, notSupported("this DDL on sharded table %s is not supported by this version", r.qualified())

@@ -44,6 +44,11 @@ type distTxn struct {
 	// started later gets them all at its start, so ROLLBACK TO one undoes
 	// that branch's work too.
 	savepoints []string
+	// snapshot: START TRANSACTION WITH CONSISTENT SNAPSHOT, whose local
+	// branches started at once on every cluster; written is the one
+	// cluster it may write to, once it has (snapshottxn.go).
+	snapshot bool
+	written  string
 }
 
 func (d *distTxn) has(cluster string) bool {

@@ -368,6 +368,12 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 		}
 		defer done()
 	}
+	switch st.Node.(type) {
+	case *ast.LockTablesStmt:
+		return s.lockTables(snap, st, w, obs)
+	case *ast.UnlockTablesStmt:
+		return s.unlockStatement(w)
+	}
 	switch st.Kind {
 	case parser.KindUse:
 		if err := s.InitDB(st.Node.(*ast.UseStmt).DBName); err != nil {
@@ -377,6 +383,13 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 	case parser.KindSet:
 		return s.set(snap, st, w, obs)
 	case parser.KindBegin:
+		// Starting a transaction releases LOCK TABLES, as in MariaDB.
+		if err := s.unlockTables(); err != nil {
+			return err
+		}
+		if st.ConsistentSnapshot {
+			return s.beginSnapshot(snap, st, w)
+		}
 		if s.txn.open == "" && (s.txn.dist != nil || s.txnMode(snap) != rules.TxnSingle) {
 			return s.beginDist(snap, st, w)
 		}
