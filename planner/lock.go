@@ -21,12 +21,12 @@ import (
 
 // lockPlan plans LOCK TABLES: one step per cluster, in cluster order.
 func (pl *Planner) lockPlan(st *parser.Statement, n *ast.LockTablesStmt, f Facts) (*draft, error) {
-	type item struct{ name, mode string }
+	type item struct{ table, name, mode string }
 	byCluster := map[string][]item{}
 	add := func(cluster, schema, table, mode string) {
 		// A table named twice stays twice: the server answers 1066 as
 		// one server would.
-		byCluster[cluster] = append(byCluster[cluster], item{parser.QuoteIdent(schema) + "." + parser.QuoteIdent(table), mode})
+		byCluster[cluster] = append(byCluster[cluster], item{table, parser.QuoteIdent(schema) + "." + parser.QuoteIdent(table), mode})
 	}
 	for _, tl := range n.TableLocks {
 		schema := tl.Table.Schema.O
@@ -83,7 +83,7 @@ func (pl *Planner) lockPlan(st *parser.Statement, n *ast.LockTablesStmt, f Facts
 		var parts, tables []string
 		for _, it := range byCluster[c] {
 			parts = append(parts, it.name+" "+it.mode)
-			tables = append(tables, it.name)
+			tables = append(tables, it.table)
 		}
 		p.Steps = append(p.Steps, step{Cluster: c, Tables: tables, SQL: "LOCK TABLES " + strings.Join(parts, ", ")})
 	}
