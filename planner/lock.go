@@ -116,4 +116,3 @@ func withoutTemplate(t *shard.Table, targets []shard.Target) []shard.Target {
 	}
 	return out
 }
-
