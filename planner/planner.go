@@ -76,6 +76,10 @@ type Facts struct {
 	// zero date (NO_ZERO_DATE in strict mode), so a row that gives it to an
 	// hourly table's hour column is refused as the server would refuse it.
 	NoZeroDate bool
+	// TimeZone is the session's time_zone as the server reported it,
+	// "" when the session never set it: NOW() as an hourly table's hour
+	// is read on that clock.
+	TimeZone string
 }
 
 // BucketSet knows which hourly buckets exist for a table.
@@ -95,6 +99,8 @@ type Planner struct {
 	// hourly: some table is sharded by hour (else no statement has
 	// bucket misses to look for).
 	hourly bool
+	// zones tells the clock of a session's time_zone (timefuncs.go).
+	zones ZoneSource
 }
 
 func New(r *rules.Rules, buckets BucketSet, now func() time.Time) *Planner {

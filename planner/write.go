@@ -12,28 +12,6 @@ import (
 	"github.com/shardgate/shardgate/wire"
 )
 
-// nowFuncs are evaluated once by the proxy when they give an hour-sharded
-// column its value, so that a row's value and its bucket agree.
-var nowFuncs = map[string]bool{"now": true, "current_timestamp": true, "localtime": true, "localtimestamp": true, "sysdate": true}
-
-func (pl *Planner) nowLiteral(e ast.ExprNode) (string, bool) {
-	f, ok := e.(*ast.FuncCallExpr)
-	if !ok || !nowFuncs[f.FnName.L] {
-		return "", false
-	}
-	digits := 0
-	if len(f.Args) == 1 {
-		if v, _, ok := parser.Literal(f.Args[0]); ok && len(v) == 1 && v[0] >= '1' && v[0] <= '6' {
-			digits = int(v[0] - '0')
-		}
-	}
-	layout := "2006-01-02 15:04:05"
-	if digits > 0 {
-		layout += "." + strings.Repeat("0", digits)
-	}
-	return pl.now().Format(layout), true
-}
-
 func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, sharded []tableRef) (*draft, error) {
 	r := sharded[0]
 	t := r.sharded
@@ -75,7 +53,13 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 			return "", missing(col)
 		}
 		if t.By == "hour" && col == t.Column {
-			if now, ok := pl.nowLiteral(row[i]); ok {
+			// Evaluated once, here, so that the row's value and its
+			// bucket agree (timefuncs.go).
+			now, ok, err := pl.nowLiteral(row[i], f)
+			if err != nil {
+				return "", err
+			}
+			if ok {
 				row[i] = ast.NewValueExpr(now, "", "")
 				return now, nil
 			}

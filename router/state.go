@@ -78,7 +78,17 @@ func (st *state) sqlModeHas(flag string) bool {
 
 // facts describe the session for the planner.
 func (st *state) facts() planner.Facts {
-	return planner.Facts{DB: st.db, Text: st.textMode(), NoZeroDate: st.refusesZeroDate()}
+	return planner.Facts{DB: st.db, Text: st.textMode(), NoZeroDate: st.refusesZeroDate(), TimeZone: unquoteZone(st.vars["time_zone"])}
+}
+
+// unquoteZone reads the session's time_zone from the literal the server
+// reported ('+05:30', 'SYSTEM'; a zone name holds no quote); "" when the
+// session never set it.
+func unquoteZone(lit string) string {
+	if len(lit) >= 2 && lit[0] == '\'' && lit[len(lit)-1] == '\'' {
+		return lit[1 : len(lit)-1]
+	}
+	return lit
 }
 
 // refusesZeroDate reports a sql_mode in which MariaDB refuses to store the
