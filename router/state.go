@@ -81,12 +81,13 @@ func (st *state) facts() planner.Facts {
 	return planner.Facts{DB: st.db, Text: st.textMode(), NoZeroDate: st.refusesZeroDate(), TimeZone: unquoteZone(st.vars["time_zone"])}
 }
 
-// unquoteZone reads the session's time_zone from the literal the server
-// reported ('+05:30', 'SYSTEM'; a zone name holds no quote); "" when the
-// session never set it.
+// unquoteZone reads the session's time_zone from the literal the server's
+// answer was recorded as; "" when the session never set it (a literal no
+// zone is written as stays as it is: the planner then refuses what needs
+// the zone rather than guess).
 func unquoteZone(lit string) string {
-	if len(lit) >= 2 && lit[0] == '\'' && lit[len(lit)-1] == '\'' {
-		return lit[1 : len(lit)-1]
+	if v, ok := parser.ValueText(lit); ok {
+		return v
 	}
 	return lit
 }
