@@ -309,6 +309,22 @@ func TestDumpSingleTransactionConsistent(t *testing.T) {
 			c.Close()
 		}
 	})
+	t.Run("commit and chain", func(t *testing.T) {
+		c := pin(t, viaProxy)
+		dumpExec(t, c, "START TRANSACTION WITH CONSISTENT SNAPSHOT", "COMMIT AND CHAIN")
+		dumpExec(t, viaProxy, "INSERT INTO orders (id) VALUES (100003)")
+		var n int
+		scan(t, c, "SELECT COUNT(*) FROM orders WHERE id = 100003", &n)
+		if n != 0 {
+			t.Error("the chained transaction sees a row committed after it started")
+		}
+		dumpExec(t, c, "COMMIT")
+		scan(t, c, "SELECT COUNT(*) FROM orders WHERE id = 100003", &n)
+		if n != 1 {
+			t.Error("after COMMIT the row is not seen")
+		}
+		dumpExec(t, viaProxy, "DELETE FROM orders WHERE id = 100003")
+	})
 	t.Run("one written cluster", func(t *testing.T) {
 		c := pin(t, viaProxy)
 		dumpExec(t, c, "START TRANSACTION WITH CONSISTENT SNAPSHOT", "INSERT INTO products (id) VALUES (100002)")
@@ -419,6 +435,10 @@ func TestLockTablesAcrossClusters(t *testing.T) {
 	scan(t, locker, "SELECT COUNT(*) FROM comments", &n)
 	if n != 240 {
 		t.Errorf("under LOCK TABLES the session counts %d comments, want 240", n)
+	}
+	// Prepared too: on the connections that hold the locks.
+	if err := locker.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM comments WHERE product_id = ?", 3).Scan(&n); err != nil || n == 0 {
+		t.Errorf("prepared read under LOCK TABLES: %d rows, %v", n, err)
 	}
 	// lock_wait_timeout 0: a write that would wait for the lock fails at
 	// once with 1205.

@@ -287,12 +287,17 @@ func (s *Session) finishDist(st *parser.Statement, w ResultWriter) error {
 	if completion == ast.CompletionTypeRelease {
 		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: COMMIT/ROLLBACK RELEASE is not supported for a transaction that may span clusters; end it, then close the connection")
 	}
-	begin, readOnly := s.txn.dist.begin, s.txn.readOnly
+	begin, readOnly, snapshot := s.txn.dist.begin, s.txn.readOnly, s.txn.dist.snapshot
 	warning, err := s.endDist(commit)
 	if err != nil {
 		return err
 	}
-	if completion == ast.CompletionTypeChain {
+	if completion == ast.CompletionTypeChain && snapshot {
+		// The chained transaction takes its snapshots now, as the first.
+		if err := s.startSnapshot(s.snapshot(), begin, readOnly); err != nil {
+			return err
+		}
+	} else if completion == ast.CompletionTypeChain {
 		snap := s.snapshot()
 		if begin == "" {
 			begin = "BEGIN"

@@ -39,13 +39,22 @@ func (s *Session) beginSnapshot(snap *Snapshot, st *parser.Statement, w ResultWr
 	if err := s.commitOpen(snap); err != nil {
 		return err
 	}
-	s.txn.begin(st.SQL, st.ReadOnlyTxn, snap)
-	s.txn.dist = &distTxn{begin: st.SQL, snapshot: true}
-	// The branches start now: the acquire of each cluster's connection
-	// sends the BEGIN (startBranch).
+	if err := s.startSnapshot(snap, st.SQL, st.ReadOnlyTxn); err != nil {
+		return err
+	}
+	return s.writeOK(w, wire.OK{})
+}
+
+// startSnapshot starts a consistent-snapshot transaction with begin (the
+// client's START TRANSACTION … WITH CONSISTENT SNAPSHOT): its branches
+// start now, each cluster's acquire sending begin (startBranch). On an
+// error none is left open.
+func (s *Session) startSnapshot(snap *Snapshot, begin string, readOnly bool) error {
+	s.txn.begin(begin, readOnly, snap)
+	s.txn.dist = &distTxn{begin: begin, snapshot: true}
 	eff := engine.Effects{CountsAsRead: true}
 	for _, c := range s.snapshotClusters(snap) {
-		h, err := s.acquire(snap, eff, c, st.ReadOnlyTxn)
+		h, err := s.acquire(snap, eff, c, readOnly)
 		if err != nil {
 			s.abortDist()
 			s.txn.end()
@@ -53,7 +62,7 @@ func (s *Session) beginSnapshot(snap *Snapshot, st *parser.Statement, w ResultWr
 		}
 		s.settle(h)
 	}
-	return s.writeOK(w, wire.OK{})
+	return nil
 }
 
 // snapshotClusters are the clusters the session may read: those of every
