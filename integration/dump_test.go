@@ -245,7 +245,9 @@ func TestDumpThroughProxy(t *testing.T) {
 func TestRestoreThroughProxy(t *testing.T) {
 	p := startProxyRules(t, dumpRules)
 	viaProxy, ref := dumpSetup(t, p)
-	for _, opts := range [][]string{{"--complete-insert"}, nil} {
+	// --no-autocommit: SET autocommit=0 inside LOCK TABLES, COMMIT after
+	// UNLOCK TABLES (the locks' connections hold local transactions).
+	for _, opts := range [][]string{{"--complete-insert"}, {"--complete-insert", "--no-autocommit", "--skip-extended-insert"}, nil} {
 		t.Run("opts="+strings.Join(opts, ","), func(t *testing.T) {
 			// Start from other rows, so that only the restore can make
 			// the checksums equal.
@@ -481,4 +483,20 @@ func TestLockTablesAcrossClusters(t *testing.T) {
 	dumpExec(t, other, "INSERT INTO comments (id, product_id) VALUES (300001, 1), (300002, 2)", "INSERT INTO orders (id) VALUES (300001)")
 	// A second UNLOCK has nothing to release.
 	dumpExec(t, locker, "UNLOCK TABLES", "SELECT COUNT(*) FROM products")
+
+	// autocommit=0: each locked connection holds a transaction; ROLLBACK
+	// undoes the rows on every cluster, UNLOCK TABLES commits them.
+	var before int
+	scan(t, viaProxy, "SELECT COUNT(*) FROM comments", &before)
+	rows := "INSERT INTO comments (id, product_id) VALUES (400001, 1), (400002, 2), (400003, 3), (400004, 4)"
+	dumpExec(t, locker, "SET autocommit = 0", "LOCK TABLES comments WRITE", rows, "ROLLBACK", "UNLOCK TABLES")
+	scan(t, viaProxy, "SELECT COUNT(*) FROM comments", &n)
+	if n != before {
+		t.Errorf("after ROLLBACK under LOCK TABLES: %d comments, want %d", n, before)
+	}
+	dumpExec(t, locker, "LOCK TABLES comments WRITE", rows, "UNLOCK TABLES", "SET autocommit = 1")
+	scan(t, viaProxy, "SELECT COUNT(*) FROM comments", &n)
+	if n != before+4 {
+		t.Errorf("after UNLOCK TABLES: %d comments, want %d", n, before+4)
+	}
 }

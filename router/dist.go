@@ -96,12 +96,14 @@ func (s *Session) txnMode(snap *Snapshot) string {
 // BEGIN ("" under autocommit=0).
 func (s *Session) newDist(snap *Snapshot, begin string, readOnly bool) *distTxn {
 	mode := s.txnMode(snap)
-	if mode == rules.TxnSingle {
+	locked := s.lockedTables()
+	if mode == rules.TxnSingle && !locked {
 		return nil
 	}
 	// A read-only transaction needs no atomic commit: each cluster gets a
-	// local one (on a replica).
-	return &distTxn{xa: mode == rules.TxnXA && !readOnly, begin: begin}
+	// local one (on a replica). Under LOCK TABLES the connections that
+	// hold the locks hold local transactions (locktables.go).
+	return &distTxn{xa: mode == rules.TxnXA && !readOnly && !locked, begin: begin}
 }
 
 // startBranch starts the transaction's branch on h's cluster, before the

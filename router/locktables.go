@@ -1,6 +1,8 @@
 package router
 
 import (
+	"github.com/go-mysql-org/go-mysql/mysql"
+
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
@@ -16,6 +18,13 @@ import (
 // server, LOCK TABLES first releases what the session had locked and
 // commits its transaction, and fails whole: a cluster that refuses its
 // part has the parts already taken released again.
+
+// Under autocommit=0 the server opens a transaction with LOCK TABLES, and
+// UNLOCK TABLES commits it. The proxy keeps those as the local branches
+// of one transaction (a distTxn without XA: XA START cannot join a
+// transaction already open), whatever the schema's mode: COMMIT commits
+// them cluster after cluster (best_effort's guarantee, not xa's), and
+// UNLOCK TABLES commits it first, as one server does.
 
 // tableLocks is what the session's LOCK TABLES holds.
 type tableLocks struct {
@@ -88,6 +97,15 @@ func (s *Session) lockOn(snap *Snapshot, eff engine.Effects, cluster, sql string
 		return s.lost(h, err)
 	}
 	s.txn.status = ok.Status
+	if ok.Status&mysql.SERVER_STATUS_IN_TRANS != 0 {
+		// autocommit=0: the lock opened a transaction on this connection.
+		if s.txn.dist == nil {
+			s.txn.dist = &distTxn{}
+		}
+		if d := s.txn.dist; !d.xa && !d.has(cluster) {
+			d.branches = append(d.branches, cluster)
+		}
+	}
 	if s.txn.sticky == nil {
 		s.txn.sticky = map[string]stickiness{}
 	}
@@ -102,6 +120,23 @@ func (s *Session) lockOn(snap *Snapshot, eff engine.Effects, cluster, sql string
 // unlockTables releases every lock the session's LOCK TABLES holds, on
 // every cluster, and lets go of connections nothing else keeps.
 func (s *Session) unlockTables() error {
+	if !s.lockedTables() {
+		s.txn.locks = nil
+		return nil
+	}
+	// UNLOCK TABLES commits the transaction when tables were locked.
+	if s.txn.dist != nil {
+		warning, err := s.endDist(true)
+		if err != nil {
+			return err
+		}
+		if warning != "" {
+			s.rt.Log.Warn(warning)
+		}
+	}
+	if err := s.commitOpen(s.snapshot()); err != nil {
+		return err
+	}
 	var first error
 	for c, st := range s.txn.sticky {
 		if !st.lockTables {
@@ -196,6 +231,20 @@ func (s *Session) relock(snap *Snapshot) error {
 		}
 		if err := s.lockOn(snap, p.Effects, r.Cluster, r.SQL); err != nil {
 			return err
+		}
+		// Under autocommit=0 that LOCK TABLES committed the cluster's
+		// transaction and opened another: the savepoints of the
+		// transaction (the running statement's among them) are set again,
+		// as for a branch that starts late.
+		if d, h := s.txn.dist, s.txn.pinned(r.Cluster); d != nil && h != nil && d.has(r.Cluster) {
+			for _, sp := range d.savepoints {
+				if _, err := h.Exec("SAVEPOINT " + parser.QuoteIdent(sp)); err != nil {
+					if engine.Classify(err) == engine.FaultServer {
+						return err
+					}
+					return s.lost(h, err)
+				}
+			}
 		}
 	}
 	return nil
