@@ -76,9 +76,10 @@ type Facts struct {
 	// zero date (NO_ZERO_DATE in strict mode), so a row that gives it to an
 	// hourly table's hour column is refused as the server would refuse it.
 	NoZeroDate bool
-	// TimeZone is the session's time_zone as the server reported it,
-	// "" when the session never set it: NOW() as an hourly table's hour
-	// is read on that clock.
+	// TimeZone is the session's time_zone as the literal its value was
+	// recorded as ('+05:30', _utf8mb4 X'…'), "" when the session never set
+	// it: NOW() as an hourly table's hour is read on that clock. It is
+	// decoded only when a statement needs it.
 	TimeZone string
 }
 

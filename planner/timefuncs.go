@@ -217,8 +217,12 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// zone is the clock the session's time_zone names.
-func (pl *Planner) zone(name string) (*time.Location, error) {
+// zone is the clock the session's time_zone names; lit is Facts.TimeZone.
+func (pl *Planner) zone(lit string) (*time.Location, error) {
+	name := lit
+	if v, ok := parser.ValueText(lit); ok {
+		name = v
+	}
 	if loc, ok := FixedZone(name); ok {
 		return loc, nil
 	}

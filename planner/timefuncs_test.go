@@ -56,6 +56,8 @@ func TestTimeFunctionsAsHour(t *testing.T) {
 	}{
 		{"now utc", "", "NOW()", nov, time.UTC, "2026-11-24 19:05:06"},
 		{"now offset east", "+05:30", "NOW()", nov, time.UTC, "2026-11-25 00:35:06"},
+		{"zone as the session recorded it", "_utf8mb4 X'2b30353a3330'", "NOW()", nov, time.UTC, "2026-11-25 00:35:06"},
+		{"zone quoted", "'-08:00'", "NOW()", nov, time.UTC, "2026-11-24 11:05:06"},
 		{"current_timestamp offset west", "-08:00", "CURRENT_TIMESTAMP()", nov, time.UTC, "2026-11-24 11:05:06"},
 		{"current_timestamp bare", "-08:00", "CURRENT_TIMESTAMP", nov, time.UTC, "2026-11-24 11:05:06"},
 		{"localtimestamp", "+01:00", "LOCALTIMESTAMP()", nov, time.UTC, "2026-11-24 20:05:06"},

@@ -78,19 +78,9 @@ func (st *state) sqlModeHas(flag string) bool {
 
 // facts describe the session for the planner.
 func (st *state) facts() planner.Facts {
-	return planner.Facts{DB: st.db, Text: st.textMode(), NoZeroDate: st.refusesZeroDate(), TimeZone: unquoteZone(st.vars["time_zone"])}
+	return planner.Facts{DB: st.db, Text: st.textMode(), NoZeroDate: st.refusesZeroDate(), TimeZone: st.vars["time_zone"]}
 }
 
-// unquoteZone reads the session's time_zone from the literal the server's
-// answer was recorded as; "" when the session never set it (a literal no
-// zone is written as stays as it is: the planner then refuses what needs
-// the zone rather than guess).
-func unquoteZone(lit string) string {
-	if v, ok := parser.ValueText(lit); ok {
-		return v
-	}
-	return lit
-}
 
 // refusesZeroDate reports a sql_mode in which MariaDB refuses to store the
 // zero date: NO_ZERO_DATE in strict mode (without strict mode it stores it
