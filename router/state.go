@@ -81,7 +81,6 @@ func (st *state) facts() planner.Facts {
 	return planner.Facts{DB: st.db, Text: st.textMode(), NoZeroDate: st.refusesZeroDate(), TimeZone: st.vars["time_zone"]}
 }
 
-
 // refusesZeroDate reports a sql_mode in which MariaDB refuses to store the
 // zero date: NO_ZERO_DATE in strict mode (without strict mode it stores it
 // with warning 1264). TRADITIONAL is read back expanded into both. An
