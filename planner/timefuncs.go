@@ -61,19 +61,20 @@ func (w wallTime) String() string {
 }
 
 // nowLiteral evaluates e when it is a time expression the proxy knows (ok),
-// as a literal; err when its time zone cannot be known.
-func (pl *Planner) nowLiteral(e ast.ExprNode, f Facts) (lit string, ok bool, err error) {
-	w, ok, err := pl.timeValue(e, f)
+// as a literal, with now as the statement's start; err when its time zone
+// cannot be known.
+func (pl *Planner) nowLiteral(e ast.ExprNode, f Facts, now time.Time) (lit string, ok bool, err error) {
+	w, ok, err := pl.timeValue(e, f, now)
 	if !ok || err != nil {
 		return "", ok, err
 	}
 	return w.String(), true, nil
 }
 
-func (pl *Planner) timeValue(e ast.ExprNode, f Facts) (wallTime, bool, error) {
+func (pl *Planner) timeValue(e ast.ExprNode, f Facts, now time.Time) (wallTime, bool, error) {
 	switch x := e.(type) {
 	case *ast.ParenthesesExpr:
-		return pl.timeValue(x.Expr, f)
+		return pl.timeValue(x.Expr, f, now)
 	case *ast.FuncCallExpr:
 		name := x.FnName.L
 		switch {
@@ -89,7 +90,7 @@ func (pl *Planner) timeValue(e ast.ExprNode, f Facts) (wallTime, bool, error) {
 					return wallTime{}, true, err
 				}
 			}
-			return clock(pl.now(), loc, prec), true, nil
+			return clock(now, loc, prec), true, nil
 		case dateArith[name] != 0 && len(x.Args) == 3:
 			unit, ok := x.Args[2].(*ast.TimeUnitExpr)
 			if !ok {
@@ -103,7 +104,7 @@ func (pl *Planner) timeValue(e ast.ExprNode, f Facts) (wallTime, bool, error) {
 			if err != nil {
 				return wallTime{}, false, nil // 1.5 HOUR, '1:30' HOUR_MINUTE: the server's rounding rules
 			}
-			base, ok, err := pl.timeValue(x.Args[0], f)
+			base, ok, err := pl.timeValue(x.Args[0], f, now)
 			if !ok || err != nil {
 				return base, ok, err
 			}

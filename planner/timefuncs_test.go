@@ -147,3 +147,30 @@ func TestFixedZone(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeFunctionsOneStatementOneNow: every row of one INSERT gets the
+// statement's NOW(), even when the clock moves on while it is planned
+// (here into the next hour, which would split the rows between buckets).
+func TestTimeFunctionsOneStatementOneNow(t *testing.T) {
+	r, err := rules.Load("../testdata/rules.plan.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := time.Date(2026, 11, 24, 18, 59, 59, 998000000, time.UTC)
+	pl := New(r, fixedBuckets{}, func() time.Time {
+		tick = tick.Add(time.Millisecond)
+		return tick
+	})
+	stmts, err := parser.New().Parse("INSERT INTO payments (id, user_id, created_at) VALUES (1, 7, NOW(3)), (2, 7, NOW(3) + INTERVAL 0 SECOND)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := pl.Plan(stmts[0], Facts{DB: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := plan.Routes()
+	if len(routes) != 1 || strings.Count(routes[0].SQL, "'2026-11-24 18:59:59.999'") != 2 {
+		t.Errorf("want both rows at one instant in one bucket, got:\n%s", plan)
+	}
+}

@@ -48,6 +48,8 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 			return nil, notSupported("ON DUPLICATE KEY UPDATE of shard column %s of %s would move the row to another table", c, r.qualified())
 		}
 	}
+	// NOW() is the statement's start for every row, as in MariaDB.
+	stmtNow := pl.now()
 	keyOf := func(row []ast.ExprNode, i int, col string) (string, error) {
 		if i >= len(row) {
 			return "", missing(col)
@@ -55,7 +57,7 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 		if t.By == "hour" && col == t.Column {
 			// Evaluated once, here, so that the row's value and its
 			// bucket agree (timefuncs.go).
-			now, ok, err := pl.nowLiteral(row[i], f)
+			now, ok, err := pl.nowLiteral(row[i], f, stmtNow)
 			if err != nil {
 				return "", err
 			}
@@ -77,7 +79,7 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	groups := map[shard.Target][][]ast.ExprNode{}
 	var ensure []engine.BucketNeed
 	seenBucket := map[string]bool{}
-	now := pl.now()
+	now := stmtNow
 	for rowNum, row := range n.Lists {
 		v, err := keyOf(row, keyIdx, t.Column)
 		if err != nil {
