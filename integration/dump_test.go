@@ -484,6 +484,22 @@ func TestLockTablesAcrossClusters(t *testing.T) {
 	// A second UNLOCK has nothing to release.
 	dumpExec(t, locker, "UNLOCK TABLES", "SELECT COUNT(*) FROM products")
 
+	// A bucket another client creates while the session holds an hourly
+	// table locked joins the lock before the session's next statement
+	// (else the statement would meet 1100 on the locked connection).
+	var payments int
+	scan(t, viaProxy, "SELECT COUNT(*) FROM payments", &payments)
+	dumpExec(t, locker, "LOCK TABLES payments READ")
+	dumpExec(t, other, "INSERT INTO payments (id, user_id, created_at) VALUES (500001, 1, '2026-11-24 21:30:00'), (500002, 2, '2026-11-24 21:40:00')")
+	scan(t, locker, "SELECT COUNT(*) FROM payments", &n)
+	if n != payments+2 {
+		t.Errorf("under LOCK TABLES after a new bucket: %d payments, want %d", n, payments+2)
+	}
+	if _, err := other.ExecContext(context.Background(), "INSERT INTO payments (id, user_id, created_at) VALUES (500003, 1, '2026-11-24 21:50:00')"); err == nil {
+		t.Error("a write to the new bucket went through after it joined the lock")
+	}
+	dumpExec(t, locker, "UNLOCK TABLES")
+
 	// autocommit=0: each locked connection holds a transaction; ROLLBACK
 	// undoes the rows on every cluster, UNLOCK TABLES commits them.
 	var before int

@@ -211,7 +211,9 @@ func (s *Session) commitOpen(snap *Snapshot) error {
 }
 
 // relock extends the session's LOCK TABLES to hourly buckets created
-// since (by this statement or another client): the lock statement is
+// since (ahead of time, by this statement, another client or another
+// proxy), before each statement under the lock and after a statement
+// creates a bucket: the lock statement is
 // planned again and run again on each cluster whose table list changed.
 // MariaDB's LOCK TABLES releases the connection's locks before taking
 // the new ones, so between the two other sessions may reach that

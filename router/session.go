@@ -450,6 +450,13 @@ func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 	if err != nil {
 		return err
 	}
+	if s.txn.locks != nil && len(st.Tables) > 0 {
+		// Under LOCK TABLES: buckets that appeared since (created ahead of
+		// time, by another client or instance) join the locks first.
+		if err := s.relock(snap); err != nil {
+			return err
+		}
+	}
 	vc := s.cursor(snap, p, obs)
 	switch st.Kind {
 	case parser.KindInsert, parser.KindUpdate, parser.KindDelete:
