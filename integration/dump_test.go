@@ -113,6 +113,8 @@ func dumpSetup(t *testing.T, p *proxy) (viaProxy, ref *sql.DB) {
 		dumpExec(t, viaProxy, q)
 		dumpExec(t, ref, q)
 	}
+	// mariadb-dump lists tables, and other sessions read, on replicas.
+	syncReplicas(t)
 	return viaProxy, ref
 }
 
@@ -252,10 +254,12 @@ func TestRestoreThroughProxy(t *testing.T) {
 			// Start from other rows, so that only the restore can make
 			// the checksums equal.
 			dumpExec(t, viaProxy, "DELETE FROM comments WHERE product_id IN (1, 2, 3, 4, 5)", "DELETE FROM regions WHERE id = 1")
+			syncReplicas(t)
 			dump := dumpVia(t, "3340", "txn_dump_src", opts...)
 			if err := restoreVia(t, p.port(), "txn_dump", dump); err != nil {
 				t.Fatal(err)
 			}
+			syncReplicas(t)
 			restoreOnRef(t, ref, dumpVia(t, p.port(), "txn_dump"), "txn_dump_back")
 			for _, q := range []string{
 				"SELECT COUNT(*) FROM comments WHERE product_id = 7",
@@ -285,9 +289,10 @@ func TestDumpSingleTransactionConsistent(t *testing.T) {
 	counts := func(q interface {
 		QueryRowContext(context.Context, string, ...any) *sql.Row
 	}) (n [3]int) {
-		scan(t, q, "SELECT COUNT(*) FROM comments", &n[0])
-		scan(t, q, "SELECT COUNT(*) FROM orders", &n[1])
-		scan(t, q, "SELECT COUNT(*) FROM products", &n[2])
+		// On primaries: the rows were written by other sessions.
+		scan(t, q, "/* shardgate:primary */ SELECT COUNT(*) FROM comments", &n[0])
+		scan(t, q, "/* shardgate:primary */ SELECT COUNT(*) FROM orders", &n[1])
+		scan(t, q, "/* shardgate:primary */ SELECT COUNT(*) FROM products", &n[2])
 		return n
 	}
 	t.Run("snapshot at start", func(t *testing.T) {
@@ -321,7 +326,7 @@ func TestDumpSingleTransactionConsistent(t *testing.T) {
 			t.Error("the chained transaction sees a row committed after it started")
 		}
 		dumpExec(t, c, "COMMIT")
-		scan(t, c, "SELECT COUNT(*) FROM orders WHERE id = 100003", &n)
+		scan(t, c, "/* shardgate:primary */ SELECT COUNT(*) FROM orders WHERE id = 100003", &n)
 		if n != 1 {
 			t.Error("after COMMIT the row is not seen")
 		}
@@ -488,7 +493,7 @@ func TestLockTablesAcrossClusters(t *testing.T) {
 	// table locked joins the lock before the session's next statement
 	// (else the statement would meet 1100 on the locked connection).
 	var payments int
-	scan(t, viaProxy, "SELECT COUNT(*) FROM payments", &payments)
+	scan(t, viaProxy, "/* shardgate:primary */ SELECT COUNT(*) FROM payments", &payments)
 	dumpExec(t, locker, "LOCK TABLES payments READ")
 	dumpExec(t, other, "INSERT INTO payments (id, user_id, created_at) VALUES (500001, 1, '2026-11-24 21:30:00'), (500002, 2, '2026-11-24 21:40:00')")
 	scan(t, locker, "SELECT COUNT(*) FROM payments", &n)
@@ -502,16 +507,18 @@ func TestLockTablesAcrossClusters(t *testing.T) {
 
 	// autocommit=0: each locked connection holds a transaction; ROLLBACK
 	// undoes the rows on every cluster, UNLOCK TABLES commits them.
+	// Counted on primaries: the other client's rows may not have reached
+	// a replica yet.
 	var before int
-	scan(t, viaProxy, "SELECT COUNT(*) FROM comments", &before)
+	scan(t, locker, "/* shardgate:primary */ SELECT COUNT(*) FROM comments", &before)
 	rows := "INSERT INTO comments (id, product_id) VALUES (400001, 1), (400002, 2), (400003, 3), (400004, 4)"
 	dumpExec(t, locker, "SET autocommit = 0", "LOCK TABLES comments WRITE", rows, "ROLLBACK", "UNLOCK TABLES")
-	scan(t, viaProxy, "SELECT COUNT(*) FROM comments", &n)
+	scan(t, locker, "/* shardgate:primary */ SELECT COUNT(*) FROM comments", &n)
 	if n != before {
 		t.Errorf("after ROLLBACK under LOCK TABLES: %d comments, want %d", n, before)
 	}
 	dumpExec(t, locker, "LOCK TABLES comments WRITE", rows, "UNLOCK TABLES", "SET autocommit = 1")
-	scan(t, viaProxy, "SELECT COUNT(*) FROM comments", &n)
+	scan(t, locker, "/* shardgate:primary */ SELECT COUNT(*) FROM comments", &n)
 	if n != before+4 {
 		t.Errorf("after UNLOCK TABLES: %d comments, want %d", n, before+4)
 	}
