@@ -82,6 +82,9 @@ type Statement struct {
 	CalcFoundRows    bool
 	// ReadOnlyTxn is set for START TRANSACTION READ ONLY.
 	ReadOnlyTxn bool
+	// ConsistentSnapshot is set for START TRANSACTION WITH CONSISTENT
+	// SNAPSHOT (the parser keeps no trace of it in the node).
+	ConsistentSnapshot bool
 	// Unparsed, when set, is why the parser could not read SQL (one
 	// statement of a multi-statement query); Node is nil.
 	Unparsed error
@@ -215,6 +218,10 @@ func (p *Parser) parseWork(sql string) *Statement {
 	return nil
 }
 
+// consistentSnapshot finds WITH CONSISTENT SNAPSHOT in a BEGIN's text
+// (which holds no string literal to be fooled by).
+var consistentSnapshot = regexp.MustCompile(`(?i)\bWITH\s+CONSISTENT\s+SNAPSHOT\b`)
+
 // Classify works out what routing needs from a parsed statement.
 func Classify(n ast.StmtNode, sql string) *Statement {
 	s := &Statement{Node: n, SQL: sql}
@@ -250,6 +257,7 @@ func Classify(n ast.StmtNode, sql string) *Statement {
 	case *ast.BeginStmt:
 		s.Kind = KindBegin
 		s.ReadOnlyTxn = n.ReadOnly
+		s.ConsistentSnapshot = consistentSnapshot.MatchString(sql)
 	case *ast.CommitStmt:
 		s.Kind = KindCommit
 	case *ast.RollbackStmt:

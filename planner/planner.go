@@ -108,6 +108,12 @@ type Facts struct {
 	// (PlanSequenced); sequenced says they were asked for.
 	seqValues []int64
 	sequenced bool
+
+	// TimeZone is the session's time_zone as the literal its value was
+	// recorded as ('+05:30', _utf8mb4 X'…'), "" when the session never set
+	// it: NOW() as an hourly table's hour is read on that clock. It is
+	// decoded only when a statement needs it.
+	TimeZone string
 }
 
 // BucketSet knows which hourly buckets exist for a table.
@@ -127,6 +133,8 @@ type Planner struct {
 	// hourly: some table is sharded by hour (else no statement has
 	// bucket misses to look for).
 	hourly bool
+	// zones tells the clock of a session's time_zone (timefuncs.go).
+	zones ZoneSource
 }
 
 func New(r *rules.Rules, buckets BucketSet, now func() time.Time) *Planner {
@@ -182,6 +190,9 @@ func (pl *Planner) plan(st *parser.Statement, f Facts) (*draft, error) {
 	refs, fixed, err := pl.resolve(st, f.DB)
 	if err != nil {
 		return nil, err
+	}
+	if n, ok := st.Node.(*ast.LockTablesStmt); ok {
+		return pl.lockPlan(st, n, f)
 	}
 	var sharded, globals []tableRef
 	for _, r := range refs {

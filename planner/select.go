@@ -90,6 +90,14 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 			}
 		}
 	}
+	if len(sets[0]) > 1 && !st.Locking && n.SelectStmtOpts != nil {
+		// The steps of one cluster are joined by UNION ALL, where MariaDB
+		// takes SQL_NO_CACHE only in the first SELECT (1234 elsewhere);
+		// mariadb-dump sends it with every table. It only keeps the
+		// answer out of the query cache (off by default), so it is left
+		// out of the physical statements.
+		n.SelectStmtOpts.SQLCache = true
+	}
 	steps, logical, err := render(st, f, sharded, sets)
 	if err != nil {
 		return nil, err

@@ -13,28 +13,6 @@ import (
 	"github.com/shardgate/shardgate/wire"
 )
 
-// nowFuncs are evaluated once by the proxy when they give an hour-sharded
-// column its value, so that a row's value and its bucket agree.
-var nowFuncs = map[string]bool{"now": true, "current_timestamp": true, "localtime": true, "localtimestamp": true, "sysdate": true}
-
-func (pl *Planner) nowLiteral(e ast.ExprNode) (string, bool) {
-	f, ok := e.(*ast.FuncCallExpr)
-	if !ok || !nowFuncs[f.FnName.L] {
-		return "", false
-	}
-	digits := 0
-	if len(f.Args) == 1 {
-		if v, _, ok := parser.Literal(f.Args[0]); ok && len(v) == 1 && v[0] >= '1' && v[0] <= '6' {
-			digits = int(v[0] - '0')
-		}
-	}
-	layout := "2006-01-02 15:04:05"
-	if digits > 0 {
-		layout += "." + strings.Repeat("0", digits)
-	}
-	return pl.now().Format(layout), true
-}
-
 func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, sharded []tableRef) (*draft, error) {
 	r := sharded[0]
 	t := r.sharded
@@ -129,6 +107,8 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 			return nil, notSupported("ON DUPLICATE KEY UPDATE of shard column %s of %s is supported only as %s = %s or %s = VALUES(%s): another value would move the row to another table", c, r.qualified(), c, c, c, c)
 		}
 	}
+	// NOW() is the statement's start for every row, as in MariaDB.
+	stmtNow := pl.now()
 	// valueAt is the literal a row gives column i (its default when the
 	// row leaves it out or says DEFAULT).
 	valueAt := func(row []ast.ExprNode, i int, col string) (parser.Value, error) {
@@ -145,7 +125,13 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 			return parser.Value{}, notSupported("shard column %s of %s is given DEFAULT, which is not a constant the proxy can route by", col, r.qualified())
 		}
 		if t.By == "hour" && col == t.Column {
-			if now, ok := pl.nowLiteral(row[i]); ok {
+			// Evaluated once, here, so that the row's value and its
+			// bucket agree (timefuncs.go).
+			now, ok, err := pl.nowLiteral(row[i], f, stmtNow)
+			if err != nil {
+				return parser.Value{}, err
+			}
+			if ok {
 				row[i] = ast.NewValueExpr(now, "", "")
 				return parser.Value{Kind: parser.ValString, Text: now}, nil
 			}
@@ -176,7 +162,7 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	var lastTarget shard.Target          // where the last row goes
 	var ensure []engine.BucketNeed
 	seenBucket := map[string]bool{}
-	now := pl.now()
+	now := stmtNow
 	for rowNum, row := range n.Lists {
 		var target shard.Target
 		if t.By == "hash" {
@@ -375,7 +361,13 @@ func (pl *Planner) ddlPlan(st *parser.Statement, f Facts, sharded []tableRef) (*
 			// Its buckets are gone with it: later writes create them again.
 			forget = []engine.TableName{{Schema: r.schema, Table: r.sharded.Name}}
 		}
-	case *ast.AlterTableStmt, *ast.TruncateTableStmt, *ast.CreateIndexStmt, *ast.DropIndexStmt:
+	case *ast.AlterTableStmt:
+		targets = pl.allPhysical(r.schema, r.sharded)
+		if r.sharded.By == "hour" && keysOnlyAlter(n) {
+			// No bucket yet: nothing to do, as for a table without rows.
+			targets = withoutTemplate(r.sharded, targets)
+		}
+	case *ast.TruncateTableStmt, *ast.CreateIndexStmt, *ast.DropIndexStmt:
 		targets = pl.allPhysical(r.schema, r.sharded)
 	default:
 		return nil, notSupported("this DDL on sharded table %s is not supported by this version", r.qualified())

@@ -53,6 +53,9 @@ func (s *Session) cursor(snap *Snapshot, p *engine.Plan, obs *observation) *curs
 }
 
 func (vc *cursor) Conn(cluster string, replica bool) (engine.Conn, error) {
+	if err := vc.s.snapshotWrite(vc.plan.Effects, cluster); err != nil {
+		return nil, err
+	}
 	h, err := vc.s.acquire(vc.snap, vc.plan.Effects, cluster, replica)
 	if err != nil {
 		return nil, err
@@ -171,10 +174,14 @@ func (vc *cursor) Memory() *memory.Account { return vc.mem }
 func (vc *cursor) ScatterConcurrency() int { return vc.snap.Rules.ScatterConcurrency }
 
 func (vc *cursor) EnsureBucket(need engine.BucketNeed) error {
-	if vc.snap.Buckets.Has(need.Schema, need.Table.Name, need.Bucket) {
-		return nil
+	if !vc.snap.Buckets.Has(need.Schema, need.Table.Name, need.Bucket) {
+		if err := createBucket(vc.snap, need.Schema, need.Table, need.Bucket); err != nil {
+			return err
+		}
 	}
-	return createBucket(vc.snap, need.Schema, need.Table, need.Bucket)
+	// Under LOCK TABLES the bucket's tables join the locks, or the
+	// statement would meet 1100 (not locked) on the locked connection.
+	return vc.s.relock(vc.snap)
 }
 
 // Succeeded applies what the statement leaves in the session.

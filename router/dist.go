@@ -44,6 +44,11 @@ type distTxn struct {
 	// started later gets them all at its start, so ROLLBACK TO one undoes
 	// that branch's work too.
 	savepoints []string
+	// snapshot: START TRANSACTION WITH CONSISTENT SNAPSHOT, whose local
+	// branches started at once on every cluster; written is the one
+	// cluster it may write to, once it has (snapshottxn.go).
+	snapshot bool
+	written  string
 }
 
 func (d *distTxn) has(cluster string) bool {
@@ -91,12 +96,14 @@ func (s *Session) txnMode(snap *Snapshot) string {
 // BEGIN ("" under autocommit=0).
 func (s *Session) newDist(snap *Snapshot, begin string, readOnly bool) *distTxn {
 	mode := s.txnMode(snap)
-	if mode == rules.TxnSingle {
+	locked := s.lockedTables()
+	if mode == rules.TxnSingle && !locked {
 		return nil
 	}
 	// A read-only transaction needs no atomic commit: each cluster gets a
-	// local one (on a replica).
-	return &distTxn{xa: mode == rules.TxnXA && !readOnly, begin: begin}
+	// local one (on a replica). Under LOCK TABLES the connections that
+	// hold the locks hold local transactions (locktables.go).
+	return &distTxn{xa: mode == rules.TxnXA && !readOnly && !locked, begin: begin}
 }
 
 // startBranch starts the transaction's branch on h's cluster, before the
@@ -282,12 +289,17 @@ func (s *Session) finishDist(st *parser.Statement, w ResultWriter) error {
 	if completion == ast.CompletionTypeRelease {
 		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: COMMIT/ROLLBACK RELEASE is not supported for a transaction that may span clusters; end it, then close the connection")
 	}
-	begin, readOnly := s.txn.dist.begin, s.txn.readOnly
+	begin, readOnly, snapshot := s.txn.dist.begin, s.txn.readOnly, s.txn.dist.snapshot
 	warning, err := s.endDist(commit)
 	if err != nil {
 		return err
 	}
-	if completion == ast.CompletionTypeChain {
+	if completion == ast.CompletionTypeChain && snapshot {
+		// The chained transaction takes its snapshots now, as the first.
+		if err := s.startSnapshot(s.snapshot(), begin, readOnly); err != nil {
+			return err
+		}
+	} else if completion == ast.CompletionTypeChain {
 		snap := s.snapshot()
 		if begin == "" {
 			begin = "BEGIN"

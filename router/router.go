@@ -241,6 +241,9 @@ func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.
 		cl.HealthTimeout, cl.HealthFailures = r.HealthTimeout, r.HealthFailures
 		snap.Clusters[name] = cl
 	}
+	if def := snap.Clusters[r.DefaultSchema().Cluster]; def != nil {
+		snap.Planner.SetZones(newZoneSource(def.Primary, now))
+	}
 	return snap
 }
 

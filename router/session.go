@@ -378,6 +378,12 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 		}
 		defer done()
 	}
+	switch st.Node.(type) {
+	case *ast.LockTablesStmt:
+		return s.lockTables(snap, st, w, obs)
+	case *ast.UnlockTablesStmt:
+		return s.unlockStatement(w)
+	}
 	switch st.Kind {
 	case parser.KindUse:
 		if err := s.InitDB(st.Node.(*ast.UseStmt).DBName); err != nil {
@@ -387,6 +393,13 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 	case parser.KindSet:
 		return s.set(snap, st, w, obs)
 	case parser.KindBegin:
+		// Starting a transaction releases LOCK TABLES, as in MariaDB.
+		if err := s.unlockTables(); err != nil {
+			return err
+		}
+		if st.ConsistentSnapshot {
+			return s.beginSnapshot(snap, st, w)
+		}
 		if s.txn.open == "" && (s.txn.dist != nil || s.txnMode(snap) != rules.TxnSingle) {
 			return s.beginDist(snap, st, w)
 		}
@@ -446,6 +459,13 @@ func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 	p, err := s.plan(snap, st)
 	if err != nil {
 		return err
+	}
+	if s.txn.locks != nil && len(st.Tables) > 0 {
+		// Under LOCK TABLES: buckets that appeared since (created ahead of
+		// time, by another client or instance) join the locks first.
+		if err := s.relock(snap); err != nil {
+			return err
+		}
 	}
 	vc := s.cursor(snap, p, obs)
 	switch st.Kind {

@@ -78,7 +78,7 @@ func (st *state) sqlModeHas(flag string) bool {
 
 // facts describe the session for the planner.
 func (st *state) facts() planner.Facts {
-	return planner.Facts{DB: st.db, Text: st.textMode(), NoZeroDate: st.refusesZeroDate(), NoAutoValueOnZero: st.sqlModeHas("NO_AUTO_VALUE_ON_ZERO"), TimeRoundFractional: st.sqlModeHas("TIME_ROUND_FRACTIONAL")}
+	return planner.Facts{DB: st.db, Text: st.textMode(), NoZeroDate: st.refusesZeroDate(), NoAutoValueOnZero: st.sqlModeHas("NO_AUTO_VALUE_ON_ZERO"), TimeRoundFractional: st.sqlModeHas("TIME_ROUND_FRACTIONAL"), TimeZone: st.vars["time_zone"]}
 }
 
 // refusesZeroDate reports a sql_mode in which MariaDB refuses to store the

@@ -61,6 +61,8 @@ type txn struct {
 	}
 	// snap is the routing snapshot the transaction started with.
 	snap *Snapshot
+	// locks is what the session's LOCK TABLES holds (locktables.go).
+	locks *tableLocks
 }
 
 // stickiness lists connection state that keeps the session on one backend
@@ -151,6 +153,9 @@ func (t *txn) unpin(h *held) {
 	}
 	delete(t.pins, c)
 	delete(t.sticky, c)
+	if t.locks != nil {
+		delete(t.locks.sql, c)
+	}
 	if t.open == c {
 		t.closed()
 	}

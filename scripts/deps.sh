@@ -3,7 +3,8 @@
 set -euo pipefail
 need=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
-command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
+# mariadb-client, not only -core: integration/dump_test.go runs mariadb-dump.
+command -v mariadb >/dev/null 2>&1 && command -v mariadb-dump >/dev/null 2>&1 || need+=(mariadb-client)
 /usr/bin/python3 -c 'import pymysql' >/dev/null 2>&1 || need+=(python3-pymysql)
 command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
