@@ -334,7 +334,12 @@ func runBuckets(current func() *Snapshot, stop <-chan struct{}, log *slog.Logger
 // trip), the clusters at once: a 100-row INSERT reaching 50 new hours
 // would otherwise wait for 50 round trips or more.
 func (vc *cursor) EnsureBuckets(needs []engine.BucketNeed) error {
-	return createBuckets(vc.snap, needs)
+	if err := createBuckets(vc.snap, needs); err != nil {
+		return err
+	}
+	// Under LOCK TABLES the new buckets' tables join the locks, as in
+	// EnsureBucket, or the write meets 1100 (not locked).
+	return vc.s.relock(vc.snap)
 }
 
 func createBuckets(snap *Snapshot, needs []engine.BucketNeed) error {
