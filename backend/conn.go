@@ -79,10 +79,22 @@ type Conn struct {
 	// borrowed list; the pool's mu guards them.
 	prev, next *Conn
 	listed     bool
+	// state says whether the connection is lent, idle in its pool or
+	// closed by it (under the pool's mu): a Put or Discard of one not lent
+	// is a second return (Pool.misreturned).
+	state connState
 	// cut is set, once, when Pool.Cut closed the connection because its
 	// server left rotation; reads failing after it say so.
 	cut atomic.Pointer[LeftRotationError]
 }
+
+type connState uint8
+
+const (
+	connLent connState = iota // borrowed (or being dialled)
+	connIdle                  // in the pool's idle list
+	connGone                  // closed by the pool, its slot freed
+)
 
 // ReadPacket reads the next packet from the server. A failure on a
 // connection the pool cut is a *LeftRotationError: the statement did not

@@ -73,6 +73,14 @@ type Pool struct {
 	lastCut *LeftRotationError
 	// CutConns counts connections closed by Cut, for tests and metrics.
 	CutConns atomic.Int64
+
+	// Misreturned counts connections given back (Put or Discard) while
+	// already idle in the pool: a borrower returned one twice, or kept
+	// using one it had returned. Each is closed (see misreturned); any
+	// count is a proxy defect, which the integration tests fail on.
+	Misreturned atomic.Int64
+	// misuse logs those, at most one line per logs.Every.
+	misuse *logs.Limiter
 }
 
 // connList is an intrusive doubly linked list of connections; a pool's
@@ -118,7 +126,7 @@ func (p *Pool) noteVersion(c *Conn) {
 func NewPool(addr string, cfg PoolConfig) *Pool { return newPool(addr, cfg, nil) }
 
 func newPool(addr string, cfg PoolConfig, log *slog.Logger) *Pool {
-	return &Pool{Addr: addr, cfg: cfg, exhausted: logs.NewLimiter(log, logs.Every)}
+	return &Pool{Addr: addr, cfg: cfg, exhausted: logs.NewLimiter(log, logs.Every), misuse: logs.NewLimiter(log, logs.Every)}
 }
 
 // Stats returns the number of open and idle connections.
@@ -224,6 +232,7 @@ func (p *Pool) acquire(foundRows bool, owner uint64) (c *Conn, dial bool, err er
 	if len(p.idle) > 0 {
 		victim := p.idle[0]
 		p.idle = p.idle[1:]
+		victim.state = connGone
 		p.mu.Unlock()
 		victim.Close()
 		return nil, true, nil
@@ -264,6 +273,7 @@ func (p *Pool) handed(c *Conn, foundRows bool) (*Conn, bool, error) {
 	if c.foundRows != foundRows {
 		p.mu.Lock()
 		p.borrowed.remove(c)
+		c.state = connGone
 		p.mu.Unlock()
 		c.Close()
 		return nil, true, nil
@@ -314,13 +324,16 @@ func (p *Pool) popIdle(foundRows bool, owner uint64) *Conn {
 	}
 	c := p.idle[pick]
 	p.idle = append(p.idle[:pick], p.idle[pick+1:]...)
-	c.ReservedFor = 0
+	c.ReservedFor, c.state = 0, connLent
 	return c
 }
 
 // Put returns a healthy connection. A connection whose state the proxy no
 // longer knows is reset first; one that fails that is closed.
 func (p *Pool) Put(c *Conn) {
+	if p.misreturned(c, "Put") {
+		return
+	}
 	p.InFlight.Add(-1)
 	if c.Dirty {
 		if err := c.Reset(); err != nil {
@@ -342,12 +355,52 @@ func (p *Pool) Put(c *Conn) {
 	p.borrowed.remove(c)
 	if p.closed || len(p.idle) >= p.cfg.MaxIdle {
 		p.open--
+		c.state = connGone
 		p.mu.Unlock()
 		c.Close()
 		return
 	}
 	p.idle = append(p.idle, c)
+	c.state = connIdle
 	p.mu.Unlock()
+}
+
+// misreturned catches a connection given back that is not lent: idle in
+// the pool, or closed by it, already. Its borrower returned it before (the
+// caller is the second return of one borrow), so two holders believe they
+// own it. An idle one left in the pool could be lent to one session while
+// the other still uses it, mixing their statements and results: it is
+// taken out and closed (whatever it holds is lost with it, as with any
+// broken connection). A closed one's slot is not freed twice. Either is
+// logged and counted. The check costs a lock the return takes anyway.
+//
+// It cannot catch a late return of a connection that another borrower
+// took from the pool meanwhile: the pool cannot tell the two holders
+// apart. Borrowers must return each borrow exactly once.
+func (p *Pool) misreturned(c *Conn, how string) bool {
+	p.mu.Lock()
+	switch c.state {
+	case connLent:
+		p.mu.Unlock()
+		return false
+	case connIdle:
+		for i, idle := range p.idle {
+			if idle == c {
+				p.idle = append(p.idle[:i], p.idle[i+1:]...)
+				break
+			}
+		}
+		c.state = connGone
+		p.open--
+	}
+	p.mu.Unlock()
+	c.Close()
+	p.Misreturned.Add(1)
+	if p.misuse != nil {
+		p.misuse.Log(slog.LevelError, "misreturned", "proxy defect: a backend connection was given back to its pool twice; it was closed so that no two sessions share it",
+			"addr", p.Addr, "call", how, "thread_id", c.ThreadID)
+	}
+	return true
 }
 
 // Reclaim takes back an idle connection that has sent exactly uses commands,
@@ -360,7 +413,7 @@ func (p *Pool) Reclaim(c *Conn, uses uint64) bool {
 		if idle == c && c.uses == uses {
 			p.idle = append(p.idle[:i], p.idle[i+1:]...)
 			p.borrowed.add(c)
-			c.ReservedFor = 0
+			c.ReservedFor, c.state = 0, connLent
 			p.InFlight.Add(1)
 			return true
 		}
@@ -370,6 +423,9 @@ func (p *Pool) Reclaim(c *Conn, uses uint64) bool {
 
 // Discard closes a broken borrowed connection and frees its slot.
 func (p *Pool) Discard(c *Conn) {
+	if p.misreturned(c, "Discard") {
+		return
+	}
 	p.InFlight.Add(-1)
 	p.discard(c)
 }
@@ -385,6 +441,7 @@ func (p *Pool) release(c *Conn) {
 	p.mu.Lock()
 	if c != nil {
 		p.borrowed.remove(c)
+		c.state = connGone
 	}
 	if p.handOff(nil) {
 		return
@@ -414,6 +471,7 @@ func (p *Pool) CloseIdle() {
 	for _, c := range p.idle {
 		if time.Since(c.lastUsed) > p.cfg.IdleTimeout {
 			expired = append(expired, c)
+			c.state = connGone
 			p.open--
 		} else {
 			kept = append(kept, c)
@@ -432,6 +490,9 @@ func (p *Pool) CloseAllIdle() {
 	idle := p.idle
 	p.idle = nil
 	p.open -= len(idle)
+	for _, c := range idle {
+		c.state = connGone
+	}
 	p.mu.Unlock()
 	for _, c := range idle {
 		c.Close()

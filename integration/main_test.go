@@ -159,6 +159,13 @@ func startProxyLog(t testing.TB, rulesYAML string, log *slog.Logger) *proxy {
 	p := &proxy{addr: ln.Addr().String(), srv: srv, router: rt}
 	t.Cleanup(func() {
 		srv.Shutdown(t.Context())
+		// A connection given back twice could have been lent to two
+		// sessions: the pool closed it, but it is a defect in the proxy.
+		for _, b := range rt.BackendStats() {
+			if b.Misreturned > 0 {
+				t.Errorf("backend %s (%s): %d connections given back to the pool twice", b.Addr, b.Cluster, b.Misreturned)
+			}
+		}
 		rt.Close()
 	})
 	return p

@@ -155,6 +155,9 @@ func mvRows(t testing.TB, db interface {
 // given).
 func (e *mvEnv) same(t *testing.T, table, key string) {
 	t.Helper()
+	// e.px is a pool of sessions other than the one that wrote, which
+	// read-your-writes does not cover: the replicas must have the writes.
+	syncReplicas(t)
 	q := "SELECT * FROM " + table + " ORDER BY id"
 	got, want := mvRows(t, e.px, q), mvRows(t, e.ref, q)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

@@ -28,6 +28,9 @@ type Backend struct {
 	// Uptime; Cut: statements' connections closed when the server left
 	// rotation.
 	Purges, Restarts, Cut int64
+	// Misreturned: connections given back to the pool twice, closed
+	// instead of being shared (a proxy defect; should stay 0).
+	Misreturned int64
 }
 
 // Metrics records the proxy's activity.
@@ -218,11 +221,15 @@ var (
 	descCut      = prometheus.NewDesc("shardgate_backend_connections_cut_total", "Borrowed connections closed because the server left rotation (statements in flight retried elsewhere or failed).", []string{"cluster", "role", "addr"}, nil)
 )
 
+// descMisreturned counts a proxy defect the pool caught (backend.Pool's
+// misreturned).
+var descMisreturned = prometheus.NewDesc("shardgate_backend_pool_misreturned_total", "Backend connections given back to the pool twice and closed instead of being shared by two sessions (a proxy defect: should stay 0).", []string{"cluster", "role", "addr"}, nil)
+
 // backendCollector reads the backends at scrape time.
 type backendCollector struct{ list func() []Backend }
 
 func (c *backendCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descOpen, descIdle, descInFlight, descHealthy, descLag, descReads, descWrites, descPurges, descRestarts, descCut} {
+	for _, d := range []*prometheus.Desc{descOpen, descIdle, descInFlight, descHealthy, descLag, descReads, descWrites, descPurges, descRestarts, descCut, descMisreturned} {
 		ch <- d
 	}
 }
@@ -243,6 +250,7 @@ func (c *backendCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descPurges, prometheus.CounterValue, float64(b.Purges), labels...)
 		ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(b.Restarts), labels...)
 		ch <- prometheus.MustNewConstMetric(descCut, prometheus.CounterValue, float64(b.Cut), labels...)
+		ch <- prometheus.MustNewConstMetric(descMisreturned, prometheus.CounterValue, float64(b.Misreturned), labels...)
 		if b.Role == "replica" {
 			ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(b.LagSeconds), b.Cluster, b.Addr)
 		}

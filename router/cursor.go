@@ -80,6 +80,11 @@ func (vc *cursor) Conn(cluster string, replica bool) (engine.Conn, error) {
 func (vc *cursor) Release(c engine.Conn, out *backend.Outcome, err error) {
 	s, h := vc.s, c.(*held)
 	s.live.stop(h)
+	if h.returned {
+		// The session already gave it back when its distributed
+		// transaction ended (endDist): once is all.
+		return
+	}
 	switch engine.Classify(err) {
 	case engine.FaultClient:
 		// The client left mid-result (or the statement abandoned this
@@ -139,12 +144,18 @@ func (vc *cursor) Lost(c engine.Conn, err error) error {
 		return err
 	}
 	vc.s.live.stop(h)
+	if h.returned {
+		return engine.LostConnection(h, h.backend.Cluster, err)
+	}
 	return vc.s.lost(h, err)
 }
 
 func (vc *cursor) Retry(c engine.Conn, attempt int) bool {
 	h := c.(*held)
 	vc.s.live.stop(h)
+	if h.returned {
+		return false
+	}
 	return vc.s.retryRead(vc.snap, h, attempt)
 }
 
@@ -562,6 +573,7 @@ func (s *Session) reclaimPrev(eff engine.Effects, cluster *backend.Cluster) (*he
 		return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET,
 			"shardgate: ROW_COUNT() and FOUND_ROWS() need the backend connection of the previous statement, which has been reused since; run both statements in one transaction")
 	}
+	h.returned = false // lent again
 	if err := s.prepare(s.snapshot(), h, eff); err != nil {
 		h.Dirty = true
 		h.backend.Put(h.Conn)

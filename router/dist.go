@@ -227,6 +227,10 @@ func (s *Session) endDist(commit bool) (warning string, err error) {
 	s.txn.status &^= mysql.SERVER_STATUS_IN_TRANS | mysql.SERVER_STATUS_IN_TRANS_READONLY
 	snap := s.snapshot()
 	for i, h := range hs {
+		// A statement may still have h lent (a batched write whose other
+		// connection broke ends the transaction while it settles its
+		// batches one by one): its Release must not return h again.
+		h.returned = true
 		if !out.Keep[i] {
 			// Closed by the coordinator already.
 			s.forget(h)
@@ -236,6 +240,7 @@ func (s *Session) endDist(commit bool) (warning string, err error) {
 			s.noteWriteGTID(snap, h)
 		}
 		if s.txn.sticky[h.cluster()].any() {
+			h.returned = false
 			continue // connection state keeps the session on it
 		}
 		s.txn.unpin(h)

@@ -357,7 +357,7 @@ func (rt *Router) BackendStats() []metrics.Backend {
 			open, idle := b.Stats()
 			out = append(out, metrics.Backend{Cluster: name, Role: string(b.Role), Addr: b.Addr, Open: open, Idle: idle,
 				InFlight: b.InFlight.Load(), Healthy: b.Healthy(), LagSeconds: b.Lag(), Reads: b.Reads.Load(), Writes: b.Writes.Load(),
-				Purges: b.Purges.Load(), Restarts: b.Restarts.Load(), Cut: b.CutConns.Load()})
+				Purges: b.Purges.Load(), Restarts: b.Restarts.Load(), Cut: b.CutConns.Load(), Misreturned: b.Misreturned.Load()})
 		}
 	}
 	return out

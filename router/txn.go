@@ -10,6 +10,12 @@ import (
 type held struct {
 	*backend.Conn
 	backend *backend.Backend
+	// returned: the session gave the connection back (or the coordinator
+	// closed it) while a statement still had it lent — a distributed
+	// transaction ended by a failure of another of the statement's
+	// connections (endDist). The statement's own Release of it must then
+	// do nothing: a second return could hand it to two sessions.
+	returned bool
 }
 
 func (h *held) cluster() string { return h.backend.Cluster }
