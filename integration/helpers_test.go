@@ -199,7 +199,11 @@ func syncReplicasErr(timeout time.Duration) error {
 				return fmt.Errorf("MASTER_GTID_WAIT on %s: %w", r, err)
 			}
 			if !res.Valid || res.Int64 != 0 {
-				return fmt.Errorf("replica %s did not reach %s of %s within %s", r, pos, primary, timeout)
+				err := fmt.Errorf("replica %s did not reach %s of %s within %s", r, pos, primary, timeout)
+				if why := replicationBroken(r); why != "" {
+					err = fmt.Errorf("%w: %s", err, why)
+				}
+				return err
 			}
 		}
 	}

@@ -61,7 +61,23 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "integration: %v\n", err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	// A replica that wrote a transaction of its own has stopped
+	// replicating for good (gtid_test.go): say so once, by name, before,
+	// while (as soon as it happens) and after the tests, rather than only
+	// through the tests that wait for it.
+	if err := brokenReplicas(); err != nil {
+		fmt.Fprintf(os.Stderr, "integration: %v\n", err)
+		os.Exit(1)
+	}
+	stop := make(chan struct{})
+	go watchReplicas(2*time.Second, stop)
+	code := m.Run()
+	close(stop)
+	if err := brokenReplicas(); err != nil {
+		fmt.Fprintf(os.Stderr, "integration: after the tests: %v\n", err)
+		code = 1
+	}
+	os.Exit(code)
 }
 
 // closeInheritedFDs marks every descriptor this process inherited (beyond
