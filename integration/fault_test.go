@@ -111,8 +111,7 @@ func TestKilledReplicaUnderLoad(t *testing.T) {
 	defer stopLoad() // no goroutine outlives the test, even when it fails
 	// The load runs on both replicas before the kill.
 	eventually(t, 10*time.Second, "200 reads before the kill", func() bool { return ok.Load() >= 200 })
-	killedAt := time.Now()
-	killQuiesced(t, "main-r2", pid)
+	killedAt := killQuiesced(t, "main-r2", pid)
 	// Run on until 2 s have passed (failures are allowed only before then)
 	// and 200 more reads have succeeded.
 	base := ok.Load()

@@ -43,12 +43,16 @@ import (
 // starts replication again. The thread is stopped for the few milliseconds
 // before the kill, far less than the health checks need (health_failures
 // checks in a row) to see it, so what the proxy sees is a plain kill -9.
-func killQuiesced(t *testing.T, server string, pid int) {
+// It returns when the signal was sent: the server answered reads until
+// then (STOP SLAVE SQL_THREAD may wait for a long DDL statement).
+func killQuiesced(t *testing.T, server string, pid int) time.Time {
 	t.Helper()
 	rootSQL(t, server, "STOP SLAVE SQL_THREAD")
+	at := time.Now()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	return at
 }
 
 // serverSocket is a local server's unix socket (scripts/cluster.sh).
