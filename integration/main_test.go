@@ -65,7 +65,7 @@ func TestMain(m *testing.M) {
 	// replicating for good (gtid_test.go): say so once, by name, before,
 	// while (as soon as it happens) and after the tests, rather than only
 	// through the tests that wait for it.
-	if err := brokenReplicas(); err != nil {
+	if err := brokenReplicas(false); err != nil {
 		fmt.Fprintf(os.Stderr, "integration: %v\n", err)
 		os.Exit(1)
 	}
@@ -73,7 +73,7 @@ func TestMain(m *testing.M) {
 	go watchReplicas(2*time.Second, stop)
 	code := m.Run()
 	close(stop)
-	if err := brokenReplicas(); err != nil {
+	if err := brokenReplicas(false); err != nil {
 		fmt.Fprintf(os.Stderr, "integration: after the tests: %v\n", err)
 		code = 1
 	}
