@@ -111,10 +111,7 @@ func TestKilledReplicaUnderLoad(t *testing.T) {
 	defer stopLoad() // no goroutine outlives the test, even when it fails
 	// The load runs on both replicas before the kill.
 	eventually(t, 10*time.Second, "200 reads before the kill", func() bool { return ok.Load() >= 200 })
-	killedAt := time.Now()
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	killedAt := killQuiesced(t, "main-r2", pid)
 	// Run on until 2 s have passed (failures are allowed only before then)
 	// and 200 more reads have succeeded.
 	base := ok.Load()
@@ -155,6 +152,9 @@ func TestKilledReplicaUnderLoad(t *testing.T) {
 	}
 
 	clusterScript(t, "start", "main-r2")
+	if why := replicationBroken("127.0.0.1:3312"); why != "" {
+		t.Errorf("after the restart: %s", why)
+	}
 	conn := pin(t, db)
 	took := eventually(t, 5*time.Second, "the restarted replica serving reads", func() bool {
 		return whoAnswers(t, conn, "SELECT @@port") == 3312

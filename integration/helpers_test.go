@@ -188,6 +188,11 @@ func syncReplicasErr(timeout time.Duration) error {
 			return fmt.Errorf("gtid position of %s: %w", primary, err)
 		}
 		for _, r := range replicas {
+			// A replica whose SQL thread stopped on an error will never
+			// get there: say why now rather than after the timeout.
+			if why, stopped := replicaProblems(r); stopped {
+				return fmt.Errorf("replica %s cannot reach %s of %s: %s", r, pos, primary, why)
+			}
 			db, err := sql.Open("mysql", "app:app@tcp("+r+")/")
 			if err != nil {
 				return err
@@ -199,7 +204,11 @@ func syncReplicasErr(timeout time.Duration) error {
 				return fmt.Errorf("MASTER_GTID_WAIT on %s: %w", r, err)
 			}
 			if !res.Valid || res.Int64 != 0 {
-				return fmt.Errorf("replica %s did not reach %s of %s within %s", r, pos, primary, timeout)
+				err := fmt.Errorf("replica %s did not reach %s of %s within %s", r, pos, primary, timeout)
+				if why := replicationBroken(r); why != "" {
+					err = fmt.Errorf("%w: %s", err, why)
+				}
+				return err
 			}
 		}
 	}

@@ -79,11 +79,12 @@ func TestLogHealthTransitions(t *testing.T) {
 
 	pid := serverPid(t, "main-r2")
 	t.Cleanup(func() { clusterScript(t, "start", "main-r2") })
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	killQuiesced(t, "main-r2", pid)
 	waitRecord("out of rotation after kill -9", "backend out of rotation", with(map[string]any{"reason": "unreachable", "level": "WARN"}), 1)
 	clusterScript(t, "start", "main-r2")
+	if why := replicationBroken("127.0.0.1:3312"); why != "" {
+		t.Errorf("after the restart: %s", why)
+	}
 	waitRecord("back in rotation after the restart", "backend back in rotation", with(map[string]any{"level": "INFO"}), 1)
 	waitRecord("the restart seen", "backend restart detected: its pooled connections were purged", with(map[string]any{"reason": "restart detected"}), 1)
 

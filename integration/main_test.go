@@ -55,13 +55,29 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
+	// A replica that wrote a transaction of its own has stopped
+	// replicating for good (gtid_test.go): say so once, by name, before,
+	// while (as soon as it happens) and after the tests, rather than only
+	// through the tests that wait for it.
+	if err := brokenReplicas(false); err != nil {
+		fmt.Fprintf(os.Stderr, "integration: %v\n", err)
+		os.Exit(1)
+	}
 	// The replicas must have the shop database before any test reads
 	// through them.
 	if err := syncReplicasErr(30 * time.Second); err != nil {
 		fmt.Fprintf(os.Stderr, "integration: %v\n", err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	stop := make(chan struct{})
+	go watchReplicas(2*time.Second, stop)
+	code := m.Run()
+	close(stop)
+	if err := brokenReplicas(false); err != nil {
+		fmt.Fprintf(os.Stderr, "integration: after the tests: %v\n", err)
+		code = 1
+	}
+	os.Exit(code)
 }
 
 // closeInheritedFDs marks every descriptor this process inherited (beyond

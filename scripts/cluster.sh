@@ -224,6 +224,13 @@ status() {
       local extra=""
       if [ "$4" != "-" ]; then
         extra=$(mariadb --no-defaults -uroot --socket="$STATE/$1/sock" -E -e "SHOW SLAVE STATUS" 2>/dev/null | awk '/Slave_IO_Running:|Slave_SQL_Running:|Seconds_Behind_Master:/{printf "%s%s ", $1, $2}')
+        # A GTID with the replica's own server id is a transaction written
+        # on the replica, not replicated: with gtid_strict_mode replication
+        # stops at the primary's event of that number (see
+        # integration/gtid_test.go).
+        local own
+        own=$(sql "$1" "SELECT @@gtid_binlog_state" 2>/dev/null | tr ',' '\n' | awk -F- -v id="$3" '$2 == id' | paste -sd, -) || true
+        [ -n "$own" ] && extra+="LOCAL_WRITES:$own "
       fi
       echo "$1 127.0.0.1:$2 up $extra"
     else
