@@ -70,6 +70,16 @@ func rowsOf(t *testing.T, db *sql.DB, q string, ordered bool) []string {
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
+	out := rowsText(t, q, rows)
+	if !ordered {
+		sort.Strings(out)
+	}
+	return out
+}
+
+// rowsText reads (and closes) the rows of q, one "a|b|NULL" line per row.
+func rowsText(t testing.TB, q string, rows *sql.Rows) []string {
+	t.Helper()
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
@@ -96,9 +106,6 @@ func rowsOf(t *testing.T, db *sql.DB, q string, ordered bool) []string {
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatalf("%s: %v", q, err)
-	}
-	if !ordered {
-		sort.Strings(out)
 	}
 	return out
 }
