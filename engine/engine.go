@@ -84,6 +84,10 @@ type Cursor interface {
 	// (nil: every step succeeded); it returns what the client hears (nil:
 	// the write stands).
 	Atomic() (finish func(err error) error, err error)
+	// AssignSequence hands out values of a global sequence (key, start and
+	// cache as the rules give them): one per slot that needs one (0 for
+	// explicit slots, which move the sequence past their value).
+	AssignSequence(key string, start, cache int64, slots []SequenceSlot) ([]int64, error)
 }
 
 // Primitive is one node of a plan.

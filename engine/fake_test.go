@@ -239,6 +239,9 @@ type fakeCursor struct {
 	// onPrefix, when set, answers statements it returns a response for
 	// (many generated statements), before the canned ones.
 	onPrefix func(sql string) *resp
+	// seqErr fails AssignSequence; seqNext is each sequence's next value.
+	seqErr  error
+	seqNext map[string]int64
 
 	mu        sync.Mutex
 	responses map[string][]*resp
@@ -368,6 +371,33 @@ func (vc *fakeCursor) EnsureBucket(need BucketNeed) error {
 	vc.ensured = append(vc.ensured, name)
 	vc.events = append(vc.events, "ensure:"+name)
 	return vc.ensureErr[need.Bucket]
+}
+
+// AssignSequence counts from 1000 per key, as a sequence starting there
+// would; an explicit value at or past the next moves it.
+func (vc *fakeCursor) AssignSequence(key string, start, cache int64, slots []SequenceSlot) ([]int64, error) {
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	if vc.seqErr != nil {
+		return nil, vc.seqErr
+	}
+	if vc.seqNext == nil {
+		vc.seqNext = map[string]int64{}
+	}
+	if vc.seqNext[key] < max(start, 1000) {
+		vc.seqNext[key] = max(start, 1000)
+	}
+	out := make([]int64, len(slots))
+	for i, sl := range slots {
+		switch {
+		case !sl.Explicit:
+			out[i] = vc.seqNext[key]
+			vc.seqNext[key]++
+		case sl.Value >= vc.seqNext[key]:
+			vc.seqNext[key] = sl.Value + 1
+		}
+	}
+	return out, nil
 }
 
 func faultName(f Fault) string {

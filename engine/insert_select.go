@@ -79,16 +79,20 @@ type InsertSelect struct {
 	// OnDuplicate is the rendered " ON DUPLICATE KEY UPDATE …" that
 	// follows every batch ("" for none).
 	OnDuplicate string
+	// Sequence, when set, fills the target's sequenced column in every
+	// row before it is routed (it may be the shard key): Key or Sub may
+	// then be Width, the appended column.
+	Sequence *SequenceFill
 }
 
 func (is *InsertSelect) Inputs() []Primitive { return []Primitive{is.Source} }
 
 func (is *InsertSelect) Describe() string {
-	return fmt.Sprintf("InsertSelect %s into %s%s: rows routed per row, batched per table", strings.TrimSuffix(is.Verb, " INTO "), is.Router, is.OnDuplicate)
+	return fmt.Sprintf("InsertSelect %s into %s%s: rows routed per row, batched per table%s", strings.TrimSuffix(is.Verb, " INTO "), is.Router, is.OnDuplicate, is.Sequence.describe())
 }
 
 func (is *InsertSelect) mergeSummary() string {
-	return "insert rows routed per row into " + is.Router.String() + is.OnDuplicate
+	return "insert rows routed per row into " + is.Router.String() + is.OnDuplicate + is.Sequence.describe()
 }
 
 // ErrNeedsTransaction is the refusal of a write that must be atomic where
@@ -125,6 +129,11 @@ func (is *InsertSelect) Execute(vc Cursor, w ResultWriter) error {
 		return err
 	}
 	total := wr.total
+	if wr.firstGenerated != 0 {
+		// As with AUTO_INCREMENT: the insert id and LAST_INSERT_ID() are
+		// the first value the statement generated.
+		total.InsertID = uint64(wr.firstGenerated)
+	}
 	dups := wr.duplicates(records, is.Ignore, is.Replace)
 	total.Info = fmt.Sprintf("Records: %d  Duplicates: %d  Warnings: %d", records, dups, total.Warnings)
 	vc.Succeeded(total)
@@ -155,8 +164,21 @@ func (is *InsertSelect) copy(vc, reader Cursor, whole bool, wr *rowWriter) (reco
 		return 0, err
 	}
 	wr.cols = in.cols
+	if f := is.Sequence; f != nil && f.Index < 0 {
+		wr.cols = append(append([]wire.Column(nil), in.cols...), wire.Column{Name: f.Column, Type: mysql.MYSQL_TYPE_LONGLONG})
+	}
 	put := func(r *Row) error {
 		records++
+		if is.Sequence != nil {
+			filled, v, err := is.Sequence.fill(vc, r)
+			if err != nil {
+				return err
+			}
+			if v != 0 && wr.firstGenerated == 0 {
+				wr.firstGenerated = v
+			}
+			r = filled
+		}
 		return wr.add(is.Router, r, is.Key, is.Sub, records)
 	}
 	if !whole {
@@ -212,6 +234,8 @@ type rowWriter struct {
 	// of batches whose answer had no info (a one-row INSERT).
 	dups                 int
 	infoless, infolessOK int
+	// firstGenerated is the first value a sequence gave a row (0: none).
+	firstGenerated int64
 }
 
 func newRowWriter(vc Cursor, schema, verb, columns string, batch, max int) *rowWriter {

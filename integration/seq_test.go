@@ -229,10 +229,174 @@ func TestSeqForms(t *testing.T) {
 	if body != "zero kept" || lastInsertID(t, c) != before {
 		t.Fatalf("NO_AUTO_VALUE_ON_ZERO: row 0 %q, LAST_INSERT_ID() %d (was %d)", body, lastInsertID(t, c), before)
 	}
-	// Without a column list the column's position is unknown (for now).
-	_, err := c.ExecContext(context.Background(), "INSERT INTO notes VALUES (NULL, 1, 5, 'x')")
+	// Without a column list (a dump's INSERTs) the table's definition
+	// gives the column's place: NULL asks for a value, an explicit id stays.
+	res, err := c.ExecContext(context.Background(), "INSERT INTO notes VALUES (NULL, 1, 5, 'no list'), (424242, 2, 5, 'no list, explicit')")
+	if err != nil {
+		t.Fatalf("INSERT without a column list: %v", err)
+	}
+	gen, _ := res.LastInsertId()
+	got := rowsOf(t, p.open(t, e.db), "/* shardgate:primary */ SELECT id, body FROM notes WHERE body LIKE 'no list%'", false)
+	if want := fmt.Sprintf("[%d|no list 424242|no list, explicit]", gen); fmt.Sprint(got) != want || gen <= 0 || gen == 424242 {
+		t.Fatalf("INSERT without a column list: insert id %d, rows %v, want %s", gen, got, want)
+	}
+}
+
+// TestSeqInsertSelect: INSERT … SELECT into a sequenced table, text and
+// prepared, in and out of a transaction, while a second client inserts
+// single rows into the same table: every streamed row gets a value of its
+// own (no duplicate with the other client's), a table sharded by the
+// sequence's column finds each row by its id, the insert id and
+// LAST_INSERT_ID() are the first value generated, and explicit ids move
+// the sequence past them.
+func TestSeqInsertSelect(t *testing.T) {
+	e := newSeqEnv(t, 7) // small blocks: the statement crosses several
+	p := e.start("seq-a", true)
+	ctx := context.Background()
+	src := pin(t, p.open(t, e.db))
+	for i := 0; i < 40; i++ {
+		if _, err := src.ExecContext(ctx, fmt.Sprintf("INSERT INTO notes (product_id, u, body) VALUES (%d, %d, 'src-%d')", i%6, i, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The other client: single-row INSERTs into events until told to stop.
+	stop := make(chan struct{})
+	var otherIDs []int64
+	var otherErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c := p.open(t, e.db)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			res, err := c.Exec("INSERT INTO events (kind) VALUES (?)", fmt.Sprintf("other-%d", i))
+			if err != nil {
+				otherErr = err
+				return
+			}
+			id, _ := res.LastInsertId()
+			otherIDs = append(otherIDs, id)
+		}
+	}()
+	type run struct {
+		name, params string
+		inTxn        bool
+	}
+	var copied int
+	for _, r := range []run{{"text", "interpolateParams=true", false}, {"text-txn", "interpolateParams=true", true}, {"prepared", "", false}, {"prepared-txn", "", true}} {
+		c := pin(t, p.open(t, e.db, r.params))
+		if r.inTxn {
+			if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, err := c.ExecContext(ctx, "INSERT INTO events (kind) SELECT CONCAT(?, body) FROM notes WHERE u < ?", r.name+":", 40)
+		if err != nil {
+			t.Fatalf("%s: %v", r.name, err)
+		}
+		n, _ := res.RowsAffected()
+		first, _ := res.LastInsertId()
+		if n != 40 || first <= 0 || lastInsertID(t, c) != first {
+			t.Fatalf("%s: %d rows, insert id %d, LAST_INSERT_ID() %d", r.name, n, first, lastInsertID(t, c))
+		}
+		if r.inTxn {
+			if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		copied += 40
+		// The first id is one of the statement's rows, found where it hashes.
+		var kind string
+		scan(t, c, fmt.Sprintf("SELECT kind FROM events WHERE id = %d", first), &kind)
+		if !strings.HasPrefix(kind, r.name+":") {
+			t.Fatalf("%s: row %d has kind %q", r.name, first, kind)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if otherErr != nil {
+		t.Fatalf("the other client: %v", otherErr)
+	}
+	// Every row, streamed or the other client's, has an id of its own, and
+	// a lookup by id (routed by its hash) finds each.
+	c := pin(t, p.open(t, e.db))
+	ids := map[int64]string{}
+	rows, err := c.QueryContext(ctx, "/* shardgate:primary */ SELECT id, kind FROM events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		var kind string
+		if err := rows.Scan(&id, &kind); err != nil {
+			t.Fatal(err)
+		}
+		if prev, dup := ids[id]; dup {
+			t.Fatalf("id %d given twice: %q and %q", id, prev, kind)
+		}
+		ids[id] = kind
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if len(ids) != copied+len(otherIDs) {
+		t.Fatalf("%d rows in events, want %d copied + %d the other client's", len(ids), copied, len(otherIDs))
+	}
+	for _, id := range otherIDs {
+		if !strings.HasPrefix(ids[id], "other-") {
+			t.Fatalf("the other client's id %d holds %q", id, ids[id])
+		}
+	}
+	n := 0
+	for id := range ids {
+		if n++; n > 50 {
+			break
+		}
+		var kind string
+		scan(t, c, fmt.Sprintf("SELECT kind FROM events WHERE id = %d", id), &kind)
+		if kind != ids[id] {
+			t.Fatalf("lookup of id %d gave %q, want %q", id, kind, ids[id])
+		}
+	}
+	// Explicit ids are copied as given and move the sequence past them;
+	// a NULL id takes a value; the sequenced column is not the shard key
+	// here.
+	res, err := c.ExecContext(ctx, "INSERT INTO notes (id, product_id, u, body) SELECT u + 900000, product_id, u + 100, CONCAT('copy-', body) FROM notes WHERE u IN (1, 2)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 2 {
+		t.Fatalf("explicit copy: %d rows", n)
+	}
+	res, err = c.ExecContext(ctx, "INSERT INTO notes (id, product_id, u, body) SELECT NULL, product_id, u + 200, 'null id' FROM notes WHERE u = 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nullID, _ := res.LastInsertId()
+	if nullID <= 900002 || lastInsertID(t, c) != nullID {
+		t.Fatalf("a NULL id after explicit ids up to 900002 got %d (LAST_INSERT_ID() %d)", nullID, lastInsertID(t, c))
+	}
+	got := rowsOf(t, p.open(t, e.db), "/* shardgate:primary */ SELECT id, body FROM notes WHERE body LIKE 'copy-%' AND id > 900000", false)
+	if fmt.Sprint(got) != "[900001|copy-src-1 900002|copy-src-2]" {
+		t.Fatalf("explicit ids copied: %v", got)
+	}
+	res, err = c.ExecContext(ctx, "INSERT INTO notes (product_id, body) VALUES (1, 'after the copy')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next, _ := res.LastInsertId(); next <= nullID {
+		t.Fatalf("after %d the next value is %d", nullID, next)
+	}
+	// Refused as before: rows an upsert or IGNORE may skip.
+	_, err = c.ExecContext(ctx, "INSERT IGNORE INTO events (kind) SELECT body FROM notes")
 	if code, _, _ := mysqlErr(t, err); code != 1235 {
-		t.Fatalf("INSERT without a column list: %v, want 1235", err)
+		t.Fatalf("INSERT IGNORE … SELECT into a sequenced table: %v, want 1235", err)
 	}
 }
 

@@ -26,17 +26,21 @@ func (pl *Planner) insertSelectPlan(st *parser.Statement, n *ast.InsertStmt, f F
 	if target.rule != nil && target.rule.Global {
 		return nil, notSupported("INSERT ... SELECT into global table %s from a sharded table is not supported: write the rows with INSERT ... VALUES", target.qualified())
 	}
-	if target.rule != nil && target.rule.Sequence != nil {
-		// The proxy never lets a physical table's AUTO_INCREMENT fill a
-		// sequenced column, and rows streamed from a SELECT do not (yet)
-		// take values from the sequence or move it past their own.
-		return nil, notSupported("INSERT ... SELECT into %s, whose column %s comes from a sequence, is not supported: write the rows with INSERT ... VALUES", target.qualified(), target.rule.Sequence.Column)
+	seq := target.rule != nil && target.rule.Sequence != nil && target.sharded != nil
+	if seq && (n.IgnoreErr || len(n.OnDuplicate) > 0) {
+		// A skipped or updating row would leave its generated value unused,
+		// and the insert id would have to say which rows were inserted;
+		// the proxy does not tell that for streamed rows (yet).
+		return nil, notSupported("INSERT IGNORE or ON DUPLICATE KEY UPDATE ... SELECT into %s, whose column %s comes from a sequence, is not supported: write the rows with INSERT ... VALUES", target.qualified(), target.rule.Sequence.Column)
 	}
 	t := target.sharded
-	keyIdx, subIdx := -1, -1
+	keyIdx, subIdx, seqIdx := -1, -1, -1
 	if t != nil {
 		if len(n.Columns) == 0 {
 			return nil, notSupported("INSERT into sharded table %s needs a column list: each row is routed by its %s value", target.qualified(), t.Column)
+		}
+		if seq {
+			seqIdx = seqColumn(n, target.rule.Sequence.Column)
 		}
 		for i, c := range n.Columns {
 			switch c.Name.L {
@@ -44,6 +48,16 @@ func (pl *Planner) insertSelectPlan(st *parser.Statement, n *ast.InsertStmt, f F
 				keyIdx = i
 			case t.SubColumn:
 				subIdx = i
+			}
+		}
+		if seq && seqIdx < 0 {
+			// The column list leaves the sequenced column out: its value is
+			// appended to every row, and routes it when it is a shard key.
+			switch strings.ToLower(target.rule.Sequence.Column) {
+			case t.Column:
+				keyIdx = len(n.Columns)
+			case t.SubColumn:
+				subIdx = len(n.Columns)
 			}
 		}
 		missing := func(col string) error {
@@ -62,8 +76,12 @@ func (pl *Planner) insertSelectPlan(st *parser.Statement, n *ast.InsertStmt, f F
 				}
 			}
 		}
-		if d, ok, err := pl.pushDownInsertSelect(st, n, f, target, keyIdx, subIdx); ok || err != nil {
-			return d, err
+		// With a sequence, rows are never copied on the servers: their
+		// AUTO_INCREMENT would fill the sequenced column.
+		if !seq {
+			if d, ok, err := pl.pushDownInsertSelect(st, n, f, target, keyIdx, subIdx); ok || err != nil {
+				return d, err
+			}
 		}
 	}
 	odku := ""
@@ -136,17 +154,31 @@ func (pl *Planner) insertSelectPlan(st *parser.Statement, n *ast.InsertStmt, f F
 		for i, c := range n.Columns {
 			names[i] = parser.QuoteIdent(c.Name.O)
 		}
+		if seq && seqIdx < 0 {
+			names = append(names, parser.QuoteIdent(target.rule.Sequence.Column))
+		}
 		cols = " (" + strings.Join(names, ",") + ")"
 	}
 	is := &engine.InsertSelect{Source: rs, Schema: target.schema, Verb: verb, Columns: cols,
 		Width: len(n.Columns), Key: keyIdx, Sub: subIdx, Ignore: n.IgnoreErr, Replace: n.IsReplace, OnDuplicate: odku,
 		SourceLocks: src.Locking}
+	if seq {
+		q := target.rule.Sequence
+		is.Sequence = &engine.SequenceFill{Key: target.schema + "." + strings.ToLower(target.name), Column: q.Column,
+			Start: q.Start, Cache: q.Cache, Index: seqIdx, NoAutoOnZero: f.NoAutoValueOnZero}
+	}
 	if t != nil {
+		colName := func(i int) string {
+			if i == len(n.Columns) {
+				return target.rule.Sequence.Column
+			}
+			return n.Columns[i].Name.O
+		}
 		subName := ""
 		if subIdx >= 0 {
-			subName = n.Columns[subIdx].Name.O
+			subName = colName(subIdx)
 		}
-		is.Router = pl.newRowRouter(target, f, n.Columns[keyIdx].Name.O, subName, n.IgnoreErr)
+		is.Router = pl.newRowRouter(target, f, colName(keyIdx), subName, n.IgnoreErr)
 	} else {
 		is.Router = fixedRouter{target: shard.Target{Cluster: pl.clusterOf(target), Table: target.name}, name: target.qualified()}
 		if len(n.Columns) == 0 {

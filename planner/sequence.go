@@ -1,7 +1,6 @@
 package planner
 
 import (
-	"math"
 	"strconv"
 	"strings"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/tabledef"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -53,15 +53,20 @@ func (pl *Planner) SequenceNeed(st *parser.Statement, f Facts) (*SequenceNeed, e
 	}
 	r := refs[0]
 	q := r.rule.Sequence
-	if len(n.Columns) == 0 {
-		// Hook for INSERT without a column list: the column's position
-		// comes from the table's definition, which the planner does not
-		// know yet. Until it does, such an INSERT is refused here rather
-		// than given values in the wrong column.
-		return nil, notSupported("INSERT into %s, whose column %s comes from a sequence, needs a column list", r.qualified(), q.Column)
-	}
 	need := &SequenceNeed{Key: r.schema + "." + strings.ToLower(r.name), Column: q.Column, Start: q.Start, Cache: q.Cache}
 	idx := seqColumn(n, q.Column)
+	if len(n.Columns) == 0 && !(len(n.Lists) > 0 && len(n.Lists[0]) == 0) {
+		// Without a column list the rows give every column in the
+		// table's order (VALUES () gives none: every row needs a value).
+		k := pl.keysFor(f, r.schema, r.sharded)
+		if k.legacy || !k.known {
+			return nil, notSupported("INSERT without a column list into sharded table %s needs the table's definition, which could not be read from the backends; give the column list", r.qualified())
+		}
+		idx = tabledef.Index(k.cols, q.Column)
+		if idx < 0 {
+			return nil, wire.Errorf(mysql.ER_BAD_FIELD_ERROR, "Unknown column '%s' in 'field list'", q.Column)
+		}
+	}
 	for _, row := range n.Lists {
 		need.Slots = append(need.Slots, slotOf(row, idx, f.NoAutoValueOnZero))
 	}
@@ -98,7 +103,7 @@ func slotOf(row []ast.ExprNode, idx int, noAutoOnZero bool) SequenceSlot {
 	case null:
 		return SequenceSlot{}
 	}
-	v, isInt := integerValue(text)
+	v, isInt := engine.IntegerValue(text)
 	if isInt && v == 0 && !noAutoOnZero {
 		return SequenceSlot{}
 	}
@@ -106,20 +111,6 @@ func slotOf(row []ast.ExprNode, idx int, noAutoOnZero bool) SequenceSlot {
 		return SequenceSlot{Explicit: true}
 	}
 	return SequenceSlot{Explicit: true, Value: v}
-}
-
-// integerValue reads a literal as MariaDB stores it in an integer column:
-// '42', 42.0, ' 7' (rounded as the server rounds a decimal).
-func integerValue(text string) (int64, bool) {
-	s := strings.TrimSpace(text)
-	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return v, true
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) >= 1<<62 {
-		return 0, false
-	}
-	return int64(math.Round(f)), true
 }
 
 // PlanSequenced plans an INSERT that SequenceNeed asked values for:
@@ -143,7 +134,9 @@ func (pl *Planner) fillSequence(n *ast.InsertStmt, r tableRef, f Facts) (restore
 	if q == nil {
 		return restore, nil, nil, nil
 	}
-	if len(n.Columns) == 0 {
+	if len(n.Columns) == 0 && !(len(n.Lists) > 0 && len(n.Lists[0]) == 0) {
+		// insertPlan writes the list out from the definition first; only
+		// VALUES () (every column its default) comes here without one.
 		return restore, nil, nil, notSupported("INSERT into %s, whose column %s comes from a sequence, needs a column list", r.qualified(), q.Column)
 	}
 	idx := seqColumn(n, q.Column)

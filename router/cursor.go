@@ -9,6 +9,7 @@ import (
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/memory"
+	"github.com/shardgate/shardgate/sequence"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -193,6 +194,17 @@ func (vc *cursor) EnsureBucket(need engine.BucketNeed) error {
 	// Under LOCK TABLES the bucket's tables join the locks, or the
 	// statement would meet 1100 (not locked) on the locked connection.
 	return vc.s.relock(vc.snap)
+}
+
+// AssignSequence takes values from the proxy's sequences (see
+// planSequenced): like those, they are not given back when the statement
+// fails.
+func (vc *cursor) AssignSequence(key string, start, cache int64, slots []engine.SequenceSlot) ([]int64, error) {
+	in := make([]sequence.Slot, len(slots))
+	for i, sl := range slots {
+		in[i] = sequence.Slot{Explicit: sl.Explicit, Value: sl.Value}
+	}
+	return vc.s.rt.seq.Assign(key, sequence.Config{Start: start, Cache: cache}, in)
 }
 
 // Succeeded applies what the statement leaves in the session.

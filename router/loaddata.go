@@ -29,7 +29,8 @@ import (
 // writes them as multi-row INSERTs (REPLACE with REPLACE; IGNORE
 // otherwise, since LOCAL implies IGNORE in MariaDB: the server cannot stop
 // a client mid-file), planned like any INSERT, so each row goes where an
-// INSERT of it would, in batches of loadBatchBytes.
+// INSERT of it would, in batches of loadBatchBytes; into a global table,
+// the same INSERTs write every copy.
 
 // erLoadInfileDisabled is MariaDB's ER_LOAD_INFILE_CAPABILITY_DISABLED
 // (4166): LOAD DATA LOCAL from a client that did not enable local files.
@@ -115,10 +116,8 @@ func (s *Session) loadData(snap *Snapshot, st *parser.Statement, n *ast.LoadData
 	if sc != nil {
 		rule = sc.Table(n.Table.Name.O)
 	}
-	switch {
-	case rule != nil && rule.Global:
-		return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: LOAD DATA into global table %s.%s is not supported; load it with INSERT statements", schema, n.Table.Name.O)
-	case rule != nil && rule.Shard != nil:
+	if rule != nil && (rule.Shard != nil || rule.Global) {
+		// A global table's rows go to every copy, as its INSERTs do.
 		return s.loadSharded(snap, st, n, schema, fc, obs)
 	}
 	return s.loadRelayed(snap, st, fc, obs)

@@ -24,8 +24,8 @@ REPLACE INTO seq_notes (product_id, body) VALUES (42, 'r'), (43, 's')
 INSERT INTO seq_events (kind) VALUES ('routed by the generated id'), ('second')
 -- tables: 1
 INSERT INTO seq_events (id, kind) VALUES (5003, 'explicit id routes itself')
--- error
-INSERT INTO seq_notes VALUES (1, 42, 'no column list')
+-- tables: 1
+INSERT INTO seq_notes VALUES (1, 42, 'no column list: explicit id')
 -- error
 INSERT INTO seq_events (id, kind) VALUES (5000 + 1, 'an expression in the shard key')
 -- error
@@ -34,5 +34,18 @@ INSERT INTO seq_notes (product_id, body) VALUES (42, 'a'), (43)
 INSERT INTO seq_notes (id, product_id, body) VALUES (NULL, 42)
 -- tables: 2
 INSERT IGNORE INTO seq_notes (product_id, body) VALUES (42, 'a'), (43, 'b')
--- error
+-- INSERT ... SELECT: the rows are streamed, and each gets its value as it
+-- passes (the plan names the sequence; the engine's tests fill it).
 INSERT INTO seq_notes (product_id, body) SELECT product_id, body FROM seq_notes
+INSERT INTO seq_events (kind) SELECT body FROM seq_notes WHERE product_id = 42
+INSERT INTO seq_notes (id, product_id, body) SELECT id, product_id, body FROM seq_notes
+-- error
+INSERT IGNORE INTO seq_notes (product_id, body) SELECT product_id, body FROM seq_notes
+-- error
+INSERT INTO seq_notes (product_id, body) SELECT product_id, body FROM seq_notes ON DUPLICATE KEY UPDATE body = VALUES(body)
+-- tables: 2
+INSERT INTO seq_notes VALUES (NULL, 42, 'no column list: the definition gives it'), (9, 43, 'explicit')
+-- tables: 2
+INSERT INTO seq_events VALUES (), ()
+-- error
+INSERT INTO seq_notes VALUES (1, 42)
