@@ -166,6 +166,16 @@ func (p *Pool) Get(foundRows bool, owner uint64) (*Conn, error) {
 	}
 }
 
+// Spare reports whether the pool could lend n connections at once, idle
+// or dialled, without waiting for one to come back. Another borrower may
+// take them the next moment: it is a hint for a caller that would
+// otherwise wait for itself, not a reservation.
+func (p *Pool) Spare(n int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.closed && len(p.idle)+p.cfg.MaxOpen-p.open >= n
+}
+
 // dial makes a new connection in a slot the caller holds. The connection
 // is linked into borrowed before its login, so that Cut reaches a login
 // waiting on a frozen server too.

@@ -239,6 +239,10 @@ type fakeCursor struct {
 	// onPrefix, when set, answers statements it returns a response for
 	// (many generated statements), before the canned ones.
 	onPrefix func(sql string) *resp
+	// noSpare: Outside answers nil (the pools cannot lend a read's
+	// connections); outsideNeed is what the last Outside was asked.
+	noSpare     bool
+	outsideNeed map[string]int
 	// seqErr fails AssignSequence; seqNext is each sequence's next value.
 	seqErr  error
 	seqNext map[string]int64

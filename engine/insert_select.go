@@ -32,7 +32,14 @@ type RowRouter interface {
 // its own connections. Cursors without it make writers that read read
 // their input whole first.
 type OutsideReader interface {
-	Outside() Cursor
+	// Outside returns the cursor, or nil when the servers cannot lend the
+	// connections now: need is how many the read takes per cluster, and
+	// each cluster's pool must have one more to spare at once, for the
+	// statement's own writes there. Otherwise a full pool (max_open 1,
+	// or every connection busy) would have the writes wait for the
+	// statement's own read, which waits for them: the writer then reads
+	// its input whole inside the transaction instead.
+	Outside(need map[string]int) Cursor
 }
 
 // Batch sizes of the rows a write streams into INSERTs: a physical
@@ -114,13 +121,23 @@ func (is *InsertSelect) Execute(vc Cursor, w ResultWriter) error {
 	// per cluster: its inputs must be read one after another, also
 	// before the transaction has pinned any (the statement's own).
 	var reader Cursor = sequential{vc}
-	whole := true
+	whole, noSpare := true, false
 	if o, ok := vc.(OutsideReader); ok && !inTxn && !is.SourceLocks {
-		reader, whole = o.Outside(), false
+		need := map[string]int{}
+		walk(is.Source, func(n Primitive) {
+			if r, ok := n.(*Route); ok {
+				need[r.Cluster]++
+			}
+		})
+		if out := o.Outside(need); out != nil {
+			reader, whole = out, false
+		} else {
+			noSpare = true
+		}
 	}
 	wr := newRowWriter(vc, is.Schema, is.Verb, is.Columns, is.BatchBytes, is.MaxBuffered)
 	wr.suffix = is.OnDuplicate
-	records, err := is.copy(vc, reader, whole, wr)
+	records, err := is.copy(vc, reader, whole, noSpare, wr)
 	if err == nil {
 		err = wr.flushAll()
 	}
@@ -152,8 +169,8 @@ func (sequential) Sequential() bool { return true }
 
 // copy reads the source and hands every row to wr; whole reads the source
 // to its end before the first write (its connections are the ones the
-// writes need).
-func (is *InsertSelect) copy(vc, reader Cursor, whole bool, wr *rowWriter) (records int, err error) {
+// writes need; noSpare: because the pools could not lend others).
+func (is *InsertSelect) copy(vc, reader Cursor, whole, noSpare bool, wr *rowWriter) (records int, err error) {
 	in, err := openInput(reader, is.Source)
 	if err != nil {
 		return 0, err
@@ -190,6 +207,12 @@ func (is *InsertSelect) copy(vc, reader Cursor, whole bool, wr *rowWriter) (reco
 	err = in.each(func(r *Row) error {
 		m := r.Memory()
 		if err := acct.Grow(m); err != nil {
+			if noSpare {
+				// Read whole only because a pool had no connection to
+				// spare for streaming it.
+				return MemoryError(mysql.ER_OUT_OF_RESOURCES, "INSERT … SELECT whose source is read whole before the rows are written (a server's pool had no connection to spare for streaming it: pool.max_open)",
+					"narrow the SELECT, or give the pools more connections", err)
+			}
 			return MemoryError(mysql.ER_OUT_OF_RESOURCES, "INSERT … SELECT inside a transaction (its source is read whole before the rows are written)",
 				"narrow the SELECT, or run it outside a transaction", err)
 		}

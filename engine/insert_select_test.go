@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -36,7 +37,13 @@ type outsideFake struct{ *fakeCursor }
 
 type readerFake struct{ *fakeCursor }
 
-func (o outsideFake) Outside() Cursor { return readerFake{o.fakeCursor} }
+func (o outsideFake) Outside(need map[string]int) Cursor {
+	if o.noSpare {
+		return nil
+	}
+	o.outsideNeed = need
+	return readerFake{o.fakeCursor}
+}
 
 // finishRecorder answers Atomic and records what finish heard.
 func finishRecorder(t *testing.T, vc *fakeCursor, w *recWriter) *[]string {
@@ -76,6 +83,7 @@ func TestInsertSelect(t *testing.T) {
 	tests := []struct {
 		name     string
 		outside  bool // the cursor can read outside the transaction
+		noSpare  bool // … but its pools cannot lend the connections now
 		inTxn    bool
 		locks    bool // the source reads FOR UPDATE
 		batch    int
@@ -101,6 +109,13 @@ func TestInsertSelect(t *testing.T) {
 			order:    []string{"conn:1:src", "conn:2:c0", "release:2", "conn:3:c1", "release:3", "release:1"},
 			finished: []string{""}, affected: 2, info: "Records: 2  Duplicates: 0  Warnings: 0"},
 		{name: "in a transaction the source is read whole first", outside: true, inTxn: true, batch: 1, rows: []vals{row(1, "1"), row(2, "2")},
+			inserts: map[string]*resp{
+				insA + "(1," + one + ")": okN(1, ""),
+				insB + "(2," + two + ")": okN(1, ""),
+			},
+			order:    []string{"conn:1:src", "release:1", "conn:2:c0", "conn:3:c1"},
+			finished: []string{""}, affected: 2, info: "Records: 2  Duplicates: 0  Warnings: 0"},
+		{name: "pools without a spare connection: the source is read whole first", outside: true, noSpare: true, batch: 1, rows: []vals{row(1, "1"), row(2, "2")},
 			inserts: map[string]*resp{
 				insA + "(1," + one + ")": okN(1, ""),
 				insB + "(2," + two + ")": okN(1, ""),
@@ -135,6 +150,7 @@ func TestInsertSelect(t *testing.T) {
 			}
 			var vc Cursor = fc
 			if tt.outside {
+				fc.noSpare = tt.noSpare
 				vc = outsideFake{fc}
 			}
 			is := &InsertSelect{Source: &Route{Cluster: "src", SQL: "SELECT id, k FROM src"}, Router: keyRouter{}, Schema: "db",
@@ -163,6 +179,9 @@ func TestInsertSelect(t *testing.T) {
 			}
 			for sql := range tt.inserts {
 				fc.connFor(t, sql) // every batch ran
+			}
+			if tt.outside && !tt.noSpare && !tt.inTxn && !tt.locks && fmt.Sprint(fc.outsideNeed) != "map[src:1]" {
+				t.Errorf("Outside was asked for %v, want the source's one connection on src", fc.outsideNeed)
 			}
 			last := -1
 			for _, e := range tt.order {

@@ -18,8 +18,17 @@ type outsideCursor struct {
 	*cursor
 }
 
-// Outside implements engine.OutsideReader.
-func (vc *cursor) Outside() engine.Cursor { return &outsideCursor{vc} }
+// Outside implements engine.OutsideReader: nil when a cluster's primary
+// pool cannot lend the read's connections and one more at once.
+func (vc *cursor) Outside(need map[string]int) engine.Cursor {
+	for cluster, n := range need {
+		cl := vc.snap.Clusters[cluster]
+		if cl == nil || cl.Primary == nil || !cl.Primary.Spare(n+1) {
+			return nil
+		}
+	}
+	return &outsideCursor{vc}
+}
 
 func (oc *outsideCursor) Conn(cluster string, replica bool) (engine.Conn, error) {
 	s := oc.s
