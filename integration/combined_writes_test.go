@@ -12,7 +12,8 @@ import (
 // TestWritePathsCombined walks the write paths of issue 15 through the
 // matrix where defects hide: a sequenced sharded table (split INSERT with
 // generated ids, INSERT … SELECT streamed, an UPDATE that moves rows), a
-// global table and a plain sharded one, × client charset gbk and utf8mb4
+// global table, a plain sharded one and a business-split one (orders, on
+// s1), × client charset gbk and utf8mb4
 // (values with a quote, a backslash and Chinese) × sql_mode with and
 // without NO_BACKSLASH_ESCAPES × text and prepared × autocommit and an
 // explicit transaction, while a second client writes autocommit rows
@@ -115,6 +116,7 @@ func TestWritePathsCombined(t *testing.T) {
 		}
 		exec("INSERT INTO regions (id, name) VALUES (?, ?)", k, body)
 		exec("INSERT INTO comments (id, product_id, body) VALUES (?, ?, ?)", k, k, fmt.Sprintf("c%d it's \\", k))
+		exec("INSERT INTO orders (id, total) VALUES (?, ?)", k, k*10) // business-split: cluster s1
 		if cb.txn {
 			exec("COMMIT")
 		}
@@ -202,6 +204,9 @@ func TestWritePathsCombined(t *testing.T) {
 	}
 	if got := e.count(t, "comments", "body LIKE 'c%'"); got != len(combos) {
 		t.Errorf("%d of the session's comments stored, want %d", got, len(combos))
+	}
+	if got := e.count(t, "orders", "total = id * 10"); got != len(combos) {
+		t.Errorf("%d orders stored, want %d", got, len(combos))
 	}
 	if got := e.count(t, "comments", "body = 'other'"); got != otherRows {
 		t.Errorf("%d of the other client's comments stored, it was told %d", got, otherRows)

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -238,6 +240,22 @@ func TestUsersSchemas(t *testing.T) {
 			continue
 		}
 		wantErr(t, q, err, 1044, denied)
+	}
+	// LOAD DATA LOCAL into the other schema: refused before the file is
+	// asked for, nothing written there.
+	path := filepath.Join(t.TempDir(), "load.tsv")
+	if err := os.WriteFile(path, []byte("900\tloaded\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mysql.RegisterLocalFile(path)
+	defer mysql.DeregisterLocalFile(path)
+	for _, table := range []string{e.y + ".notes", "nosuchdb.notes"} {
+		_, err := xonly.Exec("LOAD DATA LOCAL INFILE '" + path + "' INTO TABLE " + table)
+		wantErr(t, "LOAD DATA into "+table, err, 1044, "to database '"+strings.Split(table, ".")[0]+"'")
+	}
+	scan(t, direct(t, mainPrimary, e.y), "SELECT COUNT(*) FROM notes WHERE id = 900", &n)
+	if n != 0 {
+		t.Fatalf("LOAD DATA into %s.notes wrote %d rows", e.y, n)
 	}
 	// Undeclared databases are refused the same way: nothing tells a
 	// restricted user which exist.
