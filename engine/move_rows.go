@@ -41,6 +41,9 @@ type MoveRows struct {
 	Ignore   bool
 	// Chunk is how many rows step 2 handles at once (0: DefaultMoveChunk).
 	Chunk int
+	// Limited: the UPDATE has ORDER BY or LIMIT (which only a primary key
+	// makes repeatable, see copyMove).
+	Limited bool
 }
 
 // MoveTable is one physical table an UPDATE that moves rows reaches.
@@ -52,7 +55,18 @@ type MoveTable struct {
 	// Update is the client's UPDATE on this table without WHERE, ORDER BY
 	// and LIMIT: the rows' primary keys are appended as its WHERE.
 	Update string
+	// UpdateCopy is the same UPDATE on the table's temporary copy
+	// (MoveTempTable), and Delete the client's WHERE (ORDER BY, LIMIT) as
+	// a DELETE on this table: for tables whose rows the primary key cannot
+	// find again after the UPDATE (see copyMove).
+	UpdateCopy, Delete string
 }
+
+// MoveTempTable names the temporary table into which an UPDATE that moves
+// rows copies one physical table's matching rows when their primary key
+// holds the shard key (or there is none): quoted, with a space, it is not
+// a name a client writes by chance.
+func MoveTempTable(table string) string { return "shardgate move " + table }
 
 // DefaultMoveChunk bounds the rows read back at once.
 const DefaultMoveChunk = 100
@@ -109,13 +123,16 @@ func (m *MoveRows) run(vc Cursor) (wire.OK, error) {
 	if len(m.Tables) == 0 {
 		return total, nil
 	}
-	pk, err := m.primaryKey(vc, m.Tables[0])
+	pk, keyInPK, err := m.primaryKey(vc, m.Tables[0])
 	if err != nil {
 		return total, err
 	}
 	generated, err := m.generatedColumns(vc, m.Tables[0])
 	if err != nil {
 		return total, err
+	}
+	if len(pk) == 0 || keyInPK {
+		return m.copyMove(vc, pk, generated)
 	}
 	pkList := make([]string, len(pk))
 	for i, c := range pk {
@@ -175,10 +192,11 @@ func (m *MoveRows) run(vc Cursor) (wire.OK, error) {
 
 // primaryKey reads the physical tables' primary key (they share the
 // logical table's definition).
-func (m *MoveRows) primaryKey(vc Cursor, t MoveTable) ([]string, error) {
+// keyInPK: a shard column is part of it. No primary key: nil.
+func (m *MoveRows) primaryKey(vc Cursor, t MoveTable) (pk []string, keyInPK bool, err error) {
 	res, err := m.query(vc, t, "SHOW KEYS FROM "+parser.QuoteIdent(m.Schema)+"."+parser.QuoteIdent(t.Table)+" WHERE Key_name = 'PRIMARY'")
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer vc.Memory().Shrink(res.size)
 	nameAt, seqAt := -1, -1
@@ -202,18 +220,15 @@ func (m *MoveRows) primaryKey(vc Cursor, t MoveTable) ([]string, error) {
 		seq, _ := strconv.Atoi(*r[seqAt])
 		parts = append(parts, part{seq, *r[nameAt]})
 	}
-	if len(parts) == 0 {
-		return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: UPDATE of shard column %s of %s moves rows between tables, which needs a PRIMARY KEY on the table to find them", m.Key, m.Table)
-	}
 	sort.Slice(parts, func(i, j int) bool { return parts[i].seq < parts[j].seq })
 	out := make([]string, len(parts))
 	for i, p := range parts {
 		out[i] = p.name
 		if strings.EqualFold(p.name, m.Key) || (m.Sub != "" && strings.EqualFold(p.name, m.Sub)) {
-			return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: UPDATE of shard column %s of %s is not supported when the column is part of the PRIMARY KEY", m.Key, m.Table)
+			keyInPK = true
 		}
 	}
-	return out, nil
+	return out, keyInPK, nil
 }
 
 // generatedColumns lists the table's generated columns (lower case),

@@ -90,10 +90,6 @@ func TestMoveRows(t *testing.T) {
 		code  uint16
 		text  string
 	}{
-		{name: "no primary key", setup: func(vc *fakeCursor) { vc.on(keys, rs(keyCols)) }, code: mysql.ER_NOT_SUPPORTED_YET, text: "PRIMARY KEY"},
-		{name: "key in the primary key", setup: func(vc *fakeCursor) {
-			vc.on(keys, rs(keyCols, row("t_a", "0", "PRIMARY", "1", "id"), row("t_a", "0", "PRIMARY", "2", "k")))
-		}, code: mysql.ER_NOT_SUPPORTED_YET, text: "part of the PRIMARY KEY"},
 		{name: "row gone before its delete", setup: func(vc *fakeCursor) {
 			happy(vc)
 			vc.responses[delA] = []*resp{okN(0, "")}

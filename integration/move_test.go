@@ -651,3 +651,74 @@ func TestMoveShardKeyUpdate(t *testing.T) {
 		e.same(t, "items", "pid")
 	})
 }
+
+// TestMoveKeyInPrimaryKey: UPDATEs that move rows of tables whose primary
+// key holds the shard column (an hourly table keyed (id, at), a hash
+// table keyed (pid, id)) or that have none run through temporary copies
+// (docs/move.md) and leave the same rows as on ref, each found by its
+// key; text and prepared, autocommit and a rolled-back transaction; and
+// no temporary table is left on the connection a later client gets.
+func TestMoveKeyInPrimaryKey(t *testing.T) {
+	e := newMvEnv(t, `      evpk:
+        shard: {by: hour, column: at, clusters: [s0, s1], then: {by: hash, column: pid, tables: 2}}
+      itpk: {shard: {by: hash, column: pid, tables: 4, clusters: [s0, s1]}}
+      nopk: {shard: {by: hash, column: pid, tables: 4, clusters: [s0, s1]}}
+`)
+	e.both(t, "CREATE TABLE evpk (id INT NOT NULL, at DATETIME NOT NULL, pid INT NOT NULL, qty INT, PRIMARY KEY (id, at, pid))")
+	e.both(t, "CREATE TABLE itpk (id INT NOT NULL, pid INT NOT NULL, qty INT, note VARCHAR(40), PRIMARY KEY (pid, id))")
+	e.both(t, "CREATE TABLE nopk (id INT, pid INT, qty INT, note VARCHAR(40))")
+	e.both(t, "INSERT INTO evpk (id, at, pid, qty) SELECT id, at, pid, qty FROM evsrc")
+	for _, table := range []string{"itpk", "nopk"} {
+		e.both(t, "INSERT INTO "+table+" (id, pid, qty, note) SELECT id, pid, qty, note FROM items")
+	}
+	cases := []struct {
+		name, sql, table, key string
+		args                  []any
+	}{
+		{"hourly bucket in the key", "UPDATE evpk SET at = at + INTERVAL 3 HOUR WHERE id <= 4", "evpk", "at", nil},
+		{"hourly, to a day later", "UPDATE evpk SET at = at + INTERVAL 1 DAY, qty = qty + 1 WHERE id > 15", "evpk", "at", nil},
+		{"hourly second level in the key", "UPDATE evpk SET pid = pid + 1 WHERE id BETWEEN 5 AND 9", "evpk", "pid", nil},
+		{"hash key first in the key", "UPDATE itpk SET pid = pid + 100 WHERE id <= 10", "itpk", "pid", nil},
+		{"prepared", "UPDATE itpk SET pid = ?, note = CONCAT(note, '!') WHERE id = ?", "itpk", "pid", []any{77, 12}},
+		{"order and limit with a key", "UPDATE itpk AS x SET x.pid = 9 WHERE x.pid = 1 ORDER BY x.id DESC LIMIT 2", "itpk", "pid", nil},
+		{"some rows stay", "UPDATE itpk SET pid = 1 WHERE id BETWEEN 20 AND 30", "itpk", "pid", nil},
+		{"no primary key", "UPDATE nopk SET pid = pid * 3, qty = 7 WHERE qty = 1", "nopk", "pid", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.both(t, c.sql, c.args...)
+			e.same(t, c.table, c.key)
+		})
+	}
+	t.Run("refused without a primary key and with LIMIT", func(t *testing.T) {
+		_, err := e.px.Exec("UPDATE nopk SET pid = 5 WHERE pid = 1 LIMIT 1")
+		if code, _, msg := mysqlErr(t, err); code != 1235 || !strings.Contains(msg, "PRIMARY KEY") {
+			t.Fatalf("got %v, want 1235 naming the PRIMARY KEY", err)
+		}
+		e.same(t, "nopk", "pid")
+	})
+	t.Run("rolled back", func(t *testing.T) {
+		ctx := context.Background()
+		c, err := e.px.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		defer c.Raw(func(any) error { return driver.ErrBadConn })
+		before := mvRows(t, e.px, "SELECT * FROM itpk ORDER BY id")
+		mustExecMv(t, c, "BEGIN")
+		mustExecMv(t, c, "UPDATE itpk SET pid = pid + 1000 WHERE id <= 20")
+		var n int
+		if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM itpk WHERE pid >= 1000").Scan(&n); err != nil || n != 20 {
+			t.Fatalf("inside the transaction, %d rows (%v) at their new keys, want 20", n, err)
+		}
+		// The copies are gone already, inside the transaction.
+		if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM `shardgate move itpk_0`").Scan(&n); err == nil {
+			t.Fatal("a temporary copy is still there")
+		}
+		mustExecMv(t, c, "ROLLBACK")
+		if after := mvRows(t, e.px, "SELECT * FROM itpk ORDER BY id"); strings.Join(after, "\n") != strings.Join(before, "\n") {
+			t.Fatal("ROLLBACK did not restore the rows")
+		}
+	})
+}

@@ -83,10 +83,12 @@ func (pl *Planner) shardKeyUpdatePlan(st *parser.Statement, n *ast.UpdateStmt, f
 		LockInfo:       &ast.SelectLockInfo{LockType: ast.SelectLockForUpdate},
 	}
 	upd := &ast.UpdateStmt{TableRefs: n.TableRefs, List: n.List, Priority: n.Priority, IgnoreErr: n.IgnoreErr}
+	del := &ast.DeleteStmt{TableRefs: n.TableRefs, Where: n.Where, Order: n.Order, Limit: n.Limit}
 	selRn := parser.NewRenamer(sel, r.schema, f.DB, names)
 	updRn := parser.NewRenamer(upd, r.schema, f.DB, names)
+	delRn := parser.NewRenamer(del, r.schema, f.DB, names)
 	mv := &engine.MoveRows{Schema: r.schema, Table: r.qualified(), Key: t.Column, Sub: t.SubColumn, Ignore: n.IgnoreErr,
-		Router: pl.newRowRouter(r, f, t.Column, t.SubColumn, n.IgnoreErr)}
+		Router: pl.newRowRouter(r, f, t.Column, t.SubColumn, n.IgnoreErr), Limited: n.Order != nil || n.Limit != nil}
 	for _, tg := range targets {
 		phys := map[string]string{names[0]: tg.Table}
 		s, err := selRn.RenderIn(phys, f.Text)
@@ -101,7 +103,18 @@ func (pl *Planner) shardKeyUpdatePlan(st *parser.Statement, n *ast.UpdateStmt, f
 		if err != nil {
 			return nil, true, err
 		}
-		mv.Tables = append(mv.Tables, engine.MoveTable{Cluster: tg.Cluster, Table: tg.Table, FindRest: rest, Update: u})
+		// The same UPDATE on the table's temporary copy, and the client's
+		// WHERE as a DELETE, for tables whose primary key holds the shard
+		// key (engine.MoveRows.copyMove).
+		uc, err := updRn.RenderIn(map[string]string{names[0]: engine.MoveTempTable(tg.Table)}, f.Text)
+		if err != nil {
+			return nil, true, err
+		}
+		d, err := delRn.RenderIn(phys, f.Text)
+		if err != nil {
+			return nil, true, err
+		}
+		mv.Tables = append(mv.Tables, engine.MoveTable{Cluster: tg.Cluster, Table: tg.Table, FindRest: rest, Update: u, UpdateCopy: uc, Delete: d})
 	}
 	return &draft{Root: mv}, true, nil
 }
