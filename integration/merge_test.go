@@ -377,3 +377,42 @@ func TestShardDiesDuringScatter(t *testing.T) {
 	t.Logf("client got: %v", r.err)
 	clusterScript(t, "start", "s1-p")
 }
+
+// TestPinnedStatementsDifferential: statements that name a sharded table
+// inside a subquery, a derived table, a UNION or a self-join, or use
+// window functions, answer as ref when every mention is pinned to one
+// physical table by its shard key; otherwise they are refused (1235),
+// never answered from a fraction of the rows (each refused one here was
+// answered from one physical table before).
+func TestPinnedStatementsDifferential(t *testing.T) {
+	e := newShardEnv(t)
+	loadItems(t, e)
+	for _, q := range []string{
+		"SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM items WHERE product_id = 4 ORDER BY id",
+		"SELECT id, qty, SUM(qty) OVER (ORDER BY id) FROM items WHERE product_id = 4 ORDER BY id",
+		"SELECT id, RANK() OVER (ORDER BY price DESC) AS r FROM items WHERE product_id = 7 ORDER BY r, id",
+		"SELECT t.n, t.s FROM (SELECT COUNT(*) AS n, SUM(qty) AS s FROM items WHERE product_id = 4) AS t",
+		"SELECT id FROM items WHERE product_id = 4 AND qty > (SELECT AVG(qty) FROM items WHERE product_id = 4) ORDER BY id",
+		"SELECT id FROM items i WHERE product_id = 4 AND EXISTS (SELECT 1 FROM items j WHERE j.product_id = 4 AND j.qty = i.qty AND j.id <> i.id) ORDER BY id",
+		"SELECT id FROM items WHERE product_id = 4 UNION SELECT id FROM items WHERE product_id = 4 AND qty > 2 ORDER BY id",
+		"SELECT a.id, b.id FROM items a JOIN items b ON a.product_id = b.product_id AND a.id < b.id WHERE a.product_id = 4 ORDER BY a.id, b.id",
+		"SELECT a.product_id, COUNT(*) FROM items a JOIN items b ON a.product_id = b.product_id GROUP BY a.product_id ORDER BY a.product_id",
+	} {
+		if d := diff(e.proxy, e.ref, q); d != "" {
+			t.Errorf("%s\n    %s", q, d)
+		}
+	}
+	for _, q := range []string{
+		"SELECT id FROM items WHERE product_id = 4 AND qty > (SELECT AVG(qty) FROM items) ORDER BY id",
+		"SELECT a.id, b.id FROM items a JOIN items b ON a.qty = b.qty WHERE a.product_id = 4",
+		"SELECT a.id, b.id FROM items a JOIN items b ON a.qty = b.qty",
+		"SELECT * FROM (SELECT * FROM items) t WHERE t.product_id = 4",
+		"SELECT id FROM items WHERE product_id = 4 UNION SELECT id FROM items WHERE product_id = 5",
+		"SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM items",
+	} {
+		_, err := e.proxy.Exec(q)
+		if code, _, _ := mysqlErr(t, err); code != 1235 {
+			t.Errorf("%s: %v, want 1235", q, err)
+		}
+	}
+}

@@ -234,7 +234,7 @@ func (pl *Planner) plan(st *parser.Statement, f Facts) (*draft, error) {
 	case ast.DDLNode:
 		return pl.ddlPlan(st, f, sharded)
 	case *ast.SetOprStmt:
-		return nil, notSupported("UNION over sharded table %s is not supported by this version", sharded[0].qualified())
+		return pl.unionPlan(st, f, sharded)
 	}
 	return nil, notSupported("this kind of statement on sharded table %s is not supported by this version", sharded[0].qualified())
 }

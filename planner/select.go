@@ -43,11 +43,20 @@ func render(st *parser.Statement, f Facts, sharded []tableRef, sets [][]shard.Ta
 }
 
 func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, sharded []tableRef) (*draft, error) {
-	if hasWindow(n) {
-		return nil, notSupported("window functions over sharded table %s are not supported by this version", sharded[0].qualified())
-	}
 	var sets [][]shard.Target
-	if len(sharded) == 1 {
+	if places := shardedPlaces(n, sharded, f.DB); !simplePlaces(n, places, sharded) {
+		// A table named twice, or inside a subquery or derived table:
+		// only a statement pinned whole to one server is answered as one
+		// server would.
+		pinned, ok, err := pl.pinnedTogether(places, sharded, f)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, placesRefusal(sharded)
+		}
+		sets = pinned
+	} else if len(sharded) == 1 {
 		r := sharded[0]
 		ts, err := pl.targets(r.schema, r.sharded, whereConds(st, r), f)
 		if err != nil {
@@ -63,6 +72,9 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 	var spec *MergeSpec
 	var metaSQL string
 	if len(sets[0]) > 1 {
+		if hasWindow(n) {
+			return nil, notSupported("window functions over sharded table %s across several shards are not supported by this version", sharded[0].qualified())
+		}
 		if hasSubquery(n) {
 			return nil, notSupported("subqueries and derived tables over sharded table %s across several shards are not supported by this version", sharded[0].qualified())
 		}

@@ -269,6 +269,23 @@ func (pl *Planner) updateDeletePlan(st *parser.Statement, f Facts, sharded []tab
 			}
 		}
 	}
+	if places := shardedPlaces(st.Node, sharded, f.DB); !simplePlaces(st.Node, places, sharded) {
+		// Named again in a subquery (DELETE … WHERE id IN (SELECT … FROM
+		// (SELECT … FROM t) x)): every mention must be pinned to the
+		// table the write goes to.
+		sets, ok, err := pl.pinnedTogether(places, sharded, f)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, placesRefusal(sharded)
+		}
+		steps, _, err := render(st, f, sharded, sets)
+		if err != nil {
+			return nil, err
+		}
+		return &draft{Steps: steps}, nil
+	}
 	if where == nil && !r.rule.AllowFullTableWrites {
 		return nil, wire.Errorf(mysql.ER_UPDATE_WITHOUT_KEY_IN_SAFE_MODE,
 			"shardgate: %s without WHERE on sharded table %s would touch every shard; set allow_full_table_writes: true on the table to allow it", verb, r.qualified())

@@ -1,0 +1,229 @@
+package planner
+
+import (
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
+
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/shard"
+)
+
+// A statement names its sharded tables in places: the FROM of the
+// statement itself, of its subqueries and derived tables, each time under
+// its own alias. Rendering gives every place of one logical table the
+// same physical table, which is what one server would do only when that
+// physical table holds every row each place can reach. shardedPlaces
+// finds the places and what pins each; pinnedTogether decides when the
+// whole statement may run on one physical table per logical one.
+
+// place is one mention of a sharded table.
+type place struct {
+	table int // index into the statement's sharded tables
+	alias string
+	// top: in the FROM of the statement itself (not of a subquery or
+	// derived table).
+	top bool
+	// where is the WHERE of the statement or SELECT whose FROM holds it.
+	// An unqualified name of its shard column there means this table (or
+	// is ambiguous, which the server refuses): the column is its own, and
+	// a name resolves in the innermost SELECT that has it.
+	where ast.ExprNode
+}
+
+// shardedPlaces lists every mention of the sharded tables in n.
+func shardedPlaces(n ast.Node, sharded []tableRef, db string) []place {
+	v := &placeFinder{sharded: sharded, db: db, root: n}
+	n.Accept(v)
+	return v.out
+}
+
+type placeFinder struct {
+	sharded []tableRef
+	db      string
+	root    ast.Node
+	// scopes are the statements whose FROM is being walked, innermost last.
+	scopes []scope
+	out    []place
+}
+
+type scope struct {
+	node  ast.Node
+	where ast.ExprNode
+}
+
+func (v *placeFinder) Enter(n ast.Node) (ast.Node, bool) {
+	switch x := n.(type) {
+	case *ast.SelectStmt:
+		v.scopes = append(v.scopes, scope{node: x, where: x.Where})
+	case *ast.UpdateStmt:
+		v.scopes = append(v.scopes, scope{node: x, where: x.Where})
+	case *ast.DeleteStmt:
+		v.scopes = append(v.scopes, scope{node: x, where: x.Where})
+	case *ast.TableSource:
+		tn, ok := x.Source.(*ast.TableName)
+		if !ok || len(v.scopes) == 0 {
+			break
+		}
+		schema := tn.Schema.O
+		if schema == "" {
+			schema = v.db
+		}
+		for i, r := range v.sharded {
+			if strings.EqualFold(r.schema, schema) && strings.EqualFold(r.name, tn.Name.O) {
+				s := v.scopes[len(v.scopes)-1]
+				v.out = append(v.out, place{table: i, alias: x.AsName.O, top: s.node == v.root, where: s.where})
+			}
+		}
+	}
+	return n, false
+}
+
+func (v *placeFinder) Leave(n ast.Node) (ast.Node, bool) {
+	switch n.(type) {
+	case *ast.SelectStmt, *ast.UpdateStmt, *ast.DeleteStmt:
+		v.scopes = v.scopes[:len(v.scopes)-1]
+	}
+	return n, true
+}
+
+// simplePlaces: every sharded table is named in the statement's own FROM
+// only, and once, or several times joined on equal shard columns
+// (comments a JOIN comments b ON a.product_id = b.product_id: each
+// physical table joined with itself holds every pair), which the
+// planner's pruning and co-location rules are made for.
+func simplePlaces(n ast.Node, places []place, sharded []tableRef) bool {
+	first := map[int]place{}
+	for _, p := range places {
+		if !p.top {
+			return false
+		}
+		if f, seen := first[p.table]; seen {
+			if !joinedOn(n, f.alias, p.alias, sharded[p.table].sharded.Column) {
+				return false
+			}
+			continue
+		}
+		first[p.table] = p
+	}
+	return true
+}
+
+// joinedOn reports a.col = b.col (by alias) as one of the conjuncts of the
+// statement's WHERE or of a join's ON: every pair of rows the statement
+// combines then has equal keys, in one physical table.
+func joinedOn(n ast.Node, a, b, col string) bool {
+	if a == "" || b == "" || strings.EqualFold(a, b) {
+		return false
+	}
+	a, b = strings.ToLower(a), strings.ToLower(b)
+	var conds []ast.ExprNode
+	switch x := n.(type) {
+	case *ast.SelectStmt:
+		conds = append(conds, x.Where)
+		if x.From != nil {
+			conds = append(conds, onConditions(x.From.TableRefs)...)
+		}
+	default:
+		return false
+	}
+	for _, c := range conds {
+		if c == nil {
+			continue
+		}
+		for _, e := range conjuncts(c) {
+			op, ok := e.(*ast.BinaryOperationExpr)
+			if !ok || op.Op != opcode.EQ {
+				continue
+			}
+			l, lok := op.L.(*ast.ColumnNameExpr)
+			r, rok := op.R.(*ast.ColumnNameExpr)
+			if !lok || !rok || l.Name.Name.L != col || r.Name.Name.L != col {
+				continue
+			}
+			ta, tb := l.Name.Table.L, r.Name.Table.L
+			if (ta == a && tb == b) || (ta == b && tb == a) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// onConditions lists the ON conditions of a FROM's joins.
+func onConditions(rs ast.ResultSetNode) []ast.ExprNode {
+	j, ok := rs.(*ast.Join)
+	if !ok {
+		return nil
+	}
+	out := onConditions(j.Left)
+	if j.Right != nil {
+		out = append(out, onConditions(j.Right)...)
+	}
+	if j.On != nil {
+		out = append(out, j.On.Expr)
+	}
+	return out
+}
+
+// pinnedTogether returns, per sharded table, the one physical table every
+// place of it is pinned to by the WHERE of its own SELECT, when all of
+// them are on one cluster: the statement then runs whole on that server,
+// which holds every row each place can reach. ok is false otherwise.
+func (pl *Planner) pinnedTogether(places []place, sharded []tableRef, f Facts) (sets [][]shard.Target, ok bool, err error) {
+	pinned := make([]*shard.Target, len(sharded))
+	cluster := ""
+	for _, p := range places {
+		r := sharded[p.table]
+		ts, err := pl.targets(r.schema, r.sharded, parser.ExtractConds(p.where, matcher(p.alias, r.name, true)), f)
+		if err != nil {
+			return nil, false, err
+		}
+		if len(ts) != 1 {
+			return nil, false, nil
+		}
+		t := ts[0]
+		if prev := pinned[p.table]; prev != nil && *prev != t {
+			return nil, false, nil
+		}
+		if cluster != "" && t.Cluster != cluster {
+			return nil, false, nil
+		}
+		pinned[p.table], cluster = &t, t.Cluster
+	}
+	for _, t := range pinned {
+		if t == nil {
+			return nil, false, nil
+		}
+		sets = append(sets, []shard.Target{*t})
+	}
+	return sets, true, nil
+}
+
+// placesRefusal explains a statement whose places cannot be planned.
+func placesRefusal(sharded []tableRef) error {
+	names := make([]string, len(sharded))
+	for i, r := range sharded {
+		names[i] = r.qualified()
+	}
+	return notSupported("%s is named more than once or inside a subquery or derived table, and not every mention is pinned to one physical table (on one server) by its shard key in the WHERE of its own SELECT: one server holding all the rows could answer it, the shards cannot yet", strings.Join(names, ", "))
+}
+
+// unionPlan runs a UNION (INTERSECT, EXCEPT) whole on one server when
+// every mention of a sharded table in it is pinned there; merging the
+// parts of one over several shards is not done yet.
+func (pl *Planner) unionPlan(st *parser.Statement, f Facts, sharded []tableRef) (*draft, error) {
+	sets, ok, err := pl.pinnedTogether(shardedPlaces(st.Node, sharded, f.DB), sharded, f)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, notSupported("UNION over sharded table %s is supported only when every SELECT in it is pinned to one physical table (on one server) by its shard key", sharded[0].qualified())
+	}
+	steps, logical, err := render(st, f, sharded, sets)
+	if err != nil {
+		return nil, err
+	}
+	return &draft{Read: st.ReadOnly, Steps: steps, Logical: logical}, nil
+}

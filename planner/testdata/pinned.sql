@@ -1,0 +1,49 @@
+-- Statements that name a sharded table more than once, or inside a
+-- subquery, derived table or UNION: every mention is pruned by the WHERE
+-- of its own SELECT. When all of them are pinned to one physical table per
+-- logical one, on one server, the statement runs whole there (window
+-- functions too); otherwise it is refused: renaming every mention to one
+-- physical table would read a fraction of the rows.
+-- tables: 1
+SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM comments WHERE product_id = 42
+-- tables: 1
+SELECT product_id, SUM(score) OVER (PARTITION BY user_id ORDER BY id) FROM comments WHERE product_id = 42
+-- tables: 1
+SELECT * FROM comments WHERE product_id = 42 AND id IN (SELECT id FROM comments WHERE product_id = 42)
+-- tables: 1
+SELECT t.n FROM (SELECT COUNT(*) AS n FROM comments WHERE product_id = 42) AS t
+-- tables: 1
+SELECT body, (SELECT COUNT(*) FROM comments c2 WHERE c2.product_id = 42) FROM comments WHERE product_id = 42
+-- tables: 1
+SELECT * FROM comments WHERE product_id = 42 UNION SELECT * FROM comments WHERE product_id = 42
+-- Pinned to different physical tables: each mention would need its own.
+-- error
+SELECT id FROM comments WHERE product_id = 42 UNION ALL SELECT id FROM comments WHERE product_id = 43
+-- A mention that is not pinned reaches every table.
+-- error
+SELECT * FROM comments WHERE product_id = 42 AND id IN (SELECT id FROM comments)
+-- error
+SELECT * FROM comments WHERE product_id = 42 AND id IN (SELECT id FROM comments WHERE product_id = 43)
+-- error
+SELECT body, (SELECT COUNT(*) FROM comments c2) FROM comments WHERE product_id = 42
+-- error
+SELECT * FROM comments c WHERE product_id = 42 AND EXISTS (SELECT 1 FROM comments d WHERE d.user_id = c.user_id AND d.product_id <> 42)
+-- error
+SELECT a.id, b.id FROM comments a JOIN comments b ON a.user_id = b.user_id WHERE a.product_id = 42
+-- error
+SELECT a.id, b.id FROM comments a JOIN comments b ON a.user_id = b.user_id
+-- error
+SELECT * FROM (SELECT * FROM comments) t WHERE t.product_id = 42
+-- A self-join on the shard key pairs rows of one physical table only.
+SELECT a.id, b.id FROM comments a JOIN comments b ON a.product_id = b.product_id
+-- tables: 1
+SELECT a.id, b.id FROM comments a LEFT JOIN comments b ON a.product_id = b.product_id AND a.id <> b.id WHERE a.product_id = 42
+-- error
+SELECT a.id, b.id FROM comments a JOIN comments b ON a.product_id = b.product_id OR a.user_id = b.user_id
+-- Writes: a mention in a subquery must be pinned with the target.
+-- tables: 1
+DELETE FROM comments WHERE product_id = 42 AND id IN (SELECT id FROM (SELECT id FROM comments WHERE product_id = 42 AND score < 0) AS x)
+-- error
+DELETE FROM comments WHERE product_id = 42 AND id IN (SELECT id FROM (SELECT id FROM comments WHERE score < 0) AS x)
+-- error
+UPDATE comments SET score = 0 WHERE product_id = 42 AND user_id IN (SELECT user_id FROM (SELECT user_id FROM comments) AS x)
