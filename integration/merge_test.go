@@ -416,3 +416,86 @@ func TestPinnedStatementsDifferential(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainOverShards: plain EXPLAIN of a statement over shards gives
+// each physical statement's own EXPLAIN rows, each followed by the
+// cluster and physical tables it is about: text and prepared, FORMAT=JSON.
+func TestExplainOverShards(t *testing.T) {
+	e := newShardEnv(t)
+	loadItems(t, e)
+	prepared := e.p.open(t, "shop") // server-side prepared statements
+	tagged := func(q string, args ...any) [][]string {
+		t.Helper()
+		db := e.proxy
+		if len(args) > 0 {
+			db = prepared
+		}
+		rows, err := db.Query(q, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		if len(cols) < 3 || cols[len(cols)-2] != "shardgate_cluster" || cols[len(cols)-1] != "shardgate_tables" {
+			t.Fatalf("%s: columns %v", q, cols)
+		}
+		var out [][]string
+		for rows.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(vals))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			row := make([]string, len(vals))
+			for i, v := range vals {
+				row[i] = v.String
+			}
+			out = append(out, row)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// Pinned: one physical statement, its table named in both places.
+	for _, args := range [][]any{nil, {4}} {
+		q := "EXPLAIN SELECT * FROM items WHERE product_id = 4"
+		if args != nil {
+			q = "EXPLAIN SELECT * FROM items WHERE product_id = ?"
+		}
+		rows := tagged(q, args...)
+		if len(rows) != 1 {
+			t.Fatalf("%s: %d rows: %v", q, len(rows), rows)
+		}
+		r := rows[0]
+		if table, phys := r[2], r[len(r)-1]; table != phys || !strings.HasPrefix(phys, "items_") {
+			t.Errorf("%s: table %q, shardgate_tables %q", q, table, phys)
+		}
+	}
+	// Scattered: every physical table appears in its cluster's rows.
+	rows := tagged("EXPLAIN SELECT COUNT(*) FROM items WHERE qty > 1")
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if r[2] != "" && strings.HasPrefix(r[2], "items_") {
+			if !strings.Contains(","+r[len(r)-1]+",", ","+r[2]+",") {
+				t.Errorf("row about %s tagged %s/%s", r[2], r[len(r)-2], r[len(r)-1])
+			}
+			seen[r[2]] = true
+		}
+	}
+	if len(seen) != 8 { // items: 8 tables
+		t.Errorf("EXPLAIN over the shards names %d physical tables %v, want 8", len(seen), seen)
+	}
+	js := tagged("EXPLAIN FORMAT=JSON SELECT id FROM items WHERE product_id IN (4, 5) ORDER BY id")
+	for _, r := range js {
+		if len(r) != 3 || !strings.HasPrefix(strings.TrimSpace(r[0]), "{") {
+			t.Errorf("FORMAT=JSON row %v", r)
+		}
+	}
+	if _, err := e.proxy.Exec("EXPLAIN ANALYZE SELECT * FROM items"); err == nil {
+		t.Error("EXPLAIN ANALYZE ran on the shards")
+	}
+}

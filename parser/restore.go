@@ -23,12 +23,32 @@ import (
 // adds double quotes); a name that cannot be quoted safely in the session's
 // character set is refused.
 func RestoreIn(n ast.Node, m TextMode) (string, error) {
+	if e, ok := n.(*ast.ExplainStmt); ok && e.Stmt != nil && !isShow(e.Stmt) && !e.Analyze && !e.Explore && e.PlanDigest == "" {
+		// TiDB writes EXPLAIN FORMAT = 'row' …, which MariaDB refuses
+		// (1791): MariaDB's forms are EXPLAIN … and EXPLAIN FORMAT=JSON ….
+		inner, err := RestoreIn(e.Stmt, m)
+		if err != nil {
+			return "", err
+		}
+		switch strings.ToLower(e.Format) {
+		case "", "row", "traditional":
+			return "EXPLAIN " + inner, nil
+		}
+		return "EXPLAIN FORMAT=" + strings.ToUpper(e.Format) + " " + inner, nil
+	}
 	var b strings.Builder
 	flags := format.DefaultRestoreFlags | format.RestoreStringWithoutDefaultCharset
 	if err := n.Restore(format.NewRestoreCtx(flags, &b)); err != nil {
 		return "", err
 	}
 	return requote(b.String(), m)
+}
+
+// isShow: DESCRIBE t parses as EXPLAIN of SHOW COLUMNS, which TiDB
+// writes back as DESC t.
+func isShow(n ast.StmtNode) bool {
+	_, ok := n.(*ast.ShowStmt)
+	return ok
 }
 
 // requote walks text restored by TiDB (strings in '…' with only ”

@@ -231,6 +231,7 @@ func (pl *Planner) plan(st *parser.Statement, f Facts) (*draft, error) {
 		if show, ok := n.Stmt.(*ast.ShowStmt); ok { // DESCRIBE t
 			return pl.showPlan(st, show, f, sharded)
 		}
+		return pl.explainPlan(n, f)
 	case ast.DDLNode:
 		return pl.ddlPlan(st, f, sharded)
 	case *ast.SetOprStmt:

@@ -1,0 +1,11 @@
+-- Plain EXPLAIN over sharded tables: each physical statement's own
+-- EXPLAIN, with its cluster and tables (EXPLAIN SHARDGATE shows the
+-- proxy's plan).
+EXPLAIN SELECT * FROM comments WHERE product_id = 42
+EXPLAIN SELECT COUNT(*) FROM comments
+EXPLAIN FORMAT=JSON SELECT * FROM comments WHERE user_id = 7 ORDER BY id LIMIT 3
+EXPLAIN UPDATE comments SET score = 1 WHERE product_id = 42
+-- error
+EXPLAIN ANALYZE SELECT * FROM comments
+-- error
+EXPLAIN SELECT * FROM comments WHERE product_id = 42 AND id IN (SELECT id FROM comments)
