@@ -79,8 +79,11 @@ func containsAggregate(n ast.Node) bool {
 }
 
 // mergeSpec rewrites a SELECT that spans several shards into what each shard
-// must run, and returns how the proxy merges their answers.
-func mergeSpec(sel *ast.SelectStmt, table string) (*MergeSpec, error) {
+// must run, and returns how the proxy merges their answers. localGroups:
+// every group of its GROUP BY lives in one physical table (see
+// groupsLocal), so the shards' groups are complete and only their order
+// and LIMIT are merged.
+func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec, error) {
 	m := &MergeSpec{Count: -1, aggIndex: map[string]int{}, groupKey: map[string]int{}}
 	refuse := func(what string) error {
 		return notSupported("%s over sharded table %s across several shards is not supported by this version", what, table)
@@ -163,6 +166,22 @@ func mergeSpec(sel *ast.SelectStmt, table string) (*MergeSpec, error) {
 
 	grouped := sel.GroupBy != nil || hasAggregate(sel) || (sel.Having != nil && containsAggregate(sel.Having.Expr))
 	switch {
+	case grouped && localGroups:
+		// Each shard computes whole groups (aggregates of any kind,
+		// expressions over them, HAVING): the rows are final, merged in
+		// the ORDER BY's order, or without one in the GROUP BY's, the
+		// order MariaDB returns groups in.
+		if sel.OrderBy == nil {
+			sel.OrderBy = &ast.OrderByClause{Items: sel.GroupBy.Items}
+		}
+		for _, item := range sel.OrderBy.Items {
+			expr, _ := resolve(item.Expr)
+			m.Keys = append(m.Keys, engine.SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
+		}
+		if m.Count >= 0 {
+			sel.Limit = &ast.Limit{Count: ast.NewValueExpr(uint64(m.Count+m.Offset), "", "")}
+		}
+		return m, nil
 	case grouped:
 		if wildcard {
 			return nil, refuse("SELECT * with aggregates")

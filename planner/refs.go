@@ -227,3 +227,35 @@ func (pl *Planner) unionPlan(st *parser.Statement, f Facts, sharded []tableRef) 
 	}
 	return &draft{Read: st.ReadOnly, Steps: steps, Logical: logical}, nil
 }
+
+// groupsLocal reports a GROUP BY whose every group lives in one physical
+// table: it groups by the table's shard columns themselves (each, as a
+// column of the one sharded table), so rows of a group share their keys,
+// and keys route a row. Equal keys are one canonical key only where the
+// column's definition is known (a string key is hashed by its collation's
+// weight string, as GROUP BY compares it); WITH ROLLUP adds rows over
+// several groups.
+func (pl *Planner) groupsLocal(n *ast.SelectStmt, sharded []tableRef, f Facts) bool {
+	if len(sharded) != 1 || n.GroupBy == nil || n.GroupBy.Rollup {
+		return false
+	}
+	r := sharded[0]
+	if k := pl.keysFor(f, r.schema, r.sharded); !k.known || k.legacy {
+		return false
+	}
+	alias := strings.ToLower(aliasOf(n, r))
+	if alias == "" {
+		alias = strings.ToLower(r.name)
+	}
+	has := func(col string) bool {
+		for _, item := range n.GroupBy.Items {
+			c, ok := item.Expr.(*ast.ColumnNameExpr)
+			if ok && c.Name.Name.L == col && (c.Name.Table.L == "" || c.Name.Table.L == alias) {
+				return true
+			}
+		}
+		return false
+	}
+	t := r.sharded
+	return has(t.Column) && (t.SubColumn == "" || has(t.SubColumn))
+}

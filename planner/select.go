@@ -97,7 +97,7 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 				metaSQL = meta[0].SQL
 			}
 			var err error
-			if spec, err = mergeSpec(n, sharded[0].qualified()); err != nil {
+			if spec, err = mergeSpec(n, sharded[0].qualified(), pl.groupsLocal(n, sharded, f)); err != nil {
 				return nil, err
 			}
 		}

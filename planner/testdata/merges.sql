@@ -30,3 +30,14 @@ SELECT GROUP_CONCAT(body) FROM comments
 SELECT user_id, COUNT(*) FROM comments GROUP BY user_id WITH ROLLUP
 -- error
 SELECT user_id FROM comments GROUP BY user_id HAVING MAX(body) LIKE 'a%'
+-- GROUP BY the shard key: every group lives in one physical table, so the
+-- shards' groups are whole and any aggregate, expression over aggregates
+-- or HAVING runs on them; the proxy merges order and LIMIT only.
+SELECT product_id, COUNT(DISTINCT user_id), SUM(score) / COUNT(*), GROUP_CONCAT(body ORDER BY id SEPARATOR '|') FROM comments GROUP BY product_id
+SELECT product_id, MAX(score) - MIN(score) AS spread FROM comments GROUP BY product_id HAVING spread > 1 ORDER BY spread DESC, product_id LIMIT 3
+SELECT c.product_id, COUNT(*) FROM comments c GROUP BY c.product_id, user_id HAVING COUNT(*) > 1
+-- GROUP BY another column still merges partial aggregates (and refuses these).
+-- error
+SELECT user_id, COUNT(DISTINCT product_id) FROM comments GROUP BY user_id
+-- error
+SELECT product_id, COUNT(*) FROM comments GROUP BY product_id WITH ROLLUP
