@@ -29,7 +29,9 @@ func (e *ShardExplain) Inputs() []Primitive { return routePrimitives(e.Routes) }
 
 func (e *ShardExplain) Describe() string { return "ShardExplain" }
 
-func (e *ShardExplain) mergeSummary() string { return "each shard's EXPLAIN, with its cluster and tables" }
+func (e *ShardExplain) mergeSummary() string {
+	return "each shard's EXPLAIN, with its cluster and tables"
+}
 
 func (e *ShardExplain) Execute(vc Cursor, w ResultWriter) error { return writeRows(vc, w, e) }
 
