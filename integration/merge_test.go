@@ -507,3 +507,30 @@ func TestExplainOverShards(t *testing.T) {
 		t.Error("EXPLAIN ANALYZE ran on the shards")
 	}
 }
+
+// TestWindowsPartitionedByShardKey: window functions whose windows
+// partition by the shard key are computed whole on each shard, and answer
+// as ref (ordered); other windows over several shards are refused.
+func TestWindowsPartitionedByShardKey(t *testing.T) {
+	e := newShardEnv(t)
+	loadItems(t, e)
+	for _, q := range []string{
+		"SELECT id, product_id, ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY id) AS rn FROM items ORDER BY product_id, rn",
+		"SELECT id, SUM(qty) OVER w AS s, RANK() OVER (w ORDER BY price DESC, id) AS r FROM items WINDOW w AS (PARTITION BY product_id) ORDER BY id LIMIT 25",
+		"SELECT product_id, COUNT(*) AS n, SUM(COUNT(*)) OVER (PARTITION BY product_id) FROM items GROUP BY product_id, qty ORDER BY product_id, n, 3",
+		"SELECT id, LAG(price) OVER (PARTITION BY product_id ORDER BY id), LEAD(name, 2) OVER (PARTITION BY product_id ORDER BY id) FROM items ORDER BY id DESC LIMIT 30 OFFSET 5",
+	} {
+		if d := diff(e.proxy, e.ref, q); d != "" {
+			t.Errorf("%s\n    %s", q, d)
+		}
+	}
+	for _, q := range []string{
+		"SELECT id, ROW_NUMBER() OVER (PARTITION BY qty ORDER BY id) FROM items",
+		"SELECT id, SUM(qty) OVER () FROM items",
+	} {
+		_, err := e.proxy.Exec(q)
+		if code, _, _ := mysqlErr(t, err); code != 1235 {
+			t.Errorf("%s: %v, want 1235", q, err)
+		}
+	}
+}

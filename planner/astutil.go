@@ -36,33 +36,25 @@ func isLoneDistinctAggregate(sel *ast.SelectStmt) bool {
 	return ok && a.Distinct
 }
 
-// sourceAliases maps each table reference in FROM clauses to its alias.
-func sourceAliases(n ast.Node) map[*ast.TableName]string {
-	out := map[*ast.TableName]string{}
-	n.Accept(&visitFn{fn: func(n ast.Node) bool {
-		if ts, ok := n.(*ast.TableSource); ok {
-			if tn, ok := ts.Source.(*ast.TableName); ok {
-				out[tn] = ts.AsName.O
-			}
-		}
-		return true
-	}})
-	return out
-}
-
 type visitFn struct{ fn func(ast.Node) bool }
 
 func (v *visitFn) Enter(n ast.Node) (ast.Node, bool) { return n, !v.fn(n) }
 func (v *visitFn) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 
-// aliasOf finds the alias of a sharded table in a statement.
+// aliasOf finds the alias of a sharded table in a statement: of its first
+// mention, in statement order, so that a plan does not depend on map order
+// when the table is named twice (a self-join on the shard key).
 func aliasOf(n ast.Node, ref tableRef) string {
-	for tn, alias := range sourceAliases(n) {
-		if strings.EqualFold(tn.Name.O, ref.name) {
-			return alias
+	alias, found := "", false
+	n.Accept(&visitFn{fn: func(x ast.Node) bool {
+		if ts, ok := x.(*ast.TableSource); ok && !found {
+			if tn, ok := ts.Source.(*ast.TableName); ok && strings.EqualFold(tn.Name.O, ref.name) {
+				alias, found = ts.AsName.O, true
+			}
 		}
-	}
-	return ""
+		return !found
+	}})
+	return alias
 }
 
 // hasSubquery reports subqueries and derived tables.

@@ -259,3 +259,63 @@ func (pl *Planner) groupsLocal(n *ast.SelectStmt, sharded []tableRef, f Facts) b
 	t := r.sharded
 	return has(t.Column) && (t.SubColumn == "" || has(t.SubColumn))
 }
+
+// windowsLocal reports window functions whose every window partitions by
+// the one sharded table's shard columns: each partition then lives in one
+// physical table, and each shard computes the functions over whole
+// partitions. Like groupsLocal, it needs the table's definition.
+func (pl *Planner) windowsLocal(n *ast.SelectStmt, sharded []tableRef, f Facts) bool {
+	if len(sharded) != 1 {
+		return false
+	}
+	r := sharded[0]
+	if k := pl.keysFor(f, r.schema, r.sharded); !k.known || k.legacy {
+		return false
+	}
+	alias := strings.ToLower(aliasOf(n, r))
+	if alias == "" {
+		alias = strings.ToLower(r.name)
+	}
+	named := map[string]*ast.WindowSpec{}
+	for i := range n.WindowSpecs {
+		named[n.WindowSpecs[i].Name.L] = &n.WindowSpecs[i]
+	}
+	// partition finds a window's PARTITION BY, through the named windows
+	// it refers to.
+	var partition func(s *ast.WindowSpec, depth int) *ast.PartitionByClause
+	partition = func(s *ast.WindowSpec, depth int) *ast.PartitionByClause {
+		if s.PartitionBy != nil || depth > len(named) {
+			return s.PartitionBy
+		}
+		for _, ref := range []string{s.Ref.L, s.Name.L} {
+			if w := named[ref]; ref != "" && w != nil && w != s {
+				return partition(w, depth+1)
+			}
+		}
+		return nil
+	}
+	t := r.sharded
+	local := true
+	n.Accept(&visitFn{fn: func(x ast.Node) bool {
+		w, ok := x.(*ast.WindowFuncExpr)
+		if !ok {
+			return local
+		}
+		p := partition(&w.Spec, 0)
+		has := func(col string) bool {
+			if p == nil {
+				return false
+			}
+			for _, item := range p.Items {
+				c, ok := item.Expr.(*ast.ColumnNameExpr)
+				if ok && c.Name.Name.L == col && (c.Name.Table.L == "" || c.Name.Table.L == alias) {
+					return true
+				}
+			}
+			return false
+		}
+		local = local && has(t.Column) && (t.SubColumn == "" || has(t.SubColumn))
+		return local
+	}})
+	return local
+}

@@ -72,8 +72,9 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 	var spec *MergeSpec
 	var metaSQL string
 	if len(sets[0]) > 1 {
-		if hasWindow(n) {
-			return nil, notSupported("window functions over sharded table %s across several shards are not supported by this version", sharded[0].qualified())
+		grouped := n.GroupBy != nil || hasAggregate(n)
+		if hasWindow(n) && (!pl.windowsLocal(n, sharded, f) || grouped && !pl.groupsLocal(n, sharded, f)) {
+			return nil, notSupported("window functions over sharded table %s across several shards are supported only when every window is PARTITION BY its shard key (each partition then lives in one physical table)", sharded[0].qualified())
 		}
 		if hasSubquery(n) {
 			return nil, notSupported("subqueries and derived tables over sharded table %s across several shards are not supported by this version", sharded[0].qualified())

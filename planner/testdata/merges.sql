@@ -41,3 +41,14 @@ SELECT c.product_id, COUNT(*) FROM comments c GROUP BY c.product_id, user_id HAV
 SELECT user_id, COUNT(DISTINCT product_id) FROM comments GROUP BY user_id
 -- error
 SELECT product_id, COUNT(*) FROM comments GROUP BY product_id WITH ROLLUP
+-- Windows partitioned by the shard key are whole on each shard.
+SELECT id, product_id, ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY id) AS rn FROM comments ORDER BY product_id, rn
+SELECT id, SUM(score) OVER w, RANK() OVER (w ORDER BY score DESC) FROM comments WINDOW w AS (PARTITION BY product_id) ORDER BY id LIMIT 10
+-- error
+SELECT id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id) FROM comments
+-- error
+SELECT id, SUM(score) OVER () FROM comments
+-- Windows over groups: whole only when the groups are.
+SELECT user_id, COUNT(*), SUM(COUNT(*)) OVER (PARTITION BY product_id) FROM comments GROUP BY user_id, product_id
+-- error
+SELECT user_id, MAX(product_id), RANK() OVER (PARTITION BY product_id ORDER BY COUNT(*)) FROM comments GROUP BY user_id
