@@ -405,6 +405,8 @@ func TestPinnedStatementsDifferential(t *testing.T) {
 		"SELECT id FROM items WHERE product_id = 4 UNION SELECT id FROM items WHERE product_id = 4 AND qty > 2 ORDER BY id",
 		"SELECT a.id, b.id FROM items a JOIN items b ON a.product_id = b.product_id AND a.id < b.id WHERE a.product_id = 4 ORDER BY a.id, b.id",
 		"SELECT a.product_id, COUNT(*) FROM items a JOIN items b ON a.product_id = b.product_id GROUP BY a.product_id ORDER BY a.product_id",
+		"SELECT COUNT(*), SUM(a.qty * b.qty) FROM items a JOIN items b USING (product_id)",
+		"SELECT SQL_CALC_FOUND_ROWS id FROM items WHERE product_id = 4 ORDER BY id LIMIT 3",
 	} {
 		if d := diff(e.proxy, e.ref, q); d != "" {
 			t.Errorf("%s\n    %s", q, d)
@@ -417,6 +419,8 @@ func TestPinnedStatementsDifferential(t *testing.T) {
 		"SELECT * FROM (SELECT * FROM items) t WHERE t.product_id = 4",
 		"SELECT id FROM items WHERE product_id = 4 UNION SELECT id FROM items WHERE product_id = 5",
 		"SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM items",
+		"SELECT COUNT(*) FROM items a JOIN items b USING (qty)",
+		"SELECT SQL_CALC_FOUND_ROWS id FROM items ORDER BY id LIMIT 3",
 	} {
 		_, err := e.proxy.Exec(q)
 		if code, _, _ := mysqlErr(t, err); code != 1235 {

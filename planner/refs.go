@@ -124,6 +124,9 @@ func joinedOn(n ast.Node, a, b, col string) bool {
 		conds = append(conds, x.Where)
 		if x.From != nil {
 			conds = append(conds, onConditions(x.From.TableRefs)...)
+			if usingJoins(x.From.TableRefs, a, b, col) {
+				return true
+			}
 		}
 	default:
 		return false
@@ -149,6 +152,52 @@ func joinedOn(n ast.Node, a, b, col string) bool {
 		}
 	}
 	return false
+}
+
+// usingJoins reports a join between mentions a and b (one on each side)
+// by USING (…col…) or NATURAL (the same table: every column, col among
+// them).
+func usingJoins(rs ast.ResultSetNode, a, b, col string) bool {
+	j, ok := rs.(*ast.Join)
+	if !ok || j.Right == nil {
+		return false
+	}
+	if usingJoins(j.Left, a, b, col) || usingJoins(j.Right, a, b, col) {
+		return true
+	}
+	by := j.NaturalJoin
+	for _, c := range j.Using {
+		by = by || c.Name.L == col
+	}
+	if !by {
+		return false
+	}
+	l, r := sourceNames(j.Left), sourceNames(j.Right)
+	return (l[a] && r[b]) || (l[b] && r[a])
+}
+
+// sourceNames lists the names (aliases, or table names) a FROM subtree
+// exposes, lower case.
+func sourceNames(rs ast.ResultSetNode) map[string]bool {
+	out := map[string]bool{}
+	var walk func(rs ast.ResultSetNode)
+	walk = func(rs ast.ResultSetNode) {
+		switch x := rs.(type) {
+		case *ast.Join:
+			walk(x.Left)
+			if x.Right != nil {
+				walk(x.Right)
+			}
+		case *ast.TableSource:
+			if x.AsName.L != "" {
+				out[x.AsName.L] = true
+			} else if tn, ok := x.Source.(*ast.TableName); ok {
+				out[tn.Name.L] = true
+			}
+		}
+	}
+	walk(rs)
+	return out
 }
 
 // onConditions lists the ON conditions of a FROM's joins.

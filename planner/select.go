@@ -71,6 +71,12 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 	}
 	var spec *MergeSpec
 	var metaSQL string
+	if len(sets[0]) > 1 && n.SelectStmtOpts != nil && n.SelectStmtOpts.CalcFoundRows {
+		// Each shard would count its own rows, and FOUND_ROWS() would
+		// then name one shard's count (MariaDB also refuses the option
+		// inside the per-cluster UNION ALL, 1234).
+		return nil, notSupported("SQL_CALC_FOUND_ROWS over sharded table %s across several shards is not supported: count with SELECT COUNT(*)", sharded[0].qualified())
+	}
 	if len(sets[0]) > 1 {
 		grouped := n.GroupBy != nil || hasAggregate(n)
 		if hasWindow(n) && (!pl.windowsLocal(n, sharded, f) || grouped && !pl.groupsLocal(n, sharded, f)) {

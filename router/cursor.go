@@ -272,6 +272,19 @@ func (s *Session) acquire(snap *Snapshot, eff engine.Effects, clusterName string
 		// previous statement ran, when the session keeps that connection.
 		return s.synced(last, eff)
 	}
+	if p := s.txn.pinned(clusterName); p != nil && !replica && p.backend.Role == backend.RoleReplica && !eff.NamesNoTable {
+		// Only FOUND_ROWS() keeps a replica's connection (the one that ran
+		// SQL_CALC_FOUND_ROWS): a statement that must run on the primary
+		// ends that pin, and never runs on the replica.
+		if st := s.txn.sticky[clusterName]; st.foundRows && !st.tempTables && !st.connState && !st.lockTables && !st.preTxn && !s.txn.holds(clusterName) {
+			st.foundRows = false
+			s.txn.sticky[clusterName] = st
+			s.txn.unpin(p)
+			p.backend.Put(p.Conn)
+		} else {
+			return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: this session is held on a replica of cluster %s, where a statement for the primary cannot run", clusterName)
+		}
+	}
 	if p := s.txn.pinned(clusterName); p != nil {
 		if eff.NamesNoTable {
 			return s.synced(p, eff)

@@ -52,3 +52,7 @@ SELECT id, SUM(score) OVER () FROM comments
 SELECT user_id, COUNT(*), SUM(COUNT(*)) OVER (PARTITION BY product_id) FROM comments GROUP BY user_id, product_id
 -- error
 SELECT user_id, MAX(product_id), RANK() OVER (PARTITION BY product_id ORDER BY COUNT(*)) FROM comments GROUP BY user_id
+-- error
+SELECT SQL_CALC_FOUND_ROWS * FROM comments ORDER BY id LIMIT 3
+-- tables: 1
+SELECT SQL_CALC_FOUND_ROWS * FROM comments WHERE product_id = 42 ORDER BY id LIMIT 3

@@ -47,3 +47,7 @@ DELETE FROM comments WHERE product_id = 42 AND id IN (SELECT id FROM (SELECT id 
 DELETE FROM comments WHERE product_id = 42 AND id IN (SELECT id FROM (SELECT id FROM comments WHERE score < 0) AS x)
 -- error
 UPDATE comments SET score = 0 WHERE product_id = 42 AND user_id IN (SELECT user_id FROM (SELECT user_id FROM comments) AS x)
+-- USING and NATURAL joins on the shard key are joins on equal keys too.
+SELECT COUNT(*) FROM comments a JOIN comments b USING (product_id)
+-- error
+SELECT COUNT(*) FROM comments a JOIN comments b USING (user_id)
