@@ -407,6 +407,12 @@ func TestPinnedStatementsDifferential(t *testing.T) {
 		"SELECT a.product_id, COUNT(*) FROM items a JOIN items b ON a.product_id = b.product_id GROUP BY a.product_id ORDER BY a.product_id",
 		"SELECT COUNT(*), SUM(a.qty * b.qty) FROM items a JOIN items b USING (product_id)",
 		"SELECT SQL_CALC_FOUND_ROWS id FROM items WHERE product_id = 4 ORDER BY id LIMIT 3",
+		// Correlated on the shard key: each shard answers for its rows.
+		"SELECT id FROM items i WHERE EXISTS (SELECT 1 FROM items j WHERE j.product_id = i.product_id AND j.qty > i.qty) ORDER BY id",
+		"SELECT id FROM items i WHERE NOT EXISTS (SELECT 1 FROM items j WHERE product_id = i.product_id AND j.price > i.price) ORDER BY id",
+		"SELECT i.id, (SELECT COUNT(*) FROM items j WHERE j.product_id = i.product_id AND j.name = i.name) AS n FROM items i ORDER BY i.id LIMIT 40",
+		"SELECT COUNT(*), SUM(qty) FROM items i WHERE i.product_id IN (SELECT j.product_id FROM items j WHERE j.score > 0.5)",
+		"SELECT product_id, COUNT(*) FROM items i WHERE qty > (SELECT AVG(qty) FROM items j WHERE j.product_id = i.product_id) GROUP BY product_id ORDER BY product_id",
 	} {
 		if d := diff(e.proxy, e.ref, q); d != "" {
 			t.Errorf("%s\n    %s", q, d)
@@ -421,6 +427,8 @@ func TestPinnedStatementsDifferential(t *testing.T) {
 		"SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM items",
 		"SELECT COUNT(*) FROM items a JOIN items b USING (qty)",
 		"SELECT SQL_CALC_FOUND_ROWS id FROM items ORDER BY id LIMIT 3",
+		"SELECT id FROM items i WHERE i.product_id NOT IN (SELECT j.product_id FROM items j WHERE j.qty > 3)",
+		"SELECT id FROM items i WHERE EXISTS (SELECT 1 FROM items j WHERE j.qty = i.qty AND j.id <> i.id)",
 	} {
 		_, err := e.proxy.Exec(q)
 		if code, _, _ := mysqlErr(t, err); code != 1235 {

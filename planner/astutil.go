@@ -93,12 +93,7 @@ func hasAggregate(n *ast.SelectStmt) bool {
 		if f.Expr == nil {
 			continue
 		}
-		f.Expr.Accept(&visitFn{fn: func(x ast.Node) bool {
-			if _, ok := x.(*ast.AggregateFuncExpr); ok {
-				found = true
-			}
-			return !found
-		}})
+		found = found || containsAggregate(f.Expr)
 	}
 	return found
 }

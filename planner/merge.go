@@ -67,11 +67,16 @@ func literalInt(e ast.ExprNode) (int64, bool) {
 	return n, err == nil && n >= 0
 }
 
+// containsAggregate reports an aggregate of this SELECT's own: one inside
+// a subquery aggregates the subquery's rows.
 func containsAggregate(n ast.Node) bool {
 	found := false
 	n.Accept(&visitFn{fn: func(x ast.Node) bool {
-		if _, ok := x.(*ast.AggregateFuncExpr); ok {
+		switch x.(type) {
+		case *ast.AggregateFuncExpr:
 			found = true
+		case *ast.SubqueryExpr:
+			return false
 		}
 		return !found
 	}})

@@ -22,6 +22,9 @@ import (
 type place struct {
 	table int // index into the statement's sharded tables
 	alias string
+	// name qualifies its columns: the alias, else the table's name (lower
+	// case).
+	name string
 	// top: in the FROM of the statement itself (not of a subquery or
 	// derived table).
 	top bool
@@ -30,6 +33,11 @@ type place struct {
 	// is ambiguous, which the server refuses): the column is its own, and
 	// a name resolves in the innermost SELECT that has it.
 	where ast.ExprNode
+	// sel is the SELECT whose FROM holds it (nil at the top of an UPDATE
+	// or DELETE); in, when that SELECT is the subquery of `x.col IN
+	// (SELECT …)`, is x.col.
+	sel *ast.SelectStmt
+	in  *ast.ColumnName
 }
 
 // shardedPlaces lists every mention of the sharded tables in n.
@@ -46,6 +54,8 @@ type placeFinder struct {
 	// scopes are the statements whose FROM is being walked, innermost last.
 	scopes []scope
 	out    []place
+	// inOf maps the subquery of `col IN (SELECT …)` to col.
+	inOf map[*ast.SelectStmt]*ast.ColumnName
 }
 
 type scope struct {
@@ -61,6 +71,19 @@ func (v *placeFinder) Enter(n ast.Node) (ast.Node, bool) {
 		v.scopes = append(v.scopes, scope{node: x, where: x.Where})
 	case *ast.DeleteStmt:
 		v.scopes = append(v.scopes, scope{node: x, where: x.Where})
+	case *ast.PatternInExpr:
+		// NOT IN is left out: a NULL among the subquery's values (on any
+		// shard) makes it NULL for every row, which no one shard sees.
+		if sq, ok := x.Sel.(*ast.SubqueryExpr); ok && !x.Not {
+			if sel, ok := sq.Query.(*ast.SelectStmt); ok {
+				if c, ok := x.Expr.(*ast.ColumnNameExpr); ok {
+					if v.inOf == nil {
+						v.inOf = map[*ast.SelectStmt]*ast.ColumnName{}
+					}
+					v.inOf[sel] = c.Name
+				}
+			}
+		}
 	case *ast.TableSource:
 		tn, ok := x.Source.(*ast.TableName)
 		if !ok || len(v.scopes) == 0 {
@@ -73,7 +96,15 @@ func (v *placeFinder) Enter(n ast.Node) (ast.Node, bool) {
 		for i, r := range v.sharded {
 			if strings.EqualFold(r.schema, schema) && strings.EqualFold(r.name, tn.Name.O) {
 				s := v.scopes[len(v.scopes)-1]
-				v.out = append(v.out, place{table: i, alias: x.AsName.O, top: s.node == v.root, where: s.where})
+				name := x.AsName.L
+				if name == "" {
+					name = tn.Name.L
+				}
+				pl := place{table: i, alias: x.AsName.O, name: name, top: s.node == v.root, where: s.where}
+				if sel, ok := s.node.(*ast.SelectStmt); ok {
+					pl.sel, pl.in = sel, v.inOf[sel]
+				}
+				v.out = append(v.out, pl)
 			}
 		}
 	}
@@ -97,7 +128,10 @@ func simplePlaces(n ast.Node, places []place, sharded []tableRef) bool {
 	first := map[int]place{}
 	for _, p := range places {
 		if !p.top {
-			return false
+			if !correlatedOnKey(p, places, sharded[p.table].sharded.Column, sharded[p.table].sharded.SubColumn) {
+				return false
+			}
+			continue
 		}
 		if f, seen := first[p.table]; seen {
 			if !joinedOn(n, f.alias, p.alias, sharded[p.table].sharded.Column) {
@@ -108,6 +142,58 @@ func simplePlaces(n ast.Node, places []place, sharded []tableRef) bool {
 		first[p.table] = p
 	}
 	return true
+}
+
+// correlatedOnKey reports a mention in a subquery that only reaches rows
+// whose shard key equals the key of the statement's row (a top mention of
+// the same table): the subquery's WHERE has inner.col = outer.col among
+// its conjuncts (EXISTS, NOT EXISTS, scalar subqueries), or the subquery
+// is `outer.col IN (SELECT inner.col FROM … WHERE …)` without grouping or
+// LIMIT. Every row it can reach then lives in the outer row's physical
+// table, so each physical table answers for its own rows. A hash rule's
+// second-level column (hourly tables) must be correlated too.
+func correlatedOnKey(p place, places []place, col, sub string) bool {
+	if p.sel == nil {
+		return false
+	}
+	outer := map[string]bool{}
+	for _, q := range places {
+		if q.top && q.table == p.table {
+			outer[q.name] = true
+		}
+	}
+	if outer[p.name] {
+		return false // a name both could mean is the inner one
+	}
+	return correlatedColumn(p, outer, col) && (sub == "" || correlatedColumn(p, outer, sub))
+}
+
+func correlatedColumn(p place, outer map[string]bool, col string) bool {
+	inner := p.name
+	isInner := func(c *ast.ColumnName) bool { return c.Name.L == col && (c.Table.L == "" || c.Table.L == inner) }
+	isOuter := func(c *ast.ColumnName) bool { return c.Name.L == col && outer[c.Table.L] }
+	if p.where != nil {
+		for _, e := range conjuncts(p.where) {
+			op, ok := e.(*ast.BinaryOperationExpr)
+			if !ok || op.Op != opcode.EQ {
+				continue
+			}
+			l, lok := op.L.(*ast.ColumnNameExpr)
+			r, rok := op.R.(*ast.ColumnNameExpr)
+			if lok && rok && ((isInner(l.Name) && isOuter(r.Name)) || (isOuter(l.Name) && isInner(r.Name))) {
+				return true
+			}
+		}
+	}
+	if p.in != nil && isOuter(p.in) {
+		s := p.sel
+		if s.GroupBy == nil && s.Having == nil && s.Limit == nil && !hasAggregate(s) && s.Fields != nil && len(s.Fields.Fields) == 1 {
+			if c, ok := s.Fields.Fields[0].Expr.(*ast.ColumnNameExpr); ok && isInner(c.Name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // joinedOn reports a.col = b.col (by alias) as one of the conjuncts of the
@@ -367,4 +453,44 @@ func (pl *Planner) windowsLocal(n *ast.SelectStmt, sharded []tableRef, f Facts) 
 		return local
 	}})
 	return local
+}
+
+// subqueriesLocal reports subqueries and derived tables each shard can
+// answer for its own rows: every table they read is a sharded table
+// (whose mentions simplePlaces found correlated on the shard key) or a
+// global one (the same rows on every server). Anything else (an
+// unsharded table, information_schema) would be read once per shard.
+func (pl *Planner) subqueriesLocal(n *ast.SelectStmt, db string) bool {
+	ok := true
+	depth := 0
+	n.Accept(&enterLeave{
+		enter: func(x ast.Node) {
+			switch t := x.(type) {
+			case *ast.SelectStmt, *ast.SetOprStmt:
+				depth++
+			case *ast.TableName:
+				if depth <= 1 {
+					return
+				}
+				schema := t.Schema.O
+				if schema == "" {
+					schema = db
+				}
+				if pl.sharded[schema][t.Name.L] != nil {
+					return
+				}
+				s := pl.rules.Schemas[schema]
+				if s == nil || s.Table(t.Name.O) == nil || !s.Table(t.Name.O).Global {
+					ok = false
+				}
+			}
+		},
+		leave: func(x ast.Node) {
+			switch x.(type) {
+			case *ast.SelectStmt, *ast.SetOprStmt:
+				depth--
+			}
+		},
+	})
+	return ok
 }

@@ -82,8 +82,8 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 		if hasWindow(n) && (!pl.windowsLocal(n, sharded, f) || grouped && !pl.groupsLocal(n, sharded, f)) {
 			return nil, notSupported("window functions over sharded table %s across several shards are supported only when every window is PARTITION BY its shard key (each partition then lives in one physical table)", sharded[0].qualified())
 		}
-		if hasSubquery(n) {
-			return nil, notSupported("subqueries and derived tables over sharded table %s across several shards are not supported by this version", sharded[0].qualified())
+		if hasSubquery(n) && !pl.subqueriesLocal(n, f.DB) {
+			return nil, notSupported("subqueries and derived tables over sharded table %s across several shards are supported only when they read global tables or rows of the outer row's shard key (correlated on it, or `key IN (SELECT key …)`)", sharded[0].qualified())
 		}
 		if n.GroupBy != nil || n.Having != nil || hasAggregate(n) || n.OrderBy != nil || n.Limit != nil || n.Distinct {
 			keepColumnNames(n) // before helper columns are added

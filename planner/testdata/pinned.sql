@@ -51,3 +51,20 @@ UPDATE comments SET score = 0 WHERE product_id = 42 AND user_id IN (SELECT user_
 SELECT COUNT(*) FROM comments a JOIN comments b USING (product_id)
 -- error
 SELECT COUNT(*) FROM comments a JOIN comments b USING (user_id)
+-- Subqueries correlated on the shard key read only the outer row's
+-- physical table: each shard answers for its own rows.
+SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d WHERE d.product_id = c.product_id AND d.user_id = 5)
+SELECT id FROM comments c WHERE NOT EXISTS (SELECT 1 FROM comments d WHERE product_id = c.product_id AND d.id > c.id) ORDER BY id LIMIT 5
+SELECT c.id, (SELECT COUNT(*) FROM comments d WHERE d.product_id = c.product_id) AS n FROM comments c
+SELECT COUNT(*) FROM comments c WHERE c.product_id IN (SELECT d.product_id FROM comments d WHERE d.score > 3)
+SELECT id FROM comments WHERE user_id IN (SELECT id FROM regions)
+-- error
+SELECT id FROM comments c WHERE c.product_id NOT IN (SELECT d.product_id FROM comments d WHERE d.score > 3)
+-- error
+SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d WHERE d.user_id = c.user_id)
+-- error
+SELECT id FROM comments WHERE EXISTS (SELECT 1 FROM comments WHERE product_id = comments.product_id)
+-- error
+SELECT COUNT(*) FROM comments c WHERE c.product_id IN (SELECT d.product_id FROM comments d GROUP BY d.user_id)
+-- error
+SELECT id FROM comments WHERE user_id IN (SELECT id FROM users)
