@@ -38,6 +38,9 @@ type place struct {
 	// (SELECT …)`, is x.col.
 	sel *ast.SelectStmt
 	in  *ast.ColumnName
+	// shadows are the table names the subqueries around it give (its own
+	// included).
+	shadows map[string]bool
 }
 
 // shardedPlaces lists every mention of the sharded tables in n.
@@ -61,12 +64,19 @@ type placeFinder struct {
 type scope struct {
 	node  ast.Node
 	where ast.ExprNode
+	// names are the names its FROM gives tables (aliases, else table
+	// names), lower case.
+	names map[string]bool
 }
 
 func (v *placeFinder) Enter(n ast.Node) (ast.Node, bool) {
 	switch x := n.(type) {
 	case *ast.SelectStmt:
-		v.scopes = append(v.scopes, scope{node: x, where: x.Where})
+		sc := scope{node: x, where: x.Where}
+		if x.From != nil {
+			sc.names = sourceNames(x.From.TableRefs)
+		}
+		v.scopes = append(v.scopes, sc)
 	case *ast.UpdateStmt:
 		v.scopes = append(v.scopes, scope{node: x, where: x.Where})
 	case *ast.DeleteStmt:
@@ -103,6 +113,16 @@ func (v *placeFinder) Enter(n ast.Node) (ast.Node, bool) {
 				pl := place{table: i, alias: x.AsName.O, name: name, top: s.node == v.root, where: s.where}
 				if sel, ok := s.node.(*ast.SelectStmt); ok {
 					pl.sel, pl.in = sel, v.inOf[sel]
+				}
+				// Names the scopes between it and the statement give: an
+				// outer name given again there means an inner table.
+				for _, sc := range v.scopes[1:] {
+					for n := range sc.names {
+						if pl.shadows == nil {
+							pl.shadows = map[string]bool{}
+						}
+						pl.shadows[n] = true
+					}
 				}
 				v.out = append(v.out, pl)
 			}
@@ -162,8 +182,10 @@ func correlatedOnKey(p place, places []place, col, sub string) bool {
 			outer[q.name] = true
 		}
 	}
-	if outer[p.name] {
-		return false // a name both could mean is the inner one
+	for n := range outer {
+		if p.shadows[n] {
+			return false // the name means an inner table there
+		}
 	}
 	return correlatedColumn(p, outer, col) && (sub == "" || correlatedColumn(p, outer, sub))
 }

@@ -68,3 +68,6 @@ SELECT id FROM comments WHERE EXISTS (SELECT 1 FROM comments WHERE product_id = 
 SELECT COUNT(*) FROM comments c WHERE c.product_id IN (SELECT d.product_id FROM comments d GROUP BY d.user_id)
 -- error
 SELECT id FROM comments WHERE user_id IN (SELECT id FROM users)
+-- An outer name given again inside the subquery means the inner table.
+-- error
+SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d JOIN regions c ON c.id = d.user_id WHERE d.product_id = c.product_id)
