@@ -6,6 +6,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 
+	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shard"
 )
@@ -376,7 +377,10 @@ func (pl *Planner) unionPlan(st *parser.Statement, f Facts, sharded []tableRef) 
 		return nil, err
 	}
 	if !ok {
-		return nil, notSupported("UNION over sharded table %s is supported only when every SELECT in it is pinned to one physical table (on one server) by its shard key", sharded[0].qualified())
+		if d, ok, err := pl.unionAllPlan(st, f); ok || err != nil {
+			return d, err
+		}
+		return nil, notSupported("UNION over sharded table %s is supported when every SELECT in it is pinned to one physical table (on one server) by its shard key, or as UNION ALL of SELECTs without an ORDER BY or LIMIT on the whole", sharded[0].qualified())
 	}
 	steps, logical, err := render(st, f, sharded, sets)
 	if err != nil {
@@ -515,4 +519,61 @@ func (pl *Planner) subqueriesLocal(n *ast.SelectStmt, db string) bool {
 		},
 	})
 	return ok
+}
+
+// unionAllPlan plans SELECT … UNION ALL SELECT … (no DISTINCT union, no
+// ORDER BY or LIMIT on the whole, no WITH) as its parts, each planned as
+// the SELECT it is, their rows one part after another
+// (engine.UnionAll). ok is false for other unions.
+func (pl *Planner) unionAllPlan(st *parser.Statement, f Facts) (*draft, bool, error) {
+	u, isUnion := st.Node.(*ast.SetOprStmt)
+	if !isUnion || u.OrderBy != nil || u.Limit != nil || u.With != nil || u.SelectList == nil ||
+		u.SelectList.OrderBy != nil || u.SelectList.Limit != nil || u.SelectList.With != nil || len(u.SelectList.Selects) < 2 {
+		return nil, false, nil
+	}
+	var parts []engine.RowSource
+	for i, n := range u.SelectList.Selects {
+		sel, ok := n.(*ast.SelectStmt)
+		if !ok || sel.With != nil {
+			return nil, false, nil
+		}
+		if i > 0 && (sel.AfterSetOperator == nil || *sel.AfterSetOperator != ast.UnionAll) {
+			return nil, false, nil
+		}
+		// The part as a statement of its own: planning rewrites the tree
+		// it renders, so each is parsed from its text.
+		// Its fields keep the names the client wrote (COUNT(*), not the
+		// COUNT(1) the restored text would give them).
+		keepColumnNames(sel)
+		op := sel.AfterSetOperator
+		sel.AfterSetOperator = nil
+		text, err := parser.RestoreIn(sel, f.Text)
+		sel.AfterSetOperator = op
+		if err != nil {
+			return nil, true, err
+		}
+		p := parser.New()
+		p.SetMode(f.Text)
+		stmts, err := p.Parse(text)
+		if err != nil {
+			return nil, true, err
+		}
+		if len(stmts) != 1 || stmts[0].Kind != parser.KindSelect {
+			return nil, false, nil
+		}
+		d, err := pl.plan(stmts[0], f)
+		if err != nil {
+			return nil, true, err
+		}
+		root, err := build(d, stmts[0])
+		if err != nil {
+			return nil, true, err
+		}
+		rs, ok := root.(engine.RowSource)
+		if !ok {
+			return nil, false, nil
+		}
+		parts = append(parts, rs)
+	}
+	return &draft{Read: st.ReadOnly, Root: &engine.UnionAll{Parts: parts}}, true, nil
 }

@@ -71,3 +71,12 @@ SELECT id FROM comments WHERE user_id IN (SELECT id FROM users)
 -- An outer name given again inside the subquery means the inner table.
 -- error
 SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d JOIN regions c ON c.id = d.user_id WHERE d.product_id = c.product_id)
+-- UNION ALL over shards: each SELECT planned as it would be alone, the
+-- parts' rows one after another.
+SELECT id FROM comments WHERE product_id = 42 UNION ALL SELECT id FROM comments WHERE product_id = 43
+SELECT user_id, COUNT(*) FROM comments GROUP BY user_id UNION ALL SELECT id, 0 FROM regions
+SELECT id FROM comments UNION ALL (SELECT id FROM comments ORDER BY id DESC LIMIT 3)
+-- error
+SELECT id FROM comments UNION SELECT id FROM comments WHERE product_id = 43
+-- error
+SELECT id FROM comments UNION ALL SELECT id FROM comments ORDER BY id
