@@ -161,15 +161,7 @@ func (m *MoveRows) insertCopy(vc Cursor, wr *rowWriter, t MoveTable, generated m
 	wr.cols, wr.skip = res.Columns, skip
 	wr.cols_ = " (" + strings.Join(names, ",") + ")"
 	for n, r := range res.Rows {
-		row := &Row{Vals: make([][]byte, len(r)), Nulls: make([]bool, len(r))}
-		for i, v := range r {
-			if v == nil {
-				row.Nulls[i] = true
-			} else {
-				row.Vals[i] = []byte(*v)
-			}
-		}
-		if err := wr.add(m.Router, row, keyAt, subAt, n+1); err != nil {
+		if err := wr.add(m.Router, textRow(r), keyAt, subAt, n+1); err != nil {
 			return err
 		}
 	}

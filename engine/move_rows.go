@@ -470,15 +470,7 @@ func (m *MoveRows) moveChunk(vc Cursor, wr *rowWriter, t MoveTable, pk []string,
 		return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: moving rows of %s: %d of %d rows found to delete from %s", m.Table, ok.AffectedRows, len(moving), t.Table)
 	}
 	for n, r := range rows {
-		row := &Row{Vals: make([][]byte, len(r)), Nulls: make([]bool, len(r))}
-		for i, v := range r {
-			if v == nil {
-				row.Nulls[i] = true
-			} else {
-				row.Vals[i] = []byte(*v)
-			}
-		}
-		if err := wr.add(m.Router, row, keyAt, subAt, n+1); err != nil {
+		if err := wr.add(m.Router, textRow(r), keyAt, subAt, n+1); err != nil {
 			return err
 		}
 	}

@@ -31,6 +31,19 @@ func NewRow(vals ...[]byte) *Row {
 	return r
 }
 
+// textRow makes a row from values read as text (nil: NULL).
+func textRow(vals []*string) *Row {
+	row := &Row{Vals: make([][]byte, len(vals)), Nulls: make([]bool, len(vals))}
+	for i, v := range vals {
+		if v == nil {
+			row.Nulls[i] = true
+		} else {
+			row.Vals[i] = []byte(*v)
+		}
+	}
+	return row
+}
+
 // rawRow wraps a packet (copied: the connection reuses its buffer).
 func rawRow(p []byte, src int) *Row {
 	return &Row{raw: append([]byte(nil), p...), Src: src}

@@ -397,19 +397,36 @@ func (pl *Planner) unionPlan(st *parser.Statement, f Facts, sharded []tableRef) 
 // weight string, as GROUP BY compares it); WITH ROLLUP adds rows over
 // several groups.
 func (pl *Planner) groupsLocal(n *ast.SelectStmt, sharded []tableRef, f Facts) bool {
-	if len(sharded) != 1 || n.GroupBy == nil || n.GroupBy.Rollup {
+	if n.GroupBy == nil || n.GroupBy.Rollup {
 		return false
+	}
+	alias, t, ok := pl.oneKeyedTable(n, sharded, f)
+	return ok && listsShardColumns(n.GroupBy.Items, alias, t)
+}
+
+// oneKeyedTable is the statement's one sharded table, with the name its
+// columns are qualified by, when its definition is known (so that equal
+// values of its shard columns are one canonical key).
+func (pl *Planner) oneKeyedTable(n *ast.SelectStmt, sharded []tableRef, f Facts) (string, *shard.Table, bool) {
+	if len(sharded) != 1 {
+		return "", nil, false
 	}
 	r := sharded[0]
 	if k := pl.keysFor(f, r.schema, r.sharded); !k.known || k.legacy {
-		return false
+		return "", nil, false
 	}
 	alias := strings.ToLower(aliasOf(n, r))
 	if alias == "" {
 		alias = strings.ToLower(r.name)
 	}
+	return alias, r.sharded, true
+}
+
+// listsShardColumns: items (GROUP BY, PARTITION BY) name every shard
+// column of t, as plain columns of the table called alias.
+func listsShardColumns(items []*ast.ByItem, alias string, t *shard.Table) bool {
 	has := func(col string) bool {
-		for _, item := range n.GroupBy.Items {
+		for _, item := range items {
 			c, ok := item.Expr.(*ast.ColumnNameExpr)
 			if ok && c.Name.Name.L == col && (c.Name.Table.L == "" || c.Name.Table.L == alias) {
 				return true
@@ -417,7 +434,6 @@ func (pl *Planner) groupsLocal(n *ast.SelectStmt, sharded []tableRef, f Facts) b
 		}
 		return false
 	}
-	t := r.sharded
 	return has(t.Column) && (t.SubColumn == "" || has(t.SubColumn))
 }
 
@@ -426,16 +442,9 @@ func (pl *Planner) groupsLocal(n *ast.SelectStmt, sharded []tableRef, f Facts) b
 // physical table, and each shard computes the functions over whole
 // partitions. Like groupsLocal, it needs the table's definition.
 func (pl *Planner) windowsLocal(n *ast.SelectStmt, sharded []tableRef, f Facts) bool {
-	if len(sharded) != 1 {
+	alias, t, ok := pl.oneKeyedTable(n, sharded, f)
+	if !ok {
 		return false
-	}
-	r := sharded[0]
-	if k := pl.keysFor(f, r.schema, r.sharded); !k.known || k.legacy {
-		return false
-	}
-	alias := strings.ToLower(aliasOf(n, r))
-	if alias == "" {
-		alias = strings.ToLower(r.name)
 	}
 	named := map[string]*ast.WindowSpec{}
 	for i := range n.WindowSpecs {
@@ -455,7 +464,6 @@ func (pl *Planner) windowsLocal(n *ast.SelectStmt, sharded []tableRef, f Facts) 
 		}
 		return nil
 	}
-	t := r.sharded
 	local := true
 	n.Accept(&visitFn{fn: func(x ast.Node) bool {
 		w, ok := x.(*ast.WindowFuncExpr)
@@ -463,19 +471,7 @@ func (pl *Planner) windowsLocal(n *ast.SelectStmt, sharded []tableRef, f Facts) 
 			return local
 		}
 		p := partition(&w.Spec, 0)
-		has := func(col string) bool {
-			if p == nil {
-				return false
-			}
-			for _, item := range p.Items {
-				c, ok := item.Expr.(*ast.ColumnNameExpr)
-				if ok && c.Name.Name.L == col && (c.Name.Table.L == "" || c.Name.Table.L == alias) {
-					return true
-				}
-			}
-			return false
-		}
-		local = local && has(t.Column) && (t.SubColumn == "" || has(t.SubColumn))
+		local = local && p != nil && listsShardColumns(p.Items, alias, t)
 		return local
 	}})
 	return local

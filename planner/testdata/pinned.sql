@@ -16,8 +16,8 @@ SELECT t.n FROM (SELECT COUNT(*) AS n FROM comments WHERE product_id = 42) AS t
 SELECT body, (SELECT COUNT(*) FROM comments c2 WHERE c2.product_id = 42) FROM comments WHERE product_id = 42
 -- tables: 1
 SELECT * FROM comments WHERE product_id = 42 UNION SELECT * FROM comments WHERE product_id = 42
--- Pinned to different physical tables: each mention would need its own.
--- error
+-- Pinned to different physical tables: as UNION ALL, each part alone
+-- (below).
 SELECT id FROM comments WHERE product_id = 42 UNION ALL SELECT id FROM comments WHERE product_id = 43
 -- A mention that is not pinned reaches every table.
 -- error
@@ -75,6 +75,9 @@ SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d JOIN regions c 
 -- parts' rows one after another.
 SELECT id FROM comments WHERE product_id = 42 UNION ALL SELECT id FROM comments WHERE product_id = 43
 SELECT user_id, COUNT(*) FROM comments GROUP BY user_id UNION ALL SELECT id, 0 FROM regions
+-- A part in parentheses (with its own ORDER BY … LIMIT) is not taken
+-- apart yet.
+-- error
 SELECT id FROM comments UNION ALL (SELECT id FROM comments ORDER BY id DESC LIMIT 3)
 -- error
 SELECT id FROM comments UNION SELECT id FROM comments WHERE product_id = 43
