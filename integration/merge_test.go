@@ -445,6 +445,7 @@ func TestPinnedStatementsDifferential(t *testing.T) {
 		"SELECT id FROM items WHERE product_id = 4 UNION SELECT id FROM items WHERE product_id = 5",
 		"SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM items",
 		"SELECT COUNT(*) FROM items UNION ALL SELECT MAX(qty) FROM items",
+		"SELECT DISTINCT COUNT(*) FROM items GROUP BY product_id",
 		"SELECT COUNT(*) FROM items a JOIN items b USING (qty)",
 		"SELECT SQL_CALC_FOUND_ROWS id FROM items ORDER BY id LIMIT 3",
 		"SELECT id FROM items i WHERE i.product_id NOT IN (SELECT j.product_id FROM items j WHERE j.qty > 3)",

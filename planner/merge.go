@@ -169,24 +169,31 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 		return err
 	}
 
-	grouped := sel.GroupBy != nil || hasAggregate(sel) || (sel.Having != nil && containsAggregate(sel.Having.Expr))
-	switch {
-	case grouped && localGroups:
-		// Each shard computes whole groups (aggregates of any kind,
-		// expressions over them, HAVING): the rows are final, merged in
-		// the ORDER BY's order, or without one in the GROUP BY's, the
-		// order MariaDB returns groups in.
-		if sel.OrderBy == nil {
-			sel.OrderBy = &ast.OrderByClause{Items: sel.GroupBy.Items}
-		}
-		for _, item := range sel.OrderBy.Items {
-			expr, _ := resolve(item.Expr)
-			m.Keys = append(m.Keys, engine.SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
+	// sortedRows merges final rows in the ORDER BY's order, each shard
+	// asked for the first LIMIT+OFFSET of its own.
+	sortedRows := func() {
+		if sel.OrderBy != nil {
+			for _, item := range sel.OrderBy.Items {
+				expr, _ := resolve(item.Expr)
+				m.Keys = append(m.Keys, engine.SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
+			}
 		}
 		if m.Count >= 0 {
 			sel.Limit = &ast.Limit{Count: ast.NewValueExpr(uint64(m.Count+m.Offset), "", "")}
 		}
-		return m, nil
+	}
+	grouped := sel.GroupBy != nil || hasAggregate(sel) || (sel.Having != nil && containsAggregate(sel.Having.Expr))
+	switch {
+	case grouped && localGroups && !sel.Distinct:
+		// Each shard computes whole groups (aggregates of any kind,
+		// expressions over them, HAVING): the rows are final, merged in
+		// the ORDER BY's order, or without one in the GROUP BY's, the
+		// order MariaDB returns groups in. (DISTINCT would need rows of
+		// several shards compared: the general path below refuses it.)
+		if sel.OrderBy == nil {
+			sel.OrderBy = &ast.OrderByClause{Items: sel.GroupBy.Items}
+		}
+		sortedRows()
 	case grouped:
 		if wildcard {
 			return nil, refuse("SELECT * with aggregates")
@@ -325,15 +332,7 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 			sel.Limit = &ast.Limit{Count: ast.NewValueExpr(uint64(m.Count+m.Offset), "", "")}
 		}
 	default:
-		if sel.OrderBy != nil {
-			for _, item := range sel.OrderBy.Items {
-				expr, _ := resolve(item.Expr)
-				m.Keys = append(m.Keys, engine.SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
-			}
-		}
-		if m.Count >= 0 {
-			sel.Limit = &ast.Limit{Count: ast.NewValueExpr(uint64(m.Count+m.Offset), "", "")}
-		}
+		sortedRows()
 	}
 	return m, nil
 }

@@ -56,3 +56,6 @@ SELECT user_id, MAX(product_id), RANK() OVER (PARTITION BY product_id ORDER BY C
 SELECT SQL_CALC_FOUND_ROWS * FROM comments ORDER BY id LIMIT 3
 -- tables: 1
 SELECT SQL_CALC_FOUND_ROWS * FROM comments WHERE product_id = 42 ORDER BY id LIMIT 3
+-- DISTINCT over whole groups compares rows of several shards: refused.
+-- error
+SELECT DISTINCT COUNT(*) FROM comments GROUP BY product_id
