@@ -16,6 +16,12 @@ const (
 	AggMin   = "min"
 	AggMax   = "max"
 	AggAvg   = "avg"
+	// A DISTINCT aggregate's input rows are sorted by its argument within
+	// each group (see OrderedAggregate.GroupKeys): H is [a slot for the
+	// merged value, the argument's value, its weight].
+	AggCountDistinct = "count_distinct"
+	AggSumDistinct   = "sum_distinct"
+	AggAvgDistinct   = "avg_distinct"
 )
 
 // AggSpec merges one aggregate. H are its helper columns (offsets from the
@@ -30,6 +36,16 @@ type AggSpec struct {
 	Text string
 }
 
+// input is the helper holding what the shards send for the aggregate:
+// the partial value, or a DISTINCT aggregate's argument.
+func (s AggSpec) input() int {
+	switch s.Kind {
+	case AggCountDistinct, AggSumDistinct, AggAvgDistinct:
+		return 1
+	}
+	return 0
+}
+
 // OrderedAggregate merges partial aggregates. With Group, its input is
 // sorted by the group keys and rows equal on them form one group; without,
 // every row is one partial of a single group. Each output row is the
@@ -42,6 +58,11 @@ type OrderedAggregate struct {
 	Keys   []SortKey
 	Aggs   []AggSpec
 	Hidden int
+	// GroupKeys is how many of Keys make a group (0: all of them). The
+	// key after them is a DISTINCT aggregate's argument: the shards group
+	// by it too, so each of its values comes once per shard, and the
+	// merged stream holds equal values next to each other within a group.
+	GroupKeys int
 }
 
 func (a *OrderedAggregate) Inputs() []Primitive { return []Primitive{a.Input} }
@@ -74,9 +95,14 @@ func (a *OrderedAggregate) Open(vc Cursor) (Rows, error) {
 	}
 	cols := in.cols
 	ar := &aggRows{spec: a, in: in, header: in.header, cols: cols, base: len(cols) - a.Hidden}
-	ar.cmp = newComparer(a.Keys, cols, a.Hidden)
+	group := a.Keys
+	if a.GroupKeys > 0 && a.GroupKeys < len(a.Keys) {
+		group = a.Keys[:a.GroupKeys]
+		ar.distinct = newComparer(a.Keys[a.GroupKeys:a.GroupKeys+1], cols, a.Hidden)
+	}
+	ar.cmp = newComparer(group, cols, a.Hidden)
 	for _, s := range a.Aggs {
-		ar.kinds = append(ar.kinds, kindOf(cols[ar.base+s.H[0]].Type))
+		ar.kinds = append(ar.kinds, kindOf(cols[ar.base+s.H[s.input()]].Type))
 	}
 	return ar, nil
 }
@@ -101,6 +127,10 @@ type aggRows struct {
 	first  *Row        // first row of the group being merged
 	states []aggState
 	done   bool
+	// distinct compares a DISTINCT aggregate's argument (nil: none);
+	// prev is the group's previous row.
+	distinct comparer
+	prev     *Row
 }
 
 func (ar *aggRows) Header() ([][]byte, error) { return ar.header, nil }
@@ -132,7 +162,7 @@ func (ar *aggRows) Next() (*Row, error) {
 		if ar.first != nil {
 			out = ar.finish()
 		}
-		ar.first = r
+		ar.first, ar.prev = r, nil
 		ar.states = make([]aggState, len(ar.spec.Aggs))
 		ar.add(r)
 		if out != nil {
@@ -145,10 +175,33 @@ func (ar *aggRows) Close(err error) { ar.in.Close(err) }
 
 // add merges one row's partial aggregates into the group.
 func (ar *aggRows) add(r *Row) {
+	// A DISTINCT aggregate's argument is new when it differs from the
+	// previous row's (by the argument's collation and type).
+	newValue := ar.distinct != nil && (ar.prev == nil || ar.distinct.compare(ar.prev, r) != 0)
+	ar.prev = r
 	for i, a := range ar.spec.Aggs {
 		st := &ar.states[i]
 		h := ar.base + a.H[0]
 		switch a.Kind {
+		case AggCountDistinct, AggSumDistinct, AggAvgDistinct:
+			h = ar.base + a.H[1]
+			if !newValue || r.Nulls[h] {
+				continue
+			}
+			st.count++
+			st.any = true
+			if a.Kind == AggCountDistinct {
+				continue
+			}
+			if ar.kinds[i] == kindFloat {
+				f, _ := strconv.ParseFloat(string(r.Vals[h]), 64)
+				st.sumF += f
+			} else {
+				if st.sum == nil {
+					st.sum = new(big.Rat)
+				}
+				st.sum.Add(st.sum, ratOf(r.Vals[h]))
+			}
 		case AggCount:
 			n, _ := strconv.ParseInt(string(r.Vals[h]), 10, 64)
 			st.count += n
@@ -210,19 +263,23 @@ func (ar *aggRows) finish() *Row {
 // text is the text MySQL shows for a merged aggregate, nil for NULL.
 func (ar *aggRows) text(i int) []byte {
 	a, st := ar.spec.Aggs[i], ar.states[i]
-	col := ar.cols[ar.base+a.H[0]]
+	col := ar.cols[ar.base+a.H[a.input()]]
 	if a.Visible >= 0 {
 		col = ar.cols[a.Visible]
+	} else if a.Kind == AggAvg || a.Kind == AggAvgDistinct {
+		// Only HAVING or ORDER BY read it: with the scale MySQL gives AVG
+		// (its argument's and 4 more), not the argument's own.
+		col.Decimals = min(col.Decimals+4, 30)
 	}
 	switch a.Kind {
-	case AggCount:
+	case AggCount, AggCountDistinct:
 		return []byte(strconv.FormatInt(st.count, 10))
 	case AggMin, AggMax:
 		if !st.any {
 			return nil
 		}
 		return st.best
-	case AggSum:
+	case AggSum, AggSumDistinct:
 		if !st.any {
 			return nil
 		}
@@ -230,7 +287,7 @@ func (ar *aggRows) text(i int) []byte {
 			return formatFloat(st.sumF)
 		}
 		return []byte(st.sum.FloatString(int(col.Decimals)))
-	case AggAvg:
+	case AggAvg, AggAvgDistinct:
 		if !st.any || st.count == 0 {
 			return nil
 		}

@@ -211,3 +211,45 @@ func TestOrderedAggregateDescribe(t *testing.T) {
 		t.Errorf("mergeSummary %q, want %q", got, want)
 	}
 }
+
+// TestOrderedAggregateDistinct: shards group by (k, x) and sort by it;
+// within a group of k, a value of x (by its weight: 'A' and 'a' are one)
+// is counted once whichever shards send it; NULL is not counted; the
+// plain aggregates add up every (k, x) partial. The merged DISTINCT
+// values land in slots of their own (HAVING reads them there).
+func TestOrderedAggregateDistinct(t *testing.T) {
+	// Visible: k, count(distinct x), sum(distinct n), count(*); helpers:
+	// 0 k, 1 k weight, 2 x, 3 x weight, 4 count partial, 5 slot for
+	// count(distinct x), 6 n, 7 n weight, 8 slot for sum(distinct n).
+	c := cols("k", tString, "cd", tLong, "sd", tDecimal, 0, "cnt", tLong,
+		"h0", tString, "h1", tString, "h2", tString, "h3", tString, "h4", tLong, "h5", tLong, "h6", tInt, "h7", tString, "h8", tLong)
+	aggs := []AggSpec{
+		{Kind: AggCountDistinct, Visible: 1, H: []int{5, 2, 3}},
+		{Kind: AggCount, Visible: 3, H: []int{4}},
+	}
+	part := func(k, x, cnt string) vals {
+		xw := NULL
+		if x != NULL {
+			xw = ci(x)
+		}
+		return row(k, "1", "0", cnt, k, ci(k), x, xw, cnt, "0", "0", "0", "0")
+	}
+	vc := newCursor(t)
+	keys := []SortKey{{Value: 0, Weight: 1}, {Value: 2, Weight: 3}}
+	in := &MergeSort{Routes: routes(vc,
+		rs(c, part("a", NULL, "1"), part("a", "x", "2"), part("a", "y", "1"), part("b", "z", "4")),
+		rs(c, part("A", "X", "3"), part("a", "z", "1"), part("c", NULL, "2"))), Keys: keys, Hidden: 9, Purpose: MergeForGroups}
+	agg := &OrderedAggregate{Input: in, Group: true, Keys: keys, Aggs: aggs, Hidden: 9, GroupKeys: 1}
+	w := &recWriter{}
+	got := wantComplete(t, vc, w, agg.Execute(vc, w))
+	// a: x (twice, as x and X), y, z → 3 distinct, 1+2+1+3+1 = 8 rows.
+	want := [][]string{{"a", "3", "8"}, {"b", "1", "4"}, {"c", "0", "2"}}
+	if len(got.rows) != len(want) {
+		t.Fatalf("rows %v", got.rows)
+	}
+	for i, r := range got.rows {
+		if r[0] != want[i][0] || r[1] != want[i][1] || r[3] != want[i][2] || r[4+5] != want[i][1] {
+			t.Errorf("group %d: %v, want k %s, count(distinct) %s (also in its slot), count %s", i, r, want[i][0], want[i][1], want[i][2])
+		}
+	}
+}

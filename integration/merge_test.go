@@ -210,6 +210,12 @@ func differentialQueries() []string {
 		"SELECT product_id, ROUND(AVG(score), 2) AS a FROM items GROUP BY product_id HAVING MAX(name) LIKE '%a%' ORDER BY a DESC, product_id LIMIT 4",
 		"SELECT product_id, qty, COUNT(*) FROM items GROUP BY product_id, qty HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC, product_id, qty LIMIT 5 OFFSET 1",
 		"SELECT i.product_id, STD(i.price), BIT_OR(i.qty) FROM items i GROUP BY i.product_id",
+		// DISTINCT aggregates of one argument under GROUP BY another
+		// column: shards group by the argument too.
+		"SELECT qty, COUNT(DISTINCT product_id), COUNT(*), SUM(price) FROM items GROUP BY qty",
+		"SELECT qty, COUNT(DISTINCT name), MAX(price) FROM items GROUP BY qty ORDER BY COUNT(DISTINCT name) DESC, qty",
+		"SELECT product_id % 3 AS m, AVG(DISTINCT price), SUM(DISTINCT price), COUNT(price) FROM items GROUP BY m HAVING COUNT(DISTINCT price) > 2 ORDER BY m",
+		"SELECT qty, COUNT(DISTINCT created) FROM items GROUP BY qty HAVING AVG(price) > 300 ORDER BY qty LIMIT 3",
 		"SELECT DISTINCT qty FROM items",
 		"SELECT DISTINCT product_id, qty % 2 FROM items ORDER BY product_id, qty % 2",
 		"SELECT id, name FROM items WHERE product_id = 4 ORDER BY name DESC, id LIMIT 5",

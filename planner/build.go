@@ -82,7 +82,7 @@ func buildMerge(m *MergeSpec, routes []*engine.Route, meta *engine.Route) (engin
 	case m.DistinctAgg != "":
 		node = &engine.DistinctAggregate{Input: node, Kind: m.DistinctAgg, Meta: meta}
 	case m.Group || len(m.Aggs) > 0:
-		node = &engine.OrderedAggregate{Input: node, Group: m.Group, Keys: m.Keys, Aggs: m.Aggs, Hidden: m.Hidden}
+		node = &engine.OrderedAggregate{Input: node, Group: m.Group, Keys: m.Keys, Aggs: m.Aggs, Hidden: m.Hidden, GroupKeys: m.GroupKeys}
 	case m.Distinct:
 		node = &engine.Distinct{Input: node, Keys: m.Keys, Hidden: m.Hidden}
 	}

@@ -38,6 +38,10 @@ type MergeSpec struct {
 	// DistinctAgg is COUNT(DISTINCT x) or SUM(DISTINCT x), the only field:
 	// shards return their distinct values of x (hidden 0 and weight 1).
 	DistinctAgg string
+	// GroupKeys, when not 0, is how many of Keys are GROUP BY keys: the
+	// next is the argument of the statement's DISTINCT aggregates, which
+	// the shards group by too (engine.OrderedAggregate.GroupKeys).
+	GroupKeys int
 
 	fields   []*ast.SelectField // the client's select list, for HAVING and ORDER BY
 	aggIndex map[string]int     // restored text of an aggregate → Aggs index
@@ -133,14 +137,28 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 		}
 		return e, -1
 	}
+	// distinctArg is the one argument of the statement's DISTINCT
+	// aggregates (GROUP BY only), distinctAt its value and weight helpers.
+	var distinctArg ast.ExprNode
+	var distinctAt [2]int
 	addAgg := func(a *ast.AggregateFuncExpr, visible int) error {
 		text := restoreText(a)
 		if _, ok := m.aggIndex[text]; ok && visible < 0 {
 			return nil
 		}
 		spec := engine.AggSpec{Kind: strings.ToLower(a.F), Visible: visible, Text: text}
-		if a.Distinct {
-			return refuse(strings.ToUpper(spec.Kind) + "(DISTINCT ...) together with other fields or GROUP BY")
+		if a.Distinct && spec.Kind != ast.AggFuncMin && spec.Kind != ast.AggFuncMax {
+			kind, ok := map[string]string{ast.AggFuncCount: engine.AggCountDistinct, ast.AggFuncSum: engine.AggSumDistinct, ast.AggFuncAvg: engine.AggAvgDistinct}[spec.Kind]
+			if !ok || distinctArg == nil || len(a.Args) != 1 || restoreText(a.Args[0]) != restoreText(distinctArg) {
+				return refuse(strings.ToUpper(spec.Kind) + "(DISTINCT ...) together with other fields or GROUP BY, unless under GROUP BY with one argument for every DISTINCT aggregate")
+			}
+			// H[0] is a slot of its own for the merged value (HAVING and
+			// ORDER BY read it there); H[1] and H[2] are the argument's.
+			slot := hidden(ast.NewValueExpr(int64(0), "", ""))
+			spec.Kind, spec.H = kind, []int{slot, distinctAt[0], distinctAt[1]}
+			m.aggIndex[text] = len(m.Aggs)
+			m.Aggs = append(m.Aggs, spec)
+			return nil
 		}
 		switch spec.Kind {
 		case ast.AggFuncCount, ast.AggFuncSum:
@@ -220,6 +238,12 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 			m.Distinct = true
 			return m, nil
 		}
+		if sel.GroupBy != nil && !sel.GroupBy.Rollup {
+			if x := distinctArgument(sel); x != nil {
+				distinctArg = x
+				distinctAt = [2]int{hidden(x), weight(x)}
+			}
+		}
 		for i, f := range m.fields {
 			if a, ok := f.Expr.(*ast.AggregateFuncExpr); ok {
 				if err := addAgg(a, i); err != nil {
@@ -250,6 +274,14 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 				m.groupKey[restoreText(expr)] = len(m.Keys)
 				m.Keys = append(m.Keys, engine.SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
 				shardOrder = append(shardOrder, &ast.ByItem{Expr: expr, Desc: item.Desc})
+			}
+			if distinctArg != nil {
+				// Shards group by the argument too: each of its values
+				// once per group and shard, sorted after the group keys.
+				m.GroupKeys = len(m.Keys)
+				m.Keys = append(m.Keys, engine.SortKey{Value: distinctAt[0], Weight: distinctAt[1]})
+				shardOrder = append(shardOrder, &ast.ByItem{Expr: distinctArg})
+				sel.GroupBy.Items = append(sel.GroupBy.Items, &ast.ByItem{Expr: distinctArg})
 			}
 		}
 		streamable := true
@@ -291,7 +323,7 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 			sel.OrderBy = &ast.OrderByClause{Items: shardOrder}
 		}
 		sel.Limit = nil
-		if streamable && m.Group && m.Count >= 0 {
+		if streamable && m.Group && m.Count >= 0 && m.GroupKeys == 0 {
 			// In key order the first N groups overall are among each
 			// shard's first N.
 			sel.Limit = &ast.Limit{Count: ast.NewValueExpr(uint64(m.Count+m.Offset), "", "")}
@@ -407,4 +439,50 @@ func isStringConst(e ast.ExprNode) bool {
 	}
 	_, isString := v.GetValue().(string)
 	return isString
+}
+
+// distinctArgument is the one argument every COUNT/SUM/AVG(DISTINCT …)
+// of the SELECT (fields, HAVING, ORDER BY) shares, nil when there is none
+// or they differ.
+func distinctArgument(sel *ast.SelectStmt) ast.ExprNode {
+	var arg ast.ExprNode
+	same := true
+	visit := func(n ast.Node) {
+		n.Accept(&visitFn{fn: func(x ast.Node) bool {
+			switch a := x.(type) {
+			case *ast.SubqueryExpr:
+				return false
+			case *ast.AggregateFuncExpr:
+				k := strings.ToLower(a.F)
+				if !a.Distinct || k == ast.AggFuncMin || k == ast.AggFuncMax {
+					return true
+				}
+				if len(a.Args) != 1 {
+					same = false
+				} else if arg == nil {
+					arg = a.Args[0]
+				} else if restoreText(arg) != restoreText(a.Args[0]) {
+					same = false
+				}
+			}
+			return true
+		}})
+	}
+	for _, f := range sel.Fields.Fields {
+		if f.Expr != nil {
+			visit(f.Expr)
+		}
+	}
+	if sel.Having != nil {
+		visit(sel.Having.Expr)
+	}
+	if sel.OrderBy != nil {
+		for _, item := range sel.OrderBy.Items {
+			visit(item.Expr)
+		}
+	}
+	if !same {
+		return nil
+	}
+	return arg
 }

@@ -36,9 +36,15 @@ SELECT user_id FROM comments GROUP BY user_id HAVING MAX(body) LIKE 'a%'
 SELECT product_id, COUNT(DISTINCT user_id), SUM(score) / COUNT(*), GROUP_CONCAT(body ORDER BY id SEPARATOR '|') FROM comments GROUP BY product_id
 SELECT product_id, MAX(score) - MIN(score) AS spread FROM comments GROUP BY product_id HAVING spread > 1 ORDER BY spread DESC, product_id LIMIT 3
 SELECT c.product_id, COUNT(*) FROM comments c GROUP BY c.product_id, user_id HAVING COUNT(*) > 1
--- GROUP BY another column still merges partial aggregates (and refuses these).
--- error
+-- GROUP BY another column merges partial aggregates; DISTINCT aggregates
+-- of one argument: the shards group by it too, the proxy counts its
+-- values once per group.
 SELECT user_id, COUNT(DISTINCT product_id) FROM comments GROUP BY user_id
+SELECT user_id, COUNT(*), COUNT(DISTINCT score), SUM(DISTINCT score), AVG(DISTINCT score), MAX(body) FROM comments GROUP BY user_id HAVING COUNT(DISTINCT score) > 1 ORDER BY COUNT(DISTINCT score) DESC, user_id LIMIT 5
+-- error
+SELECT user_id, COUNT(DISTINCT product_id), COUNT(DISTINCT score) FROM comments GROUP BY user_id
+-- error
+SELECT COUNT(DISTINCT product_id), COUNT(*) FROM comments
 -- error
 SELECT product_id, COUNT(*) FROM comments GROUP BY product_id WITH ROLLUP
 -- Windows partitioned by the shard key are whole on each shard.
