@@ -957,3 +957,18 @@ func (vc *fakeCursor) lastEventIndex(prefix string) int {
 	}
 	return -1
 }
+
+// sentCount counts the connections that were sent sql.
+func (vc *fakeCursor) sentCount(sql string) int {
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	n := 0
+	for _, c := range vc.conns {
+		for _, s := range c.sent {
+			if s == sql {
+				n++
+			}
+		}
+	}
+	return n
+}

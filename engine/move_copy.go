@@ -61,8 +61,12 @@ func (m *MoveRows) copyMove(vc Cursor, pk []string, generated map[string]bool) (
 	for i, t := range m.Tables {
 		at := shard.Target{Cluster: t.Cluster, Table: t.Table}
 		here, tmp := parser.QuoteIdent(m.Schema)+"."+parser.QuoteIdent(t.Table), m.tempName(t)
-		if _, err := wr.exec(at, "CREATE TEMPORARY TABLE "+tmp+" LIKE "+here); err != nil {
-			return total, err
+		// A copy an earlier statement could not drop (its connection kept
+		// in a transaction) must not add its rows to this one's.
+		for _, q := range []string{"DROP TEMPORARY TABLE IF EXISTS " + tmp, "CREATE TEMPORARY TABLE " + tmp + " LIKE " + here} {
+			if _, err := wr.exec(at, q); err != nil {
+				return total, err
+			}
 		}
 		created = append(created, t)
 		ok, err := wr.exec(at, "INSERT INTO "+tmp+" ("+cols+") SELECT "+cols+" "+t.FindRest)

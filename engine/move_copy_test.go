@@ -92,7 +92,14 @@ func TestMoveRowsCopy(t *testing.T) {
 			}
 			// Every table is copied, emptied and updated before the
 			// first row goes back; the copies are dropped last.
-			order := []string{mkA, cpA, tc.dels[0], updA, mkB, cpB, tc.dels[1], updB, backA, insB, insA, backB, insC, dropA, dropB}
+			order := []string{mkA, cpA, tc.dels[0], updA, mkB, cpB, tc.dels[1], updB, backA, insB, insA, backB, insC}
+			// Each copy is dropped before it is made (a leftover of a
+			// failed statement) and after.
+			for _, q := range []string{dropA, dropB} {
+				if n := vc.sentCount(q); n != 2 {
+					t.Errorf("%s sent %d times, want 2", q, n)
+				}
+			}
 			last := -1
 			for _, q := range order {
 				if id := vc.connFor(t, q).id; id <= last {
