@@ -690,6 +690,28 @@ func TestMoveKeyInPrimaryKey(t *testing.T) {
 			e.same(t, c.table, c.key)
 		})
 	}
+	t.Run("a failed move, then another, in one transaction", func(t *testing.T) {
+		e.both(t, "INSERT INTO itpk (id, pid, qty) VALUES (500, 7, 1), (500, 8, 2)")
+		ctx := context.Background()
+		for _, db := range []*sql.DB{e.px, e.ref} {
+			c, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustExecMv(t, c, "BEGIN")
+			// (7, 500) exists: the row cannot move there, on either.
+			if _, err := c.ExecContext(ctx, "UPDATE itpk SET pid = 7 WHERE id = 500 AND pid = 8"); err == nil {
+				t.Fatal("a move onto an existing key succeeded")
+			} else if code, _, _ := mysqlErr(t, err); code != 1062 {
+				t.Fatalf("move onto an existing key: %v, want 1062", err)
+			}
+			// The failed statement's copy must not add its rows to this one.
+			mustExecMv(t, c, "UPDATE itpk SET pid = pid + 2000 WHERE id = 500")
+			mustExecMv(t, c, "COMMIT")
+			c.Close()
+		}
+		e.same(t, "itpk", "pid")
+	})
 	t.Run("refused without a primary key and with LIMIT", func(t *testing.T) {
 		_, err := e.px.Exec("UPDATE nopk SET pid = 5 WHERE pid = 1 LIMIT 1")
 		if code, _, msg := mysqlErr(t, err); code != 1235 || !strings.Contains(msg, "PRIMARY KEY") {
@@ -709,7 +731,7 @@ func TestMoveKeyInPrimaryKey(t *testing.T) {
 		mustExecMv(t, c, "BEGIN")
 		mustExecMv(t, c, "UPDATE itpk SET pid = pid + 1000 WHERE id <= 20")
 		var n int
-		if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM itpk WHERE pid >= 1000").Scan(&n); err != nil || n != 20 {
+		if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM itpk WHERE pid >= 1000 AND id <= 20").Scan(&n); err != nil || n != 20 {
 			t.Fatalf("inside the transaction, %d rows (%v) at their new keys, want 20", n, err)
 		}
 		// The copies are gone already, inside the transaction.
