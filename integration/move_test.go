@@ -710,6 +710,12 @@ func TestMoveKeyInPrimaryKey(t *testing.T) {
 			mustExecMv(t, c, "COMMIT")
 			c.Close()
 		}
+		syncReplicas(t)
+		q := "SELECT pid, qty FROM itpk WHERE id = 500 ORDER BY pid"
+		if got, want := mvRows(t, e.px, q), mvRows(t, e.ref, q); strings.Join(got, ",") != strings.Join(want, ",") || len(got) != 2 {
+			t.Fatalf("rows of id 500: proxy %v, ref %v", got, want)
+		}
+		e.both(t, "DELETE FROM itpk WHERE id = 500 AND pid IN (2007, 2008)") // ORDER BY id in same() would not order them
 		e.same(t, "itpk", "pid")
 	})
 	t.Run("refused without a primary key and with LIMIT", func(t *testing.T) {
