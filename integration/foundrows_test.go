@@ -56,3 +56,51 @@ func TestFoundRowsPinTakesNoWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicaWithoutTheDatabaseYet: a database created on the primary
+// directly (not through the proxy, which would wait for the replicas) is
+// not on a lagging replica yet: a read in it goes to the primary instead
+// of failing with 1049 (the go-sql-driver suite met this under load: its
+// databases are made on the primary, and a read right after went to a
+// replica). A database that exists nowhere is still 1049.
+func TestReplicaWithoutTheDatabaseYet(t *testing.T) {
+	for _, r := range []string{"main-r1", "main-r2"} {
+		rootSQL(t, r, "STOP SLAVE SQL_THREAD")
+	}
+	t.Cleanup(func() {
+		for _, r := range []string{"main-r1", "main-r2"} {
+			rootSQL(t, r, "START SLAVE SQL_THREAD")
+		}
+		syncReplicas(t)
+	})
+	db := uniqueName("txn_lagdb")
+	root := direct(t, primaries["main"], "")
+	if _, err := root.Exec("CREATE DATABASE " + db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Exec("DROP DATABASE IF EXISTS " + db) })
+	p := startProxyRules(t, fmt.Sprintf(`
+users: [{name: app, password: app}]
+backend: {user: app, password: app}
+clusters:
+  main: {primary: 127.0.0.1:3310, replicas: [127.0.0.1:3311, 127.0.0.1:3312]}
+schemas:
+  %s: {cluster: main}
+  txn_lagdb_nowhere: {cluster: main}
+`, db))
+	for _, params := range []string{"interpolateParams=true", ""} {
+		c := pin(t, p.open(t, db, params))
+		var v string
+		if err := c.QueryRowContext(context.Background(), "SELECT CAST(? AS DATE)", "2026-11-28").Scan(&v); err != nil || v != "2026-11-28" {
+			t.Fatalf("%s: got %q, %v", params, v, err)
+		}
+		scan(t, c, "SELECT DATABASE()", &v)
+		if v != db {
+			t.Fatalf("%s: DATABASE() = %q", params, v)
+		}
+	}
+	_, err := p.open(t, "txn_lagdb_nowhere").Exec("SELECT 1")
+	if code, _, _ := mysqlErr(t, err); code != 1049 {
+		t.Fatalf("a database that exists nowhere: %v, want 1049", err)
+	}
+}

@@ -359,6 +359,15 @@ func (s *Session) tryAcquire(snap *Snapshot, eff engine.Effects, cluster *backen
 			// The server refused the session's state: the connection is fine.
 			conn.Dirty = true
 			b.Put(conn)
+			var me *mysql.MyError
+			if b.Role == backend.RoleReplica && errors.As(err, &me) && me.Code == mysql.ER_BAD_DB_ERROR {
+				// The replica has not applied the CREATE DATABASE yet (made
+				// on the primary, not through this proxy, which would have
+				// waited for it): the primary answers, or refuses itself.
+				onPrimary := eff
+				onPrimary.Hint = "primary"
+				return s.tryAcquire(snap, onPrimary, cluster, false)
+			}
 			return nil, err
 		}
 		b.Discard(conn)
