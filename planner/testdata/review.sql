@@ -1,0 +1,69 @@
+-- Attacks on the read push-downs (planner/refs.go, merge.go): statements
+-- that must either equal one server's answer or be refused. Cases marked
+-- -- error were answered wrongly before their fix, or were tried and held.
+--
+-- Held: outer names qualifying a subquery's condition do not pin it.
+-- error
+SELECT * FROM comments WHERE product_id = 42 AND id IN (SELECT d.id FROM comments d WHERE comments.product_id = 42)
+-- error
+SELECT * FROM comments c WHERE c.product_id = 42 AND c.id IN (SELECT id FROM comments WHERE c.product_id = 42)
+-- Held: correlation under OR, in an inner join's ON, or to a middle level.
+-- error
+SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d WHERE d.product_id = c.product_id OR d.id = 1)
+-- error
+SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d JOIN regions r ON d.product_id = c.product_id)
+-- error
+SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d WHERE d.product_id = c.product_id AND EXISTS (SELECT 1 FROM comments e WHERE e.product_id = d.product_id))
+SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM regions r LEFT JOIN comments d ON d.id = r.id WHERE d.product_id = c.product_id)
+SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d LEFT JOIN comments e ON e.id = d.id WHERE d.product_id = c.product_id AND e.product_id = c.product_id)
+SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d WHERE d.product_id = c.product_id AND EXISTS (SELECT 1 FROM comments e WHERE e.product_id = c.product_id))
+SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM regions r WHERE EXISTS (SELECT 1 FROM comments e WHERE e.product_id = c.product_id AND e.id = r.id))
+SELECT c.id, (SELECT d.id FROM comments d WHERE d.product_id = c.product_id ORDER BY d.id LIMIT 1) FROM comments c
+-- Held: UNION inside subqueries and derived tables.
+-- error
+SELECT COUNT(*) FROM (SELECT id FROM comments UNION ALL SELECT id FROM comments) t
+-- error
+SELECT id FROM comments c WHERE c.product_id IN (SELECT d.product_id FROM comments d UNION SELECT 5)
+-- error
+SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d WHERE d.product_id = c.product_id UNION SELECT 1 FROM comments e)
+SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d WHERE d.product_id = c.product_id UNION ALL SELECT 1 FROM regions e WHERE e.id = c.id)
+-- Held: an ORDER BY or LIMIT after the last part is the whole union's.
+-- error
+SELECT id FROM comments WHERE product_id = 42 UNION ALL SELECT id FROM comments WHERE product_id = 43 LIMIT 1
+-- error
+SELECT id FROM comments WHERE product_id = 42 UNION ALL SELECT id FROM comments WHERE product_id = 43 ORDER BY id
+-- Groups of the shard key (held).
+SELECT product_id FROM comments GROUP BY product_id ORDER BY COUNT(*) DESC LIMIT 2
+SELECT product_id, COUNT(*) AS n FROM comments GROUP BY product_id HAVING n > 1 ORDER BY n LIMIT 3
+SELECT product_id, COUNT(*) FROM comments GROUP BY product_id ORDER BY 2 DESC LIMIT 2
+SELECT product_id, GROUP_CONCAT(id ORDER BY id) FROM comments GROUP BY product_id DESC
+SELECT product_id, COUNT(*) FROM items GROUP BY product_id
+SELECT user_id, created_at, COUNT(*) FROM payments GROUP BY user_id, created_at
+SELECT COUNT(*) FROM comments c GROUP BY c.product_id HAVING COUNT(*) > (SELECT COUNT(*) FROM regions)
+-- error
+SELECT product_id, COUNT(*) FROM comments GROUP BY product_id WITH ROLLUP
+-- error
+SELECT SQL_CALC_FOUND_ROWS product_id FROM comments GROUP BY product_id LIMIT 1
+-- Windows (held).
+SELECT product_id, ROW_NUMBER() OVER w2 FROM comments WINDOW w1 AS (PARTITION BY product_id), w2 AS (w1 ORDER BY id)
+SELECT product_id, ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY id) rn FROM comments ORDER BY rn LIMIT 3
+SELECT product_id, SUM(COUNT(*)) OVER (PARTITION BY product_id) FROM comments GROUP BY product_id
+SELECT DISTINCT product_id, COUNT(*) OVER (PARTITION BY product_id) FROM comments
+SELECT product_id, NTILE(2) OVER (PARTITION BY product_id ORDER BY id) FROM items
+-- error
+SELECT c.id, (SELECT ROW_NUMBER() OVER (ORDER BY d.id) FROM comments d WHERE d.product_id = c.product_id LIMIT 1) FROM comments c
+-- error
+SELECT product_id, SUM(COUNT(*)) OVER () FROM comments GROUP BY product_id
+-- error
+SELECT product_id, ROW_NUMBER() OVER w FROM comments WINDOW w AS (PARTITION BY product_id) ORDER BY ROW_NUMBER() OVER (ORDER BY id)
+-- EXPLAIN (held).
+-- error
+EXPLAIN UPDATE comments SET product_id = 43 WHERE product_id = 42
+-- error
+EXPLAIN ANALYZE SELECT * FROM comments
+-- Writes with subqueries (held).
+DELETE FROM comments WHERE EXISTS (SELECT 1 FROM comments d WHERE d.product_id = comments.product_id AND d.id > comments.id)
+-- error
+UPDATE comments SET score = 1 WHERE product_id IN (SELECT d.product_id FROM comments d WHERE d.score > 3)
+-- error
+UPDATE comments a JOIN comments b ON a.id = b.id JOIN regions r ON a.product_id = b.product_id SET a.score = b.score
