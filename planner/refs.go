@@ -155,7 +155,10 @@ func simplePlaces(n ast.Node, places []place, sharded []tableRef) bool {
 			continue
 		}
 		if f, seen := first[p.table]; seen {
-			if !joinedOn(n, f.alias, p.alias, sharded[p.table].sharded.Column) {
+			// An hourly table's rows of one hour are hashed again by its
+			// second-level column: equal times alone are several tables.
+			t := sharded[p.table].sharded
+			if !joinedOn(n, f.alias, p.alias, t.Column) || (t.SubColumn != "" && !joinedOn(n, f.alias, p.alias, t.SubColumn)) {
 				return false
 			}
 			continue

@@ -67,3 +67,15 @@ DELETE FROM comments WHERE EXISTS (SELECT 1 FROM comments d WHERE d.product_id =
 UPDATE comments SET score = 1 WHERE product_id IN (SELECT d.product_id FROM comments d WHERE d.score > 3)
 -- error
 UPDATE comments a JOIN comments b ON a.id = b.id JOIN regions r ON a.product_id = b.product_id SET a.score = b.score
+-- An hourly table's hour is hashed again by user_id: equal times are up to
+-- four physical tables.
+-- error
+SELECT a.id, b.id FROM payments a JOIN payments b ON a.created_at = b.created_at
+-- error
+SELECT a.id, b.id FROM payments a JOIN payments b USING (created_at)
+SELECT a.id, b.id FROM payments a JOIN payments b ON a.created_at = b.created_at AND a.user_id = b.user_id
+SELECT a.id, b.id FROM payments a JOIN payments b USING (created_at, user_id)
+-- error
+SELECT id FROM payments p WHERE EXISTS (SELECT 1 FROM payments q WHERE q.created_at = p.created_at)
+SELECT id FROM payments p WHERE EXISTS (SELECT 1 FROM payments q WHERE q.created_at = p.created_at AND q.user_id = p.user_id)
+SELECT id FROM payments p WHERE p.user_id IN (SELECT q.user_id FROM payments q WHERE q.created_at = p.created_at)
