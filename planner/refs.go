@@ -235,7 +235,7 @@ func joinedOn(n ast.Node, a, b, col string) bool {
 	case *ast.SelectStmt:
 		conds = append(conds, x.Where)
 		if x.From != nil {
-			conds = append(conds, onConditions(x.From.TableRefs)...)
+			conds = append(conds, onConditions(x.From.TableRefs, a, b)...)
 			if usingJoins(x.From.TableRefs, a, b, col) {
 				return true
 			}
@@ -312,18 +312,30 @@ func sourceNames(rs ast.ResultSetNode) map[string]bool {
 	return out
 }
 
-// onConditions lists the ON conditions of a FROM's joins.
-func onConditions(rs ast.ResultSetNode) []ast.ExprNode {
+// onConditions lists the ON conditions of a FROM's joins that hold for
+// every pair of rows of mentions a and b it gives: an inner join's (it
+// keeps only the rows that satisfy it), an outer join's only when a and b
+// are on opposite sides. Otherwise an outer join's ON only picks the rows
+// its inner side adds: in `a LEFT JOIN b ON a.id = b.id LEFT JOIN l ON
+// a.k = b.k` a and b are paired by id alone, across physical tables.
+func onConditions(rs ast.ResultSetNode, a, b string) []ast.ExprNode {
 	j, ok := rs.(*ast.Join)
 	if !ok {
 		return nil
 	}
-	out := onConditions(j.Left)
+	out := onConditions(j.Left, a, b)
 	if j.Right != nil {
-		out = append(out, onConditions(j.Right)...)
+		out = append(out, onConditions(j.Right, a, b)...)
 	}
 	if j.On != nil {
-		out = append(out, j.On.Expr)
+		opposite := false
+		if j.Right != nil {
+			l, r := sourceNames(j.Left), sourceNames(j.Right)
+			opposite = (l[a] && r[b]) || (l[b] && r[a])
+		}
+		if j.Tp == ast.CrossJoin || opposite {
+			out = append(out, j.On.Expr)
+		}
 	}
 	return out
 }

@@ -79,3 +79,14 @@ SELECT a.id, b.id FROM payments a JOIN payments b USING (created_at, user_id)
 SELECT id FROM payments p WHERE EXISTS (SELECT 1 FROM payments q WHERE q.created_at = p.created_at)
 SELECT id FROM payments p WHERE EXISTS (SELECT 1 FROM payments q WHERE q.created_at = p.created_at AND q.user_id = p.user_id)
 SELECT id FROM payments p WHERE p.user_id IN (SELECT q.user_id FROM payments q WHERE q.created_at = p.created_at)
+-- A self-join's equality in the ON of an outer join that is not between
+-- the two mentions pairs nothing: a and b meet by id across tables.
+-- error
+SELECT a.id, b.id FROM comments a LEFT JOIN comments b ON a.id = b.id LEFT JOIN comment_likes l ON l.product_id = a.product_id AND a.product_id = b.product_id
+-- error
+SELECT a.id, b.id FROM comments a LEFT JOIN comments b ON a.id = b.id LEFT JOIN regions r ON r.id = a.id AND a.product_id = b.product_id
+-- error
+INSERT INTO comment_likes (id, product_id) SELECT a.id, a.product_id FROM comments a LEFT JOIN comments b ON a.id = b.id LEFT JOIN regions r ON r.id = a.id AND a.product_id = b.product_id
+-- An inner join's ON filters the rows it joins, like WHERE: held.
+SELECT a.id, b.id FROM comments a LEFT JOIN comments b ON a.id = b.id JOIN regions r ON r.id = a.id AND a.product_id = b.product_id
+SELECT a.id, b.id FROM comments a RIGHT JOIN comments b ON a.product_id = b.product_id
