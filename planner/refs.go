@@ -60,6 +60,26 @@ type placeFinder struct {
 	out    []place
 	// inOf maps the subquery of `col IN (SELECT …)` to col.
 	inOf map[*ast.SelectStmt]*ast.ColumnName
+	// filters are the IN subqueries that are conjuncts of a WHERE, where
+	// only their being true counts: elsewhere (a select list, under NOT,
+	// IS NULL) a NULL among the subquery's values, on any shard, makes a
+	// row's IN NULL rather than false, which its own shard cannot see.
+	filters map[*ast.PatternInExpr]bool
+}
+
+// markFilters records the IN subqueries among where's conjuncts.
+func (v *placeFinder) markFilters(where ast.ExprNode) {
+	if where == nil {
+		return
+	}
+	for _, e := range conjuncts(where) {
+		if in, ok := e.(*ast.PatternInExpr); ok {
+			if v.filters == nil {
+				v.filters = map[*ast.PatternInExpr]bool{}
+			}
+			v.filters[in] = true
+		}
+	}
 }
 
 type scope struct {
@@ -78,14 +98,18 @@ func (v *placeFinder) Enter(n ast.Node) (ast.Node, bool) {
 			sc.names = sourceNames(x.From.TableRefs)
 		}
 		v.scopes = append(v.scopes, sc)
+		v.markFilters(x.Where)
 	case *ast.UpdateStmt:
 		v.scopes = append(v.scopes, scope{node: x, where: x.Where})
+		v.markFilters(x.Where)
 	case *ast.DeleteStmt:
 		v.scopes = append(v.scopes, scope{node: x, where: x.Where})
+		v.markFilters(x.Where)
 	case *ast.PatternInExpr:
 		// NOT IN is left out: a NULL among the subquery's values (on any
 		// shard) makes it NULL for every row, which no one shard sees.
-		if sq, ok := x.Sel.(*ast.SubqueryExpr); ok && !x.Not {
+		// So is an IN that is not a filter (see filters).
+		if sq, ok := x.Sel.(*ast.SubqueryExpr); ok && !x.Not && v.filters[x] {
 			if sel, ok := sq.Query.(*ast.SelectStmt); ok {
 				if c, ok := x.Expr.(*ast.ColumnNameExpr); ok {
 					if v.inOf == nil {

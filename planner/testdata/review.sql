@@ -90,3 +90,19 @@ INSERT INTO comment_likes (id, product_id) SELECT a.id, a.product_id FROM commen
 -- An inner join's ON filters the rows it joins, like WHERE: held.
 SELECT a.id, b.id FROM comments a LEFT JOIN comments b ON a.id = b.id JOIN regions r ON r.id = a.id AND a.product_id = b.product_id
 SELECT a.id, b.id FROM comments a RIGHT JOIN comments b ON a.product_id = b.product_id
+-- key IN (SELECT key …) is NULL, not false, for a row whose key is not
+-- there when the subquery gives a NULL (items.product_id is nullable; its
+-- NULLs live in items_0): only as a WHERE filter is it one shard's answer.
+-- error
+SELECT i.id, i.product_id IN (SELECT j.product_id FROM items j) FROM items i
+-- error
+SELECT i.id FROM items i WHERE NOT (i.product_id IN (SELECT j.product_id FROM items j))
+-- error
+SELECT i.id FROM items i WHERE (i.product_id IN (SELECT j.product_id FROM items j WHERE j.id > 5)) IS NULL
+-- error
+SELECT i.id FROM items i WHERE NOT i.product_id IN (SELECT j.product_id FROM items j)
+-- error
+UPDATE items i SET i.id = i.id + 1 WHERE NOT (i.product_id IN (SELECT j.product_id FROM items j))
+-- error
+INSERT INTO comment_likes (id, product_id) SELECT i.id, i.product_id FROM items i WHERE NOT (i.product_id IN (SELECT j.product_id FROM items j))
+SELECT i.id FROM items i WHERE i.id > 3 AND i.product_id IN (SELECT j.product_id FROM items j)
