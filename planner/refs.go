@@ -42,6 +42,9 @@ type place struct {
 	// shadows are the table names the subqueries around it give (its own
 	// included).
 	shadows map[string]bool
+	// outerJoin: that FROM has a LEFT or RIGHT JOIN, whose inner side's
+	// NULL-extended rows satisfy an IS NULL in the WHERE.
+	outerJoin bool
 }
 
 // shardedPlaces lists every mention of the sharded tables in n.
@@ -88,6 +91,17 @@ type scope struct {
 	// names are the names its FROM gives tables (aliases, else table
 	// names), lower case.
 	names map[string]bool
+	// outerJoin: its FROM has a LEFT or RIGHT JOIN.
+	outerJoin bool
+}
+
+// hasOuterJoin reports a LEFT or RIGHT JOIN in a FROM.
+func hasOuterJoin(rs ast.ResultSetNode) bool {
+	j, ok := rs.(*ast.Join)
+	if !ok {
+		return false
+	}
+	return j.Tp == ast.LeftJoin || j.Tp == ast.RightJoin || hasOuterJoin(j.Left) || (j.Right != nil && hasOuterJoin(j.Right))
 }
 
 func (v *placeFinder) Enter(n ast.Node) (ast.Node, bool) {
@@ -96,14 +110,15 @@ func (v *placeFinder) Enter(n ast.Node) (ast.Node, bool) {
 		sc := scope{node: x, where: x.Where}
 		if x.From != nil {
 			sc.names = sourceNames(x.From.TableRefs)
+			sc.outerJoin = hasOuterJoin(x.From.TableRefs)
 		}
 		v.scopes = append(v.scopes, sc)
 		v.markFilters(x.Where)
 	case *ast.UpdateStmt:
-		v.scopes = append(v.scopes, scope{node: x, where: x.Where})
+		v.scopes = append(v.scopes, scope{node: x, where: x.Where, outerJoin: x.TableRefs != nil && hasOuterJoin(x.TableRefs.TableRefs)})
 		v.markFilters(x.Where)
 	case *ast.DeleteStmt:
-		v.scopes = append(v.scopes, scope{node: x, where: x.Where})
+		v.scopes = append(v.scopes, scope{node: x, where: x.Where, outerJoin: x.TableRefs != nil && hasOuterJoin(x.TableRefs.TableRefs)})
 		v.markFilters(x.Where)
 	case *ast.PatternInExpr:
 		// NOT IN is left out: a NULL among the subquery's values (on any
@@ -135,7 +150,7 @@ func (v *placeFinder) Enter(n ast.Node) (ast.Node, bool) {
 				if name == "" {
 					name = tn.Name.L
 				}
-				pl := place{table: i, alias: x.AsName.O, name: name, top: s.node == v.root, where: s.where}
+				pl := place{table: i, alias: x.AsName.O, name: name, top: s.node == v.root, where: s.where, outerJoin: s.outerJoin}
 				if sel, ok := s.node.(*ast.SelectStmt); ok {
 					pl.sel, pl.in = sel, v.inOf[sel]
 				}
@@ -373,7 +388,13 @@ func (pl *Planner) pinnedTogether(places []place, sharded []tableRef, f Facts) (
 	cluster := ""
 	for _, p := range places {
 		r := sharded[p.table]
-		ts, err := pl.targets(r.schema, r.sharded, parser.ExtractConds(p.where, matcher(p.alias, r.name, true)), f)
+		conds := parser.ExtractConds(p.where, matcher(p.alias, r.name, true))
+		if p.outerJoin && (conds[r.sharded.Column].Null || (r.sharded.SubColumn != "" && conds[r.sharded.SubColumn].Null)) {
+			// `a LEFT JOIN b ON … WHERE b.key IS NULL` keeps the rows of a
+			// that no row of b joins, in any physical table of b.
+			return nil, false, nil
+		}
+		ts, err := pl.targets(r.schema, r.sharded, conds, f)
 		if err != nil {
 			return nil, false, err
 		}

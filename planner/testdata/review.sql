@@ -106,3 +106,14 @@ UPDATE items i SET i.id = i.id + 1 WHERE NOT (i.product_id IN (SELECT j.product_
 -- error
 INSERT INTO comment_likes (id, product_id) SELECT i.id, i.product_id FROM items i WHERE NOT (i.product_id IN (SELECT j.product_id FROM items j))
 SELECT i.id FROM items i WHERE i.id > 3 AND i.product_id IN (SELECT j.product_id FROM items j)
+-- A LEFT JOIN's inner side pinned by IS NULL: its NULL-extended rows
+-- satisfy it, so rows of other tables decide which rows of a are kept
+-- (4 and NULL both live in items_0).
+-- error
+SELECT a.id FROM items a LEFT JOIN items b ON a.id = b.id + 1 WHERE a.product_id IS NULL AND b.product_id IS NULL
+-- error
+SELECT a.id FROM items a LEFT JOIN items b ON a.id = b.id + 1 WHERE a.product_id = 4 AND (b.product_id = 4 OR b.product_id IS NULL)
+-- tables: 1
+SELECT a.id FROM items a LEFT JOIN items b ON a.id = b.id + 1 WHERE a.product_id = 4 AND b.product_id = 4
+-- tables: 1
+SELECT a.id FROM items a WHERE a.product_id IS NULL AND NOT EXISTS (SELECT 1 FROM items b WHERE b.product_id IS NULL AND b.id = a.id + 1)
