@@ -45,6 +45,10 @@ type place struct {
 	// outerJoin: that FROM has a LEFT or RIGHT JOIN, whose inner side's
 	// NULL-extended rows satisfy an IS NULL in the WHERE.
 	outerJoin bool
+	// cte: not a mention but a common table expression of the table's
+	// name, which the statement's own (unqualified) mentions may mean
+	// instead of the table; rendering would rename them all.
+	cte bool
 }
 
 // shardedPlaces lists every mention of the sharded tables in n.
@@ -120,6 +124,14 @@ func (v *placeFinder) Enter(n ast.Node) (ast.Node, bool) {
 	case *ast.DeleteStmt:
 		v.scopes = append(v.scopes, scope{node: x, where: x.Where, outerJoin: x.TableRefs != nil && hasOuterJoin(x.TableRefs.TableRefs)})
 		v.markFilters(x.Where)
+	case *ast.WithClause:
+		for _, cte := range x.CTEs {
+			for i, r := range v.sharded {
+				if strings.EqualFold(r.name, cte.Name.O) {
+					v.out = append(v.out, place{table: i, name: cte.Name.L, cte: true})
+				}
+			}
+		}
 	case *ast.PatternInExpr:
 		// NOT IN is left out: a NULL among the subquery's values (on any
 		// shard) makes it NULL for every row, which no one shard sees.
@@ -187,6 +199,9 @@ func (v *placeFinder) Leave(n ast.Node) (ast.Node, bool) {
 func simplePlaces(n ast.Node, places []place, sharded []tableRef) bool {
 	first := map[int]place{}
 	for _, p := range places {
+		if p.cte {
+			return false
+		}
 		if !p.top {
 			if !correlatedOnKey(p, places, sharded[p.table].sharded.Column, sharded[p.table].sharded.SubColumn) {
 				return false
@@ -387,6 +402,9 @@ func (pl *Planner) pinnedTogether(places []place, sharded []tableRef, f Facts) (
 	pinned := make([]*shard.Target, len(sharded))
 	cluster := ""
 	for _, p := range places {
+		if p.cte {
+			return nil, false, nil
+		}
 		r := sharded[p.table]
 		conds := parser.ExtractConds(p.where, matcher(p.alias, r.name, true))
 		if p.outerJoin && (conds[r.sharded.Column].Null || (r.sharded.SubColumn != "" && conds[r.sharded.SubColumn].Null)) {

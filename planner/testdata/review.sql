@@ -117,3 +117,15 @@ SELECT a.id FROM items a LEFT JOIN items b ON a.id = b.id + 1 WHERE a.product_id
 SELECT a.id FROM items a LEFT JOIN items b ON a.id = b.id + 1 WHERE a.product_id = 4 AND b.product_id = 4
 -- tables: 1
 SELECT a.id FROM items a WHERE a.product_id IS NULL AND NOT EXISTS (SELECT 1 FROM items b WHERE b.product_id IS NULL AND b.id = a.id + 1)
+-- A common table expression named like the sharded table: the mention
+-- means it, and renaming would read the physical table instead.
+-- error
+SELECT * FROM comments c WHERE EXISTS (WITH comments AS (SELECT 1 AS product_id) SELECT 1 FROM comments WHERE comments.product_id = c.product_id)
+-- error
+WITH comments AS (SELECT id, product_id FROM shop.comments WHERE product_id = 42) SELECT COUNT(*) FROM comments
+WITH x AS (SELECT * FROM comments WHERE product_id = 42) SELECT * FROM x
+-- error
+WITH x AS (SELECT * FROM comments) SELECT COUNT(*) FROM x
+-- error
+SELECT id FROM comments c WHERE EXISTS (WITH d AS (SELECT * FROM comments) SELECT 1 FROM d WHERE d.product_id = c.product_id)
+WITH c AS (SELECT * FROM regions) SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d WHERE d.product_id = c.product_id)
