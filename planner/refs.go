@@ -611,6 +611,11 @@ func (pl *Planner) unionAllPlan(st *parser.Statement, f Facts) (*draft, bool, er
 		if !ok || sel.With != nil {
 			return nil, false, nil
 		}
+		if sel.SelectStmtOpts != nil && sel.SelectStmtOpts.CalcFoundRows {
+			// FOUND_ROWS() then counts the whole union's rows; planned
+			// alone, a part would count its own.
+			return nil, true, notSupported("SQL_CALC_FOUND_ROWS in a UNION ALL over sharded tables is not supported unless every SELECT in it is pinned to one physical table (on one server): count with SELECT COUNT(*)")
+		}
 		if i > 0 && (sel.AfterSetOperator == nil || *sel.AfterSetOperator != ast.UnionAll) {
 			return nil, false, nil
 		}

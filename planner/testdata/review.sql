@@ -129,3 +129,8 @@ WITH x AS (SELECT * FROM comments) SELECT COUNT(*) FROM x
 -- error
 SELECT id FROM comments c WHERE EXISTS (WITH d AS (SELECT * FROM comments) SELECT 1 FROM d WHERE d.product_id = c.product_id)
 WITH c AS (SELECT * FROM regions) SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d WHERE d.product_id = c.product_id)
+-- FOUND_ROWS() after a union counts all its rows, not the first part's.
+-- error
+SELECT SQL_CALC_FOUND_ROWS id FROM comments WHERE product_id = 42 UNION ALL SELECT id FROM comments WHERE product_id = 43
+-- tables: 1
+SELECT SQL_CALC_FOUND_ROWS id FROM comments WHERE product_id = 42 UNION ALL SELECT id FROM comments WHERE product_id = 42
