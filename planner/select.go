@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
 
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shard"
@@ -256,7 +257,10 @@ func (pl *Planner) colocated(n *ast.SelectStmt, sharded []tableRef, f Facts) ([]
 }
 
 // joinedOnShardColumns looks for a.col = b.col between the two shard columns
-// in the ON clauses and the WHERE clause.
+// among the conjuncts of the WHERE clause and of the ON clauses that hold
+// for every pair of their rows (onConditions): under OR or NOT, in a
+// subquery, or in an outer join's ON between other tables, the equality
+// does not keep rows of different keys apart.
 func joinedOnShardColumns(n *ast.SelectStmt, a, b tableRef) bool {
 	aliasA, aliasB := strings.ToLower(aliasOf(n, a)), strings.ToLower(aliasOf(n, b))
 	if aliasA == "" {
@@ -269,17 +273,24 @@ func joinedOnShardColumns(n *ast.SelectStmt, a, b tableRef) bool {
 		c, ok := e.(*ast.ColumnNameExpr)
 		return ok && c.Name.Table.L == alias && c.Name.Name.L == col
 	}
-	found := false
-	n.Accept(&visitFn{fn: func(x ast.Node) bool {
-		if e, ok := x.(*ast.BinaryOperationExpr); ok && e.Op.String() == "eq" {
-			if (is(e.L, aliasA, a.sharded.Column) && is(e.R, aliasB, b.sharded.Column)) ||
-				(is(e.R, aliasA, a.sharded.Column) && is(e.L, aliasB, b.sharded.Column)) {
-				found = true
+	conds := []ast.ExprNode{n.Where}
+	if n.From != nil {
+		conds = append(conds, onConditions(n.From.TableRefs, aliasA, aliasB)...)
+	}
+	for _, c := range conds {
+		if c == nil {
+			continue
+		}
+		for _, x := range conjuncts(c) {
+			if e, ok := x.(*ast.BinaryOperationExpr); ok && e.Op == opcode.EQ {
+				if (is(e.L, aliasA, a.sharded.Column) && is(e.R, aliasB, b.sharded.Column)) ||
+					(is(e.R, aliasA, a.sharded.Column) && is(e.L, aliasB, b.sharded.Column)) {
+					return true
+				}
 			}
 		}
-		return !found
-	}})
-	return found
+	}
+	return false
 }
 
 // systemSchemas live on every server; statements on them follow the session.

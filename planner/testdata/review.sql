@@ -134,3 +134,16 @@ WITH c AS (SELECT * FROM regions) SELECT id FROM comments c WHERE EXISTS (SELECT
 SELECT SQL_CALC_FOUND_ROWS id FROM comments WHERE product_id = 42 UNION ALL SELECT id FROM comments WHERE product_id = 43
 -- tables: 1
 SELECT SQL_CALC_FOUND_ROWS id FROM comments WHERE product_id = 42 UNION ALL SELECT id FROM comments WHERE product_id = 42
+-- Co-located tables are paired on the key only by an equality every pair
+-- of their rows satisfies: not under OR or NOT, in a subquery, or in the
+-- ON of an outer join between other tables.
+-- error
+SELECT c.id, l.id FROM comments c JOIN comment_likes l ON c.id = l.id WHERE c.product_id = l.product_id OR c.id = 1
+-- error
+SELECT c.id, l.id FROM comments c JOIN comment_likes l ON c.id = l.id WHERE NOT (c.product_id = l.product_id)
+-- error
+SELECT c.id, l.id FROM comments c LEFT JOIN comment_likes l ON c.id = l.id LEFT JOIN regions r ON r.id = c.id AND c.product_id = l.product_id
+-- error
+SELECT c.id FROM comments c JOIN comment_likes l ON c.id = l.id WHERE NOT EXISTS (SELECT 1 FROM regions r WHERE c.product_id = l.product_id)
+SELECT c.id, l.id FROM comments c JOIN comment_likes l ON c.id = l.id WHERE c.product_id = l.product_id
+SELECT c.id, l.id FROM comments c LEFT JOIN comment_likes l ON c.product_id = l.product_id
