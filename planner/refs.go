@@ -656,3 +656,45 @@ func (pl *Planner) unionAllPlan(st *parser.Statement, f Facts) (*draft, bool, er
 	}
 	return &draft{Read: st.ReadOnly, Root: &engine.UnionAll{Parts: parts}}, true, nil
 }
+
+// outerJoinRepeats reports an outer join whose inner side reads a sharded
+// table while its preserved side reads none (a global table, a derived
+// table of one): each shard returns the preserved rows its own tables do
+// not join, so a row joined on one shard also comes back NULL-extended
+// from every other.
+func outerJoinRepeats(rs ast.ResultSetNode, sharded []tableRef, db string) bool {
+	j, ok := rs.(*ast.Join)
+	if !ok || j.Right == nil {
+		return false
+	}
+	if outerJoinRepeats(j.Left, sharded, db) || outerJoinRepeats(j.Right, sharded, db) {
+		return true
+	}
+	switch j.Tp {
+	case ast.LeftJoin:
+		return readsSharded(j.Right, sharded, db) && !readsSharded(j.Left, sharded, db)
+	case ast.RightJoin:
+		return readsSharded(j.Left, sharded, db) && !readsSharded(j.Right, sharded, db)
+	}
+	return false
+}
+
+// readsSharded reports a mention of one of the sharded tables in n.
+func readsSharded(n ast.Node, sharded []tableRef, db string) bool {
+	found := false
+	n.Accept(&visitFn{fn: func(x ast.Node) bool {
+		if tn, ok := x.(*ast.TableName); ok {
+			schema := tn.Schema.O
+			if schema == "" {
+				schema = db
+			}
+			for _, r := range sharded {
+				if strings.EqualFold(r.schema, schema) && strings.EqualFold(r.name, tn.Name.O) {
+					found = true
+				}
+			}
+		}
+		return !found
+	}})
+	return found
+}

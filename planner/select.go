@@ -83,6 +83,9 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 		if hasWindow(n) && (!pl.windowsLocal(n, sharded, f) || grouped && !pl.groupsLocal(n, sharded, f)) {
 			return nil, notSupported("window functions over sharded table %s across several shards are supported only when every window is PARTITION BY its shard key (each partition then lives in one physical table)", sharded[0].qualified())
 		}
+		if n.From != nil && outerJoinRepeats(n.From.TableRefs, sharded, f.DB) {
+			return nil, notSupported("an outer join whose preserved side reads no sharded table and whose other side reads sharded table %s across several shards is not supported: every shard would return the rows it does not join", sharded[0].qualified())
+		}
 		if hasSubquery(n) && !pl.subqueriesLocal(n, f.DB) {
 			return nil, notSupported("subqueries and derived tables over sharded table %s across several shards are supported only when they read global tables or rows of the outer row's shard key (correlated on it, or `key IN (SELECT key …)`)", sharded[0].qualified())
 		}

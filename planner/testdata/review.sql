@@ -147,3 +147,14 @@ SELECT c.id, l.id FROM comments c LEFT JOIN comment_likes l ON c.id = l.id LEFT 
 SELECT c.id FROM comments c JOIN comment_likes l ON c.id = l.id WHERE NOT EXISTS (SELECT 1 FROM regions r WHERE c.product_id = l.product_id)
 SELECT c.id, l.id FROM comments c JOIN comment_likes l ON c.id = l.id WHERE c.product_id = l.product_id
 SELECT c.id, l.id FROM comments c LEFT JOIN comment_likes l ON c.product_id = l.product_id
+-- An outer join whose preserved side reads no sharded table: every shard
+-- returns the preserved rows its own tables do not join.
+-- error
+SELECT r.id, c.id FROM regions r LEFT JOIN comments c ON c.user_id = r.id
+-- error
+SELECT t.id, c.id FROM (SELECT id FROM regions) t LEFT JOIN comments c ON c.user_id = t.id
+-- error
+SELECT r.id, c.id FROM comments c RIGHT JOIN regions r ON c.user_id = r.id
+SELECT c.id, r.id FROM comments c LEFT JOIN regions r ON c.user_id = r.id
+-- tables: 1
+SELECT r.id, c.id FROM regions r LEFT JOIN comments c ON c.user_id = r.id WHERE c.product_id = 42
