@@ -34,9 +34,30 @@ func TestReviewAnsweredOrRefused(t *testing.T) {
 		vals = append(vals, fmt.Sprintf("(%d, %d, '2026-11-20 10:%02d:00', %d.00)", id, id%6+1, id%4, id))
 	}
 	e.both("INSERT INTO payments (id, user_id, created_at, amount) VALUES " + strings.Join(vals, ", "))
+	// regions is global (every cluster has all rows); comment_likes shares
+	// items' rule, its rows all of product 1 (items_3) with the ids of
+	// items 1..20 (heavy products, items_0).
+	for _, q := range []string{"DROP TABLE IF EXISTS regions", "CREATE TABLE regions (id INT PRIMARY KEY, name VARCHAR(40))",
+		"DROP TABLE IF EXISTS comment_likes", "CREATE TABLE comment_likes (id INT PRIMARY KEY, product_id INT NOT NULL)"} {
+		e.both(q)
+	}
+	e.dropAtEnd("regions", "comment_likes")
+	e.both("INSERT INTO regions (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c'), (30, 'none')")
+	vals = nil
+	for id := 1; id <= 20; id++ {
+		vals = append(vals, fmt.Sprintf("(%d, 1)", id))
+	}
+	e.both("INSERT INTO comment_likes (id, product_id) VALUES " + strings.Join(vals, ", "))
 	syncReplicas(t)
 
 	refusedOrSame := []string{
+		// The preserved side of an outer join reads no sharded table:
+		// every shard returns the rows it does not join.
+		"SELECT r.id, i.id FROM regions r LEFT JOIN items i ON i.qty = r.id",
+		"SELECT t.id, i.id FROM (SELECT id FROM regions) t LEFT JOIN items i ON i.qty = t.id",
+		// Co-located tables whose key equality is under OR or NOT.
+		"SELECT i.id, l.id FROM items i JOIN comment_likes l ON i.id = l.id WHERE i.product_id = l.product_id OR i.id = 1",
+		"SELECT i.id, l.id FROM items i JOIN comment_likes l ON i.id = l.id WHERE NOT (i.product_id = l.product_id)",
 		// The equality sits in the ON of an outer join that is not between a and b.
 		"SELECT a.id, b.id FROM items a LEFT JOIN items b ON a.id = b.id + 1 LEFT JOIN (SELECT 1 AS x) r ON r.x = 1 AND a.product_id = b.product_id",
 		// Equal times are several physical tables of an hourly table.
@@ -72,6 +93,8 @@ func TestReviewAnsweredOrRefused(t *testing.T) {
 		"SELECT a.id, b.id FROM payments a JOIN payments b ON a.created_at = b.created_at AND a.user_id = b.user_id",
 		"SELECT i.id FROM items i WHERE i.qty > 3 AND i.product_id IN (SELECT j.product_id FROM items j WHERE j.qty > 20 OR j.product_id IS NULL)",
 		"SELECT a.id, b.id FROM items a LEFT JOIN items b ON a.id = b.id + 1 JOIN (SELECT 1 AS x) r ON r.x = 1 AND a.product_id = b.product_id",
+		"SELECT i.id, r.name FROM items i LEFT JOIN regions r ON r.id = i.qty",
+		"SELECT i.id, l.id FROM items i JOIN comment_likes l ON i.product_id = l.product_id AND i.id = l.id",
 	} {
 		if d := diff(e.proxy, e.ref, q); d != "" {
 			t.Errorf("%s\n    %s", q, d)
