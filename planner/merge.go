@@ -209,6 +209,21 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 		// order MariaDB returns groups in. (DISTINCT would need rows of
 		// several shards compared: the general path below refuses it.)
 		if sel.OrderBy == nil {
+			// In the GROUP BY a name is the table's column; in the ORDER BY
+			// made of it, a select alias of that name (MIN(qty) AS
+			// product_id) would order the groups instead.
+			for _, item := range sel.GroupBy.Items {
+				c, ok := item.Expr.(*ast.ColumnNameExpr)
+				if !ok || c.Name.Table.L != "" {
+					continue
+				}
+				for _, f := range m.fields {
+					same, isCol := f.Expr.(*ast.ColumnNameExpr)
+					if f.AsName.L == c.Name.Name.L && (!isCol || same.Name.Name.L != c.Name.Name.L) {
+						return nil, refuse("GROUP BY a column named like another field's alias, without ORDER BY,")
+					}
+				}
+			}
 			sel.OrderBy = &ast.OrderByClause{Items: sel.GroupBy.Items}
 		}
 		sortedRows()

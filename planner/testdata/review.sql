@@ -158,3 +158,11 @@ SELECT r.id, c.id FROM comments c RIGHT JOIN regions r ON c.user_id = r.id
 SELECT c.id, r.id FROM comments c LEFT JOIN regions r ON c.user_id = r.id
 -- tables: 1
 SELECT r.id, c.id FROM regions r LEFT JOIN comments c ON c.user_id = r.id WHERE c.product_id = 42
+-- Groups of the shard key come back in the GROUP BY's order, where a name
+-- is the table's column; ordered by the same name, the shards would sort
+-- by a select alias of it.
+-- error
+SELECT MIN(qty) AS product_id, COUNT(*) FROM items GROUP BY product_id
+SELECT MIN(qty) AS product_id, COUNT(*) FROM items GROUP BY product_id ORDER BY product_id
+SELECT product_id AS product_id, COUNT(*) FROM items GROUP BY product_id
+SELECT MIN(qty) AS product_id, COUNT(*) FROM items GROUP BY items.product_id
