@@ -55,6 +55,9 @@ func TestReviewAnsweredOrRefused(t *testing.T) {
 		// every shard returns the rows it does not join.
 		"SELECT r.id, i.id FROM regions r LEFT JOIN items i ON i.qty = r.id",
 		"SELECT t.id, i.id FROM (SELECT id FROM regions) t LEFT JOIN items i ON i.qty = t.id",
+		// A window partitioned by the key of a RIGHT JOIN's inner side:
+		// its NULL partition spans every physical table.
+		"SELECT b.id, COUNT(*) OVER (PARTITION BY a.product_id) FROM items a RIGHT JOIN items b ON a.product_id = b.product_id AND a.id = b.id + 1000",
 		// Co-located tables whose key equality is under OR or NOT.
 		"SELECT i.id, l.id FROM items i JOIN comment_likes l ON i.id = l.id WHERE i.product_id = l.product_id OR i.id = 1",
 		"SELECT i.id, l.id FROM items i JOIN comment_likes l ON i.id = l.id WHERE NOT (i.product_id = l.product_id)",
@@ -97,6 +100,8 @@ func TestReviewAnsweredOrRefused(t *testing.T) {
 
 	for _, q := range []string{
 		"SELECT MIN(qty) AS product_id, COUNT(*) FROM items GROUP BY items.product_id",
+		// Its NULL group gathers rows of every table: merged, not local.
+		"SELECT a.product_id, COUNT(*) FROM items a RIGHT JOIN items b ON a.product_id = b.product_id AND a.id < b.id - 100 GROUP BY a.product_id",
 		"SELECT a.id, b.id FROM payments a JOIN payments b ON a.created_at = b.created_at AND a.user_id = b.user_id",
 		"SELECT i.id FROM items i WHERE i.qty > 3 AND i.product_id IN (SELECT j.product_id FROM items j WHERE j.qty > 20 OR j.product_id IS NULL)",
 		"SELECT a.id, b.id FROM items a LEFT JOIN items b ON a.id = b.id + 1 JOIN (SELECT 1 AS x) r ON r.x = 1 AND a.product_id = b.product_id",

@@ -497,7 +497,25 @@ func (pl *Planner) oneKeyedTable(n *ast.SelectStmt, sharded []tableRef, f Facts)
 	if alias == "" {
 		alias = strings.ToLower(r.name)
 	}
+	if n.From != nil && nullSupplied(n.From.TableRefs, alias) {
+		// Rows the outer join adds have NULL for its columns, from every
+		// physical table: a group or partition of NULL spans them all.
+		return "", nil, false
+	}
 	return alias, r.sharded, true
+}
+
+// nullSupplied reports the mention called name on the inner side of an
+// outer join (the right of a LEFT JOIN, the left of a RIGHT JOIN).
+func nullSupplied(rs ast.ResultSetNode, name string) bool {
+	j, ok := rs.(*ast.Join)
+	if !ok || j.Right == nil {
+		return false
+	}
+	if (j.Tp == ast.LeftJoin && sourceNames(j.Right)[name]) || (j.Tp == ast.RightJoin && sourceNames(j.Left)[name]) {
+		return true
+	}
+	return nullSupplied(j.Left, name) || nullSupplied(j.Right, name)
 }
 
 // listsShardColumns: items (GROUP BY, PARTITION BY) name every shard
