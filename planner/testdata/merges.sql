@@ -65,3 +65,5 @@ SELECT SQL_CALC_FOUND_ROWS * FROM comments WHERE product_id = 42 ORDER BY id LIM
 -- DISTINCT over whole groups compares rows of several shards: refused.
 -- error
 SELECT DISTINCT COUNT(*) FROM comments GROUP BY product_id
+-- error
+SELECT DISTINCT product_id, COUNT(*) OVER (PARTITION BY product_id) FROM comments

@@ -48,6 +48,7 @@ SELECT SQL_CALC_FOUND_ROWS product_id FROM comments GROUP BY product_id LIMIT 1
 SELECT product_id, ROW_NUMBER() OVER w2 FROM comments WINDOW w1 AS (PARTITION BY product_id), w2 AS (w1 ORDER BY id)
 SELECT product_id, ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY id) rn FROM comments ORDER BY rn LIMIT 3
 SELECT product_id, SUM(COUNT(*)) OVER (PARTITION BY product_id) FROM comments GROUP BY product_id
+-- error
 SELECT DISTINCT product_id, COUNT(*) OVER (PARTITION BY product_id) FROM comments
 SELECT product_id, NTILE(2) OVER (PARTITION BY product_id ORDER BY id) FROM items
 -- error
