@@ -16,9 +16,6 @@ SELECT t.n FROM (SELECT COUNT(*) AS n FROM comments WHERE product_id = 42) AS t
 SELECT body, (SELECT COUNT(*) FROM comments c2 WHERE c2.product_id = 42) FROM comments WHERE product_id = 42
 -- tables: 1
 SELECT * FROM comments WHERE product_id = 42 UNION SELECT * FROM comments WHERE product_id = 42
--- Pinned to different physical tables: as UNION ALL, each part alone
--- (below).
-SELECT id FROM comments WHERE product_id = 42 UNION ALL SELECT id FROM comments WHERE product_id = 43
 -- A mention that is not pinned reaches every table.
 -- error
 SELECT * FROM comments WHERE product_id = 42 AND id IN (SELECT id FROM comments)
