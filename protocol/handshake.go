@@ -137,7 +137,7 @@ func checkAuth(plugin string, scramble, resp []byte, user *rules.User) bool {
 	}
 	password := user.Password
 	if password == "" {
-		return len(resp) == 0 || (len(resp) == 1 && resp[0] == 0)
+		return emptyAuth(resp)
 	}
 	var want []byte
 	switch plugin {
@@ -149,6 +149,12 @@ func checkAuth(plugin string, scramble, resp []byte, user *rules.User) bool {
 		return false
 	}
 	return len(resp) == len(want) && subtle.ConstantTimeCompare(resp, want) == 1
+}
+
+// emptyAuth is a client's answer for an empty password: nothing, or one
+// zero byte.
+func emptyAuth(resp []byte) bool {
+	return len(resp) == 0 || (len(resp) == 1 && resp[0] == 0)
 }
 
 // checkNativeHash verifies a mysql_native_password response without the
@@ -320,8 +326,11 @@ func (s *Server) authenticate(c *wire.Conn, connID uint32, host string, ip net.I
 		}
 		return hs, nil, refused("Access denied for user '%s'@'%s' (using password: %s)", mysql.ER_ACCESS_DENIED_ERROR, hs.user, host, usingPassword)
 	}
-	if clientPlugin == pluginCachingSHA2 {
-		// Fast authentication succeeded.
+	if clientPlugin == pluginCachingSHA2 && !emptyAuth(hs.auth) {
+		// Fast authentication succeeded. An empty password's empty
+		// response gets the OK alone, as from MySQL: libmariadb's plugin
+		// sends nothing and reads no AuthMoreData then, and takes a
+		// fast-auth packet in place of the OK for a lost connection (2013).
 		if err := c.WritePacket([]byte{authMoreData, fastAuthOK}); err != nil {
 			return hs, nil, err
 		}
