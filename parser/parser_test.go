@@ -86,6 +86,47 @@ func TestWorkKeyword(t *testing.T) {
 	}
 }
 
+// TestExplainExtended: MariaDB's EXPLAIN EXTENDED/PARTITIONS parse as the
+// EXPLAIN without the word, the text kept as sent; the word's place keeps
+// the offsets of what follows (a prepared statement's ? markers).
+func TestExplainExtended(t *testing.T) {
+	p := New()
+	for _, c := range []struct {
+		sql string
+		ok  bool
+	}{
+		{"EXPLAIN EXTENDED SELECT t1.a FROM t1 WHERE t1.a = ?", true},
+		{"explain partitions select * from t", true},
+		{"DESCRIBE EXTENDED SELECT 1", true},
+		{"EXPLAIN EXTENDED UPDATE t SET a = 1", true},
+		{"DESC EXTENDED t", false},            // not MariaDB's: DESCRIBE t has no EXTENDED
+		{"EXPLAIN EXTENDEDX SELECT 1", false}, // not the word
+		{"EXPLAIN EXTENDED ANALYZE SELECT 1", false},
+	} {
+		stmts, err := p.Parse(c.sql)
+		if !c.ok {
+			if err == nil && stmts[0].ExplainExtended {
+				t.Errorf("%s: taken as EXPLAIN EXTENDED", c.sql)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.sql, err)
+			continue
+		}
+		if st := stmts[0]; st.Kind != KindExplain || !st.ExplainExtended || st.SQL != c.sql {
+			t.Errorf("%s: kind %v, extended %v, text %q", c.sql, st.Kind, st.ExplainExtended, st.SQL)
+		}
+	}
+	marks, err := p.Placeholders("EXPLAIN EXTENDED SELECT a FROM t WHERE b = ?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{len("EXPLAIN EXTENDED SELECT a FROM t WHERE b = ")}; !reflect.DeepEqual(marks, want) {
+		t.Errorf("? at %v, want %v", marks, want)
+	}
+}
+
 // TestParseInMode: the same text parses as the server reads it in the
 // session's sql_mode.
 func TestParseInMode(t *testing.T) {
