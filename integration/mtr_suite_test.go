@@ -142,3 +142,58 @@ func TestMtrExplainExtended(t *testing.T) {
 		t.Fatalf("EXPLAIN EXTENDED over a sharded table: want 1235, got %v", err)
 	}
 }
+
+// A decimal literal of more than 81 digits made the parser's literal
+// values panic (main/func_math.test: crc32(4294967296567555…, 'a')): the
+// proxy dropped the connection (2013) over a statement MariaDB answers.
+// Now the parser's failure is an ordinary one, and the text, which names
+// nothing, passes through unchanged: the same answer as directly, and the
+// connection lives on.
+func TestMtrHugeDecimalLiteral(t *testing.T) {
+	e := newTxnEnv(t, "")
+	huge := "4294967296567555555555555555555555555555555555555555555555555555555555555555555555555555"
+	proxied := e.session(t)
+	straight, err := e.direct["main"].Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer straight.Close()
+	for _, q := range []string{
+		"SELECT crc32(" + huge + ", 'a') AS x",
+		"SELECT " + huge + " + 1 AS x",
+		"SELECT -" + huge + ".5 AS x",
+	} {
+		for _, in := range []bool{false, true} {
+			if in {
+				mustExec(t, proxied, "BEGIN")
+			}
+			_, want, err := mtrRows(t, straight, q)
+			if err != nil {
+				t.Fatalf("directly: %s: %v", q, err)
+			}
+			_, wantW, _ := mtrRows(t, straight, "SHOW WARNINGS")
+			_, got, err := mtrRows(t, proxied, q)
+			if err != nil {
+				t.Fatalf("through the proxy (in a transaction: %v): %s: %v", in, q, err)
+			}
+			_, gotW, _ := mtrRows(t, proxied, "SHOW WARNINGS")
+			if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gotW, wantW) {
+				t.Fatalf("%s (in a transaction: %v): proxy %v %v, direct %v %v", q, in, got, gotW, want, wantW)
+			}
+			if in {
+				mustExec(t, proxied, "COMMIT")
+			}
+		}
+	}
+	// Prepared, the statement need not be accepted, but the connection
+	// must survive whatever the answer.
+	if _, _, err := mtrRows(t, proxied, "SELECT crc32("+huge+", ?) AS x", "a"); err != nil {
+		if code, _, _ := mysqlErr(t, err); code == 0 {
+			t.Fatalf("prepared: %v", err)
+		}
+	}
+	if _, rows, err := mtrRows(t, proxied, "SELECT 1"); err != nil || rows[0][0] != "1" {
+		t.Fatalf("the connection did not survive: %v", err)
+	}
+}
+
