@@ -197,3 +197,51 @@ func TestMtrHugeDecimalLiteral(t *testing.T) {
 	}
 }
 
+// One client's SET @@rand_seed1 (main/func_math.test) was replayed as
+// SET @@session.rand_seed1 = DEFAULT when the backend connection went to
+// the next client, which MariaDB refuses (1230): that client's first
+// statement failed (main/func_time.test's first SELECT) although it had
+// set nothing. Same for the other variables without a DEFAULT,
+// last_insert_id and identity, which a new connection has at 0. One
+// pooled connection, so that the second client gets the first one's.
+func TestMtrNoDefaultVariablesDoNotLeak(t *testing.T) {
+	e := newTxnEnv(t, "pool: {max_open: 1, max_idle: 1}\n")
+	for _, c := range []struct{ name, set, read, want string }{
+		{"rand seeds", "SET @@rand_seed1 = 10000000, @@rand_seed2 = 1000000", "SELECT 1", "1"},
+		{"last_insert_id", "SET @@last_insert_id = 42", "SELECT @@last_insert_id", "0"},
+		{"identity", "SET @@identity = 42", "SELECT @@identity", "0"},
+	} {
+		for _, next := range []struct {
+			how  string
+			args []any
+			txn  bool
+		}{{"text", nil, false}, {"prepared", []any{1}, false}, {"text in a transaction", nil, true}} {
+			t.Run(c.name+"/"+next.how, func(t *testing.T) {
+				first := e.session(t)
+				mustExec(t, first, c.set)
+				if _, _, err := mtrRows(t, first, "SELECT RAND()"); err != nil {
+					t.Fatal(err)
+				}
+				first.Close()
+				second := e.session(t)
+				if next.txn {
+					mustExec(t, second, "BEGIN")
+				}
+				q := c.read
+				if next.args != nil {
+					q += " * ?"
+				}
+				_, rows, err := mtrRows(t, second, q, next.args...)
+				if err != nil {
+					t.Fatalf("the next client's %s failed: %v", q, err)
+				}
+				if rows[0][0] != c.want {
+					t.Fatalf("the next client's %s: %s, want %s (a new connection's)", q, rows[0][0], c.want)
+				}
+				if next.txn {
+					mustExec(t, second, "COMMIT")
+				}
+			})
+		}
+	}
+}
