@@ -4,6 +4,7 @@ package backend
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -219,14 +220,33 @@ func (c *Conn) Reset() error {
 // named `a = 1, @@global.x` stays one name.
 func (c *Conn) SyncVars(want map[string]string) error {
 	var sets []string
-	if c.vars["names"] != want["names"] {
+	// SET NAMES sets the four variables below; one of them set apart from
+	// NAMES (SET collation_connection = …) goes back to what NAMES gives,
+	// not to the server's DEFAULT: a stale one is undone by sending NAMES
+	// again, and the wanted ones follow it. (SET NAMES gbk; SET
+	// collation_connection = gbk_bin; SET NAMES gbk left utf8mb4_general_ci
+	// through the proxy: main/ctype_gbk.test.)
+	names := c.vars["names"] != want["names"]
+	for _, k := range namesVars() {
+		if c.vars[k] != want[k] {
+			names = true
+		}
+	}
+	have := c.vars
+	if names {
 		v := want["names"]
 		if v == "" {
 			v = DefaultNames
 		}
 		sets = append(sets, "NAMES "+v)
+		have = make(map[string]string, len(c.vars))
+		for k, v := range c.vars {
+			if !slices.Contains(namesVars(), k) {
+				have[k] = v
+			}
+		}
 	}
-	for _, k := range sortedKeys(c.vars) {
+	for _, k := range sortedKeys(have) {
 		if _, keep := want[k]; !keep && k != "names" {
 			switch login, noDefault := loginValue(k); {
 			case strings.HasPrefix(k, "@"):
@@ -239,7 +259,7 @@ func (c *Conn) SyncVars(want map[string]string) error {
 		}
 	}
 	for _, k := range sortedKeys(want) {
-		if k != "names" && c.vars[k] != want[k] {
+		if k != "names" && have[k] != want[k] {
 			sets = append(sets, varName(k)+" = "+want[k])
 		}
 	}
@@ -254,6 +274,11 @@ func (c *Conn) SyncVars(want map[string]string) error {
 		c.vars[k] = v
 	}
 	return nil
+}
+
+// namesVars are the session variables SET NAMES sets.
+func namesVars() []string {
+	return []string{"character_set_client", "character_set_connection", "character_set_results", "collation_connection"}
 }
 
 // loginValue tells of the session variables that MariaDB refuses to set

@@ -245,3 +245,53 @@ func TestMtrNoDefaultVariablesDoNotLeak(t *testing.T) {
 		}
 	}
 }
+
+// SET NAMES after SET collation_connection (main/ctype_gbk.test): the
+// connection's recorded collation_connection outlived the NAMES that
+// replaced it, and the next statement's sync reset it to the server's
+// DEFAULT (utf8mb4_general_ci) instead of what NAMES gives. The same for a
+// connection handed to another client that set only NAMES.
+func TestMtrNamesAfterCollationConnection(t *testing.T) {
+	e := newTxnEnv(t, "pool: {max_open: 1, max_idle: 1}\n")
+	read := func(c *sql.Conn, args ...any) string {
+		q := "SELECT CONCAT(@@collation_connection, ' ', @@character_set_client, ' ', @@character_set_results)"
+		if len(args) > 0 {
+			q += ", ?"
+		}
+		_, rows, err := mtrRows(t, c, q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows[0][0]
+	}
+	const want = "gbk_chinese_ci gbk gbk"
+	for _, how := range []string{"text", "prepared", "in a transaction"} {
+		t.Run(how, func(t *testing.T) {
+			var args []any
+			if how == "prepared" {
+				args = []any{1}
+			}
+			c := e.session(t)
+			if how == "in a transaction" {
+				mustExec(t, c, "BEGIN")
+			}
+			for _, q := range []string{"SET NAMES gbk", "SET collation_connection = gbk_bin", "SET NAMES gbk"} {
+				mustExec(t, c, q)
+			}
+			if got := read(c, args...); got != want {
+				t.Fatalf("after SET NAMES gbk: %s, want %s", got, want)
+			}
+			mustExec(t, c, "SET collation_connection = gbk_bin")
+			if how == "in a transaction" {
+				mustExec(t, c, "COMMIT")
+			}
+			c.Close()
+			// The next client of the one pooled connection sets NAMES only.
+			next := e.session(t)
+			mustExec(t, next, "SET NAMES gbk")
+			if got := read(next, args...); got != want {
+				t.Fatalf("next client after SET NAMES gbk: %s, want %s", got, want)
+			}
+		})
+	}
+}
