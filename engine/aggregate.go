@@ -190,17 +190,8 @@ func (ar *aggRows) add(r *Row) {
 			}
 			st.count++
 			st.any = true
-			if a.Kind == AggCountDistinct {
-				continue
-			}
-			if ar.kinds[i] == kindFloat {
-				f, _ := strconv.ParseFloat(string(r.Vals[h]), 64)
-				st.sumF += f
-			} else {
-				if st.sum == nil {
-					st.sum = new(big.Rat)
-				}
-				st.sum.Add(st.sum, ratOf(r.Vals[h]))
+			if a.Kind != AggCountDistinct {
+				st.addSum(ar.kinds[i], r.Vals[h])
 			}
 		case AggCount:
 			n, _ := strconv.ParseInt(string(r.Vals[h]), 10, 64)
@@ -208,15 +199,7 @@ func (ar *aggRows) add(r *Row) {
 		case AggSum, AggAvg:
 			if !r.Nulls[h] {
 				st.any = true
-				if ar.kinds[i] == kindFloat {
-					f, _ := strconv.ParseFloat(string(r.Vals[h]), 64)
-					st.sumF += f
-				} else {
-					if st.sum == nil {
-						st.sum = new(big.Rat)
-					}
-					st.sum.Add(st.sum, ratOf(r.Vals[h]))
-				}
+				st.addSum(ar.kinds[i], r.Vals[h])
 			}
 			if a.Kind == AggAvg {
 				n, _ := strconv.ParseInt(string(r.Vals[ar.base+a.H[1]]), 10, 64)
@@ -236,6 +219,20 @@ func (ar *aggRows) add(r *Row) {
 			st.any, st.best, st.bestW = true, r.Vals[h], w
 		}
 	}
+}
+
+// addSum adds a value to a SUM or AVG: as a double for floating-point
+// columns, exactly otherwise.
+func (st *aggState) addSum(kind valueKind, v []byte) {
+	if kind == kindFloat {
+		f, _ := strconv.ParseFloat(string(v), 64)
+		st.sumF += f
+		return
+	}
+	if st.sum == nil {
+		st.sum = new(big.Rat)
+	}
+	st.sum.Add(st.sum, ratOf(v))
 }
 
 // finish turns the group into its output row.
