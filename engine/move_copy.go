@@ -143,27 +143,10 @@ func (m *MoveRows) insertCopy(vc Cursor, wr *rowWriter, t MoveTable, generated m
 		return err
 	}
 	defer vc.Memory().Shrink(res.size)
-	keyAt, subAt := -1, -1
-	var names []string
-	skip := make([]bool, len(res.Columns))
-	for i, c := range res.Columns {
-		if generated[strings.ToLower(c.Name)] {
-			skip[i] = true
-		} else {
-			names = append(names, parser.QuoteIdent(c.Name))
-		}
-		switch {
-		case strings.EqualFold(c.Name, m.Key):
-			keyAt = i
-		case m.Sub != "" && strings.EqualFold(c.Name, m.Sub):
-			subAt = i
-		}
+	keyAt, subAt, err := m.writeAs(wr, res.Columns, t, generated)
+	if err != nil {
+		return err
 	}
-	if keyAt < 0 || (m.Sub != "" && subAt < 0) {
-		return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: table %s has no column %s", t.Table, m.Key)
-	}
-	wr.cols, wr.skip = res.Columns, skip
-	wr.cols_ = " (" + strings.Join(names, ",") + ")"
 	for n, r := range res.Rows {
 		if err := wr.add(m.Router, textRow(r), keyAt, subAt, n+1); err != nil {
 			return err

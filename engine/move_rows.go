@@ -404,37 +404,19 @@ func (m *MoveRows) moveChunk(vc Cursor, wr *rowWriter, t MoveTable, pk []string,
 		return err
 	}
 	defer vc.Memory().Shrink(res.size)
-	keyAt, subAt := -1, -1
-	pkAt := make([]int, len(pk))
-	for i := range pkAt {
-		pkAt[i] = -1
+	keyAt, subAt, err := m.writeAs(wr, res.Columns, t, generated)
+	if err != nil {
+		return err
 	}
-	var names []string
-	skip := make([]bool, len(res.Columns))
-	for i, c := range res.Columns {
-		if generated[strings.ToLower(c.Name)] {
-			// The server computes it again at the new place.
-			skip[i] = true
-		} else {
-			names = append(names, parser.QuoteIdent(c.Name))
-		}
-		switch {
-		case strings.EqualFold(c.Name, m.Key):
-			keyAt = i
-		case m.Sub != "" && strings.EqualFold(c.Name, m.Sub):
-			subAt = i
-		}
-		for j, p := range pk {
+	pkAt := make([]int, len(pk))
+	for j, p := range pk {
+		pkAt[j] = -1
+		for i, c := range res.Columns {
 			if strings.EqualFold(c.Name, p) {
 				pkAt[j] = i
 			}
 		}
 	}
-	if keyAt < 0 || (m.Sub != "" && subAt < 0) {
-		return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: table %s has no column %s", t.Table, m.Key)
-	}
-	wr.cols, wr.skip = res.Columns, skip
-	wr.cols_ = " (" + strings.Join(names, ",") + ")"
 	var moving []string
 	var rows [][]*string
 	for n, r := range res.Rows {
@@ -477,6 +459,34 @@ func (m *MoveRows) moveChunk(vc Cursor, wr *rowWriter, t MoveTable, pk []string,
 	// The moved rows go out with this chunk: the writer's columns are
 	// this result's.
 	return wr.flushAll()
+}
+
+// writeAs sets wr to insert rows of these columns as they are read back
+// (generated columns left out: the server computes them again at the new
+// place), and finds the shard columns among them.
+func (m *MoveRows) writeAs(wr *rowWriter, cols []wire.Column, t MoveTable, generated map[string]bool) (keyAt, subAt int, err error) {
+	keyAt, subAt = -1, -1
+	var names []string
+	skip := make([]bool, len(cols))
+	for i, c := range cols {
+		if generated[strings.ToLower(c.Name)] {
+			skip[i] = true
+		} else {
+			names = append(names, parser.QuoteIdent(c.Name))
+		}
+		switch {
+		case strings.EqualFold(c.Name, m.Key):
+			keyAt = i
+		case m.Sub != "" && strings.EqualFold(c.Name, m.Sub):
+			subAt = i
+		}
+	}
+	if keyAt < 0 || (m.Sub != "" && subAt < 0) {
+		return -1, -1, wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: table %s has no column %s", t.Table, m.Key)
+	}
+	wr.cols, wr.skip = cols, skip
+	wr.cols_ = " (" + strings.Join(names, ",") + ")"
+	return keyAt, subAt, nil
 }
 
 // updateInfo reads "Rows matched: 2  Changed: 1  Warnings: 0".
