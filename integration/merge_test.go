@@ -481,29 +481,12 @@ func TestExplainOverShards(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
+		cols, out, err := rowsCells(t, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(cols) < 3 || cols[len(cols)-2] != "shardgate_cluster" || cols[len(cols)-1] != "shardgate_tables" {
 			t.Fatalf("%s: columns %v", q, cols)
-		}
-		var out [][]string
-		for rows.Next() {
-			vals := make([]sql.NullString, len(cols))
-			ptrs := make([]any, len(vals))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			row := make([]string, len(vals))
-			for i, v := range vals {
-				row[i] = v.String
-			}
-			out = append(out, row)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
 		}
 		return out
 	}

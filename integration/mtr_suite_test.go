@@ -58,31 +58,7 @@ func mtrRows(t *testing.T, q interface {
 	if err != nil {
 		return nil, nil, err
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		row := make([]string, len(cols))
-		for i, v := range vals {
-			row[i] = "NULL"
-			if v.Valid {
-				row[i] = v.String
-			}
-		}
-		out = append(out, row)
-	}
-	return cols, out, rows.Err()
+	return rowsCells(t, rows)
 }
 
 // MariaDB's EXPLAIN EXTENDED (and PARTITIONS), which the parser's grammar

@@ -80,12 +80,27 @@ func rowsOf(t *testing.T, db *sql.DB, q string, ordered bool) []string {
 // rowsText reads (and closes) the rows of q, one "a|b|NULL" line per row.
 func rowsText(t testing.TB, q string, rows *sql.Rows) []string {
 	t.Helper()
+	_, cells, err := rowsCells(t, rows)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	out := make([]string, len(cells))
+	for i, row := range cells {
+		out[i] = strings.Join(row, "|")
+	}
+	return out
+}
+
+// rowsCells reads every row of rows as text cells (NULL as "NULL"), with
+// the column names; the error is the one the rows ended with.
+func rowsCells(t testing.TB, rows *sql.Rows) ([]string, [][]string, error) {
+	t.Helper()
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
+	var out [][]string
 	for rows.Next() {
 		vals := make([]sql.NullString, len(cols))
 		ptrs := make([]any, len(cols))
@@ -95,19 +110,16 @@ func rowsText(t testing.TB, q string, rows *sql.Rows) []string {
 		if err := rows.Scan(ptrs...); err != nil {
 			t.Fatal(err)
 		}
-		parts := make([]string, len(vals))
+		row := make([]string, len(vals))
 		for i, v := range vals {
-			parts[i] = "NULL"
+			row[i] = "NULL"
 			if v.Valid {
-				parts[i] = v.String
+				row[i] = v.String
 			}
 		}
-		out = append(out, strings.Join(parts, "|"))
+		out = append(out, row)
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return out
+	return cols, out, rows.Err()
 }
 
 // same checks that q returns the same rows through the proxy and on ref.
