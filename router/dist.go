@@ -337,11 +337,14 @@ func (s *Session) beginDist(snap *Snapshot, st *parser.Statement, w ResultWriter
 // before it runs (MariaDB's implicit commit: DDL other than on temporary
 // tables, LOCK TABLES). Inside an XA branch the server refuses them (1399),
 // so the proxy commits the distributed transaction first, as one server
-// would commit its transaction.
+// would commit its transaction. The parser reads some of them as other
+// than DDL: routines, FLUSH and roles are listed here (found by PyMySQL's
+// suite, which creates a procedure under autocommit=0).
 func implicitCommit(st *parser.Statement) bool {
 	switch st.Node.(type) {
 	case *ast.AnalyzeTableStmt, *ast.GrantStmt, *ast.RevokeStmt, *ast.CreateUserStmt, *ast.AlterUserStmt,
-		*ast.DropUserStmt, *ast.RenameUserStmt, *ast.SetPwdStmt:
+		*ast.DropUserStmt, *ast.RenameUserStmt, *ast.SetPwdStmt,
+		*ast.ProcedureInfo, *ast.DropProcedureStmt, *ast.FlushStmt, *ast.GrantRoleStmt, *ast.RevokeRoleStmt:
 		return true
 	}
 	if st.Kind != parser.KindDDL {
