@@ -2,7 +2,9 @@ package engine
 
 import (
 	"bytes"
+	"math"
 	"math/big"
+	"strconv"
 )
 
 // Expr is an expression evaluated by the proxy on merged rows (HAVING and
@@ -27,11 +29,13 @@ type Col struct {
 	Numeric bool
 }
 
-// Lit is a constant: NULL, a number or a string.
+// Lit is a constant: NULL, a number or a string. Float marks an
+// approximate number (1.5e0): arithmetic with it is done in doubles.
 type Lit struct {
-	Null bool
-	Num  *big.Rat
-	Str  []byte
+	Null  bool
+	Num   *big.Rat
+	Str   []byte
+	Float bool
 }
 
 // Unary is NOT (Op "not") or unary minus (Op "-").
@@ -53,14 +57,36 @@ type Binary struct {
 	L, R Expr
 }
 
-// value is an operand.
+// value is an operand: NULL, an exact number (integer or decimal), a
+// double (flt, in f) or a string.
 type value struct {
 	null bool
 	num  *big.Rat
+	flt  bool
+	f    float64
 	str  []byte
 }
 
 func numValue(r *big.Rat) value { return value{num: r} }
+
+func floatValue(f float64) value {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return value{null: true} // MariaDB gives NULL where a double overflows
+	}
+	return value{flt: true, f: f}
+}
+
+// isNumber: the operand is a number, exact or not.
+func (v value) isNumber() bool { return v.num != nil || v.flt }
+
+// float is the operand as a double.
+func (v value) float() float64 {
+	if v.flt {
+		return v.f
+	}
+	f, _ := v.number().Float64()
+	return f
+}
 
 func boolValue(b bool) value {
 	if b {
@@ -81,6 +107,9 @@ func (v value) number() *big.Rat {
 	if v.num != nil {
 		return v.num
 	}
+	if v.flt {
+		return new(big.Rat).SetFloat64(v.f)
+	}
 	return ratOf(v.str)
 }
 
@@ -92,11 +121,14 @@ func (c Col) eval(r *Row, env *evalEnv) value {
 	if i < 0 || i >= len(r.Vals) || r.Nulls[i] {
 		return value{null: true}
 	}
-	if c.Numeric {
+	switch env.kinds[i] {
+	case kindFloat:
+		f, _ := strconv.ParseFloat(string(r.Vals[i]), 64)
+		return floatValue(f)
+	case kindInt, kindDecimal:
 		return numValue(ratOf(r.Vals[i]))
 	}
-	switch env.kinds[i] {
-	case kindInt, kindDecimal, kindFloat:
+	if c.Numeric {
 		return numValue(ratOf(r.Vals[i]))
 	}
 	return value{str: r.Vals[i]}
@@ -107,6 +139,10 @@ func (l Lit) eval(*Row, *evalEnv) value {
 		return value{null: true}
 	}
 	if l.Num != nil {
+		if l.Float {
+			f, _ := l.Num.Float64()
+			return floatValue(f)
+		}
 		return numValue(l.Num)
 	}
 	return value{str: l.Str}
@@ -118,6 +154,9 @@ func (u Unary) eval(r *Row, env *evalEnv) value {
 		return v
 	}
 	if u.Op == "-" {
+		if v.flt {
+			return floatValue(-v.f)
+		}
 		return numValue(new(big.Rat).Neg(v.number()))
 	}
 	t, _ := v.truth()
@@ -160,18 +199,8 @@ func (b Binary) eval(r *Row, env *evalEnv) value {
 	if l.null || rv.null {
 		return value{null: true}
 	}
-	switch b.Op {
-	case "+":
-		return numValue(new(big.Rat).Add(l.number(), rv.number()))
-	case "-":
-		return numValue(new(big.Rat).Sub(l.number(), rv.number()))
-	case "*":
-		return numValue(new(big.Rat).Mul(l.number(), rv.number()))
-	case "/":
-		if rv.number().Sign() == 0 {
-			return value{null: true}
-		}
-		return numValue(new(big.Rat).Quo(l.number(), rv.number()))
+	if arith, ok := arithmetic(b.Op, l, rv); ok {
+		return arith
 	}
 	c := compareOperands(l, rv)
 	switch b.Op {
@@ -191,11 +220,84 @@ func (b Binary) eval(r *Row, env *evalEnv) value {
 	return value{null: true}
 }
 
+// arithmetic applies +, -, *, /, div or % to two non-NULL operands; ok
+// is false for other operators. As in MariaDB, a double operand makes the
+// operation one of doubles; otherwise it is exact (the result is rounded
+// to the column's scale only when written). Division by zero is NULL.
+func arithmetic(op string, l, r value) (value, bool) {
+	if l.flt || r.flt {
+		a, b := l.float(), r.float()
+		switch op {
+		case "+":
+			return floatValue(a + b), true
+		case "-":
+			return floatValue(a - b), true
+		case "*":
+			return floatValue(a * b), true
+		case "/":
+			if b == 0 {
+				return value{null: true}, true
+			}
+			return floatValue(a / b), true
+		case "div":
+			if b == 0 {
+				return value{null: true}, true
+			}
+			return numValue(new(big.Rat).SetFloat64(math.Trunc(a / b))), true
+		case "%":
+			if b == 0 {
+				return value{null: true}, true
+			}
+			return floatValue(math.Mod(a, b)), true
+		}
+		return value{}, false
+	}
+	a, b := l.number(), r.number()
+	switch op {
+	case "+":
+		return numValue(new(big.Rat).Add(a, b)), true
+	case "-":
+		return numValue(new(big.Rat).Sub(a, b)), true
+	case "*":
+		return numValue(new(big.Rat).Mul(a, b)), true
+	case "/", "div", "%":
+		if b.Sign() == 0 {
+			return value{null: true}, true
+		}
+		q := new(big.Rat).Quo(a, b)
+		switch op {
+		case "div":
+			return numValue(new(big.Rat).SetInt(truncated(q))), true
+		case "%":
+			// The remainder has the dividend's sign: a - b*trunc(a/b).
+			whole := new(big.Rat).SetInt(truncated(q))
+			return numValue(new(big.Rat).Sub(a, whole.Mul(whole, b))), true
+		}
+		return numValue(q), true
+	}
+	return value{}, false
+}
+
+// truncated is r rounded toward zero.
+func truncated(r *big.Rat) *big.Int {
+	return new(big.Int).Quo(r.Num(), r.Denom())
+}
+
 // compareOperands compares two non-NULL operands: as numbers when either
 // is one, else as bytes.
 func compareOperands(a, b value) int {
-	if a.num == nil && b.num == nil {
+	if !a.isNumber() && !b.isNumber() {
 		return bytes.Compare(a.str, b.str)
+	}
+	if a.flt || b.flt {
+		x, y := a.float(), b.float()
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+		return 0
 	}
 	return a.number().Cmp(b.number())
 }

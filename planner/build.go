@@ -5,6 +5,7 @@ import (
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
+	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
@@ -86,6 +87,14 @@ func buildMerge(m *MergeSpec, routes []*engine.Route, meta *engine.Route) (engin
 	case m.Distinct:
 		node = &engine.Distinct{Input: node, Keys: m.Keys, Hidden: m.Hidden}
 	}
+	if len(m.Project) > 0 {
+		p := &engine.Project{Input: node, Hidden: m.Hidden}
+		for _, i := range m.Project {
+			text, _ := parser.RestoreIn(m.fields[i].Expr, parser.TextMode{})
+			p.Fields = append(p.Fields, engine.ProjectField{Index: i, Expr: m.compileIn(m.fields[i].Expr, true), Text: text})
+		}
+		node = p
+	}
 	if m.Having != nil {
 		text, _ := parser.RestoreIn(m.Having, parser.TextMode{})
 		node = &engine.Filter{Input: node, Expr: m.compile(m.Having), Hidden: m.Hidden, Text: text}
@@ -116,12 +125,18 @@ func buildMerge(m *MergeSpec, routes []*engine.Route, meta *engine.Route) (engin
 // compile resolves an expression checked by checkEvaluable to columns of
 // the merged rows: select fields by position, group keys and aggregates by
 // their helper columns (where OrderedAggregate leaves merged values).
-func (m *MergeSpec) compile(e ast.ExprNode) engine.Expr {
+func (m *MergeSpec) compile(e ast.ExprNode) engine.Expr { return m.compileIn(e, false) }
+
+// compileIn compiles e; projecting: e is (a part of) a select field's own
+// expression (checkComputable), where a name is a table's column, never a
+// select alias or another field.
+func (m *MergeSpec) compileIn(e ast.ExprNode, projecting bool) engine.Expr {
+	compile := func(x ast.ExprNode) engine.Expr { return m.compileIn(x, projecting) }
 	visible := len(m.fields)
 	if _, isAgg := e.(*ast.AggregateFuncExpr); !isAgg {
 		text := restoreText(e)
 		for i, f := range m.fields {
-			if f.WildCard == nil && restoreText(f.Expr) == text {
+			if !projecting && f.WildCard == nil && restoreText(f.Expr) == text {
 				if _, agg := f.Expr.(*ast.AggregateFuncExpr); !agg {
 					return engine.Col{Index: i}
 				}
@@ -134,7 +149,7 @@ func (m *MergeSpec) compile(e ast.ExprNode) engine.Expr {
 	null := engine.Lit{Null: true}
 	switch x := e.(type) {
 	case *ast.ParenthesesExpr:
-		return m.compile(x.Expr)
+		return compile(x.Expr)
 	case *ast.AggregateFuncExpr:
 		i, ok := m.aggIndex[restoreText(x)]
 		if !ok {
@@ -144,11 +159,14 @@ func (m *MergeSpec) compile(e ast.ExprNode) engine.Expr {
 		numeric := a.Kind == engine.AggCount || a.Kind == engine.AggAvg || a.Kind == engine.AggSum
 		return engine.Col{Index: a.H[0], Helper: true, Numeric: numeric}
 	case *ast.PositionExpr:
-		if x.N >= 1 && x.N <= visible {
+		if x.N >= 1 && x.N <= visible && !projecting {
 			return engine.Col{Index: x.N - 1}
 		}
 		return null
 	case *ast.ColumnNameExpr:
+		if projecting {
+			return null // checkComputable let only group keys through
+		}
 		if x.Name.Table.L == "" {
 			for i, f := range m.fields {
 				if f.AsName.L == x.Name.Name.L {
@@ -166,18 +184,37 @@ func (m *MergeSpec) compile(e ast.ExprNode) engine.Expr {
 		}
 		return null
 	case *ast.IsNullExpr:
-		return engine.IsNull{X: m.compile(x.Expr), Not: x.Not}
+		return engine.IsNull{X: compile(x.Expr), Not: x.Not}
 	case *ast.UnaryOperationExpr:
 		if x.Op == opcode.Minus {
-			return engine.Unary{Op: "-", X: m.compile(x.V)}
+			return engine.Unary{Op: "-", X: compile(x.V)}
 		}
-		return engine.Unary{Op: "not", X: m.compile(x.V)}
+		return engine.Unary{Op: "not", X: compile(x.V)}
 	case *ast.BinaryOperationExpr:
 		op, ok := binaryOps[x.Op]
 		if !ok {
 			return null
 		}
-		return engine.Binary{Op: op, L: m.compile(x.L), R: m.compile(x.R)}
+		return engine.Binary{Op: op, L: compile(x.L), R: compile(x.R)}
+	case *ast.FuncCallExpr:
+		f := engine.Func{Name: x.FnName.L}
+		for _, a := range x.Args {
+			f.Args = append(f.Args, compile(a))
+		}
+		return f
+	case *ast.CaseExpr:
+		c := engine.Case{}
+		if x.Value != nil {
+			c.Operand = compile(x.Value)
+		}
+		for _, w := range x.WhenClauses {
+			c.Whens = append(c.Whens, compile(w.Expr))
+			c.Thens = append(c.Thens, compile(w.Result))
+		}
+		if x.ElseClause != nil {
+			c.Else = compile(x.ElseClause)
+		}
+		return c
 	}
 	text, isNull, ok := parser.Literal(e)
 	switch {
@@ -186,13 +223,26 @@ func (m *MergeSpec) compile(e ast.ExprNode) engine.Expr {
 	case isStringConst(e):
 		return engine.Lit{Str: []byte(text)}
 	}
-	return engine.Lit{Num: ratOf(text)}
+	return engine.Lit{Num: ratOf(text), Float: isFloatConst(e)}
 }
 
 var binaryOps = map[opcode.Op]string{
 	opcode.LogicAnd: "and", opcode.LogicOr: "or", opcode.LogicXor: "xor",
 	opcode.EQ: "=", opcode.NE: "<>", opcode.LT: "<", opcode.LE: "<=", opcode.GT: ">", opcode.GE: ">=",
-	opcode.Plus: "+", opcode.Minus: "-", opcode.Mul: "*", opcode.Div: "/",
+	opcode.Plus: "+", opcode.Minus: "-", opcode.Mul: "*", opcode.Div: "/", opcode.IntDiv: "div", opcode.Mod: "%",
+}
+
+// isFloatConst reports an approximate-number constant (1.5e0).
+func isFloatConst(e ast.ExprNode) bool {
+	v, ok := e.(*driver.ValueExpr)
+	if !ok {
+		return false
+	}
+	switch v.GetValue().(type) {
+	case float64, float32:
+		return true
+	}
+	return false
 }
 
 // effectsOf lists what a statement leaves in the session.

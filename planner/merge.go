@@ -42,6 +42,9 @@ type MergeSpec struct {
 	// next is the argument of the statement's DISTINCT aggregates, which
 	// the shards group by too (engine.OrderedAggregate.GroupKeys).
 	GroupKeys int
+	// Project are the select fields that are expressions over aggregates
+	// (SUM(a)/COUNT(*)): the proxy computes them over the merged values.
+	Project []int
 
 	fields   []*ast.SelectField // the client's select list, for HAVING and ORDER BY
 	aggIndex map[string]int     // restored text of an aggregate → Aggs index
@@ -267,7 +270,8 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 				continue
 			}
 			if containsAggregate(f.Expr) {
-				return nil, refuse("an expression over aggregates (" + f.Text() + ")")
+				m.Project = append(m.Project, i) // checked once the group keys are known
+				continue
 			}
 			if sel.GroupBy == nil {
 				if _, _, isConst := parser.Literal(f.Expr); !isConst {
@@ -297,6 +301,14 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 				m.Keys = append(m.Keys, engine.SortKey{Value: distinctAt[0], Weight: distinctAt[1]})
 				shardOrder = append(shardOrder, &ast.ByItem{Expr: distinctArg})
 				sel.GroupBy.Items = append(sel.GroupBy.Items, &ast.ByItem{Expr: distinctArg})
+			}
+		}
+		for _, i := range m.Project {
+			if err := m.checkComputable(m.fields[i].Expr, true); err != nil {
+				return nil, err
+			}
+			if err := aggsIn(m.fields[i].Expr); err != nil {
+				return nil, err
 			}
 		}
 		streamable := true
@@ -391,32 +403,47 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 
 // checkEvaluable refuses HAVING and ORDER BY expressions the proxy cannot
 // evaluate on merged rows. Expressions that are a GROUP BY key or a select
-// field are read from the row, whatever they contain.
-func (m *MergeSpec) checkEvaluable(e ast.ExprNode) error {
+// field without aggregates are read from the row, whatever they contain.
+func (m *MergeSpec) checkEvaluable(e ast.ExprNode) error { return m.checkComputable(e, false) }
+
+// checkComputable refuses expressions the proxy cannot evaluate on merged
+// rows (engine.Expr: arithmetic, comparisons, logic, IS NULL, CASE and the
+// functions of engine.FuncNames over aggregates, group keys and
+// constants). A select field's expression (projecting) may name only
+// GROUP BY keys: a column MariaDB would take from any row of the group is
+// not one the merged row holds; and its string constants are ASCII, which
+// every connection character set writes alike.
+func (m *MergeSpec) checkComputable(e ast.ExprNode, projecting bool) error {
 	var bad ast.Node
 	e.Accept(&visitFn{fn: func(x ast.Node) bool {
-		if expr, ok := x.(ast.ExprNode); ok && m.isLeaf(expr) {
+		if expr, ok := x.(ast.ExprNode); ok && m.isLeaf(expr, projecting) {
 			return false
 		}
 		switch x := x.(type) {
 		case *ast.AggregateFuncExpr:
 			return false // its arguments run on the shards
 		case *ast.BinaryOperationExpr:
-			switch x.Op {
-			case opcode.LogicAnd, opcode.LogicOr, opcode.LogicXor, opcode.EQ, opcode.NE, opcode.LT, opcode.LE, opcode.GT, opcode.GE,
-				opcode.Plus, opcode.Minus, opcode.Mul, opcode.Div:
-			default:
+			if _, ok := binaryOps[x.Op]; !ok {
 				bad = x
 			}
 		case *ast.UnaryOperationExpr:
 			if x.Op != opcode.Not && x.Op != opcode.Minus && x.Op != opcode.Not2 {
 				bad = x
 			}
-		case *ast.ParenthesesExpr, *ast.ColumnNameExpr, *ast.ColumnName, *ast.IsNullExpr, *ast.PositionExpr:
+		case *ast.FuncCallExpr:
+			if !funcArgsFit(x.FnName.L, len(x.Args)) {
+				bad = x
+			}
+		case *ast.CaseExpr, *ast.WhenClause:
+		case *ast.ColumnNameExpr, *ast.ColumnName, *ast.PositionExpr:
+			if projecting {
+				bad = x
+			}
+		case *ast.ParenthesesExpr, *ast.IsNullExpr:
 		default:
 			if e, ok := x.(ast.ExprNode); !ok {
 				bad = x
-			} else if _, _, ok := parser.Literal(e); !ok {
+			} else if text, _, ok := parser.Literal(e); !ok || (projecting && isStringConst(e) && !isASCII(text)) {
 				bad = x
 			}
 		}
@@ -429,14 +456,38 @@ func (m *MergeSpec) checkEvaluable(e ast.ExprNode) error {
 	return nil
 }
 
-// isLeaf: e is a GROUP BY key or the expression of a select field.
-func (m *MergeSpec) isLeaf(e ast.ExprNode) bool {
+// funcArgsFit: the proxy evaluates the function name with n arguments.
+func funcArgsFit(name string, n int) bool {
+	for _, want := range engine.FuncNames[name] {
+		if want == n || (want < 0 && n > 0) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// isLeaf: e is a GROUP BY key or, outside a select field's own expression
+// (projecting), the expression of a select field without aggregates:
+// the merged row holds its value.
+func (m *MergeSpec) isLeaf(e ast.ExprNode, projecting bool) bool {
 	text := restoreText(e)
 	if _, ok := m.groupKey[text]; ok {
 		return true
 	}
+	if projecting {
+		return false
+	}
 	for _, f := range m.fields {
-		if f.Expr != nil && f.WildCard == nil && restoreText(f.Expr) == text {
+		if f.Expr != nil && f.WildCard == nil && !containsAggregate(f.Expr) && restoreText(f.Expr) == text {
 			return true
 		}
 	}

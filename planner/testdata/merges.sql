@@ -22,7 +22,6 @@ SELECT product_id, COUNT(*) AS n FROM comments GROUP BY product_id HAVING n > 2 
 SELECT user_id, AVG(score) FROM comments GROUP BY user_id LIMIT 3
 SELECT DISTINCT user_id FROM comments ORDER BY user_id DESC
 SELECT COUNT(DISTINCT user_id) FROM comments
--- error
 SELECT COUNT(*) + 1 FROM comments
 -- error
 SELECT GROUP_CONCAT(body) FROM comments
@@ -67,3 +66,16 @@ SELECT SQL_CALC_FOUND_ROWS * FROM comments WHERE product_id = 42 ORDER BY id LIM
 SELECT DISTINCT COUNT(*) FROM comments GROUP BY product_id
 -- error
 SELECT DISTINCT product_id, COUNT(*) OVER (PARTITION BY product_id) FROM comments
+-- Expressions over aggregates whose groups span shards: computed over the merged values.
+SELECT user_id, SUM(score) / COUNT(*) AS r, ROUND(AVG(score), 2), MAX(score) - MIN(score) FROM comments GROUP BY user_id HAVING r > 1 ORDER BY r DESC
+SELECT user_id, CASE WHEN COUNT(*) > 1 THEN 'many' ELSE 'one' END, IFNULL(SUM(score), 0), COALESCE(MAX(body), 'none') FROM comments GROUP BY user_id
+SELECT COUNT(*) DIV 2, COUNT(*) % 3, TRUNCATE(AVG(score), 1), CEIL(AVG(score)), FLOOR(AVG(score)), ABS(MIN(score) - MAX(score)), NULLIF(COUNT(*), 0) FROM comments
+SELECT user_id % 3 AS g, SUM(score) * (user_id % 3) FROM comments GROUP BY user_id % 3 ORDER BY g
+-- error
+SELECT user_id, id + COUNT(*) FROM comments GROUP BY user_id
+-- error
+SELECT user_id, CONCAT(user_id, ':', COUNT(*)) FROM comments GROUP BY user_id
+-- error
+SELECT user_id, IF(COUNT(*) > 1, 'viele', 'één') FROM comments GROUP BY user_id
+-- error
+SELECT user_id, ROUND(SUM(score), 2, 1) FROM comments GROUP BY user_id
