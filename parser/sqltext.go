@@ -302,6 +302,34 @@ func TypedValueLiteral(col wire.Column, v *string) string {
 	return ColumnValueLiteral(col, v)
 }
 
+// ResultValueLiteral is SQL text for a value the proxy read from a result
+// (column col) and writes into a statement in the place of the subquery
+// that produced it: numbers as they came; temporal values as quoted
+// strings, which MariaDB compares with a column as it would the
+// subquery's value, and which a shard key's canonical form reads; strings
+// in the session's character set as the session itself would write them
+// (StringLiteral: a literal of the connection's collation, so a column's
+// collation decides the comparison, as it does against the subquery's
+// column); other strings as ColumnValueLiteral writes them.
+func ResultValueLiteral(col wire.Column, v *string, m TextMode) string {
+	if v == nil {
+		return "NULL"
+	}
+	switch col.Type {
+	case mysql.MYSQL_TYPE_DATE, mysql.MYSQL_TYPE_NEWDATE, mysql.MYSQL_TYPE_DATETIME, mysql.MYSQL_TYPE_TIMESTAMP,
+		mysql.MYSQL_TYPE_DATETIME2, mysql.MYSQL_TYPE_TIMESTAMP2, mysql.MYSQL_TYPE_TIME, mysql.MYSQL_TYPE_TIME2:
+		if isTemporal(*v) {
+			return "'" + *v + "'"
+		}
+	case mysql.MYSQL_TYPE_STRING, mysql.MYSQL_TYPE_VAR_STRING, mysql.MYSQL_TYPE_VARCHAR, mysql.MYSQL_TYPE_BLOB,
+		mysql.MYSQL_TYPE_TINY_BLOB, mysql.MYSQL_TYPE_MEDIUM_BLOB, mysql.MYSQL_TYPE_LONG_BLOB:
+		if col.Charset != 63 && charsetOfCollation(col.Charset) == m.charset() {
+			return StringLiteral([]byte(*v), m)
+		}
+	}
+	return ColumnValueLiteral(col, v)
+}
+
 // isTemporal accepts what a server writes for a temporal column: digits,
 // '-', ':', '.' and spaces, nothing that could end a quoted string. (Zero
 // dates, which a temporal literal may refuse under sql_mode, are left to

@@ -457,6 +457,18 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 // run plans a statement and executes the plan.
 func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs *observation) error {
 	p, err := s.plan(snap, st)
+	if notSupportedYet(err) {
+		// Subqueries over tables the statement cannot read together with
+		// the rest may run first, their values taking their place.
+		rewritten, subErr := s.subqueriesFirst(snap, st, obs, 0)
+		switch {
+		case subErr != nil:
+			return subErr
+		case rewritten != nil:
+			st = rewritten
+			p, err = s.plan(snap, st)
+		}
+	}
 	if err != nil {
 		return err
 	}

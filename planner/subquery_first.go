@@ -1,0 +1,295 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// Uncorrelated subqueries run first. A SELECT the planner cannot route
+// whole because a subquery reads tables elsewhere (`WHERE user_id IN
+// (SELECT id FROM users WHERE vip)` with comments sharded and users on
+// another cluster, or a subquery over a sharded table beside an unsharded
+// one) is answered in two steps, as MariaDB itself evaluates such a
+// subquery once: the session runs each subquery as a statement of its own
+// (in its transaction, if it has one), and the statement is planned again
+// with the values in the subquery's place, where they also prune shards.
+// Planning takes two calls because the values come from the backends:
+// SubqueriesFirst says what to run, SubqueryRewrite.SQL writes the
+// statement with the answers.
+//
+// Only subqueries whose every qualified column names one of their own
+// tables are run first; a name they leave unqualified is one of their own
+// tables' columns whenever the subquery runs alone at all (MariaDB binds a
+// name to the innermost table that has it), and a subquery that fails
+// with 1054 alone is one correlated through such a name, which stays
+// refused. Subqueries in the select list (whose text names the column),
+// `= ANY`/`ALL` comparisons, row subqueries and locking reads are left as
+// they are.
+
+// MaxSubqueryRows is how many rows a subquery run first may return: their
+// values are written into the statement in its place.
+const MaxSubqueryRows = 10000
+
+// SubqueryKind is how a subquery run first is used.
+type SubqueryKind int
+
+const (
+	SubqueryIn     SubqueryKind = iota // x [NOT] IN (SELECT …)
+	SubqueryExists                     // [NOT] EXISTS (SELECT …)
+	SubqueryScalar                     // (SELECT …) as a value
+)
+
+// FirstSubquery is one subquery the session runs before the statement
+// holding it.
+type FirstSubquery struct {
+	// Stmt is the subquery as a statement of its own.
+	Stmt *parser.Statement
+	Kind SubqueryKind
+	not  bool   // NOT IN, NOT EXISTS
+	x    string // IN's left operand, as SQL text
+}
+
+// SubqueryRewrite is a statement with its subqueries taken out.
+type SubqueryRewrite struct {
+	Subs []FirstSubquery
+	text string // the statement, each subquery a marker literal
+	mode parser.TextMode
+}
+
+// subqueryMarker stands for subquery i in the rewritten text.
+func subqueryMarker(i int) string { return fmt.Sprintf("__shardgate_subquery_%d__", i) }
+
+// SubqueriesFirst takes the subqueries that can run first out of n, a
+// SELECT's tree of its own (it is rewritten in place). nil: it has none.
+func (pl *Planner) SubqueriesFirst(n ast.StmtNode, f Facts) (*SubqueryRewrite, error) {
+	switch x := n.(type) {
+	case *ast.SelectStmt:
+		if x.LockInfo != nil && x.LockInfo.LockType != ast.SelectLockNone {
+			return nil, nil
+		}
+	case *ast.SetOprStmt:
+	default:
+		return nil, nil
+	}
+	if locks(n) {
+		return nil, nil
+	}
+	v := &subqueryFinder{f: f, replace: map[ast.Node]ast.ExprNode{}}
+	out, _ := n.Accept(v)
+	if v.err != nil || len(v.subs) == 0 {
+		return nil, v.err
+	}
+	text, err := parser.RestoreIn(out, f.Text)
+	if err != nil {
+		return nil, err
+	}
+	for i := range v.subs {
+		// The client's own text could hold a marker's spelling: then the
+		// rewrite is not done (the planner's refusal stands).
+		if strings.Count(text, parser.StringLiteral([]byte(subqueryMarker(i)), f.Text)) != 1 {
+			return nil, nil
+		}
+	}
+	return &SubqueryRewrite{Subs: v.subs, text: text, mode: f.Text}, nil
+}
+
+// locks reports a locking read anywhere in n: the rows a subquery reads
+// under FOR UPDATE or LOCK IN SHARE MODE are locked by MariaDB, which a
+// read run first would not do.
+func locks(n ast.Node) bool {
+	found := false
+	n.Accept(&visitFn{fn: func(x ast.Node) bool {
+		if s, ok := x.(*ast.SelectStmt); ok && s.LockInfo != nil && s.LockInfo.LockType != ast.SelectLockNone {
+			found = true
+		}
+		return !found
+	}})
+	return found
+}
+
+// subqueryFinder replaces the subqueries that can run first with markers.
+type subqueryFinder struct {
+	f       Facts
+	fields  int // depth inside select fields
+	subs    []FirstSubquery
+	replace map[ast.Node]ast.ExprNode
+	err     error
+}
+
+func (v *subqueryFinder) Enter(n ast.Node) (ast.Node, bool) {
+	switch x := n.(type) {
+	case *ast.SelectField:
+		v.fields++
+	case *ast.PatternInExpr:
+		if sub, ok := x.Sel.(*ast.SubqueryExpr); ok {
+			if _, row := x.Expr.(*ast.RowExpr); !row {
+				v.consider(x, sub, FirstSubquery{Kind: SubqueryIn, not: x.Not}, x.Expr)
+			}
+			return n, true
+		}
+	case *ast.ExistsSubqueryExpr:
+		if sub, ok := x.Sel.(*ast.SubqueryExpr); ok {
+			v.consider(x, sub, FirstSubquery{Kind: SubqueryExists, not: x.Not}, nil)
+		}
+		return n, true
+	case *ast.CompareSubqueryExpr:
+		return n, true
+	case *ast.SubqueryExpr:
+		v.consider(x, x, FirstSubquery{Kind: SubqueryScalar}, nil)
+		return n, true
+	}
+	return n, false
+}
+
+func (v *subqueryFinder) Leave(n ast.Node) (ast.Node, bool) {
+	if _, ok := n.(*ast.SelectField); ok {
+		v.fields--
+	}
+	if m, ok := v.replace[n]; ok {
+		return m, true
+	}
+	return n, true
+}
+
+// consider takes sub out of the statement when it can run first: node is
+// what its marker replaces, x the left operand of IN.
+func (v *subqueryFinder) consider(node ast.Node, sub *ast.SubqueryExpr, fs FirstSubquery, x ast.ExprNode) {
+	if v.fields > 0 || v.err != nil || !runsAlone(sub.Query, v.f.DB) {
+		return
+	}
+	text, err := parser.RestoreIn(sub.Query, v.f.Text)
+	if err != nil {
+		v.err = err
+		return
+	}
+	if x != nil {
+		if fs.x, err = parser.RestoreIn(x, v.f.Text); err != nil {
+			v.err = err
+			return
+		}
+	}
+	stmt, ok := sub.Query.(ast.StmtNode)
+	if !ok {
+		return
+	}
+	fs.Stmt = parser.Classify(stmt, text)
+	v.replace[node] = ast.NewValueExpr(subqueryMarker(len(v.subs)), "", "")
+	v.subs = append(v.subs, fs)
+}
+
+// runsAlone reports a subquery that means the same run as a statement of
+// its own: it reads tables (none of the servers' own schemas) and every
+// qualified column in it names one of its own tables or aliases.
+func runsAlone(q ast.Node, db string) bool {
+	own := map[string]bool{}
+	tables := 0
+	ok := true
+	q.Accept(&visitFn{fn: func(x ast.Node) bool {
+		switch t := x.(type) {
+		case *ast.TableName:
+			schema := t.Schema.O
+			if schema == "" {
+				schema = db
+			}
+			if IsSystemSchema(schema) {
+				ok = false
+			}
+			own[t.Name.L] = true
+			tables++
+		case *ast.TableSource:
+			if t.AsName.L != "" {
+				own[t.AsName.L] = true
+			}
+		case *ast.CommonTableExpression:
+			own[t.Name.L] = true
+		}
+		return ok
+	}})
+	if !ok || tables == 0 {
+		return false
+	}
+	q.Accept(&visitFn{fn: func(x ast.Node) bool {
+		if c, isCol := x.(*ast.ColumnNameExpr); isCol && c.Name.Table.L != "" && !own[c.Name.Table.L] {
+			ok = false
+		}
+		return ok
+	}})
+	return ok
+}
+
+// TooMany is the refusal of subquery i returning more than MaxSubqueryRows.
+func (r *SubqueryRewrite) TooMany(i int) error {
+	return notSupported("a subquery over tables the statement cannot read together with the rest (%s) returns more than %d rows, the most the proxy writes into the statement in its place; narrow it or join the tables instead",
+		r.Subs[i].Stmt.SQL, MaxSubqueryRows)
+}
+
+// Correlated is the refusal of subquery i that failed alone with 1054
+// (ER_BAD_FIELD_ERROR): it names a column of the statement around it.
+func (r *SubqueryRewrite) Correlated(i int, err error) error {
+	return notSupported("the subquery %s names a column its own tables lack (%v): a subquery correlated with the statement around it, over tables the statement cannot read together with the rest, is not supported by this version",
+		r.Subs[i].Stmt.SQL, err)
+}
+
+// SQL writes the statement with answers[i], subquery i's result, in its
+// place. Errors are MariaDB's for the answer's shape: a subquery of
+// several columns used as a value (1241), several rows for a scalar one
+// (1242).
+func (r *SubqueryRewrite) SQL(answers []*engine.Collected) (string, error) {
+	text := r.text
+	for i, s := range r.Subs {
+		a := answers[i]
+		if s.Kind != SubqueryExists && len(a.Columns) != 1 {
+			return "", wire.Errorf(mysql.ER_OPERAND_COLUMNS, "Operand should contain 1 column(s)")
+		}
+		var value string
+		switch s.Kind {
+		case SubqueryExists:
+			value = "0"
+			if (len(a.Rows) > 0) != s.not {
+				value = "1"
+			}
+		case SubqueryScalar:
+			switch len(a.Rows) {
+			case 0:
+				value = "NULL"
+			case 1:
+				value = "(" + parser.ResultValueLiteral(a.Columns[0], a.Rows[0][0], r.mode) + ")"
+			default:
+				return "", wire.Errorf(mysql.ER_SUBQUERY_NO_1_ROW, "Subquery returns more than 1 row")
+			}
+		case SubqueryIn:
+			if len(a.Rows) == 0 {
+				// IN over no rows is false and NOT IN true, whatever the
+				// left side (NULL included).
+				value = "(0 = 1)"
+				if s.not {
+					value = "(1 = 1)"
+				}
+				break
+			}
+			var b strings.Builder
+			b.WriteString("(" + s.x)
+			if s.not {
+				b.WriteString(" NOT")
+			}
+			b.WriteString(" IN (")
+			for j, row := range a.Rows {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(parser.ResultValueLiteral(a.Columns[0], row[0], r.mode))
+			}
+			b.WriteString("))")
+			value = b.String()
+		}
+		text = strings.Replace(text, parser.StringLiteral([]byte(subqueryMarker(i)), r.mode), value, 1)
+	}
+	return text, nil
+}

@@ -1,0 +1,202 @@
+package planner
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/wire"
+)
+
+func intAnswer(vals ...string) *engine.Collected {
+	a := &engine.Collected{Columns: []wire.Column{{Name: "v", Type: mysql.MYSQL_TYPE_LONGLONG, Charset: 63}}}
+	for _, v := range vals {
+		v := v
+		if v == "NULL" {
+			a.Rows = append(a.Rows, []*string{nil})
+		} else {
+			a.Rows = append(a.Rows, []*string{&v})
+		}
+	}
+	return a
+}
+
+func TestSubqueriesFirst(t *testing.T) {
+	pl := newGoldenPlannerFrom(t, goldenRules("merges"))
+	f := Facts{DB: "shop", Defs: goldenDefs}
+	str := &engine.Collected{Columns: []wire.Column{{Name: "n", Type: mysql.MYSQL_TYPE_VAR_STRING, Charset: 45}}, Rows: [][]*string{{ptr("O'Brien")}, {ptr("x")}}}
+	tests := []struct {
+		name    string
+		sql     string
+		subs    []string // each subquery run first, as its own statement's text; nil: none
+		answers []*engine.Collected
+		want    string // the statement rewritten with the answers
+		tables  int    // physical tables the rewritten statement reads (0: not checked)
+		code    uint16 // the error SQL gives instead
+	}{
+		{name: "IN prunes by the values",
+			sql:     "SELECT id FROM comments WHERE product_id IN (SELECT id FROM products WHERE hot = 1)",
+			subs:    []string{"SELECT `id` FROM `products` WHERE `hot`=1"},
+			answers: []*engine.Collected{intAnswer("3", "7")},
+			want:    "SELECT `id` FROM `comments` WHERE (`product_id` IN (3, 7))", tables: 2},
+		{name: "IN with a NULL among the values keeps it",
+			sql:     "SELECT id FROM comments WHERE product_id IN (SELECT id FROM products)",
+			subs:    []string{"SELECT `id` FROM `products`"},
+			answers: []*engine.Collected{intAnswer("3", "NULL")},
+			want:    "SELECT `id` FROM `comments` WHERE (`product_id` IN (3, NULL))", tables: 1},
+		{name: "IN over no rows is false",
+			sql:     "SELECT id FROM comments WHERE product_id IN (SELECT id FROM products) OR id = 5",
+			subs:    []string{"SELECT `id` FROM `products`"},
+			answers: []*engine.Collected{intAnswer()},
+			want:    "SELECT `id` FROM `comments` WHERE (0 = 1) OR `id`=5"},
+		{name: "NOT IN over no rows is true",
+			sql:     "SELECT id FROM comments WHERE product_id NOT IN (SELECT id FROM products)",
+			subs:    []string{"SELECT `id` FROM `products`"},
+			answers: []*engine.Collected{intAnswer()},
+			want:    "SELECT `id` FROM `comments` WHERE (1 = 1)"},
+		{name: "NOT IN",
+			sql:     "SELECT id FROM comments WHERE product_id NOT IN (SELECT id FROM products)",
+			subs:    []string{"SELECT `id` FROM `products`"},
+			answers: []*engine.Collected{intAnswer("1")},
+			want:    "SELECT `id` FROM `comments` WHERE (`product_id` NOT IN (1))"},
+		{name: "EXISTS",
+			sql:     "SELECT id FROM comments WHERE EXISTS (SELECT 1 FROM products WHERE hot)",
+			subs:    []string{"SELECT 1 FROM `products` WHERE `hot`"},
+			answers: []*engine.Collected{intAnswer("1")},
+			want:    "SELECT `id` FROM `comments` WHERE 1"},
+		{name: "NOT EXISTS",
+			sql:     "SELECT id FROM comments WHERE NOT EXISTS (SELECT 1 FROM products WHERE hot)",
+			subs:    []string{"SELECT 1 FROM `products` WHERE `hot`"},
+			answers: []*engine.Collected{intAnswer("1")},
+			want:    "SELECT `id` FROM `comments` WHERE 0"},
+		{name: "a scalar subquery",
+			sql:     "SELECT id FROM comments WHERE product_id = (SELECT MAX(id) FROM products)",
+			subs:    []string{"SELECT MAX(`id`) FROM `products`"},
+			answers: []*engine.Collected{intAnswer("42")},
+			want:    "SELECT `id` FROM `comments` WHERE `product_id`=(42)", tables: 1},
+		{name: "a scalar subquery over no rows is NULL",
+			sql:     "SELECT id FROM comments WHERE product_id = (SELECT id FROM products WHERE 0)",
+			subs:    []string{"SELECT `id` FROM `products` WHERE 0"},
+			answers: []*engine.Collected{intAnswer()},
+			want:    "SELECT `id` FROM `comments` WHERE `product_id`=NULL"},
+		{name: "a scalar subquery of two rows is 1242",
+			sql:     "SELECT id FROM comments WHERE product_id = (SELECT id FROM products)",
+			subs:    []string{"SELECT `id` FROM `products`"},
+			answers: []*engine.Collected{intAnswer("1", "2")},
+			code:    mysql.ER_SUBQUERY_NO_1_ROW},
+		{name: "IN over two columns is 1241",
+			sql:     "SELECT id FROM comments WHERE product_id IN (SELECT id, hot FROM products)",
+			subs:    []string{"SELECT `id`,`hot` FROM `products`"},
+			answers: []*engine.Collected{{Columns: make([]wire.Column, 2)}},
+			code:    mysql.ER_OPERAND_COLUMNS},
+		{name: "strings as the session writes them",
+			sql:     "SELECT id FROM comments WHERE body IN (SELECT name FROM products)",
+			subs:    []string{"SELECT `name` FROM `products`"},
+			answers: []*engine.Collected{str},
+			want:    "SELECT `id` FROM `comments` WHERE (`body` IN ('O''Brien', 'x'))"},
+		{name: "two subqueries, and one inside a derived table",
+			sql:     "SELECT d.id FROM (SELECT id, product_id FROM comments WHERE product_id IN (SELECT id FROM products)) AS d WHERE EXISTS (SELECT 1 FROM regions)",
+			subs:    []string{"SELECT `id` FROM `products`", "SELECT 1 FROM `regions`"},
+			answers: []*engine.Collected{intAnswer("5"), intAnswer()},
+			want:    "SELECT `d`.`id` FROM (SELECT `id`,`product_id` FROM `comments` WHERE (`product_id` IN (5))) AS `d` WHERE 0"},
+		{name: "a subquery over a sharded table beside an unsharded one",
+			sql:     "SELECT id FROM products WHERE id IN (SELECT product_id FROM comments WHERE id > 10)",
+			subs:    []string{"SELECT `product_id` FROM `comments` WHERE `id`>10"},
+			answers: []*engine.Collected{intAnswer("4")},
+			want:    "SELECT `id` FROM `products` WHERE (`id` IN (4))"},
+		{name: "correlated by a qualified name: left alone",
+			sql: "SELECT id FROM comments c WHERE product_id IN (SELECT p.id FROM products p WHERE p.owner = c.id)"},
+		{name: "in the select list: left alone (the text names the column)",
+			sql: "SELECT id, (SELECT COUNT(*) FROM products) FROM comments"},
+		{name: "locking read: left alone",
+			sql: "SELECT id FROM comments WHERE product_id IN (SELECT id FROM products) FOR UPDATE"},
+		{name: "row IN: left alone",
+			sql: "SELECT id FROM comments WHERE (product_id, id) IN (SELECT id, id FROM products)"},
+		{name: "= ANY: left alone",
+			sql: "SELECT id FROM comments WHERE product_id = ANY (SELECT id FROM products)"},
+		{name: "a server's own schema: left alone",
+			sql: "SELECT id FROM comments WHERE product_id IN (SELECT 1 FROM mysql.user)"},
+		{name: "no table: left alone",
+			sql: "SELECT id FROM comments WHERE product_id IN (SELECT 1)"},
+		{name: "the marker's spelling in the client's text: left alone",
+			sql: "SELECT id FROM comments WHERE body = '__shardgate_subquery_0__' AND product_id IN (SELECT id FROM products)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stmts, err := parser.New().Parse(tt.sql)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rw, err := pl.SubqueriesFirst(stmts[0].Node, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.subs == nil {
+				if rw != nil {
+					t.Fatalf("%d subqueries run first, want none", len(rw.Subs))
+				}
+				return
+			}
+			if rw == nil || len(rw.Subs) != len(tt.subs) {
+				t.Fatalf("rewrite %+v, want %d subqueries", rw, len(tt.subs))
+			}
+			for i, s := range rw.Subs {
+				if s.Stmt.SQL != tt.subs[i] {
+					t.Errorf("subquery %d: %s, want %s", i, s.Stmt.SQL, tt.subs[i])
+				}
+			}
+			got, err := rw.SQL(tt.answers)
+			if tt.code != 0 {
+				var me *mysql.MyError
+				if !errors.As(err, &me) || me.Code != tt.code {
+					t.Fatalf("error %v, want %d", err, tt.code)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("rewritten:\n got %s (%v)\nwant %s", got, err, tt.want)
+			}
+			again, err := parser.New().Parse(got)
+			if err != nil {
+				t.Fatalf("the rewritten text does not parse: %v", err)
+			}
+			if again, err := pl.SubqueriesFirst(again[0].Node, f); err != nil || again != nil {
+				t.Errorf("the rewritten statement still has subqueries to run first: %v", err)
+			}
+			if tt.tables > 0 {
+				p, err := pl.Plan(again[0], f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := physicalTables(p); n != tt.tables {
+					t.Errorf("reads %d physical tables, want %d", n, tt.tables)
+				}
+			}
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+// The refusals name the subquery and why.
+func TestSubqueryRefusals(t *testing.T) {
+	pl := newGoldenPlannerFrom(t, goldenRules("merges"))
+	stmts, err := parser.New().Parse("SELECT id FROM comments WHERE product_id IN (SELECT id FROM products WHERE owner = user_id)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw, err := pl.SubqueriesFirst(stmts[0].Node, Facts{DB: "shop"})
+	if err != nil || rw == nil {
+		t.Fatalf("%v %v", rw, err)
+	}
+	for _, e := range []error{rw.TooMany(0), rw.Correlated(0, wire.Errorf(mysql.ER_BAD_FIELD_ERROR, "Unknown column 'user_id' in 'where clause'"))} {
+		var me *mysql.MyError
+		if !errors.As(e, &me) || me.Code != mysql.ER_NOT_SUPPORTED_YET || !strings.Contains(me.Message, "SELECT `id` FROM `products` WHERE `owner`=`user_id`") {
+			t.Errorf("refusal %v does not name the subquery", e)
+		}
+	}
+}

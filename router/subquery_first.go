@@ -1,0 +1,105 @@
+package router
+
+import (
+	"errors"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/planner"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// maxSubqueryDepth bounds subqueries run first inside subqueries run first.
+const maxSubqueryDepth = 3
+
+// subqueriesFirst answers a SELECT the planner refused because of
+// subqueries over tables it cannot read together with the rest: each
+// uncorrelated one runs first, as a statement of its own in this session
+// (its transaction included; see planner.SubqueriesFirst), and the
+// statement comes back with their values in their place. nil, nil: there
+// is nothing to run first, and the planner's refusal stands.
+func (s *Session) subqueriesFirst(snap *Snapshot, st *parser.Statement, obs *observation, depth int) (*parser.Statement, error) {
+	if st.Kind != parser.KindSelect || depth >= maxSubqueryDepth {
+		return nil, nil
+	}
+	// A tree of its own to rewrite: st's may be shared (a prepared
+	// statement's, parsed at PREPARE).
+	fresh, err := s.parseFresh(st.SQL)
+	if err != nil {
+		return nil, nil
+	}
+	f := s.state.facts()
+	f.Defs = snap.Defs
+	rw, err := snap.Planner.SubqueriesFirst(fresh.Node, f)
+	if rw == nil || err != nil {
+		return nil, err
+	}
+	answers := make([]*engine.Collected, len(rw.Subs))
+	// The answers stay reserved until the statement is written with them.
+	var held []*cursor
+	defer func() {
+		for _, vc := range held {
+			vc.mem.Close()
+		}
+	}()
+	for i, sub := range rw.Subs {
+		p, err := s.plan(snap, sub.Stmt)
+		if notSupportedYet(err) {
+			inner, innerErr := s.subqueriesFirst(snap, sub.Stmt, obs, depth+1)
+			switch {
+			case innerErr != nil:
+				return nil, innerErr
+			case inner != nil:
+				p, err = s.plan(snap, inner)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		src, ok := p.Root.(engine.RowSource)
+		if !ok || !p.Read {
+			return nil, nil
+		}
+		vc := s.cursor(snap, p, obs)
+		answers[i], err = engine.Collect(vc, src, planner.MaxSubqueryRows, "the rows of a subquery run before the statement holding it",
+			func() error { return rw.TooMany(i) })
+		held = append(held, vc)
+		var me *mysql.MyError
+		if errors.As(err, &me) && me.Code == mysql.ER_BAD_FIELD_ERROR {
+			return nil, rw.Correlated(i, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	sql, err := rw.SQL(answers)
+	if err != nil {
+		return nil, err
+	}
+	rewritten, err := s.parseFresh(sql)
+	if err != nil {
+		return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: the statement with its subqueries' values in their place did not parse again (%v)", err)
+	}
+	return rewritten, nil
+}
+
+// parseFresh parses a text holding one statement, in the session's mode,
+// into a tree of its own.
+func (s *Session) parseFresh(sql string) (*parser.Statement, error) {
+	stmts, err := s.rt.parse(sql, s.state.textMode())
+	if err != nil {
+		return nil, err
+	}
+	if len(stmts) != 1 {
+		return nil, wire.Errorf(mysql.ER_PARSE_ERROR, "You have an error in your SQL syntax near '%s'", sql)
+	}
+	return stmts[0], nil
+}
+
+// notSupportedYet: err is the planner's 1235 refusal.
+func notSupportedYet(err error) bool {
+	var me *mysql.MyError
+	return errors.As(err, &me) && me.Code == mysql.ER_NOT_SUPPORTED_YET
+}
