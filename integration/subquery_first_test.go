@@ -54,6 +54,12 @@ func TestSubqueriesFirstDifferential(t *testing.T) {
 		}
 	}
 
+	// EXPLAIN SHARDGATE shows what runs first and the statement after.
+	r := query(e.proxy, "EXPLAIN SHARDGATE SELECT id FROM items WHERE product_id IN (SELECT product_id FROM picks WHERE note = 'hot')")
+	if plan := strings.Join(r.rows, "\n"); r.err != nil || !strings.Contains(plan, "subquery 0, run first: SELECT `product_id` FROM `picks`") || !strings.Contains(plan, "IN {subquery 0}") {
+		t.Errorf("EXPLAIN SHARDGATE: %v\n%s", r.err, plan)
+	}
+
 	// Prepared, with the subquery's own parameter.
 	ps, err := e.proxy.Prepare("SELECT id FROM items WHERE product_id IN (SELECT product_id FROM picks WHERE note = ?) ORDER BY id")
 	if err != nil {

@@ -224,6 +224,26 @@ func runsAlone(q ast.Node, db string) bool {
 	return ok
 }
 
+// Template is the statement with subquery i written as {i}, for EXPLAIN.
+func (r *SubqueryRewrite) Template() string {
+	text := r.text
+	for i, s := range r.Subs {
+		place := fmt.Sprintf("{subquery %d}", i)
+		not := ""
+		if s.not {
+			not = "NOT "
+		}
+		switch s.Kind {
+		case SubqueryIn:
+			place = "(" + s.x + " " + not + "IN " + place + ")"
+		case SubqueryExists:
+			place = not + "EXISTS " + place
+		}
+		text = strings.Replace(text, parser.StringLiteral([]byte(subqueryMarker(i)), r.mode), place, 1)
+	}
+	return text
+}
+
 // TooMany is the refusal of subquery i returning more than MaxSubqueryRows.
 func (r *SubqueryRewrite) TooMany(i int) error {
 	return notSupported("a subquery over tables the statement cannot read together with the rest (%s) returns more than %d rows, the most the proxy writes into the statement in its place; narrow it or join the tables instead",

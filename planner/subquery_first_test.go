@@ -149,6 +149,11 @@ func TestSubqueriesFirst(t *testing.T) {
 					t.Errorf("subquery %d: %s, want %s", i, s.Stmt.SQL, tt.subs[i])
 				}
 			}
+			if tt.name == "NOT IN" {
+				if want := "SELECT `id` FROM `comments` WHERE (`product_id` NOT IN {subquery 0})"; rw.Template() != want {
+					t.Errorf("template %s, want %s", rw.Template(), want)
+				}
+			}
 			got, err := rw.SQL(tt.answers)
 			if tt.code != 0 {
 				var me *mysql.MyError

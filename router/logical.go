@@ -142,13 +142,22 @@ func (s *Session) explainShardgate(sql string, w ResultWriter) error {
 	if err := s.scope(stmts[0]); err != nil {
 		return err
 	}
-	p, err := s.plan(s.snapshot(), stmts[0])
+	snap := s.snapshot()
+	var text string
+	p, err := s.plan(snap, stmts[0])
+	if notSupportedYet(err) {
+		if first, ferr := s.explainSubqueriesFirst(snap, stmts[0]); ferr != nil || first != "" {
+			text, err = first, ferr
+		}
+	}
 	if err != nil {
 		return err
 	}
+	if text == "" {
+		text = p.String() + "primitives:\n" + p.Tree()
+	}
 	cols := []wire.Column{{Name: "plan", OrgName: "plan", Charset: 45, Length: 65535, Type: mysql.MYSQL_TYPE_VAR_STRING}}
 	var rows [][][]byte
-	text := p.String() + "primitives:\n" + p.Tree()
 	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		rows = append(rows, [][]byte{[]byte(line)})
 	}

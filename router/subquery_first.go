@@ -2,6 +2,8 @@ package router
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
@@ -102,4 +104,30 @@ func (s *Session) parseFresh(sql string) (*parser.Statement, error) {
 func notSupportedYet(err error) bool {
 	var me *mysql.MyError
 	return errors.As(err, &me) && me.Code == mysql.ER_NOT_SUPPORTED_YET
+}
+
+// explainSubqueriesFirst is EXPLAIN SHARDGATE of a statement whose
+// subqueries run first: each subquery's plan, then the statement as it is
+// planned again once their values are known ("" when it has none).
+func (s *Session) explainSubqueriesFirst(snap *Snapshot, st *parser.Statement) (string, error) {
+	fresh, err := s.parseFresh(st.SQL)
+	if err != nil {
+		return "", nil
+	}
+	f := s.state.facts()
+	f.Defs = snap.Defs
+	rw, err := snap.Planner.SubqueriesFirst(fresh.Node, f)
+	if rw == nil || err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for i, sub := range rw.Subs {
+		p, err := s.plan(snap, sub.Stmt)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "subquery %d, run first: %s\n%sprimitives:\n%s", i, sub.Stmt.SQL, p.String(), p.Tree())
+	}
+	fmt.Fprintf(&b, "then, with their values in their place: %s\n", rw.Template())
+	return b.String(), nil
 }
