@@ -246,6 +246,20 @@ func differentialQueries() []string {
 		"SELECT qty, ROUND(MAX(price), -1), ROUND(MIN(price) * 1.005, 2), TRUNCATE(SUM(price), -2) FROM items GROUP BY qty",
 		"SELECT qty, CASE COUNT(*) WHEN 1 THEN 'one' WHEN 2 THEN 'two' END, -SUM(qty), NOT COUNT(name) > 5 FROM items GROUP BY qty",
 	)
+	// Every expression over aggregates under every grouping (the shard
+	// key's groups are whole on the shards, the others merged) and every
+	// filter without one.
+	exprs := []string{"SUM(price) / COUNT(*)", "ROUND(AVG(qty), 1)", "MAX(price) - MIN(price)", "IFNULL(SUM(qty), 0) + COUNT(name)",
+		"CASE WHEN COUNT(*) > 10 THEN 'big' ELSE 'small' END", "TRUNCATE(SUM(score) / 3, 2)", "COUNT(*) DIV 4", "COALESCE(MIN(qty), 0) * 2"}
+	for _, g := range groups {
+		for _, x := range exprs {
+			qs = append(qs, fmt.Sprintf("SELECT %s AS g, %s AS x FROM items GROUP BY g ORDER BY g", g, x))
+		}
+		qs = append(qs, fmt.Sprintf("SELECT %s AS g, SUM(price) / COUNT(*) AS x FROM items GROUP BY g HAVING x > 450 ORDER BY x DESC, g", g))
+	}
+	for _, w := range wheres {
+		qs = append(qs, "SELECT "+strings.Join(exprs, ", ")+" FROM items"+w)
+	}
 	return qs
 }
 
