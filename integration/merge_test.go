@@ -245,6 +245,11 @@ func differentialQueries() []string {
 		"SELECT qty, SUM(price) * qty, MIN(price) * (qty % 4) FROM items GROUP BY qty ORDER BY 2 DESC, qty",
 		"SELECT qty, ROUND(MAX(price), -1), ROUND(MIN(price) * 1.005, 2), TRUNCATE(SUM(price), -2) FROM items GROUP BY qty",
 		"SELECT qty, CASE COUNT(*) WHEN 1 THEN 'one' WHEN 2 THEN 'two' END, -SUM(qty), NOT COUNT(name) > 5 FROM items GROUP BY qty",
+		// An alias inside an ORDER BY expression (the shards compute the
+		// key from the field's expression, in parentheses).
+		"SELECT id, price * 2 AS p FROM items ORDER BY p + 1 DESC, id LIMIT 5",
+		"SELECT id, qty + 1 AS p FROM items ORDER BY p * 2, id LIMIT 7",
+		"SELECT product_id, COUNT(*) AS n FROM items GROUP BY product_id ORDER BY n + 1 DESC, product_id LIMIT 3",
 	)
 	// Every expression over aggregates under every grouping (the shard
 	// key's groups are whole on the shards, the others merged) and every

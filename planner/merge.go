@@ -195,7 +195,14 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 	sortedRows := func() {
 		if sel.OrderBy != nil {
 			for _, item := range sel.OrderBy.Items {
-				expr, _ := resolve(item.Expr)
+				expr, field := resolve(item.Expr)
+				if field < 0 {
+					// The shards compute the key in their select list,
+					// where a select alias means nothing (1054): an alias
+					// inside an ORDER BY expression (n + 1) is its field's
+					// expression, as MariaDB reads it there.
+					expr = m.unalias(expr)
+				}
 				m.Keys = append(m.Keys, engine.SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
 			}
 		}
@@ -399,6 +406,38 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 		sortedRows()
 	}
 	return m, nil
+}
+
+// unalias replaces, in an ORDER BY expression, every unqualified name of a
+// select field's alias with that field's expression (MariaDB looks names
+// up among the select list's aliases first there). A field with a window
+// function or an aggregate is taken as it is: the shards compute the key
+// beside the same field, over the same rows.
+func (m *MergeSpec) unalias(e ast.ExprNode) ast.ExprNode {
+	out, _ := e.Accept(&aliasSwap{fields: m.fields})
+	return out.(ast.ExprNode)
+}
+
+type aliasSwap struct{ fields []*ast.SelectField }
+
+func (v *aliasSwap) Enter(n ast.Node) (ast.Node, bool) {
+	_, sub := n.(*ast.SubqueryExpr)
+	return n, sub // a subquery's names are its own
+}
+
+func (v *aliasSwap) Leave(n ast.Node) (ast.Node, bool) {
+	c, ok := n.(*ast.ColumnNameExpr)
+	if !ok || c.Name.Table.L != "" {
+		return n, true
+	}
+	for _, f := range v.fields {
+		if f.WildCard == nil && f.AsName.L != "" && f.AsName.L == c.Name.Name.L {
+			// In parentheses: the tree renders as written, and p * 2 with
+			// p = a + 1 must not become a + 1 * 2.
+			return &ast.ParenthesesExpr{Expr: f.Expr}, true
+		}
+	}
+	return n, true
 }
 
 // checkEvaluable refuses HAVING and ORDER BY expressions the proxy cannot
