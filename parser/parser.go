@@ -364,21 +364,51 @@ var connStateFuncs = map[string]bool{
 type visitor struct {
 	stmt *Statement
 	seen map[Table]bool
-	ctes map[string]bool
+	// scopes holds the common table expressions each statement or
+	// subquery being visited defines: a name is a CTE only inside the
+	// query whose WITH defines it (elsewhere it is a table, which the
+	// statement reads and which decides where it goes).
+	scopes []map[string]bool
+}
+
+// withOf is the WITH clause of a node that can have one.
+func withOf(n ast.Node) (*ast.WithClause, bool) {
+	switch n := n.(type) {
+	case *ast.SelectStmt:
+		return n.With, true
+	case *ast.SetOprStmt:
+		return n.With, true
+	case *ast.UpdateStmt:
+		return n.With, true
+	case *ast.DeleteStmt:
+		return n.With, true
+	}
+	return nil, false
+}
+
+func (v *visitor) isCTE(name string) bool {
+	for _, s := range v.scopes {
+		if s[name] {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *visitor) Enter(n ast.Node) (ast.Node, bool) {
+	if with, ok := withOf(n); ok {
+		names := map[string]bool{}
+		if with != nil {
+			for _, cte := range with.CTEs {
+				names[strings.ToLower(cte.Name.L)] = true
+			}
+		}
+		v.scopes = append(v.scopes, names)
+	}
 	switch n := n.(type) {
-	case *ast.WithClause:
-		if v.ctes == nil {
-			v.ctes = map[string]bool{}
-		}
-		for _, cte := range n.CTEs {
-			v.ctes[strings.ToLower(cte.Name.L)] = true
-		}
 	case *ast.TableName:
 		t := Table{Schema: n.Schema.O, Name: n.Name.O}
-		if t.Schema == "" && v.ctes[n.Name.L] {
+		if t.Schema == "" && v.isCTE(n.Name.L) {
 			break
 		}
 		if !v.seen[t] {
@@ -414,4 +444,9 @@ func (v *visitor) Enter(n ast.Node) (ast.Node, bool) {
 	return n, false
 }
 
-func (v *visitor) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+func (v *visitor) Leave(n ast.Node) (ast.Node, bool) {
+	if _, ok := withOf(n); ok {
+		v.scopes = v.scopes[:len(v.scopes)-1]
+	}
+	return n, true
+}

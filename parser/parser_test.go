@@ -18,6 +18,14 @@ func TestClassify(t *testing.T) {
 		{"select a from shop.t1 join t2 on t1.id = t2.id", KindSelect, true, []Table{{"shop", "t1"}, {"", "t2"}}},
 		{"SELECT 1 UNION SELECT id FROM u", KindSelect, true, []Table{{"", "u"}}},
 		{"WITH c AS (SELECT * FROM t) SELECT * FROM c", KindSelect, true, []Table{{"", "t"}}},
+		// A CTE's name is one only inside the query whose WITH defines it:
+		// elsewhere the same name is a table the statement reads (and which
+		// decides where it goes).
+		{"SELECT (WITH orders AS (SELECT 1 AS a) SELECT a FROM orders), o.id FROM orders o", KindSelect, true, []Table{{"", "orders"}}},
+		{"SELECT * FROM t WHERE id IN (WITH c AS (SELECT 1) SELECT * FROM c) AND EXISTS (SELECT 1 FROM c)", KindSelect, true, []Table{{"", "t"}, {"", "c"}}},
+		{"WITH c AS (SELECT 1 AS a) SELECT * FROM c WHERE a IN (SELECT a FROM c)", KindSelect, true, nil},
+		{"WITH RECURSIVE c AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM c WHERE n < 3) SELECT * FROM c", KindSelect, true, nil},
+		{"WITH c AS (SELECT 1) SELECT * FROM shop.c", KindSelect, true, []Table{{"shop", "c"}}},
 		{"SELECT * FROM t FOR UPDATE", KindSelect, false, []Table{{"", "t"}}},
 		{"SELECT * FROM t LOCK IN SHARE MODE", KindSelect, false, []Table{{"", "t"}}},
 		{"SELECT LAST_INSERT_ID()", KindSelect, false, nil},
