@@ -113,20 +113,35 @@ func BenchmarkLoadThroughput(b *testing.B) {
 		}
 		return float64(rows) / time.Since(start).Seconds()
 	}
-	report := func(name string, proxyRate, directRate float64) {
-		b.Logf("%s: proxy %.0f rows/s, one server %.0f rows/s, ratio %.2f", name, proxyRate, directRate, proxyRate/directRate)
+	// Two baselines: ref, a lone server (binary log, no replicas), and
+	// main's primary, configured like every shard's primary (binary log,
+	// two replicas applying it on the same cores): the server the
+	// application wrote to before it was sharded.
+	prim := direct(b, primaries["main"], db)
+	for _, ddl := range []string{"CREATE TABLE items " + loadItemsDDL, "CREATE TABLE events " + loadEventsDDL} {
+		if _, err := prim.Exec(ddl); err != nil {
+			b.Fatal(err)
+		}
+	}
+	report := func(name string, proxyRate, directRate, primaryRate float64) {
+		b.Logf("%s: proxy %.0f rows/s, one server %.0f rows/s (ratio %.2f), a primary with replicas %.0f rows/s (ratio %.2f)",
+			name, proxyRate, directRate, proxyRate/directRate, primaryRate, proxyRate/primaryRate)
 		b.ReportMetric(proxyRate/directRate, name+"-ratio")
+		b.ReportMetric(proxyRate/primaryRate, name+"-ratio-primary")
 	}
 	// New buckets first: 25 hours never written before.
 	newProxy := run(px, "events", 0, 25, base)
 	newDirect := run(ref, "events", 0, 25, base)
-	report("insert-new-buckets", newProxy, newDirect)
+	newPrimary := run(prim, "events", 0, 25, base)
+	report("insert-new-buckets", newProxy, newDirect, newPrimary)
 	existProxy := run(px, "events", rows, 25, base)
 	existDirect := run(ref, "events", rows, 25, base)
-	report("insert-buckets", existProxy, existDirect)
+	existPrimary := run(prim, "events", rows, 25, base)
+	report("insert-buckets", existProxy, existDirect, existPrimary)
 	hashProxy := run(px, "items", 0, 1, base)
 	hashDirect := run(ref, "items", 0, 1, base)
-	report("insert-hash", hashProxy, hashDirect)
+	hashPrimary := run(prim, "items", 0, 1, base)
+	report("insert-hash", hashProxy, hashDirect, hashPrimary)
 
 	// LOAD DATA LOCAL of a file of BENCH_ROWS rows (ids after the
 	// INSERTs'), into items and into events' existing buckets.
@@ -157,7 +172,7 @@ func BenchmarkLoadThroughput(b *testing.B) {
 			}
 			return float64(rows) / time.Since(start).Seconds()
 		}
-		report("load-data-"+l.table, rate(px), rate(ref))
+		report("load-data-"+l.table, rate(px), rate(ref), rate(prim))
 		mysql.DeregisterLocalFile(path)
 	}
 }
