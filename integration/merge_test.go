@@ -333,6 +333,7 @@ func TestMergeRandom(t *testing.T) {
 	budget := time.Duration(envInt(t, "SHARDGATE_RANDOM_SECONDS", 10, 1)) * time.Second
 	e := newShardEnv(t)
 	loadItems(t, e)
+	loadPicks(t, e)
 	t.Logf("random query seed %d (replay: SHARDGATE_RANDOM_SEED=%d)", seed, seed)
 	rng := rand.New(rand.NewSource(seed))
 	pick := func(xs ...string) string { return xs[rng.Intn(len(xs))] }
@@ -379,7 +380,28 @@ func TestMergeRandom(t *testing.T) {
 	n := 0
 	for start := time.Now(); time.Since(start) < budget; n++ {
 		var q string
-		switch rng.Intn(4) {
+		switch rng.Intn(7) {
+		case 4:
+			// Subqueries over picks (on main) run first.
+			c := pick("name", "price", "qty")
+			note := pick("hot", "cold", "none", "nothing")
+			switch rng.Intn(3) {
+			case 0:
+				notNull := pick("", " AND product_id IS NOT NULL")
+				q = fmt.Sprintf("SELECT id, %s FROM items WHERE product_id %s (SELECT product_id FROM picks WHERE note = '%s'%s) ORDER BY id%s", c, pick("IN", "NOT IN"), note, notNull, limit())
+			case 1:
+				q = fmt.Sprintf("SELECT COUNT(*), SUM(qty) FROM items WHERE qty > (SELECT MIN(id) + %d FROM picks WHERE note = '%s')", rng.Intn(15), note)
+			default:
+				q = fmt.Sprintf("SELECT %s AS g, COUNT(*) FROM items WHERE %sEXISTS (SELECT 1 FROM picks WHERE note = '%s') GROUP BY g ORDER BY g", pick("qty", "product_id"), pick("", "NOT "), note)
+			}
+		case 5:
+			// Windows partitioned by the shard key.
+			fn := pick("ROW_NUMBER()", "RANK()", "SUM(qty)", "COUNT(*)", "LAG(id)", "MAX(price)")
+			q = fmt.Sprintf("SELECT id, product_id, %s OVER (PARTITION BY product_id ORDER BY id) AS w FROM items%s ORDER BY product_id%s, id%s", fn, where(), dir(), limit())
+		case 6:
+			// Self-joins on the shard key.
+			q = fmt.Sprintf("SELECT a.id, b.id, a.qty + b.qty FROM items a JOIN items b ON a.product_id = b.product_id AND a.id < b.id WHERE a.qty > %d AND b.qty > %d ORDER BY a.id, b.id%s",
+				rng.Intn(25), rng.Intn(25), limit())
 		case 0:
 			c := pick("name", "price", "qty", "created", "score", "product_id")
 			q = fmt.Sprintf("SELECT id, %s FROM items%s ORDER BY %s%s, id%s", c, where(), c, dir(), limit())
@@ -398,7 +420,7 @@ func TestMergeRandom(t *testing.T) {
 			case 1:
 				q += " ORDER BY g" + dir() + limit()
 			}
-		default:
+		case 3:
 			g := pick("product_id", "qty", "LOWER(name)", "DATE(created)")
 			q = fmt.Sprintf("SELECT DISTINCT %s AS g FROM items%s ORDER BY g%s%s", g, where(), dir(), limit())
 		}

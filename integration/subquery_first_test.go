@@ -14,12 +14,7 @@ import (
 func TestSubqueriesFirstDifferential(t *testing.T) {
 	e := newShardEnv(t)
 	loadItems(t, e)
-	// picks lives on main (no rule), items on s0 and s1.
-	e.both("DROP TABLE IF EXISTS picks")
-	e.both("CREATE TABLE picks (id INT PRIMARY KEY, product_id INT, name VARCHAR(50), note VARCHAR(20))")
-	e.dropAtEnd("picks")
-	e.both("INSERT INTO picks VALUES (1, 4, 'APPLE', 'hot'), (2, 9, 'élan', 'hot'), (3, 31, 'O''Brien', 'cold'), (4, NULL, 'zebra', 'cold'), (5, 16, NULL, 'hot'), (6, 12, 'naïve', 'none')")
-	syncReplicas(t)
+	loadPicks(t, e)
 
 	queries := []string{
 		"SELECT id, name FROM items WHERE product_id IN (SELECT product_id FROM picks WHERE note = 'hot') ORDER BY id",
@@ -129,6 +124,16 @@ func TestSubqueriesFirstDifferential(t *testing.T) {
 			}
 		}
 	}
+}
+
+// loadPicks creates picks, an unsharded table on main (items lives on s0
+// and s1), through the proxy and on ref.
+func loadPicks(t *testing.T, e *shardEnv) {
+	e.both("DROP TABLE IF EXISTS picks")
+	e.both("CREATE TABLE picks (id INT PRIMARY KEY, product_id INT, name VARCHAR(50), note VARCHAR(20))")
+	e.dropAtEnd("picks")
+	e.both("INSERT INTO picks VALUES (1, 4, 'APPLE', 'hot'), (2, 9, 'élan', 'hot'), (3, 31, 'O''Brien', 'cold'), (4, NULL, 'zebra', 'cold'), (5, 16, NULL, 'hot'), (6, 12, 'naïve', 'none')")
+	syncReplicas(t)
 }
 
 // In a distributed transaction the subquery runs on the transaction's own
