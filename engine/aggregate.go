@@ -63,6 +63,14 @@ type OrderedAggregate struct {
 	// by it too, so each of its values comes once per shard, and the
 	// merged stream holds equal values next to each other within a group.
 	GroupKeys int
+	// Rollup adds WITH ROLLUP's super-aggregate rows: after the last group
+	// of each run of groups equal on their first i keys (i from len(Keys)-1
+	// down to 0), a row whose aggregates merge the whole run and whose keys
+	// from the i-th on are NULL, in their helper columns and in the visible
+	// columns KeyFields[k] lists for key k. Groups arrive in key order, so
+	// the rows come where MariaDB puts them.
+	Rollup    bool
+	KeyFields [][]int
 }
 
 func (a *OrderedAggregate) Inputs() []Primitive { return []Primitive{a.Input} }
@@ -73,7 +81,11 @@ func (a *OrderedAggregate) Describe() string {
 		parts = append(parts, s.Text)
 	}
 	if a.Group {
-		return "OrderedAggregate " + strings.Join(parts, ", ") + " by " + describeKeys(a.Keys)
+		rollup := ""
+		if a.Rollup {
+			rollup = " with rollup"
+		}
+		return "OrderedAggregate " + strings.Join(parts, ", ") + " by " + describeKeys(a.Keys) + rollup
 	}
 	return "OrderedAggregate " + strings.Join(parts, ", ")
 }
@@ -82,6 +94,9 @@ func (a *OrderedAggregate) mergeSummary() string {
 	var parts []string
 	for _, s := range a.Aggs {
 		parts = append(parts, fmt.Sprintf("%s from h%v", s.Text, s.H))
+	}
+	if a.Rollup {
+		parts = append(parts, "with rollup")
 	}
 	return strings.Join(parts, "; ")
 }
@@ -101,6 +116,10 @@ func (a *OrderedAggregate) Open(vc Cursor) (Rows, error) {
 		ar.distinct = newComparer(a.Keys[a.GroupKeys:a.GroupKeys+1], cols, a.Hidden)
 	}
 	ar.cmp = newComparer(group, cols, a.Hidden)
+	if a.Rollup {
+		// levels[i] merges every group of a run equal on the first i keys.
+		ar.levels = make([]rollupLevel, len(a.Keys))
+	}
 	for _, s := range a.Aggs {
 		ar.kinds = append(ar.kinds, kindOf(cols[ar.base+s.H[s.input()]].Type))
 	}
@@ -131,25 +150,42 @@ type aggRows struct {
 	// prev is the group's previous row.
 	distinct comparer
 	prev     *Row
+	// levels are WITH ROLLUP's runs being merged; pending the rows due
+	// before the next group's (the finished group, then its runs' rows).
+	levels  []rollupLevel
+	pending []*Row
+}
+
+// rollupLevel is one run of groups equal on their first keys.
+type rollupLevel struct {
+	states []aggState
+	last   *Row // the run's latest group's first row
 }
 
 func (ar *aggRows) Header() ([][]byte, error) { return ar.header, nil }
 
 func (ar *aggRows) Next() (*Row, error) {
-	if ar.done {
-		return nil, nil
-	}
 	for {
+		if len(ar.pending) > 0 {
+			out := ar.pending[0]
+			ar.pending = ar.pending[1:]
+			return out, nil
+		}
+		if ar.done {
+			return nil, nil
+		}
 		r, err := ar.in.Next()
 		if err != nil {
 			return nil, err
 		}
 		if r == nil {
 			ar.done = true
-			if ar.first == nil {
-				return nil, nil
+			if ar.first != nil {
+				ar.pending = append(ar.pending, ar.finish(ar.states, ar.first, len(ar.spec.Keys)))
+				ar.first = nil
+				ar.endRuns(0)
 			}
-			return ar.finish(), nil
+			continue
 		}
 		if err := r.values(len(ar.cols)); err != nil {
 			return nil, err
@@ -158,29 +194,67 @@ func (ar *aggRows) Next() (*Row, error) {
 			ar.add(r)
 			continue
 		}
-		var out *Row
 		if ar.first != nil {
-			out = ar.finish()
+			ar.pending = append(ar.pending, ar.finish(ar.states, ar.first, len(ar.spec.Keys)))
+			if ar.levels != nil {
+				// The runs that r does not continue end here, the
+				// longest first.
+				ar.endRuns(ar.sharedKeys(ar.first, r) + 1)
+			}
 		}
 		ar.first, ar.prev = r, nil
 		ar.states = make([]aggState, len(ar.spec.Aggs))
 		ar.add(r)
-		if out != nil {
-			return out, nil
+	}
+}
+
+// sharedKeys is how many leading group keys a and b have equal.
+func (ar *aggRows) sharedKeys(a, b *Row) int {
+	for i, k := range ar.cmp {
+		if k.cmp(a, b) != 0 {
+			return i
 		}
+	}
+	return len(ar.cmp)
+}
+
+// endRuns queues the super-aggregate rows of the runs of levels from
+// len(levels)-1 down to from, and starts them again.
+func (ar *aggRows) endRuns(from int) {
+	for i := len(ar.levels) - 1; i >= from; i-- {
+		l := &ar.levels[i]
+		if l.last == nil {
+			continue
+		}
+		ar.pending = append(ar.pending, ar.finish(l.states, l.last, i))
+		*l = rollupLevel{}
 	}
 }
 
 func (ar *aggRows) Close(err error) { ar.in.Close(err) }
 
-// add merges one row's partial aggregates into the group.
+// add merges one row's partial aggregates into the group, and into
+// every WITH ROLLUP run.
 func (ar *aggRows) add(r *Row) {
 	// A DISTINCT aggregate's argument is new when it differs from the
 	// previous row's (by the argument's collation and type).
 	newValue := ar.distinct != nil && (ar.prev == nil || ar.distinct.compare(ar.prev, r) != 0)
 	ar.prev = r
+	ar.addTo(ar.states, r, newValue)
+	for i := range ar.levels {
+		l := &ar.levels[i]
+		if l.states == nil {
+			l.states = make([]aggState, len(ar.spec.Aggs))
+		}
+		l.last = ar.first
+		ar.addTo(l.states, r, newValue)
+	}
+}
+
+// addTo merges r's partial aggregates into states.
+func (ar *aggRows) addTo(states []aggState, r *Row, newValue bool) {
 	for i, a := range ar.spec.Aggs {
-		st := &ar.states[i]
+		st := &states[i]
 		h := ar.base + a.H[0]
 		switch a.Kind {
 		case AggCountDistinct, AggSumDistinct, AggAvgDistinct:
@@ -235,12 +309,25 @@ func (st *aggState) addSum(kind valueKind, v []byte) {
 	st.sum.Add(st.sum, ratOf(v))
 }
 
-// finish turns the group into its output row.
-func (ar *aggRows) finish() *Row {
-	g := ar.first
+// finish makes an output row from states: a group's (keys, its number
+// of keys) or a WITH ROLLUP run's (keys its leading ones), on base, the
+// first row of its (last) group. Keys from the keys-th on are NULL.
+func (ar *aggRows) finish(states []aggState, base *Row, keys int) *Row {
+	g := base
 	out := &Row{Vals: append([][]byte(nil), g.Vals...), Nulls: append([]bool(nil), g.Nulls...), Src: g.Src, raw: g.raw}
+	for k := keys; k < len(ar.spec.Keys); k++ {
+		key := ar.spec.Keys[k]
+		for _, c := range []int{ar.base + key.Value, ar.base + key.Weight} {
+			out.Vals[c], out.Nulls[c] = nil, true
+		}
+		if k < len(ar.spec.KeyFields) {
+			for _, c := range ar.spec.KeyFields[k] {
+				out.Vals[c], out.Nulls[c] = nil, true
+			}
+		}
+	}
 	for i, a := range ar.spec.Aggs {
-		v := ar.text(i)
+		v := ar.text(states, i)
 		if v != nil && !within(v, g.raw) && (a.Kind == AggMin || a.Kind == AggMax) {
 			// The best value came from another row of the group: a copy,
 			// so that a group held in memory (MemorySort) does not keep
@@ -253,13 +340,12 @@ func (ar *aggRows) finish() *Row {
 			out.Vals[a.Visible], out.Nulls[a.Visible] = v, v == nil
 		}
 	}
-	ar.first = nil
 	return out
 }
 
 // text is the text MySQL shows for a merged aggregate, nil for NULL.
-func (ar *aggRows) text(i int) []byte {
-	a, st := ar.spec.Aggs[i], ar.states[i]
+func (ar *aggRows) text(states []aggState, i int) []byte {
+	a, st := ar.spec.Aggs[i], states[i]
 	col := ar.cols[ar.base+a.H[a.input()]]
 	if a.Visible >= 0 {
 		col = ar.cols[a.Visible]

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -251,5 +252,45 @@ func TestOrderedAggregateDistinct(t *testing.T) {
 		if r[0] != want[i][0] || r[1] != want[i][1] || r[3] != want[i][2] || r[4+5] != want[i][1] {
 			t.Errorf("group %d: %v, want k %s, count(distinct) %s (also in its slot), count %s", i, r, want[i][0], want[i][1], want[i][2])
 		}
+	}
+}
+
+// WITH ROLLUP: after each run of groups equal on their leading keys, a row
+// merging the run with the other keys NULL (helpers and visible columns),
+// from the shards' partial rows (a group split over two shards counts
+// once in each run).
+func TestOrderedAggregateRollup(t *testing.T) {
+	// Visible k1, k2, count, sum, avg; helpers k1, its weight, k2, its
+	// weight, count, sum, avg's sum and count.
+	c := cols("k1", tString, "k2", tString, "cnt", tLong, "s", tDecimal, 2, "a", tDecimal, 6,
+		"h0", tString, "h1", tString, "h2", tString, "h3", tString, "h4", tLong, "h5", tDecimal, 2, "h6", tDecimal, 2, "h7", tLong)
+	part := func(k1, k2, cnt, sum string) vals {
+		return row(k1, k2, cnt, sum, "0", k1, ci(k1), k2, ci(k2), cnt, sum, sum, cnt)
+	}
+	aggs := []AggSpec{
+		{Kind: AggCount, Visible: 2, H: []int{4}},
+		{Kind: AggSum, Visible: 3, H: []int{5}},
+		{Kind: AggAvg, Visible: 4, H: []int{6, 7}},
+	}
+	keys := []SortKey{{Value: 0, Weight: 1}, {Value: 2, Weight: 3}}
+	vc := newCursor(t)
+	merge := &MergeSort{Routes: routes(vc,
+		rs(c, part("a", "x", "1", "10.00"), part("a", "y", "1", "1.00"), part("b", "x", "2", "3.00")),
+		rs(c, part("A", "x", "2", "5.00"), part("c", "z", "1", "0.50"))), Keys: keys, Hidden: 8, Purpose: MergeForGroups}
+	agg := &OrderedAggregate{Input: merge, Group: true, Keys: keys, Aggs: aggs, Hidden: 8, Rollup: true, KeyFields: [][]int{{0}, {1}}}
+	w := &recWriter{}
+	got := wantComplete(t, vc, w, (&Trim{Input: agg, Hidden: 8}).Execute(vc, w))
+	wantRows(t, got.rows,
+		row("a", "x", "3", "15.00", "5.000000"),
+		row("a", "y", "1", "1.00", "1.000000"),
+		row("a", NULL, "4", "16.00", "4.000000"),
+		row("b", "x", "2", "3.00", "1.500000"),
+		row("b", NULL, "2", "3.00", "1.500000"),
+		row("c", "z", "1", "0.50", "0.500000"),
+		row("c", NULL, "1", "0.50", "0.500000"),
+		row(NULL, NULL, "7", "19.50", "2.785714"),
+	)
+	if !strings.Contains(agg.Describe(), "with rollup") {
+		t.Errorf("Describe %q does not say WITH ROLLUP", agg.Describe())
 	}
 }

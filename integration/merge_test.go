@@ -250,6 +250,13 @@ func differentialQueries() []string {
 		"SELECT id, price * 2 AS p FROM items ORDER BY p + 1 DESC, id LIMIT 5",
 		"SELECT id, qty + 1 AS p FROM items ORDER BY p * 2, id LIMIT 7",
 		"SELECT product_id, COUNT(*) AS n FROM items GROUP BY product_id ORDER BY n + 1 DESC, product_id LIMIT 3",
+		// WITH ROLLUP: super-aggregate rows made by the proxy.
+		"SELECT qty, COUNT(*), SUM(price), AVG(price), MIN(LOWER(name)), MAX(created) FROM items GROUP BY qty WITH ROLLUP",
+		"SELECT product_id, qty % 2 AS m, COUNT(*), SUM(qty) FROM items GROUP BY product_id, m WITH ROLLUP",
+		"SELECT LOWER(name) AS n, COUNT(*) FROM items WHERE price > 500 GROUP BY n WITH ROLLUP",
+		"SELECT qty % 3 AS g, SUM(price) / COUNT(*), ROUND(AVG(score), 1) FROM items GROUP BY g WITH ROLLUP HAVING COUNT(*) > 10",
+		"SELECT DATE(created) AS d, COUNT(*) FROM items WHERE qty > 1000 GROUP BY d WITH ROLLUP",
+		"SELECT qty, product_id, COUNT(*) FROM items WHERE qty < 3 GROUP BY qty, product_id WITH ROLLUP LIMIT 12",
 	)
 	// Every expression over aggregates under every grouping (the shard
 	// key's groups are whole on the shards, the others merged) and every

@@ -83,7 +83,8 @@ func buildMerge(m *MergeSpec, routes []*engine.Route, meta *engine.Route) (engin
 	case m.DistinctAgg != "":
 		node = &engine.DistinctAggregate{Input: node, Kind: m.DistinctAgg, Meta: meta}
 	case m.Group || len(m.Aggs) > 0:
-		node = &engine.OrderedAggregate{Input: node, Group: m.Group, Keys: m.Keys, Aggs: m.Aggs, Hidden: m.Hidden, GroupKeys: m.GroupKeys}
+		node = &engine.OrderedAggregate{Input: node, Group: m.Group, Keys: m.Keys, Aggs: m.Aggs, Hidden: m.Hidden, GroupKeys: m.GroupKeys,
+			Rollup: m.Rollup, KeyFields: m.KeyFields}
 	case m.Distinct:
 		node = &engine.Distinct{Input: node, Keys: m.Keys, Hidden: m.Hidden}
 	}

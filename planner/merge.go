@@ -3,15 +3,18 @@ package planner
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/wire"
 )
 
 // MergeSpec says how the sorted streams of several shards become the one
@@ -42,6 +45,11 @@ type MergeSpec struct {
 	// next is the argument of the statement's DISTINCT aggregates, which
 	// the shards group by too (engine.OrderedAggregate.GroupKeys).
 	GroupKeys int
+	// Rollup: GROUP BY … WITH ROLLUP, whose super-aggregate rows the proxy
+	// makes (the shards group without it); KeyFields[k] are the select
+	// fields showing group key k, NULL in those rows.
+	Rollup    bool
+	KeyFields [][]int
 	// Project are the select fields that are expressions over aggregates
 	// (SUM(a)/COUNT(*)): the proxy computes them over the merged values.
 	Project []int
@@ -289,13 +297,28 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 		var shardOrder []*ast.ByItem
 		if sel.GroupBy != nil {
 			if sel.GroupBy.Rollup {
-				return nil, refuse("WITH ROLLUP")
+				if sel.OrderBy != nil {
+					return nil, wire.Errorf(mysql.ER_WRONG_USAGE, "Incorrect usage of CUBE/ROLLUP and ORDER BY")
+				}
+				// The shards group without it; the proxy adds the
+				// super-aggregate rows as the merged groups go by.
+				m.Rollup = true
+				sel.GroupBy.Rollup = false
 			}
 			m.Group = true
 			for _, item := range sel.GroupBy.Items {
 				expr, _ := resolve(item.Expr)
 				if containsAggregate(expr) {
 					return nil, refuse("GROUP BY an aggregate")
+				}
+				if m.Rollup {
+					var shown []int
+					for i, f := range m.fields {
+						if f.WildCard == nil && restoreText(f.Expr) == restoreText(expr) {
+							shown = append(shown, i)
+						}
+					}
+					m.KeyFields = append(m.KeyFields, shown)
 				}
 				m.groupKey[restoreText(expr)] = len(m.Keys)
 				m.Keys = append(m.Keys, engine.SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
@@ -308,6 +331,19 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 				m.Keys = append(m.Keys, engine.SortKey{Value: distinctAt[0], Weight: distinctAt[1]})
 				shardOrder = append(shardOrder, &ast.ByItem{Expr: distinctArg})
 				sel.GroupBy.Items = append(sel.GroupBy.Items, &ast.ByItem{Expr: distinctArg})
+			}
+		}
+		if m.Rollup {
+			// A field of its own beside the keys and aggregates would keep
+			// a value in the super-aggregate rows, where MariaDB computes
+			// it over the NULL keys.
+			for i, f := range m.fields {
+				if _, agg := f.Expr.(*ast.AggregateFuncExpr); agg || slices.Contains(m.Project, i) || m.showsKey(i) {
+					continue
+				}
+				if _, _, isConst := parser.Literal(f.Expr); !isConst {
+					return nil, refuse("WITH ROLLUP and a field that is neither a GROUP BY expression nor over aggregates (" + f.Text() + ")")
+				}
 			}
 		}
 		for _, i := range m.Project {
@@ -357,7 +393,7 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 			sel.OrderBy = &ast.OrderByClause{Items: shardOrder}
 		}
 		sel.Limit = nil
-		if streamable && m.Group && m.Count >= 0 && m.GroupKeys == 0 {
+		if streamable && m.Group && m.Count >= 0 && m.GroupKeys == 0 && !m.Rollup {
 			// In key order the first N groups overall are among each
 			// shard's first N.
 			sel.Limit = &ast.Limit{Count: ast.NewValueExpr(uint64(m.Count+m.Offset), "", "")}
@@ -406,6 +442,16 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 		sortedRows()
 	}
 	return m, nil
+}
+
+// showsKey: select field i is a GROUP BY expression.
+func (m *MergeSpec) showsKey(i int) bool {
+	for _, fs := range m.KeyFields {
+		if slices.Contains(fs, i) {
+			return true
+		}
+	}
+	return false
 }
 
 // unalias replaces, in an ORDER BY expression, every unqualified name of a

@@ -25,7 +25,6 @@ SELECT COUNT(DISTINCT user_id) FROM comments
 SELECT COUNT(*) + 1 FROM comments
 -- error
 SELECT GROUP_CONCAT(body) FROM comments
--- error
 SELECT user_id, COUNT(*) FROM comments GROUP BY user_id WITH ROLLUP
 -- error
 SELECT user_id FROM comments GROUP BY user_id HAVING MAX(body) LIKE 'a%'
@@ -44,7 +43,6 @@ SELECT user_id, COUNT(*), COUNT(DISTINCT score), SUM(DISTINCT score), AVG(DISTIN
 SELECT user_id, COUNT(DISTINCT product_id), COUNT(DISTINCT score) FROM comments GROUP BY user_id
 -- error
 SELECT COUNT(DISTINCT product_id), COUNT(*) FROM comments
--- error
 SELECT product_id, COUNT(*) FROM comments GROUP BY product_id WITH ROLLUP
 -- Windows partitioned by the shard key are whole on each shard.
 SELECT id, product_id, ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY id) AS rn FROM comments ORDER BY product_id, rn
@@ -83,3 +81,13 @@ SELECT user_id, ROUND(SUM(score), 2, 1) FROM comments GROUP BY user_id
 SELECT id, score * 2 AS p FROM comments ORDER BY p + 1 DESC, id LIMIT 5
 SELECT product_id, COUNT(*) AS n FROM comments GROUP BY product_id ORDER BY n + 1 DESC, product_id LIMIT 3
 SELECT id, score + 1 AS p FROM comments ORDER BY p * 2, id LIMIT 5
+-- WITH ROLLUP: the shards group without it; the proxy adds the super-aggregate rows.
+SELECT user_id, COUNT(*), SUM(score) FROM comments GROUP BY user_id WITH ROLLUP
+SELECT user_id % 3 AS g, body, COUNT(*), SUM(score) / COUNT(*) FROM comments GROUP BY g, body WITH ROLLUP HAVING COUNT(*) > 1 LIMIT 5
+SELECT product_id, COUNT(*) FROM comments GROUP BY product_id WITH ROLLUP
+-- error
+SELECT user_id, COUNT(*) FROM comments GROUP BY user_id WITH ROLLUP ORDER BY user_id
+-- error
+SELECT user_id, id, COUNT(*) FROM comments GROUP BY user_id WITH ROLLUP
+-- error
+SELECT user_id, COUNT(DISTINCT body), COUNT(*) FROM comments GROUP BY user_id WITH ROLLUP

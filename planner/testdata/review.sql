@@ -40,7 +40,6 @@ SELECT product_id, GROUP_CONCAT(id ORDER BY id) FROM comments GROUP BY product_i
 SELECT product_id, COUNT(*) FROM items GROUP BY product_id
 SELECT user_id, created_at, COUNT(*) FROM payments GROUP BY user_id, created_at
 SELECT COUNT(*) FROM comments c GROUP BY c.product_id HAVING COUNT(*) > (SELECT COUNT(*) FROM regions)
--- error
 SELECT product_id, COUNT(*) FROM comments GROUP BY product_id WITH ROLLUP
 -- error
 SELECT SQL_CALC_FOUND_ROWS product_id FROM comments GROUP BY product_id LIMIT 1
