@@ -523,18 +523,32 @@ func TestPinnedStatementsDifferential(t *testing.T) {
 			t.Errorf("%s:\n proxy %v %s\n ref   %v %s", q, p.cols, ps, r.cols, rs)
 		}
 	}
+	// UNION (DISTINCT) and the union's ORDER BY/LIMIT, done by the proxy
+	// over the parts' rows; and statements whose uncorrelated subqueries
+	// run first.
 	for _, q := range []string{
+		"SELECT id FROM items WHERE product_id = 4 UNION SELECT id FROM items WHERE product_id = 5",
+		"SELECT LOWER(name) AS n FROM items WHERE qty > 10 UNION SELECT LOWER(name) FROM items WHERE qty < 0 ORDER BY n",
+		"SELECT qty, product_id FROM items WHERE price > 900 UNION ALL SELECT qty, product_id FROM items WHERE price < 20 ORDER BY 1 DESC, 2 LIMIT 10",
+		"SELECT id, price FROM items WHERE product_id = 4 UNION ALL SELECT id, price FROM items WHERE product_id = 9 ORDER BY price DESC, id LIMIT 5 OFFSET 1",
+		"SELECT qty FROM items UNION SELECT product_id FROM items ORDER BY qty LIMIT 8",
+		"SELECT DATE(created) AS d FROM items WHERE qty = 1 UNION SELECT DATE(created) FROM items WHERE qty = 2 UNION SELECT DATE(created) FROM items WHERE qty = 1 ORDER BY d DESC",
 		"SELECT id FROM items WHERE product_id = 4 AND qty > (SELECT AVG(qty) FROM items) ORDER BY id",
+		"SELECT id FROM items i WHERE i.product_id NOT IN (SELECT j.product_id FROM items j WHERE j.qty > 3)",
+	} {
+		if d := diff(e.proxy, e.ref, q); d != "" {
+			t.Errorf("%s\n    %s", q, d)
+		}
+	}
+	for _, q := range []string{
 		"SELECT a.id, b.id FROM items a JOIN items b ON a.qty = b.qty WHERE a.product_id = 4",
 		"SELECT a.id, b.id FROM items a JOIN items b ON a.qty = b.qty",
 		"SELECT * FROM (SELECT * FROM items) t WHERE t.product_id = 4",
-		"SELECT id FROM items WHERE product_id = 4 UNION SELECT id FROM items WHERE product_id = 5",
 		"SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM items",
 		"SELECT COUNT(*) FROM items UNION ALL SELECT MAX(qty) FROM items",
 		"SELECT DISTINCT COUNT(*) FROM items GROUP BY product_id",
 		"SELECT COUNT(*) FROM items a JOIN items b USING (qty)",
 		"SELECT SQL_CALC_FOUND_ROWS id FROM items ORDER BY id LIMIT 3",
-		"SELECT id FROM items i WHERE i.product_id NOT IN (SELECT j.product_id FROM items j WHERE j.qty > 3)",
 		"SELECT id FROM items i WHERE EXISTS (SELECT 1 FROM items j WHERE j.qty = i.qty AND j.id <> i.id)",
 	} {
 		_, err := e.proxy.Exec(q)

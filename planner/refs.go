@@ -1,14 +1,18 @@
 package planner
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shard"
+	"github.com/shardgate/shardgate/wire"
 )
 
 // A statement names its sharded tables in places: the FROM of the
@@ -458,7 +462,7 @@ func (pl *Planner) unionPlan(st *parser.Statement, f Facts, sharded []tableRef) 
 		if d, ok, err := pl.unionAllPlan(st, f); ok || err != nil {
 			return d, err
 		}
-		return nil, notSupported("UNION over sharded table %s is supported when every SELECT in it is pinned to one physical table (on one server) by its shard key, or as UNION ALL of SELECTs without an ORDER BY or LIMIT on the whole", sharded[0].qualified())
+		return nil, notSupported("this UNION over sharded table %s (INTERSECT, EXCEPT, WITH, a part in parentheses, or an ALL union after a DISTINCT one) is supported only when every SELECT in it is pinned to one physical table (on one server) by its shard key", sharded[0].qualified())
 	}
 	steps, logical, err := render(st, f, sharded, sets)
 	if err != nil {
@@ -613,39 +617,120 @@ func (pl *Planner) subqueriesLocal(n *ast.SelectStmt, db string) bool {
 	return ok
 }
 
-// unionAllPlan plans SELECT … UNION ALL SELECT … (no DISTINCT union, no
-// ORDER BY or LIMIT on the whole, no WITH) as its parts, each planned as
-// the SELECT it is, their rows one part after another
-// (engine.UnionAll). ok is false for other unions.
+// unionAllPlan plans a UNION over shards (no WITH), each SELECT planned
+// as the SELECT it is (merged over its own shards), their rows one part
+// after another (engine.UnionAll). UNION (DISTINCT) and an ORDER BY or
+// LIMIT on the whole union are done by the proxy over those rows: each
+// part returns, after its own columns, the value and WEIGHT_STRING of
+// every column the proxy compares (every column for DISTINCT, the ORDER
+// BY's otherwise), which it sorts in memory (within the statement's memory
+// budget), deduplicates and limits. ok is false for other unions.
 func (pl *Planner) unionAllPlan(st *parser.Statement, f Facts) (*draft, bool, error) {
 	u, isUnion := st.Node.(*ast.SetOprStmt)
-	if !isUnion || u.OrderBy != nil || u.Limit != nil || u.With != nil || u.SelectList == nil ||
+	if !isUnion || u.With != nil || u.SelectList == nil ||
 		u.SelectList.OrderBy != nil || u.SelectList.Limit != nil || u.SelectList.With != nil || len(u.SelectList.Selects) < 2 {
 		return nil, false, nil
 	}
-	var parts []engine.RowSource
+	// MariaDB: a DISTINCT union overrides every ALL union to its left, so
+	// with the last operator DISTINCT the whole result is distinct. With an
+	// ALL union after a DISTINCT one, only a prefix is: not done here.
+	distinct, lastAll := false, false
 	for i, n := range u.SelectList.Selects {
 		sel, ok := n.(*ast.SelectStmt)
 		if !ok || sel.With != nil {
 			return nil, false, nil
 		}
+		if i == 0 {
+			continue
+		}
+		switch op := sel.AfterSetOperator; {
+		case op == nil:
+			return nil, false, nil
+		case *op == ast.UnionAll:
+			lastAll = true
+		case *op == ast.Union:
+			distinct, lastAll = true, false
+		default:
+			return nil, false, nil // INTERSECT, EXCEPT
+		}
+	}
+	if distinct && lastAll {
+		return nil, false, nil
+	}
+	first := u.SelectList.Selects[0].(*ast.SelectStmt)
+	width := len(first.Fields.Fields)
+	// compared lists the columns the proxy compares, in the order of their
+	// helper columns; order is the union's ORDER BY over them.
+	var compared []int
+	if distinct {
+		for i := 0; i < width; i++ {
+			compared = append(compared, i)
+		}
+	}
+	type orderItem struct {
+		column int
+		desc   bool
+		text   string
+	}
+	var order []orderItem
+	if u.OrderBy != nil {
+		for _, item := range u.OrderBy.Items {
+			c := unionColumn(first, item.Expr)
+			if c < 0 {
+				return nil, true, notSupported("ORDER BY %s on a UNION over sharded tables: order by a column's position or name", restoreText(item.Expr))
+			}
+			if !slices.Contains(compared, c) {
+				compared = append(compared, c)
+			}
+			order = append(order, orderItem{column: c, desc: item.Desc, text: restoreText(item.Expr)})
+		}
+	}
+	count, offset := int64(-1), int64(0)
+	if u.Limit != nil {
+		var ok1, ok2 bool
+		count, ok1 = literalInt(u.Limit.Count)
+		offset, ok2 = literalInt(u.Limit.Offset)
+		if !ok1 || !ok2 {
+			return nil, true, notSupported("a LIMIT that is not a constant on a UNION over sharded tables")
+		}
+	}
+	var parts []engine.RowSource
+	for _, n := range u.SelectList.Selects {
+		sel := n.(*ast.SelectStmt)
 		if sel.SelectStmtOpts != nil && sel.SelectStmtOpts.CalcFoundRows {
 			// FOUND_ROWS() then counts the whole union's rows; planned
 			// alone, a part would count its own.
-			return nil, true, notSupported("SQL_CALC_FOUND_ROWS in a UNION ALL over sharded tables is not supported unless every SELECT in it is pinned to one physical table (on one server): count with SELECT COUNT(*)")
+			return nil, true, notSupported("SQL_CALC_FOUND_ROWS in a UNION over sharded tables is not supported unless every SELECT in it is pinned to one physical table (on one server): count with SELECT COUNT(*)")
 		}
-		if i > 0 && (sel.AfterSetOperator == nil || *sel.AfterSetOperator != ast.UnionAll) {
-			return nil, false, nil
+		if len(sel.Fields.Fields) != width && !hasWildcard(sel) && !hasWildcard(first) {
+			return nil, true, wire.Errorf(mysql.ER_WRONG_NUMBER_OF_COLUMNS_IN_SELECT, "The used SELECT statements have a different number of columns")
 		}
 		// The part as a statement of its own: planning rewrites the tree
 		// it renders, so each is parsed from its text.
 		// Its fields keep the names the client wrote (COUNT(*), not the
 		// COUNT(1) the restored text would give them).
 		keepColumnNames(sel)
+		saved := sel.Fields.Fields
+		for k, c := range compared {
+			field := sel.Fields.Fields[c]
+			if field.WildCard != nil || containsAggregate(field.Expr) || hasWindow(field.Expr) {
+				sel.Fields.Fields = saved
+				what := "*"
+				if field.WildCard == nil {
+					what = field.Text()
+				}
+				return nil, true, notSupported("UNION (DISTINCT) or an ORDER BY on a UNION over sharded tables comparing a column that is *, an aggregate or a window function (%s)", what)
+			}
+			sel.Fields.Fields = append(sel.Fields.Fields,
+				&ast.SelectField{Expr: field.Expr, AsName: ast.NewCIStr(fmt.Sprintf("__sgu_%d", 2*k))},
+				&ast.SelectField{Expr: &ast.FuncCallExpr{FnName: ast.NewCIStr("WEIGHT_STRING"), Args: []ast.ExprNode{field.Expr}}, AsName: ast.NewCIStr(fmt.Sprintf("__sgu_%d", 2*k+1))})
+		}
+		wasDistinct := sel.Distinct
+		sel.Distinct = sel.Distinct || distinct // each part's own duplicates go first
 		op := sel.AfterSetOperator
 		sel.AfterSetOperator = nil
 		text, err := parser.RestoreIn(sel, f.Text)
-		sel.AfterSetOperator = op
+		sel.AfterSetOperator, sel.Fields.Fields, sel.Distinct = op, saved, wasDistinct
 		if err != nil {
 			return nil, true, err
 		}
@@ -672,7 +757,72 @@ func (pl *Planner) unionAllPlan(st *parser.Statement, f Facts) (*draft, bool, er
 		}
 		parts = append(parts, rs)
 	}
-	return &draft{Read: st.ReadOnly, Root: &engine.UnionAll{Parts: parts}}, true, nil
+	var node engine.RowSource = &engine.UnionAll{Parts: parts}
+	hidden := 2 * len(compared)
+	keyOf := func(c int) engine.SortKey {
+		k := slices.Index(compared, c)
+		return engine.SortKey{Value: 2 * k, Weight: 2*k + 1}
+	}
+	if distinct {
+		var keys []engine.SortKey
+		var mem []engine.MemorySortKey
+		for c := 0; c < width; c++ {
+			k := keyOf(c)
+			keys = append(keys, k)
+			mem = append(mem, engine.MemorySortKey{Key: &k, Text: fmt.Sprintf("column %d", c+1)})
+		}
+		node = &engine.Distinct{Input: &engine.MemorySort{Input: node, Keys: mem, Hidden: hidden}, Keys: keys, Hidden: hidden}
+	}
+	if len(order) > 0 {
+		var mem []engine.MemorySortKey
+		for _, o := range order {
+			k := keyOf(o.column)
+			mem = append(mem, engine.MemorySortKey{Key: &k, Desc: o.desc, Text: o.text})
+		}
+		node = &engine.MemorySort{Input: node, Keys: mem, Hidden: hidden}
+	}
+	if count >= 0 {
+		node = &engine.Limit{Input: node, Offset: offset, Count: count}
+	}
+	if hidden > 0 {
+		node = &engine.Trim{Input: node, Hidden: hidden}
+	}
+	return &draft{Read: st.ReadOnly, Root: node}, true, nil
+}
+
+func hasWildcard(sel *ast.SelectStmt) bool {
+	for _, f := range sel.Fields.Fields {
+		if f.WildCard != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// unionColumn is the column of a union's result an ORDER BY item names:
+// by position, or by the name the first SELECT gives it (an alias, or a
+// plain column's name); -1 for anything else.
+func unionColumn(first *ast.SelectStmt, e ast.ExprNode) int {
+	switch x := e.(type) {
+	case *ast.PositionExpr:
+		if x.N >= 1 && x.N <= len(first.Fields.Fields) {
+			return x.N - 1
+		}
+	case *ast.ColumnNameExpr:
+		if x.Name.Table.L != "" {
+			return -1
+		}
+		for i, f := range first.Fields.Fields {
+			name := f.AsName.L
+			if c, ok := f.Expr.(*ast.ColumnNameExpr); ok && name == "" {
+				name = c.Name.Name.L
+			}
+			if name == x.Name.Name.L {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // outerJoinRepeats reports an outer join whose inner side reads a sharded

@@ -76,7 +76,14 @@ SELECT user_id, COUNT(*) FROM comments GROUP BY user_id UNION ALL SELECT id, 0 F
 -- apart yet.
 -- error
 SELECT id FROM comments UNION ALL (SELECT id FROM comments ORDER BY id DESC LIMIT 3)
--- error
+-- UNION (DISTINCT) and the union's ORDER BY/LIMIT: the parts return each
+-- compared column's value and weight; the proxy sorts, deduplicates, limits.
 SELECT id FROM comments UNION SELECT id FROM comments WHERE product_id = 43
--- error
 SELECT id FROM comments UNION ALL SELECT id FROM comments ORDER BY id
+SELECT body AS b, id FROM comments UNION ALL SELECT name, id FROM regions UNION SELECT body, user_id FROM comments WHERE product_id = 7 ORDER BY b DESC, 2 LIMIT 5 OFFSET 2
+-- error
+SELECT id FROM comments UNION SELECT id FROM comments UNION ALL SELECT id FROM regions
+-- error
+SELECT id, COUNT(*) FROM comments GROUP BY id UNION SELECT id, 1 FROM regions
+-- error
+SELECT id FROM comments UNION ALL SELECT id FROM regions ORDER BY id + 1

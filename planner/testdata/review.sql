@@ -27,10 +27,9 @@ SELECT id FROM comments c WHERE c.product_id IN (SELECT d.product_id FROM commen
 -- error
 SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d WHERE d.product_id = c.product_id UNION SELECT 1 FROM comments e)
 SELECT id FROM comments c WHERE EXISTS (SELECT 1 FROM comments d WHERE d.product_id = c.product_id UNION ALL SELECT 1 FROM regions e WHERE e.id = c.id)
--- Held: an ORDER BY or LIMIT after the last part is the whole union's.
--- error
+-- An ORDER BY or LIMIT after the last part is the whole union's: the proxy
+-- sorts and limits the parts' rows.
 SELECT id FROM comments WHERE product_id = 42 UNION ALL SELECT id FROM comments WHERE product_id = 43 LIMIT 1
--- error
 SELECT id FROM comments WHERE product_id = 42 UNION ALL SELECT id FROM comments WHERE product_id = 43 ORDER BY id
 -- Groups of the shard key (held).
 SELECT product_id FROM comments GROUP BY product_id ORDER BY COUNT(*) DESC LIMIT 2
