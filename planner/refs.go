@@ -726,7 +726,10 @@ func (pl *Planner) unionAllPlan(st *parser.Statement, f Facts) (*draft, bool, er
 				&ast.SelectField{Expr: &ast.FuncCallExpr{FnName: ast.NewCIStr("WEIGHT_STRING"), Args: []ast.ExprNode{field.Expr}}, AsName: ast.NewCIStr(fmt.Sprintf("__sgu_%d", 2*k+1))})
 		}
 		wasDistinct := sel.Distinct
-		sel.Distinct = sel.Distinct || distinct // each part's own duplicates go first
+		// Each part's own duplicates go first (a grouped part's rows are
+		// distinct by its groups already, and DISTINCT beside GROUP BY is
+		// not merged).
+		sel.Distinct = sel.Distinct || (distinct && sel.GroupBy == nil && !hasAggregate(sel))
 		op := sel.AfterSetOperator
 		sel.AfterSetOperator = nil
 		text, err := parser.RestoreIn(sel, f.Text)

@@ -81,6 +81,7 @@ SELECT id FROM comments UNION ALL (SELECT id FROM comments ORDER BY id DESC LIMI
 SELECT id FROM comments UNION SELECT id FROM comments WHERE product_id = 43
 SELECT id FROM comments UNION ALL SELECT id FROM comments ORDER BY id
 SELECT body AS b, id FROM comments UNION ALL SELECT name, id FROM regions UNION SELECT body, user_id FROM comments WHERE product_id = 7 ORDER BY b DESC, 2 LIMIT 5 OFFSET 2
+SELECT user_id FROM comments GROUP BY user_id UNION SELECT id FROM regions
 -- error
 SELECT id FROM comments UNION SELECT id FROM comments UNION ALL SELECT id FROM regions
 -- error
