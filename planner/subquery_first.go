@@ -129,6 +129,11 @@ func (v *subqueryFinder) Enter(n ast.Node) (ast.Node, bool) {
 		v.fields++
 	case *ast.PatternInExpr:
 		if sub, ok := x.Sel.(*ast.SubqueryExpr); ok {
+			// MariaDB refuses LIMIT in an IN subquery (1235): so does the
+			// planner, rather than answer it.
+			if q, isSel := sub.Query.(*ast.SelectStmt); isSel && q.Limit != nil {
+				return n, true
+			}
 			if _, row := x.Expr.(*ast.RowExpr); !row {
 				v.consider(x, sub, FirstSubquery{Kind: SubqueryIn, not: x.Not}, x.Expr)
 			}
