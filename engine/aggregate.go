@@ -336,6 +336,15 @@ func (ar *aggRows) finish(states []aggState, base *Row, keys int) *Row {
 			v = append(make([]byte, 0, len(v)), v...)
 		}
 		out.Vals[ar.base+a.H[0]], out.Nulls[ar.base+a.H[0]] = v, v == nil
+		if (a.Kind == AggMin || a.Kind == AggMax) && len(a.H) > 1 {
+			// The best value's weight beside it: an ORDER BY of the
+			// aggregate sorts by it (by the column's collation).
+			w := states[i].bestW
+			if w != nil && !within(w, g.raw) {
+				w = append(make([]byte, 0, len(w)), w...)
+			}
+			out.Vals[ar.base+a.H[1]], out.Nulls[ar.base+a.H[1]] = w, v == nil
+		}
 		if a.Visible >= 0 {
 			out.Vals[a.Visible], out.Nulls[a.Visible] = v, v == nil
 		}

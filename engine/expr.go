@@ -5,6 +5,11 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/wire"
 )
 
 // Expr is an expression evaluated by the proxy on merged rows (HAVING and
@@ -65,6 +70,10 @@ type value struct {
 	flt  bool
 	f    float64
 	str  []byte
+	// bad is why the value cannot be computed here (two strings compared:
+	// MariaDB compares them by collation, which the proxy does not); it
+	// carries through every operation to the primitive evaluating it.
+	bad error
 }
 
 func numValue(r *big.Rat) value { return value{num: r} }
@@ -150,7 +159,7 @@ func (l Lit) eval(*Row, *evalEnv) value {
 
 func (u Unary) eval(r *Row, env *evalEnv) value {
 	v := u.X.eval(r, env)
-	if v.null {
+	if v.null || v.bad != nil {
 		return v
 	}
 	if u.Op == "-" {
@@ -164,11 +173,21 @@ func (u Unary) eval(r *Row, env *evalEnv) value {
 }
 
 func (n IsNull) eval(r *Row, env *evalEnv) value {
-	return boolValue(n.X.eval(r, env).null != n.Not)
+	v := n.X.eval(r, env)
+	if v.bad != nil {
+		return v
+	}
+	return boolValue(v.null != n.Not)
 }
 
 func (b Binary) eval(r *Row, env *evalEnv) value {
 	l, rv := b.L.eval(r, env), b.R.eval(r, env)
+	if l.bad != nil {
+		return l
+	}
+	if rv.bad != nil {
+		return rv
+	}
 	switch b.Op {
 	case "and", "or", "xor":
 		lt, lok := l.truth()
@@ -202,7 +221,10 @@ func (b Binary) eval(r *Row, env *evalEnv) value {
 	if arith, ok := arithmetic(b.Op, l, rv); ok {
 		return arith
 	}
-	c := compareOperands(l, rv)
+	c, err := compareOperands(l, rv)
+	if err != nil {
+		return value{bad: err}
+	}
 	switch b.Op {
 	case "=":
 		return boolValue(c == 0)
@@ -284,20 +306,46 @@ func truncated(r *big.Rat) *big.Int {
 }
 
 // compareOperands compares two non-NULL operands: as numbers when either
-// is one, else as bytes.
-func compareOperands(a, b value) int {
+// is one (a string read as a number, as MariaDB does). Two strings are
+// compared only where their bytes order them as MariaDB would: dates and
+// times written alike ('2026-02-01 10:00:00' and '2026-03-05 00:00:00');
+// any other pair would need the column's collation ('apple' = 'APPLE'
+// under a case-insensitive one), and is refused.
+func compareOperands(a, b value) (int, error) {
 	if !a.isNumber() && !b.isNumber() {
-		return bytes.Compare(a.str, b.str)
+		if !sameTemporalLayout(a.str, b.str) {
+			return 0, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: comparing the strings %q and %q on rows merged from several shards is not supported: the proxy does not compare by collation", a.str, b.str)
+		}
+		return bytes.Compare(a.str, b.str), nil
 	}
 	if a.flt || b.flt {
 		x, y := a.float(), b.float()
 		switch {
 		case x < y:
-			return -1
+			return -1, nil
 		case x > y:
-			return 1
+			return 1, nil
 		}
-		return 0
+		return 0, nil
 	}
-	return a.number().Cmp(b.number())
+	return a.number().Cmp(b.number()), nil
+}
+
+// sameTemporalLayout: a and b are dates or date-times written alike
+// (YYYY-MM-DD, then the same time and fraction layout), whose byte order
+// is their order in time.
+func sameTemporalLayout(a, b []byte) bool {
+	if len(a) != len(b) || len(a) < 10 {
+		return false
+	}
+	for i := range a {
+		da, db := a[i] >= '0' && a[i] <= '9', b[i] >= '0' && b[i] <= '9'
+		if da != db || (!da && a[i] != b[i]) {
+			return false
+		}
+		if !da && !strings.ContainsRune("-: .", rune(a[i])) {
+			return false
+		}
+	}
+	return a[4] == '-' && a[7] == '-'
 }

@@ -33,12 +33,22 @@ type Case struct {
 func (c Case) eval(r *Row, env *evalEnv) value {
 	var op value
 	if c.Operand != nil {
-		op = c.Operand.eval(r, env)
+		if op = c.Operand.eval(r, env); op.bad != nil {
+			return op
+		}
 	}
 	for i, w := range c.Whens {
 		v := w.eval(r, env)
+		if v.bad != nil {
+			return v
+		}
 		if c.Operand != nil {
-			if op.null || v.null || compareOperands(op, v) != 0 {
+			if op.null || v.null {
+				continue
+			}
+			if d, err := compareOperands(op, v); err != nil {
+				return value{bad: err}
+			} else if d != 0 {
 				continue
 			}
 		} else if t, ok := v.truth(); !ok || !t {
@@ -56,31 +66,45 @@ func (f Func) eval(r *Row, env *evalEnv) value {
 	arg := func(i int) value { return f.Args[i].eval(r, env) }
 	switch f.Name {
 	case "ifnull":
-		if v := arg(0); !v.null {
+		if v := arg(0); !v.null || v.bad != nil {
 			return v
 		}
 		return arg(1)
 	case "coalesce":
 		for i := range f.Args {
-			if v := arg(i); !v.null {
+			if v := arg(i); !v.null || v.bad != nil {
 				return v
 			}
 		}
 		return value{null: true}
 	case "nullif":
 		a, b := arg(0), arg(1)
-		if !a.null && !b.null && compareOperands(a, b) == 0 {
-			return value{null: true}
+		if a.bad != nil {
+			return a
+		}
+		if b.bad != nil {
+			return b
+		}
+		if !a.null && !b.null {
+			if d, err := compareOperands(a, b); err != nil {
+				return value{bad: err}
+			} else if d == 0 {
+				return value{null: true}
+			}
 		}
 		return a
 	case "if":
-		if t, ok := arg(0).truth(); ok && t {
+		c := arg(0)
+		if c.bad != nil {
+			return c
+		}
+		if t, ok := c.truth(); ok && t {
 			return arg(1)
 		}
 		return arg(2)
 	}
 	x := arg(0)
-	if x.null {
+	if x.null || x.bad != nil {
 		return x
 	}
 	if !x.isNumber() {
@@ -108,7 +132,7 @@ func (f Func) eval(r *Row, env *evalEnv) value {
 		d := int64(0)
 		if len(f.Args) > 1 {
 			dv := arg(1)
-			if dv.null {
+			if dv.null || dv.bad != nil {
 				return dv
 			}
 			d = roundedInt(dv.number())

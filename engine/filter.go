@@ -37,7 +37,11 @@ func (fr *filterRows) Next() (*Row, error) {
 		if err := r.values(len(fr.env.kinds)); err != nil {
 			return nil, err
 		}
-		if t, ok := fr.f.Expr.eval(r, fr.env).truth(); ok && t {
+		v := fr.f.Expr.eval(r, fr.env)
+		if v.bad != nil {
+			return nil, v.bad
+		}
+		if t, ok := v.truth(); ok && t {
 			return r, nil
 		}
 	}

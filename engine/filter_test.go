@@ -45,19 +45,17 @@ func TestFilter(t *testing.T) {
 		{"NULL and true is NULL", bin("and", litNull, bin(">=", fN, num(0))), ""},
 		{"NULL or true is true", bin("or", litNull, bin(">", fN, num(0))), "ad"},
 		{"NULL or false is NULL", Unary{Op: "not", X: bin("or", litNull, bin("<", fN, num(0)))}, ""},
-		{"true and true", bin("and", bin(">", fN, num(0)), bin("=", fName, str("a"))), "a"},
-		{"false or true", bin("or", bin("=", fN, num(5)), bin("=", fName, str("c"))), "cd"},
-		{"xor", bin("xor", bin(">", fN, num(0)), bin("=", fName, str("c"))), "ac"},
+		{"true and true", bin("and", bin(">", fN, num(0)), bin("=", fH0, num(7))), "a"},
+		{"false or true", bin("or", bin("=", fN, num(5)), bin("=", fN, num(0))), "cd"},
+		{"xor", bin("xor", bin(">", fN, num(0)), bin(">", fH0, num(7))), "a"},
 		{"xor with NULL is NULL", bin("xor", litNull, bin(">", fN, num(0))), ""},
 		{"arithmetic", bin(">=", bin("-", bin("*", fN, num(2)), num(1)), num(1)), "ad"},
 		{"addition", bin("=", bin("+", fN, fH0), num(14)), "d"},
 		{"division", bin("=", bin("/", fH0, fN), num(7)), "a"},
 		{"division by zero is NULL", IsNull{X: bin("/", fN, num(0))}, "abcd"},
 		{"unary minus", bin("<", Unary{Op: "-", X: fN}, num(-1)), "d"},
-		{"strings compare as bytes", bin(">", fName, str("b")), "c"},
-		{"string equality", bin("=", fName, str("a")), "a"},
-		{"<> and <=", bin("and", bin("<>", fName, str("a")), bin("<=", fName, str("c"))), "bc"},
-		{"string column as text", bin(">", fS, str("9")), "c"},
+		{"<> and <=", bin("and", bin("<>", fN, num(1)), bin("<=", fH0, num(8))), ""},
+		{"date-times written alike compare as bytes", bin(">", str("2026-03-05 10:00:00"), str("2026-02-01 00:00:00")), "abcd"},
 		{"numeric column against a string", bin("=", fN, str("1")), "a"},
 		{"Numeric forces a number", bin(">", Col{Index: 2, Numeric: true}, str("9")), "a"},
 		{"a non-numeric string is 0", bin("=", Col{Index: 2, Numeric: true}, num(0)), "c"},
@@ -84,6 +82,27 @@ func TestFilter(t *testing.T) {
 			}
 			wantClean(t, vc, "q")
 		})
+	}
+}
+
+// Two strings are compared by collation in MariaDB ('a' = 'A' under a
+// case-insensitive one), which the proxy does not do: refused, not
+// answered by bytes. Dates written alike are the exception (above).
+func TestFilterRefusesStringComparisons(t *testing.T) {
+	for _, e := range []Expr{
+		bin(">", fName, str("b")),
+		bin("=", fName, str("a")),
+		bin(">", fS, str("9")),
+		bin("=", str("2026-02-01"), str("2026-02-01 00:00:00")),
+		IsNull{X: Func{Name: "nullif", Args: []Expr{fName, str("a")}}},
+		Case{Operand: fName, Whens: []Expr{str("a")}, Thens: []Expr{num(1)}},
+		Unary{Op: "not", X: bin("or", bin(">", fN, num(0)), bin("<", fName, str("b")))},
+	} {
+		vc := newCursor(t).on("q", rs(filterCols, havingRows...))
+		w := &recWriter{}
+		err := (&Filter{Input: &Route{Cluster: "c1", SQL: "q"}, Expr: e, Hidden: 1, Text: "x"}).Execute(vc, w)
+		wantCode(t, err, mysql.ER_NOT_SUPPORTED_YET, "does not compare by collation")
+		vc.checkReleased(t)
 	}
 }
 

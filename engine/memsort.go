@@ -92,13 +92,34 @@ func (m *MemorySort) Open(vc Cursor) (Rows, error) {
 		acct.Shrink(held)
 		return nil, err
 	}
+	// Expression keys are computed once per row, before sorting: one the
+	// proxy cannot compare (two strings, see compareOperands) fails the
+	// statement instead of sorting by bytes.
+	computed := make(map[*Row][]value, len(rows))
+	for _, r := range rows {
+		vs := make([]value, len(m.Keys))
+		for n, k := range m.Keys {
+			if k.Key == nil {
+				vs[n] = k.Expr.eval(r, env)
+				if vs[n].bad != nil {
+					acct.Shrink(held)
+					return nil, vs[n].bad
+				}
+			}
+		}
+		computed[r] = vs
+	}
+	var failed error
 	sort.SliceStable(rows, func(i, j int) bool {
 		for n, k := range m.Keys {
 			var c int
 			if k.Key != nil {
 				c = keys[n].cmp(rows[i], rows[j])
 			} else {
-				c = compareNullsFirst(k.Expr.eval(rows[i], env), k.Expr.eval(rows[j], env))
+				var err error
+				if c, err = compareNullsFirst(computed[rows[i]][n], computed[rows[j]][n]); err != nil && failed == nil {
+					failed = err
+				}
 			}
 			if k.Desc {
 				c = -c
@@ -109,22 +130,24 @@ func (m *MemorySort) Open(vc Cursor) (Rows, error) {
 		}
 		return false
 	})
+	if failed != nil {
+		acct.Shrink(held)
+		return nil, failed
+	}
 	return &sliceRows{header: header, rows: rows, acct: acct, held: held}, nil
 }
 
 // compareNullsFirst orders operands with NULL lowest.
-func compareNullsFirst(a, b value) int {
+func compareNullsFirst(a, b value) (int, error) {
 	switch {
 	case a.null && b.null:
-		return 0
+		return 0, nil
 	case a.null:
-		return -1
+		return -1, nil
 	case b.null:
-		return 1
-	case a.num != nil && b.num != nil:
-		return a.num.Cmp(b.num)
+		return 1, nil
 	}
-	return compareBytes(a.str, b.str)
+	return compareOperands(a, b)
 }
 
 // sliceRows serves rows held in memory. With acct, held is what the rows

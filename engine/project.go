@@ -78,7 +78,11 @@ func (pr *projectRows) Next() (*Row, error) {
 	// expression never reads another's computed value.
 	out := make([][]byte, len(pr.p.Fields))
 	for i, f := range pr.p.Fields {
-		v, ok := renderValue(f.Expr.eval(r, pr.env), pr.cols[f.Index])
+		val := f.Expr.eval(r, pr.env)
+		if val.bad != nil {
+			return nil, val.bad
+		}
+		v, ok := renderValue(val, pr.cols[f.Index])
 		if !ok {
 			// A fraction in a column MariaDB typed as text (IF(c, 'x',
 			// SUM(d))): its scale is not known here.

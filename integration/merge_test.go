@@ -250,6 +250,10 @@ func differentialQueries() []string {
 		"SELECT id, price * 2 AS p FROM items ORDER BY p + 1 DESC, id LIMIT 5",
 		"SELECT id, qty + 1 AS p FROM items ORDER BY p * 2, id LIMIT 7",
 		"SELECT product_id, COUNT(*) AS n FROM items GROUP BY product_id ORDER BY n + 1 DESC, product_id LIMIT 3",
+		// ORDER BY a MIN/MAX of strings: by the column's collation (the
+		// merged value's weight string), not by bytes.
+		"SELECT qty, MIN(LOWER(name)) AS m FROM items GROUP BY qty ORDER BY m DESC, qty",
+		"SELECT qty % 4 AS g, MAX(LOWER(name)) FROM items GROUP BY g ORDER BY MAX(LOWER(name)), g",
 		// WITH ROLLUP: super-aggregate rows made by the proxy.
 		"SELECT qty, COUNT(*), SUM(price), AVG(price), MIN(LOWER(name)), MAX(created) FROM items GROUP BY qty WITH ROLLUP",
 		"SELECT product_id, qty % 2 AS m, COUNT(*), SUM(qty) FROM items GROUP BY product_id, m WITH ROLLUP",

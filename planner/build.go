@@ -108,6 +108,8 @@ func buildMerge(m *MergeSpec, routes []*engine.Route, meta *engine.Route) (engin
 			if idx, ok := m.groupKey[restoreText(f.Expr)]; ok {
 				k := m.Keys[idx]
 				keys[i].Key = &k
+			} else if k, ok := m.minMaxKey(f.Expr); ok {
+				keys[i].Key = &k
 			} else {
 				keys[i].Expr = m.compile(f.Expr)
 			}
@@ -121,6 +123,28 @@ func buildMerge(m *MergeSpec, routes []*engine.Route, meta *engine.Route) (engin
 		node = &engine.Trim{Input: node, Hidden: m.Hidden}
 	}
 	return node, nil
+}
+
+// minMaxKey: e is (an alias or position of) a MIN or MAX whose merged
+// value and weight string OrderedAggregate leaves in its helpers, so it
+// sorts by its column's collation.
+func (m *MergeSpec) minMaxKey(e ast.ExprNode) (engine.SortKey, bool) {
+	if c, ok := e.(*ast.ColumnNameExpr); ok && c.Name.Table.L == "" {
+		for _, f := range m.fields {
+			if f.AsName.L == c.Name.Name.L {
+				e = f.Expr
+			}
+		}
+	}
+	a, ok := e.(*ast.AggregateFuncExpr)
+	if !ok {
+		return engine.SortKey{}, false
+	}
+	i, ok := m.aggIndex[restoreText(a)]
+	if !ok || (m.Aggs[i].Kind != engine.AggMin && m.Aggs[i].Kind != engine.AggMax) || len(m.Aggs[i].H) < 2 {
+		return engine.SortKey{}, false
+	}
+	return engine.SortKey{Value: m.Aggs[i].H[0], Weight: m.Aggs[i].H[1]}, true
 }
 
 // compile resolves an expression checked by checkEvaluable to columns of
