@@ -27,7 +27,6 @@ func TestMemorySort(t *testing.T) {
 		{"the item's direction, not the merge key's", []MemorySortKey{{Key: &SortKey{Value: 0, Weight: 1, Desc: true}}}, "a A b c Zed"},
 		{"two keys", []MemorySortKey{{Expr: nExpr, Desc: true}, {Key: byName, Desc: true}}, "Zed b a c A"},
 		{"computed expression", []MemorySortKey{{Expr: Binary{Op: "*", L: nExpr, R: num(-1)}}}, "A b Zed a c"},
-
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
