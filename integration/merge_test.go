@@ -254,6 +254,10 @@ func differentialQueries() []string {
 		// merged value's weight string), not by bytes.
 		"SELECT qty, MIN(LOWER(name)) AS m FROM items GROUP BY qty ORDER BY m DESC, qty",
 		"SELECT qty % 4 AS g, MAX(LOWER(name)) FROM items GROUP BY g ORDER BY MAX(LOWER(name)), g",
+		// HAVING on the group keys alone runs on the shards (strings by
+		// collation); the rest is merged.
+		"SELECT LOWER(name) AS n, COUNT(*) FROM items GROUP BY n HAVING n IN ('APPLE', 'banana', 'ÉLAN') AND COUNT(*) > 1 ORDER BY n",
+		"SELECT qty, LOWER(name) AS n, SUM(price) FROM items GROUP BY qty, n HAVING n > 'm' AND qty < 5 ORDER BY qty, n",
 		// WITH ROLLUP: super-aggregate rows made by the proxy.
 		"SELECT qty, COUNT(*), SUM(price), AVG(price), MIN(LOWER(name)), MAX(created) FROM items GROUP BY qty WITH ROLLUP",
 		"SELECT product_id, qty % 2 AS m, COUNT(*), SUM(qty) FROM items GROUP BY product_id, m WITH ROLLUP",

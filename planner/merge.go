@@ -356,15 +356,34 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 		}
 		streamable := true
 		if sel.Having != nil {
-			if err := m.checkEvaluable(sel.Having.Expr); err != nil {
-				return nil, err
+			// Conditions on the group keys alone stay on the shards: a
+			// group passes there exactly when it passes merged (its keys
+			// are equal everywhere), and the server compares strings by
+			// their collation. Not under ROLLUP, whose super-aggregate rows
+			// count the groups HAVING drops after.
+			var onShards, merged []ast.ExprNode
+			for _, c := range conjuncts(sel.Having.Expr) {
+				if !m.Rollup && !containsAggregate(c) && m.onlyGroupKeys(c) {
+					onShards = append(onShards, c)
+				} else {
+					merged = append(merged, c)
+				}
 			}
-			if err := aggsIn(sel.Having.Expr); err != nil {
-				return nil, err
-			}
-			m.Having = sel.Having.Expr
 			sel.Having = nil
-			streamable = false
+			if len(onShards) > 0 {
+				sel.Having = &ast.HavingClause{Expr: andAll(onShards)}
+			}
+			if len(merged) > 0 {
+				expr := andAll(merged)
+				if err := m.checkEvaluable(expr); err != nil {
+					return nil, err
+				}
+				if err := aggsIn(expr); err != nil {
+					return nil, err
+				}
+				m.Having = expr
+				streamable = false
+			}
 		}
 		if sel.OrderBy != nil {
 			same := m.Group && len(sel.OrderBy.Items) <= len(m.Keys)
@@ -442,6 +461,52 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 		sortedRows()
 	}
 	return m, nil
+}
+
+// andAll joins conditions with AND, each in parentheses.
+func andAll(es []ast.ExprNode) ast.ExprNode {
+	out := es[0]
+	for _, e := range es[1:] {
+		out = &ast.BinaryOperationExpr{Op: opcode.LogicAnd, L: &ast.ParenthesesExpr{Expr: out}, R: &ast.ParenthesesExpr{Expr: e}}
+	}
+	return out
+}
+
+// onlyGroupKeys: every column e reads is a GROUP BY expression (named as
+// written there or by its select alias), and it holds no subquery.
+func (m *MergeSpec) onlyGroupKeys(e ast.ExprNode) bool {
+	ok := true
+	e.Accept(&visitFn{fn: func(x ast.Node) bool {
+		if !ok {
+			return false
+		}
+		switch n := x.(type) {
+		case *ast.SubqueryExpr, *ast.ExistsSubqueryExpr, *ast.WindowFuncExpr, *ast.VariableExpr:
+			ok = false
+		case ast.ExprNode:
+			if _, isKey := m.groupKey[restoreText(n)]; isKey {
+				return false
+			}
+			if c, isCol := n.(*ast.ColumnNameExpr); isCol {
+				ok = c.Name.Table.L == "" && m.aliasOfKey(c.Name.Name.L)
+				return false
+			}
+		}
+		return ok
+	}})
+	return ok
+}
+
+// aliasOfKey: name is the alias of a select field that is a GROUP BY
+// expression.
+func (m *MergeSpec) aliasOfKey(name string) bool {
+	for _, f := range m.fields {
+		if f.WildCard == nil && f.AsName.L == name {
+			_, isKey := m.groupKey[restoreText(f.Expr)]
+			return isKey
+		}
+	}
+	return false
 }
 
 // showsKey: select field i is a GROUP BY expression.

@@ -91,3 +91,6 @@ SELECT user_id, COUNT(*) FROM comments GROUP BY user_id WITH ROLLUP ORDER BY use
 SELECT user_id, id, COUNT(*) FROM comments GROUP BY user_id WITH ROLLUP
 -- error
 SELECT user_id, COUNT(DISTINCT body), COUNT(*) FROM comments GROUP BY user_id WITH ROLLUP
+-- HAVING on the group keys alone stays on the shards (the server compares by collation); the rest is merged.
+SELECT user_id % 3 AS g, body, COUNT(*) FROM comments GROUP BY g, body HAVING body = 'apple' AND g <> 1 AND COUNT(*) > 2 ORDER BY g, body LIMIT 4
+SELECT user_id % 3 AS g, body, COUNT(*) FROM comments GROUP BY g, body HAVING body = 'apple' OR COUNT(*) > 2
