@@ -326,6 +326,12 @@ func ResultValueLiteral(col wire.Column, v *string, m TextMode) string {
 		if col.Charset != 63 && charsetOfCollation(col.Charset) == m.charset() {
 			return StringLiteral([]byte(*v), m)
 		}
+	case mysql.MYSQL_TYPE_YEAR:
+		// A number to MariaDB (2024 = year_col); as the binary string its
+		// type's charset would make it, X'32303234' compares as 842019380.
+		if *v != "" && isDigits(*v) {
+			return *v
+		}
 	}
 	return ColumnValueLiteral(col, v)
 }

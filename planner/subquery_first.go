@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -81,7 +82,7 @@ func (pl *Planner) SubqueriesFirst(n ast.StmtNode, f Facts) (*SubqueryRewrite, e
 	if locks(n) {
 		return nil, nil
 	}
-	v := &subqueryFinder{f: f, replace: map[ast.Node]ast.ExprNode{}}
+	v := &subqueryFinder{f: f, replace: map[ast.Node]ast.ExprNode{}, ctes: cteNames(n), cteBodies: map[*ast.SubqueryExpr]bool{}}
 	out, _ := n.Accept(v)
 	if v.err != nil || len(v.subs) == 0 {
 		return nil, v.err
@@ -114,6 +115,21 @@ func locks(n ast.Node) bool {
 	return found
 }
 
+// cteNames lists the names of the common table expressions n defines
+// anywhere: a subquery naming one reads the CTE of the statement around
+// it, which it would not find run alone (or would find a table of that
+// name instead).
+func cteNames(n ast.Node) map[string]bool {
+	names := map[string]bool{}
+	n.Accept(&visitFn{fn: func(x ast.Node) bool {
+		if c, ok := x.(*ast.CommonTableExpression); ok {
+			names[c.Name.L] = true
+		}
+		return true
+	}})
+	return names
+}
+
 // subqueryFinder replaces the subqueries that can run first with markers.
 type subqueryFinder struct {
 	f       Facts
@@ -121,20 +137,30 @@ type subqueryFinder struct {
 	subs    []FirstSubquery
 	replace map[ast.Node]ast.ExprNode
 	err     error
+	// ctes are the statement's CTE names; cteBodies the queries that
+	// define them, which are no subqueries of their own (their node's
+	// place in the tree takes nothing but a subquery).
+	ctes      map[string]bool
+	cteBodies map[*ast.SubqueryExpr]bool
 }
 
 func (v *subqueryFinder) Enter(n ast.Node) (ast.Node, bool) {
 	switch x := n.(type) {
 	case *ast.SelectField:
 		v.fields++
+	case *ast.CommonTableExpression:
+		v.cteBodies[x.Query] = true
+	case *ast.BinaryOperationExpr:
+		if isRow(x.L) || isRow(x.R) {
+			// A row compared with a row subquery: the subquery is no
+			// scalar value.
+			return n, true
+		}
 	case *ast.PatternInExpr:
 		if sub, ok := x.Sel.(*ast.SubqueryExpr); ok {
-			// MariaDB refuses LIMIT in an IN subquery (1235): so does the
-			// planner, rather than answer it.
-			if q, isSel := sub.Query.(*ast.SelectStmt); isSel && q.Limit != nil {
-				return n, true
-			}
-			if _, row := x.Expr.(*ast.RowExpr); !row {
+			// MariaDB refuses LIMIT in an IN subquery (1235): run first,
+			// its rows would be an answer where MariaDB gives none.
+			if !isRow(x.Expr) && !hasLimit(sub.Query) {
 				v.consider(x, sub, FirstSubquery{Kind: SubqueryIn, not: x.Not}, x.Expr)
 			}
 			return n, true
@@ -147,10 +173,30 @@ func (v *subqueryFinder) Enter(n ast.Node) (ast.Node, bool) {
 	case *ast.CompareSubqueryExpr:
 		return n, true
 	case *ast.SubqueryExpr:
+		if v.cteBodies[x] {
+			return n, false // a CTE's query: its own subqueries may run first
+		}
 		v.consider(x, x, FirstSubquery{Kind: SubqueryScalar}, nil)
 		return n, true
 	}
 	return n, false
+}
+
+// isRow: e is a row constructor, (a, b) or ROW(a, b).
+func isRow(e ast.ExprNode) bool {
+	_, ok := e.(*ast.RowExpr)
+	return ok
+}
+
+// hasLimit: a subquery's own query has a LIMIT.
+func hasLimit(q ast.ResultSetNode) bool {
+	switch x := q.(type) {
+	case *ast.SelectStmt:
+		return x.Limit != nil
+	case *ast.SetOprStmt:
+		return x.Limit != nil
+	}
+	return false
 }
 
 func (v *subqueryFinder) Leave(n ast.Node) (ast.Node, bool) {
@@ -166,7 +212,7 @@ func (v *subqueryFinder) Leave(n ast.Node) (ast.Node, bool) {
 // consider takes sub out of the statement when it can run first: node is
 // what its marker replaces, x the left operand of IN.
 func (v *subqueryFinder) consider(node ast.Node, sub *ast.SubqueryExpr, fs FirstSubquery, x ast.ExprNode) {
-	if v.fields > 0 || v.err != nil || !runsAlone(sub.Query, v.f.DB) {
+	if v.fields > 0 || v.err != nil || !runsAlone(sub.Query, v.f.DB, v.ctes) {
 		return
 	}
 	text, err := parser.RestoreIn(sub.Query, v.f.Text)
@@ -190,10 +236,13 @@ func (v *subqueryFinder) consider(node ast.Node, sub *ast.SubqueryExpr, fs First
 }
 
 // runsAlone reports a subquery that means the same run as a statement of
-// its own: it reads tables (none of the servers' own schemas) and every
-// qualified column in it names one of its own tables or aliases.
-func runsAlone(q ast.Node, db string) bool {
+// its own: it reads tables (none of the servers' own schemas), names no
+// CTE of the statement around it (ctes: every CTE name the statement
+// defines) and every qualified column in it names one of its own tables
+// or aliases.
+func runsAlone(q ast.Node, db string, ctes map[string]bool) bool {
 	own := map[string]bool{}
+	defined := cteNames(q)
 	tables := 0
 	ok := true
 	q.Accept(&visitFn{fn: func(x ast.Node) bool {
@@ -202,6 +251,9 @@ func runsAlone(q ast.Node, db string) bool {
 			schema := t.Schema.O
 			if schema == "" {
 				schema = db
+				if ctes[t.Name.L] && !defined[t.Name.L] {
+					ok = false
+				}
 			}
 			if IsSystemSchema(schema) {
 				ok = false
@@ -231,7 +283,7 @@ func runsAlone(q ast.Node, db string) bool {
 
 // Template is the statement with subquery i written as {i}, for EXPLAIN.
 func (r *SubqueryRewrite) Template() string {
-	text := r.text
+	places := make([]string, len(r.Subs))
 	for i, s := range r.Subs {
 		place := fmt.Sprintf("{subquery %d}", i)
 		not := ""
@@ -244,9 +296,34 @@ func (r *SubqueryRewrite) Template() string {
 		case SubqueryExists:
 			place = not + "EXISTS " + place
 		}
-		text = strings.Replace(text, parser.StringLiteral([]byte(subqueryMarker(i)), r.mode), place, 1)
+		places[i] = place
 	}
-	return text
+	return r.fill(places)
+}
+
+// fill writes the statement with places[i] in the place of subquery i's
+// marker. The markers are found in the statement's own text first, then
+// replaced in one pass: a value written for one subquery can hold another
+// marker's spelling (a string the subquery returned), which must stay the
+// value it is.
+func (r *SubqueryRewrite) fill(places []string) string {
+	type spot struct{ at, end, i int }
+	spots := make([]spot, len(places))
+	for i := range places {
+		marker := parser.StringLiteral([]byte(subqueryMarker(i)), r.mode)
+		at := strings.Index(r.text, marker) // exactly once: SubqueriesFirst checked
+		spots[i] = spot{at, at + len(marker), i}
+	}
+	slices.SortFunc(spots, func(a, b spot) int { return a.at - b.at })
+	var b strings.Builder
+	last := 0
+	for _, sp := range spots {
+		b.WriteString(r.text[last:sp.at])
+		b.WriteString(places[sp.i])
+		last = sp.end
+	}
+	b.WriteString(r.text[last:])
+	return b.String()
 }
 
 // TooMany is the refusal of subquery i returning more than MaxSubqueryRows.
@@ -267,11 +344,17 @@ func (r *SubqueryRewrite) Correlated(i int, err error) error {
 // several columns used as a value (1241), several rows for a scalar one
 // (1242).
 func (r *SubqueryRewrite) SQL(answers []*engine.Collected) (string, error) {
-	text := r.text
+	places := make([]string, len(r.Subs))
 	for i, s := range r.Subs {
 		a := answers[i]
 		if s.Kind != SubqueryExists && len(a.Columns) != 1 {
 			return "", wire.Errorf(mysql.ER_OPERAND_COLUMNS, "Operand should contain 1 column(s)")
+		}
+		if s.Kind != SubqueryExists && a.Columns[0].Type == mysql.MYSQL_TYPE_FLOAT && len(a.Rows) > 0 {
+			// MariaDB prints a FLOAT with 6 significant digits, and the
+			// printed 0.1 is not the stored 0.100000001490116…: written in
+			// the subquery's place, float_col IN (0.1) matches nothing.
+			return "", notSupported("a subquery over tables the statement cannot read together with the rest (%s) returns FLOAT values, whose printed digits are not the values MariaDB compares; CAST them to DOUBLE or DECIMAL", s.Stmt.SQL)
 		}
 		var value string
 		switch s.Kind {
@@ -314,7 +397,7 @@ func (r *SubqueryRewrite) SQL(answers []*engine.Collected) (string, error) {
 			b.WriteString("))")
 			value = b.String()
 		}
-		text = strings.Replace(text, parser.StringLiteral([]byte(subqueryMarker(i)), r.mode), value, 1)
+		places[i] = value
 	}
-	return text, nil
+	return r.fill(places), nil
 }

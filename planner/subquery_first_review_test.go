@@ -1,0 +1,121 @@
+package planner
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// Statements whose subqueries must not run first, or must run first and
+// come back as MariaDB would answer them (found by the second adversarial
+// review).
+func TestSubqueriesFirstReview(t *testing.T) {
+	pl := newGoldenPlannerFrom(t, goldenRules("merges"))
+	f := Facts{DB: "shop", Defs: goldenDefs}
+	marker := &engine.Collected{Columns: []wire.Column{{Name: "n", Type: mysql.MYSQL_TYPE_VAR_STRING, Charset: 45}}, Rows: [][]*string{{ptr("__shardgate_subquery_1__")}}}
+	float := &engine.Collected{Columns: []wire.Column{{Name: "f", Type: mysql.MYSQL_TYPE_FLOAT, Charset: 63, Decimals: 31}}, Rows: [][]*string{{ptr("0.1")}}}
+	tests := []struct {
+		name    string
+		sql     string
+		subs    []string // nil: none runs first
+		answers []*engine.Collected
+		want    string
+		code    uint16
+	}{
+		// The CTE's query sits where only a subquery node fits: taken
+		// for a scalar subquery, its marker panicked the session.
+		{name: "a subquery naming the statement's CTE: left alone",
+			sql: "WITH v AS (SELECT id FROM products WHERE hot = 1) SELECT id FROM comments WHERE product_id IN (SELECT id FROM v)"},
+		{name: "a subquery inside a CTE's query runs first",
+			sql:     "WITH c AS (SELECT id, product_id FROM comments WHERE product_id IN (SELECT id FROM products)) SELECT id FROM c",
+			subs:    []string{"SELECT `id` FROM `products`"},
+			answers: []*engine.Collected{intAnswer("5")},
+			want:    "WITH `c` AS (SELECT `id`,`product_id` FROM `comments` WHERE (`product_id` IN (5))) SELECT `id` FROM `c`"},
+		{name: "a subquery defining its own CTE runs first",
+			sql:     "SELECT id FROM comments WHERE product_id IN (WITH h AS (SELECT id FROM products WHERE hot = 1) SELECT id FROM h)",
+			subs:    []string{"WITH `h` AS (SELECT `id` FROM `products` WHERE `hot`=1) SELECT `id` FROM `h`"},
+			answers: []*engine.Collected{intAnswer("5")},
+			want:    "SELECT `id` FROM `comments` WHERE (`product_id` IN (5))"},
+		// MariaDB answers a row comparison; as a scalar it was 1241.
+		{name: "a row compared with a row subquery: left alone",
+			sql: "SELECT id FROM comments WHERE (product_id, id) = (SELECT id, id FROM products WHERE hot = 1)"},
+		// MariaDB refuses LIMIT in an IN subquery (1235).
+		{name: "IN over a subquery with LIMIT: left alone",
+			sql: "SELECT id FROM comments WHERE product_id IN (SELECT id FROM products LIMIT 2)"},
+		{name: "NOT IN over a UNION with LIMIT: left alone",
+			sql: "SELECT id FROM comments WHERE product_id NOT IN (SELECT id FROM products UNION SELECT id FROM regions LIMIT 2)"},
+		{name: "a scalar subquery with LIMIT runs first",
+			sql:     "SELECT id FROM comments WHERE product_id = (SELECT id FROM products ORDER BY id LIMIT 1)",
+			subs:    []string{"SELECT `id` FROM `products` ORDER BY `id` LIMIT 1"},
+			answers: []*engine.Collected{intAnswer("4")},
+			want:    "SELECT `id` FROM `comments` WHERE `product_id`=(4)"},
+		// A value holding the next marker's spelling stays a value.
+		{name: "a value spelled like another subquery's marker",
+			sql:     "SELECT id FROM comments WHERE body IN (SELECT name FROM products) AND EXISTS (SELECT 1 FROM regions)",
+			subs:    []string{"SELECT `name` FROM `products`", "SELECT 1 FROM `regions`"},
+			answers: []*engine.Collected{marker, intAnswer("1")},
+			want:    "SELECT `id` FROM `comments` WHERE (`body` IN ('__shardgate_subquery_1__')) AND 1"},
+		{name: "FLOAT values: refused",
+			sql:     "SELECT id FROM comments WHERE score IN (SELECT weight FROM products)",
+			subs:    []string{"SELECT `weight` FROM `products`"},
+			answers: []*engine.Collected{float},
+			code:    mysql.ER_NOT_SUPPORTED_YET},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stmts, err := parser.New().Parse(tt.sql)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rw *SubqueryRewrite
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("panic: %v", r)
+					}
+				}()
+				rw, err = pl.SubqueriesFirst(stmts[0].Node, f)
+			}()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.subs == nil {
+				if rw != nil {
+					t.Fatalf("%d subqueries run first (%s), want none", len(rw.Subs), rw.Template())
+				}
+				return
+			}
+			if rw == nil || len(rw.Subs) != len(tt.subs) {
+				t.Fatalf("rewrite %+v, want %d subqueries", rw, len(tt.subs))
+			}
+			for i, s := range rw.Subs {
+				if s.Stmt.SQL != tt.subs[i] {
+					t.Errorf("subquery %d: %s, want %s", i, s.Stmt.SQL, tt.subs[i])
+				}
+			}
+			got, err := rw.SQL(tt.answers)
+			if tt.code != 0 {
+				var me *mysql.MyError
+				if !errors.As(err, &me) || me.Code != tt.code {
+					t.Fatalf("error %v, want %d", err, tt.code)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("rewritten:\n got %s (%v)\nwant %s", got, err, tt.want)
+			}
+			if _, err := parser.New().Parse(got); err != nil {
+				t.Fatalf("the rewritten text does not parse: %v", err)
+			}
+			if strings.Contains(rw.Template(), "__shardgate_subquery_") {
+				t.Errorf("template keeps a marker: %s", rw.Template())
+			}
+		})
+	}
+}
