@@ -62,6 +62,25 @@ type SubqueryRewrite struct {
 	Subs []FirstSubquery
 	text string // the statement, each subquery a marker literal
 	mode parser.TextMode
+	hint string // the statement's routing hint comment, see KeepHint
+}
+
+// KeepHint gives the subqueries and the rewritten statement the routing
+// hint sql, the statement's text, starts with (/* shardgate:primary */):
+// they are texts of the proxy's own, without the client's comments, and
+// a read the client sent to the primary (to see its own writes) must not
+// read a replica for its subqueries or itself.
+func (r *SubqueryRewrite) KeepHint(sql string) {
+	h := routingHint(sql)
+	if h == "" {
+		return
+	}
+	r.hint = "/* shardgate:" + h + " */ "
+	for i, s := range r.Subs {
+		st := *s.Stmt
+		st.SQL = r.hint + st.SQL
+		r.Subs[i].Stmt = &st
+	}
 }
 
 // subqueryMarker stands for subquery i in the rewritten text.
@@ -399,5 +418,5 @@ func (r *SubqueryRewrite) SQL(answers []*engine.Collected) (string, error) {
 		}
 		places[i] = value
 	}
-	return r.fill(places), nil
+	return r.hint + r.fill(places), nil
 }

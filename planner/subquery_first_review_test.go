@@ -119,3 +119,41 @@ func TestSubqueriesFirstReview(t *testing.T) {
 		})
 	}
 }
+
+// A read the client sent to the primary reads its subqueries there too,
+// and is itself still sent there once rewritten.
+func TestSubqueriesFirstKeepHint(t *testing.T) {
+	pl := newGoldenPlannerFrom(t, goldenRules("merges"))
+	f := Facts{DB: "shop", Defs: goldenDefs}
+	sql := "/* shardgate:primary */ SELECT id FROM comments WHERE product_id IN (SELECT id FROM products WHERE hot = 1)"
+	stmts, err := parser.New().Parse(sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw, err := pl.SubqueriesFirst(stmts[0].Node, f)
+	if err != nil || rw == nil {
+		t.Fatalf("%v %v", rw, err)
+	}
+	rw.KeepHint(stmts[0].SQL)
+	p, err := pl.Plan(rw.Subs[0].Stmt, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Effects.Hint != "primary" {
+		t.Errorf("the subquery's hint is %q, want primary", p.Effects.Hint)
+	}
+	got, err := rw.SQL([]*engine.Collected{intAnswer("3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := parser.New().Parse(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err = pl.Plan(again[0], f); err != nil {
+		t.Fatal(err)
+	}
+	if p.Effects.Hint != "primary" {
+		t.Errorf("the rewritten statement's hint is %q, want primary (%s)", p.Effects.Hint, got)
+	}
+}

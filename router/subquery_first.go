@@ -38,6 +38,7 @@ func (s *Session) subqueriesFirst(snap *Snapshot, st *parser.Statement, obs *obs
 	if rw == nil || err != nil {
 		return nil, err
 	}
+	rw.KeepHint(st.SQL)
 	answers := make([]*engine.Collected, len(rw.Subs))
 	// The answers stay reserved until the statement is written with them.
 	var held []*cursor
