@@ -74,6 +74,9 @@ type value struct {
 	// MariaDB compares them by collation, which the proxy does not); it
 	// carries through every operation to the primitive evaluating it.
 	bad error
+	// temporal: str is a DATE, DATETIME or TIMESTAMP (kindTemporal) or a
+	// TIME (kindTime) value, whose number is its digits (20240105).
+	temporal valueKind
 }
 
 func numValue(r *big.Rat) value { return value{num: r} }
@@ -119,7 +122,61 @@ func (v value) number() *big.Rat {
 	if v.flt {
 		return new(big.Rat).SetFloat64(v.f)
 	}
-	return ratOf(v.str)
+	if v.temporal != kindString {
+		return temporalNumber(v.str)
+	}
+	return stringNumber(v.str)
+}
+
+// temporalNumber is a temporal value in a numeric context, as MariaDB
+// reads it: its digits, the fraction kept (DATE 2024-01-05 is 20240105,
+// TIME -10:11:12.5 is -101112.5).
+func temporalNumber(b []byte) *big.Rat {
+	var digits []byte
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			digits = append(digits, c)
+		case c == '.':
+			digits = append(digits, b[i:]...)
+			return ratOf(digits)
+		case c == '-' && i == 0:
+			digits = append(digits, c) // a negative TIME
+		}
+	}
+	return ratOf(digits)
+}
+
+// stringNumber is a string in a numeric context, as MariaDB reads it: the
+// longest number it starts with, after spaces ('12abc' is 12, 'abc' 0).
+func stringNumber(b []byte) *big.Rat {
+	s := strings.TrimLeft(string(b), " \t\n\r")
+	end, digits := 0, false
+	if end < len(s) && (s[end] == '-' || s[end] == '+') {
+		end++
+	}
+	for ; end < len(s) && s[end] >= '0' && s[end] <= '9'; end++ {
+		digits = true
+	}
+	if end < len(s) && s[end] == '.' {
+		for end++; end < len(s) && s[end] >= '0' && s[end] <= '9'; end++ {
+			digits = true
+		}
+	}
+	if !digits {
+		return new(big.Rat)
+	}
+	if e := end; e < len(s) && (s[e] == 'e' || s[e] == 'E') {
+		e++
+		if e < len(s) && (s[e] == '-' || s[e] == '+') {
+			e++
+		}
+		if e < len(s) && s[e] >= '0' && s[e] <= '9' {
+			for end = e; end < len(s) && s[end] >= '0' && s[end] <= '9'; end++ {
+			}
+		}
+	}
+	return ratOf([]byte(strings.TrimSuffix(s[:end], ".")))
 }
 
 func (c Col) eval(r *Row, env *evalEnv) value {
@@ -139,6 +196,10 @@ func (c Col) eval(r *Row, env *evalEnv) value {
 	}
 	if c.Numeric {
 		return numValue(ratOf(r.Vals[i]))
+	}
+	switch env.kinds[i] {
+	case kindTemporal, kindTime:
+		return value{str: r.Vals[i], temporal: env.kinds[i]}
 	}
 	return value{str: r.Vals[i]}
 }

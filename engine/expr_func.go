@@ -180,6 +180,9 @@ func halfAway(r *big.Rat) *big.Int {
 func roundTo(x value, d int64, truncate bool) value {
 	if x.flt {
 		scale := math.Pow(10, math.Abs(float64(d)))
+		if d < 0 && math.IsInf(scale, 0) {
+			return floatValue(0) // as MariaDB's my_double_round (0 * Inf is NaN)
+		}
 		v := x.f
 		if d >= 0 {
 			v *= scale

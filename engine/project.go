@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"math"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -82,11 +84,9 @@ func (pr *projectRows) Next() (*Row, error) {
 		if val.bad != nil {
 			return nil, val.bad
 		}
-		v, ok := renderValue(val, pr.cols[f.Index])
-		if !ok {
-			// A fraction in a column MariaDB typed as text (IF(c, 'x',
-			// SUM(d))): its scale is not known here.
-			return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: %s gives a fractional number in a text column on rows merged from several shards, which this version does not write", f.Text)
+		v, err := renderValue(val, pr.cols[f.Index], f.Text)
+		if err != nil {
+			return nil, err
 		}
 		out[i] = v
 	}
@@ -101,36 +101,55 @@ func (pr *projectRows) Next() (*Row, error) {
 // fixed (its NOT_FIXED_DEC).
 const notFixedDec = 31
 
+// Integer results MariaDB refuses to hold (1690), as it would have on the
+// merged rows: a shard's own rows can stay in range where all of them do
+// not (COUNT(*) * 5000000000000000000, MIN(u) - MAX(u) of an unsigned u).
+var (
+	maxSigned   = new(big.Int).SetUint64(math.MaxInt64)
+	minSigned   = new(big.Int).Neg(new(big.Int).Add(maxSigned, big.NewInt(1)))
+	maxUnsigned = new(big.Int).SetUint64(math.MaxUint64)
+)
+
 // renderValue writes v as MariaDB sends a value of column c in a text
-// result (nil: NULL); ok is false when the column's type cannot say how.
-func renderValue(v value, c wire.Column) (text []byte, ok bool) {
+// result (nil: NULL); text is the expression, for errors.
+func renderValue(v value, c wire.Column, text string) ([]byte, error) {
 	if v.null {
-		return nil, true
+		return nil, nil
 	}
 	switch kindOf(c.Type) {
 	case kindInt:
 		if v.flt || !v.isNumber() {
 			v = numValue(v.number())
 		}
-		return []byte(halfAway(v.num).String()), true
+		n := halfAway(v.num)
+		if c.Flags&mysql.UNSIGNED_FLAG != 0 {
+			if n.Sign() < 0 || n.Cmp(maxUnsigned) > 0 {
+				return nil, wire.Errorf(mysql.ER_DATA_OUT_OF_RANGE, "BIGINT UNSIGNED value is out of range in '%s'", text)
+			}
+		} else if n.Cmp(minSigned) < 0 || n.Cmp(maxSigned) > 0 {
+			return nil, wire.Errorf(mysql.ER_DATA_OUT_OF_RANGE, "BIGINT value is out of range in '%s'", text)
+		}
+		return []byte(n.String()), nil
 	case kindDecimal:
-		return []byte(v.number().FloatString(int(c.Decimals))), true
+		return []byte(v.number().FloatString(int(c.Decimals))), nil
 	case kindFloat:
 		f := v.float()
 		if c.Decimals < notFixedDec {
 			// A double with a fixed scale (ROUND(x, 2) of a double):
 			// MariaDB prints that many decimals.
-			return []byte(strconv.FormatFloat(f, 'f', int(c.Decimals), 64)), true
+			return []byte(strconv.FormatFloat(f, 'f', int(c.Decimals), 64)), nil
 		}
-		return formatFloat(f), true
+		return formatFloat(f), nil
 	}
 	switch {
 	case !v.isNumber():
-		return v.str, true
+		return v.str, nil
 	case v.flt:
-		return formatFloat(v.f), true
+		return formatFloat(v.f), nil
 	case v.num.IsInt():
-		return []byte(v.num.Num().String()), true
+		return []byte(v.num.Num().String()), nil
 	}
-	return nil, false
+	// A fraction in a column MariaDB typed as text (IF(c, 'x', SUM(d))):
+	// its scale is not known here.
+	return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: %s gives a fractional number in a text column on rows merged from several shards, which this version does not write", text)
 }
