@@ -14,6 +14,7 @@ import (
 
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/tabledef"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -103,7 +104,7 @@ func containsAggregate(n ast.Node) bool {
 // every group of its GROUP BY lives in one physical table (see
 // groupsLocal), so the shards' groups are complete and only their order
 // and LIMIT are merged.
-func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec, error) {
+func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns columnsOf) (*MergeSpec, error) {
 	m := &MergeSpec{Count: -1, aggIndex: map[string]int{}, groupKey: map[string]int{}}
 	refuse := func(what string) error {
 		return notSupported("%s over sharded table %s across several shards is not supported by this version", what, table)
@@ -209,7 +210,7 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool) (*MergeSpec,
 					// where a select alias means nothing (1054): an alias
 					// inside an ORDER BY expression (n + 1) is its field's
 					// expression, as MariaDB reads it there.
-					expr = m.unalias(expr)
+					expr = m.unalias(expr, columns)
 				}
 				m.Keys = append(m.Keys, engine.SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
 			}
@@ -520,16 +521,67 @@ func (m *MergeSpec) showsKey(i int) bool {
 }
 
 // unalias replaces, in an ORDER BY expression, every unqualified name of a
-// select field's alias with that field's expression (MariaDB looks names
-// up among the select list's aliases first there). A field with a window
+// select field's alias with that field's expression, where MariaDB reads
+// it so: inside an expression a name is first a column of the FROM
+// clause's tables (Item_field::fix_fields looks in the select list only
+// when the tables lack it), so an alias that is also a column's name
+// stays, and so does one when the tables' columns are not known (the
+// shards then resolve it, a column or their 1054). A field with a window
 // function or an aggregate is taken as it is: the shards compute the key
 // beside the same field, over the same rows.
-func (m *MergeSpec) unalias(e ast.ExprNode) ast.ExprNode {
-	out, _ := e.Accept(&aliasSwap{fields: m.fields})
+func (m *MergeSpec) unalias(e ast.ExprNode, columns columnsOf) ast.ExprNode {
+	out, _ := e.Accept(&aliasSwap{fields: m.fields, columns: columns})
 	return out.(ast.ExprNode)
 }
 
-type aliasSwap struct{ fields []*ast.SelectField }
+// columnsOf says whether name is a column of the tables a SELECT reads in
+// its FROM clause; known is false when that cannot be told.
+type columnsOf func(name string) (isColumn, known bool)
+
+// fromColumns is columnsOf for sel's FROM clause, from f's definitions:
+// unknown with a table Defs lacks (a CTE's name included) or a derived
+// table.
+func fromColumns(sel *ast.SelectStmt, f Facts) columnsOf {
+	var lists [][]tabledef.Column
+	known := f.Defs != nil
+	if sel.From != nil && known {
+		sel.From.Accept(&visitFn{fn: func(x ast.Node) bool {
+			ts, ok := x.(*ast.TableSource)
+			if !ok || !known {
+				return known
+			}
+			t, ok := ts.Source.(*ast.TableName)
+			if !ok {
+				known = false // a derived table: its columns are its own
+				return false
+			}
+			schema := t.Schema.O
+			if schema == "" {
+				schema = f.DB
+			}
+			cols, ok := f.Defs.Columns(schema, t.Name.O)
+			known = known && ok
+			lists = append(lists, cols)
+			return false
+		}})
+	}
+	return func(name string) (bool, bool) {
+		if !known {
+			return false, false
+		}
+		for _, cols := range lists {
+			if tabledef.Index(cols, name) >= 0 {
+				return true, true
+			}
+		}
+		return false, true
+	}
+}
+
+type aliasSwap struct {
+	fields  []*ast.SelectField
+	columns columnsOf
+}
 
 func (v *aliasSwap) Enter(n ast.Node) (ast.Node, bool) {
 	_, sub := n.(*ast.SubqueryExpr)
@@ -539,6 +591,9 @@ func (v *aliasSwap) Enter(n ast.Node) (ast.Node, bool) {
 func (v *aliasSwap) Leave(n ast.Node) (ast.Node, bool) {
 	c, ok := n.(*ast.ColumnNameExpr)
 	if !ok || c.Name.Table.L != "" {
+		return n, true
+	}
+	if isColumn, known := v.columns(c.Name.Name.L); isColumn || !known {
 		return n, true
 	}
 	for _, f := range v.fields {

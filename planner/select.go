@@ -108,7 +108,7 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 				metaSQL = meta[0].SQL
 			}
 			var err error
-			if spec, err = mergeSpec(n, sharded[0].qualified(), pl.groupsLocal(n, sharded, f)); err != nil {
+			if spec, err = mergeSpec(n, sharded[0].qualified(), pl.groupsLocal(n, sharded, f), fromColumns(n, f)); err != nil {
 				return nil, err
 			}
 		}

@@ -1,0 +1,49 @@
+package planner
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/shardgate/shardgate/parser"
+)
+
+// Inside an ORDER BY expression MariaDB reads a name as a column of the
+// FROM clause's tables first, and as a select alias only when they have
+// no such column (Item_field::fix_fields): the shards must be sent the
+// column, not the aliased field's expression.
+func TestUnaliasShadowedByColumn(t *testing.T) {
+	pl := newGoldenPlannerFrom(t, goldenRules("merges"))
+	tests := []struct {
+		name, sql string
+		noDefs    bool
+		want      string // in every shard's SQL
+		not       string
+	}{
+		{name: "an alias that is no column is its field's expression",
+			sql: "SELECT id, product_id * 2 AS p FROM comments ORDER BY p + 1, id LIMIT 5", want: "(`product_id`*2)+1 AS `__sg_0`"},
+		{name: "an alias named like a column is the column",
+			sql: "SELECT id, -product_id AS product_id FROM comments ORDER BY product_id + 0, id LIMIT 5", want: "`product_id`+0 AS `__sg_0`", not: "(-`product_id`)+0"},
+		{name: "the tables' columns unknown: the shards resolve the name",
+			sql: "SELECT id, product_id * 2 AS p FROM comments ORDER BY p + 1, id LIMIT 5", noDefs: true, want: "`p`+1 AS `__sg_0`"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stmts, err := parser.New().Parse(tt.sql)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := Facts{DB: "shop", Defs: goldenDefs}
+			if tt.noDefs {
+				f.Defs = nil
+			}
+			p, err := pl.Plan(stmts[0], f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := p.String()
+			if !strings.Contains(text, tt.want) || (tt.not != "" && strings.Contains(text, tt.not)) {
+				t.Errorf("plan:\n%s\nwant %s", text, tt.want)
+			}
+		})
+	}
+}
