@@ -367,7 +367,10 @@ type visitor struct {
 	// scopes holds the common table expressions each statement or
 	// subquery being visited defines: a name is a CTE only inside the
 	// query whose WITH defines it (elsewhere it is a table, which the
-	// statement reads and which decides where it goes).
+	// statement reads and which decides where it goes), and, without
+	// RECURSIVE, only after its own definition: MariaDB reads the name in
+	// its own or an earlier CTE's query as the table (With_element's
+	// barrier), as in WITH t AS (SELECT * FROM t WHERE …) SELECT * FROM t.
 	scopes []map[string]bool
 }
 
@@ -377,6 +380,8 @@ func withOf(n ast.Node) (*ast.WithClause, bool) {
 	case *ast.SelectStmt:
 		return n.With, true
 	case *ast.SetOprStmt:
+		return n.With, true
+	case *ast.SetOprSelectList:
 		return n.With, true
 	case *ast.UpdateStmt:
 		return n.With, true
@@ -398,11 +403,11 @@ func (v *visitor) isCTE(name string) bool {
 func (v *visitor) Enter(n ast.Node) (ast.Node, bool) {
 	if with, ok := withOf(n); ok {
 		names := map[string]bool{}
-		if with != nil {
+		if with != nil && with.IsRecursive {
 			for _, cte := range with.CTEs {
 				names[strings.ToLower(cte.Name.L)] = true
 			}
-		}
+		} // else each name joins once its definition is visited (Leave)
 		v.scopes = append(v.scopes, names)
 	}
 	switch n := n.(type) {
@@ -447,6 +452,11 @@ func (v *visitor) Enter(n ast.Node) (ast.Node, bool) {
 func (v *visitor) Leave(n ast.Node) (ast.Node, bool) {
 	if _, ok := withOf(n); ok {
 		v.scopes = v.scopes[:len(v.scopes)-1]
+	}
+	if cte, ok := n.(*ast.CommonTableExpression); ok && len(v.scopes) > 0 {
+		// The WITH's own statement is the innermost scope again: the
+		// CTE's query (and any scope of its own) has been left.
+		v.scopes[len(v.scopes)-1][strings.ToLower(cte.Name.L)] = true
 	}
 	return n, true
 }

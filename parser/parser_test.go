@@ -26,6 +26,11 @@ func TestClassify(t *testing.T) {
 		{"WITH c AS (SELECT 1 AS a) SELECT * FROM c WHERE a IN (SELECT a FROM c)", KindSelect, true, nil},
 		{"WITH RECURSIVE c AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM c WHERE n < 3) SELECT * FROM c", KindSelect, true, nil},
 		{"WITH c AS (SELECT 1) SELECT * FROM shop.c", KindSelect, true, []Table{{"shop", "c"}}},
+		// Without RECURSIVE a CTE's name is one only after its definition:
+		// inside it, and in earlier CTEs, the name is the table.
+		{"WITH comments AS (SELECT * FROM comments WHERE product_id = 1) SELECT * FROM comments", KindSelect, true, []Table{{"", "comments"}}},
+		{"WITH a AS (SELECT * FROM b), b AS (SELECT * FROM a) SELECT * FROM b", KindSelect, true, []Table{{"", "b"}}},
+		{"WITH RECURSIVE t AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM t WHERE n < 3) SELECT * FROM t", KindSelect, true, nil},
 		{"SELECT * FROM t FOR UPDATE", KindSelect, false, []Table{{"", "t"}}},
 		{"SELECT * FROM t LOCK IN SHARE MODE", KindSelect, false, []Table{{"", "t"}}},
 		{"SELECT LAST_INSERT_ID()", KindSelect, false, nil},
