@@ -309,6 +309,15 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 			m.Group = true
 			for _, item := range sel.GroupBy.Items {
 				expr, _ := resolve(item.Expr)
+				if c, ok := item.Expr.(*ast.ColumnNameExpr); ok && expr != item.Expr {
+					// In GROUP BY a name is first the tables' column, as
+					// the shards read it (find_order_in_list): an alias
+					// only where they have no such column, and left to
+					// the shards to resolve when that is not known.
+					if isColumn, known := columns(c.Name.Name.L); isColumn || !known {
+						expr = item.Expr
+					}
+				}
 				if containsAggregate(expr) {
 					return nil, refuse("GROUP BY an aggregate")
 				}

@@ -23,6 +23,12 @@ func TestUnaliasShadowedByColumn(t *testing.T) {
 			sql: "SELECT id, product_id * 2 AS p FROM comments ORDER BY p + 1, id LIMIT 5", want: "(`product_id`*2)+1 AS `__sg_0`"},
 		{name: "an alias named like a column is the column",
 			sql: "SELECT id, -product_id AS product_id FROM comments ORDER BY product_id + 0, id LIMIT 5", want: "`product_id`+0 AS `__sg_0`", not: "(-`product_id`)+0"},
+		// In GROUP BY too the table's column wins (find_order_in_list):
+		// the shards group by it, and so must the merge.
+		{name: "GROUP BY an alias named like a column groups by the column",
+			sql: "SELECT body AS id, COUNT(*) FROM comments GROUP BY id", want: "`id` AS `__sg_1`", not: "`body` AS `__sg_1`"},
+		{name: "GROUP BY an alias that is no column groups by its field",
+			sql: "SELECT body AS b, COUNT(*) FROM comments GROUP BY b", want: "`body` AS `__sg_1`"},
 		{name: "the tables' columns unknown: the shards resolve the name",
 			sql: "SELECT id, product_id * 2 AS p FROM comments ORDER BY p + 1, id LIMIT 5", noDefs: true, want: "`p`+1 AS `__sg_0`"},
 	}
