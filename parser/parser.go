@@ -90,6 +90,10 @@ type Statement struct {
 	// PARTITIONS, which TiDB's grammar lacks: Node is the EXPLAIN without
 	// the word, SQL the text as sent (see parseExplainExtended).
 	ExplainExtended bool
+	// IntoUserVars is set for SELECT … INTO @vars, which TiDB's grammar
+	// lacks: Node is the SELECT without the clause, SQL the text as sent
+	// (see parseSelectIntoVars). Text written from Node loses the clause.
+	IntoUserVars bool
 	// Unparsed, when set, is why the parser could not read SQL (one
 	// statement of a multi-statement query); Node is nil.
 	Unparsed error
@@ -216,6 +220,7 @@ func (p *Parser) parseSelectIntoVars(sql string) *Statement {
 		}
 	}
 	st.ReadOnly = false
+	st.IntoUserVars = true
 	return st
 }
 

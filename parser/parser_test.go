@@ -72,7 +72,7 @@ func TestClassify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := into[0]; st.ReadOnly || !reflect.DeepEqual(st.AssignedUserVars, []string{"a", "b"}) || !reflect.DeepEqual(st.Tables, []Table{{"", "t"}}) || st.SQL != "SELECT id, v INTO @a, @`B` FROM t WHERE id = 1" {
+	if st := into[0]; st.ReadOnly || !st.IntoUserVars || !reflect.DeepEqual(st.AssignedUserVars, []string{"a", "b"}) || !reflect.DeepEqual(st.Tables, []Table{{"", "t"}}) || st.SQL != "SELECT id, v INTO @a, @`B` FROM t WHERE id = 1" {
 		t.Errorf("SELECT INTO @vars: %+v", st)
 	}
 	if _, err := p.Parse("SELEC 1"); err == nil {

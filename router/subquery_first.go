@@ -29,7 +29,9 @@ func (s *Session) subqueriesFirst(snap *Snapshot, st *parser.Statement, obs *obs
 	// A tree of its own to rewrite: st's may be shared (a prepared
 	// statement's, parsed at PREPARE).
 	fresh, err := s.parseFresh(st.SQL)
-	if err != nil {
+	if err != nil || fresh.IntoUserVars {
+		// SELECT … INTO @vars: written again from its tree, the statement
+		// would lose the clause and answer rows instead of setting them.
 		return nil, nil
 	}
 	f := s.state.facts()
@@ -112,7 +114,7 @@ func notSupportedYet(err error) bool {
 // planned again once their values are known ("" when it has none).
 func (s *Session) explainSubqueriesFirst(snap *Snapshot, st *parser.Statement) (string, error) {
 	fresh, err := s.parseFresh(st.SQL)
-	if err != nil {
+	if err != nil || fresh.IntoUserVars {
 		return "", nil
 	}
 	f := s.state.facts()
