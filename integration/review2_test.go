@@ -70,6 +70,8 @@ func TestReview2Differential(t *testing.T) {
 		"WITH h AS (SELECT product_id FROM picks WHERE note = 'hot') SELECT COUNT(*) FROM items WHERE product_id IN (SELECT product_id FROM h)",
 		"SELECT COUNT(*) FROM items WHERE (product_id, 1) = (SELECT product_id, 1 FROM picks WHERE id = 1)",
 		"WITH items AS (SELECT * FROM items WHERE product_id = 4) SELECT COUNT(*) FROM items",
+		// (SELECT COUNT(*) …) orders by a constant, (6) by a sixth column.
+		"SELECT id, qty FROM items WHERE qty > 20 ORDER BY (SELECT COUNT(*) FROM picks), id",
 	} {
 		if p := query(e.proxy, q); r2Code(p.err) != 1235 {
 			if d := diff(e.proxy, e.ref, q); d != "" {

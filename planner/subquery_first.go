@@ -169,6 +169,14 @@ func (v *subqueryFinder) Enter(n ast.Node) (ast.Node, bool) {
 		v.fields++
 	case *ast.CommonTableExpression:
 		v.cteBodies[x.Query] = true
+	case *ast.ByItem:
+		if _, sub := x.Expr.(*ast.SubqueryExpr); sub {
+			// ORDER BY (SELECT 2 …) orders by a constant; ORDER BY (2), its
+			// value in its place, by the second column (MariaDB reads a
+			// parenthesized integer there as a position), and GROUP BY
+			// alike.
+			return n, true
+		}
 	case *ast.BinaryOperationExpr:
 		if isRow(x.L) || isRow(x.R) {
 			// A row compared with a row subquery: the subquery is no
