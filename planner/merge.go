@@ -312,9 +312,9 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 				if c, ok := item.Expr.(*ast.ColumnNameExpr); ok && expr != item.Expr {
 					// In GROUP BY a name is first the tables' column, as
 					// the shards read it (find_order_in_list): an alias
-					// only where they have no such column, and left to
-					// the shards to resolve when that is not known.
-					if isColumn, known := columns(c.Name.Name.L); isColumn || !known {
+					// only where they have no such column (or, the
+					// tables' columns unknown, as before: an alias).
+					if isColumn, _ := columns(c.Name.Name.L); isColumn {
 						expr = item.Expr
 					}
 				}
@@ -533,9 +533,9 @@ func (m *MergeSpec) showsKey(i int) bool {
 // select field's alias with that field's expression, where MariaDB reads
 // it so: inside an expression a name is first a column of the FROM
 // clause's tables (Item_field::fix_fields looks in the select list only
-// when the tables lack it), so an alias that is also a column's name
-// stays, and so does one when the tables' columns are not known (the
-// shards then resolve it, a column or their 1054). A field with a window
+// when the tables lack it), so an alias that is also a known column's
+// name stays (with a table of unknown columns, a global one, the name is
+// taken for the alias, as it is most likely meant). A field with a window
 // function or an aggregate is taken as it is: the shards compute the key
 // beside the same field, over the same rows.
 func (m *MergeSpec) unalias(e ast.ExprNode, columns columnsOf) ast.ExprNode {
@@ -544,20 +544,21 @@ func (m *MergeSpec) unalias(e ast.ExprNode, columns columnsOf) ast.ExprNode {
 }
 
 // columnsOf says whether name is a column of the tables a SELECT reads in
-// its FROM clause; known is false when that cannot be told.
+// its FROM clause, as far as their definitions are known; known is false
+// when a table's are not.
 type columnsOf func(name string) (isColumn, known bool)
 
-// fromColumns is columnsOf for sel's FROM clause, from f's definitions:
-// unknown with a table Defs lacks (a CTE's name included) or a derived
-// table.
+// fromColumns is columnsOf for sel's FROM clause, from f's definitions
+// (the router loads those of sharded tables): a table Defs lacks (a CTE's
+// name included) or a derived table makes the answer unknown.
 func fromColumns(sel *ast.SelectStmt, f Facts) columnsOf {
 	var lists [][]tabledef.Column
 	known := f.Defs != nil
-	if sel.From != nil && known {
+	if sel.From != nil && f.Defs != nil {
 		sel.From.Accept(&visitFn{fn: func(x ast.Node) bool {
 			ts, ok := x.(*ast.TableSource)
-			if !ok || !known {
-				return known
+			if !ok {
+				return true
 			}
 			t, ok := ts.Source.(*ast.TableName)
 			if !ok {
@@ -575,15 +576,12 @@ func fromColumns(sel *ast.SelectStmt, f Facts) columnsOf {
 		}})
 	}
 	return func(name string) (bool, bool) {
-		if !known {
-			return false, false
-		}
 		for _, cols := range lists {
 			if tabledef.Index(cols, name) >= 0 {
 				return true, true
 			}
 		}
-		return false, true
+		return false, known
 	}
 }
 
@@ -602,7 +600,7 @@ func (v *aliasSwap) Leave(n ast.Node) (ast.Node, bool) {
 	if !ok || c.Name.Table.L != "" {
 		return n, true
 	}
-	if isColumn, known := v.columns(c.Name.Name.L); isColumn || !known {
+	if isColumn, _ := v.columns(c.Name.Name.L); isColumn {
 		return n, true
 	}
 	for _, f := range v.fields {
