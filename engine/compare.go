@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"cmp"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -157,20 +158,47 @@ func (c comparer) compare(a, b *Row) int {
 	return 0
 }
 
-// formatFloat writes a double the way MariaDB prints one.
+// formatFloat writes a double the way MariaDB prints one (my_gcvt): the
+// shortest digits that read back as the same double, in plain notation
+// unless the decimal point would sit more than 15 places right of the
+// first digit (with no fraction left) or 14 zeros left of it, where
+// MariaDB writes an exponent without '+' or leading zeros: 1000000,
+// 0.00001, 1e15, 1e-15 is 0.000000000000001, 1e-16.
 func formatFloat(f float64) []byte {
-	s := strconv.FormatFloat(f, 'g', -1, 64)
-	if i := strings.IndexByte(s, 'e'); i >= 0 {
-		mant, exp := s[:i], s[i+1:]
-		exp = strings.TrimPrefix(exp, "+")
-		neg := strings.HasPrefix(exp, "-")
-		exp = strings.TrimLeft(strings.TrimPrefix(exp, "-"), "0")
-		if neg {
-			exp = "-" + exp
-		}
-		s = mant + "e" + exp
+	var out []byte
+	if math.Signbit(f) {
+		out = append(out, '-')
+		f = -f
 	}
-	return []byte(s)
+	e := strconv.FormatFloat(f, 'e', -1, 64) // d.ddde±xx
+	mant, exp, _ := strings.Cut(e, "e")
+	digits := strings.Replace(mant, ".", "", 1)
+	x, _ := strconv.Atoi(exp)
+	decpt := x + 1 // digits before the decimal point
+	n := len(digits)
+	if f == 0 {
+		return append(out, '0')
+	}
+	switch {
+	case decpt < -14 || (decpt > 15 && n <= decpt):
+		out = append(out, digits[0])
+		if n > 1 {
+			out = append(out, '.')
+			out = append(out, digits[1:]...)
+		}
+		out = append(out, 'e')
+		return strconv.AppendInt(out, int64(x), 10)
+	case decpt <= 0:
+		out = append(out, "0."...)
+		out = append(out, strings.Repeat("0", -decpt)...)
+		return append(out, digits...)
+	case decpt < n:
+		out = append(out, digits[:decpt]...)
+		out = append(out, '.')
+		return append(out, digits[decpt:]...)
+	}
+	out = append(out, digits...)
+	return append(out, strings.Repeat("0", decpt-n)...)
 }
 
 func describeKeys(keys []SortKey) string {
