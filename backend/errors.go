@@ -3,6 +3,7 @@ package backend
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
@@ -194,4 +195,25 @@ func Stopped(err error) *mysql.MyError {
 		return wire.Errorf(CodeOutcomeUnknown, "%s after part of the result had been read from it: the result is incomplete; nothing was changed (replicas take no writes), running the statement again is safe", what)
 	}
 	return wire.Errorf(CodeOutcomeUnknown, "%s before it answered, and the statement could not move to another server (none was left, or the session is tied to that connection); nothing was changed (replicas take no writes)", what)
+}
+
+// UnknownColumn is the column a server's 1054 (ER_BAD_FIELD_ERROR, "Unknown
+// column 'x' in 'where clause'") names, without a table qualifier.
+func UnknownColumn(err error) (string, bool) {
+	var me *mysql.MyError
+	if !errors.As(err, &me) || me.Code != mysql.ER_BAD_FIELD_ERROR {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(me.Message, "Unknown column '")
+	if !ok {
+		return "", false
+	}
+	name, _, ok := strings.Cut(rest, "' in '")
+	if !ok {
+		return "", false
+	}
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	return name, name != ""
 }

@@ -69,3 +69,16 @@ func TestStoppedOnlyForCuts(t *testing.T) {
 		t.Error("Stopped did not see a cut inside another error")
 	}
 }
+
+func TestUnknownColumn(t *testing.T) {
+	for msg, want := range map[string]string{
+		"Unknown column 'idd' in 'field list'":       "idd",
+		"Unknown column 'p.owner' in 'where clause'": "owner",
+		"Table 'shop.x' doesn't exist":               "",
+	} {
+		name, ok := UnknownColumn(mysql.NewError(mysql.ER_BAD_FIELD_ERROR, msg))
+		if name != want || ok != (want != "") {
+			t.Errorf("%s: %q %v, want %q", msg, name, ok, want)
+		}
+	}
+}

@@ -60,6 +60,8 @@ func TestReview2Differential(t *testing.T) {
 		// Each table's count times this fits a BIGINT, the merged 3 not.
 		"SELECT name, COUNT(*) * 3074457345618258603 FROM items WHERE name = 'r2grp' GROUP BY name": 1690,
 		"SELECT COUNT(*) FROM items WHERE product_id IN (SELECT product_id FROM picks LIMIT 2)":     1235,
+		// A misspelt column is no correlation: 1054, not 1235.
+		"SELECT COUNT(*) FROM items WHERE product_id IN (SELECT idd FROM picks)": 1054,
 	} {
 		p, r := query(e.proxy, q), query(e.ref, q)
 		if r2Code(p.err) != code || r2Code(r.err) != code {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/tabledef"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -63,6 +64,33 @@ type SubqueryRewrite struct {
 	text string // the statement, each subquery a marker literal
 	mode parser.TextMode
 	hint string // the statement's routing hint comment, see KeepHint
+	// outer are the tables the statement names outside the subqueries,
+	// with the definitions known of them (see OuterMayHave).
+	outer []*ast.TableName
+	db    string
+	defs  tabledef.Source
+}
+
+// OuterMayHave reports whether a table the statement names around its
+// subqueries may have column name: a subquery that fails alone with 1054
+// for it may then be correlated through it. false only when every such
+// table's columns are known and none has it: the 1054 is the statement's
+// own, as MariaDB gives it (a misspelt column, not a correlation).
+func (r *SubqueryRewrite) OuterMayHave(name string) bool {
+	if r.defs == nil {
+		return true
+	}
+	for _, t := range r.outer {
+		schema := t.Schema.O
+		if schema == "" {
+			schema = r.db
+		}
+		cols, ok := r.defs.Columns(schema, t.Name.O)
+		if !ok || tabledef.Index(cols, name) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // KeepHint gives the subqueries and the rewritten statement the routing
@@ -117,7 +145,7 @@ func (pl *Planner) SubqueriesFirst(n ast.StmtNode, f Facts) (*SubqueryRewrite, e
 			return nil, nil
 		}
 	}
-	return &SubqueryRewrite{Subs: v.subs, text: text, mode: f.Text}, nil
+	return &SubqueryRewrite{Subs: v.subs, text: text, mode: f.Text, outer: v.outer, db: f.DB, defs: f.Defs}, nil
 }
 
 // locks reports a locking read anywhere in n: the rows a subquery reads
@@ -161,12 +189,15 @@ type subqueryFinder struct {
 	// place in the tree takes nothing but a subquery).
 	ctes      map[string]bool
 	cteBodies map[*ast.SubqueryExpr]bool
+	outer     []*ast.TableName // named outside the subqueries taken out
 }
 
 func (v *subqueryFinder) Enter(n ast.Node) (ast.Node, bool) {
 	switch x := n.(type) {
 	case *ast.SelectField:
 		v.fields++
+	case *ast.TableName:
+		v.outer = append(v.outer, x)
 	case *ast.CommonTableExpression:
 		v.cteBodies[x.Query] = true
 	case *ast.ByItem:

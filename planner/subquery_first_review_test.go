@@ -166,3 +166,35 @@ func TestSubqueriesFirstKeepHint(t *testing.T) {
 		t.Errorf("the rewritten statement's hint is %q, want primary (%s)", p.Effects.Hint, got)
 	}
 }
+
+// A subquery failing alone with 1054 for a column no table around it has
+// is misspelt, not correlated: MariaDB's own 1054 is the answer, where
+// one the statement's tables may have is refused as a correlation.
+func TestSubqueriesFirstOuterMayHave(t *testing.T) {
+	pl := newGoldenPlannerFrom(t, goldenRules("merges"))
+	stmts, err := parser.New().Parse("SELECT id FROM comments WHERE product_id IN (SELECT idd FROM products)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw, err := pl.SubqueriesFirst(stmts[0].Node, Facts{DB: "shop", Defs: goldenDefs})
+	if err != nil || rw == nil {
+		t.Fatalf("%v %v", rw, err)
+	}
+	if rw.OuterMayHave("idd") {
+		t.Error("comments has no column idd, yet it may be a correlation")
+	}
+	if !rw.OuterMayHave("product_id") || !rw.OuterMayHave("BODY") {
+		t.Error("comments' own columns are not taken for correlations")
+	}
+	// SubqueriesFirst rewrites the tree it is given: a fresh one.
+	if stmts, err = parser.New().Parse("SELECT id FROM comments WHERE product_id IN (SELECT idd FROM products)"); err != nil {
+		t.Fatal(err)
+	}
+	rw, err = pl.SubqueriesFirst(stmts[0].Node, Facts{DB: "shop"})
+	if err != nil || rw == nil {
+		t.Fatalf("%v %v", rw, err)
+	}
+	if !rw.OuterMayHave("idd") {
+		t.Error("without definitions any column may be the statement's")
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
+	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/planner"
@@ -73,6 +74,9 @@ func (s *Session) subqueriesFirst(snap *Snapshot, st *parser.Statement, obs *obs
 		held = append(held, vc)
 		var me *mysql.MyError
 		if errors.As(err, &me) && me.Code == mysql.ER_BAD_FIELD_ERROR {
+			if name, ok := backend.UnknownColumn(err); ok && !rw.OuterMayHave(name) {
+				return nil, err // no table of the statement has it: MariaDB's 1054 too
+			}
 			return nil, rw.Correlated(i, err)
 		}
 		if err != nil {
