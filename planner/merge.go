@@ -296,6 +296,10 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 			}
 		}
 		var shardOrder []*ast.ByItem
+		// shadowed are GROUP BY names that are columns and also another
+		// field's alias: what HAVING means by them MariaDB leaves
+		// ambiguous (its warning 1052).
+		var shadowed []string
 		if sel.GroupBy != nil {
 			if sel.GroupBy.Rollup {
 				if sel.OrderBy != nil {
@@ -316,6 +320,7 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 					// tables' columns unknown, as before: an alias).
 					if isColumn, _ := columns(c.Name.Name.L); isColumn {
 						expr = item.Expr
+						shadowed = append(shadowed, c.Name.Name.L)
 					}
 				}
 				if containsAggregate(expr) {
@@ -365,6 +370,9 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 			}
 		}
 		streamable := true
+		if sel.Having != nil && namesAny(sel.Having.Expr, shadowed) {
+			return nil, refuse("HAVING naming both a select alias and a GROUP BY column (" + strings.Join(shadowed, ", ") + ")")
+		}
 		if sel.Having != nil {
 			// Conditions on the group keys alone stay on the shards: a
 			// group passes there exactly when it passes merged (its keys
@@ -517,6 +525,18 @@ func (m *MergeSpec) aliasOfKey(name string) bool {
 		}
 	}
 	return false
+}
+
+// namesAny: e names one of names unqualified.
+func namesAny(e ast.ExprNode, names []string) bool {
+	found := false
+	e.Accept(&visitFn{fn: func(x ast.Node) bool {
+		if c, ok := x.(*ast.ColumnNameExpr); ok && c.Name.Table.L == "" && slices.Contains(names, c.Name.Name.L) {
+			found = true
+		}
+		return !found
+	}})
+	return found
 }
 
 // showsKey: select field i is a GROUP BY expression.

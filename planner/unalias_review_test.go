@@ -32,6 +32,15 @@ func TestUnaliasShadowedByColumn(t *testing.T) {
 		{name: "the tables' columns unknown: the alias, as before",
 			sql: "SELECT id, product_id * 2 AS p FROM comments ORDER BY p + 1, id LIMIT 5", noDefs: true, want: "(`product_id`*2)+1 AS `__sg_0`"},
 	}
+	// HAVING naming such a name: the shards would read it as the alias
+	// (their partial SUM), MariaDB warns it ambiguous: refused.
+	stmts, err := parser.New().Parse("SELECT SUM(product_id) AS id, COUNT(*) FROM comments GROUP BY id HAVING id > 5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pl.Plan(stmts[0], Facts{DB: "shop", Defs: goldenDefs}); err == nil || !strings.Contains(err.Error(), "HAVING naming both") {
+		t.Errorf("HAVING on a name both an alias and the GROUP BY column: %v", err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stmts, err := parser.New().Parse(tt.sql)
