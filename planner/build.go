@@ -1,7 +1,6 @@
 package planner
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -99,7 +98,7 @@ func buildMerge(m *MergeSpec, routes []*engine.Route, meta *engine.Route) (engin
 	}
 	if m.Having != nil {
 		text, _ := parser.RestoreIn(m.Having, parser.TextMode{})
-		node = &engine.Filter{Input: node, Expr: m.compileExpr(m.Having, false, true), Hidden: m.Hidden, Text: text}
+		node = &engine.Filter{Input: node, Expr: m.compile(m.Having), Hidden: m.Hidden, Text: text}
 	}
 	if len(m.Final) > 0 {
 		keys := make([]engine.MemorySortKey, len(m.Final))
@@ -157,29 +156,14 @@ func (m *MergeSpec) compile(e ast.ExprNode) engine.Expr { return m.compileIn(e, 
 // expression (checkComputable), where a name is a table's column, never a
 // select alias or another field.
 func (m *MergeSpec) compileIn(e ast.ExprNode, projecting bool) engine.Expr {
-	return m.compileExpr(e, projecting, false)
-}
-
-// compileExpr is compileIn; recompute (HAVING): a select field the proxy
-// computes over aggregates (Project) is computed again rather than read
-// from the row, which holds it rounded to its column's scale: MariaDB's
-// HAVING compares the expression's value (SUM(a)/COUNT(*) of 2 and 3 is
-// 0.666666667 there, not the 0.6667 the column shows).
-func (m *MergeSpec) compileExpr(e ast.ExprNode, projecting, recompute bool) engine.Expr {
-	compile := func(x ast.ExprNode) engine.Expr { return m.compileExpr(x, projecting, recompute) }
-	field := func(i int) engine.Expr {
-		if recompute && slices.Contains(m.Project, i) {
-			return m.compileExpr(m.fields[i].Expr, true, false)
-		}
-		return engine.Col{Index: i}
-	}
+	compile := func(x ast.ExprNode) engine.Expr { return m.compileIn(x, projecting) }
 	visible := len(m.fields)
 	if _, isAgg := e.(*ast.AggregateFuncExpr); !isAgg {
 		text := restoreText(e)
 		for i, f := range m.fields {
 			if !projecting && f.WildCard == nil && restoreText(f.Expr) == text {
 				if _, agg := f.Expr.(*ast.AggregateFuncExpr); !agg {
-					return field(i)
+					return engine.Col{Index: i}
 				}
 			}
 		}
@@ -201,7 +185,7 @@ func (m *MergeSpec) compileExpr(e ast.ExprNode, projecting, recompute bool) engi
 		return engine.Col{Index: a.H[0], Helper: true, Numeric: numeric}
 	case *ast.PositionExpr:
 		if x.N >= 1 && x.N <= visible && !projecting {
-			return field(x.N - 1)
+			return engine.Col{Index: x.N - 1}
 		}
 		return null
 	case *ast.ColumnNameExpr:
@@ -211,7 +195,7 @@ func (m *MergeSpec) compileExpr(e ast.ExprNode, projecting, recompute bool) engi
 		if x.Name.Table.L == "" {
 			for i, f := range m.fields {
 				if f.AsName.L == x.Name.Name.L {
-					return field(i)
+					return engine.Col{Index: i}
 				}
 			}
 		}
