@@ -31,7 +31,7 @@ func TestReview2Differential(t *testing.T) {
 		// Temporal values in arithmetic are their digits.
 		"SELECT name, MAX(DATE(created)) - MIN(DATE(created)) FROM items WHERE name = 'r2grp' GROUP BY name",
 		"SELECT name, MAX(created) - MIN(created) FROM items WHERE name = 'r2grp' GROUP BY name",
-		// HAVING compares the quotient, not the column's rounded 0.6667.
+		// HAVING compares the column's rounded 0.6667, as MariaDB does.
 		"SELECT name, SUM(qty)/COUNT(*) AS r FROM items WHERE name = 'r2grp' GROUP BY name HAVING r > 0.66667",
 		"SELECT name, SUM(qty)/COUNT(*) FROM items WHERE name = 'r2grp' GROUP BY name HAVING SUM(qty)/COUNT(*) > 0.66667",
 		"SELECT name, SUM(qty)/COUNT(*) FROM items WHERE name = 'r2grp' GROUP BY name HAVING SUM(qty)/COUNT(*) > 0.6666",
