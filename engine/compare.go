@@ -165,6 +165,9 @@ func (c comparer) compare(a, b *Row) int {
 // MariaDB writes an exponent without '+' or leading zeros: 1000000,
 // 0.00001, 1e15, 1e-15 is 0.000000000000001, 1e-16.
 func formatFloat(f float64) []byte {
+	if f == 0 {
+		return []byte("0") // -0 too, as MariaDB writes it
+	}
 	var out []byte
 	if math.Signbit(f) {
 		out = append(out, '-')
@@ -176,9 +179,6 @@ func formatFloat(f float64) []byte {
 	x, _ := strconv.Atoi(exp)
 	decpt := x + 1 // digits before the decimal point
 	n := len(digits)
-	if f == 0 {
-		return append(out, '0')
-	}
 	switch {
 	case decpt < -14 || (decpt > 15 && n <= decpt):
 		out = append(out, digits[0])

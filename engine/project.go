@@ -110,6 +110,15 @@ var (
 	maxUnsigned = new(big.Int).SetUint64(math.MaxUint64)
 )
 
+// unsignedZero drops the sign of a number written as zero (-0.00 from
+// -0.001 at two places): MariaDB writes 0.00.
+func unsignedZero(s string) []byte {
+	if strings.HasPrefix(s, "-") && strings.Trim(s[1:], "0.") == "" {
+		s = s[1:]
+	}
+	return []byte(s)
+}
+
 // renderValue writes v as MariaDB sends a value of column c in a text
 // result (nil: NULL); text is the expression, for errors.
 func renderValue(v value, c wire.Column, text string) ([]byte, error) {
@@ -131,13 +140,13 @@ func renderValue(v value, c wire.Column, text string) ([]byte, error) {
 		}
 		return []byte(n.String()), nil
 	case kindDecimal:
-		return []byte(v.number().FloatString(int(c.Decimals))), nil
+		return unsignedZero(v.number().FloatString(int(c.Decimals))), nil
 	case kindFloat:
 		f := v.float()
 		if c.Decimals < notFixedDec {
 			// A double with a fixed scale (ROUND(x, 2) of a double):
 			// MariaDB prints that many decimals.
-			return []byte(strconv.FormatFloat(f, 'f', int(c.Decimals), 64)), nil
+			return unsignedZero(strconv.FormatFloat(f, 'f', int(c.Decimals), 64)), nil
 		}
 		return formatFloat(f), nil
 	}

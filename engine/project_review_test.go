@@ -40,6 +40,12 @@ func TestProjectReview(t *testing.T) {
 			expr: bin("-", num(1), Col{Index: 1, Helper: true, Numeric: true}), code: mysql.ER_DATA_OUT_OF_RANGE},
 		{name: "the largest BIGINT UNSIGNED is written", c: mergedCols, rows: []vals{row("a", "x", "1", "2", "1")}, col: wire.Column{Type: tLong, Flags: mysql.UNSIGNED_FLAG},
 			expr: bin("+", dec("18446744073709551613"), Col{Index: 1, Helper: true, Numeric: true}), want: "18446744073709551615"},
+		// MariaDB writes a negative zero without its sign (checked on ref:
+		// ROUND(-0.001e0, 2) is 0.00, ROUND(-0.4e0) 0).
+		{name: "a double rounded to -0.00 is 0.00", c: mergedCols, rows: []vals{row("a", "x", "1", "2", "-0.001")}, col: wire.Column{Type: tDouble, Decimals: 2},
+			expr: fn("round", Col{Index: 2, Helper: true}, num(2)), want: "0.00"},
+		{name: "a decimal rounded to -0.0000 is 0.0000", c: mergedCols, rows: []vals{row("a", "x", "-0.01", "1000", "1")}, col: wire.Column{Type: tDecimal, Decimals: 4},
+			expr: bin("/", Col{Index: 0, Helper: true, Numeric: true}, Col{Index: 1, Helper: true, Numeric: true}), want: "0.0000"},
 		// my_double_round: 10^400 is infinite, and the result 0.
 		{name: "ROUND of a double to -400 places is 0", c: mergedCols, rows: []vals{row("a", "x", "1", "2", "1.5")}, col: wire.Column{Type: tDouble, Decimals: notFixedDec},
 			expr: fn("round", Col{Index: 2, Helper: true}, num(-400)), want: "0"},
