@@ -129,6 +129,21 @@ func (pl *Planner) SubqueriesFirst(n ast.StmtNode, f Facts) (*SubqueryRewrite, e
 	if locks(n) {
 		return nil, nil
 	}
+	// The statement is written again from its tree, which would name its
+	// computed columns anew (COUNT(*) as COUNT(1)): they keep the names
+	// MariaDB gives them, their text as written.
+	switch x := n.(type) {
+	case *ast.SelectStmt:
+		keepColumnNames(x)
+	case *ast.SetOprStmt:
+		if x.SelectList != nil {
+			for _, part := range x.SelectList.Selects {
+				if sel, ok := part.(*ast.SelectStmt); ok {
+					keepColumnNames(sel)
+				}
+			}
+		}
+	}
 	v := &subqueryFinder{f: f, replace: map[ast.Node]ast.ExprNode{}, ctes: cteNames(n), cteBodies: map[*ast.SubqueryExpr]bool{}}
 	out, _ := n.Accept(v)
 	if v.err != nil || len(v.subs) == 0 {

@@ -64,6 +64,13 @@ func TestSubqueriesFirstReview(t *testing.T) {
 			subs:    []string{"SELECT COUNT(1) FROM `products`"},
 			answers: []*engine.Collected{intAnswer("2")},
 			want:    "SELECT `id` FROM `comments` ORDER BY `id`+(2)"},
+		// Checked on ref: the rewritten statement's COUNT(*) came back
+		// named COUNT(1).
+		{name: "computed columns keep their names",
+			sql:     "SELECT COUNT(*), MAX(id) + 1, id FROM comments WHERE product_id IN (SELECT id FROM products)",
+			subs:    []string{"SELECT `id` FROM `products`"},
+			answers: []*engine.Collected{intAnswer("3")},
+			want:    "SELECT COUNT(1) AS `COUNT(*)`,MAX(`id`)+1 AS `MAX(id) + 1`,`id` FROM `comments` WHERE (`product_id` IN (3))"},
 		// A value holding the next marker's spelling stays a value.
 		{name: "a value spelled like another subquery's marker",
 			sql:     "SELECT id FROM comments WHERE body IN (SELECT name FROM products) AND EXISTS (SELECT 1 FROM regions)",
