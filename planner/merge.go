@@ -201,6 +201,7 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 
 	// sortedRows merges final rows in the ORDER BY's order, each shard
 	// asked for the first LIMIT+OFFSET of its own.
+	var sortErr error // an ORDER BY MariaDB refuses (see unalias)
 	sortedRows := func() {
 		if sel.OrderBy != nil {
 			for _, item := range sel.OrderBy.Items {
@@ -210,7 +211,10 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 					// where a select alias means nothing (1054): an alias
 					// inside an ORDER BY expression (n + 1) is its field's
 					// expression, as MariaDB reads it there.
-					expr = m.unalias(expr, columns)
+					var err error
+					if expr, err = m.unalias(expr, columns); err != nil && sortErr == nil {
+						sortErr = err
+					}
 				}
 				m.Keys = append(m.Keys, engine.SortKey{Value: hidden(expr), Weight: weight(expr), Desc: item.Desc})
 			}
@@ -246,6 +250,9 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 			sel.OrderBy = &ast.OrderByClause{Items: sel.GroupBy.Items}
 		}
 		sortedRows()
+		if sortErr != nil {
+			return nil, sortErr
+		}
 	case grouped:
 		if wildcard {
 			return nil, refuse("SELECT * with aggregates")
@@ -477,6 +484,9 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 		}
 	default:
 		sortedRows()
+		if sortErr != nil {
+			return nil, sortErr
+		}
 	}
 	return m, nil
 }
@@ -558,9 +568,10 @@ func (m *MergeSpec) showsKey(i int) bool {
 // taken for the alias, as it is most likely meant). A field with a window
 // function or an aggregate is taken as it is: the shards compute the key
 // beside the same field, over the same rows.
-func (m *MergeSpec) unalias(e ast.ExprNode, columns columnsOf) ast.ExprNode {
-	out, _ := e.Accept(&aliasSwap{fields: m.fields, columns: columns})
-	return out.(ast.ExprNode)
+func (m *MergeSpec) unalias(e ast.ExprNode, columns columnsOf) (ast.ExprNode, error) {
+	v := &aliasSwap{fields: m.fields, columns: columns}
+	out, _ := e.Accept(v)
+	return out.(ast.ExprNode), v.err
 }
 
 // columnsOf says whether name is a column of the tables a SELECT reads in
@@ -608,6 +619,7 @@ func fromColumns(sel *ast.SelectStmt, f Facts) columnsOf {
 type aliasSwap struct {
 	fields  []*ast.SelectField
 	columns columnsOf
+	err     error
 }
 
 func (v *aliasSwap) Enter(n ast.Node) (ast.Node, bool) {
@@ -625,6 +637,12 @@ func (v *aliasSwap) Leave(n ast.Node) (ast.Node, bool) {
 	}
 	for _, f := range v.fields {
 		if f.WildCard == nil && f.AsName.L != "" && f.AsName.L == c.Name.Name.L {
+			if containsAggregate(f.Expr) && v.err == nil {
+				// MariaDB takes no alias of an aggregate inside an ORDER BY
+				// expression (checked on ref: ORDER BY n + 1 with n =
+				// COUNT(*) is 1247).
+				v.err = wire.Errorf(mysql.ER_ILLEGAL_REFERENCE, "Reference '%s' not supported (reference to group function)", c.Name.Name.O)
+			}
 			// In parentheses: the tree renders as written, and p * 2 with
 			// p = a + 1 must not become a + 1 * 2.
 			return &ast.ParenthesesExpr{Expr: f.Expr}, true

@@ -79,6 +79,8 @@ SELECT user_id, IF(COUNT(*) > 1, 'viele', 'één') FROM comments GROUP BY user_i
 SELECT user_id, ROUND(SUM(score), 2, 1) FROM comments GROUP BY user_id
 -- An alias inside an ORDER BY expression is its field's expression on the shards.
 SELECT id, score * 2 AS p FROM comments ORDER BY p + 1 DESC, id LIMIT 5
+-- MariaDB takes no alias of an aggregate inside an ORDER BY expression.
+-- error
 SELECT product_id, COUNT(*) AS n FROM comments GROUP BY product_id ORDER BY n + 1 DESC, product_id LIMIT 3
 SELECT id, score + 1 AS p FROM comments ORDER BY p * 2, id LIMIT 5
 -- WITH ROLLUP: the shards group without it; the proxy adds the super-aggregate rows.
