@@ -54,9 +54,27 @@ func (pl *Planner) PhysicalFor(db, table string) (cluster, physical string) {
 // MetadataSQL is a statement as one backend can prepare it: sharded tables
 // renamed to the physical table that stands for them.
 func (pl *Planner) MetadataSQL(st *parser.Statement, f Facts) (cluster, sql string, err error) {
+	return pl.metadataSQL(st, f, 0)
+}
+
+func (pl *Planner) metadataSQL(st *parser.Statement, f Facts, depth int) (cluster, sql string, err error) {
 	refs, _, err := pl.resolve(st, f.DB)
 	if err != nil {
 		return "", "", err
+	}
+	if depth < 3 && pl.spansClusters(refs) {
+		// Tables on several clusters: a statement whose subqueries run
+		// first (SubqueriesFirst) is described without them, on the
+		// cluster of its own tables.
+		p := parser.New()
+		p.SetMode(f.Text)
+		if fresh, perr := p.Parse(st.SQL); perr == nil && len(fresh) == 1 {
+			if rw, rerr := pl.SubqueriesFirst(fresh[0].Node, f); rerr == nil && rw != nil {
+				if without, perr := p.Parse(rw.MetadataText()); perr == nil && len(without) == 1 {
+					return pl.metadataSQL(without[0], f, depth+1)
+				}
+			}
+		}
 	}
 	if c, sql, ok := pl.insertSelectMetadata(st, refs); ok {
 		return c, sql, nil
@@ -83,6 +101,29 @@ func (pl *Planner) MetadataSQL(st *parser.Statement, f Facts) (cluster, sql stri
 	}
 	sql, err = parser.NewRenamer(st.Node, schema, f.DB, names).RenderIn(phys, f.Text)
 	return cluster, sql, err
+}
+
+// spansClusters: the statement names tables that no one cluster holds
+// together (a sharded table's first physical table stands for it; global
+// tables are everywhere).
+func (pl *Planner) spansClusters(refs []tableRef) bool {
+	seen := ""
+	for _, r := range refs {
+		c := ""
+		switch {
+		case r.sharded != nil:
+			c = firstTable(r.sharded).Cluster
+		case r.rule != nil && r.rule.Global:
+			continue
+		default:
+			c = pl.clusterOf(r)
+		}
+		if seen != "" && c != seen {
+			return true
+		}
+		seen = c
+	}
+	return false
 }
 
 // MaxAllowedPacketSQL rewrites SELECT @@max_allowed_packet (alone or with

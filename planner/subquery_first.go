@@ -56,6 +56,8 @@ type FirstSubquery struct {
 	Kind SubqueryKind
 	not  bool   // NOT IN, NOT EXISTS
 	x    string // IN's left operand, as SQL text
+	// params counts the subquery's ? placeholders (a prepared statement's).
+	params int
 }
 
 // SubqueryRewrite is a statement with its subqueries taken out.
@@ -304,6 +306,12 @@ func (v *subqueryFinder) consider(node ast.Node, sub *ast.SubqueryExpr, fs First
 		return
 	}
 	fs.Stmt = parser.Classify(stmt, text)
+	sub.Query.Accept(&visitFn{fn: func(x ast.Node) bool {
+		if _, ok := x.(ast.ParamMarkerExpr); ok {
+			fs.params++
+		}
+		return true
+	}})
 	v.replace[node] = ast.NewValueExpr(subqueryMarker(len(v.subs)), "", "")
 	v.subs = append(v.subs, fs)
 }
@@ -416,6 +424,24 @@ func (r *SubqueryRewrite) Correlated(i int, err error) error {
 // place. Errors are MariaDB's for the answer's shape: a subquery of
 // several columns used as a value (1241), several rows for a scalar one
 // (1242).
+// MetadataText is the statement for COM_STMT_PREPARE to describe on one
+// server: each subquery replaced with a NULL that keeps its ? placeholders
+// (the server counts them; their descriptions are the same dummy ones),
+// so that only the statement's own tables are named. Subqueries run first
+// are never in the select list, so the columns are the statement's.
+func (r *SubqueryRewrite) MetadataText() string {
+	places := make([]string, len(r.Subs))
+	for i, s := range r.Subs {
+		null := "NULL" + strings.Repeat(" AND ?", s.params)
+		if s.Kind == SubqueryIn {
+			places[i] = "(" + s.x + " IN (" + null + "))"
+		} else {
+			places[i] = "(" + null + ")"
+		}
+	}
+	return r.hint + r.fill(places)
+}
+
 func (r *SubqueryRewrite) SQL(answers []*engine.Collected) (string, error) {
 	places := make([]string, len(r.Subs))
 	for i, s := range r.Subs {

@@ -207,3 +207,25 @@ func TestSubqueryRefusals(t *testing.T) {
 		}
 	}
 }
+
+// COM_STMT_PREPARE describes a statement whose subqueries run first
+// without them, on its own tables' cluster, keeping every placeholder.
+func TestSubqueriesFirstMetadata(t *testing.T) {
+	pl := newGoldenPlannerFrom(t, goldenRules("merges"))
+	f := Facts{DB: "shop", Defs: goldenDefs}
+	for _, c := range []struct{ sql, cluster, want string }{
+		{"SELECT id FROM comments WHERE ? IN (SELECT id FROM products WHERE note = ? AND hot = ?) AND id > ?", "s0",
+			"SELECT `id` FROM `comments_0` WHERE (? IN (NULL AND ? AND ?)) AND `id`>?"},
+		{"SELECT id FROM products WHERE EXISTS (SELECT 1 FROM comments WHERE body = ?) AND id = ?", "main",
+			"SELECT `id` FROM `products` WHERE (NULL AND ?) AND `id`=?"},
+	} {
+		stmts, err := parser.New().Parse(c.sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cluster, sql, err := pl.MetadataSQL(stmts[0], f)
+		if err != nil || cluster != c.cluster || sql != c.want {
+			t.Errorf("%s:\n got %s %s (%v)\nwant %s %s", c.sql, cluster, sql, err, c.cluster, c.want)
+		}
+	}
+}
