@@ -92,23 +92,10 @@ func (m *MemorySort) Open(vc Cursor) (Rows, error) {
 		acct.Shrink(held)
 		return nil, err
 	}
-	// Expression keys are computed once per row, before sorting: one the
-	// proxy cannot compare (two strings, see compareOperands) fails the
-	// statement instead of sorting by bytes.
-	computed := make(map[*Row][]value, len(rows))
-	for _, r := range rows {
-		vs := make([]value, len(m.Keys))
-		for n, k := range m.Keys {
-			if k.Key == nil {
-				vs[n] = k.Expr.eval(r, env)
-				if vs[n].bad != nil {
-					acct.Shrink(held)
-					return nil, vs[n].bad
-				}
-			}
-		}
-		computed[r] = vs
-	}
+	// An expression key the proxy cannot compare (two strings, see
+	// compareOperands) fails the statement instead of sorting by bytes.
+	// Keys are computed as the sort compares rows, holding nothing more
+	// than the rows (which the account covers).
 	var failed error
 	sort.SliceStable(rows, func(i, j int) bool {
 		for n, k := range m.Keys {
@@ -116,8 +103,17 @@ func (m *MemorySort) Open(vc Cursor) (Rows, error) {
 			if k.Key != nil {
 				c = keys[n].cmp(rows[i], rows[j])
 			} else {
+				a, b := k.Expr.eval(rows[i], env), k.Expr.eval(rows[j], env)
 				var err error
-				if c, err = compareNullsFirst(computed[rows[i]][n], computed[rows[j]][n]); err != nil && failed == nil {
+				switch {
+				case a.bad != nil:
+					err = a.bad
+				case b.bad != nil:
+					err = b.bad
+				default:
+					c, err = compareNullsFirst(a, b)
+				}
+				if err != nil && failed == nil {
 					failed = err
 				}
 			}
