@@ -1,8 +1,6 @@
 package planner
 
 import (
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -20,14 +18,7 @@ func TestSubqueriesFirstReview(t *testing.T) {
 	f := Facts{DB: "shop", Defs: goldenDefs}
 	marker := &engine.Collected{Columns: []wire.Column{{Name: "n", Type: mysql.MYSQL_TYPE_VAR_STRING, Charset: 45}}, Rows: [][]*string{{ptr("__shardgate_subquery_1__")}}}
 	float := &engine.Collected{Columns: []wire.Column{{Name: "f", Type: mysql.MYSQL_TYPE_FLOAT, Charset: 63, Decimals: 31}}, Rows: [][]*string{{ptr("0.1")}}}
-	tests := []struct {
-		name    string
-		sql     string
-		subs    []string // nil: none runs first
-		answers []*engine.Collected
-		want    string
-		code    uint16
-	}{
+	runSubqueryCases(t, pl, f, []subqueryCase{
 		// The CTE's query sits where only a subquery node fits: taken
 		// for a scalar subquery, its marker panicked the session.
 		{name: "a subquery naming the statement's CTE: left alone",
@@ -82,58 +73,7 @@ func TestSubqueriesFirstReview(t *testing.T) {
 			subs:    []string{"SELECT `weight` FROM `products`"},
 			answers: []*engine.Collected{float},
 			code:    mysql.ER_NOT_SUPPORTED_YET},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			stmts, err := parser.New().Parse(tt.sql)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rw *SubqueryRewrite
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						t.Fatalf("panic: %v", r)
-					}
-				}()
-				rw, err = pl.SubqueriesFirst(stmts[0].Node, f)
-			}()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.subs == nil {
-				if rw != nil {
-					t.Fatalf("%d subqueries run first (%s), want none", len(rw.Subs), rw.Template())
-				}
-				return
-			}
-			if rw == nil || len(rw.Subs) != len(tt.subs) {
-				t.Fatalf("rewrite %+v, want %d subqueries", rw, len(tt.subs))
-			}
-			for i, s := range rw.Subs {
-				if s.Stmt.SQL != tt.subs[i] {
-					t.Errorf("subquery %d: %s, want %s", i, s.Stmt.SQL, tt.subs[i])
-				}
-			}
-			got, err := rw.SQL(tt.answers)
-			if tt.code != 0 {
-				var me *mysql.MyError
-				if !errors.As(err, &me) || me.Code != tt.code {
-					t.Fatalf("error %v, want %d", err, tt.code)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("rewritten:\n got %s (%v)\nwant %s", got, err, tt.want)
-			}
-			if _, err := parser.New().Parse(got); err != nil {
-				t.Fatalf("the rewritten text does not parse: %v", err)
-			}
-			if strings.Contains(rw.Template(), "__shardgate_subquery_") {
-				t.Errorf("template keeps a marker: %s", rw.Template())
-			}
-		})
-	}
+	})
 }
 
 // A read the client sent to the primary reads its subqueries there too,
