@@ -523,3 +523,75 @@ func TestLockTablesAcrossClusters(t *testing.T) {
 		t.Errorf("after UNLOCK TABLES: %d comments, want %d", n, before+4)
 	}
 }
+
+// TestLockTablesAliases: LOCK TABLES with MariaDB's forms beyond the
+// parser's grammar (an alias, LOW_PRIORITY WRITE, WRITE CONCURRENT) runs
+// as on one server: each statement after it gets the same answer (rows,
+// or the error code) through the proxy as on ref holding the same tables,
+// text and prepared, for a business-split and a global table; a sharded
+// table under an alias is refused with 1235 before anything is locked.
+func TestLockTablesAliases(t *testing.T) {
+	p := startProxyRules(t, dumpRules)
+	viaProxy, ref := dumpSetup(t, p)
+	locker, refConn := pin(t, viaProxy), pin(t, ref)
+	outcome := func(c *sql.Conn, q string, prepared bool) string {
+		var rows *sql.Rows
+		var err error
+		if prepared {
+			rows, err = c.QueryContext(context.Background(), q, 1)
+		} else {
+			rows, err = c.QueryContext(context.Background(), q)
+		}
+		if err != nil {
+			code, _, _ := mysqlErr(t, err)
+			return fmt.Sprintf("error %d", code)
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			code, _, _ := mysqlErr(t, err)
+			return fmt.Sprintf("error %d", code)
+		}
+		return fmt.Sprintf("%d rows", n)
+	}
+	steps := []struct {
+		q        string
+		prepared bool
+	}{
+		{"LOCK TABLES orders AS o READ, regions r LOW_PRIORITY WRITE", false},
+		{"SELECT * FROM orders AS o", false},
+		{"SELECT * FROM orders o WHERE o.id >= ?", true},
+		{"SELECT * FROM regions AS r", false},
+		{"SELECT * FROM orders", false},  // 1100: locked under its alias only
+		{"SELECT * FROM regions", false}, // 1100
+		{"SELECT * FROM orders AS x", false},
+		{"UPDATE regions AS r SET name = name WHERE r.id = ?", true},
+		{"UNLOCK TABLES", false},
+		{"LOCK TABLE orders WRITE CONCURRENT, orders AS o2 READ", false},
+		{"SELECT * FROM orders", false},
+		{"SELECT * FROM orders AS o2", false},
+		{"UNLOCK TABLES", false},
+		{"LOCK TABLES orders AS `o``q` READ LOCAL", false},
+		{"SELECT COUNT(*) FROM orders AS `o``q`", false},
+		{"UNLOCK TABLES", false},
+	}
+	for _, s := range steps {
+		got, want := outcome(locker, s.q, s.prepared), outcome(refConn, s.q, s.prepared)
+		if got != want {
+			t.Errorf("%s (prepared %v): proxy %s, ref %s", s.q, s.prepared, got, want)
+		}
+	}
+	// A sharded table under an alias: refused, and nothing is locked (a
+	// second client writes at once).
+	if _, err := locker.ExecContext(context.Background(), "LOCK TABLES orders READ, comments AS c READ"); err == nil {
+		t.Fatal("LOCK TABLES of a sharded table under an alias went through")
+	} else if code, _, msg := mysqlErr(t, err); code != 1235 || !strings.Contains(msg, "alias") {
+		t.Errorf("sharded table under an alias: %v, want 1235 naming the alias", err)
+	}
+	other := pin(t, viaProxy)
+	dumpExec(t, other, "SET SESSION lock_wait_timeout = 1", "INSERT INTO orders (id) VALUES (300101)", "INSERT INTO comments (id, product_id) VALUES (300101, 1)")
+	dumpExec(t, locker, "SELECT COUNT(*) FROM comments", "UNLOCK TABLES")
+}

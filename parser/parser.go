@@ -94,6 +94,10 @@ type Statement struct {
 	// lacks: Node is the SELECT without the clause, SQL the text as sent
 	// (see parseSelectIntoVars). Text written from Node loses the clause.
 	IntoUserVars bool
+	// LockAliases, for a LOCK TABLES whose tables carry aliases (which
+	// TiDB's grammar lacks), holds each TableLocks entry's alias ("" for
+	// none); see parseLockTables.
+	LockAliases []string
 	// Unparsed, when set, is why the parser could not read SQL (one
 	// statement of a multi-statement query); Node is nil.
 	Unparsed error
@@ -155,6 +159,9 @@ func (p *Parser) parse(sql string) ([]*Statement, *introducerSwap, error) {
 			return []*Statement{st}, nil, nil
 		}
 		if st := p.parseExplainExtended(sql); st != nil {
+			return []*Statement{st}, nil, nil
+		}
+		if st := p.parseLockTables(sql); st != nil {
 			return []*Statement{st}, nil, nil
 		}
 		msg := err.Error()

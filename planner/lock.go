@@ -28,13 +28,27 @@ func (pl *Planner) lockPlan(st *parser.Statement, n *ast.LockTablesStmt, f Facts
 		// one server would.
 		byCluster[cluster] = append(byCluster[cluster], item{table, parser.QuoteIdent(schema) + "." + parser.QuoteIdent(table), mode})
 	}
-	for _, tl := range n.TableLocks {
+	for i, tl := range n.TableLocks {
 		schema := tl.Table.Schema.O
 		if schema == "" {
 			schema = f.DB
 		}
 		name := tl.Table.Name.O
 		mode := tl.Type.String()
+		if i < len(st.LockAliases) && st.LockAliases[i] != "" {
+			// Later statements name the table by its alias, and the
+			// proxy's rewrite keeps aliases, so each server locks its
+			// table under the same alias.
+			alias := st.LockAliases[i]
+			if pl.sharded[schema][strings.ToLower(name)] != nil {
+				// A server answers 1066 for two tables locked under one
+				// alias, and a server holds several physical tables of a
+				// sharded table (an hourly table at least its template
+				// and a bucket).
+				return nil, notSupported("LOCK TABLES of sharded table %s.%s under an alias (%s) is not supported: each server holds several of its physical tables, and one alias locks one table per server; lock it by its name", schema, name, alias)
+			}
+			mode = "AS " + parser.QuoteIdent(alias) + " " + mode
+		}
 		s := pl.rules.Schemas[schema]
 		if s == nil || IsSystemSchema(schema) {
 			// Not one of the proxy's schemas (resolve refused unknown

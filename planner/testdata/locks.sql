@@ -14,6 +14,14 @@ LOCK TABLES shop.logs READ, shop.orders WRITE
 LOCK TABLES nosuchdb.t READ
 -- error
 LOCK TABLES comments_0 READ
+-- MariaDB's forms beyond TiDB's grammar: an alias (kept on each server,
+-- where later statements name it), LOW_PRIORITY WRITE and WRITE
+-- CONCURRENT (taken as WRITE). A sharded table cannot be locked under an
+-- alias: a server holds several of its tables, and one alias locks one.
+LOCK TABLES users AS a WRITE, orders o READ LOCAL, `regions` AS `r``x` LOW_PRIORITY WRITE
+LOCK TABLE shop.users WRITE CONCURRENT, shop.orders AS o READ
+-- error
+LOCK TABLES comments AS c READ
 -- ALTER TABLE … DISABLE/ENABLE KEYS of an hourly table leaves its
 -- templates out (they hold no rows, and LOCK TABLES holds them READ).
 -- tables: 16
