@@ -306,7 +306,7 @@ func TestShardingComments(t *testing.T) {
 		code uint16
 		name string
 	}{
-		{"INSERT INTO comments (id, product_id) VALUES (1, 1) ON DUPLICATE KEY UPDATE product_id = 2", 1235, "product_id"},
+		{"INSERT IGNORE INTO comments (id, product_id) VALUES (1, 1) ON DUPLICATE KEY UPDATE product_id = 2", 1235, "product_id"},
 		{"INSERT INTO comments (id, body) VALUES (99999, 'x')", 1364, "product_id"},
 		{"INSERT INTO comments (id, product_id) VALUES (99999, NULL)", 1048, "product_id"},
 		{"DELETE FROM comments", 1175, "shop.comments"},

@@ -59,6 +59,19 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 		}
 		defer func() { n.Columns = nil }()
 	}
+	// An update that may give an existing row another shard key moves it
+	// (engine.UpsertMove), row by row.
+	moving := false
+	for _, a := range n.OnDuplicate {
+		if c := a.Column.Name.L; (c == t.Column || (c != "" && c == t.SubColumn)) && !keepsShardKey(a, c) {
+			moving = true
+		}
+	}
+	if moving {
+		if err := pl.checkUpsertMove(n, r); err != nil {
+			return nil, err
+		}
+	}
 	// The sequence's values first: the column may be the shard key.
 	restoreSeq, seqIDs, generated, err := pl.fillSequence(n, r, f)
 	if err != nil {
@@ -100,11 +113,6 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	if t.SubColumn != "" && subIdx < 0 {
 		if _, ok := defaultOf(t.SubColumn); !ok {
 			return nil, missing(t.SubColumn)
-		}
-	}
-	for _, a := range n.OnDuplicate {
-		if c := a.Column.Name.L; (c == t.Column || (c != "" && c == t.SubColumn)) && !keepsShardKey(a, c) {
-			return nil, notSupported("ON DUPLICATE KEY UPDATE of shard column %s of %s is supported only as %s = %s or %s = VALUES(%s): another value would move the row to another table", c, r.qualified(), c, c, c, c)
 		}
 	}
 	// NOW() is the statement's start for every row, as in MariaDB.
@@ -160,6 +168,7 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 	firstGen := map[shard.Target]int64{} // a step's first generated value
 	genOf := map[shard.Target][]int64{}  // a step's generated values
 	var lastTarget shard.Target          // where the last row goes
+	var rowTargets []shard.Target        // where each row goes
 	var ensure []engine.BucketNeed
 	seenBucket := map[string]bool{}
 	now := stmtNow
@@ -218,6 +227,7 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 			order = append(order, target)
 		}
 		groups[target] = append(groups[target], row)
+		rowTargets = append(rowTargets, target)
 		lastTarget = target
 		if seqIDs != nil && generated[rowNum] > 0 {
 			if firstGen[target] == 0 {
@@ -225,6 +235,13 @@ func (pl *Planner) insertPlan(st *parser.Statement, n *ast.InsertStmt, f Facts, 
 			}
 			genOf[target] = append(genOf[target], generated[rowNum])
 		}
+	}
+	if moving {
+		um, err := pl.upsertMove(n, r, f, colNames, rowTargets)
+		if err != nil {
+			return nil, err
+		}
+		return &draft{Ensure: ensure, Root: um}, nil
 	}
 	sets := [][]shard.Target{order}
 	all := n.Lists

@@ -30,8 +30,24 @@ INSERT INTO comments (id, body) SELECT id, name FROM users
 INSERT INTO comments SELECT * FROM comment_likes
 -- error
 INSERT INTO regions (id, name) SELECT id, body FROM comments
--- error
+-- ON DUPLICATE KEY UPDATE giving the shard key another value: row by
+-- row, a plain INSERT, and on 1062 the update as an UPDATE that moves the
+-- row (VALUES(c) replaced by the row's value, DEFAULT(c) for a column it
+-- leaves out).
+-- tables: 1
 INSERT INTO comments (id, product_id) VALUES (1, 42) ON DUPLICATE KEY UPDATE product_id = product_id + 1
+-- tables: 2
+INSERT INTO comments (id, product_id, body) VALUES (1, 42, 'a'), (2, 7, DEFAULT) ON DUPLICATE KEY UPDATE product_id = VALUES(product_id) + 1, body = CONCAT(VALUES(body), VALUES(user_id), comments.body)
+-- tables: 1
+INSERT INTO payments (id, user_id, created_at) VALUES (1, 5, '2026-11-24 10:00:00') ON DUPLICATE KEY UPDATE created_at = VALUES(created_at) + INTERVAL 1 HOUR
+-- error
+INSERT IGNORE INTO comments (id, product_id) VALUES (1, 42) ON DUPLICATE KEY UPDATE product_id = 43
+-- error
+INSERT INTO comments (id, product_id, body) VALUES (1, 42, id) ON DUPLICATE KEY UPDATE product_id = 43
+-- error
+INSERT INTO comments (id, product_id) VALUES (1, 42) ON DUPLICATE KEY UPDATE product_id = (SELECT 1)
+-- error
+INSERT INTO seq_notes (id, product_id) VALUES (1, 42) ON DUPLICATE KEY UPDATE product_id = 43
 -- tables: 1
 INSERT INTO comments (id, product_id) VALUES (1, 42) ON DUPLICATE KEY UPDATE product_id = VALUES(product_id)
 -- No-ops and values that stay in their table: plain UPDATEs.

@@ -16,7 +16,7 @@ INSERT INTO comments (id, product_id) VALUES (1, 40 + 2)
 INSERT INTO comments (id, product_id) VALUES (1, NULL)
 -- tables: 1
 INSERT INTO comments (id, product_id, body) VALUES (1, 42, 'a') ON DUPLICATE KEY UPDATE body = VALUES(body)
--- error
+-- tables: 1
 INSERT INTO comments (id, product_id) VALUES (1, 42) ON DUPLICATE KEY UPDATE product_id = 43
 -- tables: 1
 INSERT INTO comments SET id = 5, product_id = 42, body = 'set form'

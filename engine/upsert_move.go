@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/shard"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// UpsertMove is an INSERT … ON DUPLICATE KEY UPDATE whose update assigns a
+// sharded table's shard column a value that may route the updated row to
+// another physical table. One server would insert each row, or, when it
+// meets an existing row with an equal PRIMARY or UNIQUE key, update that
+// row; here the row may then have to move.
+//
+// Row by row, in the statement's order (a row may conflict with one an
+// earlier row inserted or moved), in one transaction (Cursor.Atomic):
+//
+//  1. the row is inserted into its table as a plain INSERT, which the
+//     server refuses with 1062 when a key is taken, naming the key;
+//  2. on 1062, the update runs as an UPDATE that moves rows (MoveRows):
+//     found by that key's columns equal to the row's values, its SET the
+//     client's assignments with VALUES(c) replaced by the row's value.
+//     The server computes the new row; the proxy moves it if its new key
+//     routes elsewhere. A duplicate at the new place fails the statement
+//     with that server's 1062, as the update would on one server.
+//
+// Affected rows count as MariaDB's: 1 per row inserted, 2 per row
+// updated and changed, 0 per row found unchanged (1 with
+// CLIENT_FOUND_ROWS, which the backend connection's UPDATE answers with).
+type UpsertMove struct {
+	// Schema qualifies the physical tables; Table names the logical one.
+	Schema, Table string
+	Key, Sub      string
+	Router        RowRouter
+	Ignore        bool
+	Rows          []UpsertRow
+}
+
+// UpsertRow is one row of the statement.
+type UpsertRow struct {
+	Cluster, Table string
+	// Insert is the row alone as a plain INSERT into its table.
+	Insert string
+	// Values maps each column (lower case) to the SQL text of the row's
+	// value for it; a column the row does not give maps to DEFAULT(col).
+	Values map[string]string
+	// Update and UpdateCopy are the client's assignments, VALUES(c)
+	// replaced, as an UPDATE of the table and of its temporary copy
+	// (MoveTable), without WHERE.
+	Update, UpdateCopy string
+}
+
+func (u *UpsertMove) Inputs() []Primitive {
+	out := make([]Primitive, 0, 2*len(u.Rows))
+	for _, r := range u.Rows {
+		out = append(out,
+			&Route{Cluster: r.Cluster, Tables: []string{r.Table}, SQL: r.Insert},
+			&Route{Cluster: r.Cluster, Tables: []string{r.Table}, SQL: r.Update + " WHERE <the key the INSERT found taken> (on 1062)"})
+	}
+	return out
+}
+
+func (u *UpsertMove) Describe() string {
+	return fmt.Sprintf("UpsertMove %s: each row inserted, or on a duplicate key updated and moved if its new key routes elsewhere (%s)", u.Table, u.Router)
+}
+
+func (u *UpsertMove) mergeSummary() string { return "insert, or update and move" }
+
+func (u *UpsertMove) Execute(vc Cursor, w ResultWriter) error {
+	finish, err := vc.Atomic()
+	if err != nil {
+		return err
+	}
+	if finish == nil {
+		return needsTransaction("an INSERT … ON DUPLICATE KEY UPDATE that changes the shard key (it may move rows between tables)")
+	}
+	total, err := u.run(vc)
+	if err = finish(err); err != nil {
+		return err
+	}
+	vc.Succeeded(total)
+	total.Status = vc.Status()
+	if err := w.WritePacket(wire.AppendOK(nil, total)); err != nil {
+		return clientGone(err)
+	}
+	return w.Flush()
+}
+
+func (u *UpsertMove) run(vc Cursor) (wire.OK, error) {
+	var total wire.OK
+	dups := 0
+	for _, r := range u.Rows {
+		target := shard.Target{Cluster: r.Cluster, Table: r.Table}
+		var so StepOutcome
+		so.Cluster, so.Tables = r.Cluster, []string{r.Table}
+		ok, err, _ := (&Fanout{}).step(vc, &Route{Cluster: r.Cluster, Tables: so.Tables, SQL: r.Insert}, &so)
+		if err == nil {
+			total.AffectedRows += ok.AffectedRows
+			total.Warnings += ok.Warnings
+			if total.InsertID == 0 {
+				total.InsertID = ok.InsertID
+			}
+			if ok.AffectedRows == 0 { // INSERT IGNORE skipped it
+				dups++
+			}
+			continue
+		}
+		key, taken := duplicateKey(err)
+		if !taken {
+			return total, atomicError([]StepOutcome{so}, err)
+		}
+		dups++
+		match, err := u.match(vc, target, r, key)
+		if err != nil {
+			return total, err
+		}
+		here := parser.QuoteIdent(u.Schema) + "." + parser.QuoteIdent(r.Table)
+		mv := &MoveRows{Schema: u.Schema, Table: u.Table, Key: u.Key, Sub: u.Sub, Router: u.Router, Ignore: u.Ignore,
+			Tables: []MoveTable{{Cluster: r.Cluster, Table: r.Table,
+				FindRest:   "FROM " + here + " WHERE " + match + " FOR UPDATE",
+				Update:     r.Update,
+				UpdateCopy: r.UpdateCopy,
+				Delete:     "DELETE FROM " + here + " WHERE " + match}}}
+		ok, err = mv.run(vc)
+		if err != nil {
+			return total, err
+		}
+		_, changed, found := updateInfo(ok.Info)
+		if !found {
+			changed = ok.AffectedRows
+		}
+		total.AffectedRows += ok.AffectedRows + changed
+		total.Warnings += ok.Warnings
+	}
+	if len(u.Rows) > 1 {
+		total.Info = fmt.Sprintf("Records: %d  Duplicates: %d  Warnings: %d", len(u.Rows), dups, total.Warnings)
+	}
+	return total, nil
+}
+
+// match is the condition that finds the row holding key's values of r:
+// each of the key's columns equal to the row's value for it.
+func (u *UpsertMove) match(vc Cursor, target shard.Target, r UpsertRow, key string) (string, error) {
+	mt := MoveTable{Cluster: target.Cluster, Table: target.Table}
+	res, err := (&MoveRows{}).query(vc, mt, "SHOW KEYS FROM "+parser.QuoteIdent(u.Schema)+"."+parser.QuoteIdent(target.Table)+" WHERE Key_name = "+parser.QuoteString(key))
+	if err != nil {
+		return "", err
+	}
+	defer vc.Memory().Shrink(res.size)
+	nameAt := -1
+	for i, c := range res.Columns {
+		if c.Name == "Column_name" {
+			nameAt = i
+		}
+	}
+	var parts []string
+	for _, row := range res.Rows {
+		if nameAt < 0 || row[nameAt] == nil {
+			continue
+		}
+		col := *row[nameAt]
+		v, ok := r.Values[strings.ToLower(col)]
+		if !ok {
+			v = "DEFAULT(" + parser.QuoteIdent(col) + ")"
+		}
+		// <=>: a UNIQUE key allows NULLs, which never conflict, so a
+		// key found taken has none; <=> keeps a NULL-safe reading anyway.
+		parts = append(parts, parser.QuoteIdent(col)+" <=> "+v)
+	}
+	if len(parts) == 0 {
+		return "", wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: key %s of %s was reported taken but has no columns", key, target.Table)
+	}
+	return strings.Join(parts, " AND "), nil
+}
+
+// duplicateKey reads a server's 1062 "Duplicate entry '…' for key 'k'":
+// the key's name.
+func duplicateKey(err error) (string, bool) {
+	var me *mysql.MyError
+	if !errors.As(err, &me) || me.Code != mysql.ER_DUP_ENTRY {
+		return "", false
+	}
+	const marker = "for key '"
+	i := strings.LastIndex(me.Message, marker)
+	if i < 0 || !strings.HasSuffix(me.Message, "'") {
+		return "", false
+	}
+	name := me.Message[i+len(marker) : len(me.Message)-1]
+	return name, name != ""
+}
