@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -707,5 +708,130 @@ func TestSeqTableUnreachable(t *testing.T) {
 	scan(t, db, "/* shardgate:primary */ SELECT COUNT(*) FROM notes", &n)
 	if n != 0 {
 		t.Fatalf("%d rows written", n)
+	}
+}
+
+// TestSeqPrimaryKilledDuringAllocation: the sequence table's primary is
+// killed while an instance waits to take a new block (another transaction
+// holds the sequence's row). The INSERT that needed the block fails with
+// 1467 saying it was not run, and writes nothing; after the restart the
+// same instance and a second one go on without reusing a value: every id
+// distinct, and above every id handed out before.
+func TestSeqPrimaryKilledDuringAllocation(t *testing.T) {
+	needLocalCluster(t)
+	e := newSeqEnv(t, 3)
+	// The sequences on s1, whose primary the test kills; the rows go to
+	// s0 only (product ids whose table lives there).
+	withSeq := func(instance string) string {
+		return e.rules(instance) + "sequences: {cluster: s1, schema: " + testLogSchema + "}\npool: {connect_timeout: 500ms}\n"
+	}
+	s1 := direct(t, "127.0.0.1:3330", "")
+	t.Cleanup(func() {
+		s1.Exec("DELETE FROM " + testLogSchema + ".sequences WHERE name LIKE '" + e.db + ".%'")
+	})
+	a := startProxyRules(t, withSeq("seq-a"))
+	dbA := a.open(t, e.db)
+	for _, q := range seqTables {
+		if _, err := dbA.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var onS0 []int
+	for pid := 1; len(onS0) < 4 && pid < 100; pid++ {
+		plan := strings.Join(mvRows(t, dbA, fmt.Sprintf("EXPLAIN SHARDGATE INSERT INTO notes (product_id) VALUES (%d)", pid)), "\n")
+		if strings.Contains(plan, "s0 [") {
+			onS0 = append(onS0, pid)
+		}
+	}
+	if len(onS0) < 4 {
+		t.Fatalf("no product ids routed to s0: %v", onS0)
+	}
+	insert := func(db *sql.DB, i int) error {
+		_, err := db.Exec("INSERT INTO notes (product_id, u, body) VALUES (?, ?, 'x')", onS0[i%len(onS0)], i)
+		return err
+	}
+	// The first block (cache 3) is used up.
+	for i := 0; i < 3; i++ {
+		if err := insert(dbA, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another transaction holds the sequence's row, so the next block's
+	// statement waits on s1's primary.
+	holder := pin(t, direct(t, "127.0.0.1:3330", testLogSchema))
+	key := fmt.Sprintf("%x", e.db+".notes")
+	if _, err := holder.ExecContext(context.Background(), "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	var next int64
+	scan(t, holder, "SELECT next_id FROM sequences WHERE name = X'"+key+"' FOR UPDATE", &next)
+	res := make(chan error, 1)
+	go func() { res <- insert(dbA, 3) }()
+	// Wait until the block's statement is waiting for the row lock.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var waiting int
+		scan(t, s1, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '%INTO `"+testLogSchema+"`.`sequences`%' AND USER = 'app'", &waiting)
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the proxy never asked for a new block")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	pid := serverPid(t, "s1-p")
+	t.Cleanup(func() { clusterScript(t, "start", "s1-p") })
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-res:
+		code, _, msg := mysqlErr(t, err)
+		if code != 1467 || !strings.Contains(msg, "not run") {
+			t.Fatalf("got %v, want 1467 saying the statement was not run", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the INSERT still waits 30 s after the primary was killed")
+	}
+	var n int
+	// (Read where the rows go: s1 is down.)
+	scan(t, dbA, fmt.Sprintf("/* shardgate:primary */ SELECT COUNT(*) FROM notes WHERE product_id IN (%d, %d, %d, %d)", onS0[0], onS0[1], onS0[2], onS0[3]), &n)
+	if n != 3 {
+		t.Fatalf("%d rows after the failed INSERT, want 3", n)
+	}
+	clusterScript(t, "start", "s1-p")
+	// The same instance and a second one go on.
+	b := startProxyRules(t, withSeq("seq-b"))
+	dbB := b.open(t, e.db)
+	for i := 4; i < 20; i++ {
+		db := dbA
+		if i%2 == 1 {
+			db = dbB
+		}
+		var err error
+		for try := 0; try < 50; try++ { // until the pools find s1's primary back
+			if err = insert(db, i); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatalf("insert %d after the restart: %v", i, err)
+		}
+	}
+	ids := mvRows(t, dbA, "/* shardgate:primary */ SELECT id FROM notes ORDER BY id")
+	seen := map[string]bool{}
+	for i, id := range ids {
+		if seen[id] {
+			t.Fatalf("id %s given twice: %v", id, ids)
+		}
+		seen[id] = true
+		if v, _ := strconv.Atoi(id); i >= 3 && v <= 3 {
+			t.Fatalf("id %s reused after the restart: %v", id, ids)
+		}
+	}
+	if len(ids) != 19 {
+		t.Fatalf("%d rows, want 19: %v", len(ids), ids)
 	}
 }
