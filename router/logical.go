@@ -148,6 +148,8 @@ func (s *Session) explainShardgate(sql string, w ResultWriter) error {
 	if notSupportedYet(err) {
 		if first, ferr := s.explainSubqueriesFirst(snap, stmts[0]); ferr != nil || first != "" {
 			text, err = first, ferr
+		} else if first, ferr := s.explainDerivedFirst(snap, stmts[0]); ferr != nil || first != "" {
+			text, err = first, ferr
 		}
 	}
 	if err != nil {

@@ -469,6 +469,18 @@ func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 			p, err = s.plan(snap, st)
 		}
 	}
+	if notSupportedYet(err) {
+		// Derived tables over shards may run first, their rows copied
+		// into temporary tables where the rest of the statement runs.
+		dp, done, derivedErr := s.derivedFirst(snap, st, obs)
+		defer done()
+		switch {
+		case derivedErr != nil:
+			return derivedErr
+		case dp != nil:
+			p, err = dp, nil
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,175 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// Materialize runs a statement on one cluster after copying rows the proxy
+// already holds into temporary tables there, on the very connection the
+// statement then runs on (temporary tables live in one connection): the
+// derived tables over shards of planner.DerivedFirst, each read and merged
+// first. The temporary tables are dropped before the connection goes back.
+type Materialize struct {
+	Cluster string
+	Replica bool
+	Tables  []TempTable
+	// SQL is the statement, reading the temporary tables.
+	SQL string
+	// Logical names the temporary tables in the answer's column
+	// definitions as the statement did (the derived tables' aliases).
+	Logical map[string]string
+	// BatchBytes: an INSERT is sent once its text reaches this size (0:
+	// DefaultBatchBytes).
+	BatchBytes int
+}
+
+// TempTable is one temporary table and the rows it gets.
+type TempTable struct {
+	// Name is the table, quoted and qualified.
+	Name string
+	Rows *Collected
+}
+
+func (m *Materialize) Inputs() []Primitive {
+	out := make([]Primitive, 0, len(m.Tables)+1)
+	for _, t := range m.Tables {
+		out = append(out, &Route{Cluster: m.Cluster, SQL: fmt.Sprintf("CREATE TEMPORARY TABLE %s (…); INSERT INTO %s VALUES … (%d rows)", t.Name, t.Name, len(t.Rows.Rows))})
+	}
+	return append(out, &Route{Cluster: m.Cluster, SQL: m.SQL})
+}
+
+func (m *Materialize) Describe() string {
+	return fmt.Sprintf("Materialize %s: %d derived table(s) copied into temporary tables, then the statement", m.Cluster, len(m.Tables))
+}
+
+func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
+	c, err := vc.Conn(m.Cluster, m.Replica)
+	if err != nil {
+		return err
+	}
+	created := 0
+	// drop removes the tables created so far; ok: the connection may be
+	// kept (a failed DROP, or a broken one, loses it).
+	drop := func() bool {
+		for _, t := range m.Tables[:created] {
+			if _, err := c.Exec("DROP TEMPORARY TABLE IF EXISTS " + t.Name); err != nil {
+				return false
+			}
+		}
+		return true
+	}
+	fail := func(err error) error {
+		if Classify(err) == FaultServer && drop() {
+			me, _ := err.(*mysql.MyError)
+			vc.Release(c, &backend.Outcome{Err: me}, nil)
+			return err
+		}
+		return vc.Lost(c, err)
+	}
+	for _, t := range m.Tables {
+		if _, err := c.Exec("DROP TEMPORARY TABLE IF EXISTS " + t.Name); err != nil {
+			return fail(err)
+		}
+		create, err := createTemp(t)
+		if err != nil {
+			vc.Release(c, nil, nil)
+			return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a derived table over shards cannot be copied: %v", err)
+		}
+		if _, err := c.Exec(create); err != nil {
+			return fail(err)
+		}
+		created++
+		if err := m.insert(c, t); err != nil {
+			return fail(err)
+		}
+	}
+	cw := &countingWriter{ResultWriter: w}
+	var out backend.Outcome
+	if err = c.Send(mysql.COM_QUERY, []byte(m.SQL)); err == nil {
+		out, err = c.Stream(cw, (&Route{Logical: m.Logical}).rewriter())
+	}
+	if err != nil {
+		if cw.packets > 0 && Classify(err) == FaultBroken {
+			err = backend.Partial(err)
+		}
+		return vc.Lost(c, err)
+	}
+	if out.Err == nil {
+		vc.Succeeded(out.OK)
+	}
+	if !drop() {
+		// The answer is complete; the connection, holding tables it could
+		// not drop, is not kept.
+		vc.Release(c, &out, fmt.Errorf("shardgate: temporary tables not dropped"))
+		return w.Flush()
+	}
+	vc.Release(c, &out, nil)
+	return w.Flush()
+}
+
+// createTemp is the CREATE TEMPORARY TABLE for t's columns.
+func createTemp(t TempTable) (string, error) {
+	var b strings.Builder
+	b.WriteString("CREATE TEMPORARY TABLE " + t.Name + " (")
+	for i, col := range t.Rows.Columns {
+		ddl, err := parser.ColumnDDL(col)
+		if err != nil {
+			return "", fmt.Errorf("column %s: %v", col.Name, err)
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(parser.QuoteIdent(col.Name) + " " + ddl)
+	}
+	b.WriteString(")")
+	return b.String(), nil
+}
+
+// insert copies t's rows in INSERTs of about BatchBytes each.
+func (m *Materialize) insert(c Conn, t TempTable) error {
+	limit := m.BatchBytes
+	if limit <= 0 {
+		limit = DefaultBatchBytes
+	}
+	// The rows are values a server gave (zero dates among them), whatever
+	// the session's sql_mode would refuse; the literals read the same in
+	// every mode.
+	head := "SET STATEMENT sql_mode = '' FOR INSERT INTO " + t.Name + " VALUES "
+	var b strings.Builder
+	flush := func() error {
+		if b.Len() == 0 {
+			return nil
+		}
+		_, err := c.Exec(b.String())
+		b.Reset()
+		return err
+	}
+	for _, r := range t.Rows.Rows {
+		if b.Len() == 0 {
+			b.WriteString(head)
+		} else {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for i, v := range r {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(parser.TypedValueLiteral(t.Rows.Columns[i], v))
+		}
+		b.WriteByte(')')
+		if b.Len() >= limit {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}

@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+)
+
+// TestMaterialize: on one connection, each temporary table is dropped if
+// left over, created with the rows' column types and filled in batches;
+// the statement's answer streams to the client with the temporary table
+// named as the derived table was; the tables are dropped before the
+// connection goes back. A server error on the way drops what was created
+// and keeps the connection; the client hears the error.
+func TestMaterialize(t *testing.T) {
+	two := func(s string) *string { return &s }
+	m := func() *Materialize {
+		c := cols("k", tLong, "name", tString)
+		c[0].Flags = mysql.NOT_NULL_FLAG
+		c[1].Length = 80 // VARCHAR(20) in utf8mb4 (collation 45)
+		return &Materialize{Cluster: "main", Replica: true, SQL: "SELECT d.k FROM `s`.`shardgate derived 0` AS d",
+			Logical: map[string]string{"shardgate derived 0": "d"}, BatchBytes: 105,
+			Tables: []TempTable{{Name: "`s`.`shardgate derived 0`", Rows: &Collected{Columns: c, Rows: [][]*string{{two("1"), two("a'b")}, {two("2"), nil}, {two("3"), two("c")}}}}}}
+	}
+	const (
+		drop   = "DROP TEMPORARY TABLE IF EXISTS `s`.`shardgate derived 0`"
+		create = "CREATE TEMPORARY TABLE `s`.`shardgate derived 0` (`k` BIGINT(255) NOT NULL, `name` VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci)"
+		ins1   = "SET STATEMENT sql_mode = '' FOR INSERT INTO `s`.`shardgate derived 0` VALUES (1,_utf8mb4 X'612762'),(2,NULL)"
+		ins2   = "SET STATEMENT sql_mode = '' FOR INSERT INTO `s`.`shardgate derived 0` VALUES (3,_utf8mb4 X'63')"
+		query  = "SELECT d.k FROM `s`.`shardgate derived 0` AS d"
+	)
+	t.Run("answers and cleans up", func(t *testing.T) {
+		vc := newCursor(t)
+		w := &recWriter{}
+		out := cols("k", tLong)
+		out[0].Table, out[0].OrgTable = "d", "shardgate derived 0"
+		vc.on(drop, okN(0, ""))
+		vc.on(create, okN(0, ""))
+		vc.on(ins1, okN(2, ""))
+		vc.on(ins2, okN(1, ""))
+		vc.on(query, rs(out, row(1), row(3)))
+		if err := m().Execute(vc, w); err != nil {
+			t.Fatal(err)
+		}
+		vc.checkReleased(t)
+		r := decode(t, w.packets)
+		if len(r.rows) != 2 || r.cols[0].OrgTable != "d" {
+			t.Errorf("answer %+v, want 2 rows naming the derived table", r)
+		}
+		c := vc.connFor(t, query)
+		if got := strings.Join(c.sent, "\n"); got != strings.Join([]string{drop, create, ins1, ins2, query, drop}, "\n") {
+			t.Errorf("sent on one connection:\n%s", got)
+		}
+		if c.relErr != nil {
+			t.Errorf("released with %v, want kept", c.relErr)
+		}
+	})
+	t.Run("error while filling", func(t *testing.T) {
+		vc := newCursor(t)
+		w := &recWriter{}
+		vc.on(drop, okN(0, ""))
+		vc.on(create, okN(0, ""))
+		vc.on(ins1, srvErr(mysql.ER_RECORD_FILE_FULL, "The table is full"))
+		err := m().Execute(vc, w)
+		if code, _, _ := errorParts(err); code != mysql.ER_RECORD_FILE_FULL {
+			t.Fatalf("got %v, want the server's error", err)
+		}
+		vc.checkReleased(t)
+		c := vc.connFor(t, ins1)
+		if got := c.sent[len(c.sent)-1]; got != drop || c.relErr != nil {
+			t.Errorf("last sent %q, released with %v: want the table dropped and the connection kept", got, c.relErr)
+		}
+	})
+}

@@ -1,0 +1,55 @@
+package parser
+
+import (
+	"testing"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/wire"
+)
+
+// TestColumnDDL: a result column's definition read back as the SQL type
+// of a column that holds its values (lengths as MariaDB reports them for
+// that type).
+func TestColumnDDL(t *testing.T) {
+	for _, c := range []struct {
+		col  wire.Column
+		want string
+	}{
+		{wire.Column{Type: mysql.MYSQL_TYPE_LONG, Length: 11, Charset: 63}, "INT(11)"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_LONGLONG, Length: 20, Charset: 63, Flags: mysql.UNSIGNED_FLAG | mysql.NOT_NULL_FLAG}, "BIGINT(20) UNSIGNED NOT NULL"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_TINY, Length: 3, Charset: 63, Flags: mysql.UNSIGNED_FLAG | mysql.ZEROFILL_FLAG}, "TINYINT(3) UNSIGNED ZEROFILL"},
+		// DECIMAL(10,2): 10 digits, a point, a sign.
+		{wire.Column{Type: mysql.MYSQL_TYPE_NEWDECIMAL, Length: 12, Decimals: 2, Charset: 63}, "DECIMAL(10,2)"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_NEWDECIMAL, Length: 33, Decimals: 0, Charset: 63}, "DECIMAL(32,0)"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_NEWDECIMAL, Length: 5, Decimals: 2, Charset: 63, Flags: mysql.UNSIGNED_FLAG}, "DECIMAL(4,2) UNSIGNED"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_DOUBLE, Length: 22, Decimals: 31, Charset: 63}, "DOUBLE"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_DATETIME, Length: 26, Decimals: 6, Charset: 63}, "DATETIME(6)"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_DATETIME, Length: 19, Charset: 63}, "DATETIME"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_TIMESTAMP, Length: 19, Charset: 63, Flags: mysql.NOT_NULL_FLAG}, "TIMESTAMP NULL DEFAULT NULL"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_DATE, Length: 10, Charset: 63}, "DATE"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_TIME, Length: 13, Decimals: 3, Charset: 63}, "TIME(3)"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_YEAR, Length: 4, Charset: 63}, "YEAR"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_VAR_STRING, Length: 200, Charset: 45}, "VARCHAR(50) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_VAR_STRING, Length: 30, Charset: 33}, "VARCHAR(10) CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_VAR_STRING, Length: 20, Charset: 28}, "VARCHAR(10) CHARACTER SET gbk COLLATE gbk_chinese_ci"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_STRING, Length: 8, Charset: 8}, "CHAR(8) CHARACTER SET latin1 COLLATE latin1_swedish_ci"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_STRING, Length: 4, Charset: 63}, "BINARY(4)"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_VAR_STRING, Length: 16, Charset: 63}, "VARBINARY(16)"},
+		// An ENUM is a VARCHAR of its length: its members are not known.
+		{wire.Column{Type: mysql.MYSQL_TYPE_STRING, Length: 24, Charset: 45, Flags: mysql.ENUM_FLAG}, "VARCHAR(6) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_BLOB, Length: 65535, Charset: 63}, "BLOB"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_BLOB, Length: 4294967295, Charset: 46}, "LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_VAR_STRING, Length: 262140, Charset: 45}, "MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_BIT, Length: 5, Charset: 63}, "BIT(5)"},
+		{wire.Column{Type: mysql.MYSQL_TYPE_NULL, Charset: 63}, "BINARY(0)"},
+	} {
+		got, err := ColumnDDL(c.col)
+		if err != nil || got != c.want {
+			t.Errorf("%+v: %q %v, want %q", c.col, got, err, c.want)
+		}
+	}
+	if _, err := ColumnDDL(wire.Column{Type: mysql.MYSQL_TYPE_GEOMETRY, Charset: 63}); err == nil {
+		t.Error("a spatial column was given a definition")
+	}
+}

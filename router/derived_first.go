@@ -1,0 +1,123 @@
+package router
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/planner"
+)
+
+// derivedFirst plans a SELECT the planner refused because of derived
+// tables over shards (planner.DerivedFirst): each runs first as a
+// statement of its own, in this session (its transaction included), and
+// the plan copies their rows into temporary tables on the cluster of the
+// rest of the statement, which then runs there. done releases what the
+// rows hold of the statement's memory limit (after the plan ran). nil
+// plan: the planner's refusal stands.
+func (s *Session) derivedFirst(snap *Snapshot, st *parser.Statement, obs *observation) (p *engine.Plan, done func(), err error) {
+	done = func() {}
+	rw, err := s.derivedRewrite(snap, st)
+	if rw == nil || err != nil {
+		return nil, done, err
+	}
+	var held []*cursor
+	done = func() {
+		for _, vc := range held {
+			vc.mem.Close()
+		}
+	}
+	m := &engine.Materialize{Cluster: rw.Cluster, Replica: st.ReadOnly, Logical: map[string]string{}}
+	var effects engine.Effects
+	for i, d := range rw.Tables {
+		sp, err := s.derivedPlan(snap, d.SQL, obs, true)
+		if sp == nil || err != nil {
+			return nil, done, err
+		}
+		if i == 0 {
+			effects = sp.Effects
+		}
+		vc := s.cursor(snap, sp, obs)
+		held = append(held, vc)
+		rows, err := engine.Collect(vc, sp.Root.(engine.RowSource), planner.MaxDerivedRows, "the rows of a derived table over shards, copied for the statement around it",
+			func() error { return rw.TooMany(i) })
+		if err != nil {
+			return nil, done, err
+		}
+		m.Tables = append(m.Tables, engine.TempTable{Name: parser.QuoteIdent(rw.Schema) + "." + parser.QuoteIdent(d.Temp), Rows: rows})
+		m.Logical[d.Temp] = d.Alias
+	}
+	m.SQL = rw.SQL()
+	return &engine.Plan{Read: true, Root: m, Effects: effects}, done, nil
+}
+
+// derivedRewrite is st's rewrite, from a tree of its own (st's may be a
+// prepared statement's, shared).
+func (s *Session) derivedRewrite(snap *Snapshot, st *parser.Statement) (*planner.DerivedRewrite, error) {
+	if st.Kind != parser.KindSelect || st.IntoUserVars {
+		return nil, nil
+	}
+	fresh, err := s.parseFresh(st.SQL)
+	if err != nil || fresh.IntoUserVars {
+		return nil, nil
+	}
+	f := s.state.facts()
+	f.Defs = snap.Defs
+	rw, err := snap.Planner.DerivedFirst(fresh.Node, f)
+	if rw != nil {
+		rw.KeepHint(st.SQL)
+	}
+	return rw, err
+}
+
+// derivedPlan plans a derived table's SELECT: a read whose rows the proxy
+// can take (with runFirst, its own subqueries may run first: not for
+// EXPLAIN, which runs nothing). nil: it cannot.
+func (s *Session) derivedPlan(snap *Snapshot, sql string, obs *observation, runFirst bool) (*engine.Plan, error) {
+	sub, err := s.parseFresh(sql)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.plan(snap, sub)
+	if notSupportedYet(err) && runFirst {
+		inner, innerErr := s.subqueriesFirst(snap, sub, obs, 1)
+		switch {
+		case innerErr != nil:
+			return nil, innerErr
+		case inner != nil:
+			p, err = s.plan(snap, inner)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := p.Root.(engine.RowSource); !ok || !p.Read {
+		return nil, nil
+	}
+	return p, nil
+}
+
+// explainDerivedFirst is EXPLAIN SHARDGATE of a statement whose derived
+// tables run first: each one's plan, then the statement on the temporary
+// tables ("" when it has none).
+func (s *Session) explainDerivedFirst(snap *Snapshot, st *parser.Statement) (string, error) {
+	rw, err := s.derivedRewrite(snap, st)
+	if rw == nil || err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for i, d := range rw.Tables {
+		p, err := s.derivedPlan(snap, d.SQL, nil, false)
+		if err != nil {
+			return "", err
+		}
+		if p == nil {
+			return "", nil
+		}
+		fmt.Fprintf(&b, "derived table %d (%s), run first and copied into temporary table %s on %s: %s\n%sprimitives:\n%s",
+			i, d.Alias, d.Temp, rw.Cluster, d.SQL, p.String(), p.Tree())
+	}
+	fmt.Fprintf(&b, "then on %s: %s\n", rw.Cluster, rw.SQL())
+	return b.String(), nil
+}
