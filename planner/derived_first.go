@@ -44,7 +44,7 @@ type DerivedRewrite struct {
 	// Cluster runs the statement; Schema holds the temporary tables (a
 	// database that exists there).
 	Cluster, Schema string
-	text string
+	text            string
 }
 
 // derivedTemp names derived table i's temporary table: with spaces, not a
