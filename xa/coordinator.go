@@ -274,16 +274,20 @@ func (t *Txn) onePhase(b Branch) (Outcome, error) {
 	out := newOutcome(1)
 	x := t.XID(b.Cluster).SQL()
 	t.setState("committing")
-	if _, err := b.Conn.Exec("XA END " + x); err != nil {
+	ran, err := execAll(b.Conn, "XA END "+x, "XA COMMIT "+x+" ONE PHASE")
+	if err != nil && ran == 0 { // XA END
 		if engine.Classify(err) != engine.FaultServer {
 			// Not prepared: the server rolls it back when it sees the
-			// connection gone.
+			// connection gone. (Sent together with the commit, a broken
+			// connection may also have lost the commit's answer.)
+			if _, batched := b.Conn.(batcher); batched {
+				return out, backend.OutcomeUnknown(b.Server, err)
+			}
 			return out, rolledBack("the connection to %s broke before the commit (%v)", b.Server, err)
 		}
 		out.Keep[0] = t.rollbackBranch(b, true)
 		return out, clientError(err)
 	}
-	_, err := b.Conn.Exec("XA COMMIT " + x + " ONE PHASE")
 	switch engine.Classify(err) {
 	case engine.FaultNone:
 		out.Keep[0] = true
@@ -388,10 +392,8 @@ func (t *Txn) twoPhase(bs []Branch) (Outcome, error) {
 			return r
 		}
 		x := t.XID(bs[i].Cluster).SQL()
-		for _, q := range []string{"XA END " + x, "XA PREPARE " + x} {
-			if _, err := bs[i].Conn.Exec(q); err != nil {
-				return branchResult{err: err, broken: engine.Classify(err) != engine.FaultServer}
-			}
+		if _, err := execAll(bs[i].Conn, "XA END "+x, "XA PREPARE "+x); err != nil {
+			return branchResult{err: err, broken: engine.Classify(err) != engine.FaultServer}
 		}
 		return branchResult{done: true}
 	})
@@ -700,4 +702,35 @@ func (c *Coordinator) Transactions() []InDoubt {
 		}
 	}
 	return out
+}
+
+// batcher is a connection that sends several statements in one round trip
+// (backend.Conn.ExecBatch).
+type batcher interface {
+	ExecBatch(sqls []string) ([]wire.OK, *mysql.MyError, error)
+}
+
+// execAll runs sqls in order, stopping at the first failure, in one round
+// trip where the connection can: a branch's XA END and XA PREPARE (or XA
+// COMMIT … ONE PHASE) go together, since nothing runs between them. ran
+// counts the statements that succeeded; with a broken connection it is
+// what is known to have succeeded.
+func execAll(c Conn, sqls ...string) (ran int, err error) {
+	if b, ok := c.(batcher); ok {
+		oks, failed, err := b.ExecBatch(sqls)
+		if err != nil {
+			return len(oks), err
+		}
+		if failed != nil {
+			return len(oks), failed
+		}
+		return len(oks), nil
+	}
+	for _, q := range sqls {
+		if _, err := c.Exec(q); err != nil {
+			return ran, err
+		}
+		ran++
+	}
+	return ran, nil
 }
