@@ -48,22 +48,3 @@ func TestMtrDefectLastInsertIDAfterExplicitValue(t *testing.T) {
 		t.Fatalf("LAST_INSERT_ID() is the last generated id after an explicit -1: proxy %v, MariaDB %v", got, want)
 	}
 }
-
-// main/alter_table.test: SELECT … INTO @var FROM information_schema.…
-// is answered by the proxy's own information_schema (planner/infoschema),
-// which drops the INTO clause: the client gets a result set instead of an
-// OK, and @var stays NULL.
-func TestMtrDefectInfoSchemaSelectIntoVar(t *testing.T) {
-	e := newTxnEnv(t, "")
-	c := e.session(t)
-	if _, err := c.ExecContext(context.Background(), "SELECT table_name INTO @mtr_t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'notes'"); err != nil {
-		t.Fatal(err)
-	}
-	_, rows, err := mtrRows(t, c, "SELECT @mtr_t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rows[0][0] != "notes" {
-		t.Fatalf("@mtr_t after SELECT … INTO @mtr_t FROM information_schema.tables: %s, want notes", rows[0][0])
-	}
-}

@@ -271,3 +271,61 @@ func TestMtrNamesAfterCollationConnection(t *testing.T) {
 		})
 	}
 }
+
+// main/alter_table.test: SELECT … INTO @var FROM information_schema.…,
+// which the proxy answers itself, sets the variables as on one server
+// (it answered a result set and left them NULL): text and prepared, in a
+// transaction too, one variable or two, and over no row (the variables
+// keep their values), compared with ref.
+func TestMtrInfoSchemaSelectIntoVar(t *testing.T) {
+	e := newTxnEnv(t, "")
+	ref := pin(t, direct(t, refServer, ""))
+	mustExecMv(t, ref, "CREATE DATABASE IF NOT EXISTS txn_mtr_into")
+	mustExecMv(t, ref, "CREATE TABLE IF NOT EXISTS txn_mtr_into.notes (id INT PRIMARY KEY, body VARCHAR(20))")
+	t.Cleanup(func() { direct(t, refServer, "").Exec("DROP DATABASE IF EXISTS txn_mtr_into") })
+	mustExecMv(t, ref, "USE txn_mtr_into")
+	c := e.session(t)
+	read := func(conn *sql.Conn) string {
+		_, rows, err := mtrRows(t, conn, "SELECT @mtr_t, @mtr_n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(rows[0], "|")
+	}
+	for _, step := range []struct {
+		q    string
+		args []any
+	}{
+		{q: "SET @mtr_t = 'before', @mtr_n = -1"},
+		{q: "SELECT table_name INTO @mtr_t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'notes'"},
+		{q: "SELECT UPPER(table_name), CHAR_LENGTH(table_name) INTO @mtr_t, @mtr_n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?", args: []any{"notes"}},
+		{q: "BEGIN"},
+		{q: "SELECT column_name INTO @mtr_t FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'notes' ORDER BY ordinal_position LIMIT 1"},
+		{q: "COMMIT"},
+		// A table of the schema, prepared: the ? after the INTO clause
+		// binds where it stands (the clause the parser does not know used
+		// to shift it).
+		{q: "INSERT INTO notes (id, body) VALUES (1, 'first')"},
+		{q: "SELECT body, id INTO @mtr_t, @mtr_n FROM notes WHERE id = ?", args: []any{1}},
+		// No row: the variables keep their values.
+		{q: "SELECT table_name INTO @mtr_t FROM information_schema.tables WHERE table_name = 'no such table'"},
+	} {
+		for _, conn := range []*sql.Conn{c, ref} {
+			if _, err := conn.ExecContext(context.Background(), step.q, step.args...); err != nil {
+				t.Fatalf("%s: %v", step.q, err)
+			}
+		}
+		if got, want := read(c), read(ref); got != want {
+			t.Errorf("after %s: proxy %s, ref %s", step.q, got, want)
+		}
+	}
+	// More than one row: 1172 on both.
+	q := "SELECT table_name INTO @mtr_t FROM information_schema.tables WHERE table_schema = DATABASE()"
+	mustExecMv(t, ref, "CREATE TABLE IF NOT EXISTS txn_mtr_into.other (id INT)")
+	for _, conn := range []*sql.Conn{c, ref} {
+		_, err := conn.ExecContext(context.Background(), q)
+		if code, _, _ := mysqlErr(t, err); code != 1172 {
+			t.Errorf("%s: %v, want 1172", q, err)
+		}
+	}
+}

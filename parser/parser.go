@@ -94,6 +94,8 @@ type Statement struct {
 	// lacks: Node is the SELECT without the clause, SQL the text as sent
 	// (see parseSelectIntoVars). Text written from Node loses the clause.
 	IntoUserVars bool
+	// IntoVars are those variables (lower case), in order.
+	IntoVars []string
 	// LockAliases, for a LOCK TABLES whose tables carry aliases (which
 	// TiDB's grammar lacks), holds each TableLocks entry's alias ("" for
 	// none); see parseLockTables.
@@ -212,7 +214,9 @@ func (p *Parser) parseSelectIntoVars(sql string) *Statement {
 	if m == nil {
 		return nil
 	}
-	nodes, err := p.parseSQL(sql[:m[0]] + sql[m[1]:])
+	// The clause becomes spaces, so that offsets into the parsed text (a
+	// prepared statement's ? markers) are offsets into sql.
+	nodes, err := p.parseSQL(sql[:m[0]] + strings.Repeat(" ", m[1]-m[0]) + sql[m[1]:])
 	if err != nil || len(nodes) != 1 {
 		return nil
 	}
@@ -222,6 +226,7 @@ func (p *Parser) parseSelectIntoVars(sql string) *Statement {
 	st := Classify(nodes[0], sql)
 	for _, v := range strings.Split(sql[m[2]:m[3]], ",") {
 		name := strings.ToLower(strings.Trim(strings.TrimSpace(v), "@`"))
+		st.IntoVars = append(st.IntoVars, name)
 		if !slices.Contains(st.AssignedUserVars, name) {
 			st.AssignedUserVars = append(st.AssignedUserVars, name)
 		}

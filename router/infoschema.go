@@ -129,7 +129,21 @@ func (s *Session) infoSchema(snap *Snapshot, st *parser.Statement, w ResultWrite
 	} else if schema := snap.Rules.Schemas[s.state.db]; schema != nil {
 		cluster = schema.Cluster
 	}
-	p := &engine.Plan{Read: true, Root: &engine.Route{Cluster: cluster, SQL: sql, Replica: true}, Effects: engine.Effects{CountsAsRead: true}}
+	eff := engine.Effects{CountsAsRead: true}
+	if st.IntoUserVars {
+		// The statement was read without its INTO @vars (see
+		// parser.parseSelectIntoVars): the server sets them from the
+		// statement written from the tree, as a derived table (INTO after
+		// the whole statement is deprecated, warning 1287), and the
+		// session reads them back from its connection.
+		vars := make([]string, len(st.IntoVars))
+		for i, v := range st.IntoVars {
+			vars[i] = "@" + parser.QuoteIdent(v)
+		}
+		sql = "SELECT * INTO " + strings.Join(vars, ", ") + " FROM (" + sql + ") AS `shardgate into`"
+		eff.AssignedUserVars = st.AssignedUserVars
+	}
+	p := &engine.Plan{Read: true, Root: &engine.Route{Cluster: cluster, SQL: sql, Replica: true}, Effects: eff}
 	return true, s.execute(s.cursor(snap, p, obs), w)
 }
 
