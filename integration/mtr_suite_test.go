@@ -329,3 +329,80 @@ func TestMtrInfoSchemaSelectIntoVar(t *testing.T) {
 		}
 	}
 }
+
+// main/auto_increment.test: an INSERT that gives the AUTO_INCREMENT column
+// its value leaves LAST_INSERT_ID() alone, though its OK packet carries
+// that value (the proxy took it: 18446744073709551615 after an INSERT of
+// -1). Each step's LAST_INSERT_ID() and the OK packet's insert id through
+// the proxy equal those of a session straight on the server: explicit
+// values, NULL and 0 (generated), mixed rows, NO_AUTO_VALUE_ON_ZERO,
+// prepared, in a transaction, after the definition changed through the
+// proxy.
+func TestMtrLastInsertIDAfterExplicitValue(t *testing.T) {
+	e := newTxnEnv(t, "")
+	const def = "CREATE TABLE ai (a INT NOT NULL AUTO_INCREMENT PRIMARY KEY, b INT)"
+	if _, err := e.direct["main"].Exec(def); err != nil {
+		t.Fatal(err)
+	}
+	// The server's session writes a table of its own, in a database of
+	// its own on the same server.
+	root := direct(t, primaries["main"], "")
+	if _, err := root.Exec("CREATE DATABASE IF NOT EXISTS txn_mtr_ai"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Exec("DROP DATABASE IF EXISTS txn_mtr_ai") })
+	straight := pin(t, root)
+	for _, q := range []string{"USE txn_mtr_ai", "DROP TABLE IF EXISTS ai", def} {
+		mustExecMv(t, straight, q)
+	}
+	proxied := e.session(t)
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{q: "INSERT INTO ai VALUES (NULL, 1)"},
+		{q: "INSERT INTO ai VALUES (-1, 2)"},
+		{q: "INSERT INTO ai (b, a) VALUES (3, 50), (4, 60)"},
+		{q: "INSERT INTO ai (b) VALUES (5)"},
+		{q: "INSERT INTO ai (a, b) VALUES (70, 6), (NULL, 7)"},
+		{q: "INSERT INTO ai (a, b) VALUES (0, 8)"},
+		{q: "INSERT INTO ai (a, b) VALUES (?, ?)", args: []any{200, 9}},
+		{q: "BEGIN"},
+		{q: "INSERT INTO ai VALUES (300, 10)"},
+		{q: "INSERT INTO ai VALUES (DEFAULT, 11)"},
+		{q: "COMMIT"},
+		{q: "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO')"},
+		{q: "DELETE FROM ai WHERE a = 0"},
+		{q: "INSERT INTO ai VALUES (0, 12)"},
+		{q: "SET SESSION sql_mode = DEFAULT"},
+		{q: "DELETE FROM ai WHERE a = 0"},
+		// The column stops being AUTO_INCREMENT, then is again.
+		{q: "ALTER TABLE ai MODIFY a INT NOT NULL"},
+		{q: "INSERT INTO ai VALUES (400, 13)"},
+		{q: "ALTER TABLE ai MODIFY a INT NOT NULL AUTO_INCREMENT"},
+		{q: "INSERT INTO ai VALUES (500, 14)"},
+		{q: "INSERT INTO ai (b) VALUES (15)"},
+	}
+	for _, s := range steps {
+		var ids [2]int64
+		for i, c := range []*sql.Conn{straight, proxied} {
+			res, err := c.ExecContext(context.Background(), s.q, s.args...)
+			if err != nil {
+				t.Fatalf("%s: %v", s.q, err)
+			}
+			ids[i], _ = res.LastInsertId()
+		}
+		if strings.HasPrefix(s.q, "ALTER") || strings.HasPrefix(s.q, "DELETE") {
+			continue
+		}
+		if ids[0] != ids[1] {
+			t.Errorf("%s: insert id %d through the proxy, %d on the server", s.q, ids[1], ids[0])
+		}
+		var want, got string
+		scan(t, straight, "SELECT LAST_INSERT_ID()", &want)
+		scan(t, proxied, "SELECT LAST_INSERT_ID()", &got)
+		if got != want {
+			t.Errorf("after %s: LAST_INSERT_ID() %s through the proxy, %s on the server", s.q, got, want)
+		}
+	}
+}

@@ -22,7 +22,11 @@ func (pl *Planner) Plan(st *parser.Statement, f Facts) (*engine.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &engine.Plan{Read: d.Read, Root: root, Effects: effectsOf(st, d)}, nil
+	eff := effectsOf(st, d)
+	if eff.SetsInsertID && st.Kind == parser.KindInsert && pl.givesAutoIncrement(st, f) {
+		eff.SetsInsertID = false
+	}
+	return &engine.Plan{Read: d.Read, Root: root, Effects: eff}, nil
 }
 
 // build turns a draft into the engine's tree of primitives.

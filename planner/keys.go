@@ -183,6 +183,12 @@ func (pl *Planner) DefsNeeded(st *parser.Statement, f Facts) []DefNeed {
 		return nil
 	}
 	var out []DefNeed
+	if schema, table, ok := pl.valuesTarget(st, f); ok && pl.sharded[schema][strings.ToLower(table)] == nil {
+		// Its AUTO_INCREMENT column (insert_id.go).
+		if _, known := f.Defs.Columns(schema, table); !known {
+			out = append(out, pl.DefSource(schema, table))
+		}
+	}
 	for _, r := range refs {
 		if r.sharded == nil {
 			continue

@@ -125,7 +125,14 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 		return nil, err
 	}
 	p := &Prepared{SQL: sql, Offsets: offsets, Params: params, Columns: columns}
-	if snap.cacheable(st, s.state.db) {
+	f := s.state.facts()
+	f.Defs = snap.Defs
+	if needs := snap.Planner.DefsNeeded(st, f); len(needs) > 0 {
+		s.loadDefs(snap, needs, false)
+	}
+	// An INSERT whose ? gives the AUTO_INCREMENT column's value is planned
+	// with its values: whether LAST_INSERT_ID() changes depends on them.
+	if snap.cacheable(st, s.state.db) && !snap.Planner.InsertIDDependsOnValues(st, f) {
 		p.fast = st
 	}
 	if len(p.Params) != len(offsets) {
