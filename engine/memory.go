@@ -46,8 +46,10 @@ func memoryMessage(code uint16, what, avoid string, r *memory.Refusal) *mysql.My
 		return wire.Errorf(code, "shardgate: out of memory: %s would take this connection past connection_memory_limit (%s; it holds %s, long data of prepared statements included); %sraise connection_memory_limit in the rules",
 			what, memory.Format(r.Limit), memory.Format(r.Held), avoid)
 	}
-	return wire.Errorf(code, "shardgate: out of memory: %s needs more than statement_memory_limit (%s) of proxy memory; %sraise statement_memory_limit in the rules",
-		what, memory.Format(r.Limit), avoid)
+	// What it held when refused plus what it asked for is a lower bound
+	// of its need: a streamed statement cannot know the rest in advance.
+	return wire.Errorf(code, "shardgate: out of memory: %s needs at least %s of proxy memory (it held %s and asked for %s more), more than statement_memory_limit (%s); %sraise statement_memory_limit in the rules",
+		what, memory.Format(r.Held+r.Want), memory.Format(r.Held), memory.Format(r.Want), memory.Format(r.Limit), avoid)
 }
 
 // sortMemoryError is MemorySort's refusal.

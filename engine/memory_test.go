@@ -136,7 +136,10 @@ func TestMemorySortAccounts(t *testing.T) {
 		w := &recWriter{}
 		err := sorter(vc).Execute(vc, w)
 		wantFailed(t, vc, w, err)
+		// The message names the limit and the need it met: at least what
+		// the sort held plus the row it asked for, here the whole need.
 		wantCode(t, err, mysql.ER_OUT_OF_SORTMEMORY, "statement_memory_limit ("+memory.Format(need-1)+")",
+			"needs at least "+memory.Format(need)+" of proxy memory",
 			"add a shard-key condition, or order by the GROUP BY columns, or raise statement_memory_limit")
 		if len(w.packets) != 0 {
 			t.Errorf("client got %d packets", len(w.packets))
