@@ -256,12 +256,7 @@ func (f *Fanout) Execute(vc Cursor, w ResultWriter) error {
 	}
 	// After the steps' connections went back: a write to several tables
 	// cannot keep connection state (temporary tables, locks) in any one.
-	vc.Succeeded(total)
-	total.Status = vc.Status()
-	if err := w.WritePacket(wire.AppendOK(nil, total)); err != nil {
-		return clientGone(err)
-	}
-	return w.Flush()
+	return answerOK(vc, w, total)
 }
 
 // atomicError is the failure of an atomic write: its first failing step,

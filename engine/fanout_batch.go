@@ -120,12 +120,7 @@ func (f *Fanout) executeBatched(vc Cursor, w ResultWriter) error {
 			return err
 		}
 	}
-	vc.Succeeded(total)
-	total.Status = vc.Status()
-	if err := w.WritePacket(wire.AppendOK(nil, total)); err != nil {
-		return clientGone(err)
-	}
-	return w.Flush()
+	return answerOK(vc, w, total)
 }
 
 // runBatch sends b's statements on its connection. It touches only b

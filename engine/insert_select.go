@@ -153,12 +153,7 @@ func (is *InsertSelect) Execute(vc Cursor, w ResultWriter) error {
 	}
 	dups := wr.duplicates(records, is.Ignore, is.Replace)
 	total.Info = fmt.Sprintf("Records: %d  Duplicates: %d  Warnings: %d", records, dups, total.Warnings)
-	vc.Succeeded(total)
-	total.Status = vc.Status()
-	if err := w.WritePacket(wire.AppendOK(nil, total)); err != nil {
-		return clientGone(err)
-	}
-	return w.Flush()
+	return answerOK(vc, w, total)
 }
 
 // sequential is a cursor whose steps run one after another on the

@@ -93,17 +93,30 @@ func (m *MoveRows) routes() []*Route {
 }
 
 func (m *MoveRows) Execute(vc Cursor, w ResultWriter) error {
+	return runAtomic(vc, w, "an UPDATE that changes the shard key (it moves rows between tables)", func() (wire.OK, error) { return m.run(vc) })
+}
+
+// runAtomic runs a write that must be atomic across tables, in the
+// session's transaction or one of its own (Cursor.Atomic; what names the
+// write in the refusal when there can be none), and answers its OK.
+func runAtomic(vc Cursor, w ResultWriter, what string, run func() (wire.OK, error)) error {
 	finish, err := vc.Atomic()
 	if err != nil {
 		return err
 	}
 	if finish == nil {
-		return needsTransaction("an UPDATE that changes the shard key (it moves rows between tables)")
+		return needsTransaction(what)
 	}
-	total, err := m.run(vc)
+	total, err := run()
 	if err = finish(err); err != nil {
 		return err
 	}
+	return answerOK(vc, w, total)
+}
+
+// answerOK records a write's success in the session, then sends its OK
+// packet (with the session's status after it).
+func answerOK(vc Cursor, w ResultWriter, total wire.OK) error {
 	vc.Succeeded(total)
 	total.Status = vc.Status()
 	if err := w.WritePacket(wire.AppendOK(nil, total)); err != nil {

@@ -73,23 +73,7 @@ func (u *UpsertMove) Describe() string {
 func (u *UpsertMove) mergeSummary() string { return "insert, or update and move" }
 
 func (u *UpsertMove) Execute(vc Cursor, w ResultWriter) error {
-	finish, err := vc.Atomic()
-	if err != nil {
-		return err
-	}
-	if finish == nil {
-		return needsTransaction("an INSERT … ON DUPLICATE KEY UPDATE that changes the shard key (it may move rows between tables)")
-	}
-	total, err := u.run(vc)
-	if err = finish(err); err != nil {
-		return err
-	}
-	vc.Succeeded(total)
-	total.Status = vc.Status()
-	if err := w.WritePacket(wire.AppendOK(nil, total)); err != nil {
-		return clientGone(err)
-	}
-	return w.Flush()
+	return runAtomic(vc, w, "an INSERT … ON DUPLICATE KEY UPDATE that changes the shard key (it may move rows between tables)", func() (wire.OK, error) { return u.run(vc) })
 }
 
 func (u *UpsertMove) run(vc Cursor) (wire.OK, error) {
