@@ -55,15 +55,10 @@ func (s *Session) derivedFirst(snap *Snapshot, st *parser.Statement, obs *observ
 // derivedRewrite is st's rewrite, from a tree of its own (st's may be a
 // prepared statement's, shared).
 func (s *Session) derivedRewrite(snap *Snapshot, st *parser.Statement) (*planner.DerivedRewrite, error) {
-	if st.Kind != parser.KindSelect || st.IntoUserVars {
+	fresh, f, ok := s.rewritable(snap, st)
+	if !ok {
 		return nil, nil
 	}
-	fresh, err := s.parseFresh(st.SQL)
-	if err != nil || fresh.IntoUserVars {
-		return nil, nil
-	}
-	f := s.state.facts()
-	f.Defs = snap.Defs
 	rw, err := snap.Planner.DerivedFirst(fresh.Node, f)
 	if rw != nil {
 		rw.KeepHint(st.SQL)

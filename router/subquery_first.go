@@ -27,16 +27,10 @@ func (s *Session) subqueriesFirst(snap *Snapshot, st *parser.Statement, obs *obs
 	if st.Kind != parser.KindSelect || depth >= maxSubqueryDepth {
 		return nil, nil
 	}
-	// A tree of its own to rewrite: st's may be shared (a prepared
-	// statement's, parsed at PREPARE).
-	fresh, err := s.parseFresh(st.SQL)
-	if err != nil || fresh.IntoUserVars {
-		// SELECT … INTO @vars: written again from its tree, the statement
-		// would lose the clause and answer rows instead of setting them.
+	fresh, f, ok := s.rewritable(snap, st)
+	if !ok {
 		return nil, nil
 	}
-	f := s.state.facts()
-	f.Defs = snap.Defs
 	rw, err := snap.Planner.SubqueriesFirst(fresh.Node, f)
 	if rw == nil || err != nil {
 		return nil, err
@@ -94,6 +88,24 @@ func (s *Session) subqueriesFirst(snap *Snapshot, st *parser.Statement, obs *obs
 	return rewritten, nil
 }
 
+// rewritable gives a SELECT a tree of its own to rewrite (st's may be
+// shared: a prepared statement's, parsed at PREPARE) and the session's
+// facts to plan it with. Not SELECT … INTO @vars: written again from its
+// tree, the statement would lose the clause and answer rows instead of
+// setting them.
+func (s *Session) rewritable(snap *Snapshot, st *parser.Statement) (*parser.Statement, planner.Facts, bool) {
+	if st.Kind != parser.KindSelect || st.IntoUserVars {
+		return nil, planner.Facts{}, false
+	}
+	fresh, err := s.parseFresh(st.SQL)
+	if err != nil || fresh.IntoUserVars {
+		return nil, planner.Facts{}, false
+	}
+	f := s.state.facts()
+	f.Defs = snap.Defs
+	return fresh, f, true
+}
+
 // parseFresh parses a text holding one statement, in the session's mode,
 // into a tree of its own.
 func (s *Session) parseFresh(sql string) (*parser.Statement, error) {
@@ -117,12 +129,10 @@ func notSupportedYet(err error) bool {
 // subqueries run first: each subquery's plan, then the statement as it is
 // planned again once their values are known ("" when it has none).
 func (s *Session) explainSubqueriesFirst(snap *Snapshot, st *parser.Statement) (string, error) {
-	fresh, err := s.parseFresh(st.SQL)
-	if err != nil || fresh.IntoUserVars {
+	fresh, f, ok := s.rewritable(snap, st)
+	if !ok {
 		return "", nil
 	}
-	f := s.state.facts()
-	f.Defs = snap.Defs
 	rw, err := snap.Planner.SubqueriesFirst(fresh.Node, f)
 	if rw == nil || err != nil {
 		return "", err
