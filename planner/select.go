@@ -272,9 +272,14 @@ func joinedOnShardColumns(n *ast.SelectStmt, a, b tableRef) bool {
 	if aliasB == "" {
 		aliasB = strings.ToLower(b.name)
 	}
+	// An unqualified column named like a table's shard column is that
+	// table's: the table has the column, so the name resolves to it or,
+	// when another table of this FROM has one of that name too, the
+	// server refuses it as ambiguous (1052). TPC-H writes its joins so:
+	// o_orderkey = l_orderkey.
 	is := func(e ast.ExprNode, alias, col string) bool {
 		c, ok := e.(*ast.ColumnNameExpr)
-		return ok && c.Name.Table.L == alias && c.Name.Name.L == col
+		return ok && c.Name.Name.L == col && (c.Name.Table.L == alias || c.Name.Table.L == "" && c.Name.Schema.L == "")
 	}
 	conds := []ast.ExprNode{n.Where}
 	if n.From != nil {
