@@ -215,7 +215,12 @@ func (pl *Planner) colocated(n *ast.SelectStmt, sharded []tableRef, f Facts) ([]
 	indexes := map[int]bool{}
 	constrained := false
 	for _, r := range sharded {
-		conds := parser.ExtractConds(n.Where, matcher(aliasOf(n, r), r.name, false))
+		// An unqualified column named like the shard column is this
+		// table's here too (see joinedOnShardColumns): o_orderkey = 7.
+		qualified, col := matcher(aliasOf(n, r), r.name, false), r.sharded.Column
+		conds := parser.ExtractConds(n.Where, func(c *ast.ColumnName) bool {
+			return qualified(c) || c.Table.L == "" && c.Name.L == col
+		})
 		if c, ok := conds[r.sharded.Column]; ok && c.Exact {
 			idx, all := pl.keysFor(f, r.schema, r.sharded).readIndexes(r.sharded.Column, c, first.Count)
 			if all {

@@ -1,6 +1,7 @@
 package tpch
 
 import (
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -264,6 +265,25 @@ func TestSuppliersFormula(t *testing.T) {
 			if want := (key+(i*(100/4+(key-1)/100)))%100 + 1; got[i] != want {
 				t.Fatalf("part %d supplier %d: %d, the formula gives %d", key, i, got[i], want)
 			}
+		}
+	}
+}
+
+// planner/testdata/tpch.sql holds the queries one per line for the
+// planner's golden tests (which may not import this package): it must hold
+// these queries, word for word.
+func TestGoldenQueriesSame(t *testing.T) {
+	data, err := os.ReadFile("../../planner/testdata/tpch.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]bool{}
+	for _, l := range strings.Split(string(data), "\n") {
+		lines[l] = true
+	}
+	for _, q := range Queries {
+		if flat := strings.Join(strings.Fields(q.SQL), " "); !lines[flat] {
+			t.Errorf("Q%d is not in planner/testdata/tpch.sql as one line:\n%s", q.Number, flat)
 		}
 	}
 }
