@@ -321,14 +321,14 @@ func tpchCompare(q tpch.Query, got, want tpchResult) string {
 	return ""
 }
 
-// TestTPCH loads a TPC-H instance (scale 0.005 unless
+// TestTPCH loads a TPC-H instance (scale 0.002 unless
 // SHARDGATE_TPCH_SCALE says otherwise; 0.01 is the size) through
 // the proxy and on ref, checks where the proxy put the rows, and runs the
 // eleven queries through the proxy in every mode, each answer compared
 // with ref's or refused as tpchExpected says; then tpchParts, which must
 // all equal ref's.
 func TestTPCH(t *testing.T) {
-	e := loadTPCH(t, tpchScale(t, 0.005))
+	e := loadTPCH(t, tpchScale(t, 0.002))
 	e.checkPlacement(t)
 	for _, q := range tpch.Queries {
 		if _, ok := tpchExpected[q.Number]; !ok {
