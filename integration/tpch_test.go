@@ -32,17 +32,16 @@ var tpchShardRules = map[string]*shard.Table{
 	"customer": {Name: "customer", By: "hash", Column: "c_custkey", Count: 4, Clusters: []string{"s0", "s1"}},
 }
 
-// tpchEnv is a proxy with tpchRules and ref, both holding one generated
-// instance.
+// tpchEnv is a proxy with testdata/rules.tpch.yaml and ref, both holding
+// one generated instance.
 type tpchEnv struct {
-	p      *proxy
 	proxy  *sql.DB
 	ref    *sql.DB
 	tables []*tpch.Table
 }
 
-// tpchScale and tpchSeed read SHARDGATE_TPCH_SCALE (default def) and
-// SHARDGATE_TPCH_SEED (default 1).
+// tpchScale reads SHARDGATE_TPCH_SCALE (default def); a value that is set
+// but not a scale fails the test rather than running another size.
 func tpchScale(t testing.TB, def float64) float64 {
 	s := os.Getenv("SHARDGATE_TPCH_SCALE")
 	if s == "" {
@@ -73,7 +72,7 @@ func loadTPCH(t testing.TB, scale float64) *tpchEnv {
 		t.Fatal(err)
 	}
 	p := startProxyRules(t, string(rulesYAML))
-	e := &tpchEnv{p: p, proxy: p.open(t, tpchSchema), ref: direct(t, refServer, tpchSchema), tables: tpch.Generate(tpch.Config{Scale: scale, Seed: seed})}
+	e := &tpchEnv{proxy: p.open(t, tpchSchema), ref: direct(t, refServer, tpchSchema), tables: tpch.Generate(tpch.Config{Scale: scale, Seed: seed})}
 	// Later tables first: no foreign keys, but keep drop order the
 	// reverse of creation all the same.
 	drop := func() {
