@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -38,6 +39,10 @@ type tpchEnv struct {
 	proxy  *sql.DB
 	ref    *sql.DB
 	tables []*tpch.Table
+	// proxyANSI and refANSI are second clients under sql_mode ANSI and
+	// NO_BACKSLASH_ESCAPES (the "ansi" mode): the proxy re-renders the
+	// statements it splits, in the session's mode.
+	proxyANSI, refANSI *sql.DB
 }
 
 // tpchScale reads SHARDGATE_TPCH_SCALE (default def); a value that is set
@@ -73,6 +78,21 @@ func loadTPCH(t testing.TB, scale float64) *tpchEnv {
 	}
 	p := startProxyRules(t, string(rulesYAML))
 	e := &tpchEnv{proxy: p.open(t, tpchSchema), ref: direct(t, refServer, tpchSchema), tables: tpch.Generate(tpch.Config{Scale: scale, Seed: seed})}
+	ansi := "sql_mode=" + url.QueryEscape("'ANSI,NO_BACKSLASH_ESCAPES'")
+	e.proxyANSI = p.open(t, tpchSchema, ansi)
+	refANSI, err := sql.Open("mysql", "app:app@tcp("+refServer+")/"+tpchSchema+"?"+ansi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { refANSI.Close() })
+	e.refANSI = refANSI
+	for _, db := range []*sql.DB{e.proxyANSI, e.refANSI} {
+		var mode string
+		scan(t, db, "SELECT @@sql_mode", &mode)
+		if !strings.Contains(mode, "ANSI_QUOTES") || !strings.Contains(mode, "NO_BACKSLASH_ESCAPES") {
+			t.Fatalf("the ansi client's sql_mode is %q", mode)
+		}
+	}
 	// Later tables first: no foreign keys, but keep drop order the
 	// reverse of creation all the same.
 	drop := func() {
@@ -189,11 +209,21 @@ var tpchParts = []tpch.Query{
 }
 
 // tpchModes are the ways a query reaches the proxy: text protocol,
-// server-side prepared statement, and inside a transaction (which reads on
-// the primaries instead of the replicas).
-var tpchModes = []string{"text", "prepared", "transaction"}
+// server-side prepared statement, inside a transaction (which reads on
+// the primaries instead of the replicas), and as text from a second
+// client under sql_mode ANSI (compared with ref under the same mode).
+var tpchModes = []string{"text", "prepared", "transaction", "ansi"}
 
-// tpchRun runs q on db in one of tpchModes.
+// sides are the proxy's and ref's clients for a mode.
+func (e *tpchEnv) sides(mode string) (proxy, ref *sql.DB) {
+	if mode == "ansi" {
+		return e.proxyANSI, e.refANSI
+	}
+	return e.proxy, e.ref
+}
+
+// tpchRun runs q on db in one of tpchModes (for "ansi", db is one of
+// sides' clients and q runs as text).
 func tpchRun(t testing.TB, db *sql.DB, mode, q string) tpchResult {
 	t.Helper()
 	switch mode {
@@ -339,48 +369,46 @@ func TestTPCH(t *testing.T) {
 	}
 	for _, q := range tpch.Queries {
 		t.Run(fmt.Sprintf("Q%d", q.Number), func(t *testing.T) {
-			want := tpchRun(t, e.ref, "text", q.SQL)
-			if want.err != nil {
-				t.Fatalf("on ref: %v", want.err)
-			}
-			t.Logf("ref answers %d rows: %v", len(want.rows), head(want.rows))
-			expect := tpchExpected[q.Number]
-			for _, mode := range tpchModes {
-				got := tpchRun(t, e.proxy, mode, q.SQL)
-				switch {
-				case expect.refused != "":
-					me, ok := got.err.(*mysql.MySQLError)
-					if !ok || me.Number != 1235 || string(me.SQLState[:]) != "42000" || !strings.Contains(me.Message, expect.refused) {
-						t.Errorf("%s: want the refusal 1235 (42000) %q; got %d rows, error %v", mode, expect.refused, len(got.rows), got.err)
-					}
-				case got.err != nil:
-					t.Errorf("%s: %v (ref answers %d rows)", mode, got.err, len(want.rows))
-				default:
-					if d := tpchCompare(q, got, want); d != "" {
-						t.Errorf("%s: answers differ: %s", mode, d)
-					}
-				}
-			}
+			e.check(t, q, tpchExpected[q.Number])
 		})
 	}
 	for _, q := range tpchParts {
 		t.Run("part "+q.Name, func(t *testing.T) {
-			want := tpchRun(t, e.ref, "text", q.SQL)
-			if want.err != nil {
-				t.Fatalf("on ref: %v", want.err)
-			}
-			if len(want.rows) == 0 {
+			if want := tpchRun(t, e.ref, "text", q.SQL); want.err == nil && len(want.rows) == 0 {
 				t.Fatalf("ref answers no rows: nothing is compared")
 			}
-			for _, mode := range tpchModes {
-				got := tpchRun(t, e.proxy, mode, q.SQL)
-				if got.err != nil {
-					t.Errorf("%s: %v", mode, got.err)
-				} else if d := tpchCompare(q, got, want); d != "" {
-					t.Errorf("%s: answers differ: %s", mode, d)
-				}
-			}
+			e.check(t, q, tpchEqual)
 		})
+	}
+}
+
+// check runs q through the proxy in every mode and holds each answer to
+// expect: ref's answer (under the mode's sql_mode) or the refusal.
+func (e *tpchEnv) check(t *testing.T, q tpch.Query, expect tpchOutcome) {
+	t.Helper()
+	for _, mode := range tpchModes {
+		proxy, ref := e.sides(mode)
+		want := tpchRun(t, ref, "text", q.SQL)
+		if want.err != nil {
+			t.Fatalf("%s: on ref: %v", mode, want.err)
+		}
+		if mode == "text" {
+			t.Logf("ref answers %d rows: %v", len(want.rows), head(want.rows))
+		}
+		got := tpchRun(t, proxy, mode, q.SQL)
+		switch {
+		case expect.refused != "":
+			me, ok := got.err.(*mysql.MySQLError)
+			if !ok || me.Number != 1235 || string(me.SQLState[:]) != "42000" || !strings.Contains(me.Message, expect.refused) {
+				t.Errorf("%s: want the refusal 1235 (42000) %q; got %d rows, error %v", mode, expect.refused, len(got.rows), got.err)
+			}
+		case got.err != nil:
+			t.Errorf("%s: %v (ref answers %d rows)", mode, got.err, len(want.rows))
+		default:
+			if d := tpchCompare(q, got, want); d != "" {
+				t.Errorf("%s: answers differ: %s", mode, d)
+			}
+		}
 	}
 }
 
