@@ -94,10 +94,23 @@ func newGoldenPlanner(t *testing.T) *Planner {
 // goldenRules is the rules file of a golden area: rules.plan.yaml, but
 // canonical keys have tables of their own (rules.canon.yaml).
 func goldenRules(area string) string {
-	if area == "canon" {
+	switch area {
+	case "canon":
 		return "../testdata/rules.canon.yaml"
+	case "tpch":
+		return "../testdata/rules.tpch.yaml"
 	}
 	return "../testdata/rules.plan.yaml"
+}
+
+// goldenDB is the session's database of a golden area: shop, but the
+// TPC-H tables live in usr_tpch (a database the test cluster's app user
+// may use, so the integration test shares the rules file).
+func goldenDB(area string) string {
+	if area == "tpch" {
+		return "usr_tpch"
+	}
+	return "shop"
 }
 
 func newGoldenPlannerFrom(t *testing.T, path string) *Planner {
@@ -149,6 +162,9 @@ var goldenDefs = func() *tabledef.Cache {
 	} {
 		c.Put("shop", table, 0, cols)
 	}
+	for table, key := range map[string]string{"orders": "o_orderkey", "lineitem": "l_orderkey", "customer": "c_custkey"} {
+		c.Put("usr_tpch", table, 0, []tabledef.Column{intCol(key, false)})
+	}
 	return c
 }()
 
@@ -190,7 +206,7 @@ func TestPlansGolden(t *testing.T) {
 				var plan *engine.Plan
 				stmts, err := p.Parse(c.sql)
 				if err == nil {
-					plan, err = planGolden(pl, stmts[0], Facts{DB: "shop", NoAutoValueOnZero: c.noAutoZero, Defs: goldenDefs})
+					plan, err = planGolden(pl, stmts[0], Facts{DB: goldenDB(area), NoAutoValueOnZero: c.noAutoZero, Defs: goldenDefs})
 				}
 				if err != nil {
 					got = "error: " + err.Error()

@@ -215,7 +215,12 @@ func (pl *Planner) colocated(n *ast.SelectStmt, sharded []tableRef, f Facts) ([]
 	indexes := map[int]bool{}
 	constrained := false
 	for _, r := range sharded {
-		conds := parser.ExtractConds(n.Where, matcher(aliasOf(n, r), r.name, false))
+		// An unqualified column named like the shard column is this
+		// table's here too (see joinedOnShardColumns): o_orderkey = 7.
+		qualified, col := matcher(aliasOf(n, r), r.name, false), r.sharded.Column
+		conds := parser.ExtractConds(n.Where, func(c *ast.ColumnName) bool {
+			return qualified(c) || c.Table.L == "" && c.Name.L == col
+		})
 		if c, ok := conds[r.sharded.Column]; ok && c.Exact {
 			idx, all := pl.keysFor(f, r.schema, r.sharded).readIndexes(r.sharded.Column, c, first.Count)
 			if all {
@@ -272,9 +277,14 @@ func joinedOnShardColumns(n *ast.SelectStmt, a, b tableRef) bool {
 	if aliasB == "" {
 		aliasB = strings.ToLower(b.name)
 	}
+	// An unqualified column named like a table's shard column is that
+	// table's: the table has the column, so the name resolves to it or,
+	// when another table of this FROM has one of that name too, the
+	// server refuses it as ambiguous (1052). TPC-H writes its joins so:
+	// o_orderkey = l_orderkey.
 	is := func(e ast.ExprNode, alias, col string) bool {
 		c, ok := e.(*ast.ColumnNameExpr)
-		return ok && c.Name.Table.L == alias && c.Name.Name.L == col
+		return ok && c.Name.Name.L == col && (c.Name.Table.L == alias || c.Name.Table.L == "" && c.Name.Schema.L == "")
 	}
 	conds := []ast.ExprNode{n.Where}
 	if n.From != nil {

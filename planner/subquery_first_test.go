@@ -257,3 +257,29 @@ func TestSubqueriesFirstMetadata(t *testing.T) {
 		}
 	}
 }
+
+// COM_STMT_PREPARE of a statement over tables no one cluster holds, with
+// nothing to run first, gets the refusal the same text gets as a query,
+// not the 1146 of a cluster lacking one of the tables.
+func TestMetadataRefusedAcrossClusters(t *testing.T) {
+	pl := newGoldenPlannerFrom(t, goldenRules("merges"))
+	f := Facts{DB: "shop", Defs: goldenDefs}
+	for _, sql := range []string{
+		"SELECT c.id, p.id FROM comments c JOIN products p ON p.id = c.user_id WHERE c.body = ?",
+		"SELECT COUNT(*) FROM comments, products WHERE products.id = comments.product_id",
+	} {
+		stmts, err := parser.New().Parse(sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, planErr := pl.plan(stmts[0], f)
+		cluster, text, err := pl.MetadataSQL(stmts[0], f)
+		var me *mysql.MyError
+		if !errors.As(err, &me) || me.Code != mysql.ER_NOT_SUPPORTED_YET || !strings.Contains(me.Message, "products lives only on cluster main") {
+			t.Errorf("%s: got %s %s (%v), want the planner's refusal", sql, cluster, text, err)
+		}
+		if planErr == nil || err == nil || planErr.Error() != err.Error() {
+			t.Errorf("%s: prepare says %v, the plan %v", sql, err, planErr)
+		}
+	}
+}

@@ -14,7 +14,8 @@
 # benchmarks: scatter-gather against the ref server, streaming memory, idle
 # connections, transfer transactions (xa vs best_effort vs one server,
 # docs/transactions.md), loading throughput (100-row INSERTs spanning many
-# tables and LOAD DATA LOCAL, proxy vs one server), parse+plan, k-way merge, the pool's borrow/return
+# tables and LOAD DATA LOCAL, proxy vs one server), TPC-H's queries (proxy vs
+# one server, docs/tpch.md), parse+plan, k-way merge, the pool's borrow/return
 # and the primary's ping before an idle connection's statement.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -113,6 +114,9 @@ done
   echo '```'
 } | tee -a "$out"
 go test ./integration -run '^$' -bench 'ScatterVsRef|ScatterStreamMemory|IdleConnections|PrimaryPingCost|Transfers|LoadThroughput' -benchtime 1x 2>&1 | grep -E 'Benchmark|memory_bench_test|ping_bench_test|load_bench_test' | grep -v '^\[mysql\]' | tee -a "$out"
+# TPC-H at scale 0.01: each query's time through the proxy and on ref, and
+# the refusals (docs/tpch.md).
+go test ./integration -run '^$' -bench 'TPCH' -benchtime 5x 2>&1 | grep -E '^Benchmark|tpch_bench_test' | tee -a "$out"
 go test ./router -run '^$' -bench 'ParsePlan|KWayMerge' -benchtime 20000x 2>&1 | grep -E '^Benchmark' | tee -a "$out"
 # The pool's own cost per borrow, and a statement on a primary connection
 # idle over a second (pinged first) side by side with one used within it.
