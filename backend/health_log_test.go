@@ -146,3 +146,27 @@ func TestPoolExhaustionLogged(t *testing.T) {
 		t.Errorf("record %v", r)
 	}
 }
+
+// TryGet never waits on a full pool (nor logs an exhaustion: nothing was
+// refused to a client): it answers nil at once, however long the pool's
+// wait_timeout.
+func TestPoolTryGetDoesNotWait(t *testing.T) {
+	var buf bytes.Buffer
+	c := NewCluster("s0", "127.0.0.1:3320", nil, nil, PoolConfig{MaxOpen: 1, MaxIdle: 1, WaitTimeout: time.Hour}, 0,
+		slog.New(slog.NewJSONHandler(&buf, nil)))
+	p := c.Primary.Pool
+	if _, dial, err := p.acquire(false, 1); !dial || err != nil {
+		t.Fatalf("the only slot: dial=%v err=%v", dial, err)
+	}
+	start := time.Now()
+	conn, err := p.TryGet(false)
+	if conn != nil || err != nil {
+		t.Fatalf("TryGet on a full pool: %v, %v; want nil, nil", conn, err)
+	}
+	if waited := time.Since(start); waited > time.Second {
+		t.Errorf("TryGet waited %s", waited)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("logged %q", buf.String())
+	}
+}

@@ -142,8 +142,12 @@ func (p *Pool) Stats() (open, idle int) {
 // then unreserved ones, then a new one, and others' reserved ones only when
 // the pool is full.
 func (p *Pool) Get(foundRows bool, owner uint64) (*Conn, error) {
+	return p.get(foundRows, owner, true)
+}
+
+func (p *Pool) get(foundRows bool, owner uint64, wait bool) (*Conn, error) {
 	for {
-		c, dial, err := p.acquire(foundRows, owner)
+		c, dial, err := p.acquireOrWait(foundRows, owner, wait)
 		if err != nil {
 			return nil, err
 		}
@@ -217,6 +221,26 @@ func (p *Pool) needsPing(c *Conn) bool {
 // acquire returns an idle connection, or dial=true when the caller holds a
 // slot and must dial one.
 func (p *Pool) acquire(foundRows bool, owner uint64) (c *Conn, dial bool, err error) {
+	return p.acquireOrWait(foundRows, owner, true)
+}
+
+// errWouldWait is acquireOrWait's answer, without wait, for a full pool.
+var errWouldWait = errors.New("every connection is busy")
+
+// TryGet is Get for work the proxy may leave undone (reading a definition
+// it can do without): it never waits for a busy pool, answering nil,
+// nil instead. A session that holds connections and waits for another
+// of the same pool could otherwise wait for itself when every one is
+// held by sessions doing the same.
+func (p *Pool) TryGet(foundRows bool) (*Conn, error) {
+	c, err := p.get(foundRows, 0, false)
+	if errors.Is(err, errWouldWait) {
+		return nil, nil
+	}
+	return c, err
+}
+
+func (p *Pool) acquireOrWait(foundRows bool, owner uint64, wait bool) (c *Conn, dial bool, err error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -246,6 +270,10 @@ func (p *Pool) acquire(foundRows bool, owner uint64) (c *Conn, dial bool, err er
 		p.mu.Unlock()
 		victim.Close()
 		return nil, true, nil
+	}
+	if !wait {
+		p.mu.Unlock()
+		return nil, false, errWouldWait
 	}
 	ch := make(chan *Conn, 1)
 	p.waiters = append(p.waiters, ch)

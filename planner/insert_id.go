@@ -21,7 +21,7 @@ import (
 // need its definition to know its AUTO_INCREMENT column.
 func (pl *Planner) valuesTarget(st *parser.Statement, f Facts) (schema, table string, ok bool) {
 	n, isInsert := st.Node.(*ast.InsertStmt)
-	if !isInsert || n.Select != nil || len(n.Lists) == 0 || st.UsesLastInsertID || n.Table == nil || n.Table.TableRefs == nil {
+	if !isInsert || f.TempTables || n.Select != nil || len(n.Lists) == 0 || st.UsesLastInsertID || n.Table == nil || n.Table.TableRefs == nil {
 		return "", "", false
 	}
 	ts, isSource := n.Table.TableRefs.Left.(*ast.TableSource)

@@ -186,7 +186,9 @@ func (pl *Planner) DefsNeeded(st *parser.Statement, f Facts) []DefNeed {
 	if schema, table, ok := pl.valuesTarget(st, f); ok && pl.sharded[schema][strings.ToLower(table)] == nil {
 		// Its AUTO_INCREMENT column (insert_id.go).
 		if _, known := f.Defs.Columns(schema, table); !known {
-			out = append(out, pl.DefSource(schema, table))
+			need := pl.DefSource(schema, table)
+			need.Optional = true
+			out = append(out, need)
 		}
 	}
 	for _, r := range refs {
@@ -207,6 +209,10 @@ func (pl *Planner) DefsNeeded(st *parser.Statement, f Facts) []DefNeed {
 type DefNeed struct {
 	Schema, Table     string
 	Cluster, Physical string
+	// Optional: the statement plans without it as before (an INSERT
+	// target's AUTO_INCREMENT column, insert_id.go), so it is read only
+	// when a connection is free at once.
+	Optional bool
 }
 
 // DefSource is where a logical table's definition is read: sharded

@@ -100,6 +100,11 @@ type Facts struct {
 	// writes refused. See DefsNeeded.
 	Defs tabledef.Source
 
+	// TempTables: the session holds temporary tables, any of which may
+	// hide a table of the same name, whose definition (read on another
+	// connection) is then not the one a statement writes.
+	TempTables bool
+
 	// NoAutoValueOnZero: sql_mode NO_AUTO_VALUE_ON_ZERO, in which 0 given
 	// for a sequence column is a value, not a request for one.
 	NoAutoValueOnZero bool

@@ -127,6 +127,7 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 	p := &Prepared{SQL: sql, Offsets: offsets, Params: params, Columns: columns}
 	f := s.state.facts()
 	f.Defs = snap.Defs
+	f.TempTables = s.txn.tempTables()
 	if needs := snap.Planner.DefsNeeded(st, f); len(needs) > 0 {
 		s.loadDefs(snap, needs, false)
 	}

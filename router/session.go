@@ -525,6 +525,7 @@ func (s *Session) execute(vc *cursor, w ResultWriter) error {
 func (s *Session) plan(snap *Snapshot, st *parser.Statement) (*engine.Plan, error) {
 	f := s.state.facts()
 	f.Defs = snap.Defs
+	f.TempTables = s.txn.tempTables()
 	if needs := snap.Planner.DefsNeeded(st, f); len(needs) > 0 {
 		s.loadDefs(snap, needs, false)
 	}

@@ -1,11 +1,13 @@
 package router
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/planner"
@@ -26,6 +28,10 @@ const defsQuery = `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAM
  DATETIME_PRECISION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s
  ORDER BY ORDINAL_POSITION`
 
+// errBusy: an optional definition was not read, every connection of the
+// pool being busy.
+var errBusy = errors.New("every connection is busy")
+
 // readDefs reads one table's definition from need's physical table.
 func readDefs(snap *Snapshot, need planner.DefNeed) ([]tabledef.Column, error) {
 	cluster, ok := snap.Clusters[need.Cluster]
@@ -36,7 +42,16 @@ func readDefs(snap *Snapshot, need planner.DefNeed) ([]tabledef.Column, error) {
 	if !primary.Healthy() {
 		return nil, fmt.Errorf("primary %s is out of rotation", primary.Addr)
 	}
-	conn, err := primary.Get(false, 0)
+	var conn *backend.Conn
+	var err error
+	if need.Optional {
+		// Never waited for: see backend.Pool.TryGet.
+		if conn, err = primary.TryGet(false); err == nil && conn == nil {
+			return nil, errBusy
+		}
+	} else {
+		conn, err = primary.Get(false, 0)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +124,9 @@ func (s *Session) loadDefs(snap *Snapshot, needs []planner.DefNeed, fresh bool) 
 		}
 		gen := snap.Defs.Generation(n.Schema, n.Table)
 		cols, err := readDefs(snap, n)
+		if errors.Is(err, errBusy) {
+			continue // an optional definition: read by a later statement
+		}
 		if err != nil {
 			snap.Defs.Failed(n.Schema, n.Table, now)
 			s.rt.Log.Debug("table definition not read", "schema", n.Schema, "table", n.Table, "cluster", n.Cluster, "err", err)

@@ -97,6 +97,16 @@ func (t *txn) begin(sql string, readOnly bool, snap *Snapshot) {
 	}
 }
 
+// tempTables: the session may hold temporary tables on some cluster.
+func (t *txn) tempTables() bool {
+	for _, st := range t.sticky {
+		if st.tempTables {
+			return true
+		}
+	}
+	return false
+}
+
 // end forgets a transaction that never reached a backend.
 func (t *txn) end() {
 	t.pending, t.readOnly = "", false
