@@ -168,9 +168,8 @@ SELECT MIN(qty) AS product_id, COUNT(*) FROM items GROUP BY items.product_id
 -- Groups and window partitions of the shard key of a mention on the inner
 -- side of an outer join: the rows it adds have NULL there, from every
 -- physical table, one group that no shard holds whole: such groups are
--- merged like any others, such windows refused.
+-- merged like any others, such windows computed by the proxy.
 SELECT a.product_id, COUNT(*) FROM comments a RIGHT JOIN comments b ON a.product_id = b.product_id AND a.id < b.id GROUP BY a.product_id
--- error
 SELECT b.id, COUNT(*) OVER (PARTITION BY a.product_id) FROM comments a RIGHT JOIN comments b ON a.product_id = b.product_id AND a.id = b.id
 SELECT a.product_id, COUNT(b.id) FROM comments a LEFT JOIN comments b ON a.product_id = b.product_id AND a.id < b.id GROUP BY a.product_id
 SELECT a.id, COUNT(*) OVER (PARTITION BY a.product_id) FROM comments a LEFT JOIN comments b ON a.product_id = b.product_id AND a.id = b.id

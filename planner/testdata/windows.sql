@@ -1,0 +1,28 @@
+-- Window functions over several shards whose windows are not PARTITION BY
+-- the shard key: the shards return rows sorted by the windows' keys with
+-- helper columns, and the proxy computes the functions (Window).
+-- "-- error" before a statement: planning it must fail.
+SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM comments
+SELECT id, user_id, RANK() OVER (PARTITION BY user_id ORDER BY score DESC) AS r, DENSE_RANK() OVER (PARTITION BY user_id ORDER BY score DESC) FROM comments ORDER BY r, id LIMIT 10
+SELECT id, SUM(score) OVER (), COUNT(*) OVER (), AVG(score) OVER () FROM comments
+SELECT id, LAG(body) OVER w, LEAD(score, 2) OVER w, MIN(body) OVER w FROM comments WINDOW w AS (PARTITION BY user_id ORDER BY created_at, id)
+SELECT id, SUM(score) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING), SUM(score) OVER (ORDER BY id), MAX(score) OVER (ORDER BY id RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) FROM comments
+SELECT *, ROW_NUMBER() OVER (PARTITION BY body ORDER BY id) AS rn FROM comments
+SELECT user_id AS score, ROW_NUMBER() OVER (ORDER BY score, id) FROM comments ORDER BY score DESC
+-- Windows partitioned by the shard key stay whole on each shard.
+SELECT id, ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY id) FROM comments
+-- Refused: what the proxy does not compute.
+-- error
+SELECT id, ROW_NUMBER() OVER (ORDER BY id), RANK() OVER (ORDER BY score) FROM comments
+-- error
+SELECT id, ROW_NUMBER() OVER (ORDER BY id) + 1 FROM comments
+-- error
+SELECT id, NTILE(4) OVER (ORDER BY id) FROM comments
+-- error
+SELECT id, SUM(score) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM comments
+-- error
+SELECT user_id, COUNT(*), RANK() OVER (ORDER BY COUNT(*)) FROM comments GROUP BY user_id
+-- error
+SELECT id FROM comments ORDER BY ROW_NUMBER() OVER (ORDER BY id)
+-- error
+SELECT id, LAG(score, ?) OVER (ORDER BY id) FROM comments

@@ -1,0 +1,286 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/parser"
+)
+
+// windowMergeSpec rewrites a SELECT whose window functions span several
+// shards (their windows are not PARTITION BY the shard key): each shard
+// returns its rows sorted by the windows' PARTITION BY and ORDER BY keys,
+// with those keys (and their weight strings) and the functions' arguments
+// in helper columns; the proxy merges the streams in that order and
+// computes the functions over all the rows (engine.Window), then sorts
+// by the client's ORDER BY in memory and applies its LIMIT. Each shard
+// still computes the functions over its own rows: MariaDB's column
+// definitions (a SUM's DECIMAL scale, an AVG's) come from there, and the
+// values are replaced. Every window must share one PARTITION BY and ORDER
+// BY (one sort order serves them all); frames may differ among the
+// aggregates, within what engine.WindowFrame covers.
+func windowMergeSpec(sel *ast.SelectStmt, table string, columns columnsOf) (*MergeSpec, error) {
+	m := &MergeSpec{Count: -1, aggIndex: map[string]int{}, groupKey: map[string]int{}}
+	refuse := func(format string, args ...any) error {
+		return notSupported("window functions over sharded table %s across several shards (not PARTITION BY its shard key) with %s are not supported by this version",
+			table, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case sel.Distinct:
+		// Rows are compared by each field's weight string, and MariaDB
+		// takes no window function inside WEIGHT_STRING (4015).
+		return nil, refuse("SELECT DISTINCT")
+	case sel.Having != nil:
+		return nil, refuse("HAVING")
+	}
+	if sel.Limit != nil {
+		count, ok1 := literalInt(sel.Limit.Count)
+		offset, ok2 := literalInt(sel.Limit.Offset)
+		if !ok1 || !ok2 {
+			return nil, refuse("a LIMIT that is not a constant")
+		}
+		m.Count, m.Offset = count, offset
+	}
+	m.fields = sel.Fields.Fields
+	hidden := func(expr ast.ExprNode) int {
+		sel.Fields.Fields = append(sel.Fields.Fields, &ast.SelectField{Expr: expr, AsName: ast.NewCIStr(fmt.Sprintf("__sg_%d", m.Hidden))})
+		m.Hidden++
+		return m.Hidden - 1
+	}
+	weight := func(expr ast.ExprNode) int {
+		return hidden(&ast.FuncCallExpr{FnName: ast.NewCIStr("WEIGHT_STRING"), Args: []ast.ExprNode{expr}})
+	}
+	named := map[string]*ast.WindowSpec{}
+	for i := range sel.WindowSpecs {
+		named[sel.WindowSpecs[i].Name.L] = &sel.WindowSpecs[i]
+	}
+	firstWild, lastWild := -1, -1
+	for i, f := range m.fields {
+		if f.WildCard != nil {
+			if firstWild < 0 {
+				firstWild = i
+			}
+			lastWild = i
+		}
+	}
+
+	var partition *ast.PartitionByClause
+	var order *ast.OrderByClause
+	specText := ""
+	windowField := map[int]bool{}
+	for i, f := range m.fields {
+		if f.WildCard != nil {
+			continue
+		}
+		w, ok := f.Expr.(*ast.WindowFuncExpr)
+		if !ok {
+			if hasWindow(f.Expr) {
+				return nil, refuse("a window function inside an expression or subquery (%s)", f.Text())
+			}
+			continue
+		}
+		text, _ := parser.RestoreIn(w, parser.TextMode{})
+		wf := engine.WindowFunc{Kind: strings.ToLower(w.Name), Field: i, Arg: -1, ArgWeight: -1, Default: -1, Text: text}
+		switch {
+		case firstWild < 0 || i < firstWild:
+		case i > lastWild:
+			wf.Field, wf.FromEnd = len(m.fields)-i, true
+		default:
+			return nil, refuse("a window function between two * fields")
+		}
+		if w.Distinct || w.IgnoreNull || w.FromLast {
+			return nil, refuse("%s", text)
+		}
+		p, o, frame := resolveWindow(&w.Spec, named)
+		st := windowKeyText(p, o)
+		if specText == "" {
+			partition, order, specText = p, o, st
+		} else if st != specText {
+			return nil, refuse("windows of different PARTITION BY or ORDER BY (%s)", text)
+		}
+		switch wf.Kind {
+		case engine.WinRowNumber, engine.WinRank, engine.WinDenseRank:
+		case engine.WinLag, engine.WinLead:
+			if len(w.Args) < 1 || len(w.Args) > 3 {
+				return nil, refuse("%s", text)
+			}
+			wf.Arg, wf.Offset = hidden(w.Args[0]), 1
+			if len(w.Args) > 1 {
+				n, ok := literalInt(w.Args[1])
+				if !ok {
+					return nil, refuse("a %s offset that is not a constant", strings.ToUpper(wf.Kind))
+				}
+				wf.Offset = n
+			}
+			if len(w.Args) > 2 {
+				wf.Default = hidden(w.Args[2])
+			}
+		case engine.WinSum, engine.WinCount, engine.WinAvg, engine.WinMin, engine.WinMax:
+			if len(w.Args) != 1 {
+				return nil, refuse("%s", text)
+			}
+			if _, isNull, isConst := parser.Literal(w.Args[0]); !(wf.Kind == engine.WinCount && isConst && !isNull) {
+				// COUNT(*) (COUNT(1) in the tree) counts every row.
+				wf.Arg = hidden(w.Args[0])
+			}
+			if wf.Kind == engine.WinMin || wf.Kind == engine.WinMax {
+				wf.ArgWeight = weight(w.Args[0])
+			}
+			var ok bool
+			if wf.Frame, ok = windowFrame(frame); !ok {
+				return nil, refuse("the frame of %s", text)
+			}
+		default:
+			return nil, refuse("%s", strings.ToUpper(w.Name)+"()")
+		}
+		windowField[i] = true
+		m.WindowFuncs = append(m.WindowFuncs, wf)
+	}
+	if len(m.WindowFuncs) == 0 {
+		return nil, refuse("a window function outside the select list")
+	}
+
+	// The shards sort by the helper columns' aliases: in a statement's
+	// ORDER BY a name is first a select alias, which the window's column
+	// of the same name would not be.
+	var shardOrder []*ast.ByItem
+	key := func(e ast.ExprNode, desc bool) {
+		k := engine.SortKey{Value: hidden(e), Weight: weight(e), Desc: desc}
+		m.Keys = append(m.Keys, k)
+		shardOrder = append(shardOrder, &ast.ByItem{Expr: &ast.ColumnNameExpr{Name: &ast.ColumnName{Name: ast.NewCIStr(fmt.Sprintf("__sg_%d", k.Value))}}, Desc: desc})
+	}
+	if partition != nil {
+		for _, item := range partition.Items {
+			key(item.Expr, false)
+		}
+	}
+	m.WindowPartition = len(m.Keys)
+	if order != nil {
+		for _, item := range order.Items {
+			key(item.Expr, item.Desc)
+		}
+	}
+
+	// The client's ORDER BY sorts the computed rows in memory: a window
+	// field by its computed value, anything else by helper columns the
+	// shards compute (value and weight string, for its collation).
+	if sel.OrderBy != nil {
+		for _, item := range sel.OrderBy.Items {
+			expr, field := item.Expr, -1
+			switch x := item.Expr.(type) {
+			case *ast.PositionExpr:
+				if x.N >= 1 && x.N <= len(m.fields) && m.fields[x.N-1].WildCard == nil {
+					expr, field = m.fields[x.N-1].Expr, x.N-1
+				}
+			case *ast.ColumnNameExpr:
+				if x.Name.Table.L == "" {
+					for i, f := range m.fields {
+						if f.AsName.L != "" && f.AsName.L == x.Name.Name.L {
+							expr, field = f.Expr, i
+							break
+						}
+					}
+				}
+			}
+			text, _ := parser.RestoreIn(item.Expr, parser.TextMode{})
+			switch {
+			case field >= 0 && windowField[field]:
+				if firstWild >= 0 && field > firstWild {
+					return nil, refuse("ORDER BY a window function after *")
+				}
+				m.WindowSort = append(m.WindowSort, engine.MemorySortKey{Expr: engine.Col{Index: field}, Desc: item.Desc, Text: text})
+				continue
+			case hasWindow(expr):
+				return nil, refuse("an ORDER BY over window functions (%s)", text)
+			case field < 0:
+				var err error
+				if expr, err = m.unalias(expr, columns); err != nil {
+					return nil, err
+				}
+			}
+			k := engine.SortKey{Value: hidden(expr), Weight: weight(expr)}
+			m.WindowSort = append(m.WindowSort, engine.MemorySortKey{Key: &k, Desc: item.Desc, Text: text})
+		}
+	}
+	sel.OrderBy = nil
+	if len(shardOrder) > 0 {
+		sel.OrderBy = &ast.OrderByClause{Items: shardOrder}
+	}
+	sel.Limit = nil
+	return m, nil
+}
+
+// resolveWindow finds a window's PARTITION BY, ORDER BY and frame, through
+// the named windows it refers to (OVER w, OVER (w ORDER BY …)).
+func resolveWindow(s *ast.WindowSpec, named map[string]*ast.WindowSpec) (*ast.PartitionByClause, *ast.OrderByClause, *ast.FrameClause) {
+	p, o, f := s.PartitionBy, s.OrderBy, s.Frame
+	seen := map[*ast.WindowSpec]bool{s: true}
+	for cur := s; ; {
+		ref := cur.Ref.L
+		if ref == "" && cur.OnlyAlias {
+			ref = cur.Name.L
+		}
+		next := named[ref]
+		if ref == "" || next == nil || seen[next] {
+			return p, o, f
+		}
+		seen[next] = true
+		cur = next
+		if p == nil {
+			p = cur.PartitionBy
+		}
+		if o == nil {
+			o = cur.OrderBy
+		}
+		if f == nil {
+			f = cur.Frame
+		}
+	}
+}
+
+// windowKeyText identifies a window's sort order.
+func windowKeyText(p *ast.PartitionByClause, o *ast.OrderByClause) string {
+	var b strings.Builder
+	b.WriteString("partition:")
+	if p != nil {
+		for _, item := range p.Items {
+			b.WriteString(restoreText(item.Expr) + ",")
+		}
+	}
+	b.WriteString(" order:")
+	if o != nil {
+		for _, item := range o.Items {
+			b.WriteString(restoreText(item.Expr))
+			if item.Desc {
+				b.WriteString(" desc")
+			}
+			b.WriteString(",")
+		}
+	}
+	return b.String()
+}
+
+// windowFrame reads an aggregate's frame: the default one, or one that
+// starts at the partition's first row and ends at the current row (ROWS:
+// the row itself, RANGE: its last peer) or at the partition's end.
+func windowFrame(f *ast.FrameClause) (engine.WindowFrame, bool) {
+	if f == nil {
+		return engine.FramePeers, true
+	}
+	start, end := f.Extent.Start, f.Extent.End
+	if start.Type != ast.Preceding || !start.UnBounded {
+		return 0, false
+	}
+	switch {
+	case end.Type == ast.Following && end.UnBounded:
+		return engine.FramePartition, true
+	case end.Type == ast.CurrentRow && f.Type == ast.Rows:
+		return engine.FrameRows, true
+	case end.Type == ast.CurrentRow && f.Type == ast.Ranges:
+		return engine.FramePeers, true
+	}
+	return 0, false
+}
