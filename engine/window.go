@@ -60,6 +60,9 @@ type WindowFunc struct {
 	// Offset is LAG/LEAD's distance in rows.
 	Offset int64
 	Frame  WindowFrame
+	// Unordered: the function's window has no ORDER BY (others' have):
+	// every row of the partition is its peer.
+	Unordered bool
 	// Text is the function as written, for EXPLAIN.
 	Text string
 }
@@ -281,10 +284,15 @@ func (wr *windowRows) add(r *Row) error {
 		switch f.Kind {
 		case WinRowNumber:
 			wr.set(p, i, []byte(strconv.FormatInt(wr.pos, 10)))
-		case WinRank:
-			wr.set(p, i, []byte(strconv.FormatInt(wr.rank, 10)))
-		case WinDenseRank:
-			wr.set(p, i, []byte(strconv.FormatInt(wr.dense, 10)))
+		case WinRank, WinDenseRank:
+			rank := wr.rank
+			switch {
+			case f.Unordered:
+				rank = 1
+			case f.Kind == WinDenseRank:
+				rank = wr.dense
+			}
+			wr.set(p, i, []byte(strconv.FormatInt(rank, 10)))
 		case WinLag:
 			if err := wr.lag(p, i, f, r); err != nil {
 				return err

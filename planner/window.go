@@ -67,9 +67,12 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, columns columnsOf) (*Mer
 		}
 	}
 
+	// Every window shares one PARTITION BY and one ORDER BY, or has none
+	// (unordered): one sort order of the rows serves them all.
 	var partition *ast.PartitionByClause
 	var order *ast.OrderByClause
-	specText := ""
+	var partText, orderText string
+	var unordered []bool
 	windowField := map[int]bool{}
 	for i, f := range m.fields {
 		if f.WildCard != nil {
@@ -95,12 +98,24 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, columns columnsOf) (*Mer
 			return nil, refuse("%s", text)
 		}
 		p, o, frame := resolveWindow(&w.Spec, named)
-		st := windowKeyText(p, o)
-		if specText == "" {
-			partition, order, specText = p, o, st
-		} else if st != specText {
-			return nil, refuse("windows of different PARTITION BY or ORDER BY (%s)", text)
+		if o != nil && len(o.Items) == 0 {
+			o = nil
 		}
+		pt, ot := windowKeyText(p, nil), windowKeyText(nil, o)
+		switch {
+		case len(m.WindowFuncs) == 0:
+			partition, order, partText, orderText = p, o, pt, ot
+		case pt != partText:
+			return nil, refuse("windows of different PARTITION BY (%s)", text)
+		case o == nil:
+			// Its frames span the whole partition (or run in the order
+			// the rows come in, which MariaDB leaves open too).
+		case order == nil:
+			order, orderText = o, ot
+		case ot != orderText:
+			return nil, refuse("windows of different ORDER BY (%s)", text)
+		}
+		unordered = append(unordered, o == nil)
 		switch wf.Kind {
 		case engine.WinRowNumber, engine.WinRank, engine.WinDenseRank:
 		case engine.WinLag, engine.WinLead:
@@ -141,6 +156,18 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, columns columnsOf) (*Mer
 	}
 	if len(m.WindowFuncs) == 0 {
 		return nil, refuse("a window function outside the select list")
+	}
+	for i := range m.WindowFuncs {
+		wf := &m.WindowFuncs[i]
+		if !unordered[i] || order == nil {
+			continue
+		}
+		// Without an ORDER BY of its own every row of the partition is
+		// a peer: the default frame is the whole partition.
+		if wf.Frame == engine.FramePeers {
+			wf.Frame = engine.FramePartition
+		}
+		wf.Unordered = true
 	}
 
 	// The shards sort by the helper columns' aliases: in a statement's

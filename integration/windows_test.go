@@ -1,0 +1,230 @@
+package integration
+
+import (
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// Window functions whose windows are not PARTITION BY the shard key are
+// computed by the proxy over the rows of every shard (engine.Window). The
+// queries run over `items` (loadItems: two shards empty, one holding half
+// the rows, NULLs in every nullable column, names equal under the default
+// collation spelt differently, decimals, doubles, datetimes) through the
+// proxy and on ref; column names, types and scales and the text of every
+// value must be identical, in order where the statement fixes it. ROW_NUMBER,
+// LAG and LEAD order by id last (a total order): over ties MariaDB numbers
+// rows in any order. MIN and MAX of names read LOWER(name): strings equal
+// under the collation may come back in either spelling.
+var windowQueries = []string{
+	// Numbering over all rows, and per partition of a string (NULL one
+	// partition, 'apple' and 'APPLE' one partition).
+	"SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM items ORDER BY id",
+	"SELECT id, name, ROW_NUMBER() OVER (PARTITION BY name ORDER BY id) FROM items ORDER BY id",
+	"SELECT id, ROW_NUMBER() OVER (PARTITION BY name ORDER BY created DESC, id) AS rn FROM items ORDER BY rn DESC, id LIMIT 40",
+	// Ties and NULLs in the ORDER BY keys (NULL first ascending, last
+	// descending).
+	"SELECT id, qty, RANK() OVER (ORDER BY qty) AS r, DENSE_RANK() OVER (ORDER BY qty) AS d FROM items ORDER BY id",
+	"SELECT id, RANK() OVER (PARTITION BY name ORDER BY price DESC) AS r, DENSE_RANK() OVER (PARTITION BY name ORDER BY price DESC) FROM items ORDER BY id",
+	"SELECT id, RANK() OVER (PARTITION BY qty % 4 ORDER BY DATE(created) DESC, LOWER(name)) FROM items ORDER BY id",
+	// LAG and LEAD with offsets, over strings, decimals and datetimes.
+	"SELECT id, LAG(price) OVER (ORDER BY created, id), LEAD(name, 2) OVER (ORDER BY created, id), LAG(created, 3) OVER (ORDER BY created, id) FROM items ORDER BY id",
+	"SELECT id, LAG(qty, 3) OVER (PARTITION BY qty % 3 ORDER BY id), LEAD(score) OVER (PARTITION BY qty % 3 ORDER BY id), LAG(id, 0) OVER (PARTITION BY qty % 3 ORDER BY id) FROM items ORDER BY id",
+	"SELECT id, LEAD(price, 5) OVER (PARTITION BY name ORDER BY id) AS l FROM items ORDER BY l DESC, id LIMIT 30",
+	// Aggregates: the default frame (peers included), the whole
+	// partition, ROWS UNBOUNDED PRECEDING; DECIMAL scales of SUM and AVG.
+	"SELECT id, SUM(price) OVER (PARTITION BY name ORDER BY qty) AS s, COUNT(*) OVER (PARTITION BY name ORDER BY qty) FROM items ORDER BY id",
+	"SELECT id, AVG(price) OVER (PARTITION BY name), AVG(qty) OVER (PARTITION BY name), COUNT(*) OVER (PARTITION BY name), COUNT(price) OVER (PARTITION BY name), SUM(qty) OVER (PARTITION BY name) FROM items ORDER BY id",
+	"SELECT id, SUM(qty) OVER (ORDER BY created, id ROWS UNBOUNDED PRECEDING) AS s, AVG(price) OVER (ORDER BY created, id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM items ORDER BY id",
+	"SELECT id, SUM(price) OVER (ORDER BY qty RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), SUM(price) OVER (ORDER BY qty RANGE UNBOUNDED PRECEDING) FROM items ORDER BY id",
+	"SELECT id, MIN(LOWER(name)) OVER (ORDER BY id) AS mn FROM items ORDER BY id",
+	"SELECT id, MAX(UPPER(name)) OVER (ORDER BY qty DESC) FROM items ORDER BY id",
+	"SELECT id, MAX(created) OVER (PARTITION BY qty) AS mx, MAX(price) OVER (PARTITION BY qty ORDER BY id ROWS UNBOUNDED PRECEDING), MIN(price) OVER (PARTITION BY qty ORDER BY id) FROM items ORDER BY id",
+	"SELECT id, SUM(score) OVER (), AVG(score) OVER (), COUNT(*) OVER (), MIN(qty) OVER () FROM items ORDER BY id",
+	"SELECT id, AVG(score) OVER (PARTITION BY qty ORDER BY price DESC), COUNT(name) OVER (PARTITION BY qty ORDER BY price DESC) FROM items ORDER BY id",
+	"SELECT id, SUM(qty) OVER (PARTITION BY DATE(created) ORDER BY id), COUNT(*) OVER (PARTITION BY DATE(created)) FROM items ORDER BY id",
+	// Named windows, SELECT *, a WHERE that leaves few rows or none.
+	"SELECT id, SUM(qty) OVER w AS s, ROW_NUMBER() OVER w AS rn, RANK() OVER w FROM items WINDOW w AS (PARTITION BY LOWER(name) ORDER BY id) ORDER BY id",
+	"SELECT *, ROW_NUMBER() OVER (ORDER BY price DESC, id) AS rn FROM items ORDER BY id",
+	"SELECT id, ROW_NUMBER() OVER (ORDER BY id), SUM(price) OVER () FROM items WHERE product_id IN (4, 1) ORDER BY id",
+	"SELECT id, ROW_NUMBER() OVER (ORDER BY id), SUM(price) OVER () FROM items WHERE qty > 1000",
+	// Without an ORDER BY the row order is not fixed: compared sorted.
+	"SELECT id, DENSE_RANK() OVER (PARTITION BY product_id % 3 ORDER BY qty) FROM items",
+	"SELECT id, SUM(price) OVER (PARTITION BY name) FROM items",
+	// ORDER BY a window function's value, and a LIMIT.
+	"SELECT id, RANK() OVER (ORDER BY price DESC) AS r FROM items ORDER BY r, id LIMIT 10 OFFSET 5",
+	"SELECT id, SUM(qty) OVER (PARTITION BY name ORDER BY id) FROM items ORDER BY 2 DESC, 1 LIMIT 20",
+}
+
+// windowRefusals are answered with 1235 naming what is not computed.
+var windowRefusals = map[string]string{
+	"SELECT id, ROW_NUMBER() OVER (ORDER BY id), RANK() OVER (ORDER BY qty) FROM items":          "different ORDER BY",
+	"SELECT id, ROW_NUMBER() OVER (PARTITION BY qty ORDER BY id), COUNT(*) OVER () FROM items":   "different PARTITION BY",
+	"SELECT id, ROW_NUMBER() OVER (ORDER BY id) + 1 FROM items":                                  "inside an expression",
+	"SELECT qty, COUNT(*), RANK() OVER (ORDER BY COUNT(*)) FROM items GROUP BY qty":              "GROUP BY",
+	"SELECT id, NTILE(3) OVER (ORDER BY id) FROM items":                                          "NTILE",
+	"SELECT id, SUM(qty) OVER (ORDER BY id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM items": "frame",
+}
+
+// windowResult is a result with its column definitions, as text.
+func windowResult(rows *sql.Rows, err error) (cols []string, out []string, _ error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range types {
+		p, s, _ := c.DecimalSize()
+		cols = append(cols, fmt.Sprintf("%s %s(%d,%d)", c.Name(), c.DatabaseTypeName(), p, s))
+	}
+	for rows.Next() {
+		vals := make([]sql.RawBytes, len(types))
+		ptrs := make([]any, len(vals))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, nil, err
+		}
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			parts[i] = "NULL"
+			if v != nil {
+				parts[i] = "'" + string(v) + "'"
+			}
+		}
+		out = append(out, strings.Join(parts, ","))
+	}
+	return cols, out, rows.Err()
+}
+
+// windowDiff compares a result of the proxy's with ref's.
+func windowDiff(q string, pc, pr []string, perr error, rc, rr []string, rerr error) string {
+	if perr != nil || rerr != nil {
+		return fmt.Sprintf("errors: proxy %v, ref %v", perr, rerr)
+	}
+	if strings.Join(pc, "|") != strings.Join(rc, "|") {
+		return fmt.Sprintf("columns: proxy %q, ref %q", pc, rc)
+	}
+	if !windowOrdered(q) {
+		pr, rr = sortedCopy(pr), sortedCopy(rr)
+	}
+	if len(pr) != len(rr) {
+		return fmt.Sprintf("proxy %d rows, ref %d rows; proxy %v ref %v", len(pr), len(rr), head(pr), head(rr))
+	}
+	for i := range pr {
+		if pr[i] != rr[i] {
+			return fmt.Sprintf("row %d: proxy %s, ref %s", i, pr[i], rr[i])
+		}
+	}
+	return ""
+}
+
+// windowOrdered: the statement has an ORDER BY of its own (not only in
+// its windows).
+func windowOrdered(q string) bool {
+	i := strings.LastIndex(strings.ToUpper(q), "ORDER BY")
+	return i >= 0 && strings.Count(q[i:], ")") <= strings.Count(q[i:], "(")
+}
+
+func TestWindowsDifferential(t *testing.T) {
+	e := newShardEnv(t)
+	loadItems(t, e)
+	// The binary protocol: the same statements prepared (no
+	// interpolation) on a connection of their own.
+	prepared := e.p.open(t, "shop")
+	compare := func(t *testing.T, q string, run func(q string) (*sql.Rows, error)) {
+		t.Helper()
+		pc, pr, perr := windowResult(run(q))
+		rc, rr, rerr := windowResult(e.ref.Query(q))
+		if d := windowDiff(q, pc, pr, perr, rc, rr, rerr); d != "" {
+			t.Errorf("%s\n    %s", q, d)
+		}
+	}
+	t.Run("text", func(t *testing.T) {
+		for _, q := range windowQueries {
+			compare(t, q, func(q string) (*sql.Rows, error) { return e.proxy.Query(q) })
+		}
+	})
+	t.Run("prepared", func(t *testing.T) {
+		for _, q := range windowQueries {
+			compare(t, q, func(q string) (*sql.Rows, error) {
+				st, err := prepared.Prepare(q)
+				if err != nil {
+					return nil, err
+				}
+				t.Cleanup(func() { st.Close() })
+				return st.Query()
+			})
+		}
+		// A placeholder outside the window: the statement is planned with
+		// its value.
+		q := "SELECT id, SUM(qty) OVER (PARTITION BY name ORDER BY id) FROM items WHERE qty > ? ORDER BY id"
+		st, err := prepared.Prepare(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		pc, pr, perr := windowResult(st.Query(7))
+		rc, rr, rerr := windowResult(e.ref.Query(strings.Replace(q, "?", "7", 1)))
+		if d := windowDiff(q, pc, pr, perr, rc, rr, rerr); d != "" {
+			t.Errorf("%s\n    %s", q, d)
+		}
+	})
+	t.Run("transaction", func(t *testing.T) {
+		// Inside a transaction the shards' streams are read one after
+		// another on the transaction's connections.
+		tx, err := e.proxy.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if _, err := tx.Exec("UPDATE items SET qty = qty + 100 WHERE id IN (3, 400)"); err != nil {
+			t.Fatal(err)
+		}
+		rtx, err := e.ref.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rtx.Rollback()
+		if _, err := rtx.Exec("UPDATE items SET qty = qty + 100 WHERE id IN (3, 400)"); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range windowQueries {
+			pc, pr, perr := windowResult(tx.Query(q))
+			rc, rr, rerr := windowResult(rtx.Query(q))
+			if d := windowDiff(q, pc, pr, perr, rc, rr, rerr); d != "" {
+				t.Errorf("%s\n    %s", q, d)
+			}
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		for q, why := range windowRefusals {
+			_, err := e.proxy.Exec(q)
+			if code, _, msg := mysqlErr(t, err); code != 1235 || !strings.Contains(msg, why) {
+				t.Errorf("%s: %d %s, want 1235 naming %q", q, code, msg, why)
+			}
+		}
+	})
+	// What MariaDB refuses, the proxy does not answer either (the shards
+	// refuse it as ref does): RANK without ORDER BY.
+	for _, q := range []string{
+		"SELECT id, RANK() OVER (PARTITION BY name) FROM items",
+	} {
+		_, perr := e.proxy.Exec(q)
+		_, rerr := e.ref.Exec(q)
+		if perr == nil || rerr == nil {
+			t.Errorf("%s: proxy %v, ref %v: both must fail", q, perr, rerr)
+			continue
+		}
+		pcode, _, _ := mysqlErr(t, perr)
+		rcode, _, _ := mysqlErr(t, rerr)
+		if pcode != rcode {
+			t.Errorf("%s: proxy %v, ref %v", q, perr, rerr)
+		}
+	}
+}
