@@ -49,6 +49,14 @@ var windowQueries = []string{
 	"SELECT *, ROW_NUMBER() OVER (ORDER BY price DESC, id) AS rn FROM items ORDER BY id",
 	"SELECT id, ROW_NUMBER() OVER (ORDER BY id), SUM(price) OVER () FROM items WHERE product_id IN (4, 1) ORDER BY id",
 	"SELECT id, ROW_NUMBER() OVER (ORDER BY id), SUM(price) OVER () FROM items WHERE qty > 1000",
+	// A window's keys name the table's columns, a select alias of the
+	// same name notwithstanding; the statement's ORDER BY names the alias.
+	"SELECT qty AS price, ROW_NUMBER() OVER (ORDER BY price DESC, id) AS rn, id FROM items ORDER BY price, id",
+	"SELECT qty AS price, SUM(id) OVER (PARTITION BY price) AS s, id FROM items ORDER BY id",
+	"SELECT LOWER(name) AS ln, COUNT(*) OVER (PARTITION BY ln ORDER BY qty + 0) AS n, id FROM items ORDER BY id",
+	// Windows without an ORDER BY beside ordered ones of the same
+	// PARTITION BY: their frame is the whole partition.
+	"SELECT id, RANK() OVER (PARTITION BY name ORDER BY qty) AS r, SUM(qty) OVER (PARTITION BY name) AS s, COUNT(*) OVER (PARTITION BY name) FROM items ORDER BY id",
 	// Without an ORDER BY the row order is not fixed: compared sorted.
 	"SELECT id, DENSE_RANK() OVER (PARTITION BY product_id % 3 ORDER BY qty) FROM items",
 	"SELECT id, SUM(price) OVER (PARTITION BY name) FROM items",

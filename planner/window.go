@@ -173,21 +173,63 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, columns columnsOf) (*Mer
 	// The shards sort by the helper columns' aliases: in a statement's
 	// ORDER BY a name is first a select alias, which the window's column
 	// of the same name would not be.
+	// byField reads a name or position of a select field as that field's
+	// expression.
+	byField := func(e ast.ExprNode) (ast.ExprNode, int) {
+		switch x := e.(type) {
+		case *ast.PositionExpr:
+			if x.N >= 1 && x.N <= len(m.fields) && m.fields[x.N-1].WildCard == nil {
+				return m.fields[x.N-1].Expr, x.N - 1
+			}
+		case *ast.ColumnNameExpr:
+			if x.Name.Table.L == "" {
+				for i, f := range m.fields {
+					if f.AsName.L != "" && f.AsName.L == x.Name.Name.L {
+						return f.Expr, i
+					}
+				}
+			}
+		}
+		return e, -1
+	}
 	var shardOrder []*ast.ByItem
 	key := func(e ast.ExprNode, desc bool) {
 		k := engine.SortKey{Value: hidden(e), Weight: weight(e), Desc: desc}
 		m.Keys = append(m.Keys, k)
 		shardOrder = append(shardOrder, &ast.ByItem{Expr: &ast.ColumnNameExpr{Name: &ast.ColumnName{Name: ast.NewCIStr(fmt.Sprintf("__sg_%d", k.Value))}}, Desc: desc})
 	}
+	// MariaDB resolves a window's keys as it does GROUP BY (PARTITION BY:
+	// a name is the tables' column first) and ORDER BY (a select alias
+	// or position first; inside an expression the tables' column first):
+	// the helper columns the shards compute must read the same.
 	if partition != nil {
 		for _, item := range partition.Items {
-			key(item.Expr, false)
+			expr, field := byField(item.Expr)
+			if c, ok := item.Expr.(*ast.ColumnNameExpr); ok && field >= 0 {
+				if isColumn, _ := columns(c.Name.Name.L); isColumn {
+					expr, field = item.Expr, -1
+				}
+			}
+			if field >= 0 && hasWindow(expr) {
+				return nil, refuse("a window over a window function")
+			}
+			key(expr, false)
 		}
 	}
 	m.WindowPartition = len(m.Keys)
 	if order != nil {
 		for _, item := range order.Items {
-			key(item.Expr, item.Desc)
+			expr, field := byField(item.Expr)
+			if field < 0 {
+				var err error
+				if expr, err = m.unalias(expr, columns); err != nil {
+					return nil, err
+				}
+			}
+			if hasWindow(expr) {
+				return nil, refuse("a window over a window function")
+			}
+			key(expr, item.Desc)
 		}
 	}
 
@@ -196,22 +238,7 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, columns columnsOf) (*Mer
 	// shards compute (value and weight string, for its collation).
 	if sel.OrderBy != nil {
 		for _, item := range sel.OrderBy.Items {
-			expr, field := item.Expr, -1
-			switch x := item.Expr.(type) {
-			case *ast.PositionExpr:
-				if x.N >= 1 && x.N <= len(m.fields) && m.fields[x.N-1].WildCard == nil {
-					expr, field = m.fields[x.N-1].Expr, x.N-1
-				}
-			case *ast.ColumnNameExpr:
-				if x.Name.Table.L == "" {
-					for i, f := range m.fields {
-						if f.AsName.L != "" && f.AsName.L == x.Name.Name.L {
-							expr, field = f.Expr, i
-							break
-						}
-					}
-				}
-			}
+			expr, field := byField(item.Expr)
 			text, _ := parser.RestoreIn(item.Expr, parser.TextMode{})
 			switch {
 			case field >= 0 && windowField[field]:
