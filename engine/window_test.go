@@ -150,7 +150,7 @@ func TestWindowMemory(t *testing.T) {
 		{"whole partition is held", WindowFunc{Kind: WinSum, Field: 1, Arg: 4, Frame: FramePartition}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			vc := newCursor(t).withMemory(64 << 10).on("q", rs(c, in...))
+			vc := newCursor(t).withMemory(64<<10).on("q", rs(c, in...))
 			w := &Window{Input: &Route{Cluster: "c1", SQL: "q"}, Partition: []SortKey{{Value: 0, Weight: 1}}, Order: []SortKey{{Value: 2, Weight: 3}}, Funcs: []WindowFunc{tt.fn}, Hidden: 5}
 			rw := &recWriter{}
 			err := w.Execute(vc, rw)
