@@ -409,9 +409,24 @@ func TestMergeRandom(t *testing.T) {
 				q = fmt.Sprintf("SELECT %s AS g, COUNT(*) FROM items WHERE %sEXISTS (SELECT 1 FROM picks WHERE note = '%s') GROUP BY g ORDER BY g", pick("qty", "product_id"), pick("", "NOT "), note)
 			}
 		case 5:
-			// Windows partitioned by the shard key.
-			fn := pick("ROW_NUMBER()", "RANK()", "SUM(qty)", "COUNT(*)", "LAG(id)", "MAX(price)")
-			q = fmt.Sprintf("SELECT id, product_id, %s OVER (PARTITION BY product_id ORDER BY id) AS w FROM items%s ORDER BY product_id%s, id%s", fn, where(), dir(), limit())
+			// Windows: partitioned by the shard key (whole on each
+			// shard) or not (computed by the proxy over merged rows).
+			// Functions that number rows get a total order (id last);
+			// the others may order by keys with ties and NULLs.
+			part := pick("PARTITION BY product_id ", "PARTITION BY name ", "PARTITION BY qty % 3 ", "PARTITION BY DATE(created) ", "")
+			fn := pick("ROW_NUMBER()", "LAG(id)", "LEAD(price, 2)", "LAG(created, 3)", "RANK()", "DENSE_RANK()", "SUM(qty)", "COUNT(*)", "COUNT(price)", "AVG(price)", "SUM(score)", "MAX(price)", "MIN(created)")
+			order := pick("ORDER BY id", "ORDER BY price DESC, id", "ORDER BY created, id")
+			if !strings.HasPrefix(fn, "ROW_NUMBER") && !strings.HasPrefix(fn, "L") {
+				order = pick(order, "ORDER BY qty", "ORDER BY LOWER(name) DESC", "ORDER BY DATE(created)")
+				if !strings.Contains(fn, "RANK") {
+					order += pick("", " ROWS UNBOUNDED PRECEDING", " RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING")
+					if strings.HasSuffix(order, "ROWS UNBOUNDED PRECEDING") && !strings.HasSuffix(order, "id ROWS UNBOUNDED PRECEDING") {
+						order = "ORDER BY id ROWS UNBOUNDED PRECEDING" // running over ties: any order
+					}
+					order = pick(order, "")
+				}
+			}
+			q = fmt.Sprintf("SELECT id, product_id, %s OVER (%s%s) AS w FROM items%s ORDER BY %s, id%s", fn, part, order, where(), pick("product_id"+dir(), "w"+dir(), "id"), limit())
 		case 6:
 			// Self-joins on the shard key.
 			q = fmt.Sprintf("SELECT a.id, b.id, a.qty + b.qty FROM items a JOIN items b ON a.product_id = b.product_id AND a.id < b.id WHERE a.qty > %d AND b.qty > %d ORDER BY a.id, b.id%s",
