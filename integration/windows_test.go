@@ -218,6 +218,22 @@ func TestWindowsDifferential(t *testing.T) {
 			}
 		}
 	})
+	t.Run("explain", func(t *testing.T) {
+		// EXPLAIN SHARDGATE names the primitive and what it computes.
+		rows, err := e.proxy.Query("EXPLAIN SHARDGATE SELECT id, RANK() OVER (PARTITION BY name ORDER BY qty) AS r FROM items ORDER BY r, id LIMIT 3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := strings.Join(rowsText(t, "EXPLAIN SHARDGATE", rows), "\n")
+		for _, want := range []string{
+			"merge: merge window partitions by h0 asc, h2 asc; compute windows RANK() OVER (PARTITION BY `name` ORDER BY `qty`); sort in memory by `r`, `id`; limit 3 offset 0",
+			"\n      Window RANK() OVER (PARTITION BY `name` ORDER BY `qty`) partition by h0 asc order by h2 asc\n        MergeSort by h0 asc, h2 asc",
+		} {
+			if !strings.Contains(plan, want) {
+				t.Errorf("EXPLAIN SHARDGATE lacks %q:\n%s", want, plan)
+			}
+		}
+	})
 	// What MariaDB refuses, the proxy does not answer either (the shards
 	// refuse it as ref does): RANK without ORDER BY.
 	for _, q := range []string{
