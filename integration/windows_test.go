@@ -57,6 +57,9 @@ var windowQueries = []string{
 	// Windows without an ORDER BY beside ordered ones of the same
 	// PARTITION BY: their frame is the whole partition.
 	"SELECT id, RANK() OVER (PARTITION BY name ORDER BY qty) AS r, SUM(qty) OVER (PARTITION BY name) AS s, COUNT(*) OVER (PARTITION BY name) FROM items ORDER BY id",
+	// Partitioned by the shard key of an outer join's inner side: its
+	// NULL-extended rows (from every shard) are one partition.
+	"SELECT b.id, COUNT(*) OVER (PARTITION BY a.product_id) AS n, SUM(b.qty) OVER (PARTITION BY a.product_id ORDER BY b.id) FROM items a RIGHT JOIN items b ON a.product_id = b.product_id AND a.id = b.id AND a.qty > 5 ORDER BY b.id",
 	// Without an ORDER BY the row order is not fixed: compared sorted.
 	"SELECT id, DENSE_RANK() OVER (PARTITION BY product_id % 3 ORDER BY qty) FROM items",
 	"SELECT id, SUM(price) OVER (PARTITION BY name) FROM items",
