@@ -1,9 +1,12 @@
 package integration
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -212,6 +215,63 @@ func TestWindowsDifferential(t *testing.T) {
 				t.Errorf("%s\n    %s", q, d)
 			}
 		}
+	})
+	t.Run("session settings", func(t *testing.T) {
+		// A connection character set other than the tables' (the weight
+		// strings and values the shards send are in it), and an sql_mode
+		// that changes what the statement's text means.
+		ctx := context.Background()
+		for _, set := range []string{"SET NAMES latin1", "SET SESSION sql_mode = 'ANSI_QUOTES,PIPES_AS_CONCAT,NO_BACKSLASH_ESCAPES'"} {
+			pc, err := e.proxy.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := e.ref.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []*sql.Conn{pc, rc} {
+				if _, err := c.ExecContext(ctx, set); err != nil {
+					t.Fatalf("%s: %v", set, err)
+				}
+			}
+			for _, q := range []string{
+				"SELECT id, name, ROW_NUMBER() OVER (PARTITION BY name ORDER BY id) AS rn, LAG(name) OVER (PARTITION BY name ORDER BY id) FROM items ORDER BY id",
+				"SELECT id, name || '!' AS x, RANK() OVER (ORDER BY name || '!' DESC) AS r FROM items ORDER BY r, id",
+				"SELECT id, MIN(LOWER(name)) OVER (PARTITION BY qty % 5 ORDER BY id) FROM items WHERE name > 'b' ORDER BY id",
+			} {
+				pcols, prows, perr := windowResult(pc.QueryContext(ctx, q))
+				rcols, rrows, rerr := windowResult(rc.QueryContext(ctx, q))
+				if d := windowDiff(q, pcols, prows, perr, rcols, rrows, rerr); d != "" {
+					t.Errorf("%s; %s\n    %s", set, q, d)
+				}
+			}
+			// Back to the pool's defaults before another test takes them.
+			pc.Raw(func(any) error { return driver.ErrBadConn })
+			rc.Raw(func(any) error { return driver.ErrBadConn })
+			pc.Close()
+			rc.Close()
+		}
+	})
+	t.Run("concurrent", func(t *testing.T) {
+		// Plans are shared: clients running the same statements at once
+		// each get their own answers.
+		var wg sync.WaitGroup
+		for c := 0; c < 4; c++ {
+			wg.Add(1)
+			go func(c int) {
+				defer wg.Done()
+				for i := range windowQueries {
+					q := windowQueries[(i+c*7)%len(windowQueries)]
+					pc, pr, perr := windowResult(e.proxy.Query(q))
+					rc, rr, rerr := windowResult(e.ref.Query(q))
+					if d := windowDiff(q, pc, pr, perr, rc, rr, rerr); d != "" {
+						t.Errorf("client %d: %s\n    %s", c, q, d)
+					}
+				}
+			}(c)
+		}
+		wg.Wait()
 	})
 	t.Run("refused", func(t *testing.T) {
 		for q, why := range windowRefusals {
