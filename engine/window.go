@@ -63,6 +63,12 @@ type WindowFunc struct {
 	// Unordered: the function's window has no ORDER BY (others' have):
 	// every row of the partition is its peer.
 	Unordered bool
+	// Sorted: the statement's ORDER BY sorts by the value of LAG, LEAD,
+	// MIN or MAX, which is then also written with its weight string (for
+	// the argument's collation) into the helper columns Slot and Slot+1
+	// (ArgWeight is the argument's weight string, for LAG and LEAD too).
+	Sorted bool
+	Slot   int
 	// Text is the function as written, for EXPLAIN.
 	Text string
 }
@@ -134,7 +140,7 @@ func (w *Window) Open(vc Cursor) (Rows, error) {
 		if f.Arg >= 0 {
 			kind = kindOf(cols[base+f.Arg].Type)
 		}
-		if field < 0 || field >= base {
+		if field < 0 || field >= base || (f.Sorted && base+f.Slot+1 >= len(cols)) {
 			err := wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: a shard returned fewer columns than asked")
 			in.Close(err)
 			return nil, err
@@ -155,10 +161,10 @@ func (w *Window) Open(vc Cursor) (Rows, error) {
 // pendingRow is a row whose window values are not all known yet.
 type pendingRow struct {
 	row *Row
-	// vals are the computed values, one per function (nil: NULL); set
-	// marks those known.
-	vals [][]byte
-	set  []bool
+	// vals are the computed values, one per function (nil: NULL), and
+	// their weight strings (Sorted); set marks those known.
+	vals, weights [][]byte
+	set           []bool
 	left int // values not yet known
 	pos  int64
 	mem  int64 // reserved from the account
@@ -191,9 +197,9 @@ type windowRows struct {
 	lagMem    int64
 }
 
-// lagValue is one past argument LAG may read.
+// lagValue is one past argument LAG may read, with its weight string.
 type lagValue struct {
-	v    []byte
+	v, w []byte
 	null bool
 }
 
@@ -246,6 +252,11 @@ func (wr *windowRows) emit() *Row {
 	out := &Row{Vals: append([][]byte(nil), r.Vals...), Nulls: append([]bool(nil), r.Nulls...), Src: r.Src, raw: r.raw}
 	for i, f := range wr.fields {
 		out.Vals[f], out.Nulls[f] = p.vals[i], p.vals[i] == nil
+		if fn := wr.w.Funcs[i]; fn.Sorted {
+			h := wr.base + fn.Slot
+			out.Vals[h], out.Nulls[h] = p.vals[i], p.vals[i] == nil
+			out.Vals[h+1], out.Nulls[h+1] = p.weights[i], p.vals[i] == nil
+		}
 	}
 	return out
 }
@@ -272,8 +283,8 @@ func (wr *windowRows) add(r *Row) error {
 		wr.peerStart = len(wr.queue)
 	}
 	n := len(wr.w.Funcs)
-	p := &pendingRow{row: r, vals: make([][]byte, n), set: make([]bool, n), left: n, pos: wr.pos}
-	p.mem = r.Memory() + memory.Slice(n, int64(unsafe.Sizeof([]byte(nil))), true) + memory.Bytes(n) +
+	p := &pendingRow{row: r, vals: make([][]byte, n), weights: make([][]byte, n), set: make([]bool, n), left: n, pos: wr.pos}
+	p.mem = r.Memory() + 2*memory.Slice(n, int64(unsafe.Sizeof([]byte(nil))), true) + memory.Bytes(n) +
 		memory.Alloc(int64(unsafe.Sizeof(pendingRow{})), true) + int64(unsafe.Sizeof(p))
 	if err := wr.acct.Grow(p.mem); err != nil {
 		return windowMemoryError(err)
@@ -300,12 +311,12 @@ func (wr *windowRows) add(r *Row) error {
 		case WinLead:
 			// This row is LEAD's value for the row Offset before it.
 			if back := int64(len(wr.queue)-1) - f.Offset; back >= 0 && p.pos-f.Offset >= 0 {
-				wr.set(wr.queue[back], i, wr.copyArg(r, f.Arg))
+				wr.setW(wr.queue[back], i, wr.copyArg(r, f.Arg), wr.copyArg(r, f.ArgWeight))
 			}
 		default:
 			wr.accumulate(i, f, r)
 			if f.Frame == FrameRows {
-				wr.set(p, i, wr.aggText(i))
+				wr.setW(p, i, wr.aggText(i), wr.states[i].bestW)
 			}
 		}
 	}
@@ -321,10 +332,10 @@ func (wr *windowRows) lag(p *pendingRow, i int, f WindowFunc, r *Row) error {
 		if v.null {
 			wr.set(p, i, nil)
 		} else {
-			wr.set(p, i, v.v)
+			wr.setW(p, i, v.v, v.w)
 		}
 	} else if f.Offset == 0 {
-		wr.set(p, i, wr.copyArg(r, f.Arg))
+		wr.setW(p, i, wr.copyArg(r, f.Arg), wr.copyArg(r, f.ArgWeight))
 	} else {
 		wr.set(p, i, wr.copyArg(r, f.Default))
 	}
@@ -333,9 +344,9 @@ func (wr *windowRows) lag(p *pendingRow, i int, f WindowFunc, r *Row) error {
 	}
 	v := lagValue{null: r.Nulls[wr.base+f.Arg]}
 	if !v.null {
-		v.v = append(make([]byte, 0, len(r.Vals[wr.base+f.Arg])), r.Vals[wr.base+f.Arg]...)
+		v.v, v.w = wr.copyArg(r, f.Arg), wr.copyArg(r, f.ArgWeight)
 	}
-	need := memory.Bytes(cap(v.v)) + int64(unsafe.Sizeof(v))
+	need := memory.Bytes(cap(v.v)) + memory.Bytes(cap(v.w)) + int64(unsafe.Sizeof(v))
 	if err := wr.acct.Grow(need); err != nil {
 		return windowMemoryError(err)
 	}
@@ -343,7 +354,7 @@ func (wr *windowRows) lag(p *pendingRow, i int, f WindowFunc, r *Row) error {
 	past = append(past, v)
 	if int64(len(past)) > f.Offset {
 		old := past[0]
-		gone := memory.Bytes(cap(old.v)) + int64(unsafe.Sizeof(old))
+		gone := memory.Bytes(cap(old.v)) + memory.Bytes(cap(old.w)) + int64(unsafe.Sizeof(old))
 		wr.acct.Shrink(gone)
 		wr.lagMem -= gone
 		past[0] = lagValue{}
@@ -363,11 +374,14 @@ func (wr *windowRows) copyArg(r *Row, h int) []byte {
 	return append(make([]byte, 0, len(v)), v...)
 }
 
-func (wr *windowRows) set(p *pendingRow, i int, v []byte) {
+func (wr *windowRows) set(p *pendingRow, i int, v []byte) { wr.setW(p, i, v, nil) }
+
+// setW gives p function i's value v, whose weight string is w (Sorted).
+func (wr *windowRows) setW(p *pendingRow, i int, v, w []byte) {
 	if p.set[i] {
 		return
 	}
-	p.vals[i], p.set[i] = v, true
+	p.vals[i], p.weights[i], p.set[i] = v, w, true
 	p.left--
 }
 
@@ -454,9 +468,9 @@ func (wr *windowRows) endPeers() {
 		if !f.aggregate() || f.Frame != FramePeers {
 			continue
 		}
-		v := wr.aggText(i)
+		v, w := wr.aggText(i), wr.states[i].bestW
 		for _, p := range wr.queue[max(wr.peerStart, 0):] {
-			wr.set(p, i, v)
+			wr.setW(p, i, v, w)
 		}
 	}
 }
@@ -470,19 +484,19 @@ func (wr *windowRows) endPartition() {
 	}
 	wr.endPeers()
 	for i, f := range wr.w.Funcs {
-		var v []byte
+		var v, w []byte
 		switch {
 		case f.aggregate() && f.Frame == FramePartition:
-			v = wr.aggText(i)
+			v, w = wr.aggText(i), wr.states[i].bestW
 		case f.Kind == WinLead:
 		default:
 			continue
 		}
 		for _, p := range wr.queue {
 			if f.Kind == WinLead && !p.set[i] {
-				v = wr.copyArg(p.row, f.Default)
+				v = wr.copyArg(p.row, f.Default) // no weight: see Sorted
 			}
-			wr.set(p, i, v)
+			wr.setW(p, i, v, w)
 		}
 	}
 }

@@ -192,3 +192,31 @@ func TestWindowDescribe(t *testing.T) {
 		t.Errorf("summary %q, want %q", got, want)
 	}
 }
+
+// Sorted: LAG's and MAX's values are also written, with their weight
+// strings, into their helper slots, where a MemorySort compares them by
+// collation.
+func TestWindowSortedSlots(t *testing.T) {
+	c := cols("id", tLong, "l", tString, "m", tString, "h0", tLong, "h1", tString, "h2", tString, "h3", tString, "h4", tString, "h5", tString, "h6", tString, "h7", tString)
+	r := func(id int, name string) vals {
+		return row(id, "x", "x", id, strconv.Itoa(id), name, ci(name), "slot", "slot", "slot", "slot")
+	}
+	vc := newCursor(t).on("q", rs(c, r(1, "b"), r(2, "a"), r(3, "C")))
+	w := &Window{Input: &Route{Cluster: "c1", SQL: "q"}, Order: []SortKey{{Value: 0, Weight: 1}}, Hidden: 8, Funcs: []WindowFunc{
+		{Kind: WinLag, Field: 1, Arg: 2, ArgWeight: 3, Offset: 1, Default: -1, Sorted: true, Slot: 4},
+		{Kind: WinMax, Field: 2, Arg: 2, ArgWeight: 3, Sorted: true, Slot: 6},
+	}}
+	sorted := &MemorySort{Input: w, Hidden: 8, Keys: []MemorySortKey{{Key: &SortKey{Value: 4, Weight: 5}, Desc: true}, {Key: &SortKey{Value: 6, Weight: 7}}}}
+	rw := &recWriter{}
+	got := wantComplete(t, vc, rw, sorted.Execute(vc, rw))
+	var out []string
+	for _, r := range got.rows {
+		out = append(out, strings.Join([]string{r[0], r[1], r[2], r[7], r[8], r[9], r[10]}, ":"))
+	}
+	// LAG: NULL, b, a; MAX by weight: b, b, C. Sorted by LAG descending
+	// (NULL last), then MAX.
+	want := "2:b:b:b:B:b:B 3:a:C:a:A:C:C 1:" + NULL + ":b:" + NULL + ":" + NULL + ":b:B"
+	if s := strings.Join(out, " "); s != want {
+		t.Errorf("got  %s\nwant %s", s, want)
+	}
+}

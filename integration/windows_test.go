@@ -69,6 +69,10 @@ var windowQueries = []string{
 	// ORDER BY a window function's value, and a LIMIT.
 	"SELECT id, RANK() OVER (ORDER BY price DESC) AS r FROM items ORDER BY r, id LIMIT 10 OFFSET 5",
 	"SELECT id, SUM(qty) OVER (PARTITION BY name ORDER BY id) FROM items ORDER BY 2 DESC, 1 LIMIT 20",
+	// ORDER BY a window value that is a string: by its collation.
+	"SELECT id, LAG(name) OVER (ORDER BY id) AS l FROM items ORDER BY l, id",
+	"SELECT id, MAX(LOWER(name)) OVER (PARTITION BY qty) AS m, LEAD(name, 2) OVER (PARTITION BY qty ORDER BY id) AS ld FROM items ORDER BY m DESC, ld, id LIMIT 50",
+	"SELECT id, MIN(created) OVER (PARTITION BY name ORDER BY id) AS mc FROM items ORDER BY mc DESC, 1",
 }
 
 // windowRefusals are answered with 1235 naming what is not computed.

@@ -73,7 +73,7 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, columns columnsOf) (*Mer
 	var order *ast.OrderByClause
 	var partText, orderText string
 	var unordered []bool
-	windowField := map[int]bool{}
+	windowField := map[int]int{} // select field → its WindowFuncs index + 1
 	for i, f := range m.fields {
 		if f.WildCard != nil {
 			continue
@@ -151,8 +151,8 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, columns columnsOf) (*Mer
 		default:
 			return nil, refuse("%s", strings.ToUpper(w.Name)+"()")
 		}
-		windowField[i] = true
 		m.WindowFuncs = append(m.WindowFuncs, wf)
+		windowField[i] = len(m.WindowFuncs)
 	}
 	if len(m.WindowFuncs) == 0 {
 		return nil, refuse("a window function outside the select list")
@@ -241,7 +241,28 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, columns columnsOf) (*Mer
 			expr, field := byField(item.Expr)
 			text, _ := parser.RestoreIn(item.Expr, parser.TextMode{})
 			switch {
-			case field >= 0 && windowField[field]:
+			case field >= 0 && windowField[field] > 0:
+				wf := &m.WindowFuncs[windowField[field]-1]
+				switch wf.Kind {
+				case engine.WinLag, engine.WinLead, engine.WinMin, engine.WinMax:
+					// Its value is the argument's (a string, compared by
+					// collation): the proxy writes it and its weight
+					// string where the shards computed the argument's.
+					if wf.Default >= 0 {
+						return nil, refuse("an ORDER BY over %s with a default", wf.Text)
+					}
+					if !wf.Sorted {
+						arg := m.fields[field].Expr.(*ast.WindowFuncExpr).Args[0]
+						wf.Sorted, wf.Slot = true, hidden(arg)
+						weight(arg)
+						if wf.ArgWeight < 0 {
+							wf.ArgWeight = weight(arg)
+						}
+					}
+					k := engine.SortKey{Value: wf.Slot, Weight: wf.Slot + 1}
+					m.WindowSort = append(m.WindowSort, engine.MemorySortKey{Key: &k, Desc: item.Desc, Text: text})
+					continue
+				}
 				if firstWild >= 0 && field > firstWild {
 					return nil, refuse("ORDER BY a window function after *")
 				}

@@ -9,6 +9,10 @@ SELECT id, LAG(body) OVER w, LEAD(score, 2) OVER w, MIN(body) OVER w FROM commen
 SELECT id, SUM(score) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING), SUM(score) OVER (ORDER BY id), MAX(score) OVER (ORDER BY id RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) FROM comments
 SELECT *, ROW_NUMBER() OVER (PARTITION BY body ORDER BY id) AS rn FROM comments
 SELECT user_id AS score, ROW_NUMBER() OVER (ORDER BY score, id) FROM comments ORDER BY score DESC
+-- ORDER BY a window value that is the argument's (a string): the proxy
+-- writes it and its weight string into helper slots the shards fill with
+-- the argument's.
+SELECT id, LAG(body) OVER (ORDER BY id) AS l, MAX(body) OVER (ORDER BY id) AS m FROM comments ORDER BY l DESC, m LIMIT 5
 -- Windows partitioned by the shard key stay whole on each shard.
 SELECT id, ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY id) FROM comments
 -- Refused: what the proxy does not compute.
