@@ -165,9 +165,9 @@ type pendingRow struct {
 	// their weight strings (Sorted); set marks those known.
 	vals, weights [][]byte
 	set           []bool
-	left int // values not yet known
-	pos  int64
-	mem  int64 // reserved from the account
+	left          int // values not yet known
+	pos           int64
+	mem           int64 // reserved from the account
 }
 
 type windowRows struct {
