@@ -63,6 +63,9 @@ var windowQueries = []string{
 	// Partitioned by the shard key of an outer join's inner side: its
 	// NULL-extended rows (from every shard) are one partition.
 	"SELECT b.id, COUNT(*) OVER (PARTITION BY a.product_id) AS n, SUM(b.qty) OVER (PARTITION BY a.product_id ORDER BY b.id) FROM items a RIGHT JOIN items b ON a.product_id = b.product_id AND a.id = b.id AND a.qty > 5 ORDER BY b.id",
+	// Over groups of the shard key (whole on each shard, HAVING there).
+	"SELECT product_id, COUNT(*) AS n, SUM(COUNT(*)) OVER () AS t, RANK() OVER (ORDER BY COUNT(*) DESC) AS r, AVG(SUM(price)) OVER (ORDER BY COUNT(*) DESC) FROM items GROUP BY product_id ORDER BY product_id",
+	"SELECT product_id, SUM(qty) AS s, ROW_NUMBER() OVER (ORDER BY SUM(qty) DESC, product_id) AS rn FROM items GROUP BY product_id HAVING COUNT(*) > 20 ORDER BY rn LIMIT 5",
 	// Without an ORDER BY the row order is not fixed: compared sorted.
 	"SELECT id, DENSE_RANK() OVER (PARTITION BY product_id % 3 ORDER BY qty) FROM items",
 	"SELECT id, SUM(price) OVER (PARTITION BY name) FROM items",
@@ -80,7 +83,8 @@ var windowRefusals = map[string]string{
 	"SELECT id, ROW_NUMBER() OVER (ORDER BY id), RANK() OVER (ORDER BY qty) FROM items":          "different ORDER BY",
 	"SELECT id, ROW_NUMBER() OVER (PARTITION BY qty ORDER BY id), COUNT(*) OVER () FROM items":   "different PARTITION BY",
 	"SELECT id, ROW_NUMBER() OVER (ORDER BY id) + 1 FROM items":                                  "inside an expression",
-	"SELECT qty, COUNT(*), RANK() OVER (ORDER BY COUNT(*)) FROM items GROUP BY qty":              "GROUP BY",
+	"SELECT qty, COUNT(*), RANK() OVER (ORDER BY COUNT(*)) FROM items GROUP BY qty":              "GROUP BY includes its shard key",
+	"SELECT SUM(qty), RANK() OVER (ORDER BY SUM(qty)) FROM items":                                "GROUP BY includes its shard key",
 	"SELECT id, NTILE(3) OVER (ORDER BY id) FROM items":                                          "NTILE",
 	"SELECT id, SUM(qty) OVER (ORDER BY id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM items": "frame",
 }

@@ -82,9 +82,10 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 		grouped := n.GroupBy != nil || hasAggregate(n)
 		// Windows not PARTITION BY the shard key (or over groups that
 		// span shards) are computed by the proxy over the merged rows.
-		windows := hasWindow(n) && (!pl.windowsLocal(n, sharded, f) || grouped && !pl.groupsLocal(n, sharded, f))
-		if windows && grouped {
-			return nil, notSupported("window functions together with GROUP BY or aggregates over sharded table %s across several shards are supported only when every window is PARTITION BY its shard key and the GROUP BY includes it (each partition and group then lives in one physical table)", sharded[0].qualified())
+		localGroups := grouped && n.GroupBy != nil && pl.groupsLocal(n, sharded, f)
+		windows := hasWindow(n) && (!pl.windowsLocal(n, sharded, f) || grouped && !localGroups)
+		if windows && grouped && !localGroups {
+			return nil, notSupported("window functions together with GROUP BY or aggregates over sharded table %s across several shards are supported only when the GROUP BY includes its shard key (each group then lives in one physical table)", sharded[0].qualified())
 		}
 		if n.From != nil && outerJoinRepeats(n.From.TableRefs, sharded, f.DB) {
 			return nil, notSupported("an outer join whose preserved side reads no sharded table and whose other side reads sharded table %s across several shards is not supported: every shard would return the rows it does not join", sharded[0].qualified())
@@ -95,7 +96,7 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 		if windows {
 			keepColumnNames(n) // before helper columns are added
 			var err error
-			if spec, err = windowMergeSpec(n, sharded[0].qualified(), fromColumns(n, f)); err != nil {
+			if spec, err = windowMergeSpec(n, sharded[0].qualified(), localGroups, fromColumns(n, f)); err != nil {
 				return nil, err
 			}
 		} else if n.GroupBy != nil || n.Having != nil || hasAggregate(n) || n.OrderBy != nil || n.Limit != nil || n.Distinct {

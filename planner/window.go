@@ -21,8 +21,11 @@ import (
 // definitions (a SUM's DECIMAL scale, an AVG's) come from there, and the
 // values are replaced. Every window must share one PARTITION BY and ORDER
 // BY (one sort order serves them all); frames may differ among the
-// aggregates, within what engine.WindowFrame covers.
-func windowMergeSpec(sel *ast.SelectStmt, table string, columns columnsOf) (*MergeSpec, error) {
+// aggregates, within what engine.WindowFrame covers. localGroups: the
+// statement groups by the shard key (see groupsLocal), so each shard
+// returns whole groups, after their HAVING, and the windows run over them
+// as over rows.
+func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns columnsOf) (*MergeSpec, error) {
 	m := &MergeSpec{Count: -1, aggIndex: map[string]int{}, groupKey: map[string]int{}}
 	refuse := func(format string, args ...any) error {
 		return notSupported("window functions over sharded table %s across several shards (not PARTITION BY its shard key) with %s are not supported by this version",
@@ -33,7 +36,7 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, columns columnsOf) (*Mer
 		// Rows are compared by each field's weight string, and MariaDB
 		// takes no window function inside WEIGHT_STRING (4015).
 		return nil, refuse("SELECT DISTINCT")
-	case sel.Having != nil:
+	case sel.Having != nil && !localGroups:
 		return nil, refuse("HAVING")
 	}
 	if sel.Limit != nil {

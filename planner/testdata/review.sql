@@ -51,7 +51,6 @@ SELECT DISTINCT product_id, COUNT(*) OVER (PARTITION BY product_id) FROM comment
 SELECT product_id, NTILE(2) OVER (PARTITION BY product_id ORDER BY id) FROM items
 -- error
 SELECT c.id, (SELECT ROW_NUMBER() OVER (ORDER BY d.id) FROM comments d WHERE d.product_id = c.product_id LIMIT 1) FROM comments c
--- error
 SELECT product_id, SUM(COUNT(*)) OVER () FROM comments GROUP BY product_id
 -- error
 SELECT product_id, ROW_NUMBER() OVER w FROM comments WINDOW w AS (PARTITION BY product_id) ORDER BY ROW_NUMBER() OVER (ORDER BY id)

@@ -30,3 +30,8 @@ SELECT user_id, COUNT(*), RANK() OVER (ORDER BY COUNT(*)) FROM comments GROUP BY
 SELECT id FROM comments ORDER BY ROW_NUMBER() OVER (ORDER BY id)
 -- error
 SELECT id, LAG(score, ?) OVER (ORDER BY id) FROM comments
+-- Windows over groups of the shard key: each shard returns whole groups
+-- (HAVING applied there), and the proxy computes the windows over them.
+SELECT product_id, SUM(score) AS s, RANK() OVER (ORDER BY SUM(score) DESC) AS r FROM comments GROUP BY product_id HAVING COUNT(*) > 1 ORDER BY r, product_id LIMIT 10
+-- error
+SELECT user_id, SUM(score), RANK() OVER (ORDER BY SUM(score) DESC) FROM comments GROUP BY user_id
