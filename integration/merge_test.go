@@ -427,6 +427,12 @@ func TestMergeRandom(t *testing.T) {
 				}
 			}
 			q = fmt.Sprintf("SELECT id, product_id, %s OVER (%s%s) AS w FROM items%s ORDER BY %s, id%s", fn, part, order, where(), pick("product_id"+dir(), "w"+dir(), "id"), limit())
+			if rng.Intn(4) == 0 {
+				// Over groups of the shard key.
+				fn := pick("RANK()", "DENSE_RANK()", "ROW_NUMBER()", "SUM(COUNT(*))", "AVG(SUM(qty))", "LAG(SUM(price))", "MAX(MIN(created))")
+				q = fmt.Sprintf("SELECT product_id, COUNT(*) AS n, %s OVER (ORDER BY %s, product_id) AS w FROM items%s GROUP BY product_id ORDER BY %s, product_id%s",
+					fn, pick("COUNT(*) DESC", "SUM(price)", "MAX(qty)"), where(), pick("w"+dir(), "n"+dir(), "product_id"), limit())
+			}
 		case 6:
 			// Self-joins on the shard key.
 			q = fmt.Sprintf("SELECT a.id, b.id, a.qty + b.qty FROM items a JOIN items b ON a.product_id = b.product_id AND a.id < b.id WHERE a.qty > %d AND b.qty > %d ORDER BY a.id, b.id%s",
