@@ -122,15 +122,14 @@ func (w *Window) Open(vc Cursor) (Rows, error) {
 	}
 	cols := in.cols
 	base := len(cols) - w.Hidden
+	if base < 0 {
+		// Every helper offset the planner gave is below Hidden.
+		err := wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: a shard returned fewer columns than asked")
+		in.Close(err)
+		return nil, err
+	}
 	wr := &windowRows{w: w, in: in, cols: cols, base: base, acct: vc.Memory(),
 		partition: newComparer(w.Partition, cols, w.Hidden), order: newComparer(w.Order, cols, w.Hidden)}
-	for _, k := range append(append([]SortKey(nil), w.Partition...), w.Order...) {
-		if base+k.Weight >= len(cols) || base < 0 {
-			err := wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: a shard returned fewer columns than asked")
-			in.Close(err)
-			return nil, err
-		}
-	}
 	for _, f := range w.Funcs {
 		field := f.Field
 		if f.FromEnd {

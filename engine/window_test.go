@@ -220,3 +220,14 @@ func TestWindowSortedSlots(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", s, want)
 	}
 }
+
+// A shard that returns fewer columns than the helpers asked fails the
+// statement; it never panics.
+func TestWindowShortRow(t *testing.T) {
+	vc := newCursor(t).on("q", rs(cols("id", tLong), row(1)))
+	w := &Window{Input: &Route{Cluster: "c1", SQL: "q"}, Order: []SortKey{{Value: 0, Weight: 1}}, Funcs: []WindowFunc{{Kind: WinRowNumber, Field: 0, Arg: -1}}, Hidden: 2}
+	rw := &recWriter{}
+	err := w.Execute(vc, rw)
+	wantFailed(t, vc, rw, err)
+	wantCode(t, err, mysql.ER_UNKNOWN_ERROR, "fewer columns")
+}
