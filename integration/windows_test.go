@@ -66,6 +66,8 @@ var windowQueries = []string{
 	// Over groups of the shard key (whole on each shard, HAVING there).
 	"SELECT product_id, COUNT(*) AS n, SUM(COUNT(*)) OVER () AS t, RANK() OVER (ORDER BY COUNT(*) DESC) AS r, AVG(SUM(price)) OVER (ORDER BY COUNT(*) DESC) FROM items GROUP BY product_id ORDER BY product_id",
 	"SELECT product_id, SUM(qty) AS s, ROW_NUMBER() OVER (ORDER BY SUM(qty) DESC, product_id) AS rn FROM items GROUP BY product_id HAVING COUNT(*) > 20 ORDER BY rn LIMIT 5",
+	// A part of a UNION ALL, computed as it would be alone.
+	"SELECT id, ROW_NUMBER() OVER (ORDER BY price, id) AS rn FROM items UNION ALL SELECT id, COUNT(*) OVER () FROM items WHERE id < 5",
 	// Without an ORDER BY the row order is not fixed: compared sorted.
 	"SELECT id, DENSE_RANK() OVER (PARTITION BY product_id % 3 ORDER BY qty) FROM items",
 	"SELECT id, SUM(price) OVER (PARTITION BY name) FROM items",

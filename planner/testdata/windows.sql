@@ -13,6 +13,8 @@ SELECT user_id AS score, ROW_NUMBER() OVER (ORDER BY score, id) FROM comments OR
 -- writes it and its weight string into helper slots the shards fill with
 -- the argument's.
 SELECT id, LAG(body) OVER (ORDER BY id) AS l, MAX(body) OVER (ORDER BY id) AS m FROM comments ORDER BY l DESC, m LIMIT 5
+-- A part of a UNION ALL is planned as it would be alone.
+SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM comments UNION ALL SELECT id, 1 FROM comments
 -- Windows partitioned by the shard key stay whole on each shard.
 SELECT id, ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY id) FROM comments
 -- Refused: what the proxy does not compute.
