@@ -257,9 +257,11 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, column
 					if !wf.Sorted {
 						arg := m.fields[field].Expr.(*ast.WindowFuncExpr).Args[0]
 						wf.Sorted, wf.Slot = true, hidden(arg)
-						weight(arg)
+						w := weight(arg)
 						if wf.ArgWeight < 0 {
-							wf.ArgWeight = weight(arg)
+							// The shards' weight of the argument, read
+							// before the proxy writes the slot.
+							wf.ArgWeight = w
 						}
 					}
 					k := engine.SortKey{Value: wf.Slot, Weight: wf.Slot + 1}

@@ -37,3 +37,29 @@ SELECT id, LAG(score, ?) OVER (ORDER BY id) FROM comments
 SELECT product_id, SUM(score) AS s, RANK() OVER (ORDER BY SUM(score) DESC) AS r FROM comments GROUP BY product_id HAVING COUNT(*) > 1 ORDER BY r, product_id LIMIT 10
 -- error
 SELECT user_id, SUM(score), RANK() OVER (ORDER BY SUM(score) DESC) FROM comments GROUP BY user_id
+-- Odd statements are planned or refused, never a panic (the shards give
+-- MariaDB's own error where it has one).
+SELECT id, SUM(score) OVER w FROM comments
+SELECT id, SUM(score) OVER w2 FROM comments WINDOW w1 AS (w2), w2 AS (w1 ORDER BY id)
+-- error
+SELECT id, LAG(score, -1) OVER (ORDER BY id) FROM comments
+-- error
+SELECT id, COUNT(DISTINCT score) OVER (ORDER BY id) FROM comments
+-- error
+SELECT id, FIRST_VALUE(score) OVER (ORDER BY id) FROM comments
+-- error
+SELECT id, (ROW_NUMBER() OVER (ORDER BY id)) FROM comments
+-- error
+SELECT *, ROW_NUMBER() OVER (ORDER BY id), * FROM comments
+SELECT *, LAG(body) OVER (ORDER BY id) AS l FROM comments ORDER BY l
+-- error
+SELECT *, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM comments ORDER BY rn
+-- error
+SELECT DISTINCT id, ROW_NUMBER() OVER (ORDER BY id) FROM comments
+-- error
+SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM comments HAVING rn > 1
+-- error
+SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM comments LIMIT ?
+SELECT id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id), SUM(score) OVER (PARTITION BY user_id) FROM comments WHERE product_id IN (1, 2)
+-- tables: 1
+SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM comments WHERE product_id = 42
