@@ -231,3 +231,17 @@ func TestWindowShortRow(t *testing.T) {
 	wantFailed(t, vc, rw, err)
 	wantCode(t, err, mysql.ER_UNKNOWN_ERROR, "fewer columns")
 }
+
+// A select field after SELECT * is read back from the first helper
+// column (Col with a negative helper index), as the planner sorts by a
+// window function's value there.
+func TestColCountsBackFromHelpers(t *testing.T) {
+	env := &evalEnv{kinds: []valueKind{kindInt, kindInt, kindInt, kindString}, base: 3}
+	r := &Row{Vals: [][]byte{[]byte("1"), []byte("2"), []byte("3"), []byte("h")}, Nulls: make([]bool, 4)}
+	if v := (Col{Index: -1, Helper: true}).eval(r, env); v.null || v.number().String() != "3/1" {
+		t.Errorf("Col{-1, helper} = %+v, want the last select field, 3", v)
+	}
+	if v := (Col{Index: -4, Helper: true}).eval(r, env); !v.null {
+		t.Errorf("Col{-4, helper} = %+v, want NULL (no such column), not a panic", v)
+	}
+}

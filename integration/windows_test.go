@@ -50,6 +50,7 @@ var windowQueries = []string{
 	// Named windows, SELECT *, a WHERE that leaves few rows or none.
 	"SELECT id, SUM(qty) OVER w AS s, ROW_NUMBER() OVER w AS rn, RANK() OVER w FROM items WINDOW w AS (PARTITION BY LOWER(name) ORDER BY id) ORDER BY id",
 	"SELECT *, ROW_NUMBER() OVER (ORDER BY price DESC, id) AS rn FROM items ORDER BY id",
+	"SELECT *, SUM(qty) OVER (PARTITION BY name) AS s, LAG(name) OVER (PARTITION BY name ORDER BY id) AS l FROM items ORDER BY s DESC, l, id LIMIT 60",
 	"SELECT id, ROW_NUMBER() OVER (ORDER BY id), SUM(price) OVER () FROM items WHERE product_id IN (4, 1) ORDER BY id",
 	"SELECT id, ROW_NUMBER() OVER (ORDER BY id), SUM(price) OVER () FROM items WHERE qty > 1000",
 	// A window's keys name the table's columns, a select alias of the

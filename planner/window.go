@@ -268,10 +268,12 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, column
 					m.WindowSort = append(m.WindowSort, engine.MemorySortKey{Key: &k, Desc: item.Desc, Text: text})
 					continue
 				}
-				if firstWild >= 0 && field > firstWild {
-					return nil, refuse("ORDER BY a window function after *")
+				col := engine.Col{Index: field}
+				if wf.FromEnd {
+					// Counted back from the first helper column.
+					col = engine.Col{Index: -wf.Field, Helper: true}
 				}
-				m.WindowSort = append(m.WindowSort, engine.MemorySortKey{Expr: engine.Col{Index: field}, Desc: item.Desc, Text: text})
+				m.WindowSort = append(m.WindowSort, engine.MemorySortKey{Expr: col, Desc: item.Desc, Text: text})
 				continue
 			case hasWindow(expr):
 				return nil, refuse("an ORDER BY over window functions (%s)", text)

@@ -52,8 +52,7 @@ SELECT id, (ROW_NUMBER() OVER (ORDER BY id)) FROM comments
 -- error
 SELECT *, ROW_NUMBER() OVER (ORDER BY id), * FROM comments
 SELECT *, LAG(body) OVER (ORDER BY id) AS l FROM comments ORDER BY l
--- error
-SELECT *, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM comments ORDER BY rn
+SELECT *, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM comments ORDER BY rn DESC
 -- error
 SELECT DISTINCT id, ROW_NUMBER() OVER (ORDER BY id) FROM comments
 -- error
