@@ -42,6 +42,9 @@ const (
 	FrameRows
 	// FramePartition: the whole partition (… AND UNBOUNDED FOLLOWING).
 	FramePartition
+	// FrameSliding: the row and the Preceding rows before it in its
+	// partition (ROWS BETWEEN n PRECEDING AND CURRENT ROW).
+	FrameSliding
 )
 
 // WindowFunc is one window function of the select list.
@@ -60,6 +63,8 @@ type WindowFunc struct {
 	// Offset is LAG/LEAD's distance in rows.
 	Offset int64
 	Frame  WindowFrame
+	// Preceding is FrameSliding's number of rows before the row.
+	Preceding int64
 	// Unordered: the function's window has no ORDER BY (others' have):
 	// every row of the partition is its peer.
 	Unordered bool
@@ -194,6 +199,9 @@ type windowRows struct {
 	states    []aggState
 	lagPast   [][]lagValue
 	lagMem    int64
+	// frames are FrameSliding's arguments in the frame, oldest first
+	// (their memory counted in lagMem).
+	frames [][]lagValue
 }
 
 // lagValue is one past argument LAG may read, with its weight string.
@@ -270,6 +278,7 @@ func (wr *windowRows) add(r *Row) error {
 		wr.pos, wr.rank, wr.dense = 0, 0, 0
 		wr.states = make([]aggState, len(wr.w.Funcs))
 		wr.lagPast = make([][]lagValue, len(wr.w.Funcs))
+		wr.frames = make([][]lagValue, len(wr.w.Funcs))
 		wr.acct.Shrink(wr.lagMem)
 		wr.lagMem = 0
 	} else if newPeers {
@@ -313,8 +322,14 @@ func (wr *windowRows) add(r *Row) error {
 				wr.setW(wr.queue[back], i, wr.copyArg(r, f.Arg), wr.copyArg(r, f.ArgWeight))
 			}
 		default:
-			wr.accumulate(i, f, r)
-			if f.Frame == FrameRows {
+			if f.Frame == FrameSliding {
+				if err := wr.slide(i, f, r); err != nil {
+					return err
+				}
+			} else {
+				wr.accumulate(i, f, wr.argOf(r, f))
+			}
+			if f.Frame == FrameRows || f.Frame == FrameSliding {
 				wr.setW(p, i, wr.aggText(i), wr.states[i].bestW)
 			}
 		}
@@ -384,15 +399,24 @@ func (wr *windowRows) setW(p *pendingRow, i int, v, w []byte) {
 	p.left--
 }
 
-// accumulate adds r's argument to function i's state.
-func (wr *windowRows) accumulate(i int, f WindowFunc, r *Row) {
-	st := &wr.states[i]
+// argOf is r's argument of f, and its weight string for MIN and MAX
+// (not copied). A function without one (COUNT(*)) reads as a value.
+func (wr *windowRows) argOf(r *Row, f WindowFunc) lagValue {
 	if f.Arg < 0 {
-		st.count++
-		return
+		return lagValue{}
 	}
 	h := wr.base + f.Arg
-	if r.Nulls[h] {
+	a := lagValue{v: r.Vals[h], null: r.Nulls[h]}
+	if f.ArgWeight >= 0 {
+		a.w = r.Vals[wr.base+f.ArgWeight]
+	}
+	return a
+}
+
+// accumulate adds an argument to function i's state.
+func (wr *windowRows) accumulate(i int, f WindowFunc, a lagValue) {
+	st := &wr.states[i]
+	if a.null {
 		return
 	}
 	switch f.Kind {
@@ -401,19 +425,66 @@ func (wr *windowRows) accumulate(i int, f WindowFunc, r *Row) {
 	case WinSum, WinAvg:
 		st.any = true
 		st.count++
-		st.addSum(wr.kinds[i], r.Vals[h])
+		st.addSum(wr.kinds[i], a.v)
 	case WinMin, WinMax:
-		w := r.Vals[wr.base+f.ArgWeight]
 		if st.any {
-			c := compareValues(wr.kinds[i], r.Vals[h], w, st.best, st.bestW)
+			c := compareValues(wr.kinds[i], a.v, a.w, st.best, st.bestW)
 			if (f.Kind == WinMin && c >= 0) || (f.Kind == WinMax && c <= 0) {
 				return
 			}
 		}
 		st.any = true
-		st.best = append(make([]byte, 0, len(r.Vals[h])), r.Vals[h]...)
-		st.bestW = append(make([]byte, 0, len(w)), w...)
+		st.best = append(make([]byte, 0, len(a.v)), a.v...)
+		st.bestW = append(make([]byte, 0, len(a.w)), a.w...)
 	}
+}
+
+// slide moves function i's frame (FrameSliding) to end at r: r's argument
+// comes in, the one Preceding+1 rows back leaves. Sums and counts take
+// the leaving value off (exactly, or as doubles as MariaDB does); MIN and
+// MAX are found again among the frame's values.
+func (wr *windowRows) slide(i int, f WindowFunc, r *Row) error {
+	a := wr.argOf(r, f)
+	if !a.null {
+		a.v, a.w = append(make([]byte, 0, len(a.v)), a.v...), append(make([]byte, 0, len(a.w)), a.w...)
+	}
+	need := memory.Bytes(cap(a.v)) + memory.Bytes(cap(a.w)) + int64(unsafe.Sizeof(a))
+	if err := wr.acct.Grow(need); err != nil {
+		return windowMemoryError(err)
+	}
+	wr.lagMem += need
+	frame := append(wr.frames[i], a)
+	wr.accumulate(i, f, a)
+	if int64(len(frame)) > f.Preceding+1 {
+		old := frame[0]
+		frame[0] = lagValue{}
+		frame = frame[1:]
+		gone := memory.Bytes(cap(old.v)) + memory.Bytes(cap(old.w)) + int64(unsafe.Sizeof(old))
+		wr.acct.Shrink(gone)
+		wr.lagMem -= gone
+		st := &wr.states[i]
+		switch {
+		case old.null:
+		case f.Kind == WinMin || f.Kind == WinMax:
+			*st = aggState{}
+			for _, x := range frame {
+				wr.accumulate(i, f, x)
+			}
+		default:
+			st.count--
+			if f.Kind == WinSum || f.Kind == WinAvg {
+				st.any = st.count > 0
+				if wr.kinds[i] == kindFloat {
+					x, _ := strconv.ParseFloat(string(old.v), 64)
+					st.sumF -= x
+				} else {
+					st.sum.Sub(st.sum, ratOf(old.v))
+				}
+			}
+		}
+	}
+	wr.frames[i] = frame
+	return nil
 }
 
 // aggText is the text MariaDB shows for aggregate function i's state, in

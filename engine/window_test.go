@@ -70,6 +70,14 @@ func TestWindowFunctions(t *testing.T) {
 		{"avg as a double", WindowFunc{Kind: WinAvg, Arg: 4, Frame: FramePartition}, []any{"f", tDouble, 31}, "3 1.875 1.875 1.875 2.5 2.5 2.5 NULL"},
 		{"min", WindowFunc{Kind: WinMin, Arg: 4, ArgWeight: 4, Frame: FramePeers}, dec(2), "3.00 1.50 1.50 1.50 1.00 1.00 1.00 NULL"},
 		{"max through the row", WindowFunc{Kind: WinMax, Arg: 4, ArgWeight: 4, Frame: FrameRows}, dec(2), "3.00 1.50 1.50 2.25 4.00 4.00 4.00 NULL"},
+		{"sum of the row and 1 before", WindowFunc{Kind: WinSum, Arg: 4, Frame: FrameSliding, Preceding: 1}, dec(2), "3.00 1.50 1.50 2.25 4.00 5.00 1.00 NULL"},
+		{"sum of the row and 2 before", WindowFunc{Kind: WinSum, Arg: 4, Frame: FrameSliding, Preceding: 2}, dec(2), "3.00 1.50 1.50 3.75 4.00 5.00 5.00 NULL"},
+		{"sum of doubles sliding", WindowFunc{Kind: WinSum, Arg: 4, Frame: FrameSliding, Preceding: 1}, []any{"f", tDouble, 31}, "3 1.5 1.5 2.25 4 5 1 NULL"},
+		{"count of rows sliding", WindowFunc{Kind: WinCount, Arg: -1, Frame: FrameSliding, Preceding: 1}, long, "1 1 2 2 1 2 2 1"},
+		{"count of values sliding", WindowFunc{Kind: WinCount, Arg: 4, Frame: FrameSliding, Preceding: 1}, long, "1 1 1 1 1 2 1 0"},
+		{"avg sliding", WindowFunc{Kind: WinAvg, Arg: 4, Frame: FrameSliding, Preceding: 1}, dec(6), "3.000000 1.500000 1.500000 2.250000 4.000000 2.500000 1.000000 NULL"},
+		{"min sliding", WindowFunc{Kind: WinMin, Arg: 4, ArgWeight: 4, Frame: FrameSliding, Preceding: 1}, dec(2), "3.00 1.50 1.50 2.25 4.00 1.00 1.00 NULL"},
+		{"max of the row alone", WindowFunc{Kind: WinMax, Arg: 4, ArgWeight: 4, Frame: FrameSliding, Preceding: 0}, dec(2), "3.00 1.50 NULL 2.25 4.00 1.00 NULL NULL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,6 +155,7 @@ func TestWindowMemory(t *testing.T) {
 		{"row_number streams", WindowFunc{Kind: WinRowNumber, Field: 1, Arg: -1}, true},
 		{"lag streams", WindowFunc{Kind: WinLag, Field: 1, Arg: 4, Offset: 3, Default: -1}, true},
 		{"running sum streams", WindowFunc{Kind: WinSum, Field: 1, Arg: 4, Frame: FrameRows}, true},
+		{"sliding sum streams", WindowFunc{Kind: WinSum, Field: 1, Arg: 4, Frame: FrameSliding, Preceding: 5}, true},
 		{"whole partition is held", WindowFunc{Kind: WinSum, Field: 1, Arg: 4, Frame: FramePartition}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -419,10 +419,11 @@ func TestMergeRandom(t *testing.T) {
 			if !strings.HasPrefix(fn, "ROW_NUMBER") && !strings.HasPrefix(fn, "L") {
 				order = pick(order, "ORDER BY qty", "ORDER BY LOWER(name) DESC", "ORDER BY DATE(created)")
 				if !strings.Contains(fn, "RANK") {
-					order += pick("", " ROWS UNBOUNDED PRECEDING", " RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING")
-					if strings.HasSuffix(order, "ROWS UNBOUNDED PRECEDING") && !strings.HasSuffix(order, "id ROWS UNBOUNDED PRECEDING") {
-						order = "ORDER BY id ROWS UNBOUNDED PRECEDING" // running over ties: any order
+					frame := pick("", " ROWS UNBOUNDED PRECEDING", " RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING", fmt.Sprintf(" ROWS %d PRECEDING", rng.Intn(4)))
+					if strings.HasPrefix(frame, " ROWS") && !strings.HasSuffix(order, "id") {
+						order = "ORDER BY id" // rows frames over ties: any order
 					}
+					order += frame
 					order = pick(order, "")
 				}
 			}

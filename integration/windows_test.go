@@ -41,6 +41,9 @@ var windowQueries = []string{
 	"SELECT id, AVG(price) OVER (PARTITION BY name), AVG(qty) OVER (PARTITION BY name), COUNT(*) OVER (PARTITION BY name), COUNT(price) OVER (PARTITION BY name), SUM(qty) OVER (PARTITION BY name) FROM items ORDER BY id",
 	"SELECT id, SUM(qty) OVER (ORDER BY created, id ROWS UNBOUNDED PRECEDING) AS s, AVG(price) OVER (ORDER BY created, id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM items ORDER BY id",
 	"SELECT id, SUM(price) OVER (ORDER BY qty RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), SUM(price) OVER (ORDER BY qty RANGE UNBOUNDED PRECEDING) FROM items ORDER BY id",
+	// Moving frames: the row and n rows before it.
+	"SELECT id, SUM(price) OVER (PARTITION BY name ORDER BY created, id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS s, AVG(qty) OVER (PARTITION BY name ORDER BY created, id ROWS 6 PRECEDING), COUNT(*) OVER (PARTITION BY name ORDER BY created, id ROWS 3 PRECEDING), COUNT(price) OVER (PARTITION BY name ORDER BY created, id ROWS 1 PRECEDING) FROM items ORDER BY id",
+	"SELECT id, MIN(price) OVER (ORDER BY id ROWS 4 PRECEDING) AS mn, MAX(LOWER(name)) OVER (ORDER BY id ROWS 2 PRECEDING), SUM(score) OVER (ORDER BY id ROWS 3 PRECEDING), MAX(qty) OVER (ORDER BY id ROWS CURRENT ROW) FROM items ORDER BY mn, id",
 	"SELECT id, MIN(LOWER(name)) OVER (ORDER BY id) AS mn FROM items ORDER BY id",
 	"SELECT id, MAX(UPPER(name)) OVER (ORDER BY qty DESC) FROM items ORDER BY id",
 	"SELECT id, MAX(created) OVER (PARTITION BY qty) AS mx, MAX(price) OVER (PARTITION BY qty ORDER BY id ROWS UNBOUNDED PRECEDING), MIN(price) OVER (PARTITION BY qty ORDER BY id) FROM items ORDER BY id",
@@ -89,7 +92,7 @@ var windowRefusals = map[string]string{
 	"SELECT qty, COUNT(*), RANK() OVER (ORDER BY COUNT(*)) FROM items GROUP BY qty":              "GROUP BY includes its shard key",
 	"SELECT SUM(qty), RANK() OVER (ORDER BY SUM(qty)) FROM items":                                "GROUP BY includes its shard key",
 	"SELECT id, NTILE(3) OVER (ORDER BY id) FROM items":                                          "NTILE",
-	"SELECT id, SUM(qty) OVER (ORDER BY id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM items": "frame",
+	"SELECT id, SUM(qty) OVER (ORDER BY id ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING) FROM items": "frame",
 }
 
 // windowResult is a result with its column definitions, as text.

@@ -148,7 +148,7 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, column
 				wf.ArgWeight = weight(w.Args[0])
 			}
 			var ok bool
-			if wf.Frame, ok = windowFrame(frame); !ok {
+			if wf.Frame, wf.Preceding, ok = windowFrame(frame); !ok {
 				return nil, refuse("the frame of %s", text)
 			}
 		default:
@@ -345,24 +345,38 @@ func windowKeyText(p *ast.PartitionByClause, o *ast.OrderByClause) string {
 	return b.String()
 }
 
-// windowFrame reads an aggregate's frame: the default one, or one that
+// windowFrame reads an aggregate's frame: the default one, one that
 // starts at the partition's first row and ends at the current row (ROWS:
-// the row itself, RANGE: its last peer) or at the partition's end.
-func windowFrame(f *ast.FrameClause) (engine.WindowFrame, bool) {
+// the row itself, RANGE: its last peer) or at the partition's end, or
+// ROWS from n rows back to the current row (and n).
+func windowFrame(f *ast.FrameClause) (engine.WindowFrame, int64, bool) {
 	if f == nil {
-		return engine.FramePeers, true
+		return engine.FramePeers, 0, true
 	}
 	start, end := f.Extent.Start, f.Extent.End
+	if f.Type == ast.Rows && end.Type == ast.CurrentRow && !start.UnBounded {
+		// ROWS BETWEEN n PRECEDING AND CURRENT ROW (n constant; CURRENT
+		// ROW is n = 0).
+		switch start.Type {
+		case ast.CurrentRow:
+			return engine.FrameSliding, 0, true
+		case ast.Preceding:
+			if n, ok := literalInt(start.Expr); ok && start.Expr != nil && start.Unit == ast.TimeUnitInvalid {
+				return engine.FrameSliding, n, true
+			}
+		}
+		return 0, 0, false
+	}
 	if start.Type != ast.Preceding || !start.UnBounded {
-		return 0, false
+		return 0, 0, false
 	}
 	switch {
 	case end.Type == ast.Following && end.UnBounded:
-		return engine.FramePartition, true
+		return engine.FramePartition, 0, true
 	case end.Type == ast.CurrentRow && f.Type == ast.Rows:
-		return engine.FrameRows, true
+		return engine.FrameRows, 0, true
 	case end.Type == ast.CurrentRow && f.Type == ast.Ranges:
-		return engine.FramePeers, true
+		return engine.FramePeers, 0, true
 	}
-	return 0, false
+	return 0, 0, false
 }
