@@ -72,6 +72,8 @@ var windowQueries = []string{
 	"SELECT product_id, SUM(qty) AS s, ROW_NUMBER() OVER (ORDER BY SUM(qty) DESC, product_id) AS rn FROM items GROUP BY product_id HAVING COUNT(*) > 20 ORDER BY rn LIMIT 5",
 	// A part of a UNION ALL, computed as it would be alone.
 	"SELECT id, ROW_NUMBER() OVER (ORDER BY price, id) AS rn FROM items UNION ALL SELECT id, COUNT(*) OVER () FROM items WHERE id < 5",
+	// Inside a derived table (run first, over its shards).
+	"SELECT t.id, t.rn FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY name ORDER BY price DESC, id) AS rn FROM items) t WHERE t.rn <= 2 ORDER BY t.id",
 	// Without an ORDER BY the row order is not fixed: compared sorted.
 	"SELECT id, DENSE_RANK() OVER (PARTITION BY product_id % 3 ORDER BY qty) FROM items",
 	"SELECT id, SUM(price) OVER (PARTITION BY name) FROM items",
