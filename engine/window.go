@@ -25,6 +25,10 @@ const (
 	WinAvg       = "avg"
 	WinMin       = "min"
 	WinMax       = "max"
+	// The argument of the frame's first, last or Offset-th row.
+	WinFirstValue = "first_value"
+	WinLastValue  = "last_value"
+	WinNthValue   = "nth_value"
 )
 
 // WindowFrame is which rows of its partition an aggregate window function
@@ -60,7 +64,7 @@ type WindowFunc struct {
 	Arg, ArgWeight int
 	// Default is the helper column holding LAG/LEAD's default (-1: NULL).
 	Default int
-	// Offset is LAG/LEAD's distance in rows.
+	// Offset is LAG/LEAD's distance in rows, NTH_VALUE's row (from 1).
 	Offset int64
 	Frame  WindowFrame
 	// Preceding is FrameSliding's number of rows before the row.
@@ -196,7 +200,7 @@ type windowRows struct {
 	rank      int64
 	dense     int64
 	peerStart int
-	states    []aggState
+	states    []winState
 	lagPast   [][]lagValue
 	lagMem    int64
 	// frames are FrameSliding's arguments in the frame, oldest first
@@ -276,7 +280,7 @@ func (wr *windowRows) add(r *Row) error {
 	if newPartition {
 		wr.endPartition()
 		wr.pos, wr.rank, wr.dense = 0, 0, 0
-		wr.states = make([]aggState, len(wr.w.Funcs))
+		wr.states = make([]winState, len(wr.w.Funcs))
 		wr.lagPast = make([][]lagValue, len(wr.w.Funcs))
 		wr.frames = make([][]lagValue, len(wr.w.Funcs))
 		wr.acct.Shrink(wr.lagMem)
@@ -330,7 +334,7 @@ func (wr *windowRows) add(r *Row) error {
 				wr.accumulate(i, f, wr.argOf(r, f))
 			}
 			if f.Frame == FrameRows || f.Frame == FrameSliding {
-				wr.setW(p, i, wr.aggText(i), wr.states[i].bestW)
+				wr.setW(p, i, wr.aggText(i), wr.aggWeight(i))
 			}
 		}
 	}
@@ -413,9 +417,32 @@ func (wr *windowRows) argOf(r *Row, f WindowFunc) lagValue {
 	return a
 }
 
+// winState is a function's state over the rows of its frame so far: an
+// aggregate's, or the rows FIRST_VALUE, LAST_VALUE and NTH_VALUE read
+// (rows counts them, NULL arguments included).
+type winState struct {
+	aggState
+	rows             int64
+	first, nth, last lagValue
+}
+
 // accumulate adds an argument to function i's state.
 func (wr *windowRows) accumulate(i int, f WindowFunc, a lagValue) {
 	st := &wr.states[i]
+	if f.valueOfRow() {
+		// Copied: a held value must not keep its row's packet alive.
+		// Not appended to nil: an empty string would come out NULL.
+		a.v, a.w = append(make([]byte, 0, len(a.v)), a.v...), append(make([]byte, 0, len(a.w)), a.w...)
+		st.rows++
+		if st.rows == 1 {
+			st.first = a
+		}
+		if st.rows == f.Offset {
+			st.nth = a
+		}
+		st.last = a
+		return
+	}
 	if a.null {
 		return
 	}
@@ -464,9 +491,9 @@ func (wr *windowRows) slide(i int, f WindowFunc, r *Row) error {
 		wr.lagMem -= gone
 		st := &wr.states[i]
 		switch {
-		case old.null:
-		case f.Kind == WinMin || f.Kind == WinMax:
-			*st = aggState{}
+		case old.null && !f.valueOfRow():
+		case f.Kind == WinMin || f.Kind == WinMax || f.valueOfRow():
+			*st = winState{}
 			for _, x := range frame {
 				wr.accumulate(i, f, x)
 			}
@@ -493,6 +520,12 @@ func (wr *windowRows) slide(i int, f WindowFunc, r *Row) error {
 func (wr *windowRows) aggText(i int) []byte {
 	f, st := wr.w.Funcs[i], &wr.states[i]
 	col := wr.cols[wr.fields[i]]
+	if f.valueOfRow() {
+		if a, ok := wr.chosen(i); ok && !a.null {
+			return a.v
+		}
+		return nil
+	}
 	switch f.Kind {
 	case WinCount:
 		return []byte(strconv.FormatInt(st.count, 10))
@@ -538,7 +571,7 @@ func (wr *windowRows) endPeers() {
 		if !f.aggregate() || f.Frame != FramePeers {
 			continue
 		}
-		v, w := wr.aggText(i), wr.states[i].bestW
+		v, w := wr.aggText(i), wr.aggWeight(i)
 		for _, p := range wr.queue[max(wr.peerStart, 0):] {
 			wr.setW(p, i, v, w)
 		}
@@ -557,7 +590,7 @@ func (wr *windowRows) endPartition() {
 		var v, w []byte
 		switch {
 		case f.aggregate() && f.Frame == FramePartition:
-			v, w = wr.aggText(i), wr.states[i].bestW
+			v, w = wr.aggText(i), wr.aggWeight(i)
 		case f.Kind == WinLead:
 		default:
 			continue
@@ -576,7 +609,38 @@ func (f WindowFunc) aggregate() bool {
 	case WinSum, WinCount, WinAvg, WinMin, WinMax:
 		return true
 	}
-	return false
+	return f.valueOfRow()
+}
+
+// valueOfRow: FIRST_VALUE, LAST_VALUE, NTH_VALUE, whose value is one
+// row's argument (NULL or not).
+func (f WindowFunc) valueOfRow() bool {
+	return f.Kind == WinFirstValue || f.Kind == WinLastValue || f.Kind == WinNthValue
+}
+
+// chosen is the row FIRST_VALUE, LAST_VALUE or NTH_VALUE reads in
+// function i's frame so far (ok false: none, NULL).
+func (wr *windowRows) chosen(i int) (lagValue, bool) {
+	f, st := wr.w.Funcs[i], &wr.states[i]
+	switch f.Kind {
+	case WinFirstValue:
+		return st.first, st.rows > 0
+	case WinLastValue:
+		return st.last, st.rows > 0
+	}
+	return st.nth, f.Offset >= 1 && st.rows >= f.Offset
+}
+
+// aggWeight is the weight string of function i's value (MIN, MAX and the
+// row value functions, for an ORDER BY of it; nil for the others).
+func (wr *windowRows) aggWeight(i int) []byte {
+	if wr.w.Funcs[i].valueOfRow() {
+		if a, ok := wr.chosen(i); ok && !a.null {
+			return a.w
+		}
+		return nil
+	}
+	return wr.states[i].bestW
 }
 
 // windowMemoryError is Window's refusal.

@@ -77,6 +77,14 @@ func TestWindowFunctions(t *testing.T) {
 		{"count of values sliding", WindowFunc{Kind: WinCount, Arg: 4, Frame: FrameSliding, Preceding: 1}, long, "1 1 1 1 1 2 1 0"},
 		{"avg sliding", WindowFunc{Kind: WinAvg, Arg: 4, Frame: FrameSliding, Preceding: 1}, dec(6), "3.000000 1.500000 1.500000 2.250000 4.000000 2.500000 1.000000 NULL"},
 		{"min sliding", WindowFunc{Kind: WinMin, Arg: 4, ArgWeight: 4, Frame: FrameSliding, Preceding: 1}, dec(2), "3.00 1.50 1.50 2.25 4.00 1.00 1.00 NULL"},
+		{"first_value", WindowFunc{Kind: WinFirstValue, Arg: 4, Frame: FramePeers}, dec(2), "3.00 1.50 1.50 1.50 4.00 4.00 4.00 NULL"},
+		{"last_value through the last peer", WindowFunc{Kind: WinLastValue, Arg: 4, Frame: FramePeers}, dec(2), "3.00 NULL NULL 2.25 1.00 1.00 NULL NULL"},
+		{"last_value through the row", WindowFunc{Kind: WinLastValue, Arg: 4, Frame: FrameRows}, dec(2), "3.00 1.50 NULL 2.25 4.00 1.00 NULL NULL"},
+		{"last_value over the partition", WindowFunc{Kind: WinLastValue, Arg: 4, Frame: FramePartition}, dec(2), "3.00 2.25 2.25 2.25 NULL NULL NULL NULL"},
+		{"nth_value 2 through the row", WindowFunc{Kind: WinNthValue, Arg: 4, Offset: 2, Frame: FrameRows}, dec(2), "NULL NULL NULL NULL NULL 1.00 1.00 NULL"},
+		{"nth_value 2 through the last peer", WindowFunc{Kind: WinNthValue, Arg: 4, Offset: 2, Frame: FramePeers}, dec(2), "NULL NULL NULL NULL 1.00 1.00 1.00 NULL"},
+		{"nth_value 3 over the partition", WindowFunc{Kind: WinNthValue, Arg: 4, Offset: 3, Frame: FramePartition}, dec(2), "NULL 2.25 2.25 2.25 NULL NULL NULL NULL"},
+		{"first_value of a moving frame", WindowFunc{Kind: WinFirstValue, Arg: 4, Frame: FrameSliding, Preceding: 1}, dec(2), "3.00 1.50 1.50 NULL 4.00 4.00 1.00 NULL"},
 		{"max of the row alone", WindowFunc{Kind: WinMax, Arg: 4, ArgWeight: 4, Frame: FrameSliding, Preceding: 0}, dec(2), "3.00 1.50 NULL 2.25 4.00 1.00 NULL NULL"},
 	}
 	for _, tt := range tests {

@@ -41,6 +41,11 @@ var windowQueries = []string{
 	"SELECT id, AVG(price) OVER (PARTITION BY name), AVG(qty) OVER (PARTITION BY name), COUNT(*) OVER (PARTITION BY name), COUNT(price) OVER (PARTITION BY name), SUM(qty) OVER (PARTITION BY name) FROM items ORDER BY id",
 	"SELECT id, SUM(qty) OVER (ORDER BY created, id ROWS UNBOUNDED PRECEDING) AS s, AVG(price) OVER (ORDER BY created, id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM items ORDER BY id",
 	"SELECT id, SUM(price) OVER (ORDER BY qty RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), SUM(price) OVER (ORDER BY qty RANGE UNBOUNDED PRECEDING) FROM items ORDER BY id",
+	// The argument of the frame's first, last or n-th row (a total order:
+	// over ties the frame's rows come in any order).
+	"SELECT id, FIRST_VALUE(name) OVER w AS f, LAST_VALUE(price) OVER w AS l, NTH_VALUE(created, 3) OVER w AS n FROM items WINDOW w AS (PARTITION BY qty ORDER BY id) ORDER BY id",
+	"SELECT id, LAST_VALUE(qty) OVER (ORDER BY qty) AS l FROM items ORDER BY id",
+	"SELECT id, NTH_VALUE(name, 2) OVER (PARTITION BY name ORDER BY id RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n, FIRST_VALUE(score) OVER (PARTITION BY name ORDER BY id ROWS 2 PRECEDING) FROM items ORDER BY n, id",
 	// Moving frames: the row and n rows before it.
 	"SELECT id, SUM(price) OVER (PARTITION BY name ORDER BY created, id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS s, AVG(qty) OVER (PARTITION BY name ORDER BY created, id ROWS 6 PRECEDING), COUNT(*) OVER (PARTITION BY name ORDER BY created, id ROWS 3 PRECEDING), COUNT(price) OVER (PARTITION BY name ORDER BY created, id ROWS 1 PRECEDING) FROM items ORDER BY id",
 	"SELECT id, MIN(price) OVER (ORDER BY id ROWS 4 PRECEDING) AS mn, MAX(LOWER(name)) OVER (ORDER BY id ROWS 2 PRECEDING), SUM(score) OVER (ORDER BY id ROWS 3 PRECEDING), MAX(qty) OVER (ORDER BY id ROWS CURRENT ROW) FROM items ORDER BY mn, id",

@@ -136,9 +136,21 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, column
 			if len(w.Args) > 2 {
 				wf.Default = hidden(w.Args[2])
 			}
-		case engine.WinSum, engine.WinCount, engine.WinAvg, engine.WinMin, engine.WinMax:
-			if len(w.Args) != 1 {
+		case engine.WinSum, engine.WinCount, engine.WinAvg, engine.WinMin, engine.WinMax,
+			engine.WinFirstValue, engine.WinLastValue, engine.WinNthValue:
+			args := 1
+			if wf.Kind == engine.WinNthValue {
+				args = 2
+			}
+			if len(w.Args) != args {
 				return nil, refuse("%s", text)
+			}
+			if args == 2 {
+				n, ok := literalInt(w.Args[1])
+				if !ok || n < 1 {
+					return nil, refuse("an NTH_VALUE row that is not a constant from 1")
+				}
+				wf.Offset = n
 			}
 			if _, isNull, isConst := parser.Literal(w.Args[0]); !(wf.Kind == engine.WinCount && isConst && !isNull) {
 				// COUNT(*) (COUNT(1) in the tree) counts every row.
@@ -247,7 +259,7 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, column
 			case field >= 0 && windowField[field] > 0:
 				wf := &m.WindowFuncs[windowField[field]-1]
 				switch wf.Kind {
-				case engine.WinLag, engine.WinLead, engine.WinMin, engine.WinMax:
+				case engine.WinLag, engine.WinLead, engine.WinMin, engine.WinMax, engine.WinFirstValue, engine.WinLastValue, engine.WinNthValue:
 					// Its value is the argument's (a string, compared by
 					// collation): the proxy writes it and its weight
 					// string where the shards computed the argument's.

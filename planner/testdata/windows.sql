@@ -9,6 +9,10 @@ SELECT id, LAG(body) OVER w, LEAD(score, 2) OVER w, MIN(body) OVER w FROM commen
 SELECT id, SUM(score) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING), SUM(score) OVER (ORDER BY id), MAX(score) OVER (ORDER BY id RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) FROM comments
 SELECT *, ROW_NUMBER() OVER (PARTITION BY body ORDER BY id) AS rn FROM comments
 SELECT user_id AS score, ROW_NUMBER() OVER (ORDER BY score, id) FROM comments ORDER BY score DESC
+-- The argument of the frame's first, last or n-th row.
+SELECT id, FIRST_VALUE(body) OVER w AS f, LAST_VALUE(score) OVER w, NTH_VALUE(body, 2) OVER (PARTITION BY user_id ORDER BY id ROWS UNBOUNDED PRECEDING) FROM comments WINDOW w AS (PARTITION BY user_id ORDER BY id) ORDER BY f
+-- error
+SELECT id, NTH_VALUE(body, 0) OVER (ORDER BY id) FROM comments
 -- ORDER BY a window value that is the argument's (a string): the proxy
 -- writes it and its weight string into helper slots the shards fill with
 -- the argument's.
@@ -49,7 +53,7 @@ SELECT id, LAG(score, -1) OVER (ORDER BY id) FROM comments
 -- error
 SELECT id, COUNT(DISTINCT score) OVER (ORDER BY id) FROM comments
 -- error
-SELECT id, FIRST_VALUE(score) OVER (ORDER BY id) FROM comments
+SELECT id, PERCENT_RANK() OVER (ORDER BY id) FROM comments
 -- error
 SELECT id, (ROW_NUMBER() OVER (ORDER BY id)) FROM comments
 -- error
