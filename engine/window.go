@@ -29,6 +29,10 @@ const (
 	WinFirstValue = "first_value"
 	WinLastValue  = "last_value"
 	WinNthValue   = "nth_value"
+	// Read the partition's size: known at its end.
+	WinPercentRank = "percent_rank"
+	WinCumeDist    = "cume_dist"
+	WinNtile       = "ntile"
 )
 
 // WindowFrame is which rows of its partition an aggregate window function
@@ -64,7 +68,8 @@ type WindowFunc struct {
 	Arg, ArgWeight int
 	// Default is the helper column holding LAG/LEAD's default (-1: NULL).
 	Default int
-	// Offset is LAG/LEAD's distance in rows, NTH_VALUE's row (from 1).
+	// Offset is LAG/LEAD's distance in rows, NTH_VALUE's row (from 1),
+	// NTILE's number of buckets.
 	Offset int64
 	Frame  WindowFrame
 	// Preceding is FrameSliding's number of rows before the row.
@@ -175,6 +180,9 @@ type pendingRow struct {
 	set           []bool
 	left          int // values not yet known
 	pos           int64
+	// rank is the row's RANK, peerEnd the rows of its partition through
+	// its last peer (known when the peer group ends).
+	rank, peerEnd int64
 	mem           int64 // reserved from the account
 }
 
@@ -295,7 +303,7 @@ func (wr *windowRows) add(r *Row) error {
 		wr.peerStart = len(wr.queue)
 	}
 	n := len(wr.w.Funcs)
-	p := &pendingRow{row: r, vals: make([][]byte, n), weights: make([][]byte, n), set: make([]bool, n), left: n, pos: wr.pos}
+	p := &pendingRow{row: r, vals: make([][]byte, n), weights: make([][]byte, n), set: make([]bool, n), left: n, pos: wr.pos, rank: wr.rank}
 	p.mem = r.Memory() + 2*memory.Slice(n, int64(unsafe.Sizeof([]byte(nil))), true) + memory.Bytes(n) +
 		memory.Alloc(int64(unsafe.Sizeof(pendingRow{})), true) + int64(unsafe.Sizeof(p))
 	if err := wr.acct.Grow(p.mem); err != nil {
@@ -320,6 +328,8 @@ func (wr *windowRows) add(r *Row) error {
 			if err := wr.lag(p, i, f, r); err != nil {
 				return err
 			}
+		case WinPercentRank, WinCumeDist, WinNtile:
+			// At the partition's end.
 		case WinLead:
 			// This row is LEAD's value for the row Offset before it.
 			if back := int64(len(wr.queue)-1) - f.Offset; back >= 0 && p.pos-f.Offset >= 0 {
@@ -567,6 +577,9 @@ func (st *aggState) floatSum() float64 {
 // endPeers gives the current peer group's rows the values of the
 // functions whose frame ends with the last peer.
 func (wr *windowRows) endPeers() {
+	for _, p := range wr.queue[max(wr.peerStart, 0):] {
+		p.peerEnd = wr.pos
+	}
 	for i, f := range wr.w.Funcs {
 		if !f.aggregate() || f.Frame != FramePeers {
 			continue
@@ -587,6 +600,13 @@ func (wr *windowRows) endPartition() {
 	}
 	wr.endPeers()
 	for i, f := range wr.w.Funcs {
+		switch f.Kind {
+		case WinPercentRank, WinCumeDist, WinNtile:
+			for _, p := range wr.queue {
+				wr.set(p, i, partitionValue(f, p, wr.pos, wr.cols[wr.fields[i]]))
+			}
+			continue
+		}
 		var v, w []byte
 		switch {
 		case f.aggregate() && f.Frame == FramePartition:
@@ -602,6 +622,51 @@ func (wr *windowRows) endPartition() {
 			wr.setW(p, i, v, w)
 		}
 	}
+}
+
+// partitionValue is PERCENT_RANK's, CUME_DIST's or NTILE's value for p in
+// a partition of rows rows, computed as MariaDB does (doubles divided,
+// NTILE's first buckets one row larger), written as in column c.
+func partitionValue(f WindowFunc, p *pendingRow, rows int64, c wire.Column) []byte {
+	rank, peerEnd := p.rank, p.peerEnd
+	if f.Unordered {
+		rank, peerEnd = 1, rows // every row is a peer
+	}
+	switch f.Kind {
+	case WinPercentRank:
+		if rows <= 1 {
+			return roundedDouble(0, c.Decimals)
+		}
+		return roundedDouble(float64(rank-1)/float64(rows-1), c.Decimals)
+	case WinCumeDist:
+		return roundedDouble(float64(peerEnd)/float64(rows), c.Decimals)
+	}
+	n := f.Offset
+	if n < 1 {
+		return nil
+	}
+	row := p.pos + 1
+	quotient, remainder := rows/n, rows%n
+	withExtra := (quotient + 1) * remainder
+	if row <= withExtra {
+		return []byte(strconv.FormatInt((row-1)/(quotient+1)+1, 10))
+	}
+	return []byte(strconv.FormatInt((row-withExtra-1)/quotient+remainder+1, 10))
+}
+
+// roundedDouble writes a double as MariaDB sends PERCENT_RANK's and
+// CUME_DIST's (a DOUBLE column of 10 decimals): rounded to the column's
+// decimals, without trailing zeros (checked on ref: 39/46 is
+// 0.847826087, 1 is 1).
+func roundedDouble(f float64, decimals byte) []byte {
+	if decimals >= notFixedDec {
+		return formatFloat(f)
+	}
+	s := strconv.FormatFloat(f, 'f', int(decimals), 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return unsignedZero(s)
 }
 
 func (f WindowFunc) aggregate() bool {

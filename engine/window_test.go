@@ -85,6 +85,12 @@ func TestWindowFunctions(t *testing.T) {
 		{"nth_value 2 through the last peer", WindowFunc{Kind: WinNthValue, Arg: 4, Offset: 2, Frame: FramePeers}, dec(2), "NULL NULL NULL NULL 1.00 1.00 1.00 NULL"},
 		{"nth_value 3 over the partition", WindowFunc{Kind: WinNthValue, Arg: 4, Offset: 3, Frame: FramePartition}, dec(2), "NULL 2.25 2.25 2.25 NULL NULL NULL NULL"},
 		{"first_value of a moving frame", WindowFunc{Kind: WinFirstValue, Arg: 4, Frame: FrameSliding, Preceding: 1}, dec(2), "3.00 1.50 1.50 NULL 4.00 4.00 1.00 NULL"},
+		{"percent_rank", WindowFunc{Kind: WinPercentRank, Arg: -1}, []any{"f", tDouble, 10}, "0 0 0 1 0 0 1 0"},
+		{"cume_dist rounded to the column's decimals", WindowFunc{Kind: WinCumeDist, Arg: -1}, []any{"f", tDouble, 10}, "1 0.6666666667 0.6666666667 1 0.6666666667 0.6666666667 1 1"},
+		{"cume_dist without trailing zeros", WindowFunc{Kind: WinCumeDist, Arg: -1}, []any{"f", tDouble, 3}, "1 0.667 0.667 1 0.667 0.667 1 1"},
+		{"cume_dist without an ORDER BY of its own", WindowFunc{Kind: WinCumeDist, Arg: -1, Unordered: true}, []any{"f", tDouble, 10}, "1 1 1 1 1 1 1 1"},
+		{"ntile 2: the first buckets one row larger", WindowFunc{Kind: WinNtile, Arg: -1, Offset: 2}, long, "1 1 1 2 1 1 2 1"},
+		{"ntile beyond the rows", WindowFunc{Kind: WinNtile, Arg: -1, Offset: 5}, long, "1 1 2 3 1 2 3 1"},
 		{"max of the row alone", WindowFunc{Kind: WinMax, Arg: 4, ArgWeight: 4, Frame: FrameSliding, Preceding: 0}, dec(2), "3.00 1.50 NULL 2.25 4.00 1.00 NULL NULL"},
 	}
 	for _, tt := range tests {
@@ -165,6 +171,7 @@ func TestWindowMemory(t *testing.T) {
 		{"running sum streams", WindowFunc{Kind: WinSum, Field: 1, Arg: 4, Frame: FrameRows}, true},
 		{"sliding sum streams", WindowFunc{Kind: WinSum, Field: 1, Arg: 4, Frame: FrameSliding, Preceding: 5}, true},
 		{"whole partition is held", WindowFunc{Kind: WinSum, Field: 1, Arg: 4, Frame: FramePartition}, false},
+		{"ntile holds the partition", WindowFunc{Kind: WinNtile, Field: 1, Arg: -1, Offset: 3}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			vc := newCursor(t).withMemory(64<<10).on("q", rs(c, in...))

@@ -415,14 +415,14 @@ func TestMergeRandom(t *testing.T) {
 			// the others may order by keys with ties and NULLs.
 			part := pick("PARTITION BY product_id ", "PARTITION BY name ", "PARTITION BY qty % 3 ", "PARTITION BY DATE(created) ", "")
 			fn := pick("ROW_NUMBER()", "LAG(id)", "LEAD(price, 2)", "LAG(created, 3)", "RANK()", "DENSE_RANK()", "SUM(qty)", "COUNT(*)", "COUNT(price)", "AVG(price)", "SUM(score)", "MAX(price)", "MIN(created)",
-				"FIRST_VALUE(name)", "LAST_VALUE(price)", "NTH_VALUE(created, 2)")
+				"FIRST_VALUE(name)", "LAST_VALUE(price)", "NTH_VALUE(created, 2)", "PERCENT_RANK()", "CUME_DIST()", "NTILE(4)")
 			order := pick("ORDER BY id", "ORDER BY price DESC, id", "ORDER BY created, id")
-			total := strings.HasPrefix(fn, "ROW_NUMBER") || strings.HasPrefix(fn, "LAG") || strings.HasPrefix(fn, "LEAD") || strings.Contains(fn, "_VALUE")
+			total := strings.HasPrefix(fn, "ROW_NUMBER") || strings.HasPrefix(fn, "LAG") || strings.HasPrefix(fn, "LEAD") || strings.Contains(fn, "_VALUE") || strings.HasPrefix(fn, "NTILE")
 			if !total || strings.Contains(fn, "_VALUE") {
 				if !total {
 					order = pick(order, "ORDER BY qty", "ORDER BY LOWER(name) DESC", "ORDER BY DATE(created)")
 				}
-				if !strings.Contains(fn, "RANK") {
+				if !strings.Contains(fn, "RANK") && !strings.Contains(fn, "CUME") {
 					frame := pick("", " ROWS UNBOUNDED PRECEDING", " RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING", fmt.Sprintf(" ROWS %d PRECEDING", rng.Intn(4)))
 					if strings.HasPrefix(frame, " ROWS") && !strings.HasSuffix(order, "id") {
 						order = "ORDER BY id" // rows frames over ties: any order

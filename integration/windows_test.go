@@ -46,6 +46,10 @@ var windowQueries = []string{
 	"SELECT id, FIRST_VALUE(name) OVER w AS f, LAST_VALUE(price) OVER w AS l, NTH_VALUE(created, 3) OVER w AS n FROM items WINDOW w AS (PARTITION BY qty ORDER BY id) ORDER BY id",
 	"SELECT id, LAST_VALUE(qty) OVER (ORDER BY qty) AS l FROM items ORDER BY id",
 	"SELECT id, NTH_VALUE(name, 2) OVER (PARTITION BY name ORDER BY id RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n, FIRST_VALUE(score) OVER (PARTITION BY name ORDER BY id ROWS 2 PRECEDING) FROM items ORDER BY n, id",
+	// Functions of the partition's size (ties share CUME_DIST and
+	// PERCENT_RANK; NTILE numbers over a total order).
+	"SELECT id, PERCENT_RANK() OVER w AS p, CUME_DIST() OVER w AS c FROM items WINDOW w AS (PARTITION BY name ORDER BY qty DESC) ORDER BY id",
+	"SELECT id, NTILE(7) OVER (PARTITION BY qty % 4 ORDER BY created, id) AS t, NTILE(1000) OVER (PARTITION BY qty % 4 ORDER BY created, id) FROM items ORDER BY t, id",
 	// Moving frames: the row and n rows before it.
 	"SELECT id, SUM(price) OVER (PARTITION BY name ORDER BY created, id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS s, AVG(qty) OVER (PARTITION BY name ORDER BY created, id ROWS 6 PRECEDING), COUNT(*) OVER (PARTITION BY name ORDER BY created, id ROWS 3 PRECEDING), COUNT(price) OVER (PARTITION BY name ORDER BY created, id ROWS 1 PRECEDING) FROM items ORDER BY id",
 	"SELECT id, MIN(price) OVER (ORDER BY id ROWS 4 PRECEDING) AS mn, MAX(LOWER(name)) OVER (ORDER BY id ROWS 2 PRECEDING), SUM(score) OVER (ORDER BY id ROWS 3 PRECEDING), MAX(qty) OVER (ORDER BY id ROWS CURRENT ROW) FROM items ORDER BY mn, id",
@@ -98,7 +102,7 @@ var windowRefusals = map[string]string{
 	"SELECT id, ROW_NUMBER() OVER (ORDER BY id) + 1 FROM items":                                  "inside an expression",
 	"SELECT qty, COUNT(*), RANK() OVER (ORDER BY COUNT(*)) FROM items GROUP BY qty":              "GROUP BY includes its shard key",
 	"SELECT SUM(qty), RANK() OVER (ORDER BY SUM(qty)) FROM items":                                "GROUP BY includes its shard key",
-	"SELECT id, NTILE(3) OVER (ORDER BY id) FROM items":                                          "NTILE",
+	"SELECT id, NTILE(3) OVER (ORDER BY id), NTILE(2) OVER (ORDER BY qty) FROM items":            "different ORDER BY",
 	"SELECT id, SUM(qty) OVER (ORDER BY id ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING) FROM items": "frame",
 }
 

@@ -120,7 +120,16 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, column
 		}
 		unordered = append(unordered, o == nil)
 		switch wf.Kind {
-		case engine.WinRowNumber, engine.WinRank, engine.WinDenseRank:
+		case engine.WinRowNumber, engine.WinRank, engine.WinDenseRank, engine.WinPercentRank, engine.WinCumeDist:
+		case engine.WinNtile:
+			n, ok := int64(0), len(w.Args) == 1
+			if ok {
+				n, ok = literalInt(w.Args[0])
+			}
+			if !ok || n < 1 {
+				return nil, refuse("an NTILE bucket count that is not a constant from 1")
+			}
+			wf.Offset = n
 		case engine.WinLag, engine.WinLead:
 			if len(w.Args) < 1 || len(w.Args) > 3 {
 				return nil, refuse("%s", text)

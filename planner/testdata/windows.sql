@@ -26,8 +26,10 @@ SELECT id, ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY id) FROM comments
 SELECT id, ROW_NUMBER() OVER (ORDER BY id), RANK() OVER (ORDER BY score) FROM comments
 -- error
 SELECT id, ROW_NUMBER() OVER (ORDER BY id) + 1 FROM comments
+-- Functions of the partition's size: the partition is held whole.
+SELECT id, NTILE(4) OVER (PARTITION BY user_id ORDER BY id) AS t, PERCENT_RANK() OVER (PARTITION BY user_id ORDER BY id), CUME_DIST() OVER (PARTITION BY user_id ORDER BY id) FROM comments ORDER BY t
 -- error
-SELECT id, NTILE(4) OVER (ORDER BY id) FROM comments
+SELECT id, NTILE(?) OVER (ORDER BY id) FROM comments
 SELECT id, SUM(score) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW), AVG(score) OVER (ORDER BY id ROWS 6 PRECEDING) FROM comments
 -- error
 SELECT id, SUM(score) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM comments
@@ -53,7 +55,7 @@ SELECT id, LAG(score, -1) OVER (ORDER BY id) FROM comments
 -- error
 SELECT id, COUNT(DISTINCT score) OVER (ORDER BY id) FROM comments
 -- error
-SELECT id, PERCENT_RANK() OVER (ORDER BY id) FROM comments
+SELECT id, ROW_NUMBER(1) OVER (ORDER BY id) FROM comments
 -- error
 SELECT id, (ROW_NUMBER() OVER (ORDER BY id)) FROM comments
 -- error
