@@ -36,7 +36,8 @@ const (
 )
 
 // WindowFrame is which rows of its partition an aggregate window function
-// (SUM, COUNT, AVG, MIN, MAX) reads for a row.
+// (SUM, COUNT, AVG, MIN, MAX) or FIRST_VALUE, LAST_VALUE, NTH_VALUE reads
+// for a row.
 type WindowFrame int
 
 const (
@@ -94,8 +95,9 @@ type WindowFunc struct {
 // the column definitions are MariaDB's; the values are replaced with those
 // over all the rows. Rows leave in input order as soon as their values are
 // known: only rows still waiting are held (a peer group for the default
-// frame, LEAD's next rows, a whole partition for a frame to its end),
-// reserved from the statement's memory account.
+// frame, LEAD's next rows, a whole partition for a frame to its end or
+// for PERCENT_RANK, CUME_DIST and NTILE), reserved from the statement's
+// memory account, with LAG's and moving frames' last arguments.
 type Window struct {
 	Input     RowSource
 	Partition []SortKey

@@ -194,9 +194,6 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, column
 		wf.Unordered = true
 	}
 
-	// The shards sort by the helper columns' aliases: in a statement's
-	// ORDER BY a name is first a select alias, which the window's column
-	// of the same name would not be.
 	// byField reads a name or position of a select field as that field's
 	// expression.
 	byField := func(e ast.ExprNode) (ast.ExprNode, int) {
@@ -216,6 +213,9 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, column
 		}
 		return e, -1
 	}
+	// The shards sort by the helper columns' aliases: in a statement's
+	// ORDER BY a name is first a select alias, which the window's column
+	// of the same name would not be.
 	var shardOrder []*ast.ByItem
 	key := func(e ast.ExprNode, desc bool) {
 		k := engine.SortKey{Value: hidden(e), Weight: weight(e), Desc: desc}
