@@ -26,8 +26,9 @@ type evalEnv struct {
 }
 
 // Col reads a column: Index counts from the first column, or from the
-// first helper column when Helper is set. Numeric forces a number (merged
-// COUNT, SUM and AVG values).
+// first helper column when Helper is set (a negative Index then counts
+// back into the select fields: -1 is the last, wherever a SELECT * ends).
+// Numeric forces a number (merged COUNT, SUM and AVG values).
 type Col struct {
 	Index   int
 	Helper  bool

@@ -15,6 +15,7 @@ const (
 	MergeForSort MergePurpose = iota
 	MergeForGroups
 	MergeForDistinct
+	MergeForWindow
 )
 
 // MergeSort merges inputs that each return rows sorted by Keys into one
@@ -46,6 +47,8 @@ func (m *MergeSort) mergeSummary() string {
 		verb = "merge groups by "
 	case MergeForDistinct:
 		verb = "merge distinct by "
+	case MergeForWindow:
+		verb = "merge window partitions by "
 	}
 	return verb + describeKeys(m.Keys)
 }

@@ -409,9 +409,37 @@ func TestMergeRandom(t *testing.T) {
 				q = fmt.Sprintf("SELECT %s AS g, COUNT(*) FROM items WHERE %sEXISTS (SELECT 1 FROM picks WHERE note = '%s') GROUP BY g ORDER BY g", pick("qty", "product_id"), pick("", "NOT "), note)
 			}
 		case 5:
-			// Windows partitioned by the shard key.
-			fn := pick("ROW_NUMBER()", "RANK()", "SUM(qty)", "COUNT(*)", "LAG(id)", "MAX(price)")
-			q = fmt.Sprintf("SELECT id, product_id, %s OVER (PARTITION BY product_id ORDER BY id) AS w FROM items%s ORDER BY product_id%s, id%s", fn, where(), dir(), limit())
+			// Windows: partitioned by the shard key (whole on each
+			// shard) or not (computed by the proxy over merged rows).
+			// Functions that number rows get a total order (id last);
+			// the others may order by keys with ties and NULLs.
+			part := pick("PARTITION BY product_id ", "PARTITION BY name ", "PARTITION BY qty % 3 ", "PARTITION BY DATE(created) ", "")
+			fn := pick("ROW_NUMBER()", "LAG(id)", "LEAD(price, 2)", "LAG(created, 3)", "RANK()", "DENSE_RANK()", "SUM(qty)", "COUNT(*)", "COUNT(price)", "AVG(price)", "SUM(score)", "MAX(price)", "MIN(created)",
+				"FIRST_VALUE(name)", "LAST_VALUE(price)", "NTH_VALUE(created, 2)", "PERCENT_RANK()", "CUME_DIST()", "NTILE(4)")
+			order := pick("ORDER BY id", "ORDER BY price DESC, id", "ORDER BY created, id")
+			total := strings.HasPrefix(fn, "ROW_NUMBER") || strings.HasPrefix(fn, "LAG") || strings.HasPrefix(fn, "LEAD") || strings.Contains(fn, "_VALUE") || strings.HasPrefix(fn, "NTILE")
+			if !total || strings.Contains(fn, "_VALUE") {
+				if !total {
+					order = pick(order, "ORDER BY qty", "ORDER BY LOWER(name) DESC", "ORDER BY DATE(created)")
+				}
+				if !strings.Contains(fn, "RANK") && !strings.Contains(fn, "CUME") {
+					frame := pick("", " ROWS UNBOUNDED PRECEDING", " RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING", fmt.Sprintf(" ROWS %d PRECEDING", rng.Intn(4)))
+					if strings.HasPrefix(frame, " ROWS") && !strings.HasSuffix(order, "id") {
+						order = "ORDER BY id" // rows frames over ties: any order
+					}
+					order += frame
+					if !total {
+						order = pick(order, "") // the whole partition
+					}
+				}
+			}
+			q = fmt.Sprintf("SELECT id, product_id, %s OVER (%s%s) AS w FROM items%s ORDER BY %s, id%s", fn, part, order, where(), pick("product_id"+dir(), "w"+dir(), "id"), limit())
+			if rng.Intn(4) == 0 {
+				// Over groups of the shard key.
+				fn := pick("RANK()", "DENSE_RANK()", "ROW_NUMBER()", "SUM(COUNT(*))", "AVG(SUM(qty))", "LAG(SUM(price))", "MAX(MIN(created))")
+				q = fmt.Sprintf("SELECT product_id, COUNT(*) AS n, %s OVER (ORDER BY %s, product_id) AS w FROM items%s GROUP BY product_id ORDER BY %s, product_id%s",
+					fn, pick("COUNT(*) DESC", "SUM(price)", "MAX(qty)"), where(), pick("w"+dir(), "n"+dir(), "product_id"), limit())
+			}
 		case 6:
 			// Self-joins on the shard key.
 			q = fmt.Sprintf("SELECT a.id, b.id, a.qty + b.qty FROM items a JOIN items b ON a.product_id = b.product_id AND a.id < b.id WHERE a.qty > %d AND b.qty > %d ORDER BY a.id, b.id%s",
@@ -544,6 +572,8 @@ func TestPinnedStatementsDifferential(t *testing.T) {
 		"SELECT id FROM items i WHERE i.product_id NOT IN (SELECT j.product_id FROM items j WHERE j.qty > 3)",
 		// A derived table over shards runs first (derived_test.go).
 		"SELECT * FROM (SELECT * FROM items) t WHERE t.product_id = 4 ORDER BY id",
+		// Windows over all rows, computed by the proxy (windows_test.go).
+		"SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM items ORDER BY id",
 	} {
 		if d := diff(e.proxy, e.ref, q); d != "" {
 			t.Errorf("%s\n    %s", q, d)
@@ -552,7 +582,7 @@ func TestPinnedStatementsDifferential(t *testing.T) {
 	for _, q := range []string{
 		"SELECT a.id, b.id FROM items a JOIN items b ON a.qty = b.qty WHERE a.product_id = 4",
 		"SELECT a.id, b.id FROM items a JOIN items b ON a.qty = b.qty",
-		"SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM items",
+		"SELECT id, ROW_NUMBER() OVER (ORDER BY id), RANK() OVER (ORDER BY qty) FROM items",
 		"SELECT COUNT(*) FROM items UNION ALL SELECT MAX(qty) FROM items",
 		"SELECT DISTINCT COUNT(*) FROM items GROUP BY product_id",
 		"SELECT COUNT(*) FROM items a JOIN items b USING (qty)",
@@ -634,7 +664,7 @@ func TestExplainOverShards(t *testing.T) {
 
 // TestWindowsPartitionedByShardKey: window functions whose windows
 // partition by the shard key are computed whole on each shard, and answer
-// as ref (ordered); other windows over several shards are refused.
+// as ref (ordered).
 func TestWindowsPartitionedByShardKey(t *testing.T) {
 	e := newShardEnv(t)
 	loadItems(t, e)
@@ -648,9 +678,11 @@ func TestWindowsPartitionedByShardKey(t *testing.T) {
 			t.Errorf("%s\n    %s", q, d)
 		}
 	}
+	// Other windows are computed by the proxy (windows_test.go), but not
+	// two sort orders at once, nor windows over groups that span shards.
 	for _, q := range []string{
-		"SELECT id, ROW_NUMBER() OVER (PARTITION BY qty ORDER BY id) FROM items",
-		"SELECT id, SUM(qty) OVER () FROM items",
+		"SELECT id, ROW_NUMBER() OVER (PARTITION BY qty ORDER BY id), SUM(qty) OVER () FROM items",
+		"SELECT qty, SUM(COUNT(*)) OVER () FROM items GROUP BY qty",
 	} {
 		_, err := e.proxy.Exec(q)
 		if code, _, _ := mysqlErr(t, err); code != 1235 {

@@ -75,6 +75,9 @@ func build(d *draft, st *parser.Statement) (engine.Primitive, error) {
 
 // buildMerge stacks the primitives a merge spec asks for over the routes.
 func buildMerge(m *MergeSpec, routes []*engine.Route, meta *engine.Route) (engine.RowSource, error) {
+	if len(m.WindowFuncs) > 0 {
+		return buildWindow(m, routes), nil
+	}
 	purpose := engine.MergeForSort
 	switch {
 	case m.Group:
@@ -127,6 +130,21 @@ func buildMerge(m *MergeSpec, routes []*engine.Route, meta *engine.Route) (engin
 		node = &engine.Trim{Input: node, Hidden: m.Hidden}
 	}
 	return node, nil
+}
+
+// buildWindow stacks the primitives of window functions computed by the
+// proxy: the shards' streams merged in the windows' order, the functions
+// computed over them, then the client's ORDER BY and LIMIT.
+func buildWindow(m *MergeSpec, routes []*engine.Route) engine.RowSource {
+	var node engine.RowSource = &engine.MergeSort{Routes: routes, Keys: m.Keys, Hidden: m.Hidden, Purpose: engine.MergeForWindow}
+	node = &engine.Window{Input: node, Partition: m.Keys[:m.WindowPartition], Order: m.Keys[m.WindowPartition:], Funcs: m.WindowFuncs, Hidden: m.Hidden}
+	if len(m.WindowSort) > 0 {
+		node = &engine.MemorySort{Input: node, Keys: m.WindowSort, Hidden: m.Hidden}
+	}
+	if m.Count >= 0 {
+		node = &engine.Limit{Input: node, Offset: m.Offset, Count: m.Count}
+	}
+	return &engine.Trim{Input: node, Hidden: m.Hidden}
 }
 
 // minMaxKey: e is (an alias or position of) a MIN or MAX whose merged

@@ -54,6 +54,13 @@ type MergeSpec struct {
 	// Project are the select fields that are expressions over aggregates
 	// (SUM(a)/COUNT(*)): the proxy computes them over the merged values.
 	Project []int
+	// WindowFuncs are window functions the proxy computes over the rows
+	// merged by Keys: the first WindowPartition of them are the windows'
+	// PARTITION BY, the rest their ORDER BY (see windowMergeSpec).
+	// WindowSort is the client's ORDER BY over the computed rows.
+	WindowFuncs     []engine.WindowFunc
+	WindowPartition int
+	WindowSort      []engine.MemorySortKey
 
 	fields   []*ast.SelectField // the client's select list, for HAVING and ORDER BY
 	aggIndex map[string]int     // restored text of an aggregate → Aggs index

@@ -80,8 +80,12 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 	}
 	if len(sets[0]) > 1 {
 		grouped := n.GroupBy != nil || hasAggregate(n)
-		if hasWindow(n) && (!pl.windowsLocal(n, sharded, f) || grouped && !pl.groupsLocal(n, sharded, f)) {
-			return nil, notSupported("window functions over sharded table %s across several shards are supported only when every window is PARTITION BY its shard key (each partition then lives in one physical table)", sharded[0].qualified())
+		// Windows not PARTITION BY the shard key (or over groups that
+		// span shards) are computed by the proxy over the merged rows.
+		localGroups := grouped && n.GroupBy != nil && pl.groupsLocal(n, sharded, f)
+		windows := hasWindow(n) && (!pl.windowsLocal(n, sharded, f) || grouped && !localGroups)
+		if windows && grouped && !localGroups {
+			return nil, notSupported("window functions together with GROUP BY or aggregates over sharded table %s across several shards are supported only when the GROUP BY includes its shard key (each group then lives in one physical table)", sharded[0].qualified())
 		}
 		if n.From != nil && outerJoinRepeats(n.From.TableRefs, sharded, f.DB) {
 			return nil, notSupported("an outer join whose preserved side reads no sharded table and whose other side reads sharded table %s across several shards is not supported: every shard would return the rows it does not join", sharded[0].qualified())
@@ -89,7 +93,13 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 		if hasSubquery(n) && !pl.subqueriesLocal(n, f.DB) {
 			return nil, notSupported("subqueries and derived tables over sharded table %s across several shards are supported only when they read global tables or rows of the outer row's shard key (correlated on it, or `key IN (SELECT key …)`)", sharded[0].qualified())
 		}
-		if n.GroupBy != nil || n.Having != nil || hasAggregate(n) || n.OrderBy != nil || n.Limit != nil || n.Distinct {
+		if windows {
+			keepColumnNames(n) // before helper columns are added
+			var err error
+			if spec, err = windowMergeSpec(n, sharded[0].qualified(), localGroups, fromColumns(n, f)); err != nil {
+				return nil, err
+			}
+		} else if n.GroupBy != nil || n.Having != nil || hasAggregate(n) || n.OrderBy != nil || n.Limit != nil || n.Distinct {
 			keepColumnNames(n) // before helper columns are added
 			if isLoneDistinctAggregate(n) {
 				// Its column definition comes from one shard running the

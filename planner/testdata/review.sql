@@ -51,7 +51,6 @@ SELECT DISTINCT product_id, COUNT(*) OVER (PARTITION BY product_id) FROM comment
 SELECT product_id, NTILE(2) OVER (PARTITION BY product_id ORDER BY id) FROM items
 -- error
 SELECT c.id, (SELECT ROW_NUMBER() OVER (ORDER BY d.id) FROM comments d WHERE d.product_id = c.product_id LIMIT 1) FROM comments c
--- error
 SELECT product_id, SUM(COUNT(*)) OVER () FROM comments GROUP BY product_id
 -- error
 SELECT product_id, ROW_NUMBER() OVER w FROM comments WINDOW w AS (PARTITION BY product_id) ORDER BY ROW_NUMBER() OVER (ORDER BY id)
@@ -168,9 +167,8 @@ SELECT MIN(qty) AS product_id, COUNT(*) FROM items GROUP BY items.product_id
 -- Groups and window partitions of the shard key of a mention on the inner
 -- side of an outer join: the rows it adds have NULL there, from every
 -- physical table, one group that no shard holds whole: such groups are
--- merged like any others, such windows refused.
+-- merged like any others, such windows computed by the proxy.
 SELECT a.product_id, COUNT(*) FROM comments a RIGHT JOIN comments b ON a.product_id = b.product_id AND a.id < b.id GROUP BY a.product_id
--- error
 SELECT b.id, COUNT(*) OVER (PARTITION BY a.product_id) FROM comments a RIGHT JOIN comments b ON a.product_id = b.product_id AND a.id = b.id
 SELECT a.product_id, COUNT(b.id) FROM comments a LEFT JOIN comments b ON a.product_id = b.product_id AND a.id < b.id GROUP BY a.product_id
 SELECT a.id, COUNT(*) OVER (PARTITION BY a.product_id) FROM comments a LEFT JOIN comments b ON a.product_id = b.product_id AND a.id = b.id
