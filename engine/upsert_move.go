@@ -100,7 +100,7 @@ func (u *UpsertMove) run(vc Cursor) (wire.OK, error) {
 			return total, atomicError([]StepOutcome{so}, err)
 		}
 		dups++
-		match, err := u.match(vc, target, r, key)
+		match, dropProbe, err := u.match(vc, target, r, key)
 		if err != nil {
 			return total, err
 		}
@@ -112,6 +112,9 @@ func (u *UpsertMove) run(vc Cursor) (wire.OK, error) {
 				UpdateCopy: r.UpdateCopy,
 				Delete:     "DELETE FROM " + here + " WHERE " + match}}}
 		ok, err = mv.run(vc)
+		if derr := dropProbe(); err == nil {
+			err = derr
+		}
 		if err != nil {
 			return total, err
 		}
@@ -128,13 +131,22 @@ func (u *UpsertMove) run(vc Cursor) (wire.OK, error) {
 	return total, nil
 }
 
-// match is the condition that finds the row holding key's values of r:
-// each of the key's columns equal to the row's value for it.
-func (u *UpsertMove) match(vc Cursor, target shard.Target, r UpsertRow, key string) (string, error) {
+// match is the condition that finds the row holding key's values of r.
+// The row's values are compared as the key's columns hold them: the
+// server converted them on the way in (1.4 into an INT is 1, a string
+// longer than a CHAR is cut in a non-strict mode), so they are first
+// inserted into a temporary probe table with those columns' definitions
+// (CREATE … SELECT … LIMIT 0), in the session's sql_mode, and the match
+// reads them from there. A key column the row does not give holds its
+// default. drop removes the probe (the transaction's connection is reset
+// on its way back to the pool whatever happens).
+func (u *UpsertMove) match(vc Cursor, target shard.Target, r UpsertRow, key string) (match string, drop func() error, err error) {
+	drop = func() error { return nil }
 	mt := MoveTable{Cluster: target.Cluster, Table: target.Table}
-	res, err := (&MoveRows{}).query(vc, mt, "SHOW KEYS FROM "+parser.QuoteIdent(u.Schema)+"."+parser.QuoteIdent(target.Table)+" WHERE Key_name = "+parser.QuoteString(key))
+	here := parser.QuoteIdent(u.Schema) + "." + parser.QuoteIdent(target.Table)
+	res, err := (&MoveRows{}).query(vc, mt, "SHOW KEYS FROM "+here+" WHERE Key_name = "+parser.QuoteString(key))
 	if err != nil {
-		return "", err
+		return "", drop, err
 	}
 	defer vc.Memory().Shrink(res.size)
 	nameAt := -1
@@ -143,25 +155,51 @@ func (u *UpsertMove) match(vc Cursor, target shard.Target, r UpsertRow, key stri
 			nameAt = i
 		}
 	}
-	var parts []string
+	var given, vals, parts []string
 	for _, row := range res.Rows {
 		if nameAt < 0 || row[nameAt] == nil {
 			continue
 		}
 		col := *row[nameAt]
-		v, ok := r.Values[strings.ToLower(col)]
-		if !ok {
-			v = "DEFAULT(" + parser.QuoteIdent(col) + ")"
+		if v, ok := r.Values[strings.ToLower(col)]; ok {
+			given, vals = append(given, parser.QuoteIdent(col)), append(vals, v)
+			continue
 		}
 		// <=>: a UNIQUE key allows NULLs, which never conflict, so a
 		// key found taken has none; <=> keeps a NULL-safe reading anyway.
-		parts = append(parts, parser.QuoteIdent(col)+" <=> "+v)
+		parts = append(parts, parser.QuoteIdent(col)+" <=> DEFAULT("+parser.QuoteIdent(col)+")")
 	}
-	if len(parts) == 0 {
-		return "", wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: key %s of %s was reported taken but has no columns", key, target.Table)
+	if len(given) == 0 && len(parts) == 0 {
+		return "", drop, wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: key %s of %s was reported taken but has no columns", key, target.Table)
 	}
-	return strings.Join(parts, " AND "), nil
+	if len(given) > 0 {
+		wr := newRowWriter(vc, u.Schema, "INSERT INTO ", "", 0, 0)
+		probe := parser.QuoteIdent(u.Schema) + "." + parser.QuoteIdent(UpsertProbeTable(target.Table))
+		list := strings.Join(given, ",")
+		for _, q := range []string{
+			"DROP TEMPORARY TABLE IF EXISTS " + probe,
+			"CREATE TEMPORARY TABLE " + probe + " SELECT " + list + " FROM " + here + " LIMIT 0",
+		} {
+			if _, err := wr.exec(target, q); err != nil {
+				return "", drop, err
+			}
+		}
+		drop = func() error {
+			_, err := wr.exec(target, "DROP TEMPORARY TABLE IF EXISTS "+probe)
+			return err
+		}
+		if _, err := wr.exec(target, "INSERT INTO "+probe+" ("+list+") VALUES ("+strings.Join(vals, ",")+")"); err != nil {
+			drop()
+			return "", func() error { return nil }, err
+		}
+		parts = append([]string{"(" + list + ") IN (SELECT " + list + " FROM " + probe + ")"}, parts...)
+	}
+	return strings.Join(parts, " AND "), drop, nil
 }
+
+// UpsertProbeTable names the temporary table UpsertMove finds a taken
+// key's row with: with spaces, as MoveTempTable.
+func UpsertProbeTable(table string) string { return "shardgate probe " + table }
 
 // duplicateKey reads a server's 1062 "Duplicate entry '…' for key 'k'":
 // the key's name.
