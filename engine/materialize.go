@@ -79,8 +79,15 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 		}
 		create, err := createTemp(t)
 		if err != nil {
+			// The tables created so far hold this client's rows: they go
+			// before the connection does (or it is not kept).
+			refusal := wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a derived table over shards cannot be copied: %v", err)
+			if !drop() {
+				vc.Release(c, nil, fmt.Errorf("shardgate: temporary tables not dropped"))
+				return refusal
+			}
 			vc.Release(c, nil, nil)
-			return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a derived table over shards cannot be copied: %v", err)
+			return refusal
 		}
 		if _, err := c.Exec(create); err != nil {
 			return fail(err)

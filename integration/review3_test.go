@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"strings"
 	"testing"
 )
 
@@ -61,5 +62,73 @@ func TestReview3UpsertMoveConvertedKey(t *testing.T) {
 			}
 			e.same(t, "items", "pid")
 		})
+	}
+}
+
+// Review of derived tables over shards (engine.Materialize): the
+// temporary table must hold the derived table's columns as one server's
+// derived table would: their collation whatever the client's character
+// set, ENUM and SET ordered and compared as such.
+func TestReview3DerivedColumnTypes(t *testing.T) {
+	e := newMvEnv(t, "")
+	e.both(t, "ALTER TABLE items ADD COLUMN tag VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, ADD COLUMN e ENUM('z','a','m'), ADD COLUMN s SET('y','b')")
+	e.both(t, "UPDATE items SET tag = IF(id % 2, UPPER(note), note), e = ELT(1 + id % 3, 'z', 'a', 'm'), s = ELT(1 + id % 3, 'y', 'b', 'y,b') WHERE id > 0")
+	cases := []struct{ name, setup, sql string }{
+		{name: "binary collation, utf8mb4 client", sql: "SELECT COUNT(*) FROM (SELECT tag FROM items) d WHERE d.tag = 'n1'"},
+		{name: "binary collation, gbk client", setup: "SET NAMES gbk", sql: "SELECT COUNT(*) FROM (SELECT tag FROM items) d WHERE d.tag = 'n1'"},
+		{name: "binary collation, latin1 client", setup: "SET NAMES latin1", sql: "SELECT d.tag FROM (SELECT DISTINCT tag FROM items WHERE id < 5) d ORDER BY d.tag"},
+		{name: "enum order", sql: "SELECT d.e FROM (SELECT DISTINCT e FROM items) d ORDER BY d.e"},
+		{name: "enum as a number", sql: "SELECT d.e + 0 AS n, COUNT(*) FROM (SELECT e FROM items) d GROUP BY n ORDER BY n"},
+		{name: "set order", sql: "SELECT d.s FROM (SELECT DISTINCT s FROM items) d ORDER BY d.s"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			pc, rc := mustConnR3(t, e.px), mustConnR3(t, e.ref)
+			if c.setup != "" {
+				mustExecMv(t, pc, c.setup)
+				mustExecMv(t, rc, c.setup)
+			}
+			got, want := mvRows(t, pc, c.sql), mvRows(t, rc, c.sql)
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("%s:\nproxy %v\nref   %v", c.sql, got, want)
+			}
+		})
+	}
+}
+
+// A derived-table statement that fails after its first temporary table
+// was created (the second derived table's column cannot be copied) must
+// not leave that table, holding this client's rows, on the pooled
+// connection the next client gets (pool of one connection per server).
+// The outer cluster is also one of the sharded table's clusters.
+func TestReview3DerivedFailureLeavesNoTable(t *testing.T) {
+	e := newMvEnv(t, "pool: {max_open: 1, max_idle: 1}\n")
+	first := mustConnR3(t, e.px)
+	q := "SELECT * FROM (SELECT pid, COUNT(*) c FROM items GROUP BY pid) a JOIN (SELECT pid, POINT(1, 1) AS g FROM items) b USING (pid)"
+	if _, err := first.QueryContext(bg, q); err == nil {
+		t.Fatal("a derived table with a spatial column was copied")
+	} else {
+		t.Logf("first: %v", err)
+	}
+	// Other clients, the same server connections (the statement read on
+	// a replica or the primary: each gets a look).
+	for i := 0; i < 6; i++ {
+		second := mustConnR3(t, e.px)
+		hint := []string{"", "/* shardgate:primary */ "}[i%2]
+		rows, err := second.QueryContext(bg, hint+"SELECT COUNT(*) FROM `shardgate derived 0`")
+		if err == nil {
+			got := []string{}
+			for rows.Next() {
+				var n string
+				rows.Scan(&n)
+				got = append(got, n)
+			}
+			rows.Close()
+			t.Fatalf("another client reads the first one's derived table: %v", got)
+		}
+		if code, _, _ := mysqlErr(t, err); code != 1146 {
+			t.Fatalf("got %v, want 1146 (no such table)", err)
+		}
+		second.Close()
 	}
 }
