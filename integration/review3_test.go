@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"strings"
 	"testing"
+	"time"
 )
 
 var bg = context.Background()
@@ -167,5 +168,35 @@ func TestReview3DerivedFailureLeavesNoTable(t *testing.T) {
 			t.Fatalf("got %v, want 1146 (no such table)", err)
 		}
 		second.Close()
+	}
+}
+
+// LOCK TABLES under an alias: the lock is the session's, it reads as on
+// one server under the alias, and a client that leaves holding it does
+// not leave it on the pooled connection the next client gets.
+func TestReview3LockAlias(t *testing.T) {
+	e := newMvEnv(t, "pool: {max_open: 1, max_idle: 1}\n")
+	a := mustConnR3(t, e.px)
+	mustExecMv(t, a, "LOCK TABLES plain AS p WRITE")
+	if got := mvRows(t, a, "SELECT COUNT(*) FROM plain AS p"); len(got) != 1 || got[0] != "30" {
+		t.Fatalf("under the lock: %v", got)
+	}
+	// Not locked under its own name: 1100 as on one server.
+	if _, err := a.QueryContext(bg, "SELECT COUNT(*) FROM plain"); err == nil {
+		t.Error("a table locked only under an alias was read by its name")
+	} else if code, _, _ := mysqlErr(t, err); code != 1100 {
+		t.Errorf("got %v, want 1100", err)
+	}
+	a.Raw(func(any) error { return driver.ErrBadConn })
+	a.Close()
+	ctx, cancel := context.WithTimeout(bg, 10*time.Second)
+	defer cancel()
+	b := mustConnR3(t, e.px)
+	var n int
+	if err := b.QueryRowContext(ctx, "/* shardgate:primary */ SELECT COUNT(*) FROM plain").Scan(&n); err != nil || n != 30 {
+		t.Fatalf("the next client: %d, %v (the lock was left on the connection)", n, err)
+	}
+	if _, err := b.ExecContext(ctx, "INSERT INTO plain (id, pid) VALUES (999, 1)"); err != nil {
+		t.Fatalf("the next client writes: %v", err)
 	}
 }
