@@ -200,3 +200,28 @@ func TestReview3LockAlias(t *testing.T) {
 		t.Fatalf("the next client writes: %v", err)
 	}
 }
+
+// MariaDB creates no temporary table in a READ ONLY transaction (1792),
+// which a derived table over shards needs: the proxy says so with 1235
+// instead of the server's 1792 (the statement only reads), and the
+// transaction goes on.
+func TestReview3DerivedReadOnlyTransaction(t *testing.T) {
+	e := newMvEnv(t, "")
+	c := mustConnR3(t, e.px)
+	q := "SELECT COUNT(*), SUM(c) FROM (SELECT pid, COUNT(*) c FROM items GROUP BY pid) d"
+	mustExecMv(t, c, "START TRANSACTION READ ONLY")
+	_, err := c.QueryContext(bg, q)
+	if err == nil {
+		t.Fatal("a derived table over shards ran in a READ ONLY transaction (MariaDB creates no temporary table there)")
+	}
+	if code, _, _ := mysqlErr(t, err); code != 1235 {
+		t.Fatalf("got %v, want 1235 (the server's 1792 is about writes)", err)
+	}
+	if got := mvRows(t, c, "SELECT COUNT(*) FROM items"); len(got) != 1 || got[0] != "40" {
+		t.Fatalf("the transaction after the refusal: %v", got)
+	}
+	mustExecMv(t, c, "COMMIT")
+	if got, want := mvRows(t, c, q), mvRows(t, e.ref, q); strings.Join(got, "") != strings.Join(want, "") {
+		t.Fatalf("after the transaction: proxy %v, ref %v", got, want)
+	}
+}
