@@ -69,6 +69,12 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 		if Classify(err) == FaultServer && drop() {
 			me, _ := err.(*mysql.MyError)
 			vc.Release(c, &backend.Outcome{Err: me}, nil)
+			if me != nil && me.Code == mysql.ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION {
+				// A READ ONLY transaction (or session) creates and drops
+				// no temporary table; the server's 1792 would read as if
+				// the client's SELECT wrote.
+				return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a derived table over shards is copied into a temporary table, which MariaDB does not create in a READ ONLY transaction; run the statement in a read-write one")
+			}
 			return err
 		}
 		return vc.Lost(c, err)

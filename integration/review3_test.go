@@ -224,4 +224,19 @@ func TestReview3DerivedReadOnlyTransaction(t *testing.T) {
 	if got, want := mvRows(t, c, q), mvRows(t, e.ref, q); strings.Join(got, "") != strings.Join(want, "") {
 		t.Fatalf("after the transaction: proxy %v, ref %v", got, want)
 	}
+	// A read-only session: every statement's transaction is READ ONLY.
+	for _, set := range []string{"SET SESSION TRANSACTION READ ONLY", "SET SESSION tx_read_only = 1"} {
+		s := mustConnR3(t, e.px)
+		mustExecMv(t, s, set)
+		_, err := s.QueryContext(bg, q)
+		if err == nil {
+			t.Fatalf("%s: a derived table over shards ran", set)
+		}
+		if code, _, _ := mysqlErr(t, err); code != 1235 {
+			t.Fatalf("%s: got %v, want 1235", set, err)
+		}
+		if got := mvRows(t, s, "SELECT COUNT(*) FROM items"); len(got) != 1 || got[0] != "40" {
+			t.Fatalf("%s: the session after the refusal: %v", set, got)
+		}
+	}
 }

@@ -4,12 +4,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/go-mysql-org/go-mysql/mysql"
-
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/planner"
-	"github.com/shardgate/shardgate/wire"
 )
 
 // derivedFirst plans a SELECT the planner refused because of derived
@@ -24,11 +21,6 @@ func (s *Session) derivedFirst(snap *Snapshot, st *parser.Statement, obs *observ
 	rw, err := s.derivedRewrite(snap, st)
 	if rw == nil || err != nil {
 		return nil, done, err
-	}
-	if s.txn.readOnly {
-		// MariaDB creates no temporary table in a READ ONLY transaction
-		// (1792, which would read as if the statement wrote).
-		return nil, done, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a derived table over shards is copied into a temporary table, which MariaDB does not create in a READ ONLY transaction; run the statement outside it")
 	}
 	var held []*cursor
 	done = func() {
