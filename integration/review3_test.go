@@ -240,3 +240,28 @@ func TestReview3DerivedReadOnlyTransaction(t *testing.T) {
 		}
 	}
 }
+
+// SELECT … INTO @vars over information_schema the proxy answers, with
+// two fields of one name (the statement is read as a derived table by
+// the proxy, whose columns must differ): as on one server.
+func TestReview3InfoSchemaIntoSameNames(t *testing.T) {
+	e := newMvEnv(t, "")
+	cases := []struct{ sql, vars string }{
+		{"SELECT table_name, table_name INTO @a, @b FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'plain'", "@a, @b"},
+		{"SELECT 1, 1, TABLE_NAME INTO @c, @d, @e FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'plain'", "@c, @d, @e"},
+		{"SELECT table_name AS x, table_rows AS X INTO @f, @g FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'plain'", "@f, @g IS NOT NULL"},
+		{"SELECT table_name, table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'plain' INTO @h, @i", "@h, @i"},
+	}
+	for _, c := range cases {
+		pc, rc := mustConnR3(t, e.px), mustConnR3(t, e.ref)
+		for _, conn := range []*sql.Conn{pc, rc} {
+			if _, err := conn.ExecContext(bg, c.sql); err != nil {
+				t.Fatalf("%s: %v", c.sql, err)
+			}
+		}
+		q := "SELECT " + c.vars
+		if got, want := mvRows(t, pc, q), mvRows(t, rc, q); strings.Join(got, "") != strings.Join(want, "") {
+			t.Errorf("%s: proxy %v, ref %v", c.sql, got, want)
+		}
+	}
+}
