@@ -265,3 +265,35 @@ func TestReview3InfoSchemaIntoSameNames(t *testing.T) {
 		}
 	}
 }
+
+// A derived table's column may have a name a table's column cannot: an
+// expression's text longer than 64 characters, an alias ending in a
+// space. One server's derived table keeps them; the temporary table
+// holding it must too, and the answer names them as ref does.
+func TestReview3DerivedColumnNames(t *testing.T) {
+	e := newMvEnv(t, "")
+	for _, q := range []string{
+		"SELECT d.* FROM (SELECT CONCAT(note, '0123456789012345678901234567890123456789012345678901234567890123456789') FROM items WHERE id < 3) d ORDER BY 1",
+		"SELECT d.* FROM (SELECT note AS `a b `, pid FROM items WHERE id < 3) d ORDER BY 1",
+		"SELECT d.*, d.pid FROM (SELECT pid, COUNT(*) AS `n `, CONCAT('a', '0123456789012345678901234567890123456789012345678901234567890123456789', MAX(note)) FROM items GROUP BY pid) d ORDER BY pid",
+	} {
+		got, gotCols := r3RowsCols(t, e.px, q)
+		want, wantCols := r3RowsCols(t, e.ref, q)
+		if got != want || gotCols != wantCols {
+			t.Errorf("%s:\nproxy %s: %s\nref   %s: %s", q, gotCols, got, wantCols, want)
+		}
+	}
+}
+
+// r3RowsCols is a query's column names and rows, as text.
+func r3RowsCols(t *testing.T, db *sql.DB, q string) (rows, cols string) {
+	t.Helper()
+	r, err := db.Query(q)
+	if err != nil {
+		return "error: " + err.Error(), ""
+	}
+	defer r.Close()
+	names, _ := r.Columns()
+	r.Close()
+	return strings.Join(mvRows(t, db, q), "\n"), strings.Join(names, "|")
+}
