@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -118,9 +119,14 @@ func (u *UpsertMove) run(vc Cursor) (wire.OK, error) {
 		if err != nil {
 			return total, err
 		}
-		_, changed, found := updateInfo(ok.Info)
+		matched, changed, found := updateInfo(ok.Info)
 		if !found {
 			changed = ok.AffectedRows
+		} else if matched == 0 {
+			// The server holds the row it named (its 1062 locks it): not
+			// finding it is the proxy's mistake, and the statement is
+			// undone rather than the update lost.
+			return total, wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: the row holding key %s of %s was not found again after the server reported it taken; nothing was written", key, r.Table)
 		}
 		total.AffectedRows += ok.AffectedRows + changed
 		total.Warnings += ok.Warnings
@@ -149,25 +155,37 @@ func (u *UpsertMove) match(vc Cursor, target shard.Target, r UpsertRow, key stri
 		return "", drop, err
 	}
 	defer vc.Memory().Shrink(res.size)
-	nameAt := -1
+	nameAt, subAt := -1, -1
 	for i, c := range res.Columns {
-		if c.Name == "Column_name" {
+		switch c.Name {
+		case "Column_name":
 			nameAt = i
+		case "Sub_part":
+			subAt = i
 		}
 	}
-	var given, vals, parts []string
+	var given, vals, keyed, parts []string
 	for _, row := range res.Rows {
 		if nameAt < 0 || row[nameAt] == nil {
 			continue
 		}
 		col := *row[nameAt]
+		// A key on a prefix of the column (note(3)) compares that prefix
+		// (characters, bytes for a binary column: as LEFT counts).
+		part := func(e string) string { return e }
+		if subAt >= 0 && row[subAt] != nil {
+			if n, err := strconv.Atoi(*row[subAt]); err == nil && n > 0 {
+				part = func(e string) string { return "LEFT(" + e + ", " + strconv.Itoa(n) + ")" }
+			}
+		}
 		if v, ok := r.Values[strings.ToLower(col)]; ok {
 			given, vals = append(given, parser.QuoteIdent(col)), append(vals, v)
+			keyed = append(keyed, part(parser.QuoteIdent(col)))
 			continue
 		}
 		// <=>: a UNIQUE key allows NULLs, which never conflict, so a
 		// key found taken has none; <=> keeps a NULL-safe reading anyway.
-		parts = append(parts, parser.QuoteIdent(col)+" <=> DEFAULT("+parser.QuoteIdent(col)+")")
+		parts = append(parts, part(parser.QuoteIdent(col))+" <=> "+part("DEFAULT("+parser.QuoteIdent(col)+")"))
 	}
 	if len(given) == 0 && len(parts) == 0 {
 		return "", drop, wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: key %s of %s was reported taken but has no columns", key, target.Table)
@@ -192,7 +210,8 @@ func (u *UpsertMove) match(vc Cursor, target shard.Target, r UpsertRow, key stri
 			drop()
 			return "", func() error { return nil }, err
 		}
-		parts = append([]string{"(" + list + ") IN (SELECT " + list + " FROM " + probe + ")"}, parts...)
+		k := strings.Join(keyed, ",")
+		parts = append([]string{"(" + k + ") IN (SELECT " + k + " FROM " + probe + ")"}, parts...)
 	}
 	return strings.Join(parts, " AND "), drop, nil
 }

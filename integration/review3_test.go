@@ -34,6 +34,9 @@ func TestReview3UpsertMoveConvertedKey(t *testing.T) {
 	e.both(t, "ALTER TABLE items ADD COLUMN sku CHAR(4), ADD UNIQUE KEY by_sku (sku)")
 	e.both(t, "UPDATE items SET sku = CONCAT('S', id) WHERE id <= 20")
 	e.both(t, "UPDATE items SET sku = 'Qabc' WHERE id = 33")
+	// A key on a prefix: rows conflict on the note's first 3 characters.
+	e.both(t, "ALTER TABLE items ADD UNIQUE KEY `it's ``pre`` \\x` (note(3))")
+	e.both(t, "UPDATE items SET note = CONCAT('u', id, 'xyz') WHERE id IN (21, 22)")
 	cases := []struct {
 		name, setup, sql string
 		args             []any
@@ -44,6 +47,9 @@ func TestReview3UpsertMoveConvertedKey(t *testing.T) {
 		{name: "string with spaces", sql: "INSERT INTO items (id, pid, qty) VALUES (' 3', 3, 9) ON DUPLICATE KEY UPDATE pid = pid + 100"},
 		// Non-strict: 'Qabcdef' is cut to CHAR(4)'s 'Qabc', row 33's.
 		{name: "truncated unique key", setup: "SET SESSION sql_mode = ''", sql: "INSERT INTO items (id, pid, sku) VALUES (800, 5, 'Qabcdef') ON DUPLICATE KEY UPDATE pid = pid + 100"},
+		// 'u21abc' meets row 21's 'u21xyz' on the key's prefix 'u21'.
+		{name: "prefix key", sql: "INSERT INTO items (id, pid, note) VALUES (801, 0, 'u21abc') ON DUPLICATE KEY UPDATE pid = pid + 100"},
+		{name: "prefix key, no backslash escapes", setup: "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')", sql: "INSERT INTO items (id, pid, note) VALUES (802, 1, 'u22\\') ON DUPLICATE KEY UPDATE pid = pid + 100"},
 		// The row's key values as a prepared statement's parameters.
 		{name: "prepared, rounded", sql: "INSERT INTO items (id, pid, qty) VALUES (?, ?, 9) ON DUPLICATE KEY UPDATE pid = pid + 100", args: []any{"4.2", 4}},
 	}
