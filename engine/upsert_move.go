@@ -46,11 +46,9 @@ type UpsertMove struct {
 // UpsertRow is one row of the statement.
 type UpsertRow struct {
 	Cluster, Table string
-	// Insert is the row alone as a plain INSERT into its table.
-	Insert string
-	// Values maps each column (lower case) to the SQL text of the row's
-	// value for it; a column the row does not give maps to DEFAULT(col).
-	Values map[string]string
+	// Insert is the row alone as a plain INSERT into its table;
+	// ProbeInsert the same into UpsertProbeTable(Table).
+	Insert, ProbeInsert string
 	// Update and UpdateCopy are the client's assignments, VALUES(c)
 	// replaced, as an UPDATE of the table and of its temporary copy
 	// (MoveTable), without WHERE.
@@ -138,14 +136,14 @@ func (u *UpsertMove) run(vc Cursor) (wire.OK, error) {
 }
 
 // match is the condition that finds the row holding key's values of r.
-// The row's values are compared as the key's columns hold them: the
-// server converted them on the way in (1.4 into an INT is 1, a string
-// longer than a CHAR is cut in a non-strict mode), so they are first
-// inserted into a temporary probe table with those columns' definitions
-// (CREATE … SELECT … LIMIT 0), in the session's sql_mode, and the match
-// reads them from there. A key column the row does not give holds its
-// default. drop removes the probe (the transaction's connection is reset
-// on its way back to the pool whatever happens).
+// Those are the values as the key's columns store them, which the proxy
+// does not compute (1.4 into an INT is 1, a string longer than a CHAR is
+// cut in a non-strict mode, a generated column is computed, a column the
+// row leaves out takes its default): the row is inserted into an empty
+// temporary copy of the table (CREATE … LIKE), in the session's
+// sql_mode, and the match reads the key there, on the key's prefix when
+// the key is on one. drop removes the probe (the transaction's
+// connection is also reset on its way back to the pool).
 func (u *UpsertMove) match(vc Cursor, target shard.Target, r UpsertRow, key string) (match string, drop func() error, err error) {
 	drop = func() error { return nil }
 	mt := MoveTable{Cluster: target.Cluster, Table: target.Table}
@@ -164,56 +162,43 @@ func (u *UpsertMove) match(vc Cursor, target shard.Target, r UpsertRow, key stri
 			subAt = i
 		}
 	}
-	var given, vals, keyed, parts []string
+	var keyed []string
 	for _, row := range res.Rows {
 		if nameAt < 0 || row[nameAt] == nil {
 			continue
 		}
-		col := *row[nameAt]
+		col := parser.QuoteIdent(*row[nameAt])
 		// A key on a prefix of the column (note(3)) compares that prefix
 		// (characters, bytes for a binary column: as LEFT counts).
-		part := func(e string) string { return e }
 		if subAt >= 0 && row[subAt] != nil {
 			if n, err := strconv.Atoi(*row[subAt]); err == nil && n > 0 {
-				part = func(e string) string { return "LEFT(" + e + ", " + strconv.Itoa(n) + ")" }
+				col = "LEFT(" + col + ", " + strconv.Itoa(n) + ")"
 			}
 		}
-		if v, ok := r.Values[strings.ToLower(col)]; ok {
-			given, vals = append(given, parser.QuoteIdent(col)), append(vals, v)
-			keyed = append(keyed, part(parser.QuoteIdent(col)))
-			continue
-		}
-		// <=>: a UNIQUE key allows NULLs, which never conflict, so a
-		// key found taken has none; <=> keeps a NULL-safe reading anyway.
-		parts = append(parts, part(parser.QuoteIdent(col))+" <=> "+part("DEFAULT("+parser.QuoteIdent(col)+")"))
+		keyed = append(keyed, col)
 	}
-	if len(given) == 0 && len(parts) == 0 {
+	if len(keyed) == 0 {
 		return "", drop, wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: key %s of %s was reported taken but has no columns", key, target.Table)
 	}
-	if len(given) > 0 {
-		wr := newRowWriter(vc, u.Schema, "INSERT INTO ", "", 0, 0)
-		probe := parser.QuoteIdent(u.Schema) + "." + parser.QuoteIdent(UpsertProbeTable(target.Table))
-		list := strings.Join(given, ",")
-		for _, q := range []string{
-			"DROP TEMPORARY TABLE IF EXISTS " + probe,
-			"CREATE TEMPORARY TABLE " + probe + " SELECT " + list + " FROM " + here + " LIMIT 0",
-		} {
-			if _, err := wr.exec(target, q); err != nil {
-				return "", drop, err
-			}
+	wr := newRowWriter(vc, u.Schema, "INSERT INTO ", "", 0, 0)
+	probe := parser.QuoteIdent(u.Schema) + "." + parser.QuoteIdent(UpsertProbeTable(target.Table))
+	for _, q := range []string{"DROP TEMPORARY TABLE IF EXISTS " + probe, "CREATE TEMPORARY TABLE " + probe + " LIKE " + here} {
+		if _, err := wr.exec(target, q); err != nil {
+			return "", drop, err
 		}
-		drop = func() error {
-			_, err := wr.exec(target, "DROP TEMPORARY TABLE IF EXISTS "+probe)
-			return err
-		}
-		if _, err := wr.exec(target, "INSERT INTO "+probe+" ("+list+") VALUES ("+strings.Join(vals, ",")+")"); err != nil {
-			drop()
-			return "", func() error { return nil }, err
-		}
-		k := strings.Join(keyed, ",")
-		parts = append([]string{"(" + k + ") IN (SELECT " + k + " FROM " + probe + ")"}, parts...)
 	}
-	return strings.Join(parts, " AND "), drop, nil
+	drop = func() error {
+		_, err := wr.exec(target, "DROP TEMPORARY TABLE IF EXISTS "+probe)
+		return err
+	}
+	if _, err := wr.exec(target, r.ProbeInsert); err != nil {
+		drop()
+		return "", func() error { return nil }, err
+	}
+	// (A key found taken holds no NULL: a UNIQUE key's NULLs never
+	// conflict, so IN's reading of NULL does not matter.)
+	k := strings.Join(keyed, ",")
+	return "(" + k + ") IN (SELECT " + k + " FROM " + probe + ")", drop, nil
 }
 
 // UpsertProbeTable names the temporary table UpsertMove finds a taken

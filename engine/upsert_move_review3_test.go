@@ -17,15 +17,15 @@ func TestUpsertMoveKeyNotFoundAgain(t *testing.T) {
 		pk          = "SHOW KEYS FROM `db`.`t_b` WHERE Key_name = 'PRIMARY'"
 		gen         = "SHOW COLUMNS FROM `db`.`t_b` WHERE Extra LIKE '%GENERATED%'"
 		dropProbe   = "DROP TEMPORARY TABLE IF EXISTS `db`.`shardgate probe t_b`"
-		createProbe = "CREATE TEMPORARY TABLE `db`.`shardgate probe t_b` SELECT `u` FROM `db`.`t_b` LIMIT 0"
-		fillProbe   = "INSERT INTO `db`.`shardgate probe t_b` (`u`) VALUES ('abcdef')"
+		createProbe = "CREATE TEMPORARY TABLE `db`.`shardgate probe t_b` LIKE `db`.`t_b`"
+		fillProbe   = "INSERT INTO `shardgate probe t_b` (`id`,`u`) VALUES (2,'abcdef')"
 		// The key is on u's first 3 characters.
 		find    = "SELECT `id` FROM `db`.`t_b` WHERE (LEFT(`u`, 3)) IN (SELECT LEFT(`u`, 3) FROM `db`.`shardgate probe t_b`) FOR UPDATE"
 		inTrans = mysql.SERVER_STATUS_AUTOCOMMIT | mysql.SERVER_STATUS_IN_TRANS
 	)
 	keyCols := cols("Table", "Non_unique", "Key_name", "Seq_in_index", "Column_name", "Sub_part")
 	u := &UpsertMove{Schema: "db", Table: "db.t", Key: "k", Router: keyRouter{}, Rows: []UpsertRow{
-		{Cluster: "c1", Table: "t_b", Insert: ins, Values: map[string]string{"id": "2", "k": "2", "u": "'abcdef'"}, Update: "UPDATE `t_b` SET k = 5"},
+		{Cluster: "c1", Table: "t_b", Insert: ins, ProbeInsert: "INSERT INTO `shardgate probe t_b` (`id`,`u`) VALUES (2,'abcdef')", Update: "UPDATE `t_b` SET k = 5"},
 	}}
 	vc := newCursor(t)
 	w := &recWriter{}

@@ -20,8 +20,8 @@ func TestUpsertMove(t *testing.T) {
 		gen  = "SHOW COLUMNS FROM `db`.`t_b` WHERE Extra LIKE '%GENERATED%'"
 		// The row's key values, as the key's columns store them.
 		dropProbe   = "DROP TEMPORARY TABLE IF EXISTS `db`.`shardgate probe t_b`"
-		createProbe = "CREATE TEMPORARY TABLE `db`.`shardgate probe t_b` SELECT `u`,`k` FROM `db`.`t_b` LIMIT 0"
-		fillProbe   = "INSERT INTO `db`.`shardgate probe t_b` (`u`,`k`) VALUES ('x',2)"
+		createProbe = "CREATE TEMPORARY TABLE `db`.`shardgate probe t_b` LIKE `db`.`t_b`"
+		fillProbe   = "INSERT INTO `shardgate probe t_b` (`id`,`k`) VALUES (2,2)"
 		find        = "SELECT `id` FROM `db`.`t_b` WHERE (`u`,`k`) IN (SELECT `u`,`k` FROM `db`.`shardgate probe t_b`) FOR UPDATE"
 		upd         = "UPDATE `t_b` SET k = 5 WHERE (`id`) IN ((9))"
 		back        = "SELECT * FROM `db`.`t_b` WHERE (`id`) IN ((9))"
@@ -32,8 +32,8 @@ func TestUpsertMove(t *testing.T) {
 	keyCols := cols("Table", "Non_unique", "Key_name", "Seq_in_index", "Column_name")
 	u := func() *UpsertMove {
 		return &UpsertMove{Schema: "db", Table: "db.t", Key: "k", Router: keyRouter{}, Rows: []UpsertRow{
-			{Cluster: "c0", Table: "t_a", Insert: ins1, Values: map[string]string{"id": "1", "k": "1"}, Update: "UPDATE `t_a` SET k = 5"},
-			{Cluster: "c1", Table: "t_b", Insert: ins2, Values: map[string]string{"id": "2", "k": "2", "u": "'x'"}, Update: "UPDATE `t_b` SET k = 5"},
+			{Cluster: "c0", Table: "t_a", Insert: ins1, ProbeInsert: "INSERT INTO `shardgate probe t_a` (`id`,`k`) VALUES (1,1)", Update: "UPDATE `t_a` SET k = 5"},
+			{Cluster: "c1", Table: "t_b", Insert: ins2, ProbeInsert: "INSERT INTO `shardgate probe t_b` (`id`,`k`) VALUES (2,2)", Update: "UPDATE `t_b` SET k = 5"},
 		}}
 	}
 	t.Run("insert, then update and move", func(t *testing.T) {

@@ -303,3 +303,21 @@ func r3RowsCols(t *testing.T, db *sql.DB, q string) (rows, cols string) {
 	r.Close()
 	return strings.Join(mvRows(t, db, q), "\n"), strings.Join(names, "|")
 }
+
+// The key the server names is on a generated column: the row's value
+// for it is computed (the row does not give it), as one server's
+// ON DUPLICATE KEY UPDATE finds the row holding it.
+func TestReview3UpsertMoveGeneratedKey(t *testing.T) {
+	e := newMvEnv(t, "")
+	for _, db := range []*sql.DB{e.px, e.ref} {
+		if _, err := db.Exec("ALTER TABLE items ADD COLUMN lnote VARCHAR(250) AS (LOWER(note)) VIRTUAL, ADD UNIQUE KEY by_lnote (lnote)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Row 5 (pid 5, note 'n5'): the new row routes to its table.
+	q := "INSERT INTO items (id, pid, note) VALUES (900, 5, 'N5') ON DUPLICATE KEY UPDATE pid = pid + 100"
+	if n1, n2 := e.both(t, q), int64(2); n1 != n2 {
+		t.Errorf("%d affected rows, want 2 (row 5 updated)", n1)
+	}
+	e.same(t, "items", "pid")
+}

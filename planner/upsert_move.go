@@ -60,12 +60,18 @@ func (pl *Planner) upsertMove(n *ast.InsertStmt, r tableRef, f Facts, colNames [
 		tg := targets[i]
 		phys := map[string]string{names[0]: tg.Table}
 		n.Lists, n.OnDuplicate = [][]ast.ExprNode{row}, nil
-		ins, err := parser.NewRenamer(n, r.schema, f.DB, names).RenderIn(phys, f.Text)
+		insRn := parser.NewRenamer(n, r.schema, f.DB, names)
+		ins, err := insRn.RenderIn(phys, f.Text)
+		if err != nil {
+			return nil, err
+		}
+		// The same row into the table's empty copy, where the server
+		// computes the key's values as it stores them (engine.UpsertMove).
+		probe, err := insRn.RenderIn(map[string]string{names[0]: engine.UpsertProbeTable(tg.Table)}, f.Text)
 		if err != nil {
 			return nil, err
 		}
 		values := map[string]ast.ExprNode{}
-		texts := map[string]string{}
 		for j, c := range colNames {
 			if j >= len(row) {
 				break
@@ -75,9 +81,6 @@ func (pl *Planner) upsertMove(n *ast.InsertStmt, r tableRef, f Facts, colNames [
 				values[lc] = defaultOfColumn(c)
 			} else {
 				values[lc] = row[j]
-			}
-			if texts[lc], err = parser.RestoreIn(values[lc], f.Text); err != nil {
-				return nil, err
 			}
 		}
 		upd := &ast.UpdateStmt{TableRefs: n.Table, List: dup}
@@ -92,7 +95,7 @@ func (pl *Planner) upsertMove(n *ast.InsertStmt, r tableRef, f Facts, colNames [
 		if err != nil {
 			return nil, err
 		}
-		um.Rows = append(um.Rows, engine.UpsertRow{Cluster: tg.Cluster, Table: tg.Table, Insert: ins, Values: texts, Update: u, UpdateCopy: uc})
+		um.Rows = append(um.Rows, engine.UpsertRow{Cluster: tg.Cluster, Table: tg.Table, Insert: ins, ProbeInsert: probe, Update: u, UpdateCopy: uc})
 	}
 	return um, nil
 }
