@@ -50,6 +50,9 @@ func TestReview3UpsertMoveConvertedKey(t *testing.T) {
 		// 'u21abc' meets row 21's 'u21xyz' on the key's prefix 'u21'.
 		{name: "prefix key", sql: "INSERT INTO items (id, pid, note) VALUES (801, 0, 'u21abc') ON DUPLICATE KEY UPDATE pid = pid + 100"},
 		{name: "prefix key, no backslash escapes", setup: "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')", sql: "INSERT INTO items (id, pid, note) VALUES (802, 1, 'u22\\') ON DUPLICATE KEY UPDATE pid = pid + 100"},
+		// VALUES(sku) is the value the row would have stored: cut to 4.
+		{name: "VALUES of a cut value", setup: "SET SESSION sql_mode = ''", sql: "INSERT INTO items (id, pid, sku) VALUES (34, 6, 'Zabcdef') ON DUPLICATE KEY UPDATE pid = pid + 100, note = VALUES(sku)"},
+		{name: "VALUES of a rounded value", sql: "INSERT INTO items (id, pid, qty) VALUES (35, 0, 2.4) ON DUPLICATE KEY UPDATE pid = pid + 100, note = VALUES(qty)"},
 		// The row's key values as a prepared statement's parameters.
 		{name: "prepared, rounded", sql: "INSERT INTO items (id, pid, qty) VALUES (?, ?, 9) ON DUPLICATE KEY UPDATE pid = pid + 100", args: []any{"4.2", 4}},
 	}
