@@ -324,3 +324,83 @@ func TestReview3UpsertMoveGeneratedKey(t *testing.T) {
 	}
 	e.same(t, "items", "pid")
 }
+
+// The statement around a derived table over shards assigns user
+// variables: the session has their new values after it, as on one
+// server (the temporary table's connection assigned them).
+func TestReview3DerivedAssignsUserVars(t *testing.T) {
+	e := newMvEnv(t, "")
+	pc, rc := mustConnR3(t, e.px), mustConnR3(t, e.ref)
+	for _, q := range []string{
+		"SET @r = 0, @names = ''",
+		"SELECT @r := @r + 1 AS n, d.pid, @names := CONCAT(@names, d.pid) AS s FROM (SELECT pid, COUNT(*) c FROM items GROUP BY pid) d ORDER BY d.pid",
+		"SELECT @r, @names",
+		// Read again by a statement that reads them on another server.
+		"SELECT COUNT(*) FROM items WHERE pid < @r",
+		"SELECT ROW_COUNT()",
+	} {
+		g, gerr := mvRowsErr(pc, q)
+		w, werr := mvRowsErr(rc, q)
+		if g != w || gerr != nil || werr != nil {
+			t.Errorf("%s:\n proxy %q %v\n ref   %q %v", q, g, gerr, w, werr)
+		}
+	}
+}
+
+// What a statement leaves for the next one to read (ROW_COUNT(), SHOW
+// WARNINGS) after a derived table over shards. Found by review3 and not
+// fixed: the temporary tables' DROP is the connection's last statement,
+// so ROW_COUNT() reads 0 (one server: -1 after a SELECT) and SHOW
+// WARNINGS is empty though the answer counted the statement's warnings
+// (the proxy collects them from the connection when it gives it back,
+// after the DROP).
+func TestReview3DerivedDiagnostics(t *testing.T) {
+	t.Skip("review3: after a derived table over shards, ROW_COUNT() and SHOW WARNINGS read the temporary tables' DROP")
+	e := newMvEnv(t, "")
+	pc, rc := mustConnR3(t, e.px), mustConnR3(t, e.ref)
+	for _, q := range []string{
+		"SELECT COUNT(*) FROM (SELECT pid FROM items) d",
+		"SELECT ROW_COUNT()",
+		"SELECT d.pid / 0 AS z FROM (SELECT DISTINCT pid FROM items) d ORDER BY d.pid LIMIT 2",
+		"SHOW WARNINGS",
+	} {
+		g, gerr := mvRowsErr(pc, q)
+		w, werr := mvRowsErr(rc, q)
+		if g != w || gerr != nil || werr != nil {
+			t.Errorf("%s:\n proxy %q %v\n ref   %q %v", q, g, gerr, w, werr)
+		}
+	}
+}
+
+// mvRowsErr is a query's rows as text, one line each, or its error.
+func mvRowsErr(c interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}, q string) (string, error) {
+	rows, err := c.QueryContext(bg, q)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		var parts []string
+		for _, v := range vals {
+			if v.Valid {
+				parts = append(parts, v.String)
+			} else {
+				parts = append(parts, "NULL")
+			}
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	return strings.Join(out, "\n"), rows.Err()
+}
