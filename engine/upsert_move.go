@@ -182,8 +182,15 @@ func (u *UpsertMove) match(vc Cursor, target shard.Target, r UpsertRow, key stri
 	}
 	wr := newRowWriter(vc, u.Schema, "INSERT INTO ", "", 0, 0)
 	probe := parser.QuoteIdent(u.Schema) + "." + parser.QuoteIdent(UpsertProbeTable(target.Table))
-	for _, q := range []string{"DROP TEMPORARY TABLE IF EXISTS " + probe, "CREATE TEMPORARY TABLE " + probe + " LIKE " + here} {
-		if _, err := wr.exec(target, q); err != nil {
+	if _, err := wr.exec(target, "DROP TEMPORARY TABLE IF EXISTS "+probe); err != nil {
+		return "", drop, err
+	}
+	if _, err := wr.exec(target, "CREATE TEMPORARY TABLE "+probe+" LIKE "+here); err != nil {
+		// A table a temporary InnoDB table cannot copy (a FULLTEXT or
+		// spatial index, 1796; partitions): its columns alone, without
+		// indexes. Generated columns become plain ones there, so a key
+		// on one is not found again (the statement fails, undone).
+		if _, err := wr.exec(target, "CREATE TEMPORARY TABLE "+probe+" SELECT * FROM "+here+" LIMIT 0"); err != nil {
 			return "", drop, err
 		}
 	}

@@ -404,3 +404,19 @@ func mvRowsErr(c interface {
 	}
 	return strings.Join(out, "\n"), rows.Err()
 }
+
+// A table with a FULLTEXT index: MariaDB refuses it a temporary InnoDB
+// copy (1796), which UpsertMove's probe is; the update still happens.
+func TestReview3UpsertMoveFulltext(t *testing.T) {
+	e := newMvEnv(t, "")
+	for _, db := range []*sql.DB{e.px, e.ref} {
+		if _, err := db.Exec("ALTER TABLE items ADD FULLTEXT KEY ft_note (note)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := "INSERT INTO items (id, pid, qty) VALUES (5, 5, 2.4) ON DUPLICATE KEY UPDATE pid = pid + 100, note = VALUES(qty)"
+	if n := e.both(t, q); n != 2 {
+		t.Errorf("%d affected rows, want 2 (row 5 updated)", n)
+	}
+	e.same(t, "items", "pid")
+}
