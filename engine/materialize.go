@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
@@ -55,6 +56,9 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 		return err
 	}
 	created := 0
+	// The derived tables' column names a table cannot have, by the names
+	// the temporary tables give those columns instead.
+	renamed := map[string]string{}
 	// drop removes the tables created so far; ok: the connection may be
 	// kept (a failed DROP, or a broken one, loses it).
 	drop := func() bool {
@@ -69,6 +73,12 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 		if Classify(err) == FaultServer && drop() {
 			me, _ := err.(*mysql.MyError)
 			vc.Release(c, &backend.Outcome{Err: me}, nil)
+			if me != nil && me.Code == mysql.ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION {
+				// A READ ONLY transaction (or session) creates and drops
+				// no temporary table; the server's 1792 would read as if
+				// the client's SELECT wrote.
+				return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a derived table over shards is copied into a temporary table, which MariaDB does not create in a READ ONLY transaction; run the statement in a read-write one")
+			}
 			return err
 		}
 		return vc.Lost(c, err)
@@ -77,10 +87,17 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 		if _, err := c.Exec("DROP TEMPORARY TABLE IF EXISTS " + t.Name); err != nil {
 			return fail(err)
 		}
-		create, err := createTemp(t)
+		create, err := createTemp(t, renamed)
 		if err != nil {
+			// The tables created so far hold this client's rows: they go
+			// before the connection does (or it is not kept).
+			refusal := wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a derived table over shards cannot be copied: %v", err)
+			if !drop() {
+				vc.Release(c, nil, fmt.Errorf("shardgate: temporary tables not dropped"))
+				return refusal
+			}
 			vc.Release(c, nil, nil)
-			return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a derived table over shards cannot be copied: %v", err)
+			return refusal
 		}
 		if _, err := c.Exec(create); err != nil {
 			return fail(err)
@@ -93,7 +110,7 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 	cw := &countingWriter{ResultWriter: w}
 	var out backend.Outcome
 	if err = c.Send(mysql.COM_QUERY, []byte(m.SQL)); err == nil {
-		out, err = c.Stream(cw, (&Route{Logical: m.Logical}).rewriter())
+		out, err = c.Stream(cw, m.rewriter(renamed))
 	}
 	if err != nil {
 		if cw.packets > 0 && Classify(err) == FaultBroken {
@@ -114,8 +131,13 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 	return w.Flush()
 }
 
-// createTemp is the CREATE TEMPORARY TABLE for t's columns.
-func createTemp(t TempTable) (string, error) {
+// createTemp is the CREATE TEMPORARY TABLE for t's columns. A derived
+// table's column may have a name no table column can (longer than 64
+// characters: an expression's text; ending in a space): such a column is
+// created under a name of the proxy's, added to renamed (no statement
+// can name it: one server refuses such an identifier too), and the
+// answer's column definitions give it its own name back.
+func createTemp(t TempTable, renamed map[string]string) (string, error) {
 	var b strings.Builder
 	b.WriteString("CREATE TEMPORARY TABLE " + t.Name + " (")
 	for i, col := range t.Rows.Columns {
@@ -126,7 +148,12 @@ func createTemp(t TempTable) (string, error) {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(parser.QuoteIdent(col.Name) + " " + ddl)
+		name := col.Name
+		if utf8.RuneCountInString(name) > 64 || strings.HasSuffix(name, " ") {
+			name = fmt.Sprintf("shardgate column %d.%d", len(renamed), i)
+			renamed[name] = col.Name
+		}
+		b.WriteString(parser.QuoteIdent(name) + " " + ddl)
 	}
 	b.WriteString(")")
 	return b.String(), nil
@@ -172,4 +199,35 @@ func (m *Materialize) insert(c Conn, t TempTable) error {
 		}
 	}
 	return flush()
+}
+
+// rewriter names the answer's columns as the statement did: the derived
+// tables' aliases for the temporary tables, and the columns createTemp
+// renamed by their own names.
+func (m *Materialize) rewriter(renamed map[string]string) func([]byte) []byte {
+	tables := (&Route{Logical: m.Logical}).rewriter()
+	if len(renamed) == 0 {
+		return tables
+	}
+	return func(def []byte) []byte {
+		if tables != nil {
+			def = tables(def)
+		}
+		col, ok := wire.ParseColumn(def)
+		if !ok {
+			return def
+		}
+		n, renamedName := renamed[col.Name]
+		o, renamedOrg := renamed[col.OrgName]
+		if !renamedName && !renamedOrg {
+			return def
+		}
+		if renamedName {
+			col.Name = n
+		}
+		if renamedOrg {
+			col.OrgName = o
+		}
+		return wire.AppendColumn(nil, col)
+	}
 }

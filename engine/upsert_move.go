@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -45,11 +46,9 @@ type UpsertMove struct {
 // UpsertRow is one row of the statement.
 type UpsertRow struct {
 	Cluster, Table string
-	// Insert is the row alone as a plain INSERT into its table.
-	Insert string
-	// Values maps each column (lower case) to the SQL text of the row's
-	// value for it; a column the row does not give maps to DEFAULT(col).
-	Values map[string]string
+	// Insert is the row alone as a plain INSERT into its table;
+	// ProbeInsert the same into UpsertProbeTable(Table).
+	Insert, ProbeInsert string
 	// Update and UpdateCopy are the client's assignments, VALUES(c)
 	// replaced, as an UPDATE of the table and of its temporary copy
 	// (MoveTable), without WHERE.
@@ -100,7 +99,7 @@ func (u *UpsertMove) run(vc Cursor) (wire.OK, error) {
 			return total, atomicError([]StepOutcome{so}, err)
 		}
 		dups++
-		match, err := u.match(vc, target, r, key)
+		match, dropProbe, err := u.match(vc, target, r, key)
 		if err != nil {
 			return total, err
 		}
@@ -112,12 +111,20 @@ func (u *UpsertMove) run(vc Cursor) (wire.OK, error) {
 				UpdateCopy: r.UpdateCopy,
 				Delete:     "DELETE FROM " + here + " WHERE " + match}}}
 		ok, err = mv.run(vc)
+		if derr := dropProbe(); err == nil {
+			err = derr
+		}
 		if err != nil {
 			return total, err
 		}
-		_, changed, found := updateInfo(ok.Info)
+		matched, changed, found := updateInfo(ok.Info)
 		if !found {
 			changed = ok.AffectedRows
+		} else if matched == 0 {
+			// The server holds the row it named (its 1062 locks it): not
+			// finding it is the proxy's mistake, and the statement is
+			// undone rather than the update lost.
+			return total, wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: the row holding key %s of %s was not found again after the server reported it taken; nothing was written", key, r.Table)
 		}
 		total.AffectedRows += ok.AffectedRows + changed
 		total.Warnings += ok.Warnings
@@ -128,40 +135,82 @@ func (u *UpsertMove) run(vc Cursor) (wire.OK, error) {
 	return total, nil
 }
 
-// match is the condition that finds the row holding key's values of r:
-// each of the key's columns equal to the row's value for it.
-func (u *UpsertMove) match(vc Cursor, target shard.Target, r UpsertRow, key string) (string, error) {
+// match is the condition that finds the row holding key's values of r.
+// Those are the values as the key's columns store them, which the proxy
+// does not compute (1.4 into an INT is 1, a string longer than a CHAR is
+// cut in a non-strict mode, a generated column is computed, a column the
+// row leaves out takes its default): the row is inserted into an empty
+// temporary copy of the table (CREATE … LIKE), in the session's
+// sql_mode, and the match reads the key there, on the key's prefix when
+// the key is on one. drop removes the probe (the transaction's
+// connection is also reset on its way back to the pool).
+func (u *UpsertMove) match(vc Cursor, target shard.Target, r UpsertRow, key string) (match string, drop func() error, err error) {
+	drop = func() error { return nil }
 	mt := MoveTable{Cluster: target.Cluster, Table: target.Table}
-	res, err := (&MoveRows{}).query(vc, mt, "SHOW KEYS FROM "+parser.QuoteIdent(u.Schema)+"."+parser.QuoteIdent(target.Table)+" WHERE Key_name = "+parser.QuoteString(key))
+	here := parser.QuoteIdent(u.Schema) + "." + parser.QuoteIdent(target.Table)
+	res, err := (&MoveRows{}).query(vc, mt, "SHOW KEYS FROM "+here+" WHERE Key_name = "+parser.QuoteString(key))
 	if err != nil {
-		return "", err
+		return "", drop, err
 	}
 	defer vc.Memory().Shrink(res.size)
-	nameAt := -1
+	nameAt, subAt := -1, -1
 	for i, c := range res.Columns {
-		if c.Name == "Column_name" {
+		switch c.Name {
+		case "Column_name":
 			nameAt = i
+		case "Sub_part":
+			subAt = i
 		}
 	}
-	var parts []string
+	var keyed []string
 	for _, row := range res.Rows {
 		if nameAt < 0 || row[nameAt] == nil {
 			continue
 		}
-		col := *row[nameAt]
-		v, ok := r.Values[strings.ToLower(col)]
-		if !ok {
-			v = "DEFAULT(" + parser.QuoteIdent(col) + ")"
+		col := parser.QuoteIdent(*row[nameAt])
+		// A key on a prefix of the column (note(3)) compares that prefix
+		// (characters, bytes for a binary column: as LEFT counts).
+		if subAt >= 0 && row[subAt] != nil {
+			if n, err := strconv.Atoi(*row[subAt]); err == nil && n > 0 {
+				col = "LEFT(" + col + ", " + strconv.Itoa(n) + ")"
+			}
 		}
-		// <=>: a UNIQUE key allows NULLs, which never conflict, so a
-		// key found taken has none; <=> keeps a NULL-safe reading anyway.
-		parts = append(parts, parser.QuoteIdent(col)+" <=> "+v)
+		keyed = append(keyed, col)
 	}
-	if len(parts) == 0 {
-		return "", wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: key %s of %s was reported taken but has no columns", key, target.Table)
+	if len(keyed) == 0 {
+		return "", drop, wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: key %s of %s was reported taken but has no columns", key, target.Table)
 	}
-	return strings.Join(parts, " AND "), nil
+	wr := newRowWriter(vc, u.Schema, "INSERT INTO ", "", 0, 0)
+	probe := parser.QuoteIdent(u.Schema) + "." + parser.QuoteIdent(UpsertProbeTable(target.Table))
+	if _, err := wr.exec(target, "DROP TEMPORARY TABLE IF EXISTS "+probe); err != nil {
+		return "", drop, err
+	}
+	if _, err := wr.exec(target, "CREATE TEMPORARY TABLE "+probe+" LIKE "+here); err != nil {
+		// A table a temporary InnoDB table cannot copy (a FULLTEXT or
+		// spatial index, 1796; partitions): its columns alone, without
+		// indexes. Generated columns become plain ones there, so a key
+		// on one is not found again (the statement fails, undone).
+		if _, err := wr.exec(target, "CREATE TEMPORARY TABLE "+probe+" SELECT * FROM "+here+" LIMIT 0"); err != nil {
+			return "", drop, err
+		}
+	}
+	drop = func() error {
+		_, err := wr.exec(target, "DROP TEMPORARY TABLE IF EXISTS "+probe)
+		return err
+	}
+	if _, err := wr.exec(target, r.ProbeInsert); err != nil {
+		drop()
+		return "", func() error { return nil }, err
+	}
+	// (A key found taken holds no NULL: a UNIQUE key's NULLs never
+	// conflict, so IN's reading of NULL does not matter.)
+	k := strings.Join(keyed, ",")
+	return "(" + k + ") IN (SELECT " + k + " FROM " + probe + ")", drop, nil
 }
+
+// UpsertProbeTable names the temporary table UpsertMove finds a taken
+// key's row with: with spaces, as MoveTempTable.
+func UpsertProbeTable(table string) string { return "shardgate probe " + table }
 
 // duplicateKey reads a server's 1062 "Duplicate entry '…' for key 'k'":
 // the key's name.

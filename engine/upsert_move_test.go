@@ -13,23 +13,27 @@ import (
 // any other error ends the statement.
 func TestUpsertMove(t *testing.T) {
 	const (
-		ins1    = "INSERT INTO `t_a` (`id`,`k`) VALUES (1,1)"
-		ins2    = "INSERT INTO `t_b` (`id`,`k`) VALUES (2,2)"
-		keys    = "SHOW KEYS FROM `db`.`t_b` WHERE Key_name = 'uk'"
-		pk      = "SHOW KEYS FROM `db`.`t_b` WHERE Key_name = 'PRIMARY'"
-		gen     = "SHOW COLUMNS FROM `db`.`t_b` WHERE Extra LIKE '%GENERATED%'"
-		find    = "SELECT `id` FROM `db`.`t_b` WHERE `u` <=> 'x' AND `k` <=> 2 FOR UPDATE"
-		upd     = "UPDATE `t_b` SET k = 5 WHERE (`id`) IN ((9))"
-		back    = "SELECT * FROM `db`.`t_b` WHERE (`id`) IN ((9))"
-		del     = "DELETE FROM `db`.`t_b` WHERE (`id`) IN ((9))"
-		moved   = "INSERT INTO `db`.`t_c` (`id`,`k`) VALUES (9,5)"
-		inTrans = mysql.SERVER_STATUS_AUTOCOMMIT | mysql.SERVER_STATUS_IN_TRANS
+		ins1 = "INSERT INTO `t_a` (`id`,`k`) VALUES (1,1)"
+		ins2 = "INSERT INTO `t_b` (`id`,`k`) VALUES (2,2)"
+		keys = "SHOW KEYS FROM `db`.`t_b` WHERE Key_name = 'uk'"
+		pk   = "SHOW KEYS FROM `db`.`t_b` WHERE Key_name = 'PRIMARY'"
+		gen  = "SHOW COLUMNS FROM `db`.`t_b` WHERE Extra LIKE '%GENERATED%'"
+		// The row's key values, as the key's columns store them.
+		dropProbe   = "DROP TEMPORARY TABLE IF EXISTS `db`.`shardgate probe t_b`"
+		createProbe = "CREATE TEMPORARY TABLE `db`.`shardgate probe t_b` LIKE `db`.`t_b`"
+		fillProbe   = "INSERT INTO `shardgate probe t_b` (`id`,`k`) VALUES (2,2)"
+		find        = "SELECT `id` FROM `db`.`t_b` WHERE (`u`,`k`) IN (SELECT `u`,`k` FROM `db`.`shardgate probe t_b`) FOR UPDATE"
+		upd         = "UPDATE `t_b` SET k = 5 WHERE (`id`) IN ((9))"
+		back        = "SELECT * FROM `db`.`t_b` WHERE (`id`) IN ((9))"
+		del         = "DELETE FROM `db`.`t_b` WHERE (`id`) IN ((9))"
+		moved       = "INSERT INTO `db`.`t_c` (`id`,`k`) VALUES (9,5)"
+		inTrans     = mysql.SERVER_STATUS_AUTOCOMMIT | mysql.SERVER_STATUS_IN_TRANS
 	)
 	keyCols := cols("Table", "Non_unique", "Key_name", "Seq_in_index", "Column_name")
 	u := func() *UpsertMove {
 		return &UpsertMove{Schema: "db", Table: "db.t", Key: "k", Router: keyRouter{}, Rows: []UpsertRow{
-			{Cluster: "c0", Table: "t_a", Insert: ins1, Values: map[string]string{"id": "1", "k": "1"}, Update: "UPDATE `t_a` SET k = 5"},
-			{Cluster: "c1", Table: "t_b", Insert: ins2, Values: map[string]string{"id": "2", "k": "2", "u": "'x'"}, Update: "UPDATE `t_b` SET k = 5"},
+			{Cluster: "c0", Table: "t_a", Insert: ins1, ProbeInsert: "INSERT INTO `shardgate probe t_a` (`id`,`k`) VALUES (1,1)", Update: "UPDATE `t_a` SET k = 5"},
+			{Cluster: "c1", Table: "t_b", Insert: ins2, ProbeInsert: "INSERT INTO `shardgate probe t_b` (`id`,`k`) VALUES (2,2)", Update: "UPDATE `t_b` SET k = 5"},
 		}}
 	}
 	t.Run("insert, then update and move", func(t *testing.T) {
@@ -41,6 +45,9 @@ func TestUpsertMove(t *testing.T) {
 		vc.on(keys, rs(keyCols, row("t_b", "0", "uk", "1", "u"), row("t_b", "0", "uk", "2", "k")).withStatus(inTrans))
 		vc.on(pk, rs(keyCols, row("t_b", "0", "PRIMARY", "1", "id")).withStatus(inTrans))
 		vc.on(gen, rs(cols("Field", "Type", "Null", "Key", "Default", "Extra")).withStatus(inTrans))
+		vc.on(dropProbe, okN(0, ""))
+		vc.on(createProbe, okN(0, ""))
+		vc.on(fillProbe, okN(1, ""))
 		vc.on(find, rs(cols("id", tLong), row(9)).withStatus(inTrans))
 		vc.on(upd, okN(1, "Rows matched: 1  Changed: 1  Warnings: 0"))
 		vc.on(back, rs(cols("id", tLong, "k", tLong), row(9, 5)).withStatus(inTrans))

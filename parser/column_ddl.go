@@ -14,9 +14,8 @@ import (
 // of result column c as their own type: what a result's column definition
 // says (type, length, decimals, character set, flags) read back as SQL.
 // The proxy creates such tables to hand rows it read to a server again
-// (derived tables over shards, materialized). ENUM and SET columns become
-// VARCHARs of their length (their members are not in the definition);
-// spatial columns are refused.
+// (derived tables over shards, materialized). ENUM and SET columns (their
+// members are not in the definition) and spatial columns are refused.
 func ColumnDDL(c wire.Column) (string, error) {
 	unsigned := c.Flags&mysql.UNSIGNED_FLAG != 0
 	sign := func(t string) string {
@@ -80,7 +79,13 @@ func ColumnDDL(c wire.Column) (string, error) {
 		t = "BINARY(0)"
 	case mysql.MYSQL_TYPE_VARCHAR, mysql.MYSQL_TYPE_VAR_STRING, mysql.MYSQL_TYPE_STRING,
 		mysql.MYSQL_TYPE_ENUM, mysql.MYSQL_TYPE_SET:
-		fixed := c.Type == mysql.MYSQL_TYPE_STRING && c.Flags&(mysql.ENUM_FLAG|mysql.SET_FLAG) == 0
+		if c.Type == mysql.MYSQL_TYPE_ENUM || c.Type == mysql.MYSQL_TYPE_SET || c.Flags&(mysql.ENUM_FLAG|mysql.SET_FLAG) != 0 {
+			// Its members are not in the definition, and a VARCHAR of the
+			// same text orders, compares with numbers and adds as a
+			// string where an ENUM/SET uses its members' positions.
+			return "", fmt.Errorf("an ENUM or SET column cannot be copied (its members are not known)")
+		}
+		fixed := c.Type == mysql.MYSQL_TYPE_STRING
 		var err error
 		if t, err = stringDDL(c, fixed); err != nil {
 			return "", err

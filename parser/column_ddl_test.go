@@ -36,8 +36,6 @@ func TestColumnDDL(t *testing.T) {
 		{wire.Column{Type: mysql.MYSQL_TYPE_STRING, Length: 8, Charset: 8}, "CHAR(8) CHARACTER SET latin1 COLLATE latin1_swedish_ci"},
 		{wire.Column{Type: mysql.MYSQL_TYPE_STRING, Length: 4, Charset: 63}, "BINARY(4)"},
 		{wire.Column{Type: mysql.MYSQL_TYPE_VAR_STRING, Length: 16, Charset: 63}, "VARBINARY(16)"},
-		// An ENUM is a VARCHAR of its length: its members are not known.
-		{wire.Column{Type: mysql.MYSQL_TYPE_STRING, Length: 24, Charset: 45, Flags: mysql.ENUM_FLAG}, "VARCHAR(6) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"},
 		{wire.Column{Type: mysql.MYSQL_TYPE_BLOB, Length: 65535, Charset: 63}, "BLOB"},
 		{wire.Column{Type: mysql.MYSQL_TYPE_BLOB, Length: 4294967295, Charset: 46}, "LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"},
 		{wire.Column{Type: mysql.MYSQL_TYPE_VAR_STRING, Length: 262140, Charset: 45}, "MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"},
@@ -49,7 +47,16 @@ func TestColumnDDL(t *testing.T) {
 			t.Errorf("%+v: %q %v, want %q", c.col, got, err, c.want)
 		}
 	}
-	if _, err := ColumnDDL(wire.Column{Type: mysql.MYSQL_TYPE_GEOMETRY, Charset: 63}); err == nil {
-		t.Error("a spatial column was given a definition")
+	for _, c := range []wire.Column{
+		{Type: mysql.MYSQL_TYPE_GEOMETRY, Charset: 63},
+		// ENUM and SET: as VARCHARs they would order and compare as text,
+		// not by their members' positions (review3).
+		{Type: mysql.MYSQL_TYPE_STRING, Length: 24, Charset: 45, Flags: mysql.ENUM_FLAG},
+		{Type: mysql.MYSQL_TYPE_STRING, Length: 12, Charset: 45, Flags: mysql.SET_FLAG},
+		{Type: mysql.MYSQL_TYPE_ENUM, Length: 4, Charset: 8},
+	} {
+		if ddl, err := ColumnDDL(c); err == nil {
+			t.Errorf("%+v was given a definition: %s", c, ddl)
+		}
 	}
 }

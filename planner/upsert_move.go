@@ -60,28 +60,23 @@ func (pl *Planner) upsertMove(n *ast.InsertStmt, r tableRef, f Facts, colNames [
 		tg := targets[i]
 		phys := map[string]string{names[0]: tg.Table}
 		n.Lists, n.OnDuplicate = [][]ast.ExprNode{row}, nil
-		ins, err := parser.NewRenamer(n, r.schema, f.DB, names).RenderIn(phys, f.Text)
+		insRn := parser.NewRenamer(n, r.schema, f.DB, names)
+		ins, err := insRn.RenderIn(phys, f.Text)
 		if err != nil {
 			return nil, err
 		}
-		values := map[string]ast.ExprNode{}
-		texts := map[string]string{}
-		for j, c := range colNames {
-			if j >= len(row) {
-				break
-			}
-			lc := strings.ToLower(c)
-			if _, isDefault := row[j].(*ast.DefaultExpr); isDefault {
-				values[lc] = defaultOfColumn(c)
-			} else {
-				values[lc] = row[j]
-			}
-			if texts[lc], err = parser.RestoreIn(values[lc], f.Text); err != nil {
-				return nil, err
-			}
+		// The same row into the table's empty copy, where the server
+		// computes the key's values as it stores them (engine.UpsertMove).
+		probe, err := insRn.RenderIn(map[string]string{names[0]: engine.UpsertProbeTable(tg.Table)}, f.Text)
+		if err != nil {
+			return nil, err
 		}
 		upd := &ast.UpdateStmt{TableRefs: n.Table, List: dup}
-		undo := replaceValues(upd, values)
+		// VALUES(c) is the value the row would have stored in c: read
+		// from the probe, where the server stored it (converted, cut,
+		// generated, defaulted) as it would in the table.
+		probeTable := engine.UpsertProbeTable(tg.Table)
+		undo := replaceValues(upd, func(c string) ast.ExprNode { return probeValue(r.schema, probeTable, c) })
 		rn := parser.NewRenamer(upd, r.schema, f.DB, names)
 		u, err := rn.RenderIn(phys, f.Text)
 		var uc string
@@ -92,29 +87,31 @@ func (pl *Planner) upsertMove(n *ast.InsertStmt, r tableRef, f Facts, colNames [
 		if err != nil {
 			return nil, err
 		}
-		um.Rows = append(um.Rows, engine.UpsertRow{Cluster: tg.Cluster, Table: tg.Table, Insert: ins, Values: texts, Update: u, UpdateCopy: uc})
+		um.Rows = append(um.Rows, engine.UpsertRow{Cluster: tg.Cluster, Table: tg.Table, Insert: ins, ProbeInsert: probe, Update: u, UpdateCopy: uc})
 	}
 	return um, nil
 }
 
-func defaultOfColumn(c string) ast.ExprNode {
-	return &ast.DefaultExpr{Name: &ast.ColumnName{Name: ast.NewCIStr(c)}}
+// probeValue is (SELECT c FROM schema.probe): the one row's value for c.
+func probeValue(schema, probe, c string) ast.ExprNode {
+	return &ast.SubqueryExpr{Query: &ast.SelectStmt{
+		Kind:           ast.SelectStmtKindSelect,
+		SelectStmtOpts: &ast.SelectStmtOpts{SQLCache: true},
+		Fields:         &ast.FieldList{Fields: []*ast.SelectField{{Expr: &ast.ColumnNameExpr{Name: &ast.ColumnName{Name: ast.NewCIStr(c)}}}}},
+		From:           &ast.TableRefsClause{TableRefs: &ast.Join{Left: &ast.TableSource{Source: &ast.TableName{Schema: ast.NewCIStr(schema), Name: ast.NewCIStr(probe)}}}},
+	}}
 }
 
-// replaceValues replaces every VALUES(c) in n by values[c] (DEFAULT(c)
-// when absent), and returns what puts the originals back.
-func replaceValues(n ast.Node, values map[string]ast.ExprNode) (undo func()) {
+// replaceValues replaces every VALUES(c) in n by value(c), and returns
+// what puts the originals back.
+func replaceValues(n ast.Node, value func(c string) ast.ExprNode) (undo func()) {
 	swapped := map[ast.Node]ast.Node{} // replacement → original
 	n.Accept(&leaveFn{fn: func(x ast.Node) ast.Node {
 		v, ok := x.(*ast.ValuesExpr)
 		if !ok || v.Column == nil {
 			return x
 		}
-		c := v.Column.Name.Name.L
-		repl, ok := values[c]
-		if !ok {
-			repl = defaultOfColumn(v.Column.Name.Name.O)
-		}
+		repl := value(v.Column.Name.Name.O)
 		// A node of the row may stand in more than one place: wrap it, so
 		// that each place has its own replacement to find again.
 		w := &ast.ParenthesesExpr{Expr: repl}

@@ -21,6 +21,9 @@ type cursor struct {
 	obs  *observation
 	// single: the plan is one route, whose server names the metrics route.
 	single bool
+	// varsConn: the plan runs the statement on one connection (not a
+	// single route), whose user variables are the statement's.
+	varsConn bool
 	// cluster is where the statement's last step ran: connection state it
 	// creates (temporary tables, locks) lives there.
 	cluster string
@@ -47,6 +50,12 @@ func (s *Session) cursor(snap *Snapshot, p *engine.Plan, obs *observation) *curs
 		vc.single = true
 	case *engine.Fanout:
 		obs.route = "fanout"
+	case *engine.Materialize:
+		// One connection runs the statement (its derived tables were
+		// read first, by cursors of their own): the user variables it
+		// assigns are read back from it.
+		vc.varsConn = true
+		obs.route = "scatter"
 	default:
 		obs.route = "scatter"
 	}
@@ -109,7 +118,7 @@ func (vc *cursor) Release(c engine.Conn, out *backend.Outcome, err error) {
 		if !eff.CountsAsRead {
 			s.noteWriteGTID(vc.snap, h)
 		}
-		if vc.single && len(eff.AssignedUserVars) > 0 {
+		if (vc.single || vc.varsConn) && len(eff.AssignedUserVars) > 0 {
 			reads := make([]varRead, len(eff.AssignedUserVars))
 			for i, name := range eff.AssignedUserVars {
 				reads[i] = userVarRead(name)

@@ -48,6 +48,10 @@ func (s *Session) derivedFirst(snap *Snapshot, st *parser.Statement, obs *observ
 		m.Tables = append(m.Tables, engine.TempTable{Name: parser.QuoteIdent(rw.Schema) + "." + parser.QuoteIdent(d.Temp), Rows: rows})
 		m.Logical[d.Temp] = d.Alias
 	}
+	// The statement around the derived tables assigns the user
+	// variables (SELECT @r := @r + 1 … FROM (…) d): read back from the
+	// connection it runs on.
+	effects.AssignedUserVars = st.AssignedUserVars
 	m.SQL = rw.SQL()
 	return &engine.Plan{Read: true, Root: m, Effects: effects}, done, nil
 }

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -100,6 +101,9 @@ func (s *Session) infoSchema(snap *Snapshot, st *parser.Statement, w ResultWrite
 		return true, wire.Errorf(mysql.ER_PARSE_ERROR, "You have an error in your SQL syntax near '%s'", st.SQL)
 	}
 	n := fresh[0].Node
+	if st.IntoUserVars {
+		uniqueFieldNames(n)
+	}
 	q := snap.Planner.InfoSchema(st, n, s.state.db, s.visibleSchemas(snap))
 	var answers []planner.Answer
 	if q != nil {
@@ -206,4 +210,37 @@ func (s *Session) showOverTables(snap *Snapshot, cols, schemaName string, show *
 	}
 	_, err = s.infoSchema(snap, stmts[0], w, obs)
 	return err
+}
+
+// uniqueFieldNames gives the fields of a SELECT … INTO @vars that repeat
+// an earlier field's name (SELECT a, a INTO @x, @y) names of their own:
+// the proxy reads the statement as a derived table (see infoSchema),
+// whose columns must differ (1060), where one server only assigns them.
+// A field's name is its alias, its column's name, or its text.
+func uniqueFieldNames(n ast.Node) {
+	sel, _ := n.(*ast.SelectStmt)
+	if u, ok := n.(*ast.SetOprStmt); ok && u.SelectList != nil && len(u.SelectList.Selects) > 0 {
+		sel, _ = u.SelectList.Selects[0].(*ast.SelectStmt)
+	}
+	if sel == nil || sel.Fields == nil {
+		return
+	}
+	seen := map[string]bool{}
+	for i, f := range sel.Fields.Fields {
+		if f.WildCard != nil {
+			continue
+		}
+		name := f.AsName.L
+		if name == "" {
+			if c, ok := f.Expr.(*ast.ColumnNameExpr); ok {
+				name = c.Name.Name.L
+			} else {
+				name = strings.ToLower(f.Text())
+			}
+		}
+		if seen[name] {
+			f.AsName = ast.NewCIStr(fmt.Sprintf("shardgate into %d", i))
+		}
+		seen[name] = true
+	}
 }
