@@ -25,15 +25,18 @@ const (
 )
 
 // AggSpec merges one aggregate. H are its helper columns (offsets from the
-// first helper): count, sum: [partial]; min, max: [partial, weight]; avg:
-// [sum, count]. Visible is the client's column showing it, -1 when only
-// HAVING or ORDER BY need it.
+// first helper): count, sum, bit_*: [partial]; min, max: [partial, weight];
+// avg: [sum, count]; the statistical ones see AggStdPop; group_concat
+// [slot] and Concat. Visible is the client's column showing it, -1 when
+// only HAVING or ORDER BY need it.
 type AggSpec struct {
 	Kind    string
 	Visible int
 	H       []int
 	// Text is the aggregate as written, for EXPLAIN.
 	Text string
+	// Concat is where a GROUP_CONCAT's element helpers are.
+	Concat *ConcatSpec
 }
 
 // input is the helper holding what the shards send for the aggregate:
@@ -42,6 +45,8 @@ func (s AggSpec) input() int {
 	switch s.Kind {
 	case AggCountDistinct, AggSumDistinct, AggAvgDistinct:
 		return 1
+	case AggStdPop, AggStdSamp, AggVarPop, AggVarSamp:
+		return 2 // the SUM: exact or a double
 	}
 	return 0
 }
@@ -109,7 +114,7 @@ func (a *OrderedAggregate) Open(vc Cursor) (Rows, error) {
 		return nil, err
 	}
 	cols := in.cols
-	ar := &aggRows{spec: a, in: in, header: in.header, cols: cols, base: len(cols) - a.Hidden}
+	ar := &aggRows{spec: a, vc: vc, in: in, header: in.header, cols: cols, base: len(cols) - a.Hidden}
 	group := a.Keys
 	if a.GroupKeys > 0 && a.GroupKeys < len(a.Keys) {
 		group = a.Keys[:a.GroupKeys]
@@ -122,6 +127,11 @@ func (a *OrderedAggregate) Open(vc Cursor) (Rows, error) {
 	}
 	for _, s := range a.Aggs {
 		ar.kinds = append(ar.kinds, kindOf(cols[ar.base+s.H[s.input()]].Type))
+		var cc concatCmp
+		if s.Concat != nil {
+			cc = concatCmp{order: newComparer(s.Concat.Order, cols, a.Hidden), distinct: newComparer(s.Concat.DistinctBy, cols, a.Hidden)}
+		}
+		ar.concatCmps = append(ar.concatCmps, cc)
 	}
 	return ar, nil
 }
@@ -133,10 +143,18 @@ type aggState struct {
 	sumF        float64
 	any         bool
 	best, bestW []byte
+	bits        uint64 // BIT_AND/OR/XOR
+	// The statistical aggregates: M2 (Σ n_i·var_i, and for doubles the
+	// spread between partials too), the running mean of doubles, and
+	// Σ s_i²/n_i of exact values.
+	m2, mean float64
+	sq       *big.Rat
+	elems    []*Row // GROUP_CONCAT's elements
 }
 
 type aggRows struct {
 	spec   *OrderedAggregate
+	vc     Cursor
 	in     Rows
 	header [][]byte
 	cols   []wire.Column
@@ -154,6 +172,14 @@ type aggRows struct {
 	// before the next group's (the finished group, then its runs' rows).
 	levels  []rollupLevel
 	pending []*Row
+	// GROUP_CONCAT: comparers per aggregate; held is what the group's
+	// elements reserve, outHeld what the last group's values do (given
+	// back when the next is asked for); groups counts the groups made.
+	concatCmps []concatCmp
+	held       int64
+	outHeld    int64
+	groups     int
+	emitted    bool // a row went out (without GROUP BY: one always does)
 }
 
 // rollupLevel is one run of groups equal on their first keys.
@@ -165,10 +191,16 @@ type rollupLevel struct {
 func (ar *aggRows) Header() ([][]byte, error) { return ar.header, nil }
 
 func (ar *aggRows) Next() (*Row, error) {
+	if ar.outHeld > 0 {
+		// The previous row has gone on: its GROUP_CONCAT values with it.
+		ar.vc.Memory().Shrink(ar.outHeld)
+		ar.outHeld = 0
+	}
 	for {
 		if len(ar.pending) > 0 {
 			out := ar.pending[0]
 			ar.pending = ar.pending[1:]
+			ar.emitted = true
 			return out, nil
 		}
 		if ar.done {
@@ -180,10 +212,27 @@ func (ar *aggRows) Next() (*Row, error) {
 		}
 		if r == nil {
 			ar.done = true
+			if ar.first == nil && !ar.spec.Group && !ar.emitted {
+				// Without GROUP BY an aggregate answers one row even over
+				// no rows. The shards' rows are partials of sub-groups
+				// (GROUP_CONCAT's elements) and there were none: the row
+				// of empty aggregates, its other columns (constants,
+				// computed on by Project) NULL.
+				n := len(ar.cols)
+				ar.first = &Row{Vals: make([][]byte, n), Nulls: make([]bool, n)}
+				for i := range ar.first.Nulls {
+					ar.first.Nulls[i] = true
+				}
+				ar.states = make([]aggState, len(ar.spec.Aggs))
+			}
 			if ar.first != nil {
-				ar.pending = append(ar.pending, ar.finish(ar.states, ar.first, len(ar.spec.Keys)))
+				if err := ar.finishGroup(ar.states, ar.first, len(ar.spec.Keys)); err != nil {
+					return nil, err
+				}
 				ar.first = nil
-				ar.endRuns(0)
+				if err := ar.endRuns(0); err != nil {
+					return nil, err
+				}
 			}
 			continue
 		}
@@ -191,21 +240,43 @@ func (ar *aggRows) Next() (*Row, error) {
 			return nil, err
 		}
 		if ar.first != nil && (!ar.spec.Group || ar.cmp.compare(ar.first, r) == 0) {
-			ar.add(r)
+			if err := ar.add(r); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if ar.first != nil {
-			ar.pending = append(ar.pending, ar.finish(ar.states, ar.first, len(ar.spec.Keys)))
+			if err := ar.finishGroup(ar.states, ar.first, len(ar.spec.Keys)); err != nil {
+				return nil, err
+			}
 			if ar.levels != nil {
 				// The runs that r does not continue end here, the
 				// longest first.
-				ar.endRuns(ar.sharedKeys(ar.first, r) + 1)
+				if err := ar.endRuns(ar.sharedKeys(ar.first, r) + 1); err != nil {
+					return nil, err
+				}
 			}
 		}
 		ar.first, ar.prev = r, nil
 		ar.states = make([]aggState, len(ar.spec.Aggs))
-		ar.add(r)
+		if err := ar.add(r); err != nil {
+			return nil, err
+		}
 	}
+}
+
+// finishGroup queues the row of a finished group and gives back what its
+// GROUP_CONCAT elements held.
+func (ar *aggRows) finishGroup(states []aggState, base *Row, keys int) error {
+	ar.groups++
+	out, err := ar.finish(states, base, keys)
+	ar.vc.Memory().Shrink(ar.held)
+	ar.held = 0
+	if err != nil {
+		return err
+	}
+	ar.pending = append(ar.pending, out)
+	return nil
 }
 
 // sharedKeys is how many leading group keys a and b have equal.
@@ -220,39 +291,53 @@ func (ar *aggRows) sharedKeys(a, b *Row) int {
 
 // endRuns queues the super-aggregate rows of the runs of levels from
 // len(levels)-1 down to from, and starts them again.
-func (ar *aggRows) endRuns(from int) {
+func (ar *aggRows) endRuns(from int) error {
 	for i := len(ar.levels) - 1; i >= from; i-- {
 		l := &ar.levels[i]
 		if l.last == nil {
 			continue
 		}
-		ar.pending = append(ar.pending, ar.finish(l.states, l.last, i))
+		out, err := ar.finish(l.states, l.last, i)
+		if err != nil {
+			return err
+		}
+		ar.pending = append(ar.pending, out)
 		*l = rollupLevel{}
 	}
+	return nil
 }
 
-func (ar *aggRows) Close(err error) { ar.in.Close(err) }
+func (ar *aggRows) Close(err error) {
+	ar.vc.Memory().Shrink(ar.held + ar.outHeld)
+	ar.held, ar.outHeld = 0, 0
+	ar.in.Close(err)
+}
 
 // add merges one row's partial aggregates into the group, and into
 // every WITH ROLLUP run.
-func (ar *aggRows) add(r *Row) {
+func (ar *aggRows) add(r *Row) error {
 	// A DISTINCT aggregate's argument is new when it differs from the
 	// previous row's (by the argument's collation and type).
 	newValue := ar.distinct != nil && (ar.prev == nil || ar.distinct.compare(ar.prev, r) != 0)
 	ar.prev = r
-	ar.addTo(ar.states, r, newValue)
+	if err := ar.addTo(ar.states, r, newValue); err != nil {
+		return err
+	}
 	for i := range ar.levels {
 		l := &ar.levels[i]
 		if l.states == nil {
 			l.states = make([]aggState, len(ar.spec.Aggs))
 		}
 		l.last = ar.first
-		ar.addTo(l.states, r, newValue)
+		if err := ar.addTo(l.states, r, newValue); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // addTo merges r's partial aggregates into states.
-func (ar *aggRows) addTo(states []aggState, r *Row, newValue bool) {
+func (ar *aggRows) addTo(states []aggState, r *Row, newValue bool) error {
 	for i, a := range ar.spec.Aggs {
 		st := &states[i]
 		h := ar.base + a.H[0]
@@ -291,8 +376,20 @@ func (ar *aggRows) addTo(states []aggState, r *Row, newValue bool) {
 				}
 			}
 			st.any, st.best, st.bestW = true, r.Vals[h], w
+		case AggBitAnd, AggBitOr, AggBitXor:
+			if !r.Nulls[h] {
+				st.addBits(a.Kind, r.Vals[h])
+			}
+		case AggStdPop, AggStdSamp, AggVarPop, AggVarSamp:
+			n, _ := strconv.ParseInt(string(r.Vals[ar.base+a.H[1]]), 10, 64)
+			st.addStat(ar.kinds[i], n, r.Vals[ar.base+a.H[2]], r.Vals[ar.base+a.H[3]])
+		case AggGroupConcat:
+			if err := ar.holdElement(st, a, r); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 // addSum adds a value to a SUM or AVG: as a double for floating-point
@@ -312,7 +409,7 @@ func (st *aggState) addSum(kind valueKind, v []byte) {
 // finish makes an output row from states: a group's (keys, its number
 // of keys) or a WITH ROLLUP run's (keys its leading ones), on base, the
 // first row of its (last) group. Keys from the keys-th on are NULL.
-func (ar *aggRows) finish(states []aggState, base *Row, keys int) *Row {
+func (ar *aggRows) finish(states []aggState, base *Row, keys int) (*Row, error) {
 	g := base
 	out := &Row{Vals: append([][]byte(nil), g.Vals...), Nulls: append([]bool(nil), g.Nulls...), Src: g.Src, raw: g.raw}
 	for k := keys; k < len(ar.spec.Keys); k++ {
@@ -327,7 +424,33 @@ func (ar *aggRows) finish(states []aggState, base *Row, keys int) *Row {
 		}
 	}
 	for i, a := range ar.spec.Aggs {
-		v := ar.text(states, i)
+		if isStatAgg(a.Kind) {
+			// The slot gets the double at full precision (HAVING and ORDER
+			// BY compare it, as MariaDB compares the double), the client's
+			// column the digits its definition gives.
+			f, ok := states[i].statValue(a.Kind, ar.kinds[i] != kindFloat)
+			var v []byte
+			if ok {
+				v = formatFloat(f)
+			}
+			out.Vals[ar.base+a.H[0]], out.Nulls[ar.base+a.H[0]] = v, !ok
+			if a.Visible >= 0 {
+				if ok {
+					v, _ = renderValue(floatValue(f), ar.cols[a.Visible], a.Text)
+				}
+				out.Vals[a.Visible], out.Nulls[a.Visible] = v, !ok
+			}
+			continue
+		}
+		var v []byte
+		if a.Kind == AggGroupConcat {
+			var err error
+			if v, err = ar.concat(states, i); err != nil {
+				return nil, err
+			}
+		} else {
+			v = ar.text(states, i)
+		}
 		if v != nil && !within(v, g.raw) && (a.Kind == AggMin || a.Kind == AggMax) {
 			// The best value came from another row of the group: a copy,
 			// so that a group held in memory (MemorySort) does not keep
@@ -349,7 +472,7 @@ func (ar *aggRows) finish(states []aggState, base *Row, keys int) *Row {
 			out.Vals[a.Visible], out.Nulls[a.Visible] = v, v == nil
 		}
 	}
-	return out
+	return out, nil
 }
 
 // text is the text MySQL shows for a merged aggregate, nil for NULL.
@@ -379,6 +502,8 @@ func (ar *aggRows) text(states []aggState, i int) []byte {
 			return formatFloat(st.sumF)
 		}
 		return []byte(st.sum.FloatString(int(col.Decimals)))
+	case AggBitAnd, AggBitOr, AggBitXor:
+		return st.bitsText(a.Kind)
 	case AggAvg, AggAvgDistinct:
 		if !st.any || st.count == 0 {
 			return nil

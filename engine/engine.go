@@ -84,6 +84,10 @@ type Cursor interface {
 	// (nil: every step succeeded); it returns what the client hears (nil:
 	// the write stands).
 	Atomic() (finish func(err error) error, err error)
+	// Warn adds a warning the proxy itself raises (level "Warning" or
+	// "Note", a MariaDB code and message) to the statement's diagnostics,
+	// beside the shards' own: SHOW WARNINGS and @@warning_count show it.
+	Warn(level string, code uint16, message string)
 	// AssignSequence hands out values of a global sequence (key, start and
 	// cache as the rules give them): one per slot that needs one (0 for
 	// explicit slots, which move the sequence past their value).

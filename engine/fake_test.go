@@ -256,6 +256,7 @@ type fakeCursor struct {
 	succeeded []wire.OK
 	retried   []int // attempts passed to Retry
 	ensured   []string
+	warnings  []string // Warn's, as "level code message"
 }
 
 func newCursor(t testing.TB) *fakeCursor {
@@ -362,6 +363,12 @@ func (vc *fakeCursor) Atomic() (func(error) error, error) {
 		return nil, nil
 	}
 	return vc.atomic()
+}
+
+func (vc *fakeCursor) Warn(level string, code uint16, message string) {
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	vc.warnings = append(vc.warnings, fmt.Sprintf("%s %d %s", level, code, message))
 }
 
 func (vc *fakeCursor) Status() uint16          { return vc.status }

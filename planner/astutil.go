@@ -20,6 +20,11 @@ func keepColumnNames(sel *ast.SelectStmt) {
 		if _, plain := f.Expr.(*ast.ColumnNameExpr); plain {
 			continue
 		}
+		if isStringConst(f.Expr) {
+			// MariaDB names the column by the string's value ('k' is k),
+			// as the shard does from the constant re-rendered.
+			continue
+		}
 		// MySQL limits aliases to 256 characters; longer names stay as the
 		// server derives them.
 		if text := strings.TrimSpace(f.Text()); text != "" && len(text) <= 256 {

@@ -217,6 +217,11 @@ func (m *MergeSpec) compileIn(e ast.ExprNode, projecting bool) engine.Expr {
 		if x.Name.Table.L == "" {
 			for i, f := range m.fields {
 				if f.AsName.L == x.Name.Name.L {
+					if a, ok := f.Expr.(*ast.AggregateFuncExpr); ok && m.isStat(a) {
+						// The merged double at full precision, as MariaDB
+						// compares it, not the digits the column shows.
+						return compile(a)
+					}
 					return engine.Col{Index: i}
 				}
 			}
@@ -335,4 +340,17 @@ func routingHint(sql string) string {
 		return "replica"
 	}
 	return ""
+}
+
+// isStat: a is a STD/VARIANCE aggregate the proxy merges.
+func (m *MergeSpec) isStat(a *ast.AggregateFuncExpr) bool {
+	i, ok := m.aggIndex[restoreText(a)]
+	if !ok {
+		return false
+	}
+	switch m.Aggs[i].Kind {
+	case engine.AggStdPop, engine.AggStdSamp, engine.AggVarPop, engine.AggVarSamp:
+		return true
+	}
+	return false
 }

@@ -160,12 +160,33 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 	// aggregates (GROUP BY only), distinctAt its value and weight helpers.
 	var distinctArg ast.ExprNode
 	var distinctAt [2]int
+	// subGroups are what the shards also group by for GROUP_CONCAT: each
+	// of their rows is then one element of a group (see concatAgg).
+	var subGroups []ast.ExprNode
 	addAgg := func(a *ast.AggregateFuncExpr, visible int) error {
 		text := restoreText(a)
 		if _, ok := m.aggIndex[text]; ok && visible < 0 {
 			return nil
 		}
 		spec := engine.AggSpec{Kind: strings.ToLower(a.F), Visible: visible, Text: text}
+		if spec.Kind == ast.AggFuncGroupConcat {
+			if visible < 0 {
+				return refuse("GROUP_CONCAT inside an expression, HAVING or ORDER BY")
+			}
+			sub, err := m.concatAgg(&spec, a, hidden, weight)
+			if err != nil {
+				return refuse(err.Error())
+			}
+			subGroups = append(subGroups, sub...)
+			// The shards' own column computes over no rows: its definition
+			// is MariaDB's (VARCHAR or TEXT/BLOB by group_concat_max_len,
+			// the arguments' character set), and no shard cuts a value of
+			// an element repeated, nor warns about it.
+			m.fields[visible].Expr = emptyConcat(a)
+			m.aggIndex[text] = len(m.Aggs)
+			m.Aggs = append(m.Aggs, spec)
+			return nil
+		}
 		if a.Distinct && spec.Kind != ast.AggFuncMin && spec.Kind != ast.AggFuncMax {
 			kind, ok := map[string]string{ast.AggFuncCount: engine.AggCountDistinct, ast.AggFuncSum: engine.AggSumDistinct, ast.AggFuncAvg: engine.AggAvgDistinct}[spec.Kind]
 			if !ok || distinctArg == nil || len(a.Args) != 1 || restoreText(a.Args[0]) != restoreText(distinctArg) {
@@ -187,6 +208,16 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 			spec.H = []int{hidden(part), weight(part)}
 		case ast.AggFuncAvg:
 			spec.H = []int{hidden(&ast.AggregateFuncExpr{F: ast.AggFuncSum, Args: a.Args}), hidden(&ast.AggregateFuncExpr{F: ast.AggFuncCount, Args: a.Args})}
+		case ast.AggFuncBitAnd, ast.AggFuncBitOr, ast.AggFuncBitXor:
+			spec.Kind = strings.ToLower(a.F)
+			spec.H = []int{hidden(&ast.AggregateFuncExpr{F: a.F, Args: a.Args})}
+		case ast.AggFuncStddevPop, ast.AggFuncStddevSamp, ast.AggFuncVarPop, ast.AggFuncVarSamp:
+			// Count, sum and population variance per shard (see
+			// engine.AggStdPop); the first helper is the aggregate itself,
+			// a slot with MariaDB's column definition for the merged value.
+			varPop := &ast.BinaryOperationExpr{Op: opcode.Plus, L: &ast.AggregateFuncExpr{F: ast.AggFuncVarPop, Args: a.Args}, R: floatZero()}
+			spec.H = []int{hidden(&ast.AggregateFuncExpr{F: a.F, Args: a.Args}), hidden(&ast.AggregateFuncExpr{F: ast.AggFuncCount, Args: a.Args}),
+				hidden(&ast.AggregateFuncExpr{F: ast.AggFuncSum, Args: a.Args}), hidden(varPop)}
 		default:
 			return refuse(strings.ToUpper(spec.Kind) + "()")
 		}
@@ -362,6 +393,30 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 				sel.GroupBy.Items = append(sel.GroupBy.Items, &ast.ByItem{Expr: distinctArg})
 			}
 		}
+		if len(subGroups) > 0 {
+			switch {
+			case m.Rollup:
+				return nil, refuse("GROUP_CONCAT with WITH ROLLUP")
+			case distinctArg != nil:
+				return nil, refuse("GROUP_CONCAT beside COUNT/SUM/AVG(DISTINCT ...)")
+			}
+			if sel.GroupBy == nil {
+				// One group of every row: the shards' rows are its
+				// elements, and over no rows the proxy makes the one row
+				// (engine.OrderedAggregate), its constants computed by
+				// Project.
+				sel.GroupBy = &ast.GroupByClause{}
+				for i, f := range m.fields {
+					if !containsAggregate(f.Expr) && !slices.Contains(m.Project, i) {
+						m.Project = append(m.Project, i)
+					}
+				}
+				slices.Sort(m.Project)
+			}
+			for _, e := range subGroups {
+				sel.GroupBy.Items = append(sel.GroupBy.Items, &ast.ByItem{Expr: e})
+			}
+		}
 		if m.Rollup {
 			// A field of its own beside the keys and aggregates would keep
 			// a value in the super-aggregate rows, where MariaDB computes
@@ -444,9 +499,10 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 			sel.OrderBy = &ast.OrderByClause{Items: shardOrder}
 		}
 		sel.Limit = nil
-		if streamable && m.Group && m.Count >= 0 && m.GroupKeys == 0 && !m.Rollup {
+		if streamable && m.Group && m.Count >= 0 && m.GroupKeys == 0 && !m.Rollup && len(subGroups) == 0 {
 			// In key order the first N groups overall are among each
-			// shard's first N.
+			// shard's first N. (Not when a shard's rows are elements of
+			// groups, GROUP_CONCAT's: N rows may be fewer groups.)
 			sel.Limit = &ast.Limit{Count: ast.NewValueExpr(uint64(m.Count+m.Offset), "", "")}
 		}
 	case sel.Distinct:
@@ -813,4 +869,79 @@ func distinctArgument(sel *ast.SelectStmt) ast.ExprNode {
 		return nil
 	}
 	return arg
+}
+
+// floatZero is 0e0, a double: added to a double aggregate it makes MariaDB
+// print every digit (VAR_POP of an integer is printed with 4 decimals).
+func floatZero() ast.ExprNode {
+	return ast.NewValueExpr(float64(0), "", "")
+}
+
+// concatAgg plans a GROUP_CONCAT over groups that span shards: the shards
+// group by the element too (sub returns what to add to their GROUP BY) and
+// return, per element, what engine.ConcatSpec lists.
+func (m *MergeSpec) concatAgg(spec *engine.AggSpec, a *ast.AggregateFuncExpr, hidden func(ast.ExprNode) int, weight func(ast.ExprNode) int) (sub []ast.ExprNode, err error) {
+	if len(a.Args) < 2 {
+		return nil, fmt.Errorf("GROUP_CONCAT without arguments")
+	}
+	args, sep := a.Args[:len(a.Args)-1], a.Args[len(a.Args)-1]
+	fn := func(name string, args ...ast.ExprNode) ast.ExprNode {
+		return &ast.FuncCallExpr{FnName: ast.NewCIStr(name), Args: args}
+	}
+	sysVar := func(name string) ast.ExprNode {
+		return &ast.VariableExpr{Name: name, IsGlobal: false, IsSystem: true}
+	}
+	c := &engine.ConcatSpec{Distinct: a.Distinct}
+	spec.H = []int{hidden(ast.NewValueExpr("", "", ""))}
+	elem := fn("CONCAT", args...)
+	withSep := fn("CONCAT", append(slices.Clone(args), sep)...)
+	c.MaxLen = hidden(sysVar("group_concat_max_len"))
+	c.Results = hidden(sysVar("character_set_results"))
+	c.Count = hidden(&ast.AggregateFuncExpr{F: ast.AggFuncCount, Args: []ast.ExprNode{ast.NewValueExpr(int64(1), "", "")}})
+	binary := func(e ast.ExprNode) ast.ExprNode { return fn("CONVERT", e, ast.NewValueExpr("binary", "", "")) }
+	c.Elem = hidden(elem)
+	c.Raw = hidden(binary(elem))
+	c.ElemSep = hidden(withSep)
+	c.RawSep = hidden(binary(withSep))
+	c.Charset = hidden(fn("CHARSET", elem))
+	for _, arg := range args {
+		if containsAggregate(arg) {
+			return nil, fmt.Errorf("an aggregate inside GROUP_CONCAT")
+		}
+		sub = append(sub, arg)
+		if a.Distinct {
+			// Equal by the argument's collation (and type) is one element.
+			c.DistinctBy = append(c.DistinctBy, engine.SortKey{Value: hidden(arg), Weight: weight(arg)})
+		} else {
+			// Every spelling is an element of its own ('a' and 'A'
+			// under a case-insensitive collation): its bytes group too.
+			sub = append(sub, fn("HEX", arg))
+		}
+	}
+	if a.Order != nil {
+		for _, item := range a.Order.Items {
+			if _, ok := item.Expr.(*ast.PositionExpr); ok {
+				return nil, fmt.Errorf("GROUP_CONCAT ordered by a position")
+			}
+			if containsAggregate(item.Expr) {
+				return nil, fmt.Errorf("an aggregate inside GROUP_CONCAT")
+			}
+			sub = append(sub, item.Expr)
+			c.Order = append(c.Order, engine.SortKey{Value: hidden(item.Expr), Weight: weight(item.Expr), Desc: item.Desc})
+		}
+	}
+	spec.Concat = c
+	return sub, nil
+}
+
+// emptyConcat is a GROUP_CONCAT of a's arguments over no rows: the column
+// definition of a, and NULL.
+func emptyConcat(a *ast.AggregateFuncExpr) ast.ExprNode {
+	args := a.Args[:len(a.Args)-1]
+	out := &ast.AggregateFuncExpr{F: a.F}
+	for _, arg := range args {
+		out.Args = append(out.Args, &ast.FuncCallExpr{FnName: ast.NewCIStr("IF"), Args: []ast.ExprNode{ast.NewValueExpr(int64(0), "", ""), arg, ast.NewValueExpr(nil, "", "")}})
+	}
+	out.Args = append(out.Args, a.Args[len(a.Args)-1])
+	return out
 }

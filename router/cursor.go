@@ -3,6 +3,7 @@ package router
 import (
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
@@ -85,6 +86,13 @@ func (vc *cursor) Conn(cluster string, replica bool) (engine.Conn, error) {
 		h.backend.Writes.Add(1)
 	}
 	return h, nil
+}
+
+// Warn adds the proxy's own warning to the statement's diagnostics, kept
+// for SHOW WARNINGS like the shards' (a merged plan is never single).
+func (vc *cursor) Warn(level string, code uint16, message string) {
+	vc.diag.count++
+	vc.diag.rows = append(vc.diag.rows, [][]byte{[]byte(level), []byte(strconv.Itoa(int(code))), []byte(message)})
 }
 
 func (vc *cursor) Release(c engine.Conn, out *backend.Outcome, err error) {

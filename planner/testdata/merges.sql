@@ -22,7 +22,6 @@ SELECT user_id, AVG(score) FROM comments GROUP BY user_id LIMIT 3
 SELECT DISTINCT user_id FROM comments ORDER BY user_id DESC
 SELECT COUNT(DISTINCT user_id) FROM comments
 SELECT COUNT(*) + 1 FROM comments
--- error
 SELECT GROUP_CONCAT(body) FROM comments
 SELECT user_id, COUNT(*) FROM comments GROUP BY user_id WITH ROLLUP
 -- error
