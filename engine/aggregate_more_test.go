@@ -298,7 +298,7 @@ func TestCutText(t *testing.T) {
 		{"aé", "aé", 3, "utf8mb4", "utf8mb4", "aé", true},
 		{"a\xe9b", "aéb", 3, "utf8mb4", "latin1", "a\xe9", true},
 		{"a\xe9b", "aéb", 2, "utf8mb4", "latin1", "a", true},
-		{"a?b", "aØb", 3, "utf8mb4", "gbk", "a?", true},                     // Ø has no gbk code: '?', one character
+		{"a?b", "aØb", 3, "utf8mb4", "gbk", "a?", true},                       // Ø has no gbk code: '?', one character
 		{"\xb0\xa1x", "\xe5\x95\x8ax", 3, "utf8mb4", "gbk", "\xb0\xa1", true}, // 啊: 3 bytes held, 2 read
 		{"ab", "\x00a\x00b", 2, "ucs2", "utf8mb4", "", false},
 	}
