@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 	"strings"
@@ -249,6 +250,10 @@ func TestOrderedAggregateGroupConcat(t *testing.T) {
 			wantRows(t, got.rows, tt.want...)
 			if len(vc.warnings) != tt.warnings {
 				t.Errorf("warnings %q, want %d", vc.warnings, tt.warnings)
+			}
+			// The final EOF counts them, as a server's does.
+			if eof := w.packets[len(w.packets)-1]; eof[0] != 0xfe || int(binary.LittleEndian.Uint16(eof[1:3])) != tt.warnings {
+				t.Errorf("final EOF %x, want %d warnings in it", eof, tt.warnings)
 			}
 			for _, m := range vc.warnings {
 				if !strings.HasPrefix(m, "Warning 1260 Row ") || !strings.HasSuffix(m, " was cut by GROUP_CONCAT()") {

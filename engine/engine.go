@@ -88,6 +88,10 @@ type Cursor interface {
 	// "Note", a MariaDB code and message) to the statement's diagnostics,
 	// beside the shards' own: SHOW WARNINGS and @@warning_count show it.
 	Warn(level string, code uint16, message string)
+	// WarningCount is how many warnings the statement has so far: the
+	// proxy's own and those of the steps already released. A result the
+	// proxy writes carries it in its final EOF, as a server's does.
+	WarningCount() uint16
 	// AssignSequence hands out values of a global sequence (key, start and
 	// cache as the rules give them): one per slot that needs one (0 for
 	// explicit slots, which move the sequence past their value).

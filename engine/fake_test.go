@@ -371,6 +371,12 @@ func (vc *fakeCursor) Warn(level string, code uint16, message string) {
 	vc.warnings = append(vc.warnings, fmt.Sprintf("%s %d %s", level, code, message))
 }
 
+func (vc *fakeCursor) WarningCount() uint16 {
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	return uint16(len(vc.warnings))
+}
+
 func (vc *fakeCursor) Status() uint16          { return vc.status }
 func (vc *fakeCursor) Memory() *memory.Account { return vc.mem }
 func (vc *fakeCursor) ScatterConcurrency() int { return vc.conc }

@@ -146,7 +146,7 @@ func writeRows(vc Cursor, w ResultWriter, src RowSource) error {
 	// a connection by what the statement leaves in it.
 	vc.Succeeded(wire.OK{})
 	rows.Close(nil)
-	if err := w.WritePacket(wire.AppendEOF(nil, 0, vc.Status())); err != nil {
+	if err := w.WritePacket(wire.AppendEOF(nil, vc.WarningCount(), vc.Status())); err != nil {
 		return clientGone(err)
 	}
 	return w.Flush()

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	gmclient "github.com/go-mysql-org/go-mysql/client"
 )
 
 // GROUP_CONCAT, STD/VARIANCE and BIT_AND/OR/XOR over groups that span
@@ -399,6 +401,33 @@ func TestAggsGroupConcatCuts(t *testing.T) {
 		if cuts == 0 {
 			t.Errorf("%s: nothing was cut", cs)
 		}
+	}
+}
+
+// The warnings' count comes in the result's final EOF too, as from one
+// server (clients show it without SHOW WARNINGS).
+func TestAggsGroupConcatWarningCount(t *testing.T) {
+	e := newShardEnv(t)
+	loadItems(t, e)
+	q := "SELECT qty, GROUP_CONCAT(name ORDER BY name, id) FROM items GROUP BY qty"
+	counts := map[string]uint16{}
+	for _, side := range []struct{ label, addr string }{{"proxy", e.p.addr}, {"ref", refServer}} {
+		c, err := gmclient.Connect(side.addr, "app", "app", "shop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Execute("SET SESSION group_concat_max_len = 16"); err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Execute(q)
+		if err != nil {
+			t.Fatalf("%s: %v", side.label, err)
+		}
+		counts[side.label] = r.Warnings
+	}
+	if counts["ref"] == 0 || counts["proxy"] != counts["ref"] {
+		t.Errorf("warnings in the final EOF: proxy %d, ref %d", counts["proxy"], counts["ref"])
 	}
 }
 

@@ -95,6 +95,8 @@ func (vc *cursor) Warn(level string, code uint16, message string) {
 	vc.diag.rows = append(vc.diag.rows, [][]byte{[]byte(level), []byte(strconv.Itoa(int(code))), []byte(message)})
 }
 
+func (vc *cursor) WarningCount() uint16 { return uint16(min(vc.diag.count, 0xffff)) }
+
 func (vc *cursor) Release(c engine.Conn, out *backend.Outcome, err error) {
 	s, h := vc.s, c.(*held)
 	s.live.stop(h)
