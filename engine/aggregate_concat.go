@@ -49,7 +49,9 @@ func (ar *aggRows) holdElement(st *aggState, a AggSpec, r *Row) error {
 	if r.Nulls[ar.base+a.Concat.Elem] {
 		return nil // MariaDB skips rows where an argument is NULL
 	}
-	need := r.Memory() + 8 // and its pointer
+	// The row, and its pointer here and in the copies concat sorts (and
+	// an index and a flag each for DISTINCT).
+	need := r.Memory() + 32
 	if err := ar.vc.Memory().Grow(need); err != nil {
 		return concatMemoryError(err)
 	}
@@ -72,16 +74,39 @@ func (ar *aggRows) concat(states []aggState, i int) ([]byte, error) {
 	if len(elems) == 0 {
 		return nil, nil
 	}
-	if c.Distinct {
-		elems = slices.Clone(elems)
-		slices.SortStableFunc(elems, cmps.distinct.compare)
-		elems = slices.CompactFunc(elems, func(x, y *Row) bool { return cmps.distinct.compare(x, y) == 0 })
-	}
+	elems = slices.Clone(elems)
 	if len(c.Order) > 0 {
-		if !c.Distinct {
-			elems = slices.Clone(elems)
-		}
 		slices.SortStableFunc(elems, cmps.order.compare)
+	}
+	if c.Distinct {
+		// Of elements equal by collation the first by the ORDER BY stays
+		// (MariaDB keeps the first it reads, which for ORDER BY id is
+		// the same); without ORDER BY they come out sorted by value, as
+		// from MariaDB's tree of distinct values.
+		byValue := make([]int, len(elems))
+		for i := range byValue {
+			byValue[i] = i
+		}
+		slices.SortStableFunc(byValue, func(x, y int) int { return cmps.distinct.compare(elems[x], elems[y]) })
+		keep := make([]bool, len(elems))
+		for i, e := range byValue {
+			keep[e] = i == 0 || cmps.distinct.compare(elems[byValue[i-1]], elems[e]) != 0
+		}
+		var kept []*Row
+		if len(c.Order) > 0 {
+			for i, e := range elems {
+				if keep[i] {
+					kept = append(kept, e)
+				}
+			}
+		} else {
+			for _, e := range byValue {
+				if keep[e] {
+					kept = append(kept, elems[e])
+				}
+			}
+		}
+		elems = kept
 	}
 	b := ar.base
 	first := elems[0]
