@@ -73,6 +73,7 @@ func aggCases() []aggCase {
 		{q: "SELECT qty, GROUP_CONCAT(DISTINCT qty), GROUP_CONCAT(DISTINCT product_id) FROM items WHERE qty < 3 GROUP BY qty"},
 		{q: "SELECT qty, GROUP_CONCAT(id ORDER BY id), STD(price), BIT_OR(id) FROM items GROUP BY qty ORDER BY qty DESC", tol: []int{2}},
 		{q: "SELECT GROUP_CONCAT(DISTINCT name ORDER BY id SEPARATOR '/') FROM items WHERE qty BETWEEN 5 AND 9"},
+		{q: "SELECT GROUP_CONCAT(DISTINCT LOWER(name)) FROM items"},
 		// WITH ROLLUP merges STD and BIT_* over runs of groups too.
 		{q: "SELECT qty % 3 AS g, product_id % 2 AS h, STD(price), VAR_SAMP(qty), BIT_XOR(id), BIT_AND(qty) FROM items GROUP BY g, h WITH ROLLUP", tol: []int{2, 3}},
 		// Without ORDER BY the order of elements is unspecified.
