@@ -38,7 +38,7 @@ func isLoneDistinctAggregate(sel *ast.SelectStmt) bool {
 		return false
 	}
 	a, ok := sel.Fields.Fields[0].Expr.(*ast.AggregateFuncExpr)
-	return ok && a.Distinct
+	return ok && a.Distinct && !strings.EqualFold(a.F, ast.AggFuncGroupConcat)
 }
 
 type visitFn struct{ fn func(ast.Node) bool }

@@ -394,12 +394,12 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 			}
 		}
 		if len(subGroups) > 0 {
-			switch {
-			case m.Rollup:
+			if m.Rollup {
 				return nil, refuse("GROUP_CONCAT with WITH ROLLUP")
-			case distinctArg != nil:
-				return nil, refuse("GROUP_CONCAT beside COUNT/SUM/AVG(DISTINCT ...)")
 			}
+			// Beside COUNT/SUM/AVG(DISTINCT x) the shards still sort by
+			// the keys and x (not by the elements), so equal values of x
+			// stay neighbours and count once.
 			if sel.GroupBy == nil {
 				// One group of every row: the shards' rows are its
 				// elements, and over no rows the proxy makes the one row
@@ -838,8 +838,8 @@ func distinctArgument(sel *ast.SelectStmt) ast.ExprNode {
 				return false
 			case *ast.AggregateFuncExpr:
 				k := strings.ToLower(a.F)
-				if !a.Distinct || k == ast.AggFuncMin || k == ast.AggFuncMax {
-					return true
+				if !a.Distinct || k == ast.AggFuncMin || k == ast.AggFuncMax || k == ast.AggFuncGroupConcat {
+					return true // GROUP_CONCAT's DISTINCT is the proxy's (concatAgg)
 				}
 				if len(a.Args) != 1 {
 					same = false

@@ -12,8 +12,9 @@ SELECT user_id, GROUP_CONCAT(body ORDER BY id DESC SEPARATOR '|'), COUNT(*) FROM
 SELECT GROUP_CONCAT(DISTINCT body), 'x' FROM comments
 -- error
 SELECT user_id, GROUP_CONCAT(body) FROM comments GROUP BY user_id WITH ROLLUP
--- error
 SELECT user_id, COUNT(DISTINCT score), GROUP_CONCAT(body) FROM comments GROUP BY user_id
+-- error
+SELECT COUNT(DISTINCT score), GROUP_CONCAT(body) FROM comments
 -- error
 SELECT user_id FROM comments GROUP BY user_id HAVING GROUP_CONCAT(body) IS NULL
 -- error
