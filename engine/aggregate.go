@@ -150,6 +150,7 @@ type aggState struct {
 	m2, mean float64
 	sq       *big.Rat
 	elems    []*Row // GROUP_CONCAT's elements
+	held     int64  // what they reserve
 }
 
 type aggRows struct {
@@ -172,9 +173,10 @@ type aggRows struct {
 	// before the next group's (the finished group, then its runs' rows).
 	levels  []rollupLevel
 	pending []*Row
-	// GROUP_CONCAT: comparers per aggregate; held is what the group's
-	// elements reserve, outHeld what the last group's values do (given
-	// back when the next is asked for); groups counts the groups made.
+	// GROUP_CONCAT: comparers per aggregate; held is what the elements
+	// of the group and of its WITH ROLLUP runs reserve, outHeld what the
+	// values of the rows last made do (given back once they have gone
+	// on); groups counts the rows made.
 	concatCmps []concatCmp
 	held       int64
 	outHeld    int64
@@ -191,8 +193,9 @@ type rollupLevel struct {
 func (ar *aggRows) Header() ([][]byte, error) { return ar.header, nil }
 
 func (ar *aggRows) Next() (*Row, error) {
-	if ar.outHeld > 0 {
-		// The previous row has gone on: its GROUP_CONCAT values with it.
+	if ar.outHeld > 0 && len(ar.pending) == 0 {
+		// The rows made together have gone on: their GROUP_CONCAT values
+		// with them.
 		ar.vc.Memory().Shrink(ar.outHeld)
 		ar.outHeld = 0
 	}
@@ -270,8 +273,7 @@ func (ar *aggRows) Next() (*Row, error) {
 func (ar *aggRows) finishGroup(states []aggState, base *Row, keys int) error {
 	ar.groups++
 	out, err := ar.finish(states, base, keys)
-	ar.vc.Memory().Shrink(ar.held)
-	ar.held = 0
+	ar.release(states)
 	if err != nil {
 		return err
 	}
@@ -297,7 +299,9 @@ func (ar *aggRows) endRuns(from int) error {
 		if l.last == nil {
 			continue
 		}
+		ar.groups++
 		out, err := ar.finish(l.states, l.last, i)
+		ar.release(l.states)
 		if err != nil {
 			return err
 		}
@@ -305,6 +309,17 @@ func (ar *aggRows) endRuns(from int) error {
 		*l = rollupLevel{}
 	}
 	return nil
+}
+
+// release gives back what states' GROUP_CONCAT elements held.
+func (ar *aggRows) release(states []aggState) {
+	var n int64
+	for i := range states {
+		n += states[i].held
+		states[i].held = 0
+	}
+	ar.vc.Memory().Shrink(n)
+	ar.held -= n
 }
 
 func (ar *aggRows) Close(err error) {

@@ -43,8 +43,9 @@ type ConcatSpec struct {
 // concatCmp are a GROUP_CONCAT's comparers over the input's columns.
 type concatCmp struct{ order, distinct comparer }
 
-// holdElement keeps r as one of the group's elements of GROUP_CONCAT a,
-// reserving what the row takes from the statement's account.
+// holdElement keeps r as one of the elements of GROUP_CONCAT a in st (a
+// group's, or a WITH ROLLUP run's: a row can be held by both), reserving
+// what the row takes from the statement's account each time.
 func (ar *aggRows) holdElement(st *aggState, a AggSpec, r *Row) error {
 	if r.Nulls[ar.base+a.Concat.Elem] {
 		return nil // MariaDB skips rows where an argument is NULL
@@ -56,6 +57,7 @@ func (ar *aggRows) holdElement(st *aggState, a AggSpec, r *Row) error {
 		return concatMemoryError(err)
 	}
 	ar.held += need
+	st.held += need
 	st.elems = append(st.elems, r)
 	return nil
 }

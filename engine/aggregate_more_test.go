@@ -318,3 +318,24 @@ func TestCutText(t *testing.T) {
 		}
 	}
 }
+
+// WITH ROLLUP: a run's row joins the elements of all its groups (the
+// grand total's all of them), sorted as the statement says; what the runs
+// hold is given back when each ends.
+func TestOrderedAggregateGroupConcatRollup(t *testing.T) {
+	spec := ConcatSpec{MaxLen: 3, Results: 4, Count: 5, Elem: 6, Raw: 7, ElemSep: 8, RawSep: 9, Charset: 10, Order: []SortKey{{Value: 11, Weight: 12}}}
+	aggs := []AggSpec{{Kind: AggGroupConcat, Visible: 1, H: []int{2}, Concat: &spec}}
+	p := func(k, e string, order int) vals { return gcPart{k, e, e, 1, order}.vals(1024, "utf8mb4", ",", ",") }
+	vc := newCursor(t)
+	keys := []SortKey{{Value: 0, Weight: 1}}
+	agg := &OrderedAggregate{Input: &MergeSort{Routes: routes(vc,
+		rs(gcCols, p("a", "a3", 3), p("b", "b1", 1)),
+		rs(gcCols, p("a", "a1", 1), p("c", "c2", 2))), Keys: keys, Hidden: 15, Purpose: MergeForGroups},
+		Group: true, Keys: keys, Aggs: aggs, Hidden: 15, Rollup: true, KeyFields: [][]int{{0}}}
+	w := &recWriter{}
+	got := wantComplete(t, vc, w, (&Trim{Input: agg, Hidden: 15}).Execute(vc, w))
+	wantRows(t, got.rows, row("a", "a1,a3"), row("b", "b1"), row("c", "c2"), row(NULL, "a1,b1,c2,a3"))
+	if used := vc.mem.Used(); used != 0 {
+		t.Errorf("%d bytes still reserved after the statement", used)
+	}
+}

@@ -394,10 +394,8 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 			}
 		}
 		if len(subGroups) > 0 {
-			if m.Rollup {
-				return nil, refuse("GROUP_CONCAT with WITH ROLLUP")
-			}
-			// Beside COUNT/SUM/AVG(DISTINCT x) the shards still sort by
+			// Under WITH ROLLUP the proxy holds a run's elements too (the
+			// grand total's: all of them). Beside COUNT/SUM/AVG(DISTINCT x) the shards still sort by
 			// the keys and x (not by the elements), so equal values of x
 			// stay neighbours and count once.
 			if sel.GroupBy == nil {

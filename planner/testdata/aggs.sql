@@ -10,7 +10,6 @@ SELECT user_id, STDDEV(score) AS sd FROM comments GROUP BY user_id HAVING sd > 1
 -- over no rows.
 SELECT user_id, GROUP_CONCAT(body ORDER BY id DESC SEPARATOR '|'), COUNT(*) FROM comments GROUP BY user_id
 SELECT GROUP_CONCAT(DISTINCT body), 'x' FROM comments
--- error
 SELECT user_id, GROUP_CONCAT(body) FROM comments GROUP BY user_id WITH ROLLUP
 SELECT user_id, COUNT(DISTINCT score), GROUP_CONCAT(body) FROM comments GROUP BY user_id
 -- error
@@ -21,3 +20,5 @@ SELECT user_id FROM comments GROUP BY user_id HAVING GROUP_CONCAT(body) IS NULL
 SELECT GROUP_CONCAT(body ORDER BY 1) FROM comments
 -- error
 SELECT STD(DISTINCT score) FROM comments
+-- error
+SELECT JSON_ARRAYAGG(body) FROM comments GROUP BY user_id
