@@ -170,20 +170,21 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 		}
 		spec := engine.AggSpec{Kind: strings.ToLower(a.F), Visible: visible, Text: text}
 		if spec.Kind == ast.AggFuncGroupConcat {
-			if visible < 0 {
-				return refuse("GROUP_CONCAT inside an expression, HAVING or ORDER BY")
-			}
 			sub, err := m.concatAgg(&spec, a, hidden, weight)
 			if err != nil {
 				return refuse(err.Error())
 			}
 			subGroups = append(subGroups, sub...)
-			// The shards' own column computes over no rows: its definition
-			// is MariaDB's (VARCHAR or TEXT/BLOB by group_concat_max_len,
-			// the arguments' character set), and no shard cuts a value of
-			// an element repeated, nor warns about it.
-			m.fields[visible].Expr = emptyConcat(a)
 			m.aggIndex[text] = len(m.Aggs)
+			if visible >= 0 {
+				// The shards' own column computes over no rows: its
+				// definition is MariaDB's (VARCHAR or TEXT/BLOB by
+				// group_concat_max_len, the arguments' character set),
+				// and no shard cuts a value of an element repeated, nor
+				// warns about it. (Inside an expression: concatsEmptied.)
+				m.fields[visible].Expr = emptyConcat(a)
+				m.aggIndex[restoreText(m.fields[visible].Expr)] = len(m.Aggs)
+			}
 			m.Aggs = append(m.Aggs, spec)
 			return nil
 		}
@@ -393,28 +394,6 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 				sel.GroupBy.Items = append(sel.GroupBy.Items, &ast.ByItem{Expr: distinctArg})
 			}
 		}
-		if len(subGroups) > 0 {
-			// Under WITH ROLLUP the proxy holds a run's elements too (the
-			// grand total's: all of them). Beside COUNT/SUM/AVG(DISTINCT x) the shards still sort by
-			// the keys and x (not by the elements), so equal values of x
-			// stay neighbours and count once.
-			if sel.GroupBy == nil {
-				// One group of every row: the shards' rows are its
-				// elements, and over no rows the proxy makes the one row
-				// (engine.OrderedAggregate), its constants computed by
-				// Project.
-				sel.GroupBy = &ast.GroupByClause{}
-				for i, f := range m.fields {
-					if !containsAggregate(f.Expr) && !slices.Contains(m.Project, i) {
-						m.Project = append(m.Project, i)
-					}
-				}
-				slices.Sort(m.Project)
-			}
-			for _, e := range subGroups {
-				sel.GroupBy.Items = append(sel.GroupBy.Items, &ast.ByItem{Expr: e})
-			}
-		}
 		if m.Rollup {
 			// A field of its own beside the keys and aggregates would keep
 			// a value in the super-aggregate rows, where MariaDB computes
@@ -435,6 +414,7 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 			if err := aggsIn(m.fields[i].Expr); err != nil {
 				return nil, err
 			}
+			m.fields[i].Expr = m.concatsEmptied(m.fields[i].Expr)
 		}
 		streamable := true
 		if sel.Having != nil && namesAny(sel.Having.Expr, shadowed) {
@@ -490,6 +470,33 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 				m.Final = nil // the merged stream is already in this order
 			} else {
 				streamable = false
+			}
+		}
+		if len(subGroups) > 0 {
+			// GROUP_CONCAT (in a field, an expression, HAVING or ORDER BY):
+			// the shards group by its elements too. Under WITH ROLLUP the
+			// proxy holds a run's elements (the grand total's: all of
+			// them); beside COUNT/SUM/AVG(DISTINCT x) the shards still sort
+			// by the keys and x, so equal values of x stay neighbours and
+			// count once.
+			if sel.GroupBy == nil {
+				// One group of every row: the shards' rows are its
+				// elements, and over no rows the proxy makes the one row
+				// (engine.OrderedAggregate), its constants computed by
+				// Project.
+				sel.GroupBy = &ast.GroupByClause{}
+				for i, f := range m.fields {
+					if !containsAggregate(f.Expr) && !slices.Contains(m.Project, i) {
+						if err := m.checkComputable(f.Expr, true); err != nil {
+							return nil, err
+						}
+						m.Project = append(m.Project, i)
+					}
+				}
+				slices.Sort(m.Project)
+			}
+			for _, e := range subGroups {
+				sel.GroupBy.Items = append(sel.GroupBy.Items, &ast.ByItem{Expr: e})
 			}
 		}
 		sel.OrderBy = nil
@@ -932,11 +939,41 @@ func (m *MergeSpec) concatAgg(spec *engine.AggSpec, a *ast.AggregateFuncExpr, hi
 	return sub, nil
 }
 
+// concatsEmptied is e with every GROUP_CONCAT in it computed over no rows
+// (emptyConcat) on the shards, whose column definition stays MariaDB's;
+// the proxy computes e with the merged values (aggIndex knows both texts).
+func (m *MergeSpec) concatsEmptied(e ast.ExprNode) ast.ExprNode {
+	out, _ := e.Accept(&concatEmptier{m: m})
+	return out.(ast.ExprNode)
+}
+
+type concatEmptier struct{ m *MergeSpec }
+
+func (v *concatEmptier) Enter(n ast.Node) (ast.Node, bool) {
+	_, sub := n.(*ast.SubqueryExpr)
+	return n, sub
+}
+
+func (v *concatEmptier) Leave(n ast.Node) (ast.Node, bool) {
+	a, ok := n.(*ast.AggregateFuncExpr)
+	if !ok || !strings.EqualFold(a.F, ast.AggFuncGroupConcat) {
+		return n, true
+	}
+	i, ok := v.m.aggIndex[restoreText(a)]
+	if !ok {
+		return n, true
+	}
+	out := emptyConcat(a)
+	v.m.aggIndex[restoreText(out)] = i
+	return out, true
+}
+
 // emptyConcat is a GROUP_CONCAT of a's arguments over no rows: the column
-// definition of a, and NULL.
+// definition of a, and NULL. It keeps a's DISTINCT and ORDER BY (nothing
+// to sort, but two GROUP_CONCATs differing only there keep two texts).
 func emptyConcat(a *ast.AggregateFuncExpr) ast.ExprNode {
 	args := a.Args[:len(a.Args)-1]
-	out := &ast.AggregateFuncExpr{F: a.F}
+	out := &ast.AggregateFuncExpr{F: a.F, Distinct: a.Distinct, Order: a.Order}
 	for _, arg := range args {
 		out.Args = append(out.Args, &ast.FuncCallExpr{FnName: ast.NewCIStr("IF"), Args: []ast.ExprNode{ast.NewValueExpr(int64(0), "", ""), arg, ast.NewValueExpr(nil, "", "")}})
 	}

@@ -14,8 +14,10 @@ SELECT user_id, GROUP_CONCAT(body) FROM comments GROUP BY user_id WITH ROLLUP
 SELECT user_id, COUNT(DISTINCT score), GROUP_CONCAT(body) FROM comments GROUP BY user_id
 -- error
 SELECT COUNT(DISTINCT score), GROUP_CONCAT(body) FROM comments
--- error
+-- Inside an expression or HAVING: the shards' expression computes over
+-- no rows, the proxy over the merged value.
 SELECT user_id FROM comments GROUP BY user_id HAVING GROUP_CONCAT(body) IS NULL
+SELECT user_id, IFNULL(GROUP_CONCAT(body ORDER BY id), '-'), COALESCE(GROUP_CONCAT(body ORDER BY id DESC), 'x') FROM comments GROUP BY user_id
 -- error
 SELECT GROUP_CONCAT(body ORDER BY 1) FROM comments
 -- error
