@@ -124,16 +124,21 @@ func (ar *aggRows) concat(states []aggState, i int) ([]byte, error) {
 		withSep, rawWithSep := e.Vals[b+c.ElemSep], e.Vals[b+c.RawSep]
 		sep, rawSep := withSep[min(len(elem), len(withSep)):], rawWithSep[min(len(raw), len(rawWithSep)):]
 		times := int64(1)
-		if !c.Distinct {
+		if !c.Distinct && len(raw)+len(rawSep) > 0 {
+			// (An empty element with an empty separator adds nothing
+			// however often it comes.)
 			times, _ = strconv.ParseInt(string(e.Vals[b+c.Count]), 10, 64)
 		}
 		for k := int64(0); k < times && !j.cut; k++ {
+			var err error
 			if n > 0 || k > 0 {
-				if err := j.add(sep, rawSep); err != nil {
-					return nil, err
-				}
+				err = j.add(sep, rawSep)
 			}
-			if err := j.add(elem, raw); err != nil {
+			if err == nil {
+				err = j.add(elem, raw)
+			}
+			if err != nil {
+				ar.vc.Memory().Shrink(j.held)
 				return nil, err
 			}
 		}

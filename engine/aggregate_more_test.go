@@ -271,26 +271,44 @@ func TestOrderedAggregateGroupConcat(t *testing.T) {
 	}
 }
 
-// A group's elements are held within the statement's memory: past it the
-// statement fails with 1041 naming what needed the memory.
+// A group's elements, and the value joined from them, are held within
+// the statement's memory: past it the statement fails with 1041 naming
+// what needed the memory, and everything reserved is given back.
 func TestOrderedAggregateGroupConcatMemory(t *testing.T) {
 	spec := ConcatSpec{MaxLen: 3, Results: 4, Count: 5, Elem: 6, Raw: 7, ElemSep: 8, RawSep: 9, Charset: 10}
 	aggs := []AggSpec{{Kind: AggGroupConcat, Visible: 1, H: []int{2}, Concat: &spec}}
-	var rows []vals
-	for i := range 2000 {
-		s := strings.Repeat("x", 100) + strconv.Itoa(i)
-		rows = append(rows, gcPart{"a", s, s, 1, i}.vals(1<<20, "utf8mb4", ",", ","))
+	many := func() []vals { // 2,000 elements of 100 bytes
+		var rows []vals
+		for i := range 2000 {
+			s := strings.Repeat("x", 100) + strconv.Itoa(i)
+			rows = append(rows, gcPart{"a", s, s, 1, i}.vals(1<<20, "utf8mb4", ",", ","))
+		}
+		return rows
 	}
-	vc := newCursor(t).withMemory(64 << 10)
-	keys := []SortKey{{Value: 0, Weight: 1}}
-	agg := &OrderedAggregate{Input: &MergeSort{Routes: routes(vc, rs(gcCols, rows...)), Keys: keys, Hidden: 15, Purpose: MergeForGroups},
-		Group: true, Keys: keys, Aggs: aggs, Hidden: 15}
-	w := &recWriter{}
-	err := (&Trim{Input: agg, Hidden: 15}).Execute(vc, w)
-	wantFailed(t, vc, w, err)
-	wantCode(t, err, mysql.ER_OUT_OF_RESOURCES, "GROUP_CONCAT")
-	if used := vc.mem.Used(); used != 0 {
-		t.Errorf("%d bytes still reserved after the statement failed", used)
+	s := strings.Repeat("y", 1000)
+	tests := []struct {
+		name string
+		rows []vals
+	}{
+		{name: "the elements", rows: many()},
+		// One element of 1,000 bytes from 1,000 rows: the value would be
+		// 1 MB.
+		{name: "the value", rows: []vals{gcPart{"a", s, s, 1000, 1}.vals(1<<20, "utf8mb4", ",", ",")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vc := newCursor(t).withMemory(64 << 10)
+			keys := []SortKey{{Value: 0, Weight: 1}}
+			agg := &OrderedAggregate{Input: &MergeSort{Routes: routes(vc, rs(gcCols, tt.rows...)), Keys: keys, Hidden: 15, Purpose: MergeForGroups},
+				Group: true, Keys: keys, Aggs: aggs, Hidden: 15}
+			w := &recWriter{}
+			err := (&Trim{Input: agg, Hidden: 15}).Execute(vc, w)
+			wantFailed(t, vc, w, err)
+			wantCode(t, err, mysql.ER_OUT_OF_RESOURCES, "GROUP_CONCAT")
+			if used := vc.mem.Used(); used != 0 {
+				t.Errorf("%d bytes still reserved after the statement failed", used)
+			}
+		})
 	}
 }
 
