@@ -408,3 +408,18 @@ func DecimalLiteral(v []byte) (string, bool) {
 	}
 	return string(v), true
 }
+
+// CollationOfID names a collation id as a column definition carries it
+// (the collation the value is sent in) and its character set as MariaDB
+// spells it; ok is false for ids the parser does not know.
+func CollationOfID(id uint16) (name, cs string, ok bool) {
+	coll, err := charset.GetCollationByID(int(id))
+	if err != nil {
+		return "", "", false
+	}
+	cs = coll.CharsetName
+	if cs == "utf8" {
+		cs = "utf8mb3"
+	}
+	return strings.ToLower(coll.Name), cs, true
+}

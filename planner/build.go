@@ -15,6 +15,13 @@ import (
 // reads no backend and returns an immutable plan.
 func (pl *Planner) Plan(st *parser.Statement, f Facts) (*engine.Plan, error) {
 	d, err := pl.plan(st, f)
+	if err != nil && isNotSupported(err) {
+		// Tables no server holds together: a two-table join may still be
+		// evaluated in the proxy (join.go), else the refusal stands.
+		if jd, jerr := pl.joinPlan(st, f); jd != nil || jerr != nil {
+			d, err = jd, jerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

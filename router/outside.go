@@ -110,3 +110,22 @@ func outsideVars(vars map[string]string) map[string]string {
 	out["autocommit"] = "1"
 	return out
 }
+
+// Spare implements engine.SpareConns: every server a read of each
+// cluster may go to (its primary and replicas) could lend n connections
+// at once. A join in the proxy asks before it keeps its driving side
+// streaming while it looks rows up on the same cluster.
+func (vc *cursor) Spare(need map[string]int) bool {
+	for cluster, n := range need {
+		cl := vc.snap.Clusters[cluster]
+		if cl == nil || cl.Primary == nil || !cl.Primary.Spare(n) {
+			return false
+		}
+		for _, r := range cl.Replicas {
+			if !r.Spare(n) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -116,7 +116,7 @@ SELECT * FROM payments WHERE user_id = '7' AND created_at = '2026-11-24 10:00'
 -- co-located joins need keys made alike: INT with BIGINT UNSIGNED is fine, INT with VARCHAR is not
 -- tables: 16
 SELECT * FROM comments c JOIN ukeys u ON c.product_id = u.k
--- error
+-- (evaluated in the proxy as a lookup join, planner/join.go)
 SELECT * FROM comments c JOIN tags t ON c.product_id = t.name
 -- every row has a value for each column, with or without a column list, or all are () (defaults)
 -- error

@@ -1,4 +1,4 @@
--- Joins: co-located sharded tables join shard by shard; anything else is refused.
+-- Joins: co-located sharded tables join shard by shard; others are joined in the proxy (planner/join.go) or refused.
 -- "-- tables: N" before a statement: its plan touches exactly N physical tables.
 -- "-- error" before a statement: planning it must fail.
 -- tables: 1
@@ -7,11 +7,23 @@ SELECT * FROM comments c JOIN regions r ON c.region_id = r.id
 -- tables: 2
 SELECT * FROM comments c JOIN comment_likes l ON c.product_id = l.product_id WHERE c.product_id = 42
 SELECT * FROM comments c JOIN comment_likes l ON c.product_id = l.product_id
--- error
+-- (evaluated in the proxy as a lookup join, planner/join.go)
 SELECT * FROM comments c JOIN comment_likes l ON c.id = l.comment_id
--- error
+-- (evaluated in the proxy as a lookup join, planner/join.go)
 SELECT * FROM comments c JOIN reviews r ON c.product_id = r.product_id
 -- error
 SELECT * FROM comments c JOIN users u ON c.user_id = u.id
 -- error
 SELECT * FROM comments c JOIN orders o ON c.order_id = o.id
+-- Joins evaluated in the proxy (planner/join.go): a lookup join.
+SELECT c.id, r.id FROM comments c JOIN reviews r ON c.product_id = r.product_id WHERE c.product_id = 42
+SELECT c.id, l.id FROM comments c JOIN comment_likes l ON c.id = l.product_id ORDER BY c.id DESC LIMIT 5
+SELECT c.body, o.id FROM comments c LEFT JOIN orders o ON c.id = o.id AND o.id > 3 WHERE c.product_id IN (1, 2)
+SELECT * FROM comments c JOIN reviews r ON c.product_id = r.product_id
+SELECT c.id FROM orders o RIGHT JOIN comments c ON c.id = o.id
+-- error
+SELECT c.id + r.id FROM comments c JOIN reviews r ON c.product_id = r.product_id
+-- error
+SELECT c.id FROM comments c JOIN reviews r ON c.product_id < r.product_id
+-- error
+SELECT COUNT(*) FROM comments c JOIN reviews r ON c.product_id = r.product_id

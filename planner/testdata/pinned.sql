@@ -25,9 +25,9 @@ SELECT * FROM comments WHERE product_id = 42 AND id IN (SELECT id FROM comments 
 SELECT body, (SELECT COUNT(*) FROM comments c2) FROM comments WHERE product_id = 42
 -- error
 SELECT * FROM comments c WHERE product_id = 42 AND EXISTS (SELECT 1 FROM comments d WHERE d.user_id = c.user_id AND d.product_id <> 42)
--- error
+-- (evaluated in the proxy as a lookup join, planner/join.go)
 SELECT a.id, b.id FROM comments a JOIN comments b ON a.user_id = b.user_id WHERE a.product_id = 42
--- error
+-- (evaluated in the proxy as a lookup join, planner/join.go)
 SELECT a.id, b.id FROM comments a JOIN comments b ON a.user_id = b.user_id
 -- error
 SELECT * FROM (SELECT * FROM comments) t WHERE t.product_id = 42

@@ -67,7 +67,7 @@ UPDATE comments SET score = 1 WHERE product_id IN (SELECT d.product_id FROM comm
 UPDATE comments a JOIN comments b ON a.id = b.id JOIN regions r ON a.product_id = b.product_id SET a.score = b.score
 -- An hourly table's hour is hashed again by user_id: equal times are up to
 -- four physical tables.
--- error
+-- (evaluated in the proxy as a lookup join, planner/join.go)
 SELECT a.id, b.id FROM payments a JOIN payments b ON a.created_at = b.created_at
 -- error
 SELECT a.id, b.id FROM payments a JOIN payments b USING (created_at)
@@ -147,11 +147,11 @@ SELECT c.id, l.id FROM comments c JOIN comment_likes l ON c.id = l.id WHERE c.pr
 SELECT c.id, l.id FROM comments c LEFT JOIN comment_likes l ON c.product_id = l.product_id
 -- An outer join whose preserved side reads no sharded table: every shard
 -- returns the preserved rows its own tables do not join.
--- error
+-- (evaluated in the proxy as a lookup join, planner/join.go)
 SELECT r.id, c.id FROM regions r LEFT JOIN comments c ON c.user_id = r.id
 -- error
 SELECT t.id, c.id FROM (SELECT id FROM regions) t LEFT JOIN comments c ON c.user_id = t.id
--- error
+-- (evaluated in the proxy as a lookup join, planner/join.go)
 SELECT r.id, c.id FROM comments c RIGHT JOIN regions r ON c.user_id = r.id
 SELECT c.id, r.id FROM comments c LEFT JOIN regions r ON c.user_id = r.id
 -- tables: 1

@@ -1,0 +1,648 @@
+package planner
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
+
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/shard"
+	"github.com/shardgate/shardgate/tabledef"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// Joins evaluated in the proxy. A SELECT joining two tables that no
+// server holds together — sharded tables of different rules or joined on
+// other columns than their shard keys, a sharded table and a table of
+// another cluster, tables of two clusters — is answered by an
+// engine.LookupJoin: each table is read by a statement of its own (with
+// the conditions that concern only it), one side drives and the other is
+// looked up by IN lists of the driving rows' join-key values, and the
+// proxy pairs the rows. See README "Scatter-gather" for what is answered
+// and what is refused.
+
+// joinKeysMarker stands for the IN list of a lookup's values in the inner
+// side's statements.
+const joinKeysMarker = "__shardgate_join_keys__"
+
+// joinField is one column of the joined row: a position in a side's
+// select list.
+type joinField struct{ Side, Index int }
+
+// joinSide is one table of a join planned in the proxy.
+type joinSide struct {
+	ref    tableRef
+	ts     *ast.TableSource
+	qual   string // lower-case name the statement's columns qualify it by
+	cols   []tabledef.Column
+	known  bool // cols are known
+	conds  []ast.ExprNode
+	fields []string // its statement's select list
+}
+
+// add appends an item to the side's select list and returns its position.
+func (s *joinSide) add(item string) int {
+	s.fields = append(s.fields, item)
+	return len(s.fields) - 1
+}
+
+// joinShape is the two tables of a join the proxy may evaluate: nil when
+// the statement is not one (the planner's refusal then stands).
+func joinShape(n *ast.SelectStmt) (left, right *ast.TableSource, j *ast.Join) {
+	if n.From == nil || n.From.TableRefs == nil {
+		return nil, nil, nil
+	}
+	j = n.From.TableRefs
+	l, ok1 := j.Left.(*ast.TableSource)
+	r, ok2 := j.Right.(*ast.TableSource)
+	if !ok1 || !ok2 {
+		return nil, nil, nil
+	}
+	if _, ok := l.Source.(*ast.TableName); !ok {
+		return nil, nil, nil
+	}
+	if _, ok := r.Source.(*ast.TableName); !ok {
+		return nil, nil, nil
+	}
+	return l, r, j
+}
+
+// joinPlan plans a two-table SELECT as a join in the proxy. nil, nil: the
+// statement is not such a join.
+func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
+	if _, ok := st.Node.(*ast.SelectStmt); !ok || strings.Contains(st.SQL, joinKeysMarker) {
+		return nil, nil
+	}
+	p := parser.New()
+	p.SetMode(f.Text)
+	fresh, err := p.Parse(st.SQL)
+	if err != nil || len(fresh) != 1 {
+		return nil, nil
+	}
+	n, ok := fresh[0].Node.(*ast.SelectStmt)
+	if !ok {
+		return nil, nil
+	}
+	lts, rts, j := joinShape(n)
+	if lts == nil || n.With != nil || hasSubquery(n) || fresh[0].IntoUserVars {
+		return nil, nil
+	}
+	refuse := func(format string, args ...any) (*draft, error) {
+		return nil, notSupported("join in the proxy: "+format, args...)
+	}
+	switch {
+	case j.NaturalJoin || j.StraightJoin || len(j.Using) > 0:
+		return refuse("NATURAL JOIN, STRAIGHT_JOIN and USING are not supported; write the join condition with ON")
+	case j.Tp != ast.CrossJoin && j.Tp != ast.LeftJoin && j.Tp != ast.RightJoin:
+		return refuse("only inner, LEFT and RIGHT joins are supported")
+	case n.LockInfo != nil && n.LockInfo.LockType != ast.SelectLockNone:
+		return refuse("locking reads (FOR UPDATE, LOCK IN SHARE MODE) are not supported")
+	case hasWindow(n):
+		return refuse("window functions are not supported")
+	case n.GroupBy != nil || n.Having != nil || hasAggregate(n):
+		return refuse("GROUP BY and aggregates over the joined rows are not supported yet")
+	case n.Distinct:
+		return refuse("DISTINCT over the joined rows is not supported yet")
+	case n.SelectStmtOpts != nil && n.SelectStmtOpts.CalcFoundRows:
+		return refuse("SQL_CALC_FOUND_ROWS is not supported")
+	}
+	keepColumnNames(n)
+	sides := [2]*joinSide{}
+	for i, ts := range []*ast.TableSource{lts, rts} {
+		tn := ts.Source.(*ast.TableName)
+		schema := tn.Schema.O
+		if schema == "" {
+			schema = f.DB
+		}
+		s := pl.rules.Schemas[schema]
+		if s == nil {
+			return nil, nil
+		}
+		ref := tableRef{schema: schema, name: tn.Name.O, rule: s.Table(tn.Name.O), sharded: pl.sharded[schema][tn.Name.L]}
+		side := &joinSide{ref: ref, ts: ts, qual: ts.AsName.L}
+		if side.qual == "" {
+			side.qual = tn.Name.L
+		}
+		if f.Defs != nil {
+			name := tn.Name.O
+			if ref.sharded != nil {
+				name = ref.sharded.Name
+			}
+			side.cols, side.known = f.Defs.Columns(schema, name)
+		}
+		sides[i] = side
+	}
+	if sides[0].qual == sides[1].qual {
+		return nil, wire.Errorf(mysql.ER_NONUNIQ_TABLE, "Not unique table/alias: '%s'", sides[1].ts.AsName.O)
+	}
+	// preserved is the LEFT JOIN's preserved side (-1: an inner join).
+	preserved := -1
+	switch j.Tp {
+	case ast.LeftJoin:
+		preserved = 0
+	case ast.RightJoin:
+		preserved = 1
+	}
+	var resolveErr error
+	sideOf := func(c *ast.ColumnName) int {
+		for i, s := range sides {
+			if c.Table.L == "" {
+				continue
+			}
+			if c.Schema.L != "" && !strings.EqualFold(c.Schema.O, s.ref.schema) {
+				continue
+			}
+			if c.Table.L == s.qual || (c.Schema.L != "" && c.Table.L == strings.ToLower(s.ref.name)) {
+				return i
+			}
+		}
+		if c.Table.L != "" {
+			if resolveErr == nil {
+				resolveErr = wire.Errorf(mysql.ER_BAD_FIELD_ERROR, "Unknown column '%s' in 'field list'", c.OrigColName())
+			}
+			return -1
+		}
+		found := -1
+		for i, s := range sides {
+			if !s.known {
+				if resolveErr == nil {
+					resolveErr = notSupported("join in the proxy: column %s must be qualified with its table (the definition of %s is not known)", c.Name.O, s.ref.qualified())
+				}
+				return -1
+			}
+			if tabledef.Index(s.cols, c.Name.O) >= 0 {
+				if found >= 0 {
+					if resolveErr == nil {
+						resolveErr = wire.Errorf(mysql.ER_NON_UNIQ_ERROR, "Column '%s' in field list is ambiguous", c.Name.O)
+					}
+					return -1
+				}
+				found = i
+			}
+		}
+		if found < 0 && resolveErr == nil {
+			resolveErr = wire.Errorf(mysql.ER_BAD_FIELD_ERROR, "Unknown column '%s' in 'field list'", c.Name.O)
+		}
+		return found
+	}
+	// mask says which sides an expression reads (bit i: side i).
+	mask := func(e ast.Node) int {
+		m := 0
+		e.Accept(&visitFn{fn: func(x ast.Node) bool {
+			if c, ok := x.(*ast.ColumnNameExpr); ok {
+				if i := sideOf(c.Name); i >= 0 {
+					m |= 1 << i
+				}
+			}
+			return true
+		}})
+		return m
+	}
+	text := func(e ast.Node) (string, error) { return parser.RestoreIn(e, f.Text) }
+	type keyPair struct{ col [2]*ast.ColumnName }
+	var keys []keyPair
+	keyOf := func(e ast.ExprNode) (keyPair, bool) {
+		b, ok := e.(*ast.BinaryOperationExpr)
+		if !ok || b.Op != opcode.EQ {
+			return keyPair{}, false
+		}
+		l, ok1 := b.L.(*ast.ColumnNameExpr)
+		r, ok2 := b.R.(*ast.ColumnNameExpr)
+		if !ok1 || !ok2 {
+			return keyPair{}, false
+		}
+		sl, sr := sideOf(l.Name), sideOf(r.Name)
+		if sl < 0 || sr < 0 || sl == sr {
+			return keyPair{}, false
+		}
+		var k keyPair
+		k.col[sl], k.col[sr] = l.Name, r.Name
+		return k, true
+	}
+	var on ast.ExprNode
+	if j.On != nil {
+		on = j.On.Expr
+	}
+	var onText []string
+	for _, c := range conjuncts(on) {
+		if c == nil {
+			continue
+		}
+		m := mask(c)
+		if resolveErr != nil {
+			return nil, resolveErr
+		}
+		if m == 3 {
+			k, ok := keyOf(c)
+			if !ok {
+				t, _ := text(c)
+				return refuse("the condition %s reads both tables but is not an equality of a column of each", t)
+			}
+			keys = append(keys, k)
+			t, _ := text(c)
+			onText = append(onText, t)
+			continue
+		}
+		if preserved >= 0 && m != 1<<(1-preserved) {
+			t, _ := text(c)
+			return refuse("the ON condition %s of an outer join must read only the joined (not the preserved) table, or be an equality between the tables", t)
+		}
+		if m == 0 {
+			sides[0].conds = append(sides[0].conds, c)
+			sides[1].conds = append(sides[1].conds, c)
+			continue
+		}
+		sides[m>>1].conds = append(sides[m>>1].conds, c)
+	}
+	for _, c := range conjuncts(n.Where) {
+		if c == nil {
+			continue
+		}
+		m := mask(c)
+		if resolveErr != nil {
+			return nil, resolveErr
+		}
+		switch {
+		case m == 3 && preserved < 0:
+			k, ok := keyOf(c)
+			if !ok {
+				t, _ := text(c)
+				return refuse("the condition %s reads both tables but is not an equality of a column of each", t)
+			}
+			keys = append(keys, k)
+			t, _ := text(c)
+			onText = append(onText, t)
+		case preserved >= 0 && m&(1<<(1-preserved)) != 0:
+			t, _ := text(c)
+			return refuse("the WHERE condition %s reads the joined table of an outer join (it sees the NULL-extended rows)", t)
+		case m == 0 && preserved >= 0:
+			sides[preserved].conds = append(sides[preserved].conds, c)
+		case m == 0:
+			sides[0].conds = append(sides[0].conds, c)
+			sides[1].conds = append(sides[1].conds, c)
+		default:
+			sides[m>>1].conds = append(sides[m>>1].conds, c)
+		}
+	}
+	if len(keys) == 0 {
+		return refuse("%s and %s are joined on no equality between their columns", sides[0].ref.qualified(), sides[1].ref.qualified())
+	}
+	// The select list: each item computed by the side it reads.
+	var fields []joinField
+	var outText []string // each visible field's side expression, for ORDER BY
+	var outSide []int
+	colText := func(s *joinSide, name string) string {
+		return parser.QuoteIdent(s.qual) + "." + parser.QuoteIdent(name)
+	}
+	for _, sf := range n.Fields.Fields {
+		if sf.WildCard != nil {
+			for i, s := range sides {
+				if sf.WildCard.Table.L != "" && sf.WildCard.Table.L != s.qual {
+					continue
+				}
+				if !s.known {
+					return refuse("%s.* needs the definition of %s, which is not known", s.qual, s.ref.qualified())
+				}
+				for _, c := range s.cols {
+					t := colText(s, c.Name)
+					fields = append(fields, joinField{Side: i, Index: s.add(t)})
+					outText, outSide = append(outText, t), append(outSide, i)
+				}
+			}
+			continue
+		}
+		m := mask(sf.Expr)
+		if resolveErr != nil {
+			return nil, resolveErr
+		}
+		if m == 3 {
+			t, _ := text(sf.Expr)
+			return refuse("the select item %s reads both tables", t)
+		}
+		side := 0
+		if m == 2 {
+			side = 1
+		}
+		t, err := text(sf.Expr)
+		if err != nil {
+			return nil, err
+		}
+		item := t
+		if sf.AsName.O != "" {
+			item += " AS " + parser.QuoteIdent(sf.AsName.O)
+		}
+		fields = append(fields, joinField{Side: side, Index: sides[side].add(item)})
+		outText, outSide = append(outText, t), append(outSide, side)
+	}
+	visible := len(fields)
+	// ORDER BY: each item's value and weight come from its side as helper
+	// columns; the proxy sorts the joined rows in memory.
+	var sortKeys []engine.MemorySortKey
+	for _, item := range orderItems(n) {
+		e := item.Expr
+		side, t := -1, ""
+		if pos, ok := literalPosition(e); ok {
+			if pos < 1 || pos > visible {
+				return nil, wire.Errorf(mysql.ER_BAD_FIELD_ERROR, "Unknown column '%d' in 'order clause'", pos)
+			}
+			side, t = outSide[pos-1], outText[pos-1]
+		} else if c, ok := e.(*ast.ColumnNameExpr); ok && c.Name.Table.L == "" {
+			for i, sf := range n.Fields.Fields {
+				if sf.WildCard == nil && sf.AsName.L != "" && sf.AsName.L == c.Name.Name.L {
+					side, t = outSide[i], outText[i]
+					break
+				}
+			}
+		}
+		if side < 0 {
+			m := mask(e)
+			if resolveErr != nil {
+				return nil, resolveErr
+			}
+			if m == 3 {
+				s, _ := text(e)
+				return refuse("the ORDER BY item %s reads both tables", s)
+			}
+			side = m >> 1
+			var err error
+			if t, err = text(e); err != nil {
+				return nil, err
+			}
+		}
+		v := sides[side].add(t)
+		w := sides[side].add("WEIGHT_STRING(" + t + ")")
+		k := len(fields) - visible
+		fields = append(fields, joinField{Side: side, Index: v}, joinField{Side: side, Index: w})
+		st, _ := parser.RestoreIn(e, parser.TextMode{})
+		sortKeys = append(sortKeys, engine.MemorySortKey{Key: &engine.SortKey{Value: k, Weight: k + 1}, Desc: item.Desc, Text: st})
+	}
+	hidden := len(fields) - visible
+	// Which side drives: a LEFT JOIN's preserved side; else the side
+	// pinned to fewer tables, then the one with conditions.
+	drive := preserved
+	if drive < 0 {
+		s0, err := pl.sideScore(sides[0], f)
+		if err != nil {
+			return nil, err
+		}
+		s1, err := pl.sideScore(sides[1], f)
+		if err != nil {
+			return nil, err
+		}
+		drive = 0
+		if s1 < s0 {
+			drive = 1
+		}
+	}
+	outer, inner := sides[drive], sides[1-drive]
+	// Key columns go last in each side's list.
+	lookup := 0
+	var outerKeys, innerKeys []int
+	for i, k := range keys {
+		outerKeys = append(outerKeys, outer.add(colText(outer, k.col[drive].Name.O)))
+		innerKeys = append(innerKeys, inner.add(colText(inner, k.col[1-drive].Name.O)))
+		if inner.ref.sharded != nil && strings.EqualFold(k.col[1-drive].Name.O, inner.ref.sharded.Column) {
+			lookup = i
+		}
+	}
+	outerSQL, err := pl.sideSQL(outer, "", f)
+	if err != nil {
+		return nil, err
+	}
+	outerSt, err := parseSide(p, outerSQL)
+	if err != nil {
+		return nil, err
+	}
+	outerSt.ReadOnly = st.ReadOnly
+	op, err := pl.Plan(outerSt, f)
+	if err != nil {
+		return nil, err
+	}
+	outerSrc, ok := op.Root.(engine.RowSource)
+	if !ok {
+		return refuse("the statement of %s does not return rows", outer.ref.qualified())
+	}
+	marker := parser.StringLiteral([]byte(joinKeysMarker), f.Text)
+	in := colText(inner, keys[lookup].col[1-drive].Name.O) + " IN (" + marker + ")"
+	routes, router, err := pl.innerRoutes(p, inner, in, keys[lookup].col[1-drive].Name.O, marker, st.ReadOnly, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]engine.JoinField, len(fields))
+	for i, fd := range fields {
+		out[i] = engine.JoinField{Inner: fd.Side != drive, Index: fd.Index}
+	}
+	var root engine.RowSource = &engine.LookupJoin{
+		Outer: outerSrc, Inner: routes, Marker: marker, Router: router,
+		OuterKeys: outerKeys, InnerKeys: innerKeys, Lookup: lookup, Left: preserved >= 0,
+		Fields: out, Mode: f.Text, On: strings.Join(onText, " AND "),
+	}
+	if len(sortKeys) > 0 {
+		root = &engine.MemorySort{Input: root, Keys: sortKeys, Hidden: hidden}
+	}
+	if n.Limit != nil {
+		count, ok1 := literalInt(n.Limit.Count)
+		offset, ok2 := literalInt(n.Limit.Offset)
+		if !ok1 || !ok2 {
+			return refuse("LIMIT must be given as numbers")
+		}
+		root = &engine.Limit{Input: root, Offset: offset, Count: count}
+	}
+	if hidden > 0 {
+		root = &engine.Trim{Input: root, Hidden: hidden}
+	}
+	return &draft{Read: st.ReadOnly, Root: root}, nil
+}
+
+// orderItems are the statement's ORDER BY items (none: nil).
+func orderItems(n *ast.SelectStmt) []*ast.ByItem {
+	if n.OrderBy == nil {
+		return nil
+	}
+	return n.OrderBy.Items
+}
+
+// literalPosition reads ORDER BY 2.
+func literalPosition(e ast.ExprNode) (int, bool) {
+	v, null, ok := parser.Literal(e)
+	if !ok || null {
+		return 0, false
+	}
+	pos, err := strconv.Atoi(v)
+	if err != nil || strconv.Itoa(pos) != v {
+		return 0, false
+	}
+	return pos, true
+}
+
+func parseSide(p *parser.Parser, sql string) (*parser.Statement, error) {
+	stmts, err := p.Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	if len(stmts) != 1 {
+		return nil, errors.New("shardgate: a join side's statement is not one statement")
+	}
+	return stmts[0], nil
+}
+
+// sideSQL writes a side's statement: its select list, its table as the
+// client named it, its own conditions and extra.
+func (pl *Planner) sideSQL(s *joinSide, extra string, f Facts) (string, error) {
+	from, err := parser.RestoreIn(s.ts, f.Text)
+	if err != nil {
+		return "", err
+	}
+	var conds []string
+	for _, c := range s.conds {
+		t, err := parser.RestoreIn(c, f.Text)
+		if err != nil {
+			return "", err
+		}
+		conds = append(conds, "("+t+")")
+	}
+	if extra != "" {
+		conds = append(conds, extra)
+	}
+	sql := "SELECT " + strings.Join(s.fields, ",") + " FROM " + from
+	if len(conds) > 0 {
+		sql += " WHERE " + strings.Join(conds, " AND ")
+	}
+	return sql, nil
+}
+
+// sideScore orders sides for driving: 0 pinned to one physical table, 1
+// with conditions of its own, 2 read whole.
+func (pl *Planner) sideScore(s *joinSide, f Facts) (int, error) {
+	if s.ref.sharded != nil {
+		sql, err := pl.sideSQL(s, "", f)
+		if err != nil {
+			return 0, err
+		}
+		p := parser.New()
+		p.SetMode(f.Text)
+		st, err := parseSide(p, sql)
+		if err != nil {
+			return 0, err
+		}
+		ts, err := pl.targets(s.ref.schema, s.ref.sharded, whereConds(st, s.ref), f)
+		if err != nil {
+			return 0, err
+		}
+		if len(ts) == 1 {
+			return 0, nil
+		}
+	}
+	if len(s.conds) > 0 {
+		return 1, nil
+	}
+	return 2, nil
+}
+
+// innerRoutes are the inner side's statements, one per physical table it
+// may read, each with in (the lookup column IN the marker) among its
+// conditions; router places values when the lookup column is the
+// table's hash shard key.
+func (pl *Planner) innerRoutes(p *parser.Parser, s *joinSide, in, lookupCol, marker string, read bool, f Facts) ([]*engine.Route, engine.KeyRouter, error) {
+	sql, err := pl.sideSQL(s, in, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := parseSide(p, sql)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.ref.sharded == nil {
+		cluster := pl.clusterOf(s.ref)
+		if s.ref.rule != nil && s.ref.rule.Global {
+			cluster = pl.rules.Schemas[s.ref.schema].Cluster
+		}
+		return []*engine.Route{{Cluster: cluster, SQL: sql, Replica: read}}, nil, nil
+	}
+	// The tables the side's own conditions leave (not the marker's).
+	plain, err := pl.sideSQL(s, "", f)
+	if err != nil {
+		return nil, nil, err
+	}
+	pst, err := parseSide(p, plain)
+	if err != nil {
+		return nil, nil, err
+	}
+	t := s.ref.sharded
+	targets, err := pl.targets(s.ref.schema, t, whereConds(pst, s.ref), f)
+	if err != nil {
+		return nil, nil, err
+	}
+	steps, logical, err := render(st, f, []tableRef{s.ref}, [][]shard.Target{targets})
+	if err != nil {
+		return nil, nil, err
+	}
+	routes := make([]*engine.Route, len(steps))
+	for i, step := range steps {
+		if strings.Count(step.SQL, marker) != 1 {
+			return nil, nil, notSupported("join in the proxy: the lookup statement of %s could not be written", s.ref.qualified())
+		}
+		routes[i] = &engine.Route{Cluster: step.Cluster, Tables: step.Tables, SQL: step.SQL, Replica: read, Logical: logical}
+	}
+	var router engine.KeyRouter
+	k := pl.keysFor(f, s.ref.schema, t)
+	if t.By == "hash" && strings.EqualFold(lookupCol, t.Column) && k.column(t.Column) != nil {
+		pos := map[int]int{}
+		for i, tg := range targets {
+			for idx := 0; idx < t.Count; idx++ {
+				if t.HashTarget(idx) == tg {
+					pos[idx] = i
+				}
+			}
+		}
+		router = &joinKeyRouter{keys: k, t: t, name: s.ref.qualified(), pos: pos}
+	}
+	return routes, router, nil
+}
+
+// joinKeyRouter places lookup values on the physical tables of a table
+// hash-sharded by the lookup column, reading them as the planner reads a
+// WHERE's literals (planner/canon.go).
+type joinKeyRouter struct {
+	keys keys
+	t    *shard.Table
+	name string
+	pos  map[int]int // hash index → route
+}
+
+func (r *joinKeyRouter) String() string {
+	return fmt.Sprintf("%s by hash(%s)", r.name, r.t.Column)
+}
+
+func (r *joinKeyRouter) RouteKey(v []byte, col wire.Column) (int, bool) {
+	val := parser.Value{Kind: parser.ValString, Text: string(v)}
+	switch col.Type {
+	case mysql.MYSQL_TYPE_TINY, mysql.MYSQL_TYPE_SHORT, mysql.MYSQL_TYPE_LONG, mysql.MYSQL_TYPE_LONGLONG, mysql.MYSQL_TYPE_INT24, mysql.MYSQL_TYPE_YEAR:
+		val.Kind = parser.ValInt
+	case mysql.MYSQL_TYPE_DECIMAL, mysql.MYSQL_TYPE_NEWDECIMAL:
+		val.Kind = parser.ValDecimal
+	case mysql.MYSQL_TYPE_FLOAT, mysql.MYSQL_TYPE_DOUBLE:
+		return 0, true
+	}
+	idx, all := r.keys.readIndexes(r.t.Column, parser.Cond{Exact: true, Values: []parser.Value{val}}, r.t.Count)
+	if all || len(idx) != 1 {
+		return 0, true
+	}
+	p, ok := r.pos[idx[0]]
+	if !ok {
+		return -1, false // the side's own conditions left that table out
+	}
+	return p, false
+}
+
+// isNotSupported: err is a 1235 refusal.
+func isNotSupported(err error) bool {
+	var me *mysql.MyError
+	return errors.As(err, &me) && me.Code == mysql.ER_NOT_SUPPORTED_YET
+}
