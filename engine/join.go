@@ -446,6 +446,12 @@ func (jr *joinRows) setHeader(innerHeader [][]byte) error {
 	for i, f := range j.Fields {
 		if f.Inner {
 			jr.header[i] = innerHeader[f.Index]
+			if j.Left && cols[f.Index].Flags&mysql.NOT_NULL_FLAG != 0 {
+				// A LEFT JOIN's inner columns are NULL in extended rows.
+				c := cols[f.Index]
+				c.Flags &^= mysql.NOT_NULL_FLAG
+				jr.header[i] = wire.AppendColumn(nil, c)
+			}
 		} else {
 			jr.header[i] = jr.outer.header[f.Index]
 		}

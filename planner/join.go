@@ -59,7 +59,12 @@ func joinShape(n *ast.SelectStmt) (left, right *ast.TableSource, j *ast.Join) {
 		return nil, nil, nil
 	}
 	j = n.From.TableRefs
-	l, ok1 := j.Left.(*ast.TableSource)
+	first := j.Left
+	if inner, ok := first.(*ast.Join); ok && inner.Right == nil {
+		// FROM a, b: the first table comes wrapped in a join of its own.
+		first = inner.Left
+	}
+	l, ok1 := first.(*ast.TableSource)
 	r, ok2 := j.Right.(*ast.TableSource)
 	if !ok1 || !ok2 {
 		return nil, nil, nil
@@ -470,6 +475,9 @@ func orderItems(n *ast.SelectStmt) []*ast.ByItem {
 
 // literalPosition reads ORDER BY 2.
 func literalPosition(e ast.ExprNode) (int, bool) {
+	if p, ok := e.(*ast.PositionExpr); ok {
+		return p.N, p.P == nil
+	}
 	v, null, ok := parser.Literal(e)
 	if !ok || null {
 		return 0, false
