@@ -190,6 +190,9 @@ type joinRows struct {
 	// next held row to batch.
 	held      []*Row
 	heldBytes int64
+	// peeked is a driving row read for a batch that was full: the first
+	// of the next.
+	peeked    *Row
 	whole     bool
 	outerDone bool
 
@@ -281,39 +284,19 @@ func (jr *joinRows) nextOuter() (*Row, error) {
 // (after a first, empty, lookup when the inner header is still unknown).
 func (jr *joinRows) nextBatch() error {
 	j := jr.j
-	jr.acct.Shrink(jr.batchBytes)
-	jr.batchBytes = 0
+	// The batch's rows are given back; a row peeked for this batch keeps
+	// its reservation.
+	var kept int64
+	if jr.peeked != nil {
+		kept = jr.peeked.Memory()
+	}
+	jr.acct.Shrink(jr.batchBytes - kept)
+	jr.batchBytes = kept
 	jr.batch, jr.matched, jr.unmatched = jr.batch[:0], nil, 0
 	jr.byKey = map[string][]int{}
-	// Lookup values by their key under the comparison, each sent once.
-	values := map[string][]byte{}
-	var order []string
-	for len(values) < j.batchKeys() && len(jr.batch) < j.batchRows() {
-		r, err := jr.nextOuter()
-		if err != nil {
-			return err
-		}
-		if r == nil {
-			break
-		}
-		jr.batch = append(jr.batch, r)
-		if jr.keyFns == nil {
-			// Keys are compared once both sides' types are known: the
-			// first lookup runs on the values as text.
-			continue
-		}
-		if k, ok := jr.outerKey(r); ok {
-			jr.byKey[k] = append(jr.byKey[k], len(jr.batch)-1)
-			lk := jr.keyFns[j.Lookup].key(r.Vals[j.OuterKeys[j.Lookup]], true)
-			if _, seen := values[lk]; !seen {
-				values[lk] = r.Vals[j.OuterKeys[j.Lookup]]
-				order = append(order, lk)
-			}
-		}
-	}
 	if jr.keyFns == nil {
-		// The first batch: the inner side's header gives the types the
-		// keys compare by, then the batch is keyed.
+		// Before the first batch: the inner side's header gives the
+		// types the keys compare by (a lookup of no value).
 		if err := jr.openInner(nil); err != nil {
 			return err
 		}
@@ -326,14 +309,42 @@ func (jr *joinRows) nextBatch() error {
 		}
 		jr.inner.Close(nil)
 		jr.inner = nil
-		for i, r := range jr.batch {
-			if k, ok := jr.outerKey(r); ok {
-				jr.byKey[k] = append(jr.byKey[k], i)
-				lk := jr.keyFns[j.Lookup].key(r.Vals[j.OuterKeys[j.Lookup]], true)
-				if _, seen := values[lk]; !seen {
-					values[lk] = r.Vals[j.OuterKeys[j.Lookup]]
-					order = append(order, lk)
-				}
+	}
+	// Lookup values by their key under the comparison, each sent once.
+	values := map[string][]byte{}
+	var order []string
+	for len(jr.batch) < j.batchRows() {
+		r := jr.peeked
+		jr.peeked = nil
+		if r == nil {
+			var err error
+			if r, err = jr.nextOuter(); err != nil {
+				return err
+			}
+		}
+		if r == nil {
+			break
+		}
+		k, ok := jr.outerKey(r)
+		var v []byte
+		var lk string
+		if ok {
+			v = r.Vals[j.OuterKeys[j.Lookup]]
+			lk = jr.keyFns[j.Lookup].key(v, true)
+			if _, seen := values[lk]; !seen && len(values) == j.batchKeys() {
+				// A new value when the batch has all it takes: the row
+				// waits for the next batch (rows of values already in
+				// this one, and NULL keys, still join it).
+				jr.peeked = r
+				break
+			}
+		}
+		jr.batch = append(jr.batch, r)
+		if ok {
+			jr.byKey[k] = append(jr.byKey[k], len(jr.batch)-1)
+			if _, seen := values[lk]; !seen {
+				values[lk] = v
+				order = append(order, lk)
 			}
 		}
 	}
@@ -563,7 +574,7 @@ func (jr *joinRows) Close(err error) {
 	}
 	jr.acct.Shrink(jr.batchBytes + jr.heldBytes)
 	jr.batchBytes, jr.heldBytes = 0, 0
-	jr.batch, jr.held, jr.pending = nil, nil, nil
+	jr.batch, jr.held, jr.pending, jr.peeked = nil, nil, nil, nil
 }
 
 // keyFn reads one key value as the comparison of its equality sees it:
