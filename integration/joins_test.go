@@ -178,6 +178,9 @@ func TestJoinsDifferential(t *testing.T) {
 		"SELECT i.id, n.note FROM jitems i JOIN jnotes n ON n.user_id = i.user_id",
 		"SELECT n.note, u.uname, u.user_id FROM jnotes n LEFT JOIN jusers u ON u.user_id = n.user_id",
 		"SELECT n.id, i.id FROM jnotes n JOIN jitems i ON n.user_id = i.user_id WHERE n.id < 10",
+		// Unqualified columns and * resolved by the tables' definitions.
+		"SELECT * FROM jnotes n JOIN jusers u ON n.user_id = u.user_id WHERE note LIKE 'note 1%'",
+		"SELECT note, uname, level FROM jnotes JOIN jusers ON jnotes.user_id = jusers.user_id",
 		// Strings under a case- and accent-blind collation.
 		"SELECT i.id, i.name, t.tag FROM jitems i JOIN jtags t ON i.name = t.name",
 		"SELECT t.tag, i.id FROM jtags t LEFT JOIN jitems i ON i.name = t.name AND i.product_id = 16",

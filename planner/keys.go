@@ -191,8 +191,18 @@ func (pl *Planner) DefsNeeded(st *parser.Statement, f Facts) []DefNeed {
 			out = append(out, need)
 		}
 	}
+	// A SELECT over tables no server holds together may be joined in the
+	// proxy (join.go), which resolves unqualified columns and * by the
+	// definitions of every table, not only the sharded ones.
+	_, isSelect := st.Node.(*ast.SelectStmt)
+	joined := isSelect && len(refs) >= 2 && pl.spansClusters(refs)
 	for _, r := range refs {
 		if r.sharded == nil {
+			if joined && r.name != "" {
+				if _, ok := f.Defs.Columns(r.schema, r.name); !ok {
+					out = append(out, pl.DefSource(r.schema, r.name))
+				}
+			}
 			continue
 		}
 		if _, ok := f.Defs.Columns(r.schema, r.sharded.Name); ok {
