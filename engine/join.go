@@ -61,6 +61,18 @@ type LookupJoin struct {
 	Mode parser.TextMode
 	// On is the join condition as written, for EXPLAIN.
 	On string
+	// Meta are statements run once, before the join, whose column
+	// definitions replace those of the joined columns MetaFields lists
+	// (column i of Meta[k] for field MetaFields[k][i]): an aggregate over
+	// the joined rows is computed from each row's own value, and its
+	// definition (SUM's wider DECIMAL, COUNT's BIGINT) comes from the
+	// aggregate itself, run over no rows on the side it reads.
+	Meta       []*Route
+	MetaFields [][]int
+	// EmptyRow: when no rows join, one row of NULLs comes out (the input
+	// of an aggregate without GROUP BY, which answers one row even over
+	// no rows: COUNT 0, the others NULL).
+	EmptyRow bool
 }
 
 // JoinField is one column of a joined row.
@@ -97,7 +109,7 @@ const (
 )
 
 func (j *LookupJoin) Inputs() []Primitive {
-	return append([]Primitive{j.Outer}, routePrimitives(j.Inner)...)
+	return append(append([]Primitive{j.Outer}, routePrimitives(j.Inner)...), routePrimitives(j.Meta)...)
 }
 
 func (j *LookupJoin) kind() string {
@@ -161,11 +173,27 @@ func (j *LookupJoin) Open(vc Cursor) (Rows, error) {
 			whole = !ok || !s.Spare(need)
 		}
 	}
+	// The definitions first, before any stream holds a connection.
+	metaDefs := map[int][]byte{}
+	for k, m := range j.Meta {
+		in, err := openInput(vc, m)
+		if err != nil {
+			return nil, err
+		}
+		if err := in.each(func(*Row) error { return nil }); err != nil {
+			return nil, err
+		}
+		for i, f := range j.MetaFields[k] {
+			if i < len(in.header) {
+				metaDefs[f] = in.header[i]
+			}
+		}
+	}
 	in, err := openInput(vc, j.Outer)
 	if err != nil {
 		return nil, err
 	}
-	jr := &joinRows{j: j, vc: vc, acct: vc.Memory(), outer: in}
+	jr := &joinRows{j: j, vc: vc, acct: vc.Memory(), outer: in, metaDefs: metaDefs}
 	if whole {
 		if err := jr.readWhole(); err != nil {
 			jr.Close(err)
@@ -210,6 +238,10 @@ type joinRows struct {
 	// NULL-extended row, once the batch's inner rows are all read.
 	unmatched int
 	done      bool
+	// metaDefs replace joined columns' definitions (LookupJoin.Meta);
+	// emitted counts rows out, for EmptyRow.
+	metaDefs map[int][]byte
+	emitted  int
 }
 
 func (jr *joinRows) memoryError(err error) error {
@@ -467,6 +499,11 @@ func (jr *joinRows) setHeader(innerHeader [][]byte) error {
 			jr.header[i] = jr.outer.header[f.Index]
 		}
 	}
+	for i, def := range jr.metaDefs {
+		if i < len(jr.header) {
+			jr.header[i] = def
+		}
+	}
 	jr.keyFns = make([]keyFn, len(j.OuterKeys))
 	for i := range j.OuterKeys {
 		kf, err := joinKeyFn(jr.outer.cols[j.OuterKeys[i]], cols[j.InnerKeys[i]])
@@ -505,9 +542,15 @@ func (jr *joinRows) Next() (*Row, error) {
 		if len(jr.pending) > 0 {
 			r := jr.pending[0]
 			jr.pending = jr.pending[1:]
+			jr.emitted++
 			return r, nil
 		}
 		if jr.done {
+			if jr.j.EmptyRow && jr.emitted == 0 {
+				jr.emitted++
+				n := len(jr.j.Fields)
+				return &Row{Vals: make([][]byte, n), Nulls: slicesRepeatTrue(n)}, nil
+			}
 			return nil, nil
 		}
 		if jr.inner != nil {
@@ -535,6 +578,7 @@ func (jr *joinRows) Next() (*Row, error) {
 				i := jr.unmatched
 				jr.unmatched++
 				if !jr.matched[i] {
+					jr.emitted++
 					return jr.joined(jr.batch[i], nil), nil
 				}
 			}
@@ -690,4 +734,12 @@ func (k keyFn) key(v []byte, outer bool) string {
 func ratFloat(r *big.Rat) float64 {
 	f, _ := r.Float64()
 	return f
+}
+
+func slicesRepeatTrue(n int) []bool {
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = true
+	}
+	return out
 }

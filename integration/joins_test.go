@@ -190,6 +190,17 @@ func TestJoinsDifferential(t *testing.T) {
 		"SELECT i.id, u.uname FROM jitems i JOIN jusers u ON i.user_id = u.user_id ORDER BY u.uname, i.id, u.id LIMIT 20",
 		"SELECT i.id, u.id AS uid FROM jitems i JOIN jusers u ON i.user_id = u.user_id ORDER BY uid DESC, 1 LIMIT 5, 10",
 		"SELECT i.id, n.note FROM jitems i LEFT JOIN jnotes n ON n.user_id = i.user_id ORDER BY n.note, i.id LIMIT 30",
+		// GROUP BY, aggregates and DISTINCT over the joined rows.
+		"SELECT u.region, COUNT(*), SUM(i.price), AVG(i.qty), MIN(i.price), MAX(u.level), COUNT(i.name) FROM jitems i JOIN jusers u ON i.user_id = u.user_id GROUP BY u.region ORDER BY u.region",
+		"SELECT COUNT(*), SUM(i.qty), AVG(i.price), MAX(u.uname) FROM jitems i JOIN jusers u ON i.user_id = u.user_id WHERE u.region = 'nowhere'",
+		"SELECT COUNT(*) FROM jitems i JOIN jusers u ON i.user_id = u.user_id",
+		"SELECT i.product_id, COUNT(u.id), COUNT(*) FROM jitems i LEFT JOIN jusers u ON i.user_id = u.user_id GROUP BY i.product_id ORDER BY COUNT(u.id) DESC, i.product_id LIMIT 10",
+		"SELECT t.tag, COUNT(*), SUM(i.qty) FROM jitems i JOIN jtags t ON i.name = t.name GROUP BY t.tag",
+		"SELECT DISTINCT u.region, i.qty FROM jitems i JOIN jusers u ON i.user_id = u.user_id ORDER BY 1, 2",
+		"SELECT u.region, COUNT(DISTINCT i.product_id) FROM jitems i JOIN jusers u ON i.user_id = u.user_id GROUP BY u.region",
+		"SELECT u.region, SUM(i.price) / COUNT(*) AS avgp FROM jitems i JOIN jusers u ON i.user_id = u.user_id GROUP BY u.region HAVING COUNT(*) > 10 ORDER BY avgp DESC",
+		"SELECT i.product_id, SUM(i.price * (1 - i.qty / 100)) AS revenue, u.region FROM jitems i JOIN jusers u ON i.user_id = u.user_id WHERE u.level > 3 GROUP BY i.product_id, u.region ORDER BY revenue DESC, i.product_id LIMIT 10",
+		"SELECT n.note, COUNT(i.id), SUM(i.price) FROM jnotes n LEFT JOIN jitems i ON i.user_id = n.user_id GROUP BY n.note ORDER BY n.note",
 	}
 	for _, q := range queries {
 		if d := diff(e.proxy, e.ref, q); d != "" {

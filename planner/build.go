@@ -92,7 +92,13 @@ func buildMerge(m *MergeSpec, routes []*engine.Route, meta *engine.Route) (engin
 	case m.Distinct:
 		purpose = engine.MergeForDistinct
 	}
-	var node engine.RowSource = &engine.MergeSort{Routes: routes, Keys: m.Keys, Hidden: m.Hidden, Purpose: purpose}
+	return stackMerge(m, &engine.MergeSort{Routes: routes, Keys: m.Keys, Hidden: m.Hidden, Purpose: purpose}, meta), nil
+}
+
+// stackMerge stacks what a merge spec asks for over node, rows in the
+// spec's key order (merged shard streams, or joined rows sorted in
+// memory).
+func stackMerge(m *MergeSpec, node engine.RowSource, meta *engine.Route) engine.RowSource {
 	switch {
 	case m.DistinctAgg != "":
 		node = &engine.DistinctAggregate{Input: node, Kind: m.DistinctAgg, Meta: meta}
@@ -136,7 +142,7 @@ func buildMerge(m *MergeSpec, routes []*engine.Route, meta *engine.Route) (engin
 	if m.Hidden > 0 {
 		node = &engine.Trim{Input: node, Hidden: m.Hidden}
 	}
-	return node, nil
+	return node
 }
 
 // buildWindow stacks the primitives of window functions computed by the

@@ -110,10 +110,8 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 		return refuse("locking reads (FOR UPDATE, LOCK IN SHARE MODE) are not supported")
 	case hasWindow(n):
 		return refuse("window functions are not supported")
-	case n.GroupBy != nil || n.Having != nil || hasAggregate(n):
-		return refuse("GROUP BY and aggregates over the joined rows are not supported yet")
-	case n.Distinct:
-		return refuse("DISTINCT over the joined rows is not supported yet")
+	case n.GroupBy != nil && n.GroupBy.Rollup:
+		return refuse("WITH ROLLUP is not supported")
 	case n.SelectStmtOpts != nil && n.SelectStmtOpts.CalcFoundRows:
 		return refuse("SQL_CALC_FOUND_ROWS is not supported")
 	}
@@ -298,6 +296,31 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 	if len(keys) == 0 {
 		return refuse("%s and %s are joined on no equality between their columns", sides[0].ref.qualified(), sides[1].ref.qualified())
 	}
+	// GROUP BY, aggregates and DISTINCT: the joined rows are merged as
+	// shards' rows are (merge.go), each row its own partial (COUNT(x) is
+	// x IS NOT NULL, SUM, MIN and MAX x itself), sorted by the keys in
+	// memory first.
+	var spec *MergeSpec
+	if n.GroupBy != nil || n.Having != nil || hasAggregate(n) || n.Distinct {
+		var err error
+		if spec, err = mergeSpec(n, sides[0].ref.qualified()+" joined in the proxy with "+sides[1].ref.qualified(), false, fromColumns(n, f)); err != nil {
+			return nil, err
+		}
+		switch {
+		case spec.DistinctAgg != "":
+			return refuse("a lone COUNT(DISTINCT …) or SUM(DISTINCT …) is not supported; GROUP BY something, or count in a subquery")
+		case n.Having != nil:
+			return refuse("HAVING conditions on the GROUP BY columns alone are not supported; write them in the WHERE")
+		}
+	}
+	visibleFields := len(n.Fields.Fields)
+	if spec != nil {
+		visibleFields = len(spec.fields)
+	}
+	// Aggregates shown: their definitions come from each side running
+	// the aggregate over no rows (engine.LookupJoin.Meta).
+	var metaItems [2][]string
+	var metaFields [2][]int
 	// The select list: each item computed by the side it reads.
 	var fields []joinField
 	var outText []string // each visible field's side expression, for ORDER BY
@@ -305,7 +328,42 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 	colText := func(s *joinSide, name string) string {
 		return parser.QuoteIdent(s.qual) + "." + parser.QuoteIdent(name)
 	}
-	for _, sf := range n.Fields.Fields {
+	for fi, sf := range n.Fields.Fields {
+		if spec != nil && sf.WildCard == nil {
+			m := mask(sf.Expr)
+			if resolveErr != nil {
+				return nil, resolveErr
+			}
+			t, err := text(sf.Expr)
+			if err != nil {
+				return nil, err
+			}
+			side := m >> 1
+			if m == 3 {
+				return refuse("the select item %s reads both tables", t)
+			}
+			name := ""
+			if sf.AsName.O != "" {
+				name = " AS " + parser.QuoteIdent(sf.AsName.O)
+			}
+			switch {
+			case fi < visibleFields && containsAggregate(sf.Expr):
+				// Its value is the merge's; its definition the side's.
+				metaItems[side] = append(metaItems[side], t+name)
+				metaFields[side] = append(metaFields[side], len(fields))
+				fields = append(fields, joinField{Side: 0, Index: sides[0].add("NULL" + name)})
+			case fi >= visibleFields:
+				row, err := oneRowPartial(sf.Expr, text)
+				if err != nil {
+					return nil, err
+				}
+				fields = append(fields, joinField{Side: side, Index: sides[side].add(row + name)})
+			default:
+				fields = append(fields, joinField{Side: side, Index: sides[side].add(t + name)})
+			}
+			outText, outSide = append(outText, t), append(outSide, side)
+			continue
+		}
 		if sf.WildCard != nil {
 			for i, s := range sides {
 				if sf.WildCard.Table.L != "" && sf.WildCard.Table.L != s.qual {
@@ -349,7 +407,11 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 	// ORDER BY: each item's value and weight come from its side as helper
 	// columns; the proxy sorts the joined rows in memory.
 	var sortKeys []engine.MemorySortKey
-	for _, item := range orderItems(n) {
+	var order []*ast.ByItem
+	if spec == nil {
+		order = orderItems(n)
+	}
+	for _, item := range order {
 		e := item.Expr
 		side, t := -1, ""
 		if pos, ok := literalPosition(e); ok {
@@ -443,11 +505,36 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 	for i, fd := range fields {
 		out[i] = engine.JoinField{Inner: fd.Side != drive, Index: fd.Index}
 	}
-	var root engine.RowSource = &engine.LookupJoin{
+	join := &engine.LookupJoin{
 		Outer: outerSrc, Inner: routes, Marker: marker, Router: router,
 		OuterKeys: outerKeys, InnerKeys: innerKeys, Lookup: lookup, Left: preserved >= 0,
 		Fields: out, Mode: f.Text, On: strings.Join(onText, " AND "),
 	}
+	if spec != nil {
+		for i, items := range metaItems {
+			if len(items) == 0 {
+				continue
+			}
+			r, err := pl.metaRoute(p, sides[i], items, st.ReadOnly, f)
+			if err != nil {
+				return nil, err
+			}
+			join.Meta, join.MetaFields = append(join.Meta, r), append(join.MetaFields, metaFields[i])
+		}
+		// An aggregate without GROUP BY answers one row over no rows.
+		join.EmptyRow = !spec.Group && !spec.Distinct
+		var node engine.RowSource = join
+		if len(spec.Keys) > 0 {
+			keys := make([]engine.MemorySortKey, len(spec.Keys))
+			for i, k := range spec.Keys {
+				k := k
+				keys[i] = engine.MemorySortKey{Key: &k, Desc: k.Desc, Text: fmt.Sprintf("key %d", i+1)}
+			}
+			node = &engine.MemorySort{Input: node, Keys: keys, Hidden: spec.Hidden}
+		}
+		return &draft{Read: st.ReadOnly, Root: stackMerge(spec, node, nil)}, nil
+	}
+	var root engine.RowSource = join
 	if len(sortKeys) > 0 {
 		root = &engine.MemorySort{Input: root, Keys: sortKeys, Hidden: hidden}
 	}
@@ -518,7 +605,11 @@ func (pl *Planner) sideSQL(s *joinSide, extra string, f Facts) (string, error) {
 	if extra != "" {
 		conds = append(conds, extra)
 	}
-	sql := "SELECT " + strings.Join(s.fields, ",") + " FROM " + from
+	items := strings.Join(s.fields, ",")
+	if items == "" {
+		items = "1" // (for sideScore, before the key columns are added)
+	}
+	sql := "SELECT " + items + " FROM " + from
 	if len(conds) > 0 {
 		sql += " WHERE " + strings.Join(conds, " AND ")
 	}
@@ -653,4 +744,66 @@ func (r *joinKeyRouter) RouteKey(v []byte, col wire.Column) (int, bool) {
 func isNotSupported(err error) bool {
 	var me *mysql.MyError
 	return errors.As(err, &me) && me.Code == mysql.ER_NOT_SUPPORTED_YET
+}
+
+// oneRowPartial writes a merge helper column (merge.go) for one joined
+// row: the partial aggregate a shard would return for a group of that
+// row alone.
+func oneRowPartial(e ast.ExprNode, text func(ast.Node) (string, error)) (string, error) {
+	switch x := e.(type) {
+	case *ast.AggregateFuncExpr:
+		if len(x.Args) != 1 || x.Distinct {
+			t, _ := text(x)
+			return "", notSupported("join in the proxy: the aggregate %s is not supported", t)
+		}
+		arg, err := text(x.Args[0])
+		if err != nil {
+			return "", err
+		}
+		switch strings.ToLower(x.F) {
+		case ast.AggFuncCount:
+			return "(" + arg + ") IS NOT NULL", nil
+		case ast.AggFuncSum, ast.AggFuncMin, ast.AggFuncMax:
+			return arg, nil
+		}
+		t, _ := text(x)
+		return "", notSupported("join in the proxy: the aggregate %s is not supported", t)
+	case *ast.FuncCallExpr:
+		if x.FnName.L == "weight_string" && len(x.Args) == 1 {
+			if a, ok := x.Args[0].(*ast.AggregateFuncExpr); ok {
+				inner, err := oneRowPartial(a, text)
+				if err != nil {
+					return "", err
+				}
+				return "WEIGHT_STRING(" + inner + ")", nil
+			}
+		}
+	}
+	return text(e)
+}
+
+// metaRoute is a side's statement of aggregates over no rows, whose
+// column definitions are those of the aggregates over the joined rows.
+func (pl *Planner) metaRoute(p *parser.Parser, s *joinSide, items []string, read bool, f Facts) (*engine.Route, error) {
+	from, err := parser.RestoreIn(s.ts, f.Text)
+	if err != nil {
+		return nil, err
+	}
+	sql := "SELECT " + strings.Join(items, ",") + " FROM " + from + " WHERE 1=0"
+	if s.ref.sharded == nil {
+		cluster := pl.clusterOf(s.ref)
+		if s.ref.rule != nil && s.ref.rule.Global {
+			cluster = pl.rules.Schemas[s.ref.schema].Cluster
+		}
+		return &engine.Route{Cluster: cluster, SQL: sql, Replica: read}, nil
+	}
+	st, err := parseSide(p, sql)
+	if err != nil {
+		return nil, err
+	}
+	steps, logical, err := render(st, f, []tableRef{s.ref}, [][]shard.Target{{firstTable(s.ref.sharded)}})
+	if err != nil {
+		return nil, err
+	}
+	return &engine.Route{Cluster: steps[0].Cluster, Tables: steps[0].Tables, SQL: steps[0].SQL, Replica: read, Logical: logical}, nil
 }

@@ -25,5 +25,12 @@ SELECT c.id FROM orders o RIGHT JOIN comments c ON c.id = o.id
 SELECT c.id + r.id FROM comments c JOIN reviews r ON c.product_id = r.product_id
 -- error
 SELECT c.id FROM comments c JOIN reviews r ON c.product_id < r.product_id
--- error
 SELECT COUNT(*) FROM comments c JOIN reviews r ON c.product_id = r.product_id
+SELECT r.id, COUNT(*), SUM(c.id) AS s FROM comments c JOIN reviews r ON c.product_id = r.product_id WHERE r.product_id = 7 GROUP BY r.id ORDER BY s DESC LIMIT 3
+SELECT DISTINCT c.body FROM comments c LEFT JOIN orders o ON o.id = c.id
+-- error
+SELECT COUNT(DISTINCT c.id) FROM comments c JOIN reviews r ON c.product_id = r.product_id
+-- error
+SELECT c.id FROM comments c JOIN reviews r ON c.product_id = r.product_id JOIN orders o ON o.id = c.id
+-- error
+SELECT c.id FROM comments c LEFT JOIN orders o ON o.id = c.id WHERE o.id IS NULL
