@@ -242,6 +242,23 @@ func TestJoinsDifferential(t *testing.T) {
 		}
 	}
 
+	// Prepared over a sharded table and one of another cluster (the
+	// statement's definitions cannot come from one server running it).
+	ps2, err := e.proxy.Prepare("SELECT n.note, i.id, i.price FROM jnotes n JOIN jitems i ON i.user_id = n.user_id WHERE n.id < ? ORDER BY n.note, i.id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps2.Close()
+	rows, err := ps2.Query(20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rowsText(t, "prepared", rows)
+	want := rowsOfDB(t, e.ref, "SELECT n.note, i.id, i.price FROM jnotes n JOIN jitems i ON i.user_id = n.user_id WHERE n.id < 20 ORDER BY n.note, i.id")
+	if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("prepared across clusters: proxy %d rows %v, ref %d rows %v", len(got), head(got), len(want), head(want))
+	}
+
 	// Refusals name what cannot be joined in the proxy.
 	for _, c := range []struct{ q, msg string }{
 		{"SELECT i.qty + u.level FROM jitems i JOIN jusers u ON i.user_id = u.user_id", "reads both tables"},

@@ -81,25 +81,77 @@ func joinShape(n *ast.SelectStmt) (left, right *ast.TableSource, j *ast.Join) {
 // joinPlan plans a two-table SELECT as a join in the proxy. nil, nil: the
 // statement is not such a join.
 func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
-	if _, ok := st.Node.(*ast.SelectStmt); !ok || strings.Contains(st.SQL, joinKeysMarker) {
+	d, _, err := pl.joinPlanMeta(st, f)
+	return d, err
+}
+
+// JoinMeta describes the result of a statement joined in the proxy for
+// COM_STMT_PREPARE, which no one server can prepare: each part is a
+// statement one server prepares (a side's own, or its aggregates over no
+// rows), and each column of the result is a column of a part.
+type JoinMeta struct {
+	Parts   []MetaPart
+	Columns []MetaColumn
+}
+
+// MetaPart is a statement for one cluster's primary.
+type MetaPart struct{ Cluster, SQL string }
+
+// MetaColumn is column Index of part Part; Nullable: the column of a
+// LEFT JOIN's joined side, NULL in extended rows.
+type MetaColumn struct {
+	Part, Index int
+	Nullable    bool
+}
+
+// JoinMetadata is the prepared metadata of a statement the proxy joins
+// itself; nil when the statement is not one (MetadataSQL then serves).
+func (pl *Planner) JoinMetadata(st *parser.Statement, f Facts) (*JoinMeta, error) {
+	if n, ok := st.Node.(*ast.SelectStmt); !ok {
 		return nil, nil
+	} else if l, _, _ := joinShape(n); l == nil {
+		return nil, nil
+	}
+	if _, err := pl.plan(st, f); err == nil || !isNotSupported(err) {
+		return nil, nil
+	}
+	_, meta, err := pl.joinPlanMeta(st, f)
+	if err != nil || meta == nil {
+		return nil, nil // the statement's own refusal comes at execution
+	}
+	return meta, nil
+}
+
+// metaPart makes a logical statement one server can prepare.
+func (pl *Planner) metaPart(p *parser.Parser, sql string, f Facts) (MetaPart, error) {
+	st, err := parseSide(p, sql)
+	if err != nil {
+		return MetaPart{}, err
+	}
+	cluster, physical, err := pl.metadataSQL(st, f, 3)
+	return MetaPart{Cluster: cluster, SQL: physical}, err
+}
+
+func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMeta, error) {
+	if _, ok := st.Node.(*ast.SelectStmt); !ok || strings.Contains(st.SQL, joinKeysMarker) {
+		return nil, nil, nil
 	}
 	p := parser.New()
 	p.SetMode(f.Text)
 	fresh, err := p.Parse(st.SQL)
 	if err != nil || len(fresh) != 1 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	n, ok := fresh[0].Node.(*ast.SelectStmt)
 	if !ok {
-		return nil, nil
+		return nil, nil, nil
 	}
 	lts, rts, j := joinShape(n)
 	if lts == nil || n.With != nil || hasSubquery(n) || fresh[0].IntoUserVars {
-		return nil, nil
+		return nil, nil, nil
 	}
-	refuse := func(format string, args ...any) (*draft, error) {
-		return nil, notSupported("join in the proxy: "+format, args...)
+	refuse := func(format string, args ...any) (*draft, *JoinMeta, error) {
+		return nil, nil, notSupported("join in the proxy: "+format, args...)
 	}
 	switch {
 	case j.NaturalJoin || j.StraightJoin || len(j.Using) > 0:
@@ -125,7 +177,7 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 		}
 		s := pl.rules.Schemas[schema]
 		if s == nil {
-			return nil, nil
+			return nil, nil, nil
 		}
 		ref := tableRef{schema: schema, name: tn.Name.O, rule: s.Table(tn.Name.O), sharded: pl.sharded[schema][tn.Name.L]}
 		side := &joinSide{ref: ref, ts: ts, qual: ts.AsName.L}
@@ -142,7 +194,7 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 		sides[i] = side
 	}
 	if sides[0].qual == sides[1].qual {
-		return nil, wire.Errorf(mysql.ER_NONUNIQ_TABLE, "Not unique table/alias: '%s'", sides[1].ts.AsName.O)
+		return nil, nil, wire.Errorf(mysql.ER_NONUNIQ_TABLE, "Not unique table/alias: '%s'", sides[1].ts.AsName.O)
 	}
 	// preserved is the LEFT JOIN's preserved side (-1: an inner join).
 	preserved := -1
@@ -239,7 +291,7 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 		}
 		m := mask(c)
 		if resolveErr != nil {
-			return nil, resolveErr
+			return nil, nil, resolveErr
 		}
 		if m == 3 {
 			k, ok := keyOf(c)
@@ -269,7 +321,7 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 		}
 		m := mask(c)
 		if resolveErr != nil {
-			return nil, resolveErr
+			return nil, nil, resolveErr
 		}
 		switch {
 		case m == 3 && preserved < 0:
@@ -304,7 +356,7 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 	if n.GroupBy != nil || n.Having != nil || hasAggregate(n) || n.Distinct {
 		var err error
 		if spec, err = mergeSpec(n, sides[0].ref.qualified()+" joined in the proxy with "+sides[1].ref.qualified(), false, fromColumns(n, f)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		switch {
 		case spec.DistinctAgg != "":
@@ -332,11 +384,11 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 		if spec != nil && sf.WildCard == nil {
 			m := mask(sf.Expr)
 			if resolveErr != nil {
-				return nil, resolveErr
+				return nil, nil, resolveErr
 			}
 			t, err := text(sf.Expr)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			side := m >> 1
 			if m == 3 {
@@ -355,7 +407,7 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 			case fi >= visibleFields:
 				row, err := oneRowPartial(sf.Expr, text)
 				if err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				fields = append(fields, joinField{Side: side, Index: sides[side].add(row + name)})
 			default:
@@ -382,7 +434,7 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 		}
 		m := mask(sf.Expr)
 		if resolveErr != nil {
-			return nil, resolveErr
+			return nil, nil, resolveErr
 		}
 		if m == 3 {
 			t, _ := text(sf.Expr)
@@ -394,7 +446,7 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 		}
 		t, err := text(sf.Expr)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		item := t
 		if sf.AsName.O != "" {
@@ -416,7 +468,7 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 		side, t := -1, ""
 		if pos, ok := literalPosition(e); ok {
 			if pos < 1 || pos > visible {
-				return nil, wire.Errorf(mysql.ER_BAD_FIELD_ERROR, "Unknown column '%d' in 'order clause'", pos)
+				return nil, nil, wire.Errorf(mysql.ER_BAD_FIELD_ERROR, "Unknown column '%d' in 'order clause'", pos)
 			}
 			side, t = outSide[pos-1], outText[pos-1]
 		} else if c, ok := e.(*ast.ColumnNameExpr); ok && c.Name.Table.L == "" {
@@ -430,7 +482,7 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 		if side < 0 {
 			m := mask(e)
 			if resolveErr != nil {
-				return nil, resolveErr
+				return nil, nil, resolveErr
 			}
 			if m == 3 {
 				s, _ := text(e)
@@ -439,7 +491,7 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 			side = m >> 1
 			var err error
 			if t, err = text(e); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		v := sides[side].add(t)
@@ -456,11 +508,11 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 	if drive < 0 {
 		s0, err := pl.sideScore(sides[0], f)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		s1, err := pl.sideScore(sides[1], f)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		drive = 0
 		if s1 < s0 {
@@ -480,16 +532,16 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 	}
 	outerSQL, err := pl.sideSQL(outer, "", f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	outerSt, err := parseSide(p, outerSQL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	outerSt.ReadOnly = st.ReadOnly
 	op, err := pl.Plan(outerSt, f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	outerSrc, ok := op.Root.(engine.RowSource)
 	if !ok {
@@ -499,11 +551,35 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 	in := colText(inner, keys[lookup].col[1-drive].Name.O) + " IN (" + marker + ")"
 	routes, router, err := pl.innerRoutes(p, inner, in, keys[lookup].col[1-drive].Name.O, marker, st.ReadOnly, f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]engine.JoinField, len(fields))
 	for i, fd := range fields {
 		out[i] = engine.JoinField{Inner: fd.Side != drive, Index: fd.Index}
+	}
+	// What COM_STMT_PREPARE answers: each side prepared on its own.
+	meta := &JoinMeta{}
+	nVisible := visible
+	if spec != nil {
+		nVisible = visibleFields
+	}
+	for _, side := range []*joinSide{outer, inner} {
+		sql, err := pl.sideSQL(side, "", f)
+		if err != nil {
+			return nil, nil, err
+		}
+		part, err := pl.metaPart(p, sql, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		meta.Parts = append(meta.Parts, part)
+	}
+	for i := 0; i < nVisible; i++ {
+		c := MetaColumn{Index: fields[i].Index}
+		if fields[i].Side != drive {
+			c.Part, c.Nullable = 1, preserved >= 0
+		}
+		meta.Columns = append(meta.Columns, c)
 	}
 	join := &engine.LookupJoin{
 		Outer: outerSrc, Inner: routes, Marker: marker, Router: router,
@@ -517,9 +593,14 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 			}
 			r, err := pl.metaRoute(p, sides[i], items, st.ReadOnly, f)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			join.Meta, join.MetaFields = append(join.Meta, r), append(join.MetaFields, metaFields[i])
+			part := MetaPart{Cluster: r.Cluster, SQL: r.SQL}
+			for k, field := range metaFields[i] {
+				meta.Columns[field] = MetaColumn{Part: len(meta.Parts), Index: k}
+			}
+			meta.Parts = append(meta.Parts, part)
 		}
 		// An aggregate without GROUP BY answers one row over no rows.
 		join.EmptyRow = !spec.Group && !spec.Distinct
@@ -532,7 +613,7 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 			}
 			node = &engine.MemorySort{Input: node, Keys: keys, Hidden: spec.Hidden}
 		}
-		return &draft{Read: st.ReadOnly, Root: stackMerge(spec, node, nil)}, nil
+		return &draft{Read: st.ReadOnly, Root: stackMerge(spec, node, nil)}, meta, nil
 	}
 	var root engine.RowSource = join
 	if len(sortKeys) > 0 {
@@ -549,7 +630,7 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 	if hidden > 0 {
 		root = &engine.Trim{Input: root, Hidden: hidden}
 	}
-	return &draft{Read: st.ReadOnly, Root: root}, nil
+	return &draft{Read: st.ReadOnly, Root: root}, meta, nil
 }
 
 // orderItems are the statement's ORDER BY items (none: nil).

@@ -1,12 +1,14 @@
 package router
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/planner"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -94,34 +96,19 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 		return nil, err
 	}
 	st := stmts[0]
-	cluster, physical, err := snap.Planner.MetadataSQL(st, s.state.facts())
-	if err != nil {
-		return nil, err
-	}
-	b := snap.Clusters[cluster].Primary
-	conn, err := b.Get(s.foundRows, 0)
-	if err != nil {
-		return nil, err
-	}
-	// The column definitions name the character set results come in: the
-	// session's, so the connection carries the session's variables.
-	err = conn.UseDB(s.state.db)
-	if err == nil {
-		err = conn.SyncVars(s.state.vars)
-	}
 	var params, columns [][]byte
-	if err == nil {
-		params, columns, err = conn.Prepare(physical)
+	facts := s.state.facts()
+	facts.Defs = snap.Defs
+	if jm, _ := snap.Planner.JoinMetadata(st, facts); jm != nil {
+		params, columns, err = s.prepareJoin(snap, jm, len(offsets))
+	} else {
+		cluster, physical, err := snap.Planner.MetadataSQL(st, s.state.facts())
+		if err != nil {
+			return nil, err
+		}
+		params, columns, err = s.prepareOn(snap, cluster, physical)
 	}
-	switch engine.Classify(err) {
-	case engine.FaultNone:
-		b.Put(conn)
-	case engine.FaultServer:
-		conn.Dirty = true // its variables may be half set
-		b.Put(conn)
-		return nil, err
-	default:
-		b.Discard(conn)
+	if err != nil {
 		return nil, err
 	}
 	p := &Prepared{SQL: sql, Offsets: offsets, Params: params, Columns: columns}
@@ -141,4 +128,72 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 	}
 	snap.prepared.put(key, p)
 	return p, nil
+}
+
+// prepareOn prepares physical on cluster's primary for its metadata.
+func (s *Session) prepareOn(snap *Snapshot, cluster, physical string) (params, columns [][]byte, err error) {
+	b := snap.Clusters[cluster].Primary
+	conn, err := b.Get(s.foundRows, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The column definitions name the character set results come in: the
+	// session's, so the connection carries the session's variables.
+	err = conn.UseDB(s.state.db)
+	if err == nil {
+		err = conn.SyncVars(s.state.vars)
+	}
+	if err == nil {
+		params, columns, err = conn.Prepare(physical)
+	}
+	switch engine.Classify(err) {
+	case engine.FaultNone:
+		b.Put(conn)
+	case engine.FaultServer:
+		conn.Dirty = true // its variables may be half set
+		b.Put(conn)
+		return nil, nil, err
+	default:
+		b.Discard(conn)
+		return nil, nil, err
+	}
+	return params, columns, nil
+}
+
+// prepareJoin is the metadata of a statement joined in the proxy
+// (planner.JoinMeta): each part prepared on its cluster, the result's
+// columns taken from them. Parameters are counted from the client's text
+// (a condition on no table goes to both sides); their definitions, which
+// MariaDB gives alike for every ?, are a part's.
+func (s *Session) prepareJoin(snap *Snapshot, jm *planner.JoinMeta, nparams int) (params, columns [][]byte, err error) {
+	parts := make([][][]byte, len(jm.Parts))
+	var paramDef []byte
+	for i, part := range jm.Parts {
+		ps, cs, err := s.prepareOn(snap, part.Cluster, part.SQL)
+		if err != nil {
+			return nil, nil, err
+		}
+		parts[i] = cs
+		if len(ps) > 0 && paramDef == nil {
+			paramDef = ps[0]
+		}
+	}
+	for _, c := range jm.Columns {
+		if c.Part >= len(parts) || c.Index >= len(parts[c.Part]) {
+			return nil, nil, fmt.Errorf("shardgate: a side of a join prepared fewer columns than the join shows")
+		}
+		def := parts[c.Part][c.Index]
+		if col, ok := wire.ParseColumn(def); ok && c.Nullable && col.Flags&mysql.NOT_NULL_FLAG != 0 {
+			col.Flags &^= mysql.NOT_NULL_FLAG
+			def = wire.AppendColumn(nil, col)
+		}
+		columns = append(columns, def)
+	}
+	if nparams > 0 && paramDef == nil {
+		paramDef = wire.AppendColumn(nil, wire.Column{Name: "?", Type: mysql.MYSQL_TYPE_VAR_STRING, Charset: 63})
+	}
+	for i := 0; i < nparams; i++ {
+		params = append(params, paramDef)
+	}
+	return params, columns, nil
 }
