@@ -73,10 +73,10 @@ func joinsSetup(t *testing.T, extra string) *joinsEnv {
 			e.ref.Exec("DROP TABLE IF EXISTS " + tb)
 		}
 	})
-	both("CREATE TABLE jitems (id INT PRIMARY KEY, product_id INT NOT NULL, user_id INT, name VARCHAR(50) COLLATE utf8mb4_general_ci, qty INT, price DECIMAL(10,2))")
-	both("CREATE TABLE jusers (id INT PRIMARY KEY, user_id INT NOT NULL, uname VARCHAR(50) COLLATE utf8mb4_general_ci, region VARCHAR(10), level INT)")
-	both("CREATE TABLE jnotes (id INT PRIMARY KEY, user_id INT, note VARCHAR(50))")
-	both("CREATE TABLE jtags (name VARCHAR(50) COLLATE utf8mb4_general_ci, tag VARCHAR(20))")
+	both("CREATE TABLE jitems (id INT PRIMARY KEY, product_id INT NOT NULL, user_id INT, name VARCHAR(50) COLLATE utf8mb4_general_ci, qty INT, price DECIMAL(10,2), KEY (user_id), KEY (name))")
+	both("CREATE TABLE jusers (id INT PRIMARY KEY, user_id INT NOT NULL, uname VARCHAR(50) COLLATE utf8mb4_general_ci, region VARCHAR(10), level INT, KEY (user_id))")
+	both("CREATE TABLE jnotes (id INT PRIMARY KEY, user_id INT, note VARCHAR(50), KEY (user_id))")
+	both("CREATE TABLE jtags (name VARCHAR(50) COLLATE utf8mb4_general_ci, tag VARCHAR(20), KEY (name))")
 	names := []string{"apple", "Apple", "APPLE", "élan", "Elan", "über", "Uber", "naïve", "zebra", "", "mango"}
 	rng := rand.New(rand.NewSource(11))
 	nullable := func(v string) string {
@@ -201,13 +201,23 @@ func TestJoinsDifferential(t *testing.T) {
 		"SELECT u.region, SUM(i.price) / COUNT(*) AS avgp FROM jitems i JOIN jusers u ON i.user_id = u.user_id GROUP BY u.region HAVING COUNT(*) > 10 ORDER BY avgp DESC",
 		"SELECT i.product_id, SUM(i.price * (1 - i.qty / 100)) AS revenue, u.region FROM jitems i JOIN jusers u ON i.user_id = u.user_id WHERE u.level > 3 GROUP BY i.product_id, u.region ORDER BY revenue DESC, i.product_id LIMIT 10",
 		"SELECT n.note, COUNT(i.id), SUM(i.price) FROM jnotes n LEFT JOIN jitems i ON i.user_id = n.user_id GROUP BY n.note ORDER BY n.note",
+		// Three tables, each further one looked up by the rows before it.
+		"SELECT i.id, u.uname, n.note FROM jitems i JOIN jusers u ON i.user_id = u.user_id JOIN jnotes n ON n.user_id = u.user_id",
+		"SELECT n.id, u.uname, i.id FROM jnotes n LEFT JOIN jusers u ON u.user_id = n.user_id LEFT JOIN jitems i ON i.user_id = u.user_id AND i.product_id = 4",
+		"SELECT n.id, i.id, u.id FROM jnotes n JOIN jitems i ON i.user_id = n.user_id LEFT JOIN jusers u ON u.user_id = i.user_id AND u.level = i.qty ORDER BY n.id, i.id, u.id LIMIT 40",
+		"SELECT u.region, COUNT(*), SUM(i.price) FROM jitems i, jusers u, jnotes n WHERE i.user_id = u.user_id AND n.user_id = i.user_id AND n.id < 30 GROUP BY u.region ORDER BY u.region",
+		"SELECT t.tag, u.region, COUNT(*), MAX(i.id) FROM jtags t JOIN jitems i ON i.name = t.name JOIN jusers u ON u.user_id = i.user_id GROUP BY t.tag, u.region ORDER BY 1, 2",
 	}
 	for _, q := range queries {
+		start := time.Now()
 		if d := diff(e.proxy, e.ref, q); d != "" {
 			t.Errorf("%s\n    %s", q, d)
 		}
 		if d := joinsTypes(t, e.proxy, e.ref, q); d != "" {
 			t.Errorf("%s\n    %s", q, d)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Logf("%v: %s", d, q)
 		}
 	}
 	// The differential proves something only if joins found rows, and
@@ -261,7 +271,7 @@ func TestJoinsDifferential(t *testing.T) {
 
 	// Refusals name what cannot be joined in the proxy.
 	for _, c := range []struct{ q, msg string }{
-		{"SELECT i.qty + u.level FROM jitems i JOIN jusers u ON i.user_id = u.user_id", "reads both tables"},
+		{"SELECT i.qty + u.level FROM jitems i JOIN jusers u ON i.user_id = u.user_id", "reads several tables"},
 		{"SELECT i.id FROM jitems i JOIN jusers u ON i.user_id < u.user_id", "not an equality"},
 		{"SELECT i.id FROM jitems i LEFT JOIN jusers u ON i.user_id = u.user_id WHERE u.region = 'north'", "NULL-extended"},
 	} {

@@ -3,6 +3,7 @@ package planner
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -31,7 +32,11 @@ import (
 // side's statements.
 const joinKeysMarker = "__shardgate_join_keys__"
 
-// joinField is one column of the joined row: a position in a side's
+// maxJoinTables bounds the tables of one join in the proxy: each adds a
+// level of lookups and its batch of held rows.
+const maxJoinTables = 8
+
+// joinField is one column of the joined row: a position in a table's
 // select list.
 type joinField struct{ Side, Index int }
 
@@ -44,6 +49,9 @@ type joinSide struct {
 	known  bool // cols are known
 	conds  []ast.ExprNode
 	fields []string // its statement's select list
+	// left: the table is the joined (inner) side of a LEFT JOIN (or the
+	// left table of a RIGHT JOIN): NULL in extended rows.
+	left bool
 }
 
 // add appends an item to the side's select list and returns its position.
@@ -52,34 +60,47 @@ func (s *joinSide) add(item string) int {
 	return len(s.fields) - 1
 }
 
-// joinShape is the two tables of a join the proxy may evaluate: nil when
-// the statement is not one (the planner's refusal then stands).
-func joinShape(n *ast.SelectStmt) (left, right *ast.TableSource, j *ast.Join) {
-	if n.From == nil || n.From.TableRefs == nil {
-		return nil, nil, nil
+// joinTables flattens a FROM of tables joined one after another (a JOIN
+// b ON … LEFT JOIN c ON …; a, b, c): the tables in order and the join
+// that brought each in (nil for the first). ok is false for any other
+// shape (derived tables, a join nested on the right).
+func joinTables(rs ast.ResultSetNode) (tables []*ast.TableSource, joins []*ast.Join, ok bool) {
+	switch x := rs.(type) {
+	case *ast.TableSource:
+		if _, isName := x.Source.(*ast.TableName); !isName {
+			return nil, nil, false
+		}
+		return []*ast.TableSource{x}, []*ast.Join{nil}, true
+	case *ast.Join:
+		if x.Right == nil {
+			return joinTables(x.Left)
+		}
+		if tables, joins, ok = joinTables(x.Left); !ok {
+			return nil, nil, false
+		}
+		r, isSource := x.Right.(*ast.TableSource)
+		if !isSource {
+			return nil, nil, false
+		}
+		if _, isName := r.Source.(*ast.TableName); !isName {
+			return nil, nil, false
+		}
+		return append(tables, r), append(joins, x), true
 	}
-	j = n.From.TableRefs
-	first := j.Left
-	if inner, ok := first.(*ast.Join); ok && inner.Right == nil {
-		// FROM a, b: the first table comes wrapped in a join of its own.
-		first = inner.Left
-	}
-	l, ok1 := first.(*ast.TableSource)
-	r, ok2 := j.Right.(*ast.TableSource)
-	if !ok1 || !ok2 {
-		return nil, nil, nil
-	}
-	if _, ok := l.Source.(*ast.TableName); !ok {
-		return nil, nil, nil
-	}
-	if _, ok := r.Source.(*ast.TableName); !ok {
-		return nil, nil, nil
-	}
-	return l, r, j
+	return nil, nil, false
 }
 
-// joinPlan plans a two-table SELECT as a join in the proxy. nil, nil: the
-// statement is not such a join.
+// joinShape: n reads two or more tables joined one after another.
+func joinShape(n *ast.SelectStmt) bool {
+	if n.From == nil || n.From.TableRefs == nil {
+		return false
+	}
+	tables, _, ok := joinTables(n.From.TableRefs)
+	return ok && len(tables) >= 2
+}
+
+// joinPlan plans a SELECT over tables joined one after another as a join
+// in the proxy. nil, nil: the statement is not such a join.
 func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 	d, _, err := pl.joinPlanMeta(st, f)
 	return d, err
@@ -87,7 +108,7 @@ func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
 
 // JoinMeta describes the result of a statement joined in the proxy for
 // COM_STMT_PREPARE, which no one server can prepare: each part is a
-// statement one server prepares (a side's own, or its aggregates over no
+// statement one server prepares (a table's own, or its aggregates over no
 // rows), and each column of the result is a column of a part.
 type JoinMeta struct {
 	Parts   []MetaPart
@@ -107,9 +128,7 @@ type MetaColumn struct {
 // JoinMetadata is the prepared metadata of a statement the proxy joins
 // itself; nil when the statement is not one (MetadataSQL then serves).
 func (pl *Planner) JoinMetadata(st *parser.Statement, f Facts) (*JoinMeta, error) {
-	if n, ok := st.Node.(*ast.SelectStmt); !ok {
-		return nil, nil
-	} else if l, _, _ := joinShape(n); l == nil {
+	if n, ok := st.Node.(*ast.SelectStmt); !ok || !joinShape(n) {
 		return nil, nil
 	}
 	if _, err := pl.plan(st, f); err == nil || !isNotSupported(err) {
@@ -132,6 +151,25 @@ func (pl *Planner) metaPart(p *parser.Parser, sql string, f Facts) (MetaPart, er
 	return MetaPart{Cluster: cluster, SQL: physical}, err
 }
 
+// joinEq is an equality between a column of table a and one of table b;
+// on is the LEFT-joined table whose ON holds it (-1: a WHERE's or an
+// inner join's).
+type joinEq struct {
+	a, b   int
+	ca, cb *ast.ColumnName
+	text   string
+	on     int
+}
+
+// joinKey is one equality as the lookup of table t uses it: t's column
+// col equals column fromCol of the earlier table from.
+type joinKey struct {
+	col, fromCol string
+	from         int
+	idx, fromIdx int // their positions in each table's select list
+	text         string
+}
+
 func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMeta, error) {
 	if _, ok := st.Node.(*ast.SelectStmt); !ok || strings.Contains(st.SQL, joinKeysMarker) {
 		return nil, nil, nil
@@ -143,21 +181,29 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 		return nil, nil, nil
 	}
 	n, ok := fresh[0].Node.(*ast.SelectStmt)
-	if !ok {
+	if !ok || n.From == nil || n.From.TableRefs == nil || n.With != nil || hasSubquery(n) || fresh[0].IntoUserVars {
 		return nil, nil, nil
 	}
-	lts, rts, j := joinShape(n)
-	if lts == nil || n.With != nil || hasSubquery(n) || fresh[0].IntoUserVars {
+	tss, joins, ok := joinTables(n.From.TableRefs)
+	if !ok || len(tss) < 2 {
 		return nil, nil, nil
 	}
 	refuse := func(format string, args ...any) (*draft, *JoinMeta, error) {
 		return nil, nil, notSupported("join in the proxy: "+format, args...)
 	}
+	for _, j := range joins[1:] {
+		switch {
+		case j.NaturalJoin || j.StraightJoin || len(j.Using) > 0:
+			return refuse("NATURAL JOIN, STRAIGHT_JOIN and USING are not supported; write the join condition with ON")
+		case j.Tp == ast.RightJoin && len(tss) > 2:
+			return refuse("RIGHT JOIN among more than two tables is not supported; write it as a LEFT JOIN")
+		case j.Tp != ast.CrossJoin && j.Tp != ast.LeftJoin && j.Tp != ast.RightJoin:
+			return refuse("only inner, LEFT and RIGHT joins are supported")
+		}
+	}
 	switch {
-	case j.NaturalJoin || j.StraightJoin || len(j.Using) > 0:
-		return refuse("NATURAL JOIN, STRAIGHT_JOIN and USING are not supported; write the join condition with ON")
-	case j.Tp != ast.CrossJoin && j.Tp != ast.LeftJoin && j.Tp != ast.RightJoin:
-		return refuse("only inner, LEFT and RIGHT joins are supported")
+	case len(tss) > maxJoinTables:
+		return refuse("at most %d tables are joined in the proxy", maxJoinTables)
 	case n.LockInfo != nil && n.LockInfo.LockType != ast.SelectLockNone:
 		return refuse("locking reads (FOR UPDATE, LOCK IN SHARE MODE) are not supported")
 	case hasWindow(n):
@@ -168,8 +214,8 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 		return refuse("SQL_CALC_FOUND_ROWS is not supported")
 	}
 	keepColumnNames(n)
-	sides := [2]*joinSide{}
-	for i, ts := range []*ast.TableSource{lts, rts} {
+	sides := make([]*joinSide, len(tss))
+	for i, ts := range tss {
 		tn := ts.Source.(*ast.TableName)
 		schema := tn.Schema.O
 		if schema == "" {
@@ -191,18 +237,31 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 			}
 			side.cols, side.known = f.Defs.Columns(schema, name)
 		}
+		for _, other := range sides[:i] {
+			if other.qual == side.qual {
+				return nil, nil, wire.Errorf(mysql.ER_NONUNIQ_TABLE, "Not unique table/alias: '%s'", ts.AsName.O)
+			}
+		}
 		sides[i] = side
 	}
-	if sides[0].qual == sides[1].qual {
-		return nil, nil, wire.Errorf(mysql.ER_NONUNIQ_TABLE, "Not unique table/alias: '%s'", sides[1].ts.AsName.O)
+	// The LEFT-joined tables (a RIGHT JOIN's left table); the order of
+	// FROM, but a RIGHT JOIN's preserved table first.
+	fromOrder := make([]int, len(sides))
+	for i := range fromOrder {
+		fromOrder[i] = i
 	}
-	// preserved is the LEFT JOIN's preserved side (-1: an inner join).
-	preserved := -1
-	switch j.Tp {
-	case ast.LeftJoin:
-		preserved = 0
-	case ast.RightJoin:
-		preserved = 1
+	leftOf := make([]int, len(joins)) // the table each join's ON is the outer join condition of (-1: inner)
+	anyLeft := false
+	for k, j := range joins {
+		leftOf[k] = -1
+		switch {
+		case j == nil:
+		case j.Tp == ast.LeftJoin:
+			leftOf[k], sides[k].left, anyLeft = k, true, true
+		case j.Tp == ast.RightJoin:
+			leftOf[k], sides[0].left, anyLeft = 0, true, true
+			fromOrder = []int{1, 0}
+		}
 	}
 	var resolveErr error
 	sideOf := func(c *ast.ColumnName) int {
@@ -246,9 +305,9 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 		}
 		return found
 	}
-	// mask says which sides an expression reads (bit i: side i).
-	mask := func(e ast.Node) int {
-		m := 0
+	// mask says which tables an expression reads (bit i: table i).
+	mask := func(e ast.Node) uint64 {
+		var m uint64
 		e.Accept(&visitFn{fn: func(x ast.Node) bool {
 			if c, ok := x.(*ast.ColumnNameExpr); ok {
 				if i := sideOf(c.Name); i >= 0 {
@@ -259,94 +318,164 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 		}})
 		return m
 	}
+	only := func(m uint64) int { // the one table of m, -1 for none or several
+		if bits.OnesCount64(m) != 1 {
+			return -1
+		}
+		return bits.TrailingZeros64(m)
+	}
 	text := func(e ast.Node) (string, error) { return parser.RestoreIn(e, f.Text) }
-	type keyPair struct{ col [2]*ast.ColumnName }
-	var keys []keyPair
-	keyOf := func(e ast.ExprNode) (keyPair, bool) {
+	keyOf := func(e ast.ExprNode) (joinEq, bool) {
 		b, ok := e.(*ast.BinaryOperationExpr)
 		if !ok || b.Op != opcode.EQ {
-			return keyPair{}, false
+			return joinEq{}, false
 		}
 		l, ok1 := b.L.(*ast.ColumnNameExpr)
 		r, ok2 := b.R.(*ast.ColumnNameExpr)
 		if !ok1 || !ok2 {
-			return keyPair{}, false
+			return joinEq{}, false
 		}
 		sl, sr := sideOf(l.Name), sideOf(r.Name)
 		if sl < 0 || sr < 0 || sl == sr {
-			return keyPair{}, false
+			return joinEq{}, false
 		}
-		var k keyPair
-		k.col[sl], k.col[sr] = l.Name, r.Name
-		return k, true
+		t, _ := text(e)
+		return joinEq{a: sl, b: sr, ca: l.Name, cb: r.Name, text: t, on: -1}, true
 	}
-	var on ast.ExprNode
-	if j.On != nil {
-		on = j.On.Expr
-	}
-	var onText []string
-	for _, c := range conjuncts(on) {
-		if c == nil {
-			continue
-		}
+	var eqs []joinEq
+	// place files one AND-ed condition: of a LEFT JOIN's ON (outer: the
+	// joined table), or of the WHERE or an inner join's ON (outer -1).
+	place := func(c ast.ExprNode, outer int) error {
 		m := mask(c)
 		if resolveErr != nil {
-			return nil, nil, resolveErr
+			return resolveErr
 		}
-		if m == 3 {
-			k, ok := keyOf(c)
-			if !ok {
-				t, _ := text(c)
-				return refuse("the condition %s reads both tables but is not an equality of a column of each", t)
+		t, _ := text(c)
+		if outer >= 0 {
+			if m == 1<<outer {
+				sides[outer].conds = append(sides[outer].conds, c)
+				return nil
 			}
-			keys = append(keys, k)
-			t, _ := text(c)
-			onText = append(onText, t)
+			if eq, ok := keyOf(c); ok && (eq.a == outer || eq.b == outer) {
+				eq.on = outer
+				eqs = append(eqs, eq)
+				return nil
+			}
+			return notSupported("join in the proxy: the ON condition %s of an outer join must read only the joined (not the preserved) table, or be an equality between a column of each", t)
+		}
+		switch bits.OnesCount64(m) {
+		case 0:
+			for _, s := range sides {
+				if !s.left {
+					s.conds = append(s.conds, c)
+				}
+			}
+		case 1:
+			i := only(m)
+			if sides[i].left {
+				return notSupported("join in the proxy: the condition %s reads the joined table of an outer join outside its ON (it sees the NULL-extended rows)", t)
+			}
+			sides[i].conds = append(sides[i].conds, c)
+		default:
+			eq, ok := keyOf(c)
+			if !ok {
+				return notSupported("join in the proxy: the condition %s reads several tables but is not an equality of a column of each", t)
+			}
+			eqs = append(eqs, eq)
+		}
+		return nil
+	}
+	for k, j := range joins {
+		if j == nil || j.On == nil {
 			continue
 		}
-		if preserved >= 0 && m != 1<<(1-preserved) {
-			t, _ := text(c)
-			return refuse("the ON condition %s of an outer join must read only the joined (not the preserved) table, or be an equality between the tables", t)
+		for _, c := range conjuncts(j.On.Expr) {
+			if err := place(c, leftOf[k]); err != nil {
+				return nil, nil, err
+			}
 		}
-		if m == 0 {
-			sides[0].conds = append(sides[0].conds, c)
-			sides[1].conds = append(sides[1].conds, c)
-			continue
-		}
-		sides[m>>1].conds = append(sides[m>>1].conds, c)
 	}
 	for _, c := range conjuncts(n.Where) {
 		if c == nil {
 			continue
 		}
-		m := mask(c)
-		if resolveErr != nil {
-			return nil, nil, resolveErr
-		}
-		switch {
-		case m == 3 && preserved < 0:
-			k, ok := keyOf(c)
-			if !ok {
-				t, _ := text(c)
-				return refuse("the condition %s reads both tables but is not an equality of a column of each", t)
-			}
-			keys = append(keys, k)
-			t, _ := text(c)
-			onText = append(onText, t)
-		case preserved >= 0 && m&(1<<(1-preserved)) != 0:
-			t, _ := text(c)
-			return refuse("the WHERE condition %s reads the joined table of an outer join (it sees the NULL-extended rows)", t)
-		case m == 0 && preserved >= 0:
-			sides[preserved].conds = append(sides[preserved].conds, c)
-		case m == 0:
-			sides[0].conds = append(sides[0].conds, c)
-			sides[1].conds = append(sides[1].conds, c)
-		default:
-			sides[m>>1].conds = append(sides[m>>1].conds, c)
+		if err := place(c, -1); err != nil {
+			return nil, nil, err
 		}
 	}
-	if len(keys) == 0 {
-		return refuse("%s and %s are joined on no equality between their columns", sides[0].ref.qualified(), sides[1].ref.qualified())
+	// The order tables are joined in: with outer joins, FROM's; else the
+	// table pinned to fewest physical tables (then the one with
+	// conditions) drives, and each next table is the best one joined by
+	// an equality to those before it.
+	scores := make([]int, len(sides))
+	for i, s := range sides {
+		sc, err := pl.sideScore(s, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		scores[i] = sc
+	}
+	order := fromOrder
+	if !anyLeft {
+		order = nil
+		in := make([]bool, len(sides))
+		connected := func(t int) bool {
+			for _, eq := range eqs {
+				if (eq.a == t && in[eq.b]) || (eq.b == t && in[eq.a]) {
+					return true
+				}
+			}
+			return false
+		}
+		for len(order) < len(sides) {
+			best := -1
+			for t := range sides {
+				if in[t] || (len(order) > 0 && !connected(t)) {
+					continue
+				}
+				if best < 0 || scores[t] < scores[best] {
+					best = t
+				}
+			}
+			if best < 0 {
+				for t := range sides {
+					if !in[t] {
+						return refuse("%s is joined on no equality with the other tables", sides[t].ref.qualified())
+					}
+				}
+			}
+			in[best] = true
+			order = append(order, best)
+		}
+	}
+	posOf := make([]int, len(sides))
+	for pos, t := range order {
+		posOf[t] = pos
+	}
+	keys := make([][]joinKey, len(sides))
+	var onText = make([][]string, len(sides))
+	for _, eq := range eqs {
+		later, earlier, lc, ec := eq.a, eq.b, eq.ca, eq.cb
+		if posOf[eq.b] > posOf[eq.a] {
+			later, earlier, lc, ec = eq.b, eq.a, eq.cb, eq.ca
+		}
+		if sides[later].left && eq.on != later {
+			return refuse("the condition %s reads the joined table of an outer join outside its ON (it sees the NULL-extended rows)", eq.text)
+		}
+		if eq.on >= 0 && eq.on != later {
+			return refuse("the ON condition %s of an outer join compares its table with one joined after it", eq.text)
+		}
+		keys[later] = append(keys[later], joinKey{col: lc.Name.O, fromCol: ec.Name.O, from: earlier, text: eq.text})
+		onText[later] = append(onText[later], eq.text)
+	}
+	for _, t := range order[1:] {
+		if len(keys[t]) == 0 {
+			return refuse("%s is joined on no equality with the tables before it", sides[t].ref.qualified())
+		}
+	}
+	drive := order[0]
+	colText := func(s *joinSide, name string) string {
+		return parser.QuoteIdent(s.qual) + "." + parser.QuoteIdent(name)
 	}
 	// GROUP BY, aggregates and DISTINCT: the joined rows are merged as
 	// shards' rows are (merge.go), each row its own partial (COUNT(x) is
@@ -369,55 +498,28 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 	if spec != nil {
 		visibleFields = len(spec.fields)
 	}
-	// Aggregates shown: their definitions come from each side running
+	// Aggregates shown: their definitions come from each table running
 	// the aggregate over no rows (engine.LookupJoin.Meta).
-	var metaItems [2][]string
-	var metaFields [2][]int
-	// The select list: each item computed by the side it reads.
+	metaItems := make([][]string, len(sides))
+	metaFields := make([][]int, len(sides))
+	// The select list: each item computed by the table it reads.
 	var fields []joinField
-	var outText []string // each visible field's side expression, for ORDER BY
+	var outText []string // each visible field's expression, for ORDER BY
 	var outSide []int
-	colText := func(s *joinSide, name string) string {
-		return parser.QuoteIdent(s.qual) + "." + parser.QuoteIdent(name)
+	sideFor := func(m uint64, what string, e ast.Node) (int, error) {
+		if m == 0 {
+			return drive, nil
+		}
+		if i := only(m); i >= 0 {
+			return i, nil
+		}
+		t, _ := text(e)
+		return 0, notSupported("join in the proxy: the %s %s reads several tables", what, t)
 	}
 	for fi, sf := range n.Fields.Fields {
-		if spec != nil && sf.WildCard == nil {
-			m := mask(sf.Expr)
-			if resolveErr != nil {
-				return nil, nil, resolveErr
-			}
-			t, err := text(sf.Expr)
-			if err != nil {
-				return nil, nil, err
-			}
-			side := m >> 1
-			if m == 3 {
-				return refuse("the select item %s reads both tables", t)
-			}
-			name := ""
-			if sf.AsName.O != "" {
-				name = " AS " + parser.QuoteIdent(sf.AsName.O)
-			}
-			switch {
-			case fi < visibleFields && containsAggregate(sf.Expr):
-				// Its value is the merge's; its definition the side's.
-				metaItems[side] = append(metaItems[side], t+name)
-				metaFields[side] = append(metaFields[side], len(fields))
-				fields = append(fields, joinField{Side: 0, Index: sides[0].add("NULL" + name)})
-			case fi >= visibleFields:
-				row, err := oneRowPartial(sf.Expr, text)
-				if err != nil {
-					return nil, nil, err
-				}
-				fields = append(fields, joinField{Side: side, Index: sides[side].add(row + name)})
-			default:
-				fields = append(fields, joinField{Side: side, Index: sides[side].add(t + name)})
-			}
-			outText, outSide = append(outText, t), append(outSide, side)
-			continue
-		}
 		if sf.WildCard != nil {
-			for i, s := range sides {
+			for _, i := range fromOrderIdx(len(sides)) {
+				s := sides[i]
 				if sf.WildCard.Table.L != "" && sf.WildCard.Table.L != s.qual {
 					continue
 				}
@@ -436,34 +538,47 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 		if resolveErr != nil {
 			return nil, nil, resolveErr
 		}
-		if m == 3 {
-			t, _ := text(sf.Expr)
-			return refuse("the select item %s reads both tables", t)
-		}
-		side := 0
-		if m == 2 {
-			side = 1
+		side, err := sideFor(m, "select item", sf.Expr)
+		if err != nil {
+			return nil, nil, err
 		}
 		t, err := text(sf.Expr)
 		if err != nil {
 			return nil, nil, err
 		}
-		item := t
+		name := ""
 		if sf.AsName.O != "" {
-			item += " AS " + parser.QuoteIdent(sf.AsName.O)
+			name = " AS " + parser.QuoteIdent(sf.AsName.O)
 		}
-		fields = append(fields, joinField{Side: side, Index: sides[side].add(item)})
+		switch {
+		case spec != nil && fi < visibleFields && containsAggregate(sf.Expr):
+			// Its value is the merge's; its definition the table's.
+			metaItems[side] = append(metaItems[side], t+name)
+			metaFields[side] = append(metaFields[side], len(fields))
+			fields = append(fields, joinField{Side: drive, Index: sides[drive].add("NULL" + name)})
+		case spec != nil && fi >= visibleFields:
+			row, err := oneRowPartial(sf.Expr, text)
+			if err != nil {
+				return nil, nil, err
+			}
+			fields = append(fields, joinField{Side: side, Index: sides[side].add(row + name)})
+		default:
+			fields = append(fields, joinField{Side: side, Index: sides[side].add(t + name)})
+		}
 		outText, outSide = append(outText, t), append(outSide, side)
 	}
 	visible := len(fields)
-	// ORDER BY: each item's value and weight come from its side as helper
-	// columns; the proxy sorts the joined rows in memory.
-	var sortKeys []engine.MemorySortKey
-	var order []*ast.ByItem
-	if spec == nil {
-		order = orderItems(n)
+	if spec != nil {
+		visible = visibleFields
 	}
-	for _, item := range order {
+	// ORDER BY: each item's value and weight come from its table as
+	// helper columns; the proxy sorts the joined rows in memory.
+	var sortKeys []engine.MemorySortKey
+	var orderBy []*ast.ByItem
+	if spec == nil {
+		orderBy = orderItems(n)
+	}
+	for _, item := range orderBy {
 		e := item.Expr
 		side, t := -1, ""
 		if pos, ok := literalPosition(e); ok {
@@ -473,7 +588,7 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 			side, t = outSide[pos-1], outText[pos-1]
 		} else if c, ok := e.(*ast.ColumnNameExpr); ok && c.Name.Table.L == "" {
 			for i, sf := range n.Fields.Fields {
-				if sf.WildCard == nil && sf.AsName.L != "" && sf.AsName.L == c.Name.Name.L {
+				if sf.WildCard == nil && sf.AsName.L != "" && sf.AsName.L == c.Name.Name.L && i < len(outSide) {
 					side, t = outSide[i], outText[i]
 					break
 				}
@@ -484,12 +599,10 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 			if resolveErr != nil {
 				return nil, nil, resolveErr
 			}
-			if m == 3 {
-				s, _ := text(e)
-				return refuse("the ORDER BY item %s reads both tables", s)
-			}
-			side = m >> 1
 			var err error
+			if side, err = sideFor(m, "ORDER BY item", e); err != nil {
+				return nil, nil, err
+			}
 			if t, err = text(e); err != nil {
 				return nil, nil, err
 			}
@@ -502,69 +615,87 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 		sortKeys = append(sortKeys, engine.MemorySortKey{Key: &engine.SortKey{Value: k, Weight: k + 1}, Desc: item.Desc, Text: st})
 	}
 	hidden := len(fields) - visible
-	// Which side drives: a LEFT JOIN's preserved side; else the side
-	// pinned to fewer tables, then the one with conditions.
-	drive := preserved
-	if drive < 0 {
-		s0, err := pl.sideScore(sides[0], f)
-		if err != nil {
-			return nil, nil, err
-		}
-		s1, err := pl.sideScore(sides[1], f)
-		if err != nil {
-			return nil, nil, err
-		}
-		drive = 0
-		if s1 < s0 {
-			drive = 1
+	// Key columns go last in each table's list; the lookup column of a
+	// table is its shard column when one of its keys is.
+	lookups := make([]int, len(sides))
+	for _, t := range order[1:] {
+		s := sides[t]
+		for i := range keys[t] {
+			k := &keys[t][i]
+			k.idx = s.add(colText(s, k.col))
+			k.fromIdx = sides[k.from].add(colText(sides[k.from], k.fromCol))
+			if s.ref.sharded != nil && strings.EqualFold(k.col, s.ref.sharded.Column) {
+				lookups[t] = i
+			}
 		}
 	}
-	outer, inner := sides[drive], sides[1-drive]
-	// Key columns go last in each side's list.
-	lookup := 0
-	var outerKeys, innerKeys []int
-	for i, k := range keys {
-		outerKeys = append(outerKeys, outer.add(colText(outer, k.col[drive].Name.O)))
-		innerKeys = append(innerKeys, inner.add(colText(inner, k.col[1-drive].Name.O)))
-		if inner.ref.sharded != nil && strings.EqualFold(k.col[1-drive].Name.O, inner.ref.sharded.Column) {
-			lookup = i
-		}
-	}
-	outerSQL, err := pl.sideSQL(outer, "", f)
+	// The first table's plan, then one lookup join per further table; a
+	// joined row is the tables' columns in join order.
+	firstSQL, err := pl.sideSQL(sides[drive], "", f)
 	if err != nil {
 		return nil, nil, err
 	}
-	outerSt, err := parseSide(p, outerSQL)
+	firstSt, err := parseSide(p, firstSQL)
 	if err != nil {
 		return nil, nil, err
 	}
-	outerSt.ReadOnly = st.ReadOnly
-	op, err := pl.Plan(outerSt, f)
+	firstSt.ReadOnly = st.ReadOnly
+	fp, err := pl.Plan(firstSt, f)
 	if err != nil {
 		return nil, nil, err
 	}
-	outerSrc, ok := op.Root.(engine.RowSource)
+	src, ok := fp.Root.(engine.RowSource)
 	if !ok {
-		return refuse("the statement of %s does not return rows", outer.ref.qualified())
+		return refuse("the statement of %s does not return rows", sides[drive].ref.qualified())
+	}
+	base := make([]int, len(order))
+	for pos := 1; pos < len(order); pos++ {
+		base[pos] = base[pos-1] + len(sides[order[pos-1]].fields)
 	}
 	marker := parser.StringLiteral([]byte(joinKeysMarker), f.Text)
-	in := colText(inner, keys[lookup].col[1-drive].Name.O) + " IN (" + marker + ")"
-	routes, router, err := pl.innerRoutes(p, inner, in, keys[lookup].col[1-drive].Name.O, marker, st.ReadOnly, f)
-	if err != nil {
-		return nil, nil, err
+	var join *engine.LookupJoin
+	for pos := 1; pos < len(order); pos++ {
+		t := order[pos]
+		s := sides[t]
+		lk := keys[t][lookups[t]]
+		in := colText(s, lk.col) + " IN (" + marker + ")"
+		routes, router, err := pl.innerRoutes(p, s, in, lk.col, marker, st.ReadOnly, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		var outerKeys, innerKeys []int
+		for _, k := range keys[t] {
+			outerKeys = append(outerKeys, base[posOf[k.from]]+k.fromIdx)
+			innerKeys = append(innerKeys, k.idx)
+		}
+		var out []engine.JoinField
+		if pos < len(order)-1 {
+			for i := 0; i < base[pos]; i++ {
+				out = append(out, engine.JoinField{Index: i})
+			}
+			for i := range s.fields {
+				out = append(out, engine.JoinField{Inner: true, Index: i})
+			}
+		} else {
+			for _, fd := range fields {
+				if fd.Side == t {
+					out = append(out, engine.JoinField{Inner: true, Index: fd.Index})
+				} else {
+					out = append(out, engine.JoinField{Index: base[posOf[fd.Side]] + fd.Index})
+				}
+			}
+		}
+		join = &engine.LookupJoin{
+			Outer: src, Inner: routes, Marker: marker, Router: router,
+			OuterKeys: outerKeys, InnerKeys: innerKeys, Lookup: lookups[t], Left: s.left,
+			Fields: out, Mode: f.Text, On: strings.Join(onText[t], " AND "),
+		}
+		src = join
 	}
-	out := make([]engine.JoinField, len(fields))
-	for i, fd := range fields {
-		out[i] = engine.JoinField{Inner: fd.Side != drive, Index: fd.Index}
-	}
-	// What COM_STMT_PREPARE answers: each side prepared on its own.
+	// What COM_STMT_PREPARE answers: each table prepared on its own.
 	meta := &JoinMeta{}
-	nVisible := visible
-	if spec != nil {
-		nVisible = visibleFields
-	}
-	for _, side := range []*joinSide{outer, inner} {
-		sql, err := pl.sideSQL(side, "", f)
+	for _, t := range order {
+		sql, err := pl.sideSQL(sides[t], "", f)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -574,17 +705,8 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 		}
 		meta.Parts = append(meta.Parts, part)
 	}
-	for i := 0; i < nVisible; i++ {
-		c := MetaColumn{Index: fields[i].Index}
-		if fields[i].Side != drive {
-			c.Part, c.Nullable = 1, preserved >= 0
-		}
-		meta.Columns = append(meta.Columns, c)
-	}
-	join := &engine.LookupJoin{
-		Outer: outerSrc, Inner: routes, Marker: marker, Router: router,
-		OuterKeys: outerKeys, InnerKeys: innerKeys, Lookup: lookup, Left: preserved >= 0,
-		Fields: out, Mode: f.Text, On: strings.Join(onText, " AND "),
+	for _, fd := range fields[:visible] {
+		meta.Columns = append(meta.Columns, MetaColumn{Part: posOf[fd.Side], Index: fd.Index, Nullable: sides[fd.Side].left})
 	}
 	if spec != nil {
 		for i, items := range metaItems {
@@ -596,11 +718,10 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 				return nil, nil, err
 			}
 			join.Meta, join.MetaFields = append(join.Meta, r), append(join.MetaFields, metaFields[i])
-			part := MetaPart{Cluster: r.Cluster, SQL: r.SQL}
 			for k, field := range metaFields[i] {
 				meta.Columns[field] = MetaColumn{Part: len(meta.Parts), Index: k}
 			}
-			meta.Parts = append(meta.Parts, part)
+			meta.Parts = append(meta.Parts, MetaPart{Cluster: r.Cluster, SQL: r.SQL})
 		}
 		// An aggregate without GROUP BY answers one row over no rows.
 		join.EmptyRow = !spec.Group && !spec.Distinct
@@ -631,6 +752,15 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 		root = &engine.Trim{Input: root, Hidden: hidden}
 	}
 	return &draft{Read: st.ReadOnly, Root: root}, meta, nil
+}
+
+// fromOrderIdx is 0 … n-1: * shows the tables' columns in FROM order.
+func fromOrderIdx(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // orderItems are the statement's ORDER BY items (none: nil).

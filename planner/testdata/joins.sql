@@ -30,7 +30,13 @@ SELECT r.id, COUNT(*), SUM(c.id) AS s FROM comments c JOIN reviews r ON c.produc
 SELECT DISTINCT c.body FROM comments c LEFT JOIN orders o ON o.id = c.id
 -- error
 SELECT COUNT(DISTINCT c.id) FROM comments c JOIN reviews r ON c.product_id = r.product_id
--- error
+-- three tables: each further table is looked up by the rows joined before it
 SELECT c.id FROM comments c JOIN reviews r ON c.product_id = r.product_id JOIN orders o ON o.id = c.id
+SELECT o.id, c.body, r.id FROM orders o LEFT JOIN comments c ON c.id = o.id LEFT JOIN reviews r ON r.product_id = c.product_id AND r.id > 2 WHERE o.id < 100
+SELECT r.id, COUNT(*) FROM comments c, reviews r, orders o WHERE c.product_id = r.product_id AND o.id = c.id AND r.product_id = 5 GROUP BY r.id
+-- error
+SELECT c.id FROM comments c JOIN reviews r ON c.product_id = r.product_id JOIN orders o ON o.id > c.id
+-- error
+SELECT c.id FROM comments c JOIN orders o ON o.id = c.id RIGHT JOIN reviews r ON c.product_id = r.product_id
 -- error
 SELECT c.id FROM comments c LEFT JOIN orders o ON o.id = c.id WHERE o.id IS NULL
