@@ -264,3 +264,96 @@ func TestLookupJoinStreamsOnlyWithSpareConnections(t *testing.T) {
 		})
 	}
 }
+
+// An aggregate over the joined rows: Meta's column definitions replace the
+// joined columns', and without GROUP BY one row of NULLs comes out when
+// nothing joins (the aggregate's input over no rows).
+func TestLookupJoinMetaAndEmptyRow(t *testing.T) {
+	sumCol := cols("SUM(x)", tDecimal, 2)[0]
+	sumCol.Length = 34
+	for _, tc := range []struct {
+		name  string
+		outer []vals
+		empty bool
+		want  []vals
+	}{
+		{name: "rows join", outer: []vals{row(1, 10)}, empty: true, want: []vals{row(1, "a")}},
+		{name: "nothing joins: one row of NULLs", outer: []vals{row(1, 99)}, empty: true, want: []vals{row(NULL, NULL)}},
+		{name: "nothing joins, no EmptyRow: no rows", outer: []vals{row(1, 99)}},
+		{name: "no driving rows: one row of NULLs", outer: []vals{}, empty: true, want: []vals{row(NULL, NULL)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vc := newCursor(t)
+			inner := &fakeInner{cols: cols("k", tLong, "v"), table: []vals{row(10, "a")}}
+			vc.onPrefix = inner.serve
+			vc.on("outer", rs(cols("id", tLong, "k", tLong), tc.outer...))
+			vc.on("meta", rs([]wire.Column{sumCol}, row(NULL)))
+			j := &LookupJoin{Outer: &Route{Cluster: "o", SQL: "outer", Replica: true},
+				Inner: []*Route{{Cluster: "i0", SQL: "inner0 IN (@K@)", Replica: true}}, Marker: "@K@",
+				OuterKeys: []int{1}, InnerKeys: []int{0}, Fields: []JoinField{{Index: 0}, {Inner: true, Index: 1}},
+				Meta: []*Route{{Cluster: "o", SQL: "meta", Replica: true}}, MetaFields: [][]int{{0}}, EmptyRow: tc.empty}
+			w := &recWriter{}
+			got := wantComplete(t, vc, w, j.Execute(vc, w))
+			wantRows(t, got.rows, tc.want...)
+			if c := got.cols[0]; c.Name != "SUM(x)" || c.Type != tDecimal || c.Decimals != 2 {
+				t.Errorf("column 0 is %+v, want the meta statement's SUM(x)", c)
+			}
+			if got.cols[1].Name != "v" {
+				t.Errorf("column 1 is %q, want the inner side's v", got.cols[1].Name)
+			}
+			wantClean(t, vc, "meta")
+		})
+	}
+}
+
+// Three tables: a join is the driving side of the next, whose keys are
+// columns of the rows joined so far; a LEFT level's NULL-extended rows
+// carry NULL keys to the next level, where they match nothing.
+func TestLookupJoinChain(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		left1, left2 bool
+		seq         bool
+		want        []vals
+	}{
+		{name: "inner, inner", want: []vals{row(1, "a", "A")}},
+		{name: "left, inner: an extended row's NULL key drops it", left1: true, want: []vals{row(1, "a", "A")}},
+		{name: "left, left", left1: true, left2: true, want: []vals{row(1, "a", "A"), row(2, "b", NULL), row(3, NULL, NULL)}},
+		{name: "left, left inside a transaction", left1: true, left2: true, seq: true, want: []vals{row(1, "a", "A"), row(2, "b", NULL), row(3, NULL, NULL)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vc := newCursor(t)
+			vc.seq = tc.seq
+			// t1 (id, k1) → t2 (k1, v, k2) → t3 (k2, w)
+			t2 := &fakeInner{cols: cols("k1", tLong, "v", "k2", tLong), table: []vals{row(10, "a", 100), row(20, "b", 200)}}
+			t3 := &fakeInner{cols: cols("k2", tLong, "w"), table: []vals{row(100, "A")}}
+			vc.onPrefix = func(sql string) *resp {
+				if strings.Contains(sql, "inner2") {
+					return t3.serve(strings.ReplaceAll(sql, "inner2", "inner0"))
+				}
+				return t2.serve(sql)
+			}
+			vc.on("outer", rs(cols("id", tLong, "k1", tLong), row(1, 10), row(2, 20), row(3, 30)))
+			first := &LookupJoin{Outer: &Route{Cluster: "o", SQL: "outer", Replica: true},
+				Inner: []*Route{{Cluster: "s", SQL: "inner0 IN (@K@)", Replica: true}}, Marker: "@K@",
+				OuterKeys: []int{1}, InnerKeys: []int{0}, Left: tc.left1,
+				// id, k1, then t2's k1, v, k2
+				Fields: []JoinField{{Index: 0}, {Index: 1}, {Inner: true, Index: 0}, {Inner: true, Index: 1}, {Inner: true, Index: 2}}}
+			second := &LookupJoin{Outer: first,
+				Inner: []*Route{{Cluster: "s", SQL: "inner2 IN (@K@)", Replica: true}}, Marker: "@K@",
+				OuterKeys: []int{4}, InnerKeys: []int{0}, Left: tc.left2,
+				Fields: []JoinField{{Index: 0}, {Index: 3}, {Inner: true, Index: 1}}}
+			w := &recWriter{}
+			got := wantComplete(t, vc, w, second.Execute(vc, w))
+			if sortedStrRows(got.rows) != sortedStrRows(strRows(tc.want...)) {
+				t.Errorf("rows:\n got  %s\n want %s", sortedStrRows(got.rows), sortedStrRows(strRows(tc.want...)))
+			}
+			if tc.seq && vc.peak != 1 {
+				t.Errorf("inside a transaction %d connections were open at once, want 1", vc.peak)
+			}
+			if vc.mem.Used() != 0 {
+				t.Errorf("%d bytes still reserved", vc.mem.Used())
+			}
+		})
+	}
+}
