@@ -311,10 +311,10 @@ func TestLookupJoinMetaAndEmptyRow(t *testing.T) {
 // carry NULL keys to the next level, where they match nothing.
 func TestLookupJoinChain(t *testing.T) {
 	for _, tc := range []struct {
-		name        string
+		name         string
 		left1, left2 bool
-		seq         bool
-		want        []vals
+		seq          bool
+		want         []vals
 	}{
 		{name: "inner, inner", want: []vals{row(1, "a", "A")}},
 		{name: "left, inner: an extended row's NULL key drops it", left1: true, want: []vals{row(1, "a", "A")}},
