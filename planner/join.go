@@ -170,7 +170,18 @@ type joinKey struct {
 	text         string
 }
 
+// errDefsUnknown: a column cannot be placed without a table's definition.
+var errDefsUnknown = errors.New("definitions unknown")
+
 func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMeta, error) {
+	d, meta, err := pl.joinPlanDefs(st, f)
+	if errors.Is(err, errDefsUnknown) {
+		return nil, nil, nil
+	}
+	return d, meta, err
+}
+
+func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts) (*draft, *JoinMeta, error) {
 	if _, ok := st.Node.(*ast.SelectStmt); !ok || strings.Contains(st.SQL, joinKeysMarker) {
 		return nil, nil, nil
 	}
@@ -285,8 +296,10 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 		found := -1
 		for i, s := range sides {
 			if !s.known {
+				// Not known (a table that does not exist, most likely):
+				// the planner's own answer stands.
 				if resolveErr == nil {
-					resolveErr = notSupported("join in the proxy: column %s must be qualified with its table (the definition of %s is not known)", c.Name.O, s.ref.qualified())
+					resolveErr = errDefsUnknown
 				}
 				return -1
 			}
@@ -524,7 +537,7 @@ func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMet
 					continue
 				}
 				if !s.known {
-					return refuse("%s.* needs the definition of %s, which is not known", s.qual, s.ref.qualified())
+					return nil, nil, nil // as for a column above
 				}
 				for _, c := range s.cols {
 					t := colText(s, c.Name)
