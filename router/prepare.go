@@ -102,8 +102,8 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 	if jm, _ := snap.Planner.JoinMetadata(st, facts); jm != nil {
 		params, columns, err = s.prepareJoin(snap, jm, len(offsets))
 	} else {
-		cluster, physical, err := snap.Planner.MetadataSQL(st, s.state.facts())
-		if err != nil {
+		var cluster, physical string
+		if cluster, physical, err = snap.Planner.MetadataSQL(st, s.state.facts()); err != nil {
 			return nil, err
 		}
 		params, columns, err = s.prepareOn(snap, cluster, physical)
