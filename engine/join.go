@@ -54,6 +54,12 @@ type LookupJoin struct {
 	Left                 bool
 	// Fields are the joined row's columns, each taken from one side.
 	Fields []JoinField
+	// Collations, when not "", is the collation each equality's strings
+	// compare by (the columns', from their definitions): a result's
+	// column definition names the collation of the character set the
+	// values are sent in (latin1_swedish_ci after SET NAMES latin1), not
+	// the column's.
+	Collations []string
 	// BatchKeys is the most distinct lookup values one inner query gets
 	// (0: DefaultJoinBatch); a batch also ends at BatchRows driving rows.
 	BatchKeys, BatchRows int
@@ -506,7 +512,11 @@ func (jr *joinRows) setHeader(innerHeader [][]byte) error {
 	}
 	jr.keyFns = make([]keyFn, len(j.OuterKeys))
 	for i := range j.OuterKeys {
-		kf, err := joinKeyFn(jr.outer.cols[j.OuterKeys[i]], cols[j.InnerKeys[i]])
+		coll := ""
+		if i < len(j.Collations) {
+			coll = j.Collations[i]
+		}
+		kf, err := joinKeyFn(jr.outer.cols[j.OuterKeys[i]], cols[j.InnerKeys[i]], coll)
 		if err != nil {
 			return err
 		}
@@ -646,7 +656,7 @@ const (
 // joinKeyFn decides how the values of two key columns compare, as
 // MariaDB compares a = b: numbers by value (as doubles when either is a
 // float or a string), strings by the collation both columns share.
-func joinKeyFn(o, i wire.Column) (keyFn, error) {
+func joinKeyFn(o, i wire.Column, coll string) (keyFn, error) {
 	ko, ki := kindOf(o.Type), kindOf(i.Type)
 	num := func(k valueKind) bool { return k == kindInt || k == kindDecimal || k == kindFloat }
 	switch {
@@ -671,6 +681,9 @@ func joinKeyFn(o, i wire.Column) (keyFn, error) {
 	in, ics, ok2 := parser.CollationOfID(i.Charset)
 	if !ok1 || !ok2 {
 		return keyFn{}, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a join in the proxy on string columns of collation ids %d and %d is not supported", o.Charset, i.Charset)
+	}
+	if coll != "" {
+		on, in = coll, coll
 	}
 	if on != in {
 		return keyFn{}, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a join in the proxy on string columns of different collations (%s, %s) is not supported", on, in)

@@ -37,6 +37,7 @@ func (f *fakeInner) serve(sql string) *resp {
 			if lit == "NULL" {
 				continue
 			}
+			lit = strings.TrimPrefix(lit, "_latin1 ")
 			if h, ok := strings.CutPrefix(lit, "X'"); ok {
 				b, _ := hex.DecodeString(strings.TrimSuffix(h, "'"))
 				lit = string(b)
@@ -58,6 +59,15 @@ func (f *fakeInner) norm(s string) string {
 		return s
 	}
 	return f.fold(s)
+}
+
+// latin1Fold is ciFold of latin1 text.
+func latin1Fold(s string) string {
+	r := make([]rune, len(s))
+	for i := 0; i < len(s); i++ {
+		r[i] = rune(s[i])
+	}
+	return ciFold(strings.NewReplacer("ï", "i").Replace(string(r)))
 }
 
 // ciFold is utf8mb4_general_ci's equality for the test's strings.
@@ -97,6 +107,7 @@ func TestLookupJoin(t *testing.T) {
 		innerRoute int // inner routes (default 1)
 		router     KeyRouter
 		memory     int64
+		colls      []string
 		// want: rows in any order; sent: inner statements in order.
 		want []vals
 		sent []string
@@ -131,6 +142,12 @@ func TestLookupJoin(t *testing.T) {
 			outer:     []vals{row(1, "ABC"), row(2, "élan"), row(3, "Über "), row(4, "x")},
 			inner:     &fakeInner{cols: append(sCols(45), cols("v")...), table: []vals{row("abc", "p"), row("Elan", "q"), row("uber", "r"), row("y", "s")}, fold: ciFold},
 			want:      []vals{row(1, "p"), row(2, "q"), row(3, "r")}},
+		{name: "latin1 results of utf8mb4_general_ci columns: the columns' collation, not latin1_swedish_ci (where Ü is Y)",
+			outerCols: append(cols("id", tLong), sCols(8)...),
+			outer:     []vals{row(1, "\xdcn\xefcode"), row(2, "y")},
+			inner:     &fakeInner{cols: append(sCols(8), cols("v")...), table: []vals{row("unicode", "p"), row("\xfc", "q")}, fold: latin1Fold},
+			colls:     []string{"utf8mb4_general_ci"},
+			want:      []vals{row(1, "p")}},
 		{name: "binary strings paired by bytes",
 			outerCols: append(cols("id", tLong), sCols(63)...),
 			outer:     []vals{row(1, "ABC"), row(2, "abc")},
@@ -186,7 +203,7 @@ func TestLookupJoin(t *testing.T) {
 				f = fields
 			}
 			j := &LookupJoin{Outer: &Route{Cluster: "o", SQL: "outer", Replica: true}, Inner: in, Marker: "@K@", Router: tt.router,
-				OuterKeys: []int{1}, InnerKeys: []int{0}, Left: tt.left, Fields: f, BatchKeys: tt.batch}
+				OuterKeys: []int{1}, InnerKeys: []int{0}, Left: tt.left, Fields: f, BatchKeys: tt.batch, Collations: tt.colls}
 			w := &recWriter{}
 			err := j.Execute(vc, w)
 			if tt.err != 0 {

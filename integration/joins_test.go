@@ -388,3 +388,67 @@ func TestJoinsPoolOfOne(t *testing.T) {
 		t.Errorf("took %v: clients waited for connections", d)
 	}
 }
+
+// Keys whose text needs quoting (quotes, backslashes, accents) are
+// written into the lookups' IN lists as the session's server reads text:
+// under NO_BACKSLASH_ESCAPES and ANSI_QUOTES, and with latin1 results.
+func TestJoinsKeysInSessionModes(t *testing.T) {
+	e := joinsSetup(t, "")
+	for _, db := range []*sql.DB{e.proxy, e.ref} {
+		for _, q := range []string{
+			`INSERT INTO jtags VALUES ('O''Brien', 'q1'), ('back\\slash', 'b1'), ('Ünïcode', 'u1')`,
+			`INSERT INTO jnotes VALUES (1001, 9001, 'O''BRIEN'), (1002, 9002, 'back\\slash'), (1003, 9003, 'unicode'), (1004, 9004, 'BACK\\SLASH')`,
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	syncReplicas(t)
+	q := "SELECT t.tag, n.id, n.note FROM jtags t JOIN jnotes n ON n.note = t.name ORDER BY n.id"
+	for _, mode := range []string{
+		"SET sql_mode = 'NO_BACKSLASH_ESCAPES'",
+		"SET sql_mode = 'ANSI_QUOTES'",
+		"SET NAMES latin1",
+		"SET NAMES utf8mb4",
+	} {
+		for _, prepared := range []bool{false, true} {
+			ctx := context.Background()
+			pc, err := e.proxy.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := e.ref.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := func(c *sql.Conn) []string {
+				t.Helper()
+				if _, err := c.ExecContext(ctx, mode); err != nil {
+					t.Fatalf("%s: %v", mode, err)
+				}
+				var rows *sql.Rows
+				if prepared {
+					st, err := c.PrepareContext(ctx, q+" LIMIT ?")
+					if err != nil {
+						t.Fatalf("%s: prepare: %v", mode, err)
+					}
+					defer st.Close()
+					rows, err = st.QueryContext(ctx, 100)
+					if err != nil {
+						t.Fatalf("%s: %v", mode, err)
+					}
+				} else if rows, err = c.QueryContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", mode, err)
+				}
+				return rowsText(t, q, rows)
+			}
+			got, want := run(pc), run(rc)
+			pc.Close()
+			rc.Close()
+			if len(want) < 4 || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s (prepared %v): proxy %q, ref %q", mode, prepared, got, want)
+			}
+		}
+	}
+}

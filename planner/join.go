@@ -102,7 +102,7 @@ func joinShape(n *ast.SelectStmt) bool {
 // joinPlan plans a SELECT over tables joined one after another as a join
 // in the proxy. nil, nil: the statement is not such a join.
 func (pl *Planner) joinPlan(st *parser.Statement, f Facts) (*draft, error) {
-	d, _, err := pl.joinPlanMeta(st, f)
+	d, _, err := pl.joinPlanMeta(st, f, false)
 	return d, err
 }
 
@@ -134,7 +134,7 @@ func (pl *Planner) JoinMetadata(st *parser.Statement, f Facts) (*JoinMeta, error
 	if _, err := pl.plan(st, f); err == nil || !isNotSupported(err) {
 		return nil, nil
 	}
-	_, meta, err := pl.joinPlanMeta(st, f)
+	_, meta, err := pl.joinPlanMeta(st, f, true)
 	if err != nil || meta == nil {
 		return nil, nil // the statement's own refusal comes at execution
 	}
@@ -173,15 +173,18 @@ type joinKey struct {
 // errDefsUnknown: a column cannot be placed without a table's definition.
 var errDefsUnknown = errors.New("definitions unknown")
 
-func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts) (*draft, *JoinMeta, error) {
-	d, meta, err := pl.joinPlanDefs(st, f)
+// joinPlanMeta plans the join and describes its result; forMeta: only the
+// description is wanted, at COM_STMT_PREPARE, where LIMIT ? has no value
+// yet (it limits rows, not columns).
+func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts, forMeta bool) (*draft, *JoinMeta, error) {
+	d, meta, err := pl.joinPlanDefs(st, f, forMeta)
 	if errors.Is(err, errDefsUnknown) {
 		return nil, nil, nil
 	}
 	return d, meta, err
 }
 
-func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts) (*draft, *JoinMeta, error) {
+func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*draft, *JoinMeta, error) {
 	if _, ok := st.Node.(*ast.SelectStmt); !ok || strings.Contains(st.SQL, joinKeysMarker) {
 		return nil, nil, nil
 	}
@@ -198,6 +201,9 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts) (*draft, *JoinMet
 	tss, joins, ok := joinTables(n.From.TableRefs)
 	if !ok || len(tss) < 2 {
 		return nil, nil, nil
+	}
+	if forMeta {
+		n.Limit = nil
 	}
 	refuse := func(format string, args ...any) (*draft, *JoinMeta, error) {
 		return nil, nil, notSupported("join in the proxy: "+format, args...)
@@ -677,9 +683,15 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts) (*draft, *JoinMet
 			return nil, nil, err
 		}
 		var outerKeys, innerKeys []int
+		var colls []string
 		for _, k := range keys[t] {
 			outerKeys = append(outerKeys, base[posOf[k.from]]+k.fromIdx)
 			innerKeys = append(innerKeys, k.idx)
+			coll, err := keyCollation(sides[t], k.col, sides[k.from], k.fromCol, k.text)
+			if err != nil {
+				return nil, nil, err
+			}
+			colls = append(colls, coll)
 		}
 		var out []engine.JoinField
 		if pos < len(order)-1 {
@@ -700,7 +712,7 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts) (*draft, *JoinMet
 		}
 		join = &engine.LookupJoin{
 			Outer: src, Inner: routes, Marker: marker, Router: router,
-			OuterKeys: outerKeys, InnerKeys: innerKeys, Lookup: lookups[t], Left: s.left,
+			OuterKeys: outerKeys, InnerKeys: innerKeys, Lookup: lookups[t], Left: s.left, Collations: colls,
 			Fields: out, Mode: f.Text, On: strings.Join(onText[t], " AND "),
 		}
 		src = join
@@ -1030,4 +1042,25 @@ func (pl *Planner) metaRoute(p *parser.Parser, s *joinSide, items []string, read
 		return nil, err
 	}
 	return &engine.Route{Cluster: steps[0].Cluster, Tables: steps[0].Tables, SQL: steps[0].SQL, Replica: read, Logical: logical}, nil
+}
+
+// keyCollation is the collation an equality of two string columns
+// compares by, from the tables' definitions ("" when a definition is not
+// known, or a column holds no text: the engine reads the result's column
+// definitions). Columns of two collations are refused: MariaDB either
+// refuses the comparison (1267) or converts one side, which the proxy
+// does not follow.
+func keyCollation(a *joinSide, ac string, b *joinSide, bc, text string) (string, error) {
+	ia, ib := tabledef.Index(a.cols, ac), tabledef.Index(b.cols, bc)
+	if !a.known || !b.known || ia < 0 || ib < 0 {
+		return "", nil
+	}
+	ca, cb := strings.ToLower(a.cols[ia].Collation), strings.ToLower(b.cols[ib].Collation)
+	switch {
+	case ca == "" || cb == "":
+		return "", nil
+	case ca != cb:
+		return "", notSupported("join in the proxy: the join condition %s compares columns of different collations (%s, %s)", text, ca, cb)
+	}
+	return ca, nil
 }

@@ -123,3 +123,7 @@ SELECT * FROM comments c JOIN tags t ON c.product_id = t.name
 INSERT INTO comments (id, product_id) VALUES (1, 42), (2)
 -- error
 INSERT INTO comments VALUES (), (1, 42, 'a')
+-- joined in the proxy (not co-located: the tables are keyed by different columns); string keys of two collations are refused
+SELECT t.n, u.n FROM tags t JOIN tags_latin1 u ON t.n = u.n
+-- error
+SELECT t.n FROM tags t JOIN tags_bin u ON t.name = u.name
