@@ -7,11 +7,18 @@ type Filter struct {
 	Hidden int
 	// Text is the condition as written, for EXPLAIN.
 	Text string
+	// Joined: a WHERE checked on rows joined in the proxy (not a HAVING).
+	Joined bool
 }
 
-func (f *Filter) Inputs() []Primitive                     { return []Primitive{f.Input} }
-func (f *Filter) Describe() string                        { return "Filter " + f.Text }
-func (f *Filter) mergeSummary() string                    { return "having " + f.Text }
+func (f *Filter) Inputs() []Primitive { return []Primitive{f.Input} }
+func (f *Filter) Describe() string    { return "Filter " + f.Text }
+func (f *Filter) mergeSummary() string {
+	if f.Joined {
+		return "where " + f.Text + " on the joined rows"
+	}
+	return "having " + f.Text
+}
 func (f *Filter) Execute(vc Cursor, w ResultWriter) error { return writeRows(vc, w, f) }
 
 func (f *Filter) Open(vc Cursor) (Rows, error) {

@@ -207,6 +207,16 @@ func TestJoinsDifferential(t *testing.T) {
 		"SELECT n.id, i.id, u.id FROM jnotes n JOIN jitems i ON i.user_id = n.user_id LEFT JOIN jusers u ON u.user_id = i.user_id AND u.level = i.qty ORDER BY n.id, i.id, u.id LIMIT 40",
 		"SELECT u.region, COUNT(*), SUM(i.price) FROM jitems i, jusers u, jnotes n WHERE i.user_id = u.user_id AND n.user_id = i.user_id AND n.id < 30 GROUP BY u.region ORDER BY u.region",
 		"SELECT t.tag, u.region, COUNT(*), MAX(i.id) FROM jtags t JOIN jitems i ON i.name = t.name JOIN jusers u ON u.user_id = i.user_id GROUP BY t.tag, u.region ORDER BY 1, 2",
+		// Conditions no one table checks, on the joined rows.
+		"SELECT i.id FROM jitems i LEFT JOIN jusers u ON u.user_id = i.user_id WHERE u.id IS NULL",
+		"SELECT i.id, u.id FROM jitems i JOIN jusers u ON i.user_id = u.user_id WHERE i.qty < u.level OR i.price IS NULL",
+		"SELECT i.id, u.id FROM jitems i LEFT JOIN jusers u ON i.user_id = u.user_id WHERE u.level = i.qty",
+		// A WHERE that rejects the NULL-extended rows makes the outer join
+		// an inner one (NOT NULL kept, as MariaDB's simplification).
+		"SELECT i.id, u.id, u.region FROM jitems i LEFT JOIN jusers u ON i.user_id = u.user_id WHERE u.region = 'north'",
+		"SELECT u.id, i.id FROM jitems i RIGHT JOIN jusers u ON i.user_id = u.user_id WHERE i.qty IS NOT NULL AND u.level < 3",
+		"SELECT u.region, COUNT(*), SUM(i.price) FROM jitems i JOIN jusers u ON i.user_id = u.user_id WHERE i.qty + u.level > 10 GROUP BY u.region ORDER BY 1",
+		"SELECT n.id, i.id, u.id FROM jnotes n JOIN jitems i ON i.user_id = n.user_id LEFT JOIN jusers u ON u.user_id = i.user_id WHERE u.id IS NULL OR u.level > i.qty ORDER BY n.id, i.id, u.id",
 	}
 	for _, q := range queries {
 		start := time.Now()
@@ -272,8 +282,8 @@ func TestJoinsDifferential(t *testing.T) {
 	// Refusals name what cannot be joined in the proxy.
 	for _, c := range []struct{ q, msg string }{
 		{"SELECT i.qty + u.level FROM jitems i JOIN jusers u ON i.user_id = u.user_id", "reads several tables"},
-		{"SELECT i.id FROM jitems i JOIN jusers u ON i.user_id < u.user_id", "not an equality"},
-		{"SELECT i.id FROM jitems i LEFT JOIN jusers u ON i.user_id = u.user_id WHERE u.region = 'north'", "NULL-extended"},
+		{"SELECT i.id FROM jitems i JOIN jusers u ON i.user_id < u.user_id", "joined on no equality"},
+		{"SELECT i.id FROM jitems i LEFT JOIN jusers u ON i.user_id = u.user_id WHERE u.region = 'north' OR u.id IS NULL", "compares only numbers"},
 	} {
 		_, err := e.proxy.Exec(c.q)
 		if err == nil {

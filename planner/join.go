@@ -159,6 +159,7 @@ type joinEq struct {
 	ca, cb *ast.ColumnName
 	text   string
 	on     int
+	node   ast.ExprNode
 }
 
 // joinKey is one equality as the lookup of table t uses it: t's column
@@ -359,9 +360,43 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 			return joinEq{}, false
 		}
 		t, _ := text(e)
-		return joinEq{a: sl, b: sr, ca: l.Name, cb: r.Name, text: t, on: -1}, true
+		return joinEq{a: sl, b: sr, ca: l.Name, cb: r.Name, text: t, on: -1, node: e}, true
+	}
+	// An outer join whose joined table a WHERE condition cannot let
+	// through NULL (a comparison of one of its columns, col IS NOT NULL)
+	// is an inner join, as MariaDB simplifies it: its columns keep NOT
+	// NULL, and its conditions go to its statement.
+	for _, c := range conjuncts(n.Where) {
+		if c == nil {
+			continue
+		}
+		t := nullRejected(c, sideOf)
+		if resolveErr != nil {
+			return nil, nil, resolveErr
+		}
+		if t < 0 || !sides[t].left {
+			continue
+		}
+		sides[t].left = false
+		for k := range leftOf {
+			if leftOf[k] == t {
+				leftOf[k] = -1
+			}
+		}
+	}
+	anyLeft = false
+	for _, sd := range sides {
+		anyLeft = anyLeft || sd.left
+	}
+	if !anyLeft {
+		fromOrder = fromOrderIdx(len(sides))
 	}
 	var eqs []joinEq
+	// residual are conditions of the WHERE (or an inner join's ON) that
+	// no table's statement can check and that are no join key: the proxy
+	// evaluates them on the joined rows (a WHERE applies after all joins;
+	// an inner join's ON is one more WHERE).
+	var residual []ast.ExprNode
 	// place files one AND-ed condition: of a LEFT JOIN's ON (outer: the
 	// joined table), or of the WHERE or an inner join's ON (outer -1).
 	place := func(c ast.ExprNode, outer int) error {
@@ -392,13 +427,16 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 		case 1:
 			i := only(m)
 			if sides[i].left {
-				return notSupported("join in the proxy: the condition %s reads the joined table of an outer join outside its ON (it sees the NULL-extended rows)", t)
+				// It sees the NULL-extended rows: checked on them.
+				residual = append(residual, c)
+				return nil
 			}
 			sides[i].conds = append(sides[i].conds, c)
 		default:
 			eq, ok := keyOf(c)
 			if !ok {
-				return notSupported("join in the proxy: the condition %s reads several tables but is not an equality of a column of each", t)
+				residual = append(residual, c)
+				return nil
 			}
 			eqs = append(eqs, eq)
 		}
@@ -479,7 +517,10 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 			later, earlier, lc, ec = eq.b, eq.a, eq.cb, eq.ca
 		}
 		if sides[later].left && eq.on != later {
-			return refuse("the condition %s reads the joined table of an outer join outside its ON (it sees the NULL-extended rows)", eq.text)
+			// A WHERE equality with an outer join's joined table: checked
+			// on the joined rows, NULL-extended ones included.
+			residual = append(residual, eq.node)
+			continue
 		}
 		if eq.on >= 0 && eq.on != later {
 			return refuse("the ON condition %s of an outer join compares its table with one joined after it", eq.text)
@@ -634,6 +675,48 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 		sortKeys = append(sortKeys, engine.MemorySortKey{Key: &engine.SortKey{Value: k, Weight: k + 1}, Desc: item.Desc, Text: st})
 	}
 	hidden := len(fields) - visible
+	// The residual conditions read their columns from the joined row, as
+	// helper columns after all others (dropped once checked).
+	var filter *engine.Filter
+	filterCols := 0
+	if len(residual) > 0 {
+		cond := andAll(residual)
+		shell := &MergeSpec{groupKey: map[string]int{}}
+		var colErr error
+		cond.Accept(&visitFn{fn: func(x ast.Node) bool {
+			c, ok := x.(*ast.ColumnNameExpr)
+			if !ok || colErr != nil {
+				return colErr == nil
+			}
+			key := restoreText(c)
+			if _, seen := shell.groupKey[key]; seen {
+				return true
+			}
+			i := sideOf(c.Name)
+			if i < 0 {
+				colErr = resolveErr
+				return false
+			}
+			t, _ := text(c)
+			shell.groupKey[key] = len(shell.Keys)
+			shell.Keys = append(shell.Keys, engine.SortKey{Value: hidden + filterCols})
+			fields = append(fields, joinField{Side: i, Index: sides[i].add(t)})
+			filterCols++
+			return true
+		}})
+		if colErr != nil {
+			return nil, nil, colErr
+		}
+		if err := residualEvaluable(cond, sides, sideOf); err != nil {
+			return nil, nil, err
+		}
+		if err := shell.checkEvaluable(cond); err != nil {
+			t, _ := text(cond)
+			return refuse("the condition %s reads several tables (or an outer join's joined table) and is evaluated on the joined rows, but not by this version: %v", t, err)
+		}
+		t, _ := parser.RestoreIn(cond, parser.TextMode{})
+		filter = &engine.Filter{Expr: shell.compile(cond), Hidden: hidden + filterCols, Text: t, Joined: true}
+	}
 	// Key columns go last in each table's list; the lookup column of a
 	// table is its shard column when one of its keys is.
 	lookups := make([]int, len(sides))
@@ -717,6 +800,12 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 		}
 		src = join
 	}
+	// The joined rows the rest reads: checked by the residual conditions.
+	var joined engine.RowSource = join
+	if filter != nil {
+		filter.Input = join
+		joined = &engine.Trim{Input: filter, Hidden: filterCols}
+	}
 	// What COM_STMT_PREPARE answers: each table prepared on its own.
 	meta := &JoinMeta{}
 	for _, t := range order {
@@ -750,7 +839,7 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 		}
 		// An aggregate without GROUP BY answers one row over no rows.
 		join.EmptyRow = !spec.Group && !spec.Distinct
-		var node engine.RowSource = join
+		var node engine.RowSource = joined
 		if len(spec.Keys) > 0 {
 			keys := make([]engine.MemorySortKey, len(spec.Keys))
 			for i, k := range spec.Keys {
@@ -761,7 +850,7 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 		}
 		return &draft{Read: st.ReadOnly, Root: stackMerge(spec, node, nil)}, meta, nil
 	}
-	var root engine.RowSource = join
+	var root engine.RowSource = joined
 	if len(sortKeys) > 0 {
 		root = &engine.MemorySort{Input: root, Keys: sortKeys, Hidden: hidden}
 	}
@@ -1063,4 +1152,80 @@ func keyCollation(a *joinSide, ac string, b *joinSide, bc, text string) (string,
 		return "", notSupported("join in the proxy: the join condition %s compares columns of different collations (%s, %s)", text, ca, cb)
 	}
 	return ca, nil
+}
+
+// residualEvaluable refuses a condition checked on the joined rows that
+// compares text or dates: the proxy's evaluator compares numbers, and a
+// string's comparison depends on its collation. A column of any type may
+// be tested with IS [NOT] NULL; other columns must be numbers, by the
+// tables' definitions.
+func residualEvaluable(cond ast.ExprNode, sides []*joinSide, sideOf func(*ast.ColumnName) int) error {
+	underIsNull := map[*ast.ColumnNameExpr]bool{}
+	cond.Accept(&visitFn{fn: func(x ast.Node) bool {
+		if n, ok := x.(*ast.IsNullExpr); ok {
+			if c, ok := n.Expr.(*ast.ColumnNameExpr); ok {
+				underIsNull[c] = true
+			}
+		}
+		return true
+	}})
+	var bad *ast.ColumnNameExpr
+	cond.Accept(&visitFn{fn: func(x ast.Node) bool {
+		c, ok := x.(*ast.ColumnNameExpr)
+		if !ok || underIsNull[c] || bad != nil {
+			return bad == nil
+		}
+		s := sides[sideOf(c.Name)]
+		i := tabledef.Index(s.cols, c.Name.Name.O)
+		if !s.known || i < 0 || !numericType(s.cols[i].DataType) {
+			bad = c
+		}
+		return bad == nil
+	}})
+	if bad != nil {
+		t, _ := parser.RestoreIn(bad, parser.TextMode{})
+		c, _ := parser.RestoreIn(cond, parser.TextMode{})
+		return notSupported("join in the proxy: the condition %s is evaluated on the joined rows, where the proxy compares only numbers and tests columns for NULL; %s is not known to be a number", c, t)
+	}
+	return nil
+}
+
+func numericType(dataType string) bool {
+	switch strings.ToLower(dataType) {
+	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric", "float", "double", "real":
+		return true
+	}
+	return false
+}
+
+// nullRejected is the table whose NULL-extended rows the condition c
+// never lets through (-1: none known): a comparison with one of its
+// columns, or its column IS NOT NULL.
+func nullRejected(c ast.ExprNode, sideOf func(*ast.ColumnName) int) int {
+	col := func(e ast.ExprNode) int {
+		if p, ok := e.(*ast.ParenthesesExpr); ok {
+			e = p.Expr
+		}
+		if c, ok := e.(*ast.ColumnNameExpr); ok {
+			return sideOf(c.Name)
+		}
+		return -1
+	}
+	switch x := c.(type) {
+	case *ast.ParenthesesExpr:
+		return nullRejected(x.Expr, sideOf)
+	case *ast.IsNullExpr:
+		if x.Not {
+			return col(x.Expr)
+		}
+	case *ast.BinaryOperationExpr:
+		switch x.Op {
+		case opcode.EQ, opcode.NE, opcode.LT, opcode.LE, opcode.GT, opcode.GE:
+			if t := col(x.L); t >= 0 {
+				return t
+			}
+			return col(x.R)
+		}
+	}
+	return -1
 }

@@ -38,5 +38,10 @@ SELECT r.id, COUNT(*) FROM comments c, reviews r, orders o WHERE c.product_id = 
 SELECT c.id FROM comments c JOIN reviews r ON c.product_id = r.product_id JOIN orders o ON o.id > c.id
 -- error
 SELECT c.id FROM comments c JOIN orders o ON o.id = c.id RIGHT JOIN reviews r ON c.product_id = r.product_id
--- error
+-- conditions no table can check alone are checked on the joined rows (numbers, IS NULL)
 SELECT c.id FROM comments c LEFT JOIN orders o ON o.id = c.id WHERE o.id IS NULL
+SELECT c.id, r.id FROM comments c JOIN reviews r ON c.product_id = r.product_id WHERE c.id < r.id + 10 OR r.id IS NULL
+-- error
+SELECT c.id FROM comments c JOIN reviews r ON c.product_id = r.product_id WHERE c.body < r.id
+-- a WHERE that rejects NULL-extended rows makes the outer join inner (its condition goes to the table's statement)
+SELECT c.id, o.id FROM comments c LEFT JOIN orders o ON o.id = c.id WHERE o.id > 5

@@ -135,9 +135,9 @@ SELECT SQL_CALC_FOUND_ROWS id FROM comments WHERE product_id = 42 UNION ALL SELE
 -- Co-located tables are paired on the key only by an equality every pair
 -- of their rows satisfies: not under OR or NOT, in a subquery, or in the
 -- ON of an outer join between other tables.
--- error
+-- (joined in the proxy, the condition checked on the joined rows)
 SELECT c.id, l.id FROM comments c JOIN comment_likes l ON c.id = l.id WHERE c.product_id = l.product_id OR c.id = 1
--- error
+-- (joined in the proxy, the condition checked on the joined rows)
 SELECT c.id, l.id FROM comments c JOIN comment_likes l ON c.id = l.id WHERE NOT (c.product_id = l.product_id)
 -- error
 SELECT c.id, l.id FROM comments c LEFT JOIN comment_likes l ON c.id = l.id LEFT JOIN regions r ON r.id = c.id AND c.product_id = l.product_id
