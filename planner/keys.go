@@ -194,8 +194,11 @@ func (pl *Planner) DefsNeeded(st *parser.Statement, f Facts) []DefNeed {
 	// A SELECT over tables no server holds together may be joined in the
 	// proxy (join.go), which resolves unqualified columns and * by the
 	// definitions of every table, not only the sharded ones.
-	_, isSelect := st.Node.(*ast.SelectStmt)
-	joined := isSelect && len(refs) >= 2 && pl.spansClusters(refs)
+	// Only a plain join of tables (no subqueries) is one the proxy joins:
+	// other statements over several clusters read no more definitions
+	// (each read borrows a pooled connection).
+	sel, isSelect := st.Node.(*ast.SelectStmt)
+	joined := isSelect && joinShape(sel) && !hasSubquery(sel) && len(refs) >= 2 && pl.spansClusters(refs)
 	for _, r := range refs {
 		if r.sharded == nil {
 			if joined && r.name != "" {
