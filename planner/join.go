@@ -321,7 +321,9 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 			}
 		}
 		if found < 0 && resolveErr == nil {
-			resolveErr = wire.Errorf(mysql.ER_BAD_FIELD_ERROR, "Unknown column '%s' in 'field list'", c.Name.O)
+			// No definition has it: stale definitions, or a select alias;
+			// the planner's own answer stands.
+			resolveErr = errDefsUnknown
 		}
 		return found
 	}
