@@ -126,7 +126,8 @@ type MetaColumn struct {
 }
 
 // JoinMetadata is the prepared metadata of a statement the proxy joins
-// itself; nil when the statement is not one (MetadataSQL then serves).
+// itself; nil when the statement is not one (MetadataSQL then serves), or
+// the join's refusal.
 func (pl *Planner) JoinMetadata(st *parser.Statement, f Facts) (*JoinMeta, error) {
 	if n, ok := st.Node.(*ast.SelectStmt); !ok || !joinShape(n) {
 		return nil, nil
@@ -134,11 +135,9 @@ func (pl *Planner) JoinMetadata(st *parser.Statement, f Facts) (*JoinMeta, error
 	if _, err := pl.plan(st, f); err == nil || !isNotSupported(err) {
 		return nil, nil
 	}
+	// The join's refusal, as executing the statement would give it.
 	_, meta, err := pl.joinPlanMeta(st, f, true)
-	if err != nil || meta == nil {
-		return nil, nil // the statement's own refusal comes at execution
-	}
-	return meta, nil
+	return meta, err
 }
 
 // metaPart makes a logical statement one server can prepare.

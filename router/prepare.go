@@ -99,9 +99,13 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 	var params, columns [][]byte
 	facts := s.state.facts()
 	facts.Defs = snap.Defs
-	if jm, _ := snap.Planner.JoinMetadata(st, facts); jm != nil {
+	jm, err := snap.Planner.JoinMetadata(st, facts)
+	switch {
+	case err != nil:
+		return nil, err
+	case jm != nil:
 		params, columns, err = s.prepareJoin(snap, jm, len(offsets))
-	} else {
+	default:
 		var cluster, physical string
 		if cluster, physical, err = snap.Planner.MetadataSQL(st, s.state.facts()); err != nil {
 			return nil, err
