@@ -63,11 +63,13 @@ func loadItems(t *testing.T, e *shardEnv) {
 	syncReplicas(t)
 }
 
-// result is a statement's answer in text form.
+// result is a statement's answer in text form: each row its values quoted
+// ('…', NULL unquoted), as one string and cell by cell.
 type result struct {
-	cols []string
-	rows []string
-	err  error
+	cols  []string
+	rows  []string
+	cells [][]string
+	err   error
 }
 
 func query(db *sql.DB, q string) result {
@@ -75,6 +77,11 @@ func query(db *sql.DB, q string) result {
 	if err != nil {
 		return result{err: err}
 	}
+	return resultOf(rows)
+}
+
+// resultOf reads (and closes) rows.
+func resultOf(rows *sql.Rows) result {
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
@@ -99,6 +106,7 @@ func query(db *sql.DB, q string) result {
 			}
 		}
 		r.rows = append(r.rows, strings.Join(parts, ","))
+		r.cells = append(r.cells, parts)
 	}
 	if err := rows.Err(); err != nil {
 		return result{err: err}

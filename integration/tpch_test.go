@@ -228,20 +228,20 @@ func (e *tpchEnv) sides(mode string) (proxy, ref *sql.DB) {
 
 // tpchRun runs q on db in one of tpchModes (for "ansi", db is one of
 // sides' clients and q runs as text).
-func tpchRun(t testing.TB, db *sql.DB, mode, q string) tpchResult {
+func tpchRun(t testing.TB, db *sql.DB, mode, q string) result {
 	t.Helper()
 	switch mode {
 	case "prepared":
 		st, err := db.Prepare(q)
 		if err != nil {
-			return tpchResult{err: err}
+			return result{err: err}
 		}
 		defer st.Close()
 		rows, err := st.Query()
 		if err != nil {
-			return tpchResult{err: err}
+			return result{err: err}
 		}
-		return tpchRows(rows)
+		return resultOf(rows)
 	case "transaction":
 		tx, err := db.BeginTx(context.Background(), nil)
 		if err != nil {
@@ -250,9 +250,9 @@ func tpchRun(t testing.TB, db *sql.DB, mode, q string) tpchResult {
 		defer tx.Rollback()
 		rows, err := tx.Query(q)
 		if err != nil {
-			return tpchResult{err: err}
+			return result{err: err}
 		}
-		r := tpchRows(rows)
+		r := resultOf(rows)
 		if err := tx.Commit(); err != nil && r.err == nil {
 			r.err = err
 		}
@@ -260,52 +260,9 @@ func tpchRun(t testing.TB, db *sql.DB, mode, q string) tpchResult {
 	}
 	rows, err := db.Query(q)
 	if err != nil {
-		return tpchResult{err: err}
+		return result{err: err}
 	}
-	return tpchRows(rows)
-}
-
-// tpchResult is an answer as text: each row its values quoted ('…', NULL
-// bare) and joined by commas, and the same values cell by cell.
-type tpchResult struct {
-	cols  []string
-	rows  []string
-	cells [][]string
-	err   error
-}
-
-// tpchRows reads (and closes) rows.
-func tpchRows(rows *sql.Rows) tpchResult {
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return tpchResult{err: err}
-	}
-	r := tpchResult{cols: cols}
-	for rows.Next() {
-		vals := make([]sql.RawBytes, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return tpchResult{err: err}
-		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			if v == nil {
-				parts[i] = "NULL"
-			} else {
-				parts[i] = "'" + string(v) + "'"
-			}
-		}
-		r.rows = append(r.rows, strings.Join(parts, ","))
-		r.cells = append(r.cells, parts)
-	}
-	if err := rows.Err(); err != nil {
-		return tpchResult{err: err}
-	}
-	return r
+	return resultOf(rows)
 }
 
 // tpchTotalOrder reports whether ref's answer has its order fixed by the
@@ -314,7 +271,7 @@ func tpchRows(rows *sql.Rows) tpchResult {
 // just past a LIMIT could still let two right answers differ; with these
 // decimal sums none occurs at the scales tried, and a test failing on one
 // would show both answers.)
-func tpchTotalOrder(q tpch.Query, r tpchResult) bool {
+func tpchTotalOrder(q tpch.Query, r result) bool {
 	if q.SortCols == nil {
 		return false
 	}
@@ -335,7 +292,7 @@ func tpchTotalOrder(q tpch.Query, r tpchResult) bool {
 
 // tpchCompare compares the proxy's answer with ref's: column names, row
 // count, every value's text, and the order where the query fixes it.
-func tpchCompare(q tpch.Query, got, want tpchResult) string {
+func tpchCompare(q tpch.Query, got, want result) string {
 	if strings.Join(got.cols, "|") != strings.Join(want.cols, "|") {
 		return fmt.Sprintf("columns: proxy %q, ref %q", got.cols, want.cols)
 	}

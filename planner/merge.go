@@ -137,25 +137,7 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 	weight := func(expr ast.ExprNode) int {
 		return hidden(&ast.FuncCallExpr{FnName: ast.NewCIStr("WEIGHT_STRING"), Args: []ast.ExprNode{expr}})
 	}
-	// resolve turns ORDER BY / GROUP BY items that name a select field by
-	// position or alias into that field's expression.
-	resolve := func(e ast.ExprNode) (ast.ExprNode, int) {
-		switch x := e.(type) {
-		case *ast.PositionExpr:
-			if x.N >= 1 && x.N <= len(m.fields) && m.fields[x.N-1].WildCard == nil {
-				return m.fields[x.N-1].Expr, x.N - 1
-			}
-		case *ast.ColumnNameExpr:
-			if x.Name.Table.L == "" {
-				for i, f := range m.fields {
-					if f.AsName.L != "" && f.AsName.L == x.Name.Name.L {
-						return f.Expr, i
-					}
-				}
-			}
-		}
-		return e, -1
-	}
+	resolve := m.fieldOf
 	// distinctArg is the one argument of the statement's DISTINCT
 	// aggregates (GROUP BY only), distinctAt its value and weight helpers.
 	var distinctArg ast.ExprNode
@@ -557,6 +539,27 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 		}
 	}
 	return m, nil
+}
+
+// fieldOf turns an ORDER BY / GROUP BY / PARTITION BY item that names a
+// select field by position or alias into that field's expression and
+// index (-1, and e itself, for anything else).
+func (m *MergeSpec) fieldOf(e ast.ExprNode) (ast.ExprNode, int) {
+	switch x := e.(type) {
+	case *ast.PositionExpr:
+		if x.N >= 1 && x.N <= len(m.fields) && m.fields[x.N-1].WildCard == nil {
+			return m.fields[x.N-1].Expr, x.N - 1
+		}
+	case *ast.ColumnNameExpr:
+		if x.Name.Table.L == "" {
+			for i, f := range m.fields {
+				if f.AsName.L != "" && f.AsName.L == x.Name.Name.L {
+					return f.Expr, i
+				}
+			}
+		}
+	}
+	return e, -1
 }
 
 // andAll joins conditions with AND, each in parentheses.

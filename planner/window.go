@@ -194,25 +194,7 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, column
 		wf.Unordered = true
 	}
 
-	// byField reads a name or position of a select field as that field's
-	// expression.
-	byField := func(e ast.ExprNode) (ast.ExprNode, int) {
-		switch x := e.(type) {
-		case *ast.PositionExpr:
-			if x.N >= 1 && x.N <= len(m.fields) && m.fields[x.N-1].WildCard == nil {
-				return m.fields[x.N-1].Expr, x.N - 1
-			}
-		case *ast.ColumnNameExpr:
-			if x.Name.Table.L == "" {
-				for i, f := range m.fields {
-					if f.AsName.L != "" && f.AsName.L == x.Name.Name.L {
-						return f.Expr, i
-					}
-				}
-			}
-		}
-		return e, -1
-	}
+	byField := m.fieldOf
 	// The shards sort by the helper columns' aliases: in a statement's
 	// ORDER BY a name is first a select alias, which the window's column
 	// of the same name would not be.
