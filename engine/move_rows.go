@@ -207,33 +207,10 @@ func (m *MoveRows) run(vc Cursor) (wire.OK, error) {
 // logical table's definition).
 // keyInPK: a shard column is part of it. No primary key: nil.
 func (m *MoveRows) primaryKey(vc Cursor, t MoveTable) (pk []string, keyInPK bool, err error) {
-	res, err := m.query(vc, t, "SHOW KEYS FROM "+parser.QuoteIdent(m.Schema)+"."+parser.QuoteIdent(t.Table)+" WHERE Key_name = 'PRIMARY'")
+	parts, err := m.keyColumns(vc, t, m.Schema, "PRIMARY")
 	if err != nil {
 		return nil, false, err
 	}
-	defer vc.Memory().Shrink(res.size)
-	nameAt, seqAt := -1, -1
-	for i, c := range res.Columns {
-		switch c.Name {
-		case "Column_name":
-			nameAt = i
-		case "Seq_in_index":
-			seqAt = i
-		}
-	}
-	type part struct {
-		seq  int
-		name string
-	}
-	var parts []part
-	for _, r := range res.Rows {
-		if nameAt < 0 || seqAt < 0 || r[nameAt] == nil || r[seqAt] == nil {
-			continue
-		}
-		seq, _ := strconv.Atoi(*r[seqAt])
-		parts = append(parts, part{seq, *r[nameAt]})
-	}
-	sort.Slice(parts, func(i, j int) bool { return parts[i].seq < parts[j].seq })
 	out := make([]string, len(parts))
 	for i, p := range parts {
 		out[i] = p.name
@@ -242,6 +219,59 @@ func (m *MoveRows) primaryKey(vc Cursor, t MoveTable) (pk []string, keyInPK bool
 		}
 	}
 	return out, keyInPK, nil
+}
+
+// keyColumn is one column of an index, as SHOW KEYS lists it.
+type keyColumn struct {
+	name string
+	// prefix is the length of the indexed prefix (note(3)), 0 for the
+	// whole column.
+	prefix int
+}
+
+// keyColumns reads the columns of index key of schema's table t, in the
+// index's order (SHOW KEYS, on t's cluster, in the statement's memory).
+func (m *MoveRows) keyColumns(vc Cursor, t MoveTable, schema, key string) ([]keyColumn, error) {
+	res, err := m.query(vc, t, "SHOW KEYS FROM "+parser.QuoteIdent(schema)+"."+parser.QuoteIdent(t.Table)+" WHERE Key_name = "+parser.QuoteString(key))
+	if err != nil {
+		return nil, err
+	}
+	defer vc.Memory().Shrink(res.size)
+	nameAt, seqAt, subAt := -1, -1, -1
+	for i, c := range res.Columns {
+		switch c.Name {
+		case "Column_name":
+			nameAt = i
+		case "Seq_in_index":
+			seqAt = i
+		case "Sub_part":
+			subAt = i
+		}
+	}
+	type part struct {
+		seq int
+		col keyColumn
+	}
+	var parts []part
+	for _, r := range res.Rows {
+		if nameAt < 0 || seqAt < 0 || r[nameAt] == nil || r[seqAt] == nil {
+			continue
+		}
+		p := part{col: keyColumn{name: *r[nameAt]}}
+		p.seq, _ = strconv.Atoi(*r[seqAt])
+		if subAt >= 0 && r[subAt] != nil {
+			if n, err := strconv.Atoi(*r[subAt]); err == nil && n > 0 {
+				p.col.prefix = n
+			}
+		}
+		parts = append(parts, p)
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i].seq < parts[j].seq })
+	out := make([]keyColumn, len(parts))
+	for i, p := range parts {
+		out[i] = p.col
+	}
+	return out, nil
 }
 
 // generatedColumns lists the table's generated columns (lower case),

@@ -148,32 +148,17 @@ func (u *UpsertMove) match(vc Cursor, target shard.Target, r UpsertRow, key stri
 	drop = func() error { return nil }
 	mt := MoveTable{Cluster: target.Cluster, Table: target.Table}
 	here := parser.QuoteIdent(u.Schema) + "." + parser.QuoteIdent(target.Table)
-	res, err := (&MoveRows{}).query(vc, mt, "SHOW KEYS FROM "+here+" WHERE Key_name = "+parser.QuoteString(key))
+	cols, err := (&MoveRows{}).keyColumns(vc, mt, u.Schema, key)
 	if err != nil {
 		return "", drop, err
 	}
-	defer vc.Memory().Shrink(res.size)
-	nameAt, subAt := -1, -1
-	for i, c := range res.Columns {
-		switch c.Name {
-		case "Column_name":
-			nameAt = i
-		case "Sub_part":
-			subAt = i
-		}
-	}
 	var keyed []string
-	for _, row := range res.Rows {
-		if nameAt < 0 || row[nameAt] == nil {
-			continue
-		}
-		col := parser.QuoteIdent(*row[nameAt])
+	for _, c := range cols {
+		col := parser.QuoteIdent(c.name)
 		// A key on a prefix of the column (note(3)) compares that prefix
 		// (characters, bytes for a binary column: as LEFT counts).
-		if subAt >= 0 && row[subAt] != nil {
-			if n, err := strconv.Atoi(*row[subAt]); err == nil && n > 0 {
-				col = "LEFT(" + col + ", " + strconv.Itoa(n) + ")"
-			}
+		if c.prefix > 0 {
+			col = "LEFT(" + col + ", " + strconv.Itoa(c.prefix) + ")"
 		}
 		keyed = append(keyed, col)
 	}
