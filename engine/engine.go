@@ -82,8 +82,10 @@ type Cursor interface {
 	// they run all or nothing (in the session's transaction, or in one of
 	// the write's own), and finish is called once with how the steps went
 	// (nil: every step succeeded); it returns what the client hears (nil:
-	// the write stands).
-	Atomic() (finish func(err error) error, err error)
+	// the write stands). clusters are those the steps will run on when the
+	// plan knows them before the first step (nil when rows decide), so
+	// every branch is set up for a write that spans them from its start.
+	Atomic(clusters []string) (finish func(err error) error, err error)
 	// Warn adds a warning the proxy itself raises (level "Warning" or
 	// "Note", a MariaDB code and message) to the statement's diagnostics,
 	// beside the shards' own: SHOW WARNINGS and @@warning_count show it.

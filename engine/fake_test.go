@@ -358,7 +358,7 @@ func (vc *fakeCursor) Succeeded(ok wire.OK) {
 	vc.events = append(vc.events, "succeeded")
 }
 
-func (vc *fakeCursor) Atomic() (func(error) error, error) {
+func (vc *fakeCursor) Atomic(clusters []string) (func(error) error, error) {
 	if vc.atomic == nil {
 		return nil, nil
 	}

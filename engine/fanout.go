@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -171,6 +172,17 @@ func (e *OutcomeError) List(state StepState, max int) []string {
 	return out
 }
 
+// clusters are the clusters f's routes run on, each once, in route order.
+func (f *Fanout) clusters() []string {
+	var out []string
+	for _, r := range f.Routes {
+		if !slices.Contains(out, r.Cluster) {
+			out = append(out, r.Cluster)
+		}
+	}
+	return out
+}
+
 func (f *Fanout) Execute(vc Cursor, w ResultWriter) error {
 	if f.Batched && !f.AllSucceed && len(f.Routes) > 1 {
 		return f.executeBatched(vc, w)
@@ -178,7 +190,7 @@ func (f *Fanout) Execute(vc Cursor, w ResultWriter) error {
 	var finish func(error) error
 	if len(f.Routes) > 1 {
 		var err error
-		if finish, err = vc.Atomic(); err != nil {
+		if finish, err = vc.Atomic(f.clusters()); err != nil {
 			return err
 		}
 	}

@@ -41,7 +41,7 @@ type clusterBatch struct {
 // Execute, and in a schema with transactions: xa the whole write is
 // still undone when any step fails.
 func (f *Fanout) executeBatched(vc Cursor, w ResultWriter) error {
-	finish, err := vc.Atomic()
+	finish, err := vc.Atomic(f.clusters())
 	if err != nil {
 		return err
 	}

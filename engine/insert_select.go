@@ -110,7 +110,7 @@ func needsTransaction(what string) error {
 
 func (is *InsertSelect) Execute(vc Cursor, w ResultWriter) error {
 	inTxn := vc.Sequential()
-	finish, err := vc.Atomic()
+	finish, err := vc.Atomic(nil)
 	if err != nil {
 		return err
 	}

@@ -100,7 +100,7 @@ func (m *MoveRows) Execute(vc Cursor, w ResultWriter) error {
 // session's transaction or one of its own (Cursor.Atomic; what names the
 // write in the refusal when there can be none), and answers its OK.
 func runAtomic(vc Cursor, w ResultWriter, what string, run func() (wire.OK, error)) error {
-	finish, err := vc.Atomic()
+	finish, err := vc.Atomic(nil)
 	if err != nil {
 		return err
 	}

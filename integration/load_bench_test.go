@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,14 +105,22 @@ func BenchmarkLoadThroughput(b *testing.B) {
 	db := uniqueName("txn_loadbench")
 	_, px, ref := loadSchema(b, db)
 	base := time.Now().UTC().Truncate(time.Hour).Add(-200 * 24 * time.Hour)
+	// cpu is the CPU time every server of the cluster used per row while
+	// one run loaded (replicas and the decision log's cluster included):
+	// on these machines the servers share the cores with the proxy, so it
+	// bounds what a run can reach.
+	cpu := map[*sql.DB][]time.Duration{}
 	run := func(d *sql.DB, table string, firstID, hours int, at time.Time) float64 {
+		before := serversCPU(b)
 		start := time.Now()
 		for id := firstID; id < firstID+rows; id += 100 {
 			if _, err := d.Exec(insertBatch(table, id, 100, hours, at)); err != nil {
 				b.Fatal(err)
 			}
 		}
-		return float64(rows) / time.Since(start).Seconds()
+		rate := float64(rows) / time.Since(start).Seconds()
+		cpu[d] = append(cpu[d], (serversCPU(b)-before)/time.Duration(rows))
+		return rate
 	}
 	// Two baselines: ref, a lone server (binary log, no replicas), and
 	// main's primary, configured like every shard's primary (binary log,
@@ -128,6 +137,10 @@ func BenchmarkLoadThroughput(b *testing.B) {
 			name, proxyRate, directRate, proxyRate/directRate, primaryRate, proxyRate/primaryRate)
 		b.ReportMetric(proxyRate/directRate, name+"-ratio")
 		b.ReportMetric(proxyRate/primaryRate, name+"-ratio-primary")
+		if len(cpu[px]) > 0 && len(cpu[ref]) > 0 {
+			pc, rc := cpu[px][len(cpu[px])-1], cpu[ref][len(cpu[ref])-1]
+			b.Logf("%s: servers' CPU per row: through the proxy %v, one server %v (%.1f×)", name, pc, rc, float64(pc)/float64(max(rc, 1)))
+		}
 	}
 	// New buckets first: 25 hours never written before.
 	newProxy := run(px, "events", 0, 25, base)
@@ -162,6 +175,8 @@ func BenchmarkLoadThroughput(b *testing.B) {
 		mysql.RegisterLocalFile(path)
 		stmt := fmt.Sprintf("LOAD DATA LOCAL INFILE '%s' INTO TABLE %s FIELDS TERMINATED BY ',' %s", path, l.table, l.cols)
 		rate := func(d *sql.DB) float64 {
+			before := serversCPU(b)
+			defer func() { cpu[d] = append(cpu[d], (serversCPU(b)-before)/time.Duration(rows)) }()
 			start := time.Now()
 			res, err := d.Exec(stmt)
 			if err != nil {
@@ -175,4 +190,37 @@ func BenchmarkLoadThroughput(b *testing.B) {
 		report("load-data-"+l.table, rate(px), rate(ref), rate(prim))
 		mysql.DeregisterLocalFile(path)
 	}
+}
+
+// serversCPU is the CPU time (user + system) the test cluster's servers
+// have used so far, read from /proc; 0 when the cluster runs elsewhere.
+func serversCPU(t testing.TB) time.Duration {
+	state := cmp.Or(os.Getenv("SHARDGATE_STATE"), "/tmp/shardgate-cluster")
+	pids, _ := filepath.Glob(filepath.Join(state, "*", "pid"))
+	var ticks int64
+	for _, f := range pids {
+		pid, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", strings.TrimSpace(string(pid)), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command (which may hold spaces), from field 3:
+		// utime and stime are the 14th and 15th of the whole line.
+		rest := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(rest) < 13 {
+			continue
+		}
+		for _, f := range rest[11:13] {
+			n, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			ticks += n
+		}
+	}
+	// USER_HZ is 100 on Linux whatever the kernel's own tick.
+	return time.Duration(ticks) * 10 * time.Millisecond
 }

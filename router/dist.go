@@ -3,6 +3,7 @@ package router
 import (
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,6 +50,10 @@ type distTxn struct {
 	// cluster it may write to, once it has (snapshottxn.go).
 	snapshot bool
 	written  string
+	// spans counts the clusters a multi-step write of this transaction is
+	// known to reach (Cursor.Atomic), so varsFor bounds lock waits on its
+	// first branch too, before the others exist.
+	spans int
 }
 
 func (d *distTxn) has(cluster string) bool {
@@ -58,6 +63,18 @@ func (d *distTxn) has(cluster string) bool {
 		}
 	}
 	return false
+}
+
+// reach counts the clusters with a branch together with those of clusters
+// that have none yet.
+func (d *distTxn) reach(clusters []string) int {
+	n := len(d.branches)
+	for i, c := range clusters {
+		if !d.has(c) && !slices.Contains(clusters[:i], c) {
+			n++
+		}
+	}
+	return n
 }
 
 func (d *distTxn) remove(cluster string) {
@@ -179,6 +196,7 @@ func (s *Session) varsFor(h *held) map[string]string {
 	if !d.has(h.cluster()) {
 		n++
 	}
+	n = max(n, d.spans)
 	bound := int(math.Ceil(s.snapshot().Rules.Transactions.LockWaitTimeout.Seconds()))
 	if n < 2 || bound <= 0 {
 		return s.state.vars
@@ -501,7 +519,7 @@ const statementSavepoint = "shardgate statement"
 // INSERT, fan-out UPDATE/DELETE, global tables) runs all or nothing in a
 // schema with transactions: xa — inside the session's transaction by a
 // savepoint on every branch, otherwise as a transaction of its own.
-func (vc *cursor) Atomic() (func(error) error, error) {
+func (vc *cursor) Atomic(clusters []string) (func(error) error, error) {
 	s := vc.s
 	if !vc.dml {
 		return nil, nil
@@ -510,6 +528,7 @@ func (vc *cursor) Atomic() (func(error) error, error) {
 		s.txn.dist = s.newDist(vc.snap, "", false)
 	}
 	if d := s.txn.dist; d != nil {
+		d.spans = max(d.spans, d.reach(clusters))
 		if err := s.onEveryBranch("SAVEPOINT " + parser.QuoteIdent(statementSavepoint)); err != nil {
 			return nil, err
 		}
@@ -520,6 +539,7 @@ func (vc *cursor) Atomic() (func(error) error, error) {
 		return nil, nil
 	}
 	d := &distTxn{xa: true}
+	d.spans = d.reach(clusters)
 	s.txn.dist = d
 	return func(err error) error {
 		if s.txn.dist != d {

@@ -95,7 +95,7 @@ func (oc *outsideCursor) Retry(c engine.Conn, attempt int) bool { return false }
 // may stream at once.
 func (oc *outsideCursor) Sequential() bool { return false }
 
-func (oc *outsideCursor) Atomic() (func(error) error, error) { return nil, nil }
+func (oc *outsideCursor) Atomic([]string) (func(error) error, error) { return nil, nil }
 
 // outsideVars are the session's variables with autocommit on: a read
 // here must not open a transaction of its own.

@@ -119,6 +119,31 @@ transactions: {lock_wait_timeout: 3s}
 	if got := lockWait(main); got != "3" {
 		t.Fatalf("first branch once the transaction spans two: %q", got)
 	}
+	// A write whose plan names both clusters (Cursor.Atomic) bounds its
+	// first branch before the second exists, and a later write's clusters
+	// count with the branches already there.
+	d := &distTxn{xa: true}
+	if d.spans = d.reach([]string{"s0", "s0"}); d.spans != 1 {
+		t.Fatalf("one cluster named twice reaches %d", d.spans)
+	}
+	s.txn.dist = d
+	if got := lockWait(s0); got != "" {
+		t.Fatalf("a write on one cluster: %q", got)
+	}
+	if d.spans = d.reach([]string{"s0", "main", "s0"}); d.spans != 2 {
+		t.Fatalf("two clusters reach %d", d.spans)
+	}
+	if got := lockWait(s0); got != "3" {
+		t.Fatalf("the first branch of a write the plan spreads over two clusters: %q, want 3", got)
+	}
+	d.branches = []string{"main"}
+	if n := d.reach([]string{"main"}); n != 1 {
+		t.Fatalf("a branch and the same cluster again reach %d", n)
+	}
+	if n := d.reach([]string{"s0", "main"}); n != 2 {
+		t.Fatalf("a branch and one more cluster reach %d", n)
+	}
+	s.txn.dist = &distTxn{xa: true, branches: []string{"main", "s0"}}
 	s.state.vars["innodb_lock_wait_timeout"] = "2"
 	if got := lockWait(main); got != "2" {
 		t.Fatalf("a shorter wait the session set is kept: %q", got)
