@@ -98,10 +98,12 @@ func insertBatch(table string, first, n, hours int, base time.Time) string {
 // tables: a statement reaches about 100), and into events' new buckets
 // (the first statements create them); then LOAD DATA LOCAL of a file of
 // as many rows into items and into events' existing buckets. BENCH_ROWS
-// sets the rows per run (default 30,000); LOAD_TXN_MODE the schema's
-// transactions mode (default xa).
+// sets the rows per run (default 30,000); BENCH_BATCH the rows per INSERT
+// (default 100; mariadb-dump's extended INSERTs hold thousands);
+// LOAD_TXN_MODE the schema's transactions mode (default xa).
 func BenchmarkLoadThroughput(b *testing.B) {
 	rows := int(envInt(b, "BENCH_ROWS", 30000, 1000))
+	batch := int(envInt(b, "BENCH_BATCH", 100, 1))
 	db := uniqueName("txn_loadbench")
 	_, px, ref := loadSchema(b, db)
 	base := time.Now().UTC().Truncate(time.Hour).Add(-200 * 24 * time.Hour)
@@ -113,8 +115,8 @@ func BenchmarkLoadThroughput(b *testing.B) {
 	run := func(d *sql.DB, table string, firstID, hours int, at time.Time) float64 {
 		before := serversCPU(b)
 		start := time.Now()
-		for id := firstID; id < firstID+rows; id += 100 {
-			if _, err := d.Exec(insertBatch(table, id, 100, hours, at)); err != nil {
+		for id := firstID; id < firstID+rows; id += batch {
+			if _, err := d.Exec(insertBatch(table, id, min(batch, firstID+rows-id), hours, at)); err != nil {
 				b.Fatal(err)
 			}
 		}
