@@ -59,6 +59,7 @@ func (b *syncBuffer) String() string {
 // binaryProxy is the shardgate binary running as a child process.
 type binaryProxy struct {
 	addr string
+	file string // the rules file
 	cmd  *exec.Cmd
 	logs *syncBuffer
 	exit chan error // receives the exit status when the process ends
@@ -76,7 +77,7 @@ func startBinaryProxy(t *testing.T, rulesYAML string, nofile int, flags ...strin
 	if err := os.WriteFile(file, []byte(rulesYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &binaryProxy{addr: freePorts(t, 1)[0], logs: &syncBuffer{}, exit: make(chan error, 1)}
+	p := &binaryProxy{addr: freePorts(t, 1)[0], file: file, logs: &syncBuffer{}, exit: make(chan error, 1)}
 	args := append([]string{bin, "--rules", file, "--listen", p.addr}, flags...)
 	if nofile > 0 {
 		// prlimit sets the limit and execs the binary: same pid.
@@ -446,27 +447,47 @@ func TestWriteTimeoutStalledClients(t *testing.T) {
 		stalled, gone.Round(time.Millisecond), writeTimeout, reads.Load())
 }
 
-// Item 11: SIGHUP is logged and ignored; the proxy keeps serving.
-func TestSIGHUPLoggedAndIgnored(t *testing.T) {
+// Item 11 (and operations issue item 1): SIGHUP reloads the rules file;
+// an invalid file is logged and refused, and the proxy keeps serving.
+func TestSIGHUPReloadsRules(t *testing.T) {
 	p := startBinaryProxy(t, baseRules, 0)
 	db := openDSN(t, "app:app@tcp("+p.addr+")/shop")
+	db.SetMaxOpenConns(1)
 	if err := db.Ping(); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 2 {
+	hup := func(want string, count int) {
+		t.Helper()
 		if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the SIGHUP log line", func() bool {
+		eventually(t, 10*time.Second, want, func() bool {
 			p.mustRun(t)
-			return strings.Count(p.logs.String(), "SIGHUP received and ignored") == i+1
+			return strings.Count(p.logs.String(), want) == count
 		})
 	}
-	p.mustRun(t)
-	// The connection from before the signals still works, and new ones do.
-	var one int
-	if err := db.QueryRow("SELECT 1").Scan(&one); err != nil {
+	hup("msg=\"rules reloaded\" version=2 source=SIGHUP", 1)
+	added := strings.Replace(baseRules, "      orders: {cluster: s1}\n", "      orders: {cluster: s1}\n      sighup_added: {cluster: s1}\n", 1)
+	if added == baseRules {
+		t.Fatal("the base rules changed: no place to add a table")
+	}
+	if err := os.WriteFile(p.file, []byte(added), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	hup("msg=\"rules reloaded\" version=3 source=SIGHUP", 1)
+	if !strings.Contains(p.logs.String(), "table shop.sighup_added added: on cluster s1") {
+		t.Fatalf("the reload's log line does not name the added table:\n%s", p.logs.String())
+	}
+	if err := os.WriteFile(p.file, []byte(added+"schemas: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hup("SIGHUP: reload refused", 1)
+	p.mustRun(t)
+	// The connection from before the signals still works, and new ones do;
+	// version 3 serves.
+	rows := showRulesRows(t, db)
+	if len(rows) != 3 || rows[2]["running"] != "yes" || rows[2]["source"] != "SIGHUP" {
+		t.Fatalf("SHOW SHARDGATE RULES after the refused reload: %v", rows)
 	}
 	if err := loginAndQuery(p.addr); err != nil {
 		t.Fatal(err)

@@ -160,6 +160,16 @@ func startProxyLog(t testing.TB, rulesYAML string, log *slog.Logger) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startProxyParsed(t, r, log)
+}
+
+// startProxyParsed starts a proxy with rules already read (rules.Load of a
+// file for tests that reload it).
+func startProxyParsed(t testing.TB, r *rules.Rules, log *slog.Logger) *proxy {
+	t.Helper()
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,13 +18,39 @@ var (
 	showBackends     = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+BACKENDS\s*;?\s*$`)
 	showTransactions = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+TRANSACTIONS\s*;?\s*$`)
 	explainShardgate = regexp.MustCompile(`(?is)^\s*EXPLAIN\s+SHARDGATE\s+(.+)$`)
+	reloadRules      = regexp.MustCompile(`(?is)^\s*RELOAD\s+SHARDGATE\s+RULES\s*;?\s*$`)
+	showRules        = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+RULES\s*;?\s*$`)
+	rollbackRules    = regexp.MustCompile(`(?is)^\s*ROLLBACK\s+SHARDGATE\s+RULES(?:\s+TO\s+(?:VERSION\s+)?(\d{1,9}))?\s*;?\s*$`)
 )
 
 func (s *Session) admin(sql string, w ResultWriter) (handled bool, err error) {
 	// Cheap test first: this runs before every statement.
 	trimmed := strings.TrimSpace(sql)
-	if len(trimmed) < 17 || !strings.EqualFold(trimmed[:4], "show") && !strings.EqualFold(trimmed[:4], "expl") {
+	if len(trimmed) < 17 {
 		return false, nil
+	}
+	switch strings.ToLower(trimmed[:4]) {
+	case "show", "expl":
+	case "relo", "roll":
+		if len(sql) > 96 {
+			return false, nil
+		}
+		if reloadRules.MatchString(sql) {
+			return true, s.reloadRules(w)
+		}
+		if m := rollbackRules.FindStringSubmatch(sql); m != nil {
+			n, _ := strconv.Atoi(m[1]) // "" (the version before) is 0
+			return true, s.rollbackRules(n, w)
+		}
+		return false, nil
+	default:
+		return false, nil
+	}
+	if len(sql) <= 64 && showRules.MatchString(sql) {
+		if err := s.needAdmin("PROCESS"); err != nil {
+			return true, err
+		}
+		return true, s.showRules(w)
 	}
 	if len(sql) <= 64 && showBackends.MatchString(sql) {
 		if err := s.needAdmin("SUPER"); err != nil {
@@ -99,6 +126,59 @@ func (s *Session) showBackends(w ResultWriter) error {
 				[]byte(b.LastError()),
 			})
 		}
+	}
+	return engine.WriteTable(w, cols, rows, s.Status())
+}
+
+// reloadRules is RELOAD SHARDGATE RULES: the rules file read again and,
+// when valid and free of changes that move rows, served from the next
+// statement on (Router.Reload). The answer's info says the version.
+func (s *Session) reloadRules(w ResultWriter) error {
+	if err := s.needAdmin("RELOAD"); err != nil {
+		return err
+	}
+	v, err := s.rt.ReloadFile("RELOAD SHARDGATE RULES by " + s.who())
+	return s.reloaded(v, err, w)
+}
+
+// rollbackRules is ROLLBACK SHARDGATE RULES [TO n]: an earlier version
+// served again, as a new version.
+func (s *Session) rollbackRules(n int, w ResultWriter) error {
+	if err := s.needAdmin("RELOAD"); err != nil {
+		return err
+	}
+	v, err := s.rt.Rollback(n, "ROLLBACK SHARDGATE RULES by "+s.who())
+	return s.reloaded(v, err, w)
+}
+
+func (s *Session) reloaded(v RulesVersion, err error, w ResultWriter) error {
+	if err != nil {
+		return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: %v", err)
+	}
+	info := fmt.Sprintf("rules version %d running: %d changes", v.Number, len(v.Changes))
+	return s.writeOK(w, wire.OK{Info: info})
+}
+
+func (s *Session) who() string { return s.client.User + "@" + s.client.Host }
+
+// showRules lists every version of the rules loaded since start, the
+// running one last.
+func (s *Session) showRules(w ResultWriter) error {
+	names := []string{"version", "running", "loaded_at", "source", "file", "sha256", "changes"}
+	cols := make([]wire.Column, len(names))
+	for i, n := range names {
+		cols[i] = wire.Column{Name: n, OrgName: n, Charset: 45, Length: 1024, Type: mysql.MYSQL_TYPE_VAR_STRING}
+	}
+	versions := s.rt.Versions()
+	var rows [][][]byte
+	for i, v := range versions {
+		running := "no"
+		if i == len(versions)-1 {
+			running = "yes"
+		}
+		rows = append(rows, [][]byte{[]byte(strconv.Itoa(v.Number)), []byte(running),
+			[]byte(v.At.UTC().Format("2006-01-02 15:04:05")), []byte(v.Source), []byte(v.Rules.File),
+			[]byte(v.Rules.Digest), []byte(strings.Join(v.Changes, "; "))})
 	}
 	return engine.WriteTable(w, cols, rows, s.Status())
 }

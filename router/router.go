@@ -9,8 +9,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -75,13 +77,27 @@ type Router struct {
 	// XA coordinates transactions that span clusters and recovers those a
 	// crash left prepared (see SetListenAddr for its instance name).
 	XA        *xa.Coordinator
-	primaries primaries
+	primaries *primaries
 	// seq hands out global sequences' values (README: Global sequences).
 	// It belongs to the router, not to a snapshot: the block this
 	// instance holds outlives a reload.
 	seq    *sequence.Allocator
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// Adjust, when not nil, applies the command line's overrides (such as
+	// --listen) to every rules file a reload reads, as to the first.
+	Adjust func(*rules.Rules)
+
+	// reloadMu orders reloads (reload.go) and guards what they change
+	// beside the snapshot: the rules' versions, the health checks per
+	// cluster and the clusters a reload left to drain.
+	reloadMu  sync.Mutex
+	ctx       context.Context
+	versions  []RulesVersion
+	health    map[*backend.Cluster]context.CancelFunc
+	draining  []*backend.Cluster
+	xaRunning bool
 }
 
 // New builds the first snapshot from the rules: clusters, pools, planner.
@@ -92,7 +108,8 @@ func New(r *rules.Rules, log *slog.Logger) *Router {
 	rt := &Router{Log: log, refusals: logs.NewLimiter(log, logs.Every)}
 	rt.mem = memory.NewBudget(int64(r.MemoryLimit), int64(r.ConnectionMemoryLimit), int64(r.StatementMemoryLimit))
 	rt.parsers.New = func() any { return parser.New() }
-	rt.snap.Store(newSnapshot(r, shard.NewBucketRegistry(), time.Now, log))
+	rt.snap.Store(newSnapshot(r, shard.NewBucketRegistry(), time.Now, log, nil))
+	rt.versions = []RulesVersion{{Number: 1, At: time.Now(), Source: "start", Rules: r}}
 	rt.primaries = newPrimaries(r)
 	rt.XA = xa.New(xaConfig(r, r.Listen), rt.primaries)
 	rt.seq = sequence.New(&sequence.Table{Cluster: r.Sequences.Cluster, Schema: r.Sequences.Schema, P: seqPrimaries{rt.primaries}})
@@ -142,16 +159,41 @@ func usesXA(r *rules.Rules) bool {
 // primaries lends the coordinator connections to the primaries from pools
 // of its own: a commit's decision must never wait behind sessions that
 // fill a primary's pool while they hold the branches being committed.
+// A reload may add clusters or move a primary (update): a connection goes
+// back to the pool it came from, wherever the cluster's pool is now.
 type primaries struct {
+	mu    sync.Mutex
 	pools map[string]*backend.Pool
+	addrs map[string]string // the server each pool dials
+	lent  map[*backend.Conn]*backend.Pool
+	// old are pools a reload replaced: closed with the rest.
+	old []*backend.Pool
 }
 
 // coordinatorPool sizes the coordinator's pool per primary.
 const coordinatorPool = 32
 
-func newPrimaries(r *rules.Rules) primaries {
-	p := primaries{pools: map[string]*backend.Pool{}}
+func newPrimaries(r *rules.Rules) *primaries {
+	p := &primaries{pools: map[string]*backend.Pool{}, addrs: map[string]string{}, lent: map[*backend.Conn]*backend.Pool{}}
+	p.update(r)
+	return p
+}
+
+// update gives every cluster of r a pool to its primary: new clusters and
+// moved primaries get new pools; a cluster r no longer names keeps its
+// pool, so that recovery can still end the branches it left prepared.
+func (p *primaries) update(r *rules.Rules) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for name, c := range r.Clusters {
+		if p.pools[name] != nil && p.addrs[name] == c.Primary {
+			continue
+		}
+		if old := p.pools[name]; old != nil {
+			old.CloseAllIdle()
+			p.old = append(p.old, old)
+		}
+		p.addrs[name] = c.Primary
 		p.pools[name] = backend.NewPool(c.Primary, backend.PoolConfig{
 			Dial: backend.DialConfig{
 				User: r.Backend.User, Password: r.Backend.Password,
@@ -161,19 +203,35 @@ func newPrimaries(r *rules.Rules) primaries {
 			WaitTimeout: r.Pool.WaitTimeout, PingAfter: r.Pool.PrimaryPingAfter,
 		})
 	}
-	return p
 }
 
-func (p primaries) Get(cluster string) (xa.Conn, error) {
+func (p *primaries) Get(cluster string) (xa.Conn, error) {
+	p.mu.Lock()
 	pool := p.pools[cluster]
+	p.mu.Unlock()
 	if pool == nil {
 		return nil, fmt.Errorf("no cluster %q in the rules", cluster)
 	}
-	return pool.Get(false, 0)
+	c, err := pool.Get(false, 0)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.lent[c] = pool
+	p.mu.Unlock()
+	return c, nil
 }
 
-func (p primaries) Put(cluster string, c xa.Conn, broken bool) {
-	pool, conn := p.pools[cluster], c.(*backend.Conn)
+func (p *primaries) Put(cluster string, c xa.Conn, broken bool) {
+	conn := c.(*backend.Conn)
+	p.mu.Lock()
+	pool := p.lent[conn]
+	delete(p.lent, conn)
+	p.mu.Unlock()
+	if pool == nil {
+		conn.Close() // not lent by these pools: never pool it
+		return
+	}
 	if broken {
 		pool.Discard(conn)
 		return
@@ -184,7 +242,7 @@ func (p primaries) Put(cluster string, c xa.Conn, broken bool) {
 // seqPrimaries lends the sequence table the same pools: a block is taken
 // on a connection of its own, never the session's, so a client's
 // ROLLBACK does not give values back (as AUTO_INCREMENT's are not).
-type seqPrimaries struct{ p primaries }
+type seqPrimaries struct{ p *primaries }
 
 func (s seqPrimaries) Get(cluster string) (sequence.Conn, error) {
 	c, err := s.p.Get(cluster)
@@ -198,13 +256,20 @@ func (s seqPrimaries) Put(cluster string, c sequence.Conn, broken bool) {
 	s.p.Put(cluster, c.(*backend.Conn), broken)
 }
 
-func (p primaries) close() {
+func (p *primaries) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for _, pool := range p.pools {
+		pool.Close()
+	}
+	for _, pool := range p.old {
 		pool.Close()
 	}
 }
 
-func (p primaries) Clusters() []string {
+func (p *primaries) Clusters() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	names := make([]string, 0, len(p.pools))
 	for n := range p.pools {
 		names = append(names, n)
@@ -213,7 +278,7 @@ func (p primaries) Clusters() []string {
 	return names
 }
 
-func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.Time, log *slog.Logger) *Snapshot {
+func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.Time, log *slog.Logger, prev *Snapshot) *Snapshot {
 	snap := &Snapshot{Rules: r, Clusters: map[string]*backend.Cluster{}, Buckets: buckets, Defs: tabledef.NewCache()}
 	snap.Planner = planner.New(r, buckets, now)
 	cfg := backend.PoolConfig{
@@ -231,6 +296,12 @@ func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.
 		PrimaryPingAfter: r.Pool.PrimaryPingAfter,
 	}
 	for name, c := range r.Clusters {
+		if prev != nil && sameCluster(prev.Rules, r, name) {
+			// A reload keeps the pools and health of a server it does not
+			// change: no connection is dropped, no check starts over.
+			snap.Clusters[name] = prev.Clusters[name]
+			continue
+		}
 		var addrs []string
 		var weights []int
 		for _, rep := range c.Replicas {
@@ -258,13 +329,12 @@ func (rt *Router) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	rt.cancel = cancel
 	snap := rt.Snapshot()
+	rt.reloadMu.Lock()
+	rt.ctx = ctx
 	for _, c := range snap.Clusters {
-		rt.wg.Add(1)
-		go func(c *backend.Cluster) {
-			defer rt.wg.Done()
-			c.RunHealth(ctx, snap.Rules.HealthInterval)
-		}(c)
+		rt.startHealth(c, snap.Rules.HealthInterval)
 	}
+	rt.reloadMu.Unlock()
 	// Before the first client: a read or DROP without an hour condition
 	// must see every existing bucket.
 	refreshBuckets(snap, rt.Log)
@@ -274,13 +344,23 @@ func (rt *Router) Start() {
 		runBuckets(rt.Snapshot, ctx.Done(), rt.Log)
 	}()
 	rt.XA.Metrics, rt.XA.Log = rt.Metrics, rt.Log
-	if usesXA(snap.Rules) {
-		rt.wg.Add(1)
-		go func() {
-			defer rt.wg.Done()
-			rt.XA.Run(ctx)
-		}()
+	rt.reloadMu.Lock()
+	rt.startXA(snap.Rules)
+	rt.reloadMu.Unlock()
+}
+
+// startXA runs the coordinator's recovery once some schema's transactions
+// are XA (at start or after a reload that adds one). reloadMu is held.
+func (rt *Router) startXA(r *rules.Rules) {
+	if rt.xaRunning || rt.ctx == nil || !usesXA(r) {
+		return
 	}
+	rt.xaRunning = true
+	rt.wg.Add(1)
+	go func() {
+		defer rt.wg.Done()
+		rt.XA.Run(rt.ctx)
+	}()
 }
 
 // Close stops health checks and closes idle backend connections.
@@ -290,7 +370,11 @@ func (rt *Router) Close() {
 	}
 	rt.wg.Wait()
 	rt.primaries.close()
-	for _, c := range rt.Snapshot().Clusters {
+	rt.reloadMu.Lock()
+	draining := rt.draining
+	rt.draining = nil
+	rt.reloadMu.Unlock()
+	for _, c := range append(draining, slices.Collect(maps.Values(rt.Snapshot().Clusters))...) {
 		for _, b := range c.Backends() {
 			b.Close()
 		}

@@ -4,6 +4,8 @@ package rules
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -104,6 +106,9 @@ type Rules struct {
 	// statements that name no table while no database is selected.
 	SchemaOrder []string `yaml:"-"`
 	File        string   `yaml:"-"`
+	// Digest is the SHA-256 of the file's bytes (hex): which version of
+	// the rules is running (SHOW SHARDGATE RULES).
+	Digest string `yaml:"-"`
 }
 
 // User may log in to the proxy.
@@ -361,7 +366,8 @@ func Parse(file string, data []byte) (*Rules, error) {
 		return nil, fmt.Errorf("%s: the rules file is empty", file)
 	}
 	doc := root.Content[0]
-	r := &Rules{File: file}
+	sum := sha256.Sum256(data)
+	r := &Rules{File: file, Digest: hex.EncodeToString(sum[:])}
 	if err := decodeStrict(doc, r); err != nil {
 		return nil, fmt.Errorf("%s:%w", file, err)
 	}

@@ -59,9 +59,13 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if listen != "" {
-		r.Listen = listen
+	// The command line's overrides apply to every version of the file.
+	adjust := func(r *rules.Rules) {
+		if listen != "" {
+			r.Listen = listen
+		}
 	}
+	adjust(r)
 	logConfig(log, r)
 	ln, err := net.Listen("tcp", r.Listen)
 	if err != nil {
@@ -69,6 +73,7 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 	}
 	setGoMemoryLimit(r, log)
 	rt := router.New(r, log)
+	rt.Adjust = adjust
 	rt.SetListenAddr(ln.Addr().String())
 	if r.AdminListen != "" {
 		rt.Metrics = metrics.New(rt.BackendStats)
@@ -102,9 +107,9 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
-	// SIGHUP would end the process (its default action) with no drain and
-	// no word in the log. Until rules can be reloaded it is logged and
-	// ignored.
+	// SIGHUP reloads the rules file (RELOAD SHARDGATE RULES does the
+	// same from SQL); a file that is invalid or would move rows leaves the
+	// running rules serving.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	served := make(chan error, 1)
@@ -116,7 +121,10 @@ wait:
 		case err := <-served:
 			return err
 		case <-hup:
-			log.Warn("SIGHUP received and ignored: reloading the rules is not supported yet; restart to apply changes", "signal", "hangup")
+			// Router.Reload logs the new version and its changes.
+			if _, err := rt.ReloadFile("SIGHUP"); err != nil {
+				log.Error("SIGHUP: reload refused", "err", err)
+			}
 		case sig := <-stop:
 			log.Info("shutting down: no new clients, waiting for running statements", "signal", sig.String(),
 				"clients", srv.Clients(), "timeout", r.ShutdownTimeout.String())
