@@ -166,6 +166,16 @@ func TestReloadRules(t *testing.T) {
 	pause()
 	v2 := reloadRulesYAML(db, "127.0.0.1:3311, 127.0.0.1:3312", `
       extras: {shard: {by: hash, column: id, tables: 4, clusters: [s0, s1]}}`, "64")
+	// A session that holds a temporary table (on main, which the first
+	// reload changes) keeps it, and its connection, across every reload.
+	keeper := p.open(t, db)
+	keeper.SetMaxOpenConns(1)
+	if _, err := keeper.Exec("CREATE TEMPORARY TABLE kept (a INT)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keeper.Exec("INSERT INTO kept VALUES (7)"); err != nil {
+		t.Fatal(err)
+	}
 	before := p.router.Snapshot().Clusters
 	if got := reload(v2); got != "2" {
 		t.Fatalf("running version %s after the first reload", got)
@@ -225,6 +235,11 @@ func TestReloadRules(t *testing.T) {
 	}
 	if !strings.Contains(rows[1]["changes"], "table "+db+".extras added") || !strings.Contains(rows[1]["changes"], "cluster main: replicas") {
 		t.Errorf("version 2's changes: %q", rows[1]["changes"])
+	}
+
+	var a int
+	if err := keeper.QueryRow("SELECT a FROM kept").Scan(&a); err != nil || a != 7 {
+		t.Fatalf("the temporary table after the reloads: %d, %v", a, err)
 	}
 
 	// The table version 2 added is sharded: its rows are on s0 and s1.

@@ -170,6 +170,7 @@ func (s *Session) ExecutePrepared(p *Prepared, sql string, w ResultWriter) error
 
 // observe runs one client command and records it in the metrics.
 func (s *Session) observe(run func(*observation) error) error {
+	s.txn.adopt(s.rt.Snapshot())
 	obs := &observation{kind: "other", route: "proxy"}
 	m := s.rt.Metrics
 	if m == nil {

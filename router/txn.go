@@ -189,6 +189,25 @@ func (t *txn) forgetSnapshot() {
 	}
 }
 
+// adopt moves a session that is in no transaction, but holds connections
+// for their state (temporary tables, LOCK TABLES, user locks), onto current
+// (the router's snapshot after a reload) when every cluster it holds a
+// connection on is served by the same pools there: a session that keeps
+// a temporary table all day must still see what a later reload adds. A
+// session whose connection is on a cluster the reload changed stays on
+// its snapshot until it lets that connection go.
+func (t *txn) adopt(current *Snapshot) {
+	if t.snap == nil || t.snap == current || t.pending != "" || t.dist != nil || t.open != "" || t.inTransaction() {
+		return
+	}
+	for c := range t.pins {
+		if cl := current.Clusters[c]; cl == nil || cl != t.snap.Clusters[c] {
+			return
+		}
+	}
+	t.snap = current
+}
+
 // release gives back every pinned connection. Whatever it was held for (a
 // transaction, temporary tables, locks) must not reach the next user, so
 // it is reset on the way back.

@@ -153,3 +153,46 @@ transactions: {lock_wait_timeout: 3s}
 		t.Fatalf("bounded: %q, the session's own value changed to %q", got, s.state.vars["innodb_lock_wait_timeout"])
 	}
 }
+
+// TestTxnAdoptsReloadedSnapshot: a session held only by connection state
+// moves to the snapshot a reload made when its clusters are the same pools
+// there; not in a transaction's middle, and not when a cluster it holds a
+// connection on was replaced.
+func TestTxnAdoptsReloadedSnapshot(t *testing.T) {
+	s0 := backend.NewCluster("s0", "127.0.0.1:1", nil, nil, backend.PoolConfig{MaxOpen: 4, MaxIdle: 4}, 0, nil)
+	s0moved := backend.NewCluster("s0", "127.0.0.1:2", nil, nil, backend.PoolConfig{MaxOpen: 4, MaxIdle: 4}, 0, nil)
+	main := backend.NewCluster("main", "127.0.0.1:3", nil, nil, backend.PoolConfig{MaxOpen: 4, MaxIdle: 4}, 0, nil)
+	old := &Snapshot{Clusters: map[string]*backend.Cluster{"s0": s0, "main": main}}
+	kept := &Snapshot{Clusters: map[string]*backend.Cluster{"s0": s0, "main": backend.NewCluster("main", "127.0.0.1:4", nil, nil, backend.PoolConfig{}, 0, nil)}}
+	replaced := &Snapshot{Clusters: map[string]*backend.Cluster{"s0": s0moved, "main": main}}
+	h := &held{Conn: &backend.Conn{}, backend: s0.Primary}
+	for _, tc := range []struct {
+		name    string
+		setup   func(*txn)
+		current *Snapshot
+		want    *Snapshot
+	}{
+		{"temporary table on an unchanged cluster", func(*txn) {}, kept, kept},
+		{"temporary table on a replaced cluster", func(*txn) {}, replaced, old},
+		{"a transaction open", func(tx *txn) { tx.open = "s0" }, kept, old},
+		{"a BEGIN pending", func(tx *txn) { tx.pending = "BEGIN" }, kept, old},
+		{"a distributed transaction", func(tx *txn) { tx.dist = &distTxn{} }, kept, old},
+		{"the server says in transaction", func(tx *txn) { tx.status = mysql.SERVER_STATUS_IN_TRANS }, kept, old},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var tx txn
+			tx.pin(h, old)
+			tx.sticky = map[string]stickiness{"s0": {tempTables: true}}
+			tc.setup(&tx)
+			tx.adopt(tc.current)
+			if tx.snap != tc.want {
+				t.Fatalf("snapshot after adopt: old %v, current %v", tx.snap == old, tx.snap == tc.current)
+			}
+		})
+	}
+	var idle txn
+	idle.adopt(kept)
+	if idle.snap != nil {
+		t.Fatal("a session on no snapshot was given one")
+	}
+}
