@@ -27,6 +27,9 @@ type Backend struct {
 	Cluster string
 	Role    Role
 	Weight  int
+	// drain, when set, is why an operator took the backend out of
+	// rotation (SetDrain): no new statement is sent to it.
+	drain atomic.Pointer[drainState]
 
 	healthy atomic.Bool
 	// lag is Seconds_Behind_Master, -1 when unknown or not a replica.
@@ -167,6 +170,10 @@ func (c *Cluster) PickReplica() *Backend {
 	for i := 0; i < n; i++ {
 		b := c.Replicas[(start+i)%n]
 		if !b.Healthy() {
+			continue
+		}
+		if b.Drain() != "" {
+			b.DrainHit()
 			continue
 		}
 		load := float64(b.InFlight.Load()+1) / float64(b.Weight)
@@ -435,4 +442,37 @@ func replicaLag(res *Result) (time.Duration, error) {
 		return 0, replicationStopped("Seconds_Behind_Master is unknown")
 	}
 	return time.Duration(secs) * time.Second, nil
+}
+
+type drainState struct {
+	reason string
+	hits   *atomic.Int64
+}
+
+// SetDrain takes the backend out of rotation for new statements, saying
+// why (an operator's switch), or puts it back (""). Statements running on
+// it and connections held by sessions are not touched. hits, when not
+// nil, counts the statements the drain sent elsewhere or refused.
+func (b *Backend) SetDrain(reason string, hits *atomic.Int64) {
+	if reason == "" {
+		b.drain.Store(nil)
+		return
+	}
+	b.drain.Store(&drainState{reason, hits})
+}
+
+// Drain is why the backend is out of rotation by an operator's switch, ""
+// when it is not.
+func (b *Backend) Drain() string {
+	if d := b.drain.Load(); d != nil {
+		return d.reason
+	}
+	return ""
+}
+
+// DrainHit counts a statement the drain sent elsewhere or refused.
+func (b *Backend) DrainHit() {
+	if d := b.drain.Load(); d != nil && d.hits != nil {
+		d.hits.Add(1)
+	}
 }

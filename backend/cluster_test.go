@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,34 @@ func TestPickReplicaByLoadPerWeight(t *testing.T) {
 	light.healthy.Store(false)
 	if c.PickReplica() != nil {
 		t.Fatal("no healthy replica, yet one was picked")
+	}
+}
+
+// TestPickReplicaSkipsDrained: an operator's drain takes a healthy replica
+// out of rotation, counting what it turned away, until cleared.
+func TestPickReplicaSkipsDrained(t *testing.T) {
+	c := NewCluster("main", "127.0.0.1:1", []string{"127.0.0.1:2", "127.0.0.1:3"}, []int{1, 1}, PoolConfig{}, 0, nil)
+	a, b := c.Replicas[0], c.Replicas[1]
+	var hits atomic.Int64
+	a.SetDrain("drain by switch 1", &hits)
+	if a.Drain() != "drain by switch 1" || b.Drain() != "" {
+		t.Fatalf("drain reasons %q %q", a.Drain(), b.Drain())
+	}
+	for i := 0; i < 10; i++ {
+		if c.PickReplica() != b {
+			t.Fatal("a drained replica was picked")
+		}
+	}
+	if hits.Load() == 0 {
+		t.Fatal("the drain counted nothing it turned away")
+	}
+	b.SetDrain("drain by switch 2", nil)
+	if c.PickReplica() != nil {
+		t.Fatal("every replica drained, yet one was picked")
+	}
+	a.SetDrain("", nil)
+	if c.PickReplica() != a || a.Drain() != "" {
+		t.Fatal("a cleared drain kept the replica out")
 	}
 }
 

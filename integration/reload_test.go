@@ -297,32 +297,7 @@ func execOrQuery(d *sql.DB, stmt string) error {
 // showRulesRows is SHOW SHARDGATE RULES as one map per version.
 func showRulesRows(t *testing.T, d *sql.DB) []map[string]string {
 	t.Helper()
-	rows, err := d.Query("SHOW SHARDGATE RULES")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []map[string]string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		m := map[string]string{}
-		for i, c := range cols {
-			m[c] = vals[i].String
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return queryMaps(t, d, "SHOW SHARDGATE RULES")
 }
 
 // running is the version SHOW SHARDGATE RULES marks as running.

@@ -256,3 +256,46 @@ func (c *backendCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
+
+// Switch is one operator's switch in force, read at scrape time.
+type Switch struct {
+	ID           int
+	Kind, Target string
+	Hits         int64
+}
+
+// Operations exports, read at every scrape, the rules version running and
+// the switches in force with the statements each refused or rerouted.
+// Call it once.
+func (m *Metrics) Operations(version func() int, switches func() []Switch) {
+	if m == nil {
+		return
+	}
+	m.registry.MustRegister(&operationsCollector{version: version, switches: switches})
+}
+
+var (
+	descRulesVersion = prometheus.NewDesc("shardgate_rules_version", "The version of the rules running (1 at start, one more per reload or rollback: SHOW SHARDGATE RULES).", nil, nil)
+	descSwitch       = prometheus.NewDesc("shardgate_switch_active", "1 for each operator's switch in force (SHOW SHARDGATE SWITCHES).", []string{"id", "kind", "target"}, nil)
+	descSwitchHits   = prometheus.NewDesc("shardgate_switch_hits_total", "Statements a switch refused (read_only, offline, block) or sent elsewhere (reads_to_primary).", []string{"id", "kind", "target"}, nil)
+)
+
+type operationsCollector struct {
+	version  func() int
+	switches func() []Switch
+}
+
+func (c *operationsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descRulesVersion, descSwitch, descSwitchHits} {
+		ch <- d
+	}
+}
+
+func (c *operationsCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descRulesVersion, prometheus.GaugeValue, float64(c.version()))
+	for _, sw := range c.switches() {
+		labels := []string{strconv.Itoa(sw.ID), sw.Kind, sw.Target}
+		ch <- prometheus.MustNewConstMetric(descSwitch, prometheus.GaugeValue, 1, labels...)
+		ch <- prometheus.MustNewConstMetric(descSwitchHits, prometheus.CounterValue, float64(sw.Hits), labels...)
+	}
+}

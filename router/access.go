@@ -236,40 +236,60 @@ func (s *Session) schemaOf(t parser.Table) string {
 // a user without the privilege: 1142 naming the command and the table.
 // Writes that name no table get 1290, the read-only server's answer.
 func (s *Session) readOnlyCheck(st *parser.Statement) error {
+	w := writeOf(st)
+	switch {
+	case !w.writes:
+		return nil
+	case w.command != "" && w.table != "":
+		return s.tableDenied(w.command, w.schema, w.table)
+	}
+	return s.readOnlyRefusal()
+}
+
+// write is what writeOf says of a statement.
+type write struct {
+	writes bool
+	// command is the privilege MariaDB would name refusing it, and
+	// schema.table the table it would name ("" when it names none).
+	command, schema, table string
+}
+
+// writeOf says whether a parsed statement may change data or schema: what
+// a read_only user, or a table an operator made read_only, may not run.
+// What it cannot tell is a write.
+func writeOf(st *parser.Statement) write {
 	switch n := st.Node.(type) {
 	case *ast.SelectStmt:
-		if n.SelectIntoOpt != nil {
-			return s.readOnlyRefusal() // SELECT ... INTO OUTFILE writes a file
-		}
-		return nil
+		// SELECT ... INTO OUTFILE writes a file.
+		return write{writes: n.SelectIntoOpt != nil}
 	case *ast.ExplainStmt:
 		if n.Analyze {
 			// EXPLAIN ANALYZE runs the statement.
-			return s.readOnlyCheck(parser.Classify(n.Stmt, st.SQL))
+			return writeOf(parser.Classify(n.Stmt, st.SQL))
 		}
-		return nil
+		return write{}
 	case *ast.UnlockTablesStmt:
-		return nil
+		return write{}
 	case *ast.LockTablesStmt:
 		for _, l := range n.TableLocks {
 			if l.Type != ast.TableLockRead && l.Type != ast.TableLockReadLocal {
-				return s.tableDenied("LOCK TABLES", l.Table.Schema.O, l.Table.Name.O)
+				return write{true, "LOCK TABLES", l.Table.Schema.O, l.Table.Name.O}
 			}
 		}
-		return nil
+		return write{}
 	case *ast.LoadDataStmt:
-		return s.tableDenied("INSERT", n.Table.Schema.O, n.Table.Name.O)
+		return write{true, "INSERT", n.Table.Schema.O, n.Table.Name.O}
 	case *ast.SavepointStmt, *ast.ReleaseSavepointStmt, *ast.DoStmt, *ast.KillStmt,
 		*ast.ExecuteStmt, *ast.DeallocateStmt, *ast.PrepareStmt, *ast.FlushStmt:
 		// EXECUTE runs what PREPARE checked; FLUSH needs RELOAD, which
 		// the backend user should not have.
-		return nil
+		return write{}
 	}
 	command := ""
 	switch st.Kind {
 	case parser.KindSelect, parser.KindShow, parser.KindSet, parser.KindUse, parser.KindBegin,
 		parser.KindCommit, parser.KindRollback:
-		return nil
+		return write{}
 	case parser.KindInsert:
 		command = "INSERT"
 	case parser.KindUpdate:
@@ -279,13 +299,13 @@ func (s *Session) readOnlyCheck(st *parser.Statement) error {
 	case parser.KindDDL:
 		command = ddlCommand(st.Node)
 	default:
-		return s.readOnlyRefusal()
+		return write{writes: true}
 	}
 	if len(st.Tables) == 0 {
-		return s.readOnlyRefusal()
+		return write{writes: true}
 	}
 	t := st.Tables[0]
-	return s.tableDenied(command, t.Schema, t.Name)
+	return write{true, command, t.Schema, t.Name}
 }
 
 // ddlCommand is the privilege MariaDB names when it refuses a DDL

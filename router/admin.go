@@ -19,6 +19,7 @@ var (
 	showTransactions = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+TRANSACTIONS\s*;?\s*$`)
 	explainShardgate = regexp.MustCompile(`(?is)^\s*EXPLAIN\s+SHARDGATE\s+(.+)$`)
 	reloadRules      = regexp.MustCompile(`(?is)^\s*RELOAD\s+SHARDGATE\s+RULES\s*;?\s*$`)
+	showSwitches     = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+SWITCHES\s*;?\s*$`)
 	showRules        = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+RULES\s*;?\s*$`)
 	rollbackRules    = regexp.MustCompile(`(?is)^\s*ROLLBACK\s+SHARDGATE\s+RULES(?:\s+TO\s+(?:VERSION\s+)?(\d{1,9}))?\s*;?\s*$`)
 )
@@ -31,6 +32,17 @@ func (s *Session) admin(sql string, w ResultWriter) (handled bool, err error) {
 	}
 	switch strings.ToLower(trimmed[:4]) {
 	case "show", "expl":
+	case "shar":
+		if len(sql) > 64<<10 {
+			return false, nil
+		}
+		if m := clearStmt.FindStringSubmatch(sql); m != nil {
+			return true, s.clearSwitch(m[1], w)
+		}
+		if m := switchStmt.FindStringSubmatch(sql); m != nil {
+			return true, s.setSwitch(m, w)
+		}
+		return false, nil
 	case "relo", "roll":
 		if len(sql) > 96 {
 			return false, nil
@@ -45,6 +57,12 @@ func (s *Session) admin(sql string, w ResultWriter) (handled bool, err error) {
 		return false, nil
 	default:
 		return false, nil
+	}
+	if len(sql) <= 64 && showSwitches.MatchString(sql) {
+		if err := s.needAdmin("PROCESS"); err != nil {
+			return true, err
+		}
+		return true, s.showSwitches(w)
 	}
 	if len(sql) <= 64 && showRules.MatchString(sql) {
 		if err := s.needAdmin("PROCESS"); err != nil {

@@ -410,7 +410,14 @@ func (s *Session) target(snap *Snapshot, eff engine.Effects, cluster *backend.Cl
 	case "replica":
 		useReplica = !inTxn || s.txn.readOnly
 	}
+	if useReplica && s.rt.readsToPrimary(cluster.Name) {
+		useReplica = false
+	}
 	if !useReplica {
+		if reason := cluster.Primary.Drain(); reason != "" {
+			cluster.Primary.DrainHit()
+			return nil, wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: the primary of cluster %s (%s) takes no new statements (%s)", cluster.Name, cluster.Primary.Addr, reason)
+		}
 		return cluster.Primary, nil
 	}
 	if b := cluster.PickReplica(); b != nil {

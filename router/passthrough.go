@@ -19,6 +19,9 @@ import (
 // anyone else gets it. When the scan cannot show that, the statement is
 // refused (1235) and the parser's error is kept in the message.
 func (s *Session) passthrough(sql string, parseErr error, w ResultWriter, obs *observation) error {
+	if err := s.checkSwitches(&parser.Statement{SQL: sql, Unparsed: parseErr}); err != nil {
+		return err
+	}
 	snap := s.snapshot()
 	schema := snap.Rules.Schemas[s.state.db]
 	if schema == nil {

@@ -105,6 +105,7 @@ func (rt *Router) Reload(r *rules.Rules, source string) (RulesVersion, error) {
 	// Before the first statement on it: a table the reload adds must see
 	// its existing buckets.
 	refreshBuckets(snap, rt.Log)
+	rt.applyBackendSwitches(snap)
 	rt.primaries.update(r)
 	rt.snap.Store(snap)
 

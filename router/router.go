@@ -85,6 +85,10 @@ type Router struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// switches are the operator's kill switches (switches.go): they
+	// outlive reloads until cleared.
+	switches switchboard
+
 	// Adjust, when not nil, applies the command line's overrides (such as
 	// --listen) to every rules file a reload reads, as to the first.
 	Adjust func(*rules.Rules)
@@ -344,6 +348,13 @@ func (rt *Router) Start() {
 		runBuckets(rt.Snapshot, ctx.Done(), rt.Log)
 	}()
 	rt.XA.Metrics, rt.XA.Log = rt.Metrics, rt.Log
+	rt.Metrics.Operations(rt.running, func() []metrics.Switch {
+		var out []metrics.Switch
+		for _, sw := range rt.Switches() {
+			out = append(out, metrics.Switch{ID: sw.ID, Kind: sw.Kind, Target: sw.Target, Hits: sw.Hits()})
+		}
+		return out
+	})
 	rt.reloadMu.Lock()
 	rt.startXA(snap.Rules)
 	rt.reloadMu.Unlock()

@@ -314,8 +314,12 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 		return err
 	}
 	if st.Unparsed != nil {
+		// passthrough checks the operator's switches too.
 		s.state.diag = nil
 		return s.passthrough(st.SQL, st.Unparsed, w, obs)
+	}
+	if err := s.checkSwitches(st); err != nil {
+		return err
 	}
 	if st.ReadsDiagnostics {
 		handled, rewritten, err := s.answerDiagnostics(st, w)

@@ -1,0 +1,344 @@
+package router
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/wire"
+)
+
+// Kill switches (README: Operating shardgate). An operator sets them with
+// admin SQL while the proxy runs; they belong to the router, not to a
+// snapshot, so they outlive reloads until cleared.
+
+// Kinds of switch.
+const (
+	// SwitchReadOnly: writes to a schema or table get 1290.
+	SwitchReadOnly = "read_only"
+	// SwitchOffline: every statement on a schema or table gets 1105.
+	SwitchOffline = "offline"
+	// SwitchDrain: no new statement goes to a backend server; running
+	// ones and sessions' held connections finish.
+	SwitchDrain = "drain"
+	// SwitchBackendOffline: drain, and the server's pooled connections
+	// are forgotten (idle ones closed now, busy ones when they return).
+	SwitchBackendOffline = "backend_offline"
+	// SwitchReadsToPrimary: a cluster's reads go to its primary.
+	SwitchReadsToPrimary = "reads_to_primary"
+	// SwitchBlock: statements whose fingerprint (parser.Fingerprint) is
+	// the target, or starts with it, get 1105.
+	SwitchBlock = "block"
+)
+
+// Switch is one switch in force.
+type Switch struct {
+	ID   int
+	Kind string
+	// Target is a schema, schema.table, backend address, cluster or
+	// fingerprint, by kind.
+	Target string
+	// Prefix: a block matches fingerprints that start with Target.
+	Prefix bool
+	Reason string
+	SetBy  string
+	SetAt  time.Time
+	// hits counts the statements it refused or sent elsewhere.
+	hits *atomic.Int64
+}
+
+// Hits is how many statements the switch refused or sent elsewhere.
+func (sw Switch) Hits() int64 { return sw.hits.Load() }
+
+// switchboard holds the switches in force. Statements read an immutable
+// list (one atomic load, nothing more when it is empty); setting and
+// clearing copy it.
+type switchboard struct {
+	mu   sync.Mutex
+	next int
+	list atomic.Pointer[[]Switch]
+}
+
+func (b *switchboard) current() []Switch {
+	if l := b.list.Load(); l != nil {
+		return *l
+	}
+	return nil
+}
+
+func (b *switchboard) add(sw Switch) Switch {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.next++
+	sw.ID, sw.SetAt, sw.hits = b.next, time.Now(), new(atomic.Int64)
+	l := append(slices.Clone(b.current()), sw)
+	b.list.Store(&l)
+	return sw
+}
+
+// clear removes switch id (0: every switch) and returns what it removed.
+func (b *switchboard) clear(id int) []Switch {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var kept, gone []Switch
+	for _, sw := range b.current() {
+		if id == 0 || sw.ID == id {
+			gone = append(gone, sw)
+		} else {
+			kept = append(kept, sw)
+		}
+	}
+	b.list.Store(&kept)
+	return gone
+}
+
+// Switches lists the switches in force, oldest first.
+func (rt *Router) Switches() []Switch { return rt.switches.current() }
+
+// applyBackendSwitches marks every backend of snap that a drain or
+// backend_offline switch names (after a switch changes, and for the new
+// pools a reload makes).
+func (rt *Router) applyBackendSwitches(snap *Snapshot) {
+	list := rt.switches.current()
+	for _, c := range snap.Clusters {
+		for _, b := range c.Backends() {
+			reason, hits := "", (*atomic.Int64)(nil)
+			for _, sw := range list {
+				if (sw.Kind == SwitchDrain || sw.Kind == SwitchBackendOffline) && sw.Target == b.Addr {
+					reason, hits = fmt.Sprintf("%s by switch %d%s", sw.Kind, sw.ID, because(sw)), sw.hits
+				}
+			}
+			b.SetDrain(reason, hits)
+		}
+	}
+}
+
+// readsToPrimary reports whether a switch sends cluster's reads to its
+// primary, counting the statement as its hit.
+func (rt *Router) readsToPrimary(cluster string) bool {
+	for _, sw := range rt.switches.current() {
+		if sw.Kind == SwitchReadsToPrimary && sw.Target == cluster {
+			sw.hits.Add(1)
+			return true
+		}
+	}
+	return false
+}
+
+// checkSwitches refuses a statement a switch forbids: a blocked
+// fingerprint, any statement on an offline schema or table, a write to a
+// read_only one. Text the proxy forwards unparsed in a switched schema is
+// refused: it cannot be shown to stay clear of the switched tables.
+func (s *Session) checkSwitches(st *parser.Statement) error {
+	list := s.rt.switches.current()
+	if len(list) == 0 {
+		return nil
+	}
+	fingerprint := ""
+	for _, sw := range list {
+		switch sw.Kind {
+		case SwitchBlock:
+			if fingerprint == "" {
+				fingerprint = parser.Fingerprint(st.SQL)
+			}
+			if fingerprint == sw.Target || sw.Prefix && strings.HasPrefix(fingerprint, sw.Target) {
+				sw.hits.Add(1)
+				return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: statement blocked by switch %d%s", sw.ID, because(sw))
+			}
+		case SwitchReadOnly, SwitchOffline:
+			what, hit := s.touches(st, sw.Target)
+			if !hit {
+				continue
+			}
+			if sw.Kind == SwitchOffline {
+				sw.hits.Add(1)
+				return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: %s is offline by switch %d%s", what, sw.ID, because(sw))
+			}
+			if st.Unparsed != nil || writeOf(st).writes {
+				sw.hits.Add(1)
+				return wire.Errorf(mysql.ER_OPTION_PREVENTS_STATEMENT,
+					"The MariaDB server is running with the --read-only option so it cannot execute this statement (shardgate: %s is read_only by switch %d%s)", what, sw.ID, because(sw))
+			}
+		}
+	}
+	return nil
+}
+
+func because(sw Switch) string {
+	if sw.Reason == "" {
+		return ""
+	}
+	return ": " + sw.Reason
+}
+
+// touches reports whether st reaches target (schema or schema.table) and
+// names it for the refusal.
+func (s *Session) touches(st *parser.Statement, target string) (string, bool) {
+	schema, table, _ := strings.Cut(target, ".")
+	if st.Unparsed != nil {
+		// Forwarded to the current database as written: it may reach any
+		// of its tables.
+		what := "database " + schema
+		if table != "" {
+			what = "table " + target + " (this statement of database " + schema + " cannot be parsed, so it may reach it)"
+		}
+		return what, strings.EqualFold(s.state.db, schema)
+	}
+	switch n := st.Node.(type) {
+	case *ast.CreateDatabaseStmt, *ast.DropDatabaseStmt, *ast.AlterDatabaseStmt:
+		if strings.EqualFold(databaseName(n), schema) {
+			return "database " + schema, true
+		}
+	}
+	for _, t := range st.Tables {
+		if strings.EqualFold(s.schemaOf(t), schema) && (table == "" || strings.EqualFold(t.Name, table)) {
+			if table == "" {
+				return "database " + schema, true
+			}
+			return "table " + target, true
+		}
+	}
+	return "", false
+}
+
+// Admin statements that set and clear switches; TiDB's grammar does not
+// know them (admin.go recognises them before parsing).
+var (
+	switchStmt = regexp.MustCompile(`(?is)^\s*SHARDGATE\s+(READ_ONLY|OFFLINE|DRAIN\s+BACKEND|OFFLINE\s+BACKEND|READS_TO_PRIMARY|BLOCK\s+PREFIX|BLOCK)\s+` +
+		`('(?:[^'\\]|''|\\.)*'|` + "`[^`]+`(?:\\.`[^`]+`)?" + `|[\w$.:]+)` +
+		`(?:\s+REASON\s+('(?:[^'\\]|''|\\.)*'))?\s*;?\s*$`)
+	clearStmt = regexp.MustCompile(`(?is)^\s*SHARDGATE\s+CLEAR\s+(\d{1,9}|ALL)\s*;?\s*$`)
+)
+
+// unquote reads a target or reason as written: a '…' string (with ”
+// and backslash escapes), `schema`.`table`, or a bare word.
+func unquote(s string) string {
+	switch {
+	case strings.HasPrefix(s, "'"):
+		s = s[1 : len(s)-1]
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			switch {
+			case s[i] == '\\' && i+1 < len(s):
+				i++
+				b.WriteByte(s[i])
+			case s[i] == '\'' && i+1 < len(s) && s[i+1] == '\'':
+				i++
+				b.WriteByte('\'')
+			default:
+				b.WriteByte(s[i])
+			}
+		}
+		return b.String()
+	case strings.HasPrefix(s, "`"):
+		return strings.ReplaceAll(s, "`", "")
+	}
+	return s
+}
+
+// setSwitch answers SHARDGATE READ_ONLY | OFFLINE | DRAIN BACKEND |
+// OFFLINE BACKEND | READS_TO_PRIMARY | BLOCK [PREFIX] target [REASON '…'].
+func (s *Session) setSwitch(m []string, w ResultWriter) error {
+	if err := s.needAdmin("SUPER"); err != nil {
+		return err
+	}
+	verb := strings.Join(strings.Fields(strings.ToUpper(m[1])), " ")
+	sw := Switch{Target: unquote(m[2]), Reason: unquote(m[3]), SetBy: s.who()}
+	snap := s.rt.Snapshot()
+	switch verb {
+	case "READ_ONLY", "OFFLINE":
+		sw.Kind = map[string]string{"READ_ONLY": SwitchReadOnly, "OFFLINE": SwitchOffline}[verb]
+		schema, _, _ := strings.Cut(sw.Target, ".")
+		if snap.Rules.Schemas[schema] == nil {
+			return wire.Errorf(mysql.ER_BAD_DB_ERROR, "Unknown database '%s'", schema)
+		}
+	case "DRAIN BACKEND", "OFFLINE BACKEND":
+		sw.Kind = SwitchDrain
+		if verb == "OFFLINE BACKEND" {
+			sw.Kind = SwitchBackendOffline
+		}
+		if !snap.hasBackend(sw.Target) {
+			return wire.Errorf(mysql.ER_WRONG_ARGUMENTS, "shardgate: no backend server %s in the rules (SHOW SHARDGATE BACKENDS lists them)", sw.Target)
+		}
+	case "READS_TO_PRIMARY":
+		sw.Kind = SwitchReadsToPrimary
+		if snap.Clusters[sw.Target] == nil {
+			return wire.Errorf(mysql.ER_WRONG_ARGUMENTS, "shardgate: no cluster %s in the rules", sw.Target)
+		}
+	default: // BLOCK, BLOCK PREFIX
+		sw.Kind, sw.Prefix = SwitchBlock, verb == "BLOCK PREFIX"
+		// A statement or a fingerprint, read the same way as the
+		// statements it is compared with.
+		sw.Target = parser.Fingerprint(sw.Target)
+	}
+	sw = s.rt.switches.add(sw)
+	s.rt.applyBackendSwitches(snap)
+	if sw.Kind == SwitchBackendOffline {
+		for _, c := range snap.Clusters {
+			for _, b := range c.Backends() {
+				if b.Addr == sw.Target {
+					b.Purge()
+				}
+			}
+		}
+	}
+	s.rt.Log.Warn("switch set", "id", sw.ID, "kind", sw.Kind, "target", sw.Target, "prefix", sw.Prefix, "reason", sw.Reason, "by", sw.SetBy)
+	return s.writeOK(w, wire.OK{Info: fmt.Sprintf("switch %d set: %s %s", sw.ID, sw.Kind, sw.Target)})
+}
+
+// clearSwitch answers SHARDGATE CLEAR n | ALL.
+func (s *Session) clearSwitch(which string, w ResultWriter) error {
+	if err := s.needAdmin("SUPER"); err != nil {
+		return err
+	}
+	id := 0
+	if !strings.EqualFold(which, "ALL") {
+		id, _ = strconv.Atoi(which)
+	}
+	gone := s.rt.switches.clear(id)
+	if id != 0 && len(gone) == 0 {
+		return wire.Errorf(mysql.ER_WRONG_ARGUMENTS, "shardgate: there is no switch %d (SHOW SHARDGATE SWITCHES lists them)", id)
+	}
+	s.rt.applyBackendSwitches(s.rt.Snapshot())
+	for _, sw := range gone {
+		s.rt.Log.Warn("switch cleared", "id", sw.ID, "kind", sw.Kind, "target", sw.Target, "hits", sw.Hits(), "by", s.who())
+	}
+	return s.writeOK(w, wire.OK{AffectedRows: uint64(len(gone))})
+}
+
+// showSwitches lists the switches in force.
+func (s *Session) showSwitches(w ResultWriter) error {
+	names := []string{"id", "kind", "target", "prefix", "reason", "set_by", "set_at", "hits"}
+	cols := make([]wire.Column, len(names))
+	for i, n := range names {
+		cols[i] = wire.Column{Name: n, OrgName: n, Charset: 45, Length: 1024, Type: mysql.MYSQL_TYPE_VAR_STRING}
+	}
+	var rows [][][]byte
+	for _, sw := range s.rt.Switches() {
+		rows = append(rows, [][]byte{[]byte(strconv.Itoa(sw.ID)), []byte(sw.Kind), []byte(sw.Target),
+			[]byte(strconv.FormatBool(sw.Prefix)), []byte(sw.Reason), []byte(sw.SetBy),
+			[]byte(sw.SetAt.UTC().Format("2006-01-02 15:04:05")), []byte(strconv.FormatInt(sw.Hits(), 10))})
+	}
+	return engine.WriteTable(w, cols, rows, s.Status())
+}
+
+func (snap *Snapshot) hasBackend(addr string) bool {
+	for _, c := range snap.Clusters {
+		for _, b := range c.Backends() {
+			if b.Addr == addr {
+				return true
+			}
+		}
+	}
+	return false
+}
