@@ -47,6 +47,7 @@ type Metrics struct {
 	txnCommits      *prometheus.CounterVec
 	prepareFailures prometheus.Counter
 	recovered       *prometheus.CounterVec
+	slow            *prometheus.CounterVec
 }
 
 // New builds the metrics; backends is called at every scrape.
@@ -89,8 +90,12 @@ func New(backends func() []Backend) *Metrics {
 		Name: "shardgate_transaction_recovered_branches_total",
 		Help: "Prepared XA branches ended by recovery, by decision (commit, rollback).",
 	}, []string{"decision"})
+	m.slow = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shardgate_slow_queries_total",
+		Help: "Statements over slow_log.time (SHARDGATE SLOW_QUERY_TIME), by kind and route; SHOW SHARDGATE SLOW has them by fingerprint.",
+	}, []string{"kind", "route"})
 	m.registry.MustRegister(m.queries, m.errors, m.latency, m.clients, m.loginFailures, m.hostBlocks,
-		m.txnCommits, m.prepareFailures, m.recovered, &backendCollector{list: backends})
+		m.txnCommits, m.prepareFailures, m.recovered, m.slow, &backendCollector{list: backends})
 	return m
 }
 
@@ -298,4 +303,12 @@ func (c *operationsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSwitch, prometheus.GaugeValue, 1, labels...)
 		ch <- prometheus.MustNewConstMetric(descSwitchHits, prometheus.CounterValue, float64(sw.Hits), labels...)
 	}
+}
+
+// Slow counts a statement the slow log kept (over slow_log.time).
+func (m *Metrics) Slow(kind, route string) {
+	if m == nil {
+		return
+	}
+	m.slow.WithLabelValues(kind, route).Inc()
 }

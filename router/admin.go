@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
@@ -19,6 +20,8 @@ var (
 	showTransactions = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+TRANSACTIONS\s*;?\s*$`)
 	explainShardgate = regexp.MustCompile(`(?is)^\s*EXPLAIN\s+SHARDGATE\s+(.+)$`)
 	reloadRules      = regexp.MustCompile(`(?is)^\s*RELOAD\s+SHARDGATE\s+RULES\s*;?\s*$`)
+	showSlow         = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+SLOW\s*;?\s*$`)
+	slowTimeStmt     = regexp.MustCompile(`(?is)^\s*SHARDGATE\s+SLOW_QUERY_TIME\s+(\d{1,6}(?:\.\d{1,6})?)\s*;?\s*$`)
 	showSwitches     = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+SWITCHES\s*;?\s*$`)
 	showRules        = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+RULES\s*;?\s*$`)
 	rollbackRules    = regexp.MustCompile(`(?is)^\s*ROLLBACK\s+SHARDGATE\s+RULES(?:\s+TO\s+(?:VERSION\s+)?(\d{1,9}))?\s*;?\s*$`)
@@ -35,6 +38,9 @@ func (s *Session) admin(sql string, w ResultWriter) (handled bool, err error) {
 	case "shar":
 		if len(sql) > 64<<10 {
 			return false, nil
+		}
+		if m := slowTimeStmt.FindStringSubmatch(sql); m != nil {
+			return true, s.setSlowQueryTime(m[1], w)
 		}
 		if m := clearStmt.FindStringSubmatch(sql); m != nil {
 			return true, s.clearSwitch(m[1], w)
@@ -57,6 +63,12 @@ func (s *Session) admin(sql string, w ResultWriter) (handled bool, err error) {
 		return false, nil
 	default:
 		return false, nil
+	}
+	if len(sql) <= 64 && showSlow.MatchString(sql) {
+		if err := s.needAdmin("PROCESS"); err != nil {
+			return true, err
+		}
+		return true, s.showSlow(w)
 	}
 	if len(sql) <= 64 && showSwitches.MatchString(sql) {
 		if err := s.needAdmin("PROCESS"); err != nil {
@@ -197,6 +209,42 @@ func (s *Session) showRules(w ResultWriter) error {
 		rows = append(rows, [][]byte{[]byte(strconv.Itoa(v.Number)), []byte(running),
 			[]byte(v.At.UTC().Format("2006-01-02 15:04:05")), []byte(v.Source), []byte(v.Rules.File),
 			[]byte(v.Rules.Digest), []byte(strings.Join(v.Changes, "; "))})
+	}
+	return engine.WriteTable(w, cols, rows, s.Status())
+}
+
+// setSlowQueryTime is SHARDGATE SLOW_QUERY_TIME seconds: the slow log's
+// threshold from the next statement on, until changed again or a reload
+// whose file changes slow_log.time.
+func (s *Session) setSlowQueryTime(seconds string, w ResultWriter) error {
+	if err := s.needAdmin("SUPER"); err != nil {
+		return err
+	}
+	f, err := strconv.ParseFloat(seconds, 64)
+	if err != nil {
+		return wire.Errorf(mysql.ER_WRONG_ARGUMENTS, "shardgate: SLOW_QUERY_TIME %s: give seconds", seconds)
+	}
+	d := time.Duration(f * float64(time.Second))
+	s.rt.slow.SetThreshold(d)
+	s.rt.Log.Info("slow_query_time set", "seconds", f, "by", s.who())
+	return s.writeOK(w, wire.OK{Info: "slow_query_time " + d.String()})
+}
+
+// showSlow lists the fingerprints with the most time spent in slow
+// statements since start.
+func (s *Session) showSlow(w ResultWriter) error {
+	names := []string{"fingerprint", "count", "total_seconds", "avg_ms", "max_ms", "slowest_statement"}
+	cols := make([]wire.Column, len(names))
+	for i, n := range names {
+		cols[i] = wire.Column{Name: n, OrgName: n, Charset: 45, Length: 1024, Type: mysql.MYSQL_TYPE_VAR_STRING}
+	}
+	var rows [][][]byte
+	for _, st := range s.rt.slow.Top(20) {
+		ms := func(d time.Duration) []byte {
+			return []byte(strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 3, 64))
+		}
+		rows = append(rows, [][]byte{[]byte(st.Fingerprint), []byte(strconv.FormatInt(st.Count, 10)),
+			[]byte(strconv.FormatFloat(st.Total.Seconds(), 'f', 3, 64)), ms(st.Total / time.Duration(st.Count)), ms(st.Max), []byte(st.Example)})
 	}
 	return engine.WriteTable(w, cols, rows, s.Status())
 }

@@ -120,6 +120,11 @@ func (rt *Router) Reload(r *rules.Rules, source string) (RulesVersion, error) {
 		}
 	}
 	rt.startXA(r)
+	if r.SlowLog.Time != old.Rules.SlowLog.Time {
+		// The file's threshold replaces one set at runtime only when the
+		// file changes it.
+		rt.slow.SetThreshold(r.SlowLog.Time)
+	}
 	v := RulesVersion{Number: number + 1, At: time.Now(), Source: source, Changes: changes, Rules: r}
 	rt.versions = append(rt.versions, v)
 	rt.Log.Info("rules reloaded", "version", v.Number, "source", source, "file", r.File, "sha256", r.Digest,

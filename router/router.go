@@ -28,6 +28,7 @@ import (
 	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/sequence"
 	"github.com/shardgate/shardgate/shard"
+	"github.com/shardgate/shardgate/slowlog"
 	"github.com/shardgate/shardgate/tabledef"
 	"github.com/shardgate/shardgate/xa"
 )
@@ -85,6 +86,9 @@ type Router struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// slow keeps the statements slower than its threshold (slow_log).
+	slow *slowlog.Log
+
 	// switches are the operator's kill switches (switches.go): they
 	// outlive reloads until cleared.
 	switches switchboard
@@ -115,6 +119,8 @@ func New(r *rules.Rules, log *slog.Logger) *Router {
 	rt.snap.Store(newSnapshot(r, shard.NewBucketRegistry(), time.Now, log, nil))
 	rt.versions = []RulesVersion{{Number: 1, At: time.Now(), Source: "start", Rules: r}}
 	rt.primaries = newPrimaries(r)
+	rt.slow = slowlog.New(slowlog.Config{File: r.SlowLog.File, MaxSize: int64(r.SlowLog.MaxSize),
+		MaxBackups: r.SlowLog.MaxBackups, Threshold: r.SlowLog.Time})
 	rt.XA = xa.New(xaConfig(r, r.Listen), rt.primaries)
 	rt.seq = sequence.New(&sequence.Table{Cluster: r.Sequences.Cluster, Schema: r.Sequences.Schema, P: seqPrimaries{rt.primaries}})
 	return rt
@@ -381,6 +387,7 @@ func (rt *Router) Close() {
 	}
 	rt.wg.Wait()
 	rt.primaries.close()
+	rt.slow.Close()
 	rt.reloadMu.Lock()
 	draining := rt.draining
 	rt.draining = nil

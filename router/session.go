@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"log/slog"
 	"regexp"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/shardgate/shardgate/planner"
 	"github.com/shardgate/shardgate/rules"
 	"github.com/shardgate/shardgate/sequence"
+	"github.com/shardgate/shardgate/slowlog"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -58,6 +60,10 @@ type Session struct {
 type observation struct {
 	kind, route string
 	errCode     uint16
+	// stmt is the statement, for the slow log (sql its text when it was
+	// not parsed).
+	stmt *parser.Statement
+	sql  string
 	// contacted: a backend connection was borrowed for the command; an
 	// error without one is the proxy's own refusal.
 	contacted bool
@@ -151,7 +157,10 @@ func (s *Session) snapshot() *Snapshot {
 func (s *Session) Query(sql string, w ResultWriter) error {
 	s.live.set("Query", sql)
 	defer s.live.set("Sleep", "")
-	return s.observe(func(obs *observation) error { return s.query(sql, w, obs) })
+	return s.observe(func(obs *observation) error {
+		obs.sql = sql
+		return s.query(sql, w, obs)
+	})
 }
 
 // ExecutePrepared runs a prepared statement with its values bound into sql.
@@ -172,22 +181,38 @@ func (s *Session) ExecutePrepared(p *Prepared, sql string, w ResultWriter) error
 func (s *Session) observe(run func(*observation) error) error {
 	s.txn.adopt(s.rt.Snapshot())
 	obs := &observation{kind: "other", route: "proxy"}
-	m := s.rt.Metrics
-	if m == nil {
-		err := run(obs)
-		s.noteRefusal(err, obs)
-		return err
-	}
 	start := time.Now()
 	err := run(obs)
+	took := time.Since(start)
 	s.noteRefusal(err, obs)
 	code := obs.errCode
 	var me *mysql.MyError
 	if errors.As(err, &me) {
 		code = me.Code
 	}
-	m.Query(obs.kind, obs.route, time.Since(start), code)
+	s.rt.Metrics.Query(obs.kind, obs.route, took, code)
+	if s.rt.slow.Slow(took) {
+		s.noteSlow(obs, took, code, start)
+	}
 	return err
+}
+
+// noteSlow records a statement slower than the slow log's threshold.
+func (s *Session) noteSlow(obs *observation, took time.Duration, code uint16, start time.Time) {
+	e := slowlog.Entry{Time: start, User: s.client.User, Host: s.client.Host, Conn: s.client.ID, Schema: s.state.db,
+		DurationMS: float64(took.Microseconds()) / 1000, Kind: obs.kind, Route: obs.route, Code: code}
+	if st := obs.stmt; st != nil {
+		e.Statement, e.Fingerprint = st.SQL, parser.Fingerprint(st.SQL)
+		for _, t := range st.Tables {
+			e.Tables = append(e.Tables, s.schemaOf(t)+"."+t.Name)
+		}
+	} else {
+		e.Statement, e.Fingerprint = obs.sql, parser.Fingerprint(obs.sql)
+	}
+	s.rt.Metrics.Slow(obs.kind, obs.route)
+	if err := s.rt.slow.Record(e); err != nil {
+		s.rt.refusals.Log(slog.LevelError, "slow log", "slow log: writing failed", "err", err)
+	}
 }
 
 func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
@@ -334,7 +359,7 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 		// diagnostics area; SELECT 1, SET or DO keep the previous one.
 		s.state.diag = nil
 	}
-	obs.kind = st.Kind.String()
+	obs.kind, obs.stmt = st.Kind.String(), st
 	snap := s.snapshot()
 	pendingTxn := st.ReadsInTransaction && s.txn.pending != "" && !s.txn.active()
 	if st.UsesConnectionID || pendingTxn {

@@ -129,6 +129,9 @@ var restartOnly = []struct {
 	{"transactions.log_schema", func(r *Rules) string { return r.Transactions.LogSchema }},
 	{"sequences.cluster", func(r *Rules) string { return r.Sequences.Cluster }},
 	{"sequences.schema", func(r *Rules) string { return r.Sequences.Schema }},
+	// The file is opened once; its threshold changes at runtime
+	// (SHARDGATE SLOW_QUERY_TIME) and with a reload.
+	{"slow_log.file", func(r *Rules) string { return r.SlowLog.File }},
 }
 
 func orNone(s string) string {

@@ -101,6 +101,8 @@ type Rules struct {
 	// Sequences says where the sequence table of tables with a sequence
 	// lives (README: Global sequences).
 	Sequences Sequences `yaml:"sequences"`
+	// SlowLog writes statements slower than its time to a file.
+	SlowLog SlowLog `yaml:"slow_log"`
 
 	// SchemaOrder lists schema names as written; the first one answers
 	// statements that name no table while no database is selected.
@@ -246,6 +248,25 @@ type Sequences struct {
 	Schema  string `yaml:"schema"`
 	line    int
 }
+
+// SlowLog is the top-level slow_log: block (README: Operating shardgate).
+type SlowLog struct {
+	// File receives one JSON line per slow statement; "" keeps the slow
+	// statements in SHOW SHARDGATE SLOW and metrics only.
+	File string `yaml:"file"`
+	// Time is the threshold (SHARDGATE SLOW_QUERY_TIME changes it at
+	// runtime); default DefaultSlowQueryTime.
+	Time time.Duration `yaml:"time"`
+	// MaxSize rotates the file past this size, keeping MaxBackups old
+	// files (defaults 100 MiB and 5).
+	MaxSize    ByteSize `yaml:"max_size"`
+	MaxBackups int      `yaml:"max_backups"`
+	line       int
+}
+
+// DefaultSlowQueryTime is slow_log.time when the file leaves it out
+// (MariaDB's long_query_time is 10 s; a proxy's operator wants less).
+const DefaultSlowQueryTime = time.Second
 
 // SequenceRule gives a sharded table's column values from a global
 // sequence instead of each physical table's AUTO_INCREMENT.
@@ -476,6 +497,15 @@ func (r *Rules) applyDefaults() {
 	}
 	if r.Sequences.Schema == "" {
 		r.Sequences.Schema = tx.LogSchema
+	}
+	if r.SlowLog.Time == 0 {
+		r.SlowLog.Time = DefaultSlowQueryTime
+	}
+	if r.SlowLog.MaxSize == 0 {
+		r.SlowLog.MaxSize = 100 << 20
+	}
+	if r.SlowLog.MaxBackups == 0 {
+		r.SlowLog.MaxBackups = 5
 	}
 	p := &r.Pool
 	if p.MaxOpen == 0 {

@@ -159,7 +159,20 @@ func (r *Rules) validate(doc *yaml.Node) error {
 	if err := r.validateTransactions(doc); err != nil {
 		return err
 	}
-	return r.validateSequences(doc)
+	if err := r.validateSequences(doc); err != nil {
+		return err
+	}
+	sl := r.SlowLog
+	if sl.Time < 0 {
+		return lineError(pathLine(doc, "slow_log", "time"), "slow_log: time %s: must not be negative", sl.Time)
+	}
+	if sl.MaxSize < 1<<20 {
+		return lineError(pathLine(doc, "slow_log", "max_size"), "slow_log: max_size %s: at least 1MiB", sl.MaxSize)
+	}
+	if sl.MaxBackups < 0 {
+		return lineError(pathLine(doc, "slow_log", "max_backups"), "slow_log: max_backups %d: must not be negative", sl.MaxBackups)
+	}
+	return nil
 }
 
 // MinRecoveryInterval keeps the recovery loop from spinning.

@@ -172,6 +172,12 @@ func (s *Sequences) UnmarshalYAML(n *yaml.Node) error {
 	return decodeStrict(n, (*plain)(s))
 }
 
+func (s *SlowLog) UnmarshalYAML(n *yaml.Node) error {
+	type plain SlowLog
+	s.line = n.Line
+	return decodeStrict(n, (*plain)(s))
+}
+
 func (q *SequenceRule) UnmarshalYAML(n *yaml.Node) error {
 	type plain SequenceRule
 	q.line = n.Line
