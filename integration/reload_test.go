@@ -77,6 +77,9 @@ func TestReloadRules(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The clients are other sessions: nothing makes their reads on the
+	// replicas wait for the admin's CREATE TABLEs.
+	waitTablesOnReplicas(t, db)
 
 	// The load: each client inserts its own items (one at a time, and
 	// two with an order in a transaction over s0, s1 and main's s1
@@ -310,4 +313,25 @@ func running(t *testing.T, d *sql.DB) string {
 	}
 	t.Fatal("SHOW SHARDGATE RULES marks no version as running")
 	return ""
+}
+
+// waitTablesOnReplicas waits until every replica of main, s0 and s1 has
+// the tables of database db its primary has.
+func waitTablesOnReplicas(t *testing.T, db string) {
+	t.Helper()
+	count := func(addr string) int {
+		var n int
+		scan(t, direct(t, addr, ""), "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='"+db+"'", &n)
+		return n
+	}
+	for primary, replicas := range map[string][]string{
+		"127.0.0.1:3310": {"127.0.0.1:3311", "127.0.0.1:3312"},
+		"127.0.0.1:3320": {"127.0.0.1:3321"},
+		"127.0.0.1:3330": {"127.0.0.1:3331"},
+	} {
+		want := count(primary)
+		for _, r := range replicas {
+			eventually(t, 10*time.Second, db+"'s tables on replica "+r, func() bool { return count(r) == want })
+		}
+	}
 }
