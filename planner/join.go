@@ -756,7 +756,10 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 		base[pos] = base[pos-1] + len(sides[order[pos-1]].fields)
 	}
 	marker := parser.StringLiteral([]byte(joinKeysMarker), f.Text)
-	var join *engine.LookupJoin
+	// The last join: meta statements and EmptyRow go to it.
+	var join engine.RowSource
+	var lastLookup *engine.LookupJoin
+	var lastHash *engine.HashJoin
 	for pos := 1; pos < len(order); pos++ {
 		t := order[pos]
 		s := sides[t]
@@ -794,10 +797,28 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 				}
 			}
 		}
-		join = &engine.LookupJoin{
-			Outer: src, Inner: routes, Marker: marker, Router: router,
-			OuterKeys: outerKeys, InnerKeys: innerKeys, Lookup: lookups[t], Left: s.left, Collations: colls,
-			Fields: out, Mode: f.Text, On: strings.Join(onText[t], " AND "),
+		on := strings.Join(onText[t], " AND ")
+		lastLookup, lastHash = nil, nil
+		if hashJoinPays(s, len(routes), router, scores[drive]) {
+			whole, err := pl.sidePlan(p, s, st.ReadOnly, f)
+			if err != nil {
+				return nil, nil, err
+			}
+			// Cost rule: the side expected smaller is held (pinned <
+			// filtered < full, and among equals a table that is not
+			// sharded); the driving side counts as its first table.
+			lastHash = &engine.HashJoin{
+				Outer: src, Inner: whole, BuildOuter: sizeRank(sides[drive], scores[drive]) < sizeRank(s, scores[t]),
+				OuterKeys: outerKeys, InnerKeys: innerKeys, Left: s.left, Collations: colls, Fields: out, On: on,
+			}
+			join = lastHash
+		} else {
+			lastLookup = &engine.LookupJoin{
+				Outer: src, Inner: routes, Marker: marker, Router: router,
+				OuterKeys: outerKeys, InnerKeys: innerKeys, Lookup: lookups[t], Left: s.left, Collations: colls,
+				Fields: out, Mode: f.Text, On: on,
+			}
+			join = lastLookup
 		}
 		src = join
 	}
@@ -832,14 +853,22 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 			if err != nil {
 				return nil, nil, err
 			}
-			join.Meta, join.MetaFields = append(join.Meta, r), append(join.MetaFields, metaFields[i])
+			if lastHash != nil {
+				lastHash.Meta, lastHash.MetaFields = append(lastHash.Meta, r), append(lastHash.MetaFields, metaFields[i])
+			} else {
+				lastLookup.Meta, lastLookup.MetaFields = append(lastLookup.Meta, r), append(lastLookup.MetaFields, metaFields[i])
+			}
 			for k, field := range metaFields[i] {
 				meta.Columns[field] = MetaColumn{Part: len(meta.Parts), Index: k}
 			}
 			meta.Parts = append(meta.Parts, MetaPart{Cluster: r.Cluster, SQL: r.SQL})
 		}
 		// An aggregate without GROUP BY answers one row over no rows.
-		join.EmptyRow = !spec.Group && !spec.Distinct
+		if lastHash != nil {
+			lastHash.EmptyRow = !spec.Group && !spec.Distinct
+		} else {
+			lastLookup.EmptyRow = !spec.Group && !spec.Distinct
+		}
 		var node engine.RowSource = joined
 		if len(spec.Keys) > 0 {
 			keys := make([]engine.MemorySortKey, len(spec.Keys))
@@ -968,6 +997,52 @@ func (pl *Planner) sideScore(s *joinSide, f Facts) (int, error) {
 		return 1, nil
 	}
 	return 2, nil
+}
+
+// hashJoinPays: a table is better read once, whole, by a hash join than
+// looked up by IN lists. A lookup pays where it prunes: when the looked-up
+// table's join column is its hash shard key (each value goes to one
+// physical table), when its own conditions leave one physical table, when
+// it is not sharded (one indexed statement per batch), or when the driving
+// side is pinned to one physical table (few rows: few batches). Otherwise
+// every batch would go to every physical table of it, each read once per
+// batch; a hash join reads each once.
+func hashJoinPays(s *joinSide, routes int, router engine.KeyRouter, driveScore int) bool {
+	return s.ref.sharded != nil && router == nil && routes > 1 && driveScore > 0
+}
+
+// sizeRank orders sides by their expected number of rows for the cost
+// rule: by score (pinned < filtered < full), then a table that is not
+// sharded (one server's table, a global copy) before a sharded one.
+func sizeRank(s *joinSide, score int) int {
+	r := 2 * score
+	if s.ref.sharded != nil {
+		r++
+	}
+	return r
+}
+
+// sidePlan is the plan reading a side whole (its own conditions only),
+// as the statement would read it alone.
+func (pl *Planner) sidePlan(p *parser.Parser, s *joinSide, read bool, f Facts) (engine.RowSource, error) {
+	sql, err := pl.sideSQL(s, "", f)
+	if err != nil {
+		return nil, err
+	}
+	st, err := parseSide(p, sql)
+	if err != nil {
+		return nil, err
+	}
+	st.ReadOnly = read
+	plan, err := pl.Plan(st, f)
+	if err != nil {
+		return nil, err
+	}
+	src, ok := plan.Root.(engine.RowSource)
+	if !ok {
+		return nil, notSupported("join in the proxy: the statement of %s does not return rows", s.ref.qualified())
+	}
+	return src, nil
 }
 
 // innerRoutes are the inner side's statements, one per physical table it
