@@ -42,6 +42,10 @@ type HashJoin struct {
 	Fields []JoinField
 	// Collations, Meta, MetaFields, EmptyRow and On: as LookupJoin's.
 	Collations []string
+	// RawKeys: equality i's key columns are the string columns' own bytes
+	// (CAST … AS BINARY, not converted to the client's character set),
+	// compared by Collations[i] in its character set.
+	RawKeys    []bool
 	Meta       []*Route
 	MetaFields [][]int
 	EmptyRow   bool
@@ -115,7 +119,7 @@ func (j *HashJoin) Open(vc Cursor) (Rows, error) {
 	if j.BuildOuter {
 		outer, inner = build, probe
 	}
-	spec := joinSpec{Fields: j.Fields, Left: j.Left, OuterKeys: j.OuterKeys, InnerKeys: j.InnerKeys, Collations: j.Collations}
+	spec := joinSpec{Fields: j.Fields, Left: j.Left, OuterKeys: j.OuterKeys, InnerKeys: j.InnerKeys, Collations: j.Collations, RawKeys: j.RawKeys}
 	if hr.header, hr.keyFns, err = joinedColumns(spec, outer.header, outer.cols, inner.header, inner.cols, metaDefs); err != nil {
 		hr.Close(err)
 		return nil, err

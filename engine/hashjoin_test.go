@@ -33,6 +33,7 @@ func TestHashJoin(t *testing.T) {
 		left, buildOuter     bool
 		seq                  bool
 		colls                []string
+		raw                  bool
 		memory               int64
 		// want: the rows in order (ordered) or in any order.
 		want    []vals
@@ -66,6 +67,19 @@ func TestHashJoin(t *testing.T) {
 			innerCols: []wire.Column{str(46, "name"), str(46, "v")},
 			inner:     []vals{row("A", "p")},
 			colls:     []string{"utf8mb4_bin"},
+			want:      []vals{row(2, "p")}},
+		{name: "raw keys: the columns' own bytes (CAST AS BINARY) compared by their collation",
+			outerCols: append(cols("id", tLong), str(63, "name")),
+			outer:     []vals{row(1, "ÉLAN"), row(2, "über"), row(3, "x")},
+			innerCols: []wire.Column{str(63, "name"), str(45, "v")},
+			inner:     []vals{row("élan ", "p"), row("UBER", "q")},
+			colls:     []string{"utf8mb4_general_ci"}, raw: true,
+			want:      []vals{row(1, "p"), row(2, "q")}},
+		{name: "the same binary columns without raw keys compare by bytes",
+			outerCols: append(cols("id", tLong), str(63, "name")),
+			outer:     []vals{row(1, "ÉLAN"), row(2, "élan ")},
+			innerCols: []wire.Column{str(63, "name"), str(45, "v")},
+			inner:     []vals{row("élan ", "p")},
 			want:      []vals{row(2, "p")}},
 		{name: "numbers given as strings compare as numbers (doubles)",
 			outerCols: cols("id", tLong, "k", tLong),
@@ -112,7 +126,7 @@ func TestHashJoin(t *testing.T) {
 			vc.on("inner", rs(ic, irows...))
 			j := &HashJoin{Outer: &Route{Cluster: "o", SQL: "outer", Replica: true}, Inner: &Route{Cluster: "o", SQL: "inner", Replica: true},
 				BuildOuter: tt.buildOuter, OuterKeys: []int{1}, InnerKeys: []int{0}, Left: tt.left,
-				Fields: []JoinField{{Index: 0}, {Inner: true, Index: 1}}, Collations: tt.colls, On: "o.k = i.k"}
+				Fields: []JoinField{{Index: 0}, {Inner: true, Index: 1}}, Collations: tt.colls, RawKeys: []bool{tt.raw}, On: "o.k = i.k"}
 			w := &recWriter{}
 			err := j.Execute(vc, w)
 			if tt.err != 0 {

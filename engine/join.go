@@ -499,6 +499,7 @@ type joinSpec struct {
 	Left                 bool
 	OuterKeys, InnerKeys []int
 	Collations           []string
+	RawKeys              []bool
 }
 
 // joinedColumns makes a join's header from both sides' column
@@ -544,7 +545,13 @@ func joinedColumns(j joinSpec, outerHeader [][]byte, outerCols []wire.Column, in
 		if i < len(j.Collations) {
 			coll = j.Collations[i]
 		}
-		kf, err := joinKeyFn(outerCols[j.OuterKeys[i]], cols[j.InnerKeys[i]], coll)
+		var kf keyFn
+		var err error
+		if i < len(j.RawKeys) && j.RawKeys[i] {
+			kf, err = rawKeyFn(coll)
+		} else {
+			kf, err = joinKeyFn(outerCols[j.OuterKeys[i]], cols[j.InnerKeys[i]], coll)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -729,6 +736,16 @@ func joinKeyFn(o, i wire.Column, coll string) (keyFn, error) {
 		return keyFn{}, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a join in the proxy on string columns of collation %s is not supported (the proxy cannot compare by it)", on)
 	}
 	return keyFn{mode: keyString, coll: c, outerCS: ocs, innerCS: ics}, nil
+}
+
+// rawKeyFn compares strings sent as their columns' own bytes (CAST …
+// AS BINARY) by the columns' collation, in its character set.
+func rawKeyFn(coll string) (keyFn, error) {
+	c, ok := collate.Lookup(coll)
+	if !ok {
+		return keyFn{}, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a join in the proxy on string columns of collation %s is not supported (the proxy cannot compare by it)", coll)
+	}
+	return keyFn{mode: keyString, coll: c, outerCS: c.Charset, innerCS: c.Charset}, nil
 }
 
 func typeName(t byte) string {

@@ -721,15 +721,37 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 	// Key columns go last in each table's list; the lookup column of a
 	// table is its shard column when one of its keys is.
 	lookups := make([]int, len(sides))
+	// hashed: the table is joined by a hash join (hashJoinPays). Its
+	// string keys are read as the columns' own bytes (CAST … AS BINARY)
+	// and compared by their collation in the proxy: a value the client's
+	// character set cannot show (É under SET NAMES gbk) arrives as '?',
+	// which would pair wrongly.
+	hashed := make([]bool, len(sides))
+	raw := make([][]bool, len(sides))
 	for _, t := range order[1:] {
 		s := sides[t]
 		for i := range keys[t] {
-			k := &keys[t][i]
-			k.idx = s.add(colText(s, k.col))
-			k.fromIdx = sides[k.from].add(colText(sides[k.from], k.fromCol))
-			if s.ref.sharded != nil && strings.EqualFold(k.col, s.ref.sharded.Column) {
+			if s.ref.sharded != nil && strings.EqualFold(keys[t][i].col, s.ref.sharded.Column) {
 				lookups[t] = i
 			}
+		}
+		hashed[t] = hashJoinPays(s, scores[t], pl.lookupRoutable(s, keys[t][lookups[t]].col, f), scores[drive])
+		for i := range keys[t] {
+			k := &keys[t][i]
+			kt, ft := colText(s, k.col), colText(sides[k.from], k.fromCol)
+			r := false
+			if hashed[t] {
+				coll, err := keyCollation(s, k.col, sides[k.from], k.fromCol, k.text)
+				if err != nil {
+					return nil, nil, err
+				}
+				if r = coll != "" && stringColumn(s, k.col) && stringColumn(sides[k.from], k.fromCol); r {
+					kt, ft = "CAST("+kt+" AS BINARY)", "CAST("+ft+" AS BINARY)"
+				}
+			}
+			raw[t] = append(raw[t], r)
+			k.idx = s.add(kt)
+			k.fromIdx = sides[k.from].add(ft)
 		}
 	}
 	// The first table's plan, then one lookup join per further table; a
@@ -764,11 +786,6 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 		t := order[pos]
 		s := sides[t]
 		lk := keys[t][lookups[t]]
-		in := colText(s, lk.col) + " IN (" + marker + ")"
-		routes, router, err := pl.innerRoutes(p, s, in, lk.col, marker, st.ReadOnly, f)
-		if err != nil {
-			return nil, nil, err
-		}
 		var outerKeys, innerKeys []int
 		var colls []string
 		for _, k := range keys[t] {
@@ -799,7 +816,7 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 		}
 		on := strings.Join(onText[t], " AND ")
 		lastLookup, lastHash = nil, nil
-		if hashJoinPays(s, len(routes), router, scores[drive]) {
+		if hashed[t] {
 			whole, err := pl.sidePlan(p, s, st.ReadOnly, f)
 			if err != nil {
 				return nil, nil, err
@@ -809,10 +826,15 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 			// sharded); the driving side counts as its first table.
 			lastHash = &engine.HashJoin{
 				Outer: src, Inner: whole, BuildOuter: sizeRank(sides[drive], scores[drive]) < sizeRank(s, scores[t]),
-				OuterKeys: outerKeys, InnerKeys: innerKeys, Left: s.left, Collations: colls, Fields: out, On: on,
+				OuterKeys: outerKeys, InnerKeys: innerKeys, RawKeys: raw[t], Left: s.left, Collations: colls, Fields: out, On: on,
 			}
 			join = lastHash
 		} else {
+			in := colText(s, lk.col) + " IN (" + marker + ")"
+			routes, router, err := pl.innerRoutes(p, s, in, lk.col, marker, st.ReadOnly, f)
+			if err != nil {
+				return nil, nil, err
+			}
 			lastLookup = &engine.LookupJoin{
 				Outer: src, Inner: routes, Marker: marker, Router: router,
 				OuterKeys: outerKeys, InnerKeys: innerKeys, Lookup: lookups[t], Left: s.left, Collations: colls,
@@ -1007,8 +1029,28 @@ func (pl *Planner) sideScore(s *joinSide, f Facts) (int, error) {
 // side is pinned to one physical table (few rows: few batches). Otherwise
 // every batch would go to every physical table of it, each read once per
 // batch; a hash join reads each once.
-func hashJoinPays(s *joinSide, routes int, router engine.KeyRouter, driveScore int) bool {
-	return s.ref.sharded != nil && router == nil && routes > 1 && driveScore > 0
+func hashJoinPays(s *joinSide, score int, routable bool, driveScore int) bool {
+	return s.ref.sharded != nil && !routable && score > 0 && driveScore > 0
+}
+
+// lookupRoutable: lookups of s by col go each to the one physical table
+// holding the value (s is hash-sharded by col, its key's type known).
+func (pl *Planner) lookupRoutable(s *joinSide, col string, f Facts) bool {
+	t := s.ref.sharded
+	return t != nil && t.By == "hash" && strings.EqualFold(col, t.Column) && pl.keysFor(f, s.ref.schema, t).column(t.Column) != nil
+}
+
+// stringColumn: the side's column is known to hold text.
+func stringColumn(s *joinSide, col string) bool {
+	i := tabledef.Index(s.cols, col)
+	if !s.known || i < 0 {
+		return false
+	}
+	switch strings.ToLower(s.cols[i].DataType) {
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext":
+		return true
+	}
+	return false
 }
 
 // sizeRank orders sides by their expected number of rows for the cost
@@ -1092,7 +1134,7 @@ func (pl *Planner) innerRoutes(p *parser.Parser, s *joinSide, in, lookupCol, mar
 	}
 	var router engine.KeyRouter
 	k := pl.keysFor(f, s.ref.schema, t)
-	if t.By == "hash" && strings.EqualFold(lookupCol, t.Column) && k.column(t.Column) != nil {
+	if pl.lookupRoutable(s, lookupCol, f) {
 		pos := map[int]int{}
 		for i, tg := range targets {
 			for idx := 0; idx < t.Count; idx++ {

@@ -55,3 +55,5 @@ SELECT r.id, COUNT(*) FROM regions r LEFT JOIN comments c ON c.user_id = r.id GR
 SELECT c.id, l.id FROM comments c JOIN comment_likes l ON c.id = l.comment_id WHERE c.product_id = 42
 SELECT c.id, l.id FROM comments c LEFT JOIN comment_likes l ON c.id = l.comment_id AND l.product_id = 7
 SELECT c.id, r.id FROM comments c JOIN reviews r ON c.id = r.product_id
+-- string keys of a hash join are read as the columns' own bytes and compared by their collation in the proxy
+SELECT a.id, b.id FROM comments a JOIN comments b ON a.body = b.body AND a.id = b.id
