@@ -74,7 +74,7 @@ func TestHashJoin(t *testing.T) {
 			innerCols: []wire.Column{str(63, "name"), str(45, "v")},
 			inner:     []vals{row("élan ", "p"), row("UBER", "q")},
 			colls:     []string{"utf8mb4_general_ci"}, raw: true,
-			want:      []vals{row(1, "p"), row(2, "q")}},
+			want: []vals{row(1, "p"), row(2, "q")}},
 		{name: "the same binary columns without raw keys compare by bytes",
 			outerCols: append(cols("id", tLong), str(63, "name")),
 			outer:     []vals{row(1, "ÉLAN"), row(2, "élan ")},
