@@ -378,3 +378,33 @@ func TestHashJoinMemoryLimit(t *testing.T) {
 		t.Errorf("%s: %v (%d rows)", q, err, n.Int64)
 	}
 }
+
+// With pools of one connection per server, two clients hash-joining at
+// once both finish: the held side is read and its connections given back
+// before the other side is read.
+func TestHashJoinPoolOfOne(t *testing.T) {
+	e := hjSetup(t, "pool: {max_open: 1, wait_timeout: 3s}\n")
+	q := "SELECT a.id, b.id FROM ha a LEFT JOIN hb b ON a.ref = b.ref"
+	hjWantPlan(t, e.proxy, q, "HashJoin left")
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for client := 0; client < 2; client++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db := e.p.open(t, hjDB)
+			db.SetMaxOpenConns(1)
+			for i := 0; i < 3; i++ {
+				if d := hjCompare(db, e.ref, q); d != "" {
+					errs <- d
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for s := range errs {
+		t.Error(s)
+	}
+}
