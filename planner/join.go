@@ -25,8 +25,9 @@ import (
 // engine.LookupJoin: each table is read by a statement of its own (with
 // the conditions that concern only it), one side drives and the other is
 // looked up by IN lists of the driving rows' join-key values, and the
-// proxy pairs the rows. See README "Scatter-gather" for what is answered
-// and what is refused.
+// proxy pairs the rows; or, where the lookups would not prune
+// (hashJoinPays), by an engine.HashJoin that reads each side once. See
+// README "Scatter-gather" for what is answered and what is refused.
 
 // joinKeysMarker stands for the IN list of a lookup's values in the inner
 // side's statements.
@@ -754,8 +755,8 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 			k.fromIdx = sides[k.from].add(ft)
 		}
 	}
-	// The first table's plan, then one lookup join per further table; a
-	// joined row is the tables' columns in join order.
+	// The first table's plan, then one join (lookup or hash) per further
+	// table; a joined row is the tables' columns in join order.
 	firstSQL, err := pl.sideSQL(sides[drive], "", f)
 	if err != nil {
 		return nil, nil, err
