@@ -54,6 +54,10 @@ var wmQueries = []string{
 	"SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn, AVG(price) OVER (PARTITION BY qty % 3 ORDER BY created, id ROWS 2 PRECEDING) AS av, MIN(score) OVER (PARTITION BY name ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) FROM witems ORDER BY id",
 	"SELECT id, PERCENT_RANK() OVER (ORDER BY qty) AS p, CUME_DIST() OVER (PARTITION BY name ORDER BY price) AS c, FIRST_VALUE(id) OVER (PARTITION BY qty ORDER BY id) FROM witems ORDER BY id",
 	"SELECT id, MIN(LOWER(name)) OVER (PARTITION BY qty) AS m, RANK() OVER (ORDER BY score DESC) AS r, ROW_NUMBER() OVER (PARTITION BY product_id % 2 ORDER BY id) FROM witems ORDER BY m, r, id",
+	// SELECT * (window fields after it), and windows over groups of the
+	// shard key (whole on each shard).
+	"SELECT *, ROW_NUMBER() OVER (ORDER BY id) AS a, RANK() OVER (ORDER BY qty) AS b FROM witems ORDER BY id",
+	"SELECT product_id, COUNT(*) AS n, RANK() OVER (ORDER BY COUNT(*) DESC) AS r, ROW_NUMBER() OVER (ORDER BY product_id) AS rn FROM witems GROUP BY product_id ORDER BY product_id",
 	// Without an ORDER BY of the statement's own: compared sorted.
 	"SELECT id, RANK() OVER (ORDER BY qty), DENSE_RANK() OVER (PARTITION BY name ORDER BY price) FROM witems",
 	// Few rows, and none.
@@ -157,6 +161,31 @@ func TestWindowsMixedDifferential(t *testing.T) {
 		defer st.Close()
 		rows, err := st.Query(7)
 		compare(t, strings.Replace(q, "?", "7", 1), rows, err)
+	})
+	t.Run("transaction", func(t *testing.T) {
+		// The transaction's own changes, read on its connections.
+		tx, err := proxy.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		rtx, err := ref.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rtx.Rollback()
+		for _, x := range []*sql.Tx{tx, rtx} {
+			if _, err := x.Exec("UPDATE witems SET qty = qty + 10, name = 'zz' WHERE id IN (3, 77, 400)"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, q := range wmQueries[:4] {
+			pc, pr, perr := windowResult(tx.Query(q))
+			rc, rr, rerr := windowResult(rtx.Query(q))
+			if d := windowDiff(q, pc, pr, perr, rc, rr, rerr); d != "" {
+				t.Errorf("%s\n    %s", q, d)
+			}
+		}
 	})
 	t.Run("explain", func(t *testing.T) {
 		r := query(proxy, "EXPLAIN SHARDGATE "+wmQueries[0])
