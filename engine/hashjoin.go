@@ -163,8 +163,12 @@ type hashRows struct {
 	keyFns []keyFn
 	// matched marks held driving rows that paired (BuildOuter, LEFT).
 	matched []bool
-	// pending are joined rows of the last probe row, not yet out.
-	pending []*Row
+	// probeRow is the probe row being paired, with the held rows of its
+	// key (found) and the next of them to pair: joined rows are made one
+	// at a time, however many held rows share a key.
+	probeRow *Row
+	found    []int
+	next     int
 	// unmatched is the next held driving row to check once the probe side
 	// has ended (BuildOuter, LEFT).
 	unmatched int
@@ -185,12 +189,15 @@ func (hr *hashRows) Header() ([][]byte, error) { return hr.header, nil }
 func (hr *hashRows) Next() (*Row, error) {
 	j := hr.j
 	for {
-		if len(hr.pending) > 0 {
-			r := hr.pending[0]
-			hr.pending[0] = nil
-			hr.pending = hr.pending[1:]
+		if hr.next < len(hr.found) {
+			i := hr.found[hr.next]
+			hr.next++
 			hr.emitted++
-			return r, nil
+			if j.BuildOuter {
+				hr.matched[i] = true
+				return joinedRow(j.Fields, hr.rows[i], hr.probeRow), nil
+			}
+			return joinedRow(j.Fields, hr.probeRow, hr.rows[i]), nil
 		}
 		if hr.done {
 			if j.EmptyRow && hr.emitted == 0 {
@@ -209,7 +216,10 @@ func (hr *hashRows) Next() (*Row, error) {
 				return nil, err
 			}
 			if r != nil {
-				hr.pair(r)
+				if out := hr.pair(r); out != nil {
+					hr.emitted++
+					return out, nil
+				}
 				continue
 			}
 			hr.probe.Close(nil)
@@ -231,28 +241,23 @@ func (hr *hashRows) Next() (*Row, error) {
 	}
 }
 
-// pair queues the joined rows of probe row r.
-func (hr *hashRows) pair(r *Row) {
+// pair finds the held rows probe row r pairs with (Next makes the joined
+// rows); a driving row that pairs with none is returned NULL-extended
+// for a LEFT JOIN.
+func (hr *hashRows) pair(r *Row) *Row {
 	j := hr.j
+	keys := j.OuterKeys
 	if j.BuildOuter {
-		if k, ok := compositeKey(hr.keyFns, r, j.InnerKeys, false); ok {
-			for _, i := range hr.table[k] {
-				hr.matched[i] = true
-				hr.pending = append(hr.pending, joinedRow(j.Fields, hr.rows[i], r))
-			}
-		}
-		return
+		keys = j.InnerKeys
 	}
-	var found []int
-	if k, ok := compositeKey(hr.keyFns, r, j.OuterKeys, true); ok {
-		found = hr.table[k]
+	hr.probeRow, hr.found, hr.next = r, nil, 0
+	if k, ok := compositeKey(hr.keyFns, r, keys, !j.BuildOuter); ok {
+		hr.found = hr.table[k]
 	}
-	for _, i := range found {
-		hr.pending = append(hr.pending, joinedRow(j.Fields, r, hr.rows[i]))
+	if len(hr.found) == 0 && j.Left && !j.BuildOuter {
+		return joinedRow(j.Fields, r, nil)
 	}
-	if len(found) == 0 && j.Left {
-		hr.pending = append(hr.pending, joinedRow(j.Fields, r, nil))
-	}
+	return nil
 }
 
 func (hr *hashRows) Close(err error) {
@@ -262,5 +267,5 @@ func (hr *hashRows) Close(err error) {
 	}
 	hr.acct.Shrink(hr.held)
 	hr.held = 0
-	hr.rows, hr.table, hr.pending, hr.matched = nil, nil, nil, nil
+	hr.rows, hr.table, hr.found, hr.matched, hr.probeRow = nil, nil, nil, nil, nil
 }
