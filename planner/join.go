@@ -736,7 +736,7 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 				lookups[t] = i
 			}
 		}
-		hashed[t] = hashJoinPays(s, scores[t], pl.lookupRoutable(s, keys[t][lookups[t]].col, f), scores[drive])
+		hashed[t] = hashJoinPays(s, scores[t], pl.lookupRoutable(s, keys[t][lookups[t]].col, f), sides[drive], scores[drive])
 		for i := range keys[t] {
 			k := &keys[t][i]
 			kt, ft := colText(s, k.col), colText(sides[k.from], k.fromCol)
@@ -822,11 +822,11 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 			if err != nil {
 				return nil, nil, err
 			}
-			// Cost rule: the side expected smaller is held (pinned <
-			// filtered < full, and among equals a table that is not
-			// sharded); the driving side counts as its first table.
+			// Cost rule: the side expected smaller is held (filtered <
+			// full; both sharded, neither pinned); the driving side
+			// counts as its first table.
 			lastHash = &engine.HashJoin{
-				Outer: src, Inner: whole, BuildOuter: sizeRank(sides[drive], scores[drive]) < sizeRank(s, scores[t]),
+				Outer: src, Inner: whole, BuildOuter: scores[drive] < scores[t],
 				OuterKeys: outerKeys, InnerKeys: innerKeys, RawKeys: raw[t], Left: s.left, Collations: colls, Fields: out, On: on,
 			}
 			join = lastHash
@@ -1027,11 +1027,14 @@ func (pl *Planner) sideScore(s *joinSide, f Facts) (int, error) {
 // table's join column is its hash shard key (each value goes to one
 // physical table), when its own conditions leave one physical table, when
 // it is not sharded (one indexed statement per batch), or when the driving
-// side is pinned to one physical table (few rows: few batches). Otherwise
-// every batch would go to every physical table of it, each read once per
-// batch; a hash join reads each once.
-func hashJoinPays(s *joinSide, score int, routable bool, driveScore int) bool {
-	return s.ref.sharded != nil && !routable && score > 0 && driveScore > 0
+// table is one table — pinned to one physical table, or not sharded (a
+// dimension table, most often): few rows, few batches, each IN list
+// reading only the rows that join. Otherwise (a sharded driving table
+// read on several physical tables) every batch would go to every
+// physical table of it, each read once per batch; a hash join reads each
+// once.
+func hashJoinPays(s *joinSide, score int, routable bool, drive *joinSide, driveScore int) bool {
+	return s.ref.sharded != nil && !routable && score > 0 && drive.ref.sharded != nil && driveScore > 0
 }
 
 // lookupRoutable: lookups of s by col go each to the one physical table
@@ -1052,17 +1055,6 @@ func stringColumn(s *joinSide, col string) bool {
 		return true
 	}
 	return false
-}
-
-// sizeRank orders sides by their expected number of rows for the cost
-// rule: by score (pinned < filtered < full), then a table that is not
-// sharded (one server's table, a global copy) before a sharded one.
-func sizeRank(s *joinSide, score int) int {
-	r := 2 * score
-	if s.ref.sharded != nil {
-		r++
-	}
-	return r
 }
 
 // sidePlan is the plan reading a side whole (its own conditions only),
