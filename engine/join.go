@@ -180,20 +180,9 @@ func (j *LookupJoin) Open(vc Cursor) (Rows, error) {
 		}
 	}
 	// The definitions first, before any stream holds a connection.
-	metaDefs := map[int][]byte{}
-	for k, m := range j.Meta {
-		in, err := openInput(vc, m)
-		if err != nil {
-			return nil, err
-		}
-		if err := in.each(func(*Row) error { return nil }); err != nil {
-			return nil, err
-		}
-		for i, f := range j.MetaFields[k] {
-			if i < len(in.header) {
-				metaDefs[f] = in.header[i]
-			}
-		}
+	metaDefs, err := readMetaDefs(vc, j.Meta, j.MetaFields)
+	if err != nil {
+		return nil, err
 	}
 	in, err := openInput(vc, j.Outer)
 	if err != nil {
@@ -211,6 +200,27 @@ func (j *LookupJoin) Open(vc Cursor) (Rows, error) {
 		return nil, err
 	}
 	return jr, nil
+}
+
+// readMetaDefs runs a join's Meta statements and returns the column
+// definitions they give the joined columns (by joined column).
+func readMetaDefs(vc Cursor, meta []*Route, fields [][]int) (map[int][]byte, error) {
+	defs := map[int][]byte{}
+	for k, m := range meta {
+		in, err := openInput(vc, m)
+		if err != nil {
+			return nil, err
+		}
+		if err := in.each(func(*Row) error { return nil }); err != nil {
+			return nil, err
+		}
+		for i, f := range fields[k] {
+			if i < len(in.header) {
+				defs[f] = in.header[i]
+			}
+		}
+	}
+	return defs, nil
 }
 
 // joinRows is an open join: the current batch of driving rows and the
@@ -477,52 +487,77 @@ func (jr *joinRows) setHeader(innerHeader [][]byte) error {
 		return err
 	}
 	jr.innerCols = cols
+	jr.header, jr.keyFns, err = joinedColumns(joinSpec{Fields: j.Fields, Left: j.Left, OuterKeys: j.OuterKeys, InnerKeys: j.InnerKeys, Collations: j.Collations},
+		jr.outer.header, jr.outer.cols, innerHeader, cols, jr.metaDefs)
+	return err
+}
+
+// joinSpec is what a join in the proxy (LookupJoin, HashJoin) pairs and
+// emits.
+type joinSpec struct {
+	Fields               []JoinField
+	Left                 bool
+	OuterKeys, InnerKeys []int
+	Collations           []string
+	RawKeys              []bool
+}
+
+// joinedColumns makes a join's header from both sides' column
+// definitions (a LEFT JOIN's inner columns lose NOT NULL; metaDefs
+// replace some) and the comparison of each key equality.
+func joinedColumns(j joinSpec, outerHeader [][]byte, outerCols []wire.Column, innerHeader [][]byte, cols []wire.Column, metaDefs map[int][]byte) ([][]byte, []keyFn, error) {
 	for _, f := range j.Fields {
-		n := len(jr.outer.cols)
+		n := len(outerCols)
 		if f.Inner {
 			n = len(cols)
 		}
 		if f.Index >= n {
-			return fmt.Errorf("a side of a join returned %d columns, fewer than the plan needs", n)
+			return nil, nil, fmt.Errorf("a side of a join returned %d columns, fewer than the plan needs", n)
 		}
 	}
 	for i := range j.OuterKeys {
-		if j.OuterKeys[i] >= len(jr.outer.cols) || j.InnerKeys[i] >= len(cols) {
-			return fmt.Errorf("a side of a join returned fewer columns than its keys need")
+		if j.OuterKeys[i] >= len(outerCols) || j.InnerKeys[i] >= len(cols) {
+			return nil, nil, fmt.Errorf("a side of a join returned fewer columns than its keys need")
 		}
 	}
-	jr.header = make([][]byte, len(j.Fields))
+	header := make([][]byte, len(j.Fields))
 	for i, f := range j.Fields {
 		if f.Inner {
-			jr.header[i] = innerHeader[f.Index]
+			header[i] = innerHeader[f.Index]
 			if j.Left && cols[f.Index].Flags&mysql.NOT_NULL_FLAG != 0 {
 				// A LEFT JOIN's inner columns are NULL in extended rows.
 				c := cols[f.Index]
 				c.Flags &^= mysql.NOT_NULL_FLAG
-				jr.header[i] = wire.AppendColumn(nil, c)
+				header[i] = wire.AppendColumn(nil, c)
 			}
 		} else {
-			jr.header[i] = jr.outer.header[f.Index]
+			header[i] = outerHeader[f.Index]
 		}
 	}
-	for i, def := range jr.metaDefs {
-		if i < len(jr.header) {
-			jr.header[i] = def
+	for i, def := range metaDefs {
+		if i < len(header) {
+			header[i] = def
 		}
 	}
-	jr.keyFns = make([]keyFn, len(j.OuterKeys))
+	keyFns := make([]keyFn, len(j.OuterKeys))
 	for i := range j.OuterKeys {
 		coll := ""
 		if i < len(j.Collations) {
 			coll = j.Collations[i]
 		}
-		kf, err := joinKeyFn(jr.outer.cols[j.OuterKeys[i]], cols[j.InnerKeys[i]], coll)
-		if err != nil {
-			return err
+		var kf keyFn
+		var err error
+		if i < len(j.RawKeys) && j.RawKeys[i] {
+			kf, err = rawKeyFn(coll)
+		} else {
+			kf, err = joinKeyFn(outerCols[j.OuterKeys[i]], cols[j.InnerKeys[i]], coll)
 		}
-		jr.keyFns[i] = kf
+		if err != nil {
+			return nil, nil, err
+		}
+		keyFns[i] = kf
 	}
-	return nil
+	return header, keyFns, nil
 }
 
 func (jr *joinRows) outerKey(r *Row) (string, bool) {
@@ -532,12 +567,19 @@ func (jr *joinRows) outerKey(r *Row) (string, bool) {
 // rowKey is the row's composite key; false when a key value is NULL
 // (or cannot equal anything).
 func (jr *joinRows) rowKey(r *Row, idx []int, outer bool) (string, bool) {
+	return compositeKey(jr.keyFns, r, idx, outer)
+}
+
+// compositeKey is r's key of columns idx under the comparisons fns: rows
+// MariaDB holds equal on every equality have the same key; false when a
+// key value is NULL (NULL never equals anything).
+func compositeKey(fns []keyFn, r *Row, idx []int, outer bool) (string, bool) {
 	var b strings.Builder
 	for i, c := range idx {
 		if r.Nulls[c] {
 			return "", false
 		}
-		k := jr.keyFns[i].key(r.Vals[c], outer)
+		k := fns[i].key(r.Vals[c], outer)
 		b.WriteString(strconv.Itoa(len(k)))
 		b.WriteByte(':')
 		b.WriteString(k)
@@ -601,8 +643,9 @@ func (jr *joinRows) Next() (*Row, error) {
 
 // joined makes the output row of an outer row and an inner row (nil: the
 // NULL-extended row of a LEFT JOIN).
-func (jr *joinRows) joined(o, in *Row) *Row {
-	fields := jr.j.Fields
+func (jr *joinRows) joined(o, in *Row) *Row { return joinedRow(jr.j.Fields, o, in) }
+
+func joinedRow(fields []JoinField, o, in *Row) *Row {
 	r := &Row{Vals: make([][]byte, len(fields)), Nulls: make([]bool, len(fields))}
 	for i, f := range fields {
 		switch {
@@ -693,6 +736,16 @@ func joinKeyFn(o, i wire.Column, coll string) (keyFn, error) {
 		return keyFn{}, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a join in the proxy on string columns of collation %s is not supported (the proxy cannot compare by it)", on)
 	}
 	return keyFn{mode: keyString, coll: c, outerCS: ocs, innerCS: ics}, nil
+}
+
+// rawKeyFn compares strings sent as their columns' own bytes (CAST …
+// AS BINARY) by the columns' collation, in its character set.
+func rawKeyFn(coll string) (keyFn, error) {
+	c, ok := collate.Lookup(coll)
+	if !ok {
+		return keyFn{}, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a join in the proxy on string columns of collation %s is not supported (the proxy cannot compare by it)", coll)
+	}
+	return keyFn{mode: keyString, coll: c, outerCS: c.Charset, innerCS: c.Charset}, nil
 }
 
 func typeName(t byte) string {

@@ -52,8 +52,13 @@ func memoryMessage(code uint16, what, avoid string, r *memory.Refusal) *mysql.My
 		what, memory.Format(r.Held+r.Want), memory.Format(r.Held), memory.Format(r.Want), memory.Format(r.Limit), avoid)
 }
 
-// sortMemoryError is MemorySort's refusal.
-func sortMemoryError(err error) error {
+// sortMemoryError is MemorySort's refusal; what the sort is for ("": an
+// ORDER BY).
+func sortMemoryError(what string, err error) error {
+	if what != "" {
+		return MemoryError(mysql.ER_OUT_OF_SORTMEMORY, what,
+			"add a shard-key condition, or give the windows one PARTITION BY and ORDER BY", err)
+	}
 	return MemoryError(mysql.ER_OUT_OF_SORTMEMORY, "ORDER BY over rows merged from several shards",
 		"add a shard-key condition, or order by the GROUP BY columns", err)
 }

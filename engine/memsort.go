@@ -28,6 +28,8 @@ type MemorySort struct {
 	Input  RowSource
 	Keys   []MemorySortKey
 	Hidden int
+	// What the sort is for, in its refusal ("": an ORDER BY).
+	What string
 }
 
 func (m *MemorySort) Inputs() []Primitive { return []Primitive{m.Input} }
@@ -73,7 +75,7 @@ func (m *MemorySort) Open(vc Cursor) (Rows, error) {
 			bigger := make([]*Row, len(rows), max(64, 2*cap(rows)))
 			need += memory.Slice(cap(bigger), int64(unsafe.Sizeof(r)), true)
 			if err := acct.Grow(need); err != nil {
-				return sortMemoryError(err)
+				return sortMemoryError(m.What, err)
 			}
 			copy(bigger, rows)
 			old := memory.Slice(cap(rows), int64(unsafe.Sizeof(r)), true)
@@ -81,7 +83,7 @@ func (m *MemorySort) Open(vc Cursor) (Rows, error) {
 			held += need - old
 			rows = bigger
 		} else if err := acct.Grow(need); err != nil {
-			return sortMemoryError(err)
+			return sortMemoryError(m.What, err)
 		} else {
 			held += need
 		}

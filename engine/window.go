@@ -88,6 +88,15 @@ type WindowFunc struct {
 	Text string
 }
 
+// WindowStage is the sort order of windows computed after others, over
+// the rows sorted again (planner: windows of several PARTITION BY or
+// ORDER BY in one statement).
+type WindowStage struct {
+	Partition, Order []SortKey
+	// Text are the keys as written, for EXPLAIN.
+	Text []string
+}
+
 // Window computes window functions over its input, which is sorted by
 // Partition then Order (a MergeSort of shards' streams sorted alike): rows
 // equal on Partition form a partition, rows of a partition equal on Order

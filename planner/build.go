@@ -149,8 +149,28 @@ func stackMerge(m *MergeSpec, node engine.RowSource, meta *engine.Route) engine.
 // proxy: the shards' streams merged in the windows' order, the functions
 // computed over them, then the client's ORDER BY and LIMIT.
 func buildWindow(m *MergeSpec, routes []*engine.Route) engine.RowSource {
+	funcs := func(stage int) []engine.WindowFunc {
+		var out []engine.WindowFunc
+		for i, f := range m.WindowFuncs {
+			if i >= len(m.WindowStage) || m.WindowStage[i] == stage {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
 	var node engine.RowSource = &engine.MergeSort{Routes: routes, Keys: m.Keys, Hidden: m.Hidden, Purpose: engine.MergeForWindow}
-	node = &engine.Window{Input: node, Partition: m.Keys[:m.WindowPartition], Order: m.Keys[m.WindowPartition:], Funcs: m.WindowFuncs, Hidden: m.Hidden}
+	node = &engine.Window{Input: node, Partition: m.Keys[:m.WindowPartition], Order: m.Keys[m.WindowPartition:], Funcs: funcs(0), Hidden: m.Hidden}
+	// Windows of another PARTITION BY or ORDER BY: the rows, with the
+	// values computed so far, sorted again in memory by their keys.
+	for k, st := range m.WindowStages {
+		keys := make([]engine.MemorySortKey, 0, len(st.Partition)+len(st.Order))
+		for i, sk := range append(append([]engine.SortKey(nil), st.Partition...), st.Order...) {
+			sk := sk
+			keys = append(keys, engine.MemorySortKey{Key: &sk, Desc: sk.Desc, Text: st.Text[i]})
+		}
+		node = &engine.MemorySort{Input: node, Keys: keys, Hidden: m.Hidden, What: "window functions of another PARTITION BY or ORDER BY (all rows sorted again)"}
+		node = &engine.Window{Input: node, Partition: st.Partition, Order: st.Order, Funcs: funcs(k + 1), Hidden: m.Hidden}
+	}
 	if len(m.WindowSort) > 0 {
 		node = &engine.MemorySort{Input: node, Keys: m.WindowSort, Hidden: m.Hidden}
 	}

@@ -25,8 +25,9 @@ import (
 // engine.LookupJoin: each table is read by a statement of its own (with
 // the conditions that concern only it), one side drives and the other is
 // looked up by IN lists of the driving rows' join-key values, and the
-// proxy pairs the rows. See README "Scatter-gather" for what is answered
-// and what is refused.
+// proxy pairs the rows; or, where the lookups would not prune
+// (hashJoinPays), by an engine.HashJoin that reads each side once. See
+// README "Scatter-gather" for what is answered and what is refused.
 
 // joinKeysMarker stands for the IN list of a lookup's values in the inner
 // side's statements.
@@ -721,19 +722,41 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 	// Key columns go last in each table's list; the lookup column of a
 	// table is its shard column when one of its keys is.
 	lookups := make([]int, len(sides))
+	// hashed: the table is joined by a hash join (hashJoinPays). Its
+	// string keys are read as the columns' own bytes (CAST … AS BINARY)
+	// and compared by their collation in the proxy: a value the client's
+	// character set cannot show (É under SET NAMES gbk) arrives as '?',
+	// which would pair wrongly.
+	hashed := make([]bool, len(sides))
+	raw := make([][]bool, len(sides))
 	for _, t := range order[1:] {
 		s := sides[t]
 		for i := range keys[t] {
-			k := &keys[t][i]
-			k.idx = s.add(colText(s, k.col))
-			k.fromIdx = sides[k.from].add(colText(sides[k.from], k.fromCol))
-			if s.ref.sharded != nil && strings.EqualFold(k.col, s.ref.sharded.Column) {
+			if s.ref.sharded != nil && strings.EqualFold(keys[t][i].col, s.ref.sharded.Column) {
 				lookups[t] = i
 			}
 		}
+		hashed[t] = hashJoinPays(s, scores[t], pl.lookupRoutable(s, keys[t][lookups[t]].col, f), sides[drive], scores[drive])
+		for i := range keys[t] {
+			k := &keys[t][i]
+			kt, ft := colText(s, k.col), colText(sides[k.from], k.fromCol)
+			r := false
+			if hashed[t] {
+				coll, err := keyCollation(s, k.col, sides[k.from], k.fromCol, k.text)
+				if err != nil {
+					return nil, nil, err
+				}
+				if r = coll != "" && stringColumn(s, k.col) && stringColumn(sides[k.from], k.fromCol); r {
+					kt, ft = "CAST("+kt+" AS BINARY)", "CAST("+ft+" AS BINARY)"
+				}
+			}
+			raw[t] = append(raw[t], r)
+			k.idx = s.add(kt)
+			k.fromIdx = sides[k.from].add(ft)
+		}
 	}
-	// The first table's plan, then one lookup join per further table; a
-	// joined row is the tables' columns in join order.
+	// The first table's plan, then one join (lookup or hash) per further
+	// table; a joined row is the tables' columns in join order.
 	firstSQL, err := pl.sideSQL(sides[drive], "", f)
 	if err != nil {
 		return nil, nil, err
@@ -756,16 +779,14 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 		base[pos] = base[pos-1] + len(sides[order[pos-1]].fields)
 	}
 	marker := parser.StringLiteral([]byte(joinKeysMarker), f.Text)
-	var join *engine.LookupJoin
+	// The last join: meta statements and EmptyRow go to it.
+	var join engine.RowSource
+	var lastLookup *engine.LookupJoin
+	var lastHash *engine.HashJoin
 	for pos := 1; pos < len(order); pos++ {
 		t := order[pos]
 		s := sides[t]
 		lk := keys[t][lookups[t]]
-		in := colText(s, lk.col) + " IN (" + marker + ")"
-		routes, router, err := pl.innerRoutes(p, s, in, lk.col, marker, st.ReadOnly, f)
-		if err != nil {
-			return nil, nil, err
-		}
 		var outerKeys, innerKeys []int
 		var colls []string
 		for _, k := range keys[t] {
@@ -794,10 +815,33 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 				}
 			}
 		}
-		join = &engine.LookupJoin{
-			Outer: src, Inner: routes, Marker: marker, Router: router,
-			OuterKeys: outerKeys, InnerKeys: innerKeys, Lookup: lookups[t], Left: s.left, Collations: colls,
-			Fields: out, Mode: f.Text, On: strings.Join(onText[t], " AND "),
+		on := strings.Join(onText[t], " AND ")
+		lastLookup, lastHash = nil, nil
+		if hashed[t] {
+			whole, err := pl.sidePlan(p, s, st.ReadOnly, f)
+			if err != nil {
+				return nil, nil, err
+			}
+			// Cost rule: the side expected smaller is held (filtered <
+			// full; both sharded, neither pinned); the driving side
+			// counts as its first table.
+			lastHash = &engine.HashJoin{
+				Outer: src, Inner: whole, BuildOuter: scores[drive] < scores[t],
+				OuterKeys: outerKeys, InnerKeys: innerKeys, RawKeys: raw[t], Left: s.left, Collations: colls, Fields: out, On: on,
+			}
+			join = lastHash
+		} else {
+			in := colText(s, lk.col) + " IN (" + marker + ")"
+			routes, router, err := pl.innerRoutes(p, s, in, lk.col, marker, st.ReadOnly, f)
+			if err != nil {
+				return nil, nil, err
+			}
+			lastLookup = &engine.LookupJoin{
+				Outer: src, Inner: routes, Marker: marker, Router: router,
+				OuterKeys: outerKeys, InnerKeys: innerKeys, Lookup: lookups[t], Left: s.left, Collations: colls,
+				Fields: out, Mode: f.Text, On: on,
+			}
+			join = lastLookup
 		}
 		src = join
 	}
@@ -832,14 +876,22 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 			if err != nil {
 				return nil, nil, err
 			}
-			join.Meta, join.MetaFields = append(join.Meta, r), append(join.MetaFields, metaFields[i])
+			if lastHash != nil {
+				lastHash.Meta, lastHash.MetaFields = append(lastHash.Meta, r), append(lastHash.MetaFields, metaFields[i])
+			} else {
+				lastLookup.Meta, lastLookup.MetaFields = append(lastLookup.Meta, r), append(lastLookup.MetaFields, metaFields[i])
+			}
 			for k, field := range metaFields[i] {
 				meta.Columns[field] = MetaColumn{Part: len(meta.Parts), Index: k}
 			}
 			meta.Parts = append(meta.Parts, MetaPart{Cluster: r.Cluster, SQL: r.SQL})
 		}
 		// An aggregate without GROUP BY answers one row over no rows.
-		join.EmptyRow = !spec.Group && !spec.Distinct
+		if lastHash != nil {
+			lastHash.EmptyRow = !spec.Group && !spec.Distinct
+		} else {
+			lastLookup.EmptyRow = !spec.Group && !spec.Distinct
+		}
 		var node engine.RowSource = joined
 		if len(spec.Keys) > 0 {
 			keys := make([]engine.MemorySortKey, len(spec.Keys))
@@ -970,6 +1022,64 @@ func (pl *Planner) sideScore(s *joinSide, f Facts) (int, error) {
 	return 2, nil
 }
 
+// hashJoinPays: a table is better read once, whole, by a hash join than
+// looked up by IN lists. A lookup pays where it prunes: when the looked-up
+// table's join column is its hash shard key (each value goes to one
+// physical table), when its own conditions leave one physical table, when
+// it is not sharded (one indexed statement per batch), or when the driving
+// table is one table — pinned to one physical table, or not sharded (a
+// dimension table, most often): few rows, few batches, each IN list
+// reading only the rows that join. Otherwise (a sharded driving table
+// read on several physical tables) every batch would go to every
+// physical table of it, each read once per batch; a hash join reads each
+// once.
+func hashJoinPays(s *joinSide, score int, routable bool, drive *joinSide, driveScore int) bool {
+	return s.ref.sharded != nil && !routable && score > 0 && drive.ref.sharded != nil && driveScore > 0
+}
+
+// lookupRoutable: lookups of s by col go each to the one physical table
+// holding the value (s is hash-sharded by col, its key's type known).
+func (pl *Planner) lookupRoutable(s *joinSide, col string, f Facts) bool {
+	t := s.ref.sharded
+	return t != nil && t.By == "hash" && strings.EqualFold(col, t.Column) && pl.keysFor(f, s.ref.schema, t).column(t.Column) != nil
+}
+
+// stringColumn: the side's column is known to hold text.
+func stringColumn(s *joinSide, col string) bool {
+	i := tabledef.Index(s.cols, col)
+	if !s.known || i < 0 {
+		return false
+	}
+	switch strings.ToLower(s.cols[i].DataType) {
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext":
+		return true
+	}
+	return false
+}
+
+// sidePlan is the plan reading a side whole (its own conditions only),
+// as the statement would read it alone.
+func (pl *Planner) sidePlan(p *parser.Parser, s *joinSide, read bool, f Facts) (engine.RowSource, error) {
+	sql, err := pl.sideSQL(s, "", f)
+	if err != nil {
+		return nil, err
+	}
+	st, err := parseSide(p, sql)
+	if err != nil {
+		return nil, err
+	}
+	st.ReadOnly = read
+	plan, err := pl.Plan(st, f)
+	if err != nil {
+		return nil, err
+	}
+	src, ok := plan.Root.(engine.RowSource)
+	if !ok {
+		return nil, notSupported("join in the proxy: the statement of %s does not return rows", s.ref.qualified())
+	}
+	return src, nil
+}
+
 // innerRoutes are the inner side's statements, one per physical table it
 // may read, each with in (the lookup column IN the marker) among its
 // conditions; router places values when the lookup column is the
@@ -1017,7 +1127,7 @@ func (pl *Planner) innerRoutes(p *parser.Parser, s *joinSide, in, lookupCol, mar
 	}
 	var router engine.KeyRouter
 	k := pl.keysFor(f, s.ref.schema, t)
-	if t.By == "hash" && strings.EqualFold(lookupCol, t.Column) && k.column(t.Column) != nil {
+	if pl.lookupRoutable(s, lookupCol, f) {
 		pos := map[int]int{}
 		for i, tg := range targets {
 			for idx := 0; idx < t.Count; idx++ {

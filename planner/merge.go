@@ -61,6 +61,11 @@ type MergeSpec struct {
 	WindowFuncs     []engine.WindowFunc
 	WindowPartition int
 	WindowSort      []engine.MemorySortKey
+	// WindowStage is each window function's stage: 0 computes over the
+	// merged order (Keys), k over the rows sorted in memory by
+	// WindowStages[k-1] (windows of another PARTITION BY or ORDER BY).
+	WindowStage  []int
+	WindowStages []engine.WindowStage
 
 	fields   []*ast.SelectField // the client's select list, for HAVING and ORDER BY
 	aggIndex map[string]int     // restored text of an aggregate → Aggs index

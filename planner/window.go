@@ -19,9 +19,10 @@ import (
 // by the client's ORDER BY in memory and applies its LIMIT. Each shard
 // still computes the functions over its own rows: MariaDB's column
 // definitions (a SUM's DECIMAL scale, an AVG's) come from there, and the
-// values are replaced. Every window must share one PARTITION BY and ORDER
-// BY (one sort order serves them all); frames may differ among the
-// aggregates, within what engine.WindowFrame covers. localGroups: the
+// values are replaced. Windows of one PARTITION BY and ORDER BY share one
+// sort order; windows of others are computed after, each group over the
+// rows sorted again in memory (MergeSpec.WindowStages); frames may differ
+// among the aggregates, within what engine.WindowFrame covers. localGroups: the
 // statement groups by the shard key (see groupsLocal), so each shard
 // returns whole groups, after their HAVING, and the windows run over them
 // as over rows.
@@ -70,12 +71,19 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, column
 		}
 	}
 
-	// Every window shares one PARTITION BY and one ORDER BY, or has none
-	// (unordered): one sort order of the rows serves them all.
-	var partition *ast.PartitionByClause
-	var order *ast.OrderByClause
-	var partText, orderText string
+	// Windows of one PARTITION BY and one ORDER BY (or none: unordered)
+	// share a stage: one sort order of the rows serves them all. The
+	// first stage's order is the one the shards sort by; each further
+	// stage sorts the rows, their earlier windows computed, again in
+	// memory by its own keys (see buildWindow).
+	type stage struct {
+		partition           *ast.PartitionByClause
+		order               *ast.OrderByClause
+		partText, orderText string
+	}
+	var stages []*stage
 	var unordered []bool
+	var stageOf []int
 	windowField := map[int]int{} // select field → its WindowFuncs index + 1
 	for i, f := range m.fields {
 		if f.WildCard != nil {
@@ -105,20 +113,26 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, column
 			o = nil
 		}
 		pt, ot := windowKeyText(p, nil), windowKeyText(nil, o)
+		si := -1
+		for k, sg := range stages {
+			// A window without ORDER BY joins any stage of its
+			// PARTITION BY: its frames span the whole partition (or run
+			// in the order the rows come in, which MariaDB leaves open
+			// too).
+			if sg.partText == pt && (o == nil || sg.order == nil || sg.orderText == ot) {
+				si = k
+				break
+			}
+		}
 		switch {
-		case len(m.WindowFuncs) == 0:
-			partition, order, partText, orderText = p, o, pt, ot
-		case pt != partText:
-			return nil, refuse("windows of different PARTITION BY (%s)", text)
-		case o == nil:
-			// Its frames span the whole partition (or run in the order
-			// the rows come in, which MariaDB leaves open too).
-		case order == nil:
-			order, orderText = o, ot
-		case ot != orderText:
-			return nil, refuse("windows of different ORDER BY (%s)", text)
+		case si < 0:
+			stages = append(stages, &stage{partition: p, order: o, partText: pt, orderText: ot})
+			si = len(stages) - 1
+		case o != nil && stages[si].order == nil:
+			stages[si].order, stages[si].orderText = o, ot
 		}
 		unordered = append(unordered, o == nil)
+		stageOf = append(stageOf, si)
 		switch wf.Kind {
 		case engine.WinRowNumber, engine.WinRank, engine.WinDenseRank, engine.WinPercentRank, engine.WinCumeDist:
 		case engine.WinNtile:
@@ -183,7 +197,7 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, column
 	}
 	for i := range m.WindowFuncs {
 		wf := &m.WindowFuncs[i]
-		if !unordered[i] || order == nil {
+		if !unordered[i] || stages[stageOf[i]].order == nil {
 			continue
 		}
 		// Without an ORDER BY of its own every row of the partition is
@@ -199,43 +213,59 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, column
 	// ORDER BY a name is first a select alias, which the window's column
 	// of the same name would not be.
 	var shardOrder []*ast.ByItem
-	key := func(e ast.ExprNode, desc bool) {
-		k := engine.SortKey{Value: hidden(e), Weight: weight(e), Desc: desc}
-		m.Keys = append(m.Keys, k)
-		shardOrder = append(shardOrder, &ast.ByItem{Expr: &ast.ColumnNameExpr{Name: &ast.ColumnName{Name: ast.NewCIStr(fmt.Sprintf("__sg_%d", k.Value))}}, Desc: desc})
+	key := func(e ast.ExprNode, desc bool) engine.SortKey {
+		return engine.SortKey{Value: hidden(e), Weight: weight(e), Desc: desc}
 	}
 	// MariaDB resolves a window's keys as it does GROUP BY (PARTITION BY:
 	// a name is the tables' column first) and ORDER BY (a select alias
 	// or position first; inside an expression the tables' column first):
 	// the helper columns the shards compute must read the same.
-	if partition != nil {
-		for _, item := range partition.Items {
-			expr, field := byField(item.Expr)
-			if c, ok := item.Expr.(*ast.ColumnNameExpr); ok && field >= 0 {
-				if isColumn, _ := columns(c.Name.Name.L); isColumn {
-					expr, field = item.Expr, -1
+	m.WindowStage = stageOf
+	for si, sg := range stages {
+		var ws engine.WindowStage
+		if sg.partition != nil {
+			for _, item := range sg.partition.Items {
+				expr, field := byField(item.Expr)
+				if c, ok := item.Expr.(*ast.ColumnNameExpr); ok && field >= 0 {
+					if isColumn, _ := columns(c.Name.Name.L); isColumn {
+						expr, field = item.Expr, -1
+					}
 				}
+				if field >= 0 && hasWindow(expr) {
+					return nil, refuse("a window over a window function")
+				}
+				ws.Partition = append(ws.Partition, key(expr, false))
+				ws.Text = append(ws.Text, restoreText(item.Expr))
 			}
-			if field >= 0 && hasWindow(expr) {
-				return nil, refuse("a window over a window function")
-			}
-			key(expr, false)
 		}
-	}
-	m.WindowPartition = len(m.Keys)
-	if order != nil {
-		for _, item := range order.Items {
-			expr, field := byField(item.Expr)
-			if field < 0 {
-				var err error
-				if expr, err = m.unalias(expr, columns); err != nil {
-					return nil, err
+		if sg.order != nil {
+			for _, item := range sg.order.Items {
+				expr, field := byField(item.Expr)
+				if field < 0 {
+					var err error
+					if expr, err = m.unalias(expr, columns); err != nil {
+						return nil, err
+					}
 				}
+				if hasWindow(expr) {
+					return nil, refuse("a window over a window function")
+				}
+				ws.Order = append(ws.Order, key(expr, item.Desc))
+				ws.Text = append(ws.Text, restoreText(item.Expr))
 			}
-			if hasWindow(expr) {
-				return nil, refuse("a window over a window function")
-			}
-			key(expr, item.Desc)
+		}
+		if si > 0 {
+			m.WindowStages = append(m.WindowStages, ws)
+			continue
+		}
+		// The first stage's keys are the order the shards sort by, by
+		// the helper columns' aliases: in a statement's ORDER BY a name
+		// is first a select alias, which the window's column of the
+		// same name would not be.
+		m.Keys = append(append(m.Keys, ws.Partition...), ws.Order...)
+		m.WindowPartition = len(ws.Partition)
+		for _, k := range m.Keys {
+			shardOrder = append(shardOrder, &ast.ByItem{Expr: &ast.ColumnNameExpr{Name: &ast.ColumnName{Name: ast.NewCIStr(fmt.Sprintf("__sg_%d", k.Value))}}, Desc: k.Desc})
 		}
 	}
 

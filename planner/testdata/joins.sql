@@ -45,3 +45,17 @@ SELECT c.id, r.id FROM comments c JOIN reviews r ON c.product_id = r.product_id 
 SELECT c.id FROM comments c JOIN reviews r ON c.product_id = r.product_id WHERE c.body < r.id
 -- a WHERE that rejects NULL-extended rows makes the outer join inner (its condition goes to the table's statement)
 SELECT c.id, o.id FROM comments c LEFT JOIN orders o ON o.id = c.id WHERE o.id > 5
+-- Hash joins (engine.HashJoin): where every batch of lookups would go to every physical table of the
+-- other side (its join column is not its shard key, its conditions leave several tables) and the
+-- driving side is a sharded table not pinned, each side is read once; the side expected smaller is held.
+SELECT c.id, l.id FROM comments c JOIN comment_likes l ON c.id = l.comment_id WHERE c.id > 100
+SELECT c.id, l.id FROM comments c LEFT JOIN comment_likes l ON c.id = l.comment_id
+SELECT l.product_id, COUNT(*), MAX(c.id) FROM comments c LEFT JOIN comment_likes l ON c.id = l.comment_id WHERE c.id > 10 GROUP BY l.product_id
+-- the lookup join stays where it prunes: a driving side that is one table (pinned, or not sharded), a lookup by the
+-- shard key, a looked-up side of one table
+SELECT r.id, COUNT(*) FROM regions r LEFT JOIN comments c ON c.user_id = r.id GROUP BY r.id
+SELECT c.id, l.id FROM comments c JOIN comment_likes l ON c.id = l.comment_id WHERE c.product_id = 42
+SELECT c.id, l.id FROM comments c LEFT JOIN comment_likes l ON c.id = l.comment_id AND l.product_id = 7
+SELECT c.id, r.id FROM comments c JOIN reviews r ON c.id = r.product_id
+-- string keys of a hash join are read as the columns' own bytes and compared by their collation in the proxy
+SELECT a.id, b.id FROM comments a JOIN comments b ON a.body = b.body AND a.id = b.id

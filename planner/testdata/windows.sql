@@ -21,9 +21,13 @@ SELECT id, LAG(body) OVER (ORDER BY id) AS l, MAX(body) OVER (ORDER BY id) AS m 
 SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM comments UNION ALL SELECT id, 1 FROM comments
 -- Windows partitioned by the shard key stay whole on each shard.
 SELECT id, ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY id) FROM comments
--- Refused: what the proxy does not compute.
--- error
+-- Windows of different PARTITION BY or ORDER BY: the first group over the
+-- shards' merged order, each further group over the rows sorted again in
+-- memory by its keys, then the statement's ORDER BY.
 SELECT id, ROW_NUMBER() OVER (ORDER BY id), RANK() OVER (ORDER BY score) FROM comments
+SELECT id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id) AS rn, SUM(score) OVER (ORDER BY created_at), RANK() OVER w, COUNT(*) OVER (PARTITION BY user_id) FROM comments WINDOW w AS (ORDER BY score DESC) ORDER BY id
+SELECT id, LAG(body) OVER (ORDER BY id) AS l, MAX(body) OVER (PARTITION BY user_id) AS m FROM comments ORDER BY l DESC, m LIMIT 5
+-- Refused: what the proxy does not compute.
 -- error
 SELECT id, ROW_NUMBER() OVER (ORDER BY id) + 1 FROM comments
 -- Functions of the partition's size: the partition is held whole.
