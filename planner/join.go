@@ -670,7 +670,7 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 			}
 		}
 		v := sides[side].add(t)
-		w := sides[side].add("WEIGHT_STRING(" + t + ")")
+		w := sides[side].add(weightText(t))
 		k := len(fields) - visible
 		fields = append(fields, joinField{Side: side, Index: v}, joinField{Side: side, Index: w})
 		st, _ := parser.RestoreIn(e, parser.TextMode{})
@@ -1205,13 +1205,13 @@ func oneRowPartial(e ast.ExprNode, text func(ast.Node) (string, error)) (string,
 		t, _ := text(x)
 		return "", notSupported("join in the proxy: the aggregate %s is not supported", t)
 	case *ast.FuncCallExpr:
-		if x.FnName.L == "weight_string" && len(x.Args) == 1 {
-			if a, ok := x.Args[0].(*ast.AggregateFuncExpr); ok {
+		if arg, ok := weightArg(x); ok {
+			if a, ok := arg.(*ast.AggregateFuncExpr); ok {
 				inner, err := oneRowPartial(a, text)
 				if err != nil {
 					return "", err
 				}
-				return "WEIGHT_STRING(" + inner + ")", nil
+				return weightText(inner), nil
 			}
 		}
 	}

@@ -140,7 +140,7 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 		return m.Hidden - 1
 	}
 	weight := func(expr ast.ExprNode) int {
-		return hidden(&ast.FuncCallExpr{FnName: ast.NewCIStr("WEIGHT_STRING"), Args: []ast.ExprNode{expr}})
+		return hidden(weightOf(expr))
 	}
 	resolve := m.fieldOf
 	// distinctArg is the one argument of the statement's DISTINCT

@@ -723,7 +723,7 @@ func (pl *Planner) unionAllPlan(st *parser.Statement, f Facts) (*draft, bool, er
 			}
 			sel.Fields.Fields = append(sel.Fields.Fields,
 				&ast.SelectField{Expr: field.Expr, AsName: ast.NewCIStr(fmt.Sprintf("__sgu_%d", 2*k))},
-				&ast.SelectField{Expr: &ast.FuncCallExpr{FnName: ast.NewCIStr("WEIGHT_STRING"), Args: []ast.ExprNode{field.Expr}}, AsName: ast.NewCIStr(fmt.Sprintf("__sgu_%d", 2*k+1))})
+				&ast.SelectField{Expr: weightOf(field.Expr), AsName: ast.NewCIStr(fmt.Sprintf("__sgu_%d", 2*k+1))})
 		}
 		wasDistinct := sel.Distinct
 		// Each part's own duplicates go first (a grouped part's rows are

@@ -55,7 +55,7 @@ func windowMergeSpec(sel *ast.SelectStmt, table string, localGroups bool, column
 		return m.Hidden - 1
 	}
 	weight := func(expr ast.ExprNode) int {
-		return hidden(&ast.FuncCallExpr{FnName: ast.NewCIStr("WEIGHT_STRING"), Args: []ast.ExprNode{expr}})
+		return hidden(weightOf(expr))
 	}
 	named := map[string]*ast.WindowSpec{}
 	for i := range sel.WindowSpecs {
