@@ -48,6 +48,7 @@ type Metrics struct {
 	prepareFailures prometheus.Counter
 	recovered       *prometheus.CounterVec
 	slow            *prometheus.CounterVec
+	limitRefusals   *prometheus.CounterVec
 }
 
 // New builds the metrics; backends is called at every scrape.
@@ -94,8 +95,12 @@ func New(backends func() []Backend) *Metrics {
 		Name: "shardgate_slow_queries_total",
 		Help: "Statements over slow_log.time (SHARDGATE SLOW_QUERY_TIME), by kind and route; SHOW SHARDGATE SLOW has them by fingerprint.",
 	}, []string{"kind", "route"})
+	m.limitRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shardgate_limit_refusals_total",
+		Help: "Statements refused with 1226 by a user's or schema's max_statements or max_qps, by scope (user, schema) and limit.",
+	}, []string{"scope", "limit"})
 	m.registry.MustRegister(m.queries, m.errors, m.latency, m.clients, m.loginFailures, m.hostBlocks,
-		m.txnCommits, m.prepareFailures, m.recovered, m.slow, &backendCollector{list: backends})
+		m.txnCommits, m.prepareFailures, m.recovered, m.slow, m.limitRefusals, &backendCollector{list: backends})
 	return m
 }
 
@@ -311,4 +316,12 @@ func (m *Metrics) Slow(kind, route string) {
 		return
 	}
 	m.slow.WithLabelValues(kind, route).Inc()
+}
+
+// LimitRefused counts a statement refused by a user's or schema's limit.
+func (m *Metrics) LimitRefused(scope, limit string) {
+	if m == nil {
+		return
+	}
+	m.limitRefusals.WithLabelValues(scope, limit).Inc()
 }

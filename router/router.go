@@ -86,6 +86,9 @@ type Router struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// limits count statements per user and schema (limits.go).
+	limits limiters
+
 	// slow keeps the statements slower than its threshold (slow_log).
 	slow *slowlog.Log
 

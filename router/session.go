@@ -182,7 +182,11 @@ func (s *Session) observe(run func(*observation) error) error {
 	s.txn.adopt(s.rt.Snapshot())
 	obs := &observation{kind: "other", route: "proxy"}
 	start := time.Now()
-	err := run(obs)
+	release, err := s.admit()
+	if err == nil {
+		err = run(obs)
+		release()
+	}
 	took := time.Since(start)
 	s.noteRefusal(err, obs)
 	code := obs.errCode

@@ -133,6 +133,8 @@ type User struct {
 	// MaxConnections bounds the user's concurrent client connections
 	// (0: unlimited), as MariaDB's max_user_connections.
 	MaxConnections int `yaml:"max_connections"`
+	// Limits bounds the user's statements across all its connections.
+	Limits `yaml:",inline"`
 	// Admin users may run the proxy's administrative statements (SHOW
 	// SHARDGATE BACKENDS, FLUSH HOSTS).
 	Admin bool `yaml:"admin"`
@@ -200,7 +202,21 @@ type Schema struct {
 	// Transactions is how a transaction that reaches several clusters
 	// commits: TxnXA, TxnBestEffort or TxnSingle (the default is TxnXA).
 	Transactions string `yaml:"transactions"`
-	line         int
+	// Limits bounds the statements run in the schema (the session's
+	// current database) by all users.
+	Limits `yaml:",inline"`
+	line   int
+}
+
+// Limits bound statements by rate and concurrency (0: unlimited). A
+// statement over either gets 1226, as MariaDB answers a user over its
+// own resource limits.
+type Limits struct {
+	// MaxStatements bounds the statements running at once.
+	MaxStatements int `yaml:"max_statements"`
+	// MaxQPS bounds the statements started per second (a token bucket
+	// holding a tenth of a second's worth, at least one).
+	MaxQPS float64 `yaml:"max_qps"`
 }
 
 // Transaction modes of a schema.
@@ -644,4 +660,14 @@ func (s *ShardRule) ClustersOrNil() []string {
 		return nil
 	}
 	return append([]string(nil), s.Clusters...)
+}
+
+func (l Limits) check() error {
+	if l.MaxStatements < 0 {
+		return fmt.Errorf("max_statements %d: must be 0 (unlimited) or more", l.MaxStatements)
+	}
+	if l.MaxQPS < 0 {
+		return fmt.Errorf("max_qps %g: must be 0 (unlimited) or more", l.MaxQPS)
+	}
+	return nil
 }

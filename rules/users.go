@@ -259,6 +259,9 @@ func (r *Rules) validateUser(u *User) error {
 	if u.MaxConnections < 0 {
 		return lineError(u.line, "user %s: max_connections %d: must be 0 (unlimited) or more", u.Name, u.MaxConnections)
 	}
+	if err := u.Limits.check(); err != nil {
+		return lineError(u.line, "user %s: %v", u.Name, err)
+	}
 	return nil
 }
 

@@ -145,6 +145,9 @@ func (r *Rules) validate(doc *yaml.Node) error {
 		if s.CausalTimeout <= 0 {
 			return lineError(s.line, "schema %s: causal_timeout %s: must be positive", name, s.CausalTimeout)
 		}
+		if err := s.Limits.check(); err != nil {
+			return lineError(s.line, "schema %s: %v", name, err)
+		}
 		switch s.Transactions {
 		case TxnXA, TxnBestEffort, TxnSingle:
 		default:

@@ -65,7 +65,12 @@ func yamlKeys(v any) []string {
 	}
 	var keys []string
 	for i := 0; i < t.NumField(); i++ {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name == "" && opts == "inline" {
+			// An inlined struct's keys are the outer one's.
+			keys = append(keys, yamlKeys(reflect.New(t.Field(i).Type).Interface())...)
+			continue
+		}
 		if name != "" && name != "-" {
 			keys = append(keys, name)
 		}
