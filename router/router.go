@@ -86,6 +86,9 @@ type Router struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// started is when the router was made (SHOW SHARDGATE STATUS).
+	started time.Time
+
 	// limits count statements per user and schema (limits.go).
 	limits limiters
 
@@ -116,7 +119,7 @@ type Router struct {
 // logged to log (nil: nowhere).
 func New(r *rules.Rules, log *slog.Logger) *Router {
 	log = logs.OrDiscard(log)
-	rt := &Router{Log: log, refusals: logs.NewLimiter(log, logs.Every)}
+	rt := &Router{Log: log, refusals: logs.NewLimiter(log, logs.Every), started: time.Now()}
 	rt.mem = memory.NewBudget(int64(r.MemoryLimit), int64(r.ConnectionMemoryLimit), int64(r.StatementMemoryLimit))
 	rt.parsers.New = func() any { return parser.New() }
 	rt.snap.Store(newSnapshot(r, shard.NewBucketRegistry(), time.Now, log, nil))

@@ -187,6 +187,9 @@ func (s *Session) observe(run func(*observation) error) error {
 		err = run(obs)
 		release()
 	}
+	s.live.mu.Lock()
+	s.live.db, s.live.txn = s.state.db, s.txn.inTransaction() || s.txn.dist != nil
+	s.live.mu.Unlock()
 	took := time.Since(start)
 	s.noteRefusal(err, obs)
 	code := obs.errCode

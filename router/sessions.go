@@ -82,6 +82,10 @@ type live struct {
 	info    string
 	since   time.Time
 	running map[*held]bool
+	// db and txn are the session's database and whether a transaction is
+	// open, as of its last command (SHOW SHARDGATE SESSIONS).
+	db  string
+	txn bool
 	// interrupted: KILL QUERY arrived while the statement had not reached
 	// a backend yet; its next backend step is refused.
 	interrupted bool

@@ -13,7 +13,6 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
-	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/wire"
 )
@@ -314,22 +313,6 @@ func (s *Session) clearSwitch(which string, w ResultWriter) error {
 		s.rt.Log.Warn("switch cleared", "id", sw.ID, "kind", sw.Kind, "target", sw.Target, "hits", sw.Hits(), "by", s.who())
 	}
 	return s.writeOK(w, wire.OK{AffectedRows: uint64(len(gone))})
-}
-
-// showSwitches lists the switches in force.
-func (s *Session) showSwitches(w ResultWriter) error {
-	names := []string{"id", "kind", "target", "prefix", "reason", "set_by", "set_at", "hits"}
-	cols := make([]wire.Column, len(names))
-	for i, n := range names {
-		cols[i] = wire.Column{Name: n, OrgName: n, Charset: 45, Length: 1024, Type: mysql.MYSQL_TYPE_VAR_STRING}
-	}
-	var rows [][][]byte
-	for _, sw := range s.rt.Switches() {
-		rows = append(rows, [][]byte{[]byte(strconv.Itoa(sw.ID)), []byte(sw.Kind), []byte(sw.Target),
-			[]byte(strconv.FormatBool(sw.Prefix)), []byte(sw.Reason), []byte(sw.SetBy),
-			[]byte(sw.SetAt.UTC().Format("2006-01-02 15:04:05")), []byte(strconv.FormatInt(sw.Hits(), 10))})
-	}
-	return engine.WriteTable(w, cols, rows, s.Status())
 }
 
 func (snap *Snapshot) hasBackend(addr string) bool {

@@ -45,16 +45,16 @@ func CheckReload(old, cur *Rules) (changes []string, err error) {
 			case nt == nil:
 				refuse("table %s: its rule was removed, which would look for its rows on cluster %s alone (moving them is resharding, not a reload)", where, ns.Cluster)
 			case ot.Cluster != nt.Cluster || ot.Global != nt.Global || !reflect.DeepEqual(shardShape(ot.Shard), shardShape(nt.Shard)):
-				refuse("table %s: %s → %s would move its rows (that is resharding, not a reload)", where, placement(ot), placement(nt))
+				refuse("table %s: %s → %s would move its rows (that is resharding, not a reload)", where, ot.Placement(), nt.Placement())
 			default:
 				if !Same(ot, nt) {
-					changes = append(changes, "table "+where+": "+placement(nt)+" settings changed")
+					changes = append(changes, "table "+where+": "+nt.Placement()+" settings changed")
 				}
 			}
 		}
 		for _, tn := range sortedKeys(ns.Tables) {
 			if os.Table(tn) == nil {
-				changes = append(changes, "table "+name+"."+tn+" added: "+placement(ns.Tables[tn]))
+				changes = append(changes, "table "+name+"."+tn+" added: "+ns.Tables[tn].Placement())
 			}
 		}
 		// A global table has a copy on every cluster of its schema: a new
@@ -141,8 +141,8 @@ func orNone(s string) string {
 	return s
 }
 
-// placement says where a table's rows live, for messages.
-func placement(t *Table) string {
+// Placement says where a table's rows live, for messages and views.
+func (t *Table) Placement() string {
 	switch {
 	case t.Global:
 		return "global"

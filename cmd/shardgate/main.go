@@ -1,6 +1,7 @@
 // Command shardgate is a MySQL sharding and read/write-splitting proxy.
 //
 //	shardgate --rules FILE [--listen ADDR] [--log-format text|json] [-v]
+//	shardgate admin [--addr ADDR] [--user U] [--password P] [--json] VIEW
 package main
 
 import (
@@ -25,6 +26,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "admin" {
+		os.Exit(adminCommand(os.Args[2:], os.Stdout))
+	}
 	rulesFile := flag.String("rules", "", "rules file (YAML); see the README")
 	listen := flag.String("listen", "", "address to accept MySQL clients on (overrides listen: in the rules)")
 	verbose := flag.Bool("v", false, "log debug messages")
@@ -81,8 +85,11 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("admin_listen: %w", err)
 		}
-		go http.Serve(admin, rt.Metrics.Handler())
-		log.Info("metrics on /metrics", "addr", admin.Addr().String())
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", rt.Metrics.Handler())
+		mux.Handle("/admin/", adminHandler(rt))
+		go http.Serve(admin, mux)
+		log.Info("metrics on /metrics, the admin views on /admin/", "addr", admin.Addr().String())
 	}
 	rt.Start()
 	defer rt.Close()
