@@ -18,6 +18,7 @@ var (
 	showView         = regexp.MustCompile(`(?is)^\s*SHOW\s+SHARDGATE\s+(STATUS|SESSIONS|BACKENDS|TABLES|BUCKETS|RULES|SWITCHES|SLOW|TRANSACTIONS)\s*;?\s*$`)
 	explainShardgate = regexp.MustCompile(`(?is)^\s*EXPLAIN\s+SHARDGATE\s+(.+)$`)
 	reloadRules      = regexp.MustCompile(`(?is)^\s*RELOAD\s+SHARDGATE\s+RULES\s*;?\s*$`)
+	expireStmt       = regexp.MustCompile(`(?is)^\s*SHARDGATE\s+EXPIRE\s+BUCKETS\s*;?\s*$`)
 	slowTimeStmt     = regexp.MustCompile(`(?is)^\s*SHARDGATE\s+SLOW_QUERY_TIME\s+(\d{1,6}(?:\.\d{1,6})?)\s*;?\s*$`)
 	rollbackRules    = regexp.MustCompile(`(?is)^\s*ROLLBACK\s+SHARDGATE\s+RULES(?:\s+TO\s+(?:VERSION\s+)?(\d{1,9}))?\s*;?\s*$`)
 )
@@ -33,6 +34,9 @@ func (s *Session) admin(sql string, w ResultWriter) (handled bool, err error) {
 	case "shar":
 		if len(sql) > 64<<10 {
 			return false, nil
+		}
+		if expireStmt.MatchString(sql) {
+			return true, s.expireBucketsNow(w)
 		}
 		if m := slowTimeStmt.FindStringSubmatch(sql); m != nil {
 			return true, s.setSlowQueryTime(m[1], w)
@@ -137,4 +141,21 @@ func (s *Session) setSlowQueryTime(seconds string, w ResultWriter) error {
 	s.rt.slow.SetThreshold(d)
 	s.rt.Log.Info("slow_query_time set", "seconds", f, "by", s.who())
 	return s.writeOK(w, wire.OK{Info: "slow_query_time " + d.String()})
+}
+
+// expireBucketsNow is SHARDGATE EXPIRE BUCKETS: a retention pass now
+// rather than at the next bucket_refresh_interval. Its info counts the
+// bucket tables removed.
+func (s *Session) expireBucketsNow(w ResultWriter) error {
+	if err := s.needAdmin("SUPER"); err != nil {
+		return err
+	}
+	removed, ran, err := s.rt.expireBuckets(s.rt.Snapshot())
+	if err != nil {
+		return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: bucket retention: %v (%d buckets removed before it)", err, len(removed))
+	}
+	if !ran {
+		return wire.Errorf(mysql.ER_LOCK_WAIT_TIMEOUT, "shardgate: another proxy instance is running the bucket retention pass; try again")
+	}
+	return s.writeOK(w, wire.OK{AffectedRows: uint64(len(removed)), Info: fmt.Sprintf("%d buckets removed", len(removed))})
 }

@@ -313,7 +313,7 @@ func precreate(snap *Snapshot, log *slog.Logger) {
 // runBuckets refreshes what this instance knows of the buckets and
 // precreates upcoming ones every bucket_refresh_interval, with whatever
 // snapshot is current then.
-func runBuckets(current func() *Snapshot, stop <-chan struct{}, log *slog.Logger) {
+func runBuckets(current func() *Snapshot, stop <-chan struct{}, log *slog.Logger, expire func(*Snapshot)) {
 	precreate(current(), log)
 	for {
 		timer := time.NewTimer(current().Rules.BucketRefreshInterval)
@@ -326,6 +326,7 @@ func runBuckets(current func() *Snapshot, stop <-chan struct{}, log *slog.Logger
 		snap := current()
 		refreshBuckets(snap, log)
 		precreate(snap, log)
+		expire(snap)
 	}
 }
 

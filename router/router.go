@@ -357,7 +357,11 @@ func (rt *Router) Start() {
 	rt.wg.Add(1)
 	go func() {
 		defer rt.wg.Done()
-		runBuckets(rt.Snapshot, ctx.Done(), rt.Log)
+		runBuckets(rt.Snapshot, ctx.Done(), rt.Log, func(snap *Snapshot) {
+			if _, _, err := rt.expireBuckets(snap); err != nil {
+				rt.Log.Warn("bucket retention pass failed; the next one retries", "err", err)
+			}
+		})
 	}()
 	rt.XA.Metrics, rt.XA.Log = rt.Metrics, rt.Log
 	rt.Metrics.Operations(rt.running, func() []metrics.Switch {

@@ -171,8 +171,13 @@ func (rt *Router) tablesView() View {
 }
 
 func (rt *Router) bucketsView() View {
-	v := View{Columns: []string{"schema", "table", "buckets", "oldest", "newest", "window_past", "window_future"}}
+	v := View{Columns: []string{"schema", "table", "buckets", "oldest", "newest", "window_past", "window_future", "retain", "archive", "expired"}}
 	snap := rt.Snapshot()
+	// The dry run: what the next retention pass would remove.
+	expired := map[string]int{}
+	for _, e := range expiredBuckets(snap, time.Now()) {
+		expired[e.schema+"."+e.table.Name]++
+	}
 	for _, schema := range snap.Rules.SchemaOrder {
 		tables := snap.Planner.ShardedTables(schema)
 		names := make([]string, 0, len(tables))
@@ -189,7 +194,12 @@ func (rt *Router) bucketsView() View {
 			if len(b) > 0 {
 				oldest, newest = b[0], b[len(b)-1]
 			}
-			v.Rows = append(v.Rows, []string{schema, t.Name, strconv.Itoa(len(b)), oldest, newest, t.Past.String(), t.Future.String()})
+			retain := ""
+			if t.Retain > 0 {
+				retain = t.Retain.String()
+			}
+			v.Rows = append(v.Rows, []string{schema, t.Name, strconv.Itoa(len(b)), oldest, newest, t.Past.String(), t.Future.String(),
+				retain, t.Archive, strconv.Itoa(expired[schema+"."+t.Name])})
 		}
 	}
 	return v

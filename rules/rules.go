@@ -321,6 +321,11 @@ type Table struct {
 type BucketWindow struct {
 	Past   time.Duration `yaml:"past"`
 	Future time.Duration `yaml:"future"`
+	// Retain, when set, is how long buckets are kept: a background job
+	// removes those whose hour ended longer ago (Archive says how: "drop",
+	// the default, or "rename" to archived_<table>).
+	Retain  time.Duration `yaml:"retain"`
+	Archive string        `yaml:"archive"`
 	// hasPast and hasFuture tell an explicit 0 from a key left out.
 	hasPast, hasFuture bool
 	line               int

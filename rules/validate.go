@@ -256,6 +256,21 @@ func (r *Rules) validateTable(s *Schema, t *Table) error {
 				return lineError(b.line, "%s: buckets.%s %s: must be between 0 and %s (100 years)", where, v.key, v.d, MaxBucketWindow)
 			}
 		}
+		switch {
+		case b.Retain < 0:
+			return lineError(b.line, "%s: buckets.retain %s: must not be negative", where, b.Retain)
+		case b.Retain > 0 && b.Retain < b.Past:
+			// A write the window accepts would recreate a bucket the job
+			// removed, and lose its rows at the next pass.
+			return lineError(b.line, "%s: buckets.retain %s is shorter than buckets.past %s: writes could recreate removed buckets", where, b.Retain, b.Past)
+		case b.Retain == 0 && b.Archive != "":
+			return lineError(b.line, "%s: buckets.archive needs buckets.retain", where)
+		}
+		switch b.Archive {
+		case "", "drop", "rename":
+		default:
+			return lineError(b.line, "%s: buckets.archive %q: use drop or rename", where, b.Archive)
+		}
 	}
 	if q := t.Sequence; q != nil {
 		if err := validateSequence(where, t, q); err != nil {

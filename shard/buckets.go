@@ -199,3 +199,12 @@ func (r *BucketRegistry) Claim(keys []string, now time.Time, every time.Duration
 	}
 	return run, claimed, shared
 }
+
+// Remove forgets one bucket of a table (removed by the retention job).
+func (r *BucketRegistry) Remove(schema, table, bucket string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := bucketKey(schema, table)
+	delete(r.m[k], bucket)
+	r.gen[k]++
+}

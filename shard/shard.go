@@ -38,6 +38,10 @@ type Table struct {
 	// Past and Future bound the hours an hourly table accepts rows for,
 	// relative to the proxy's clock (see Window).
 	Past, Future time.Duration
+	// Retain, when not 0, is how long buckets are kept (Expired); Archive
+	// is "drop" or "rename".
+	Retain  time.Duration
+	Archive string
 }
 
 // Compile turns a validated rule into a Table; w is the table's bucket
@@ -48,7 +52,10 @@ func Compile(name string, r *rules.ShardRule, w *rules.BucketWindow) *Table {
 		t.SubColumn, t.SubCount = strings.ToLower(r.Then.Column), r.Then.Tables
 	}
 	if w != nil {
-		t.Past, t.Future = w.Past, w.Future
+		t.Past, t.Future, t.Retain, t.Archive = w.Past, w.Future, w.Retain, w.Archive
+		if t.Retain > 0 && t.Archive == "" {
+			t.Archive = "drop"
+		}
 	}
 	return t
 }
@@ -386,4 +393,16 @@ func SortTargets(ts []Target) {
 		}
 		return ts[i].Table < ts[j].Table
 	})
+}
+
+// Expired reports whether bucket's hour ended more than Retain before
+// now (never without Retain, nor for the zero date's bucket). Hours are
+// compared as written, on the proxy's wall clock, as Window does.
+func (t *Table) Expired(bucket string, now time.Time) bool {
+	if t.Retain <= 0 || bucket == ZeroBucket {
+		return false
+	}
+	// The hour that holds now-Retain has not ended Retain ago; every
+	// earlier one has.
+	return bucket < now.Add(-t.Retain).Format(bucketLayout)
 }

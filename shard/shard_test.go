@@ -97,3 +97,22 @@ func TestParseMariaDBDatetime(t *testing.T) {
 		}
 	}
 }
+
+func TestExpired(t *testing.T) {
+	tb := &Table{Retain: 48 * time.Hour}
+	now := time.Date(2026, 11, 28, 10, 30, 0, 0, time.UTC)
+	for bucket, want := range map[string]bool{
+		"2026112609": true,  // ended at 10:00 two days before: more than 48 h ago
+		"2026112610": false, // ends at 11:00 two days before: not yet
+		"2026112611": false,
+		"2025010100": true,
+		ZeroBucket:   false,
+	} {
+		if got := tb.Expired(bucket, now); got != want {
+			t.Errorf("%s: expired %v, want %v", bucket, got, want)
+		}
+	}
+	if (&Table{}).Expired("2000010100", now) {
+		t.Error("a table without retain expired a bucket")
+	}
+}
