@@ -27,6 +27,9 @@ type Backend struct {
 	Cluster string
 	Role    Role
 	Weight  int
+	// writable: at its last check the server had read_only off and no
+	// replication thread running (Writable).
+	writable atomic.Bool
 	// drain, when set, is why an operator took the backend out of
 	// rotation (SetDrain): no new statement is sent to it.
 	drain atomic.Pointer[drainState]
@@ -388,14 +391,27 @@ func (ch *checker) probe() error {
 		ch.b.noteVersion(c)
 		ch.conn.Store(c)
 	}
+	// Whether the server takes writes as a primary does (Writable): read
+	// once per check on the checker's own connection, never a session's.
+	ch.b.writable.Store(false)
+	ro, _, err := c.Query("SELECT @@global.read_only")
+	if err != nil {
+		return err
+	}
+	readOnly := len(ro.Rows) != 1 || ro.Rows[0][0] == nil || *ro.Rows[0][0] != "0"
 	if ch.b.Role == RolePrimary {
-		return c.Ping()
+		ch.b.writable.Store(!readOnly)
+		return nil
 	}
 	res, _, err := c.Query("SHOW SLAVE STATUS")
 	if err != nil {
 		return err
 	}
 	lag, err := replicaLag(res)
+	var stopped replicationStopped
+	if errors.As(err, &stopped) && !readOnly && !replicating(res) {
+		ch.b.writable.Store(true) // promoted: out of rotation as a replica
+	}
 	if err != nil {
 		ch.b.lag.Store(-1)
 		return err

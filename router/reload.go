@@ -63,7 +63,7 @@ func (rt *Router) ReloadFile(source string) (RulesVersion, error) {
 	if rt.Adjust != nil {
 		rt.Adjust(r)
 	}
-	return rt.Reload(r, source)
+	return rt.Reload(rt.keepFollowed(r), source)
 }
 
 // Rollback serves version n again (0: the version before the running

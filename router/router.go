@@ -86,6 +86,10 @@ type Router struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// watch follows primaries an operator promoted (primary.go); only
+	// its goroutine touches seen, followed is under reloadMu.
+	watch primaryWatch
+
 	// started is when the router was made (SHOW SHARDGATE STATUS).
 	started time.Time
 
@@ -374,6 +378,11 @@ func (rt *Router) Start() {
 	rt.reloadMu.Lock()
 	rt.startXA(snap.Rules)
 	rt.reloadMu.Unlock()
+	rt.wg.Add(1)
+	go func() {
+		defer rt.wg.Done()
+		rt.watchPrimaries(ctx)
+	}()
 }
 
 // startXA runs the coordinator's recovery once some schema's transactions

@@ -229,3 +229,24 @@ func Same(a, b any) bool {
 	yb, errB := yaml.Marshal(b)
 	return errA == nil && errB == nil && bytes.Equal(ya, yb)
 }
+
+// WithPrimary is a copy of r in which cluster's primary is addr, listed
+// among its replicas until now, and the former primary a replica (weight
+// 1): the topology after a promotion the proxy followed.
+func (r *Rules) WithPrimary(cluster, addr string) *Rules {
+	out := *r
+	out.Clusters = make(map[string]*Cluster, len(r.Clusters))
+	for name, c := range r.Clusters {
+		out.Clusters[name] = c
+	}
+	old := r.Clusters[cluster]
+	c := &Cluster{Name: old.Name, Primary: addr}
+	for _, rep := range old.Replicas {
+		if rep.Addr != addr {
+			c.Replicas = append(c.Replicas, rep)
+		}
+	}
+	c.Replicas = append(c.Replicas, Replica{Addr: old.Primary, Weight: 1})
+	out.Clusters[cluster] = c
+	return &out
+}

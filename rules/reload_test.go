@@ -125,3 +125,21 @@ func TestDigest(t *testing.T) {
 		t.Fatalf("digests %s %s %s", a.Digest, b.Digest, c.Digest)
 	}
 }
+
+func TestWithPrimary(t *testing.T) {
+	r, err := Parse("r.yaml", []byte(reloadBase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := r.WithPrimary("main", "127.0.0.1:3311")
+	c := f.Clusters["main"]
+	if c.Primary != "127.0.0.1:3311" || len(c.Replicas) != 1 || c.Replicas[0].Addr != "127.0.0.1:3310" {
+		t.Fatalf("main after following: %+v", c)
+	}
+	if r.Clusters["main"].Primary != "127.0.0.1:3310" || f.Clusters["s0"] != r.Clusters["s0"] {
+		t.Fatal("WithPrimary changed the rules it copied")
+	}
+	if changes, err := CheckReload(r, f); err != nil || len(changes) != 1 || !strings.Contains(changes[0], "primary 127.0.0.1:3310 → 127.0.0.1:3311") {
+		t.Fatalf("the followed rules as a reload: %q, %v", changes, err)
+	}
+}
