@@ -10,6 +10,8 @@ command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+# HAProxy in front of two instances: integration/haproxy_test.go, deploy/.
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "deps: missing ${need[*]}; install them (needs root)" >&2; exit 1

@@ -17,6 +17,7 @@ go vet ./...
 
 echo "== docker-compose file"
 docker-compose -f deploy/docker-compose.yml config -q
+PATH="$PATH:/usr/sbin" haproxy -c -q -f deploy/haproxy.cfg
 
 # The trap is in place before the cluster starts, so a failing or
 # interrupted `cluster.sh up` still stops what this run started.

@@ -1,6 +1,6 @@
 // Command shardgate is a MySQL sharding and read/write-splitting proxy.
 //
-//	shardgate --rules FILE [--listen ADDR] [--log-format text|json] [-v]
+//	shardgate --rules FILE [--listen ADDR] [--admin-listen ADDR] [--log-format text|json] [-v]
 //	shardgate admin [--addr ADDR] [--user U] [--password P] [--json] VIEW
 package main
 
@@ -31,6 +31,7 @@ func main() {
 	}
 	rulesFile := flag.String("rules", "", "rules file (YAML); see the README")
 	listen := flag.String("listen", "", "address to accept MySQL clients on (overrides listen: in the rules)")
+	adminListen := flag.String("admin-listen", "", "address of /metrics and /admin/ (overrides admin_listen: in the rules)")
 	verbose := flag.Bool("v", false, "log debug messages")
 	logFormat := flag.String("log-format", "text", "log records as text (key=value) or json (one object per line), on stderr")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (profiling)")
@@ -52,13 +53,13 @@ func main() {
 	if *pprofAddr != "" {
 		go func() { log.Error("pprof", "err", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
-	if err := run(*rulesFile, *listen, log); err != nil {
+	if err := run(*rulesFile, *listen, *adminListen, log); err != nil {
 		fmt.Fprintln(os.Stderr, "shardgate:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rulesFile, listen string, log *slog.Logger) error {
+func run(rulesFile, listen, adminListen string, log *slog.Logger) error {
 	r, err := rules.Load(rulesFile)
 	if err != nil {
 		return err
@@ -67,6 +68,9 @@ func run(rulesFile, listen string, log *slog.Logger) error {
 	adjust := func(r *rules.Rules) {
 		if listen != "" {
 			r.Listen = listen
+		}
+		if adminListen != "" {
+			r.AdminListen = adminListen
 		}
 	}
 	adjust(r)
