@@ -55,6 +55,9 @@ type Pool struct {
 	epoch uint64
 	// Purges counts purges, for tests and SHOW SHARDGATE BACKENDS.
 	Purges atomic.Int64
+	// Waits counts the borrowers that found the pool full and waited,
+	// WaitTimeouts those refused after pool.wait_timeout (metrics).
+	Waits, WaitTimeouts atomic.Int64
 
 	// exhausted logs statements refused because the pool stayed full:
 	// the first at once, then one line per logs.Every with the count.
@@ -278,6 +281,7 @@ func (p *Pool) acquireOrWait(foundRows bool, owner uint64, wait bool) (c *Conn, 
 	ch := make(chan *Conn, 1)
 	p.waiters = append(p.waiters, ch)
 	p.mu.Unlock()
+	p.Waits.Add(1)
 
 	timer := time.NewTimer(p.cfg.WaitTimeout)
 	defer timer.Stop()
@@ -291,6 +295,7 @@ func (p *Pool) acquireOrWait(foundRows bool, owner uint64, wait bool) (c *Conn, 
 		if w == ch {
 			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
 			p.mu.Unlock()
+			p.WaitTimeouts.Add(1)
 			p.exhausted.Log(slog.LevelWarn, "exhausted", "backend pool exhausted: a statement waited pool.wait_timeout for a connection and was refused (1040)",
 				"max_open", p.cfg.MaxOpen, "wait_timeout", p.cfg.WaitTimeout.String())
 			return nil, false, wire.Errorf(mysql.ER_CON_COUNT_ERROR,

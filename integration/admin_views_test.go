@@ -29,7 +29,12 @@ func TestAdminViews(t *testing.T) {
 			return m["rules_version"] == "1" && m["sessions"] != "0" && m["backends_in_rotation"] == "7/7"
 		}},
 		{"SESSIONS", func(rows []map[string]string) bool {
-			return len(rows) >= 1 && rows[0]["user"] == "app" && rows[0]["db"] == "shop"
+			for _, r := range rows {
+				if r["user"] == "app" && r["db"] == "shop" && r["info"] == "SHOW SHARDGATE SESSIONS" {
+					return true
+				}
+			}
+			return false
 		}},
 		{"TABLES", func(rows []map[string]string) bool {
 			for _, r := range rows {
@@ -84,8 +89,23 @@ func TestAdminViews(t *testing.T) {
 	if code, _ := get("/admin/nosuch", "app", "app"); code != 404 {
 		t.Errorf("/admin/nosuch: %d", code)
 	}
-	if code, body := get("/metrics", "", ""); code != 200 || !strings.Contains(string(body), "shardgate_rules_version 1") {
-		t.Errorf("/metrics: %d, rules version not in it", code)
+	// Per-table metrics, bounded to the tables the rules name; refusals
+	// by reason; pool waits per backend.
+	db.Exec("SELECT COUNT(*) FROM comments")
+	db.Exec("SELECT * FROM no_such_table_1")
+	db.Exec("SELECT * FROM no_such_table_2")
+	db.Exec("UPDATE comments SET body = 'x'") // refused: every shard
+	code, body = get("/metrics", "", "")
+	for _, want := range []string{
+		"shardgate_rules_version 1",
+		`shardgate_table_queries_total{kind="select",route="scatter",table="shop.comments"} 1`,
+		`table="shop.(other)"`,
+		`shardgate_refusals_total{reason=`,
+		`shardgate_backend_pool_waits_total{addr="127.0.0.1:3310",cluster="main",role="primary"} 0`,
+	} {
+		if code != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("/metrics (%d) lacks %s", code, want)
+		}
 	}
 
 	bin, err := shardgateBinary()

@@ -31,6 +31,9 @@ type Backend struct {
 	// Misreturned: connections given back to the pool twice, closed
 	// instead of being shared (a proxy defect; should stay 0).
 	Misreturned int64
+	// Waits: borrowers that found the pool full and waited; WaitTimeouts:
+	// those refused after pool.wait_timeout (1040).
+	Waits, WaitTimeouts int64
 }
 
 // Metrics records the proxy's activity.
@@ -49,6 +52,9 @@ type Metrics struct {
 	recovered       *prometheus.CounterVec
 	slow            *prometheus.CounterVec
 	limitRefusals   *prometheus.CounterVec
+	tableQueries    *prometheus.CounterVec
+	tableLatency    *prometheus.HistogramVec
+	refusals        *prometheus.CounterVec
 }
 
 // New builds the metrics; backends is called at every scrape.
@@ -99,8 +105,21 @@ func New(backends func() []Backend) *Metrics {
 		Name: "shardgate_limit_refusals_total",
 		Help: "Statements refused with 1226 by a user's or schema's max_statements or max_qps, by scope (user, schema) and limit.",
 	}, []string{"scope", "limit"})
+	m.tableQueries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shardgate_table_queries_total",
+		Help: "Statements by logical table they name (schema.table), kind and route; one statement naming two tables counts for each.",
+	}, []string{"table", "kind", "route"})
+	m.tableLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "shardgate_table_query_duration_seconds",
+		Help:    "Time from a statement's arrival to the end of its answer, by logical table it names.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1, 10},
+	}, []string{"table"})
+	m.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shardgate_refusals_total",
+		Help: "Statements the proxy refused itself, by reason (access denied, not supported, read only, …: as the 'statement refused' log line).",
+	}, []string{"reason"})
 	m.registry.MustRegister(m.queries, m.errors, m.latency, m.clients, m.loginFailures, m.hostBlocks,
-		m.txnCommits, m.prepareFailures, m.recovered, m.slow, m.limitRefusals, &backendCollector{list: backends})
+		m.txnCommits, m.prepareFailures, m.recovered, m.slow, m.limitRefusals, m.tableQueries, m.tableLatency, m.refusals, &backendCollector{list: backends})
 	return m
 }
 
@@ -233,13 +252,18 @@ var (
 
 // descMisreturned counts a proxy defect the pool caught (backend.Pool's
 // misreturned).
+var (
+	descWaits        = prometheus.NewDesc("shardgate_backend_pool_waits_total", "Statements that found the backend's pool full and waited for a connection.", []string{"cluster", "role", "addr"}, nil)
+	descWaitTimeouts = prometheus.NewDesc("shardgate_backend_pool_wait_timeouts_total", "Statements refused with 1040 after waiting pool.wait_timeout for a connection.", []string{"cluster", "role", "addr"}, nil)
+)
+
 var descMisreturned = prometheus.NewDesc("shardgate_backend_pool_misreturned_total", "Backend connections given back to the pool twice and closed instead of being shared by two sessions (a proxy defect: should stay 0).", []string{"cluster", "role", "addr"}, nil)
 
 // backendCollector reads the backends at scrape time.
 type backendCollector struct{ list func() []Backend }
 
 func (c *backendCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descOpen, descIdle, descInFlight, descHealthy, descLag, descReads, descWrites, descPurges, descRestarts, descCut, descMisreturned} {
+	for _, d := range []*prometheus.Desc{descOpen, descIdle, descInFlight, descHealthy, descLag, descReads, descWrites, descPurges, descRestarts, descCut, descMisreturned, descWaits, descWaitTimeouts} {
 		ch <- d
 	}
 }
@@ -261,6 +285,8 @@ func (c *backendCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(b.Restarts), labels...)
 		ch <- prometheus.MustNewConstMetric(descCut, prometheus.CounterValue, float64(b.Cut), labels...)
 		ch <- prometheus.MustNewConstMetric(descMisreturned, prometheus.CounterValue, float64(b.Misreturned), labels...)
+		ch <- prometheus.MustNewConstMetric(descWaits, prometheus.CounterValue, float64(b.Waits), labels...)
+		ch <- prometheus.MustNewConstMetric(descWaitTimeouts, prometheus.CounterValue, float64(b.WaitTimeouts), labels...)
 		if b.Role == "replica" {
 			ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(b.LagSeconds), b.Cluster, b.Addr)
 		}
@@ -324,4 +350,42 @@ func (m *Metrics) LimitRefused(scope, limit string) {
 		return
 	}
 	m.limitRefusals.WithLabelValues(scope, limit).Inc()
+}
+
+// Table records one statement for one logical table it names.
+func (m *Metrics) Table(table, kind, route string, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.tableQueries.WithLabelValues(table, kind, route).Inc()
+	m.tableLatency.WithLabelValues(table).Observe(took.Seconds())
+}
+
+// Refused counts a statement the proxy refused itself.
+func (m *Metrics) Refused(reason string) {
+	if m == nil {
+		return
+	}
+	m.refusals.WithLabelValues(reason).Inc()
+}
+
+// Buckets exports, read at every scrape, the hourly buckets each hourly
+// table has (schema.table → count). Call it once.
+func (m *Metrics) Buckets(count func() map[string]int) {
+	if m == nil {
+		return
+	}
+	m.registry.MustRegister(&bucketCollector{count: count})
+}
+
+var descBuckets = prometheus.NewDesc("shardgate_buckets", "Hourly buckets this instance knows of, by logical table (schema.table).", []string{"table"}, nil)
+
+type bucketCollector struct{ count func() map[string]int }
+
+func (c *bucketCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descBuckets }
+
+func (c *bucketCollector) Collect(ch chan<- prometheus.Metric) {
+	for table, n := range c.count() {
+		ch <- prometheus.MustNewConstMetric(descBuckets, prometheus.GaugeValue, float64(n), table)
+	}
 }

@@ -60,6 +60,7 @@ func (s *Session) noteRefusal(err error, obs *observation) {
 	if reason == "" {
 		return
 	}
+	s.rt.Metrics.Refused(reason)
 	s.rt.refusals.Log(slog.LevelInfo, reason, "statement refused", "reason", reason, "code", me.Code,
 		"err", clip(me.Message, maxLoggedText), "user", s.client.User, "host", s.client.Host, "conn", s.client.ID)
 }

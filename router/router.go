@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -368,6 +369,14 @@ func (rt *Router) Start() {
 		})
 	}()
 	rt.XA.Metrics, rt.XA.Log = rt.Metrics, rt.Log
+	rt.Metrics.Buckets(func() map[string]int {
+		out := map[string]int{}
+		for _, row := range rt.bucketsView().Rows {
+			n, _ := strconv.Atoi(row[2])
+			out[row[0]+"."+row[1]] = n
+		}
+		return out
+	})
 	rt.Metrics.Operations(rt.running, func() []metrics.Switch {
 		var out []metrics.Switch
 		for _, sw := range rt.Switches() {
@@ -478,7 +487,8 @@ func (rt *Router) BackendStats() []metrics.Backend {
 			open, idle := b.Stats()
 			out = append(out, metrics.Backend{Cluster: name, Role: string(b.Role), Addr: b.Addr, Open: open, Idle: idle,
 				InFlight: b.InFlight.Load(), Healthy: b.Healthy(), LagSeconds: b.Lag(), Reads: b.Reads.Load(), Writes: b.Writes.Load(),
-				Purges: b.Purges.Load(), Restarts: b.Restarts.Load(), Cut: b.CutConns.Load(), Misreturned: b.Misreturned.Load()})
+				Purges: b.Purges.Load(), Restarts: b.Restarts.Load(), Cut: b.CutConns.Load(), Misreturned: b.Misreturned.Load(),
+				Waits: b.Waits.Load(), WaitTimeouts: b.WaitTimeouts.Load()})
 		}
 	}
 	return out

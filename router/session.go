@@ -198,6 +198,12 @@ func (s *Session) observe(run func(*observation) error) error {
 		code = me.Code
 	}
 	s.rt.Metrics.Query(obs.kind, obs.route, took, code)
+	if m := s.rt.Metrics; m != nil && obs.stmt != nil {
+		snap := s.rt.Snapshot()
+		for _, t := range obs.stmt.Tables {
+			m.Table(metricTable(snap, s.schemaOf(t), t.Name), obs.kind, obs.route, took)
+		}
+	}
 	if s.rt.slow.Slow(took) {
 		s.noteSlow(obs, took, code, start)
 	}
@@ -710,4 +716,19 @@ func (s *Session) queryBounded(snap *Snapshot, cluster, sql string, acct *memory
 		s.settle(h)
 		return res, err
 	}
+}
+
+// metricTable is a table's label in metrics: schema.table for tables the
+// rules name, schema.(other) for the rest of a declared schema, and
+// (other) otherwise. A client must not grow the metrics without bound by
+// naming tables.
+func metricTable(snap *Snapshot, schema, table string) string {
+	sc := snap.Rules.Schemas[schema]
+	switch {
+	case sc == nil:
+		return "(other)"
+	case sc.Table(table) == nil:
+		return schema + ".(other)"
+	}
+	return schema + "." + strings.ToLower(table)
 }

@@ -81,3 +81,26 @@ schemas: {shop: {cluster: main}, other: {cluster: main}}
 		t.Fatal(err)
 	}
 }
+
+// TestMetricTable: the tables a client names reach the metrics' labels
+// only when the rules name them.
+func TestMetricTable(t *testing.T) {
+	r, err := rules.Parse("r.yaml", []byte(`users: [{name: app}]
+backend: {user: app}
+clusters: {main: {primary: 127.0.0.1:1}, s1: {primary: 127.0.0.1:2}}
+schemas: {shop: {cluster: main, tables: {Orders: {cluster: s1}}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := New(r, nil).Snapshot()
+	for _, tc := range []struct{ schema, table, want string }{
+		{"shop", "Orders", "shop.orders"},
+		{"shop", "whatever_a_client_names", "shop.(other)"},
+		{"nosuch", "t", "(other)"},
+	} {
+		if got := metricTable(snap, tc.schema, tc.table); got != tc.want {
+			t.Errorf("%s.%s: %q, want %q", tc.schema, tc.table, got, tc.want)
+		}
+	}
+}
