@@ -199,6 +199,9 @@ func (pl *Planner) plan(st *parser.Statement, f Facts) (*draft, error) {
 	if n, ok := st.Node.(*ast.LockTablesStmt); ok {
 		return pl.lockPlan(st, n, f)
 	}
+	if err := pl.fullTableWriteGuard(st, refs); err != nil {
+		return nil, err
+	}
 	var sharded, globals []tableRef
 	for _, r := range refs {
 		switch {

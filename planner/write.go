@@ -435,3 +435,36 @@ func defaultValue(d string) (parser.Value, bool) {
 	}
 	return parser.Value{}, false
 }
+
+// fullTableWriteGuard refuses an UPDATE or DELETE of one table with
+// neither WHERE nor LIMIT, which changes every row, unless the table's
+// rule or its schema has allow_full_table_writes: true (as MariaDB's
+// sql_safe_updates refuses it, with its code). Sharded tables are guarded
+// by updateDeletePlan, which says why per shard.
+func (pl *Planner) fullTableWriteGuard(st *parser.Statement, refs []tableRef) error {
+	verb := ""
+	switch n := st.Node.(type) {
+	case *ast.UpdateStmt:
+		if n.Where != nil || n.Limit != nil || n.MultipleTable {
+			return nil
+		}
+		verb = "UPDATE"
+	case *ast.DeleteStmt:
+		if n.Where != nil || n.Limit != nil || n.IsMultiTable {
+			return nil
+		}
+		verb = "DELETE"
+	default:
+		return nil
+	}
+	if len(refs) != 1 || refs[0].sharded != nil {
+		return nil
+	}
+	r := refs[0]
+	schema := pl.rules.Schemas[r.schema]
+	if schema == nil || schema.AllowFullTableWrites || r.rule != nil && r.rule.AllowFullTableWrites {
+		return nil
+	}
+	return wire.Errorf(mysql.ER_UPDATE_WITHOUT_KEY_IN_SAFE_MODE,
+		"shardgate: %s without WHERE on table %s would change every row; set allow_full_table_writes: true on the table or its schema to allow it", verb, r.qualified())
+}

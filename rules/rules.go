@@ -202,6 +202,10 @@ type Schema struct {
 	// Transactions is how a transaction that reaches several clusters
 	// commits: TxnXA, TxnBestEffort or TxnSingle (the default is TxnXA).
 	Transactions string `yaml:"transactions"`
+	// AllowFullTableWrites lets UPDATE and DELETE without WHERE (and
+	// without LIMIT) reach every table of the schema that has no rule of
+	// its own saying otherwise; by default they are refused (1175).
+	AllowFullTableWrites bool `yaml:"allow_full_table_writes"`
 	// Limits bounds the statements run in the schema (the session's
 	// current database) by all users.
 	Limits `yaml:",inline"`
