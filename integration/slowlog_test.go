@@ -81,10 +81,11 @@ func TestSlowLog(t *testing.T) {
 		t.Fatalf("%d lines in the slow log, want 3: %+v", len(lines), lines)
 	}
 	first, pinned := lines[0], lines[1]
-	if first.Statement != "SELECT SLEEP(1)" || first.DurationMS < 1000 || first.User != "app" || first.Schema != db || first.Kind != "select" {
+	if first.Statement != "SELECT SLEEP(1)" || first.DurationMS < 1000 || first.User != "app" || first.Schema != db || first.Kind != "select" || first.Rows != 1 {
 		t.Errorf("first line: %+v", first)
 	}
-	if !strings.Contains(pinned.Statement, "FROM items WHERE id") || pinned.Route != "replica" || len(pinned.Tables) != 1 || pinned.Tables[0] != db+".items" {
+	if !strings.Contains(pinned.Statement, "FROM items WHERE id") || pinned.Route != "replica" || len(pinned.Tables) != 1 || pinned.Tables[0] != db+".items" ||
+		pinned.Rows != 1 || len(pinned.Clusters) != 1 || (pinned.Clusters[0] != "s0" && pinned.Clusters[0] != "s1") {
 		t.Errorf("the prepared read of a sharded table: %+v", pinned)
 	}
 	if lines[2].DurationMS < 300 || lines[2].DurationMS > 800 {

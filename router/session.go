@@ -157,7 +157,8 @@ func (s *Session) snapshot() *Snapshot {
 func (s *Session) Query(sql string, w ResultWriter) error {
 	s.live.set("Query", sql)
 	defer s.live.set("Sleep", "")
-	return s.observe(func(obs *observation) error {
+	w, rc := countRows(w)
+	return s.observe(rc, func(obs *observation) error {
 		obs.sql = sql
 		return s.query(sql, w, obs)
 	})
@@ -174,11 +175,12 @@ func (s *Session) ExecutePrepared(p *Prepared, sql string, w ResultWriter) error
 	st.SQL = sql
 	s.live.set("Execute", sql)
 	defer s.live.set("Sleep", "")
-	return s.observe(func(obs *observation) error { return s.statement(&st, w, obs) })
+	w, rc := countRows(w)
+	return s.observe(rc, func(obs *observation) error { return s.statement(&st, w, obs) })
 }
 
 // observe runs one client command and records it in the metrics.
-func (s *Session) observe(run func(*observation) error) error {
+func (s *Session) observe(rc *rowCounter, run func(*observation) error) error {
 	s.txn.adopt(s.rt.Snapshot())
 	obs := &observation{kind: "other", route: "proxy"}
 	start := time.Now()
@@ -205,15 +207,16 @@ func (s *Session) observe(run func(*observation) error) error {
 		}
 	}
 	if s.rt.slow.Slow(took) {
-		s.noteSlow(obs, took, code, start)
+		s.noteSlow(obs, took, code, start, rc)
 	}
 	return err
 }
 
 // noteSlow records a statement slower than the slow log's threshold.
-func (s *Session) noteSlow(obs *observation, took time.Duration, code uint16, start time.Time) {
+func (s *Session) noteSlow(obs *observation, took time.Duration, code uint16, start time.Time, rc *rowCounter) {
 	e := slowlog.Entry{Time: start, User: s.client.User, Host: s.client.Host, Conn: s.client.ID, Schema: s.state.db,
-		DurationMS: float64(took.Microseconds()) / 1000, Kind: obs.kind, Route: obs.route, Code: code}
+		DurationMS: float64(took.Microseconds()) / 1000, Kind: obs.kind, Route: obs.route, Code: code,
+		Rows: rc.rows, Affected: rc.affected, Clusters: s.live.clustersUsed()}
 	if st := obs.stmt; st != nil {
 		e.Statement, e.Fingerprint = st.SQL, parser.Fingerprint(st.SQL)
 		for _, t := range st.Tables {

@@ -3,6 +3,7 @@ package router
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,6 +87,8 @@ type live struct {
 	// open, as of its last command (SHOW SHARDGATE SESSIONS).
 	db  string
 	txn bool
+	// clusters are those the current command ran on (the slow log).
+	clusters []string
 	// interrupted: KILL QUERY arrived while the statement had not reached
 	// a backend yet; its next backend step is refused.
 	interrupted bool
@@ -96,6 +99,14 @@ func (l *live) set(command, info string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.command, l.info, l.since, l.interrupted = command, info, time.Now(), false
+	l.clusters = l.clusters[:0]
+}
+
+// clustersUsed lists the clusters the command has run on so far.
+func (l *live) clustersUsed() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.clusters)
 }
 
 // start records that the statement now runs on h, unless it was killed.
@@ -109,6 +120,9 @@ func (l *live) start(h *held) error {
 		l.running = map[*held]bool{}
 	}
 	l.running[h] = true
+	if c := h.cluster(); !slices.Contains(l.clusters, c) {
+		l.clusters = append(l.clusters, c)
+	}
 	return nil
 }
 

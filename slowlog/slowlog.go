@@ -28,7 +28,12 @@ type Entry struct {
 	Kind       string   `json:"kind"`
 	Route      string   `json:"route"`
 	Tables     []string `json:"tables,omitempty"`
-	Code       uint16   `json:"error_code,omitempty"`
+	// Clusters the statement ran on; Rows it returned, Affected the rows
+	// its OK packets reported changed.
+	Clusters []string `json:"clusters,omitempty"`
+	Rows     uint64   `json:"rows"`
+	Affected uint64   `json:"affected_rows"`
+	Code     uint16   `json:"error_code,omitempty"`
 }
 
 // MaxStatement bounds the text an entry keeps of its statement.
