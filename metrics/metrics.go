@@ -51,6 +51,7 @@ type Metrics struct {
 	prepareFailures prometheus.Counter
 	recovered       *prometheus.CounterVec
 	slow            *prometheus.CounterVec
+	slowLatency     *prometheus.HistogramVec
 	limitRefusals   *prometheus.CounterVec
 	tableQueries    *prometheus.CounterVec
 	tableLatency    *prometheus.HistogramVec
@@ -101,6 +102,11 @@ func New(backends func() []Backend) *Metrics {
 		Name: "shardgate_slow_queries_total",
 		Help: "Statements over slow_log.time (SHARDGATE SLOW_QUERY_TIME), by kind and route; SHOW SHARDGATE SLOW has them by fingerprint.",
 	}, []string{"kind", "route"})
+	m.slowLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "shardgate_slow_query_duration_seconds",
+		Help:    "Durations of the statements the slow log kept, by kind (select, insert, …: the fingerprint's class).",
+		Buckets: []float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+	}, []string{"kind"})
 	m.limitRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shardgate_limit_refusals_total",
 		Help: "Statements refused with 1226 by a user's or schema's max_statements or max_qps, by scope (user, schema) and limit.",
@@ -119,7 +125,7 @@ func New(backends func() []Backend) *Metrics {
 		Help: "Statements the proxy refused itself, by reason (access denied, not supported, read only, …: as the 'statement refused' log line).",
 	}, []string{"reason"})
 	m.registry.MustRegister(m.queries, m.errors, m.latency, m.clients, m.loginFailures, m.hostBlocks,
-		m.txnCommits, m.prepareFailures, m.recovered, m.slow, m.limitRefusals, m.tableQueries, m.tableLatency, m.refusals, &backendCollector{list: backends})
+		m.txnCommits, m.prepareFailures, m.recovered, m.slow, m.slowLatency, m.limitRefusals, m.tableQueries, m.tableLatency, m.refusals, &backendCollector{list: backends})
 	return m
 }
 
@@ -337,11 +343,12 @@ func (c *operationsCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Slow counts a statement the slow log kept (over slow_log.time).
-func (m *Metrics) Slow(kind, route string) {
+func (m *Metrics) Slow(kind, route string, took time.Duration) {
 	if m == nil {
 		return
 	}
 	m.slow.WithLabelValues(kind, route).Inc()
+	m.slowLatency.WithLabelValues(kind).Observe(took.Seconds())
 }
 
 // LimitRefused counts a statement refused by a user's or schema's limit.

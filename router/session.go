@@ -225,7 +225,7 @@ func (s *Session) noteSlow(obs *observation, took time.Duration, code uint16, st
 	} else {
 		e.Statement, e.Fingerprint = obs.sql, parser.Fingerprint(obs.sql)
 	}
-	s.rt.Metrics.Slow(obs.kind, obs.route)
+	s.rt.Metrics.Slow(obs.kind, obs.route, took)
 	if err := s.rt.slow.Record(e); err != nil {
 		s.rt.refusals.Log(slog.LevelError, "slow log", "slow log: writing failed", "err", err)
 	}
