@@ -68,6 +68,11 @@ type OrderedAggregate struct {
 	// by it too, so each of its values comes once per shard, and the
 	// merged stream holds equal values next to each other within a group.
 	GroupKeys int
+	// DistinctKey, without Group: Keys[0] is the argument of the DISTINCT
+	// aggregates of the one group; the shards group by it, so each value
+	// comes once per shard and the merged stream holds equal values next
+	// to each other.
+	DistinctKey bool
 	// Rollup adds WITH ROLLUP's super-aggregate rows: after the last group
 	// of each run of groups equal on their first i keys (i from len(Keys)-1
 	// down to 0), a row whose aggregates merge the whole run and whose keys
@@ -119,6 +124,10 @@ func (a *OrderedAggregate) Open(vc Cursor) (Rows, error) {
 	if a.GroupKeys > 0 && a.GroupKeys < len(a.Keys) {
 		group = a.Keys[:a.GroupKeys]
 		ar.distinct = newComparer(a.Keys[a.GroupKeys:a.GroupKeys+1], cols, a.Hidden)
+	}
+	if a.DistinctKey && !a.Group && len(a.Keys) == 1 {
+		group = nil
+		ar.distinct = newComparer(a.Keys, cols, a.Hidden)
 	}
 	ar.cmp = newComparer(group, cols, a.Hidden)
 	if a.Rollup {

@@ -165,6 +165,13 @@ func differentialQueries() []string {
 		}
 	}
 	qs = append(qs,
+		// DISTINCT aggregates beside others, without GROUP BY (NULLs,
+		// an empty input, case-insensitive strings).
+		"SELECT COUNT(DISTINCT qty), COUNT(*), SUM(price), MAX(qty) FROM items",
+		"SELECT COUNT(DISTINCT name), COUNT(name), MIN(LOWER(name)) FROM items",
+		"SELECT 'x', SUM(DISTINCT qty), AVG(DISTINCT qty), COUNT(*) FROM items WHERE product_id < 10",
+		"SELECT 'x', COUNT(DISTINCT qty), SUM(qty), AVG(DISTINCT qty) FROM items WHERE product_id = 999999",
+		"SELECT COUNT(DISTINCT product_id) + COUNT(*) AS n, MAX(score) FROM items",
 		"SELECT * FROM items ORDER BY name, price DESC, id LIMIT 20",
 		"SELECT id, name AS n FROM items ORDER BY n DESC, id LIMIT 15",
 		"SELECT id, price * 2 AS p2 FROM items ORDER BY p2, id LIMIT 12",

@@ -104,7 +104,7 @@ func stackMerge(m *MergeSpec, node engine.RowSource, meta *engine.Route) engine.
 		node = &engine.DistinctAggregate{Input: node, Kind: m.DistinctAgg, Meta: meta}
 	case m.Group || len(m.Aggs) > 0:
 		node = &engine.OrderedAggregate{Input: node, Group: m.Group, Keys: m.Keys, Aggs: m.Aggs, Hidden: m.Hidden, GroupKeys: m.GroupKeys,
-			Rollup: m.Rollup, KeyFields: m.KeyFields}
+			DistinctKey: m.DistinctKey, Rollup: m.Rollup, KeyFields: m.KeyFields}
 	case m.Distinct:
 		node = &engine.Distinct{Input: node, Keys: m.Keys, Hidden: m.Hidden}
 	}

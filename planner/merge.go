@@ -46,6 +46,9 @@ type MergeSpec struct {
 	// next is the argument of the statement's DISTINCT aggregates, which
 	// the shards group by too (engine.OrderedAggregate.GroupKeys).
 	GroupKeys int
+	// DistinctKey: no GROUP BY, and Keys[0] is the one argument of the
+	// DISTINCT aggregates (engine.OrderedAggregate.DistinctKey).
+	DistinctKey bool
 	// Rollup: GROUP BY … WITH ROLLUP, whose super-aggregate rows the proxy
 	// makes (the shards group without it); KeyFields[k] are the select
 	// fields showing group key k, NULL in those rows.
@@ -305,7 +308,7 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 			m.Distinct = true
 			return m, nil
 		}
-		if sel.GroupBy != nil && !sel.GroupBy.Rollup {
+		if sel.GroupBy == nil || !sel.GroupBy.Rollup {
 			if x := distinctArgument(sel); x != nil {
 				distinctArg = x
 				distinctAt = [2]int{hidden(x), weight(x)}
@@ -380,6 +383,30 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 				shardOrder = append(shardOrder, &ast.ByItem{Expr: distinctArg})
 				sel.GroupBy.Items = append(sel.GroupBy.Items, &ast.ByItem{Expr: distinctArg})
 			}
+		}
+		if sel.GroupBy == nil && distinctArg != nil && len(subGroups) > 0 {
+			return nil, refuse("COUNT/SUM/AVG(DISTINCT ...) beside GROUP_CONCAT without GROUP BY")
+		}
+		if sel.GroupBy == nil && distinctArg != nil {
+			// COUNT/SUM/AVG(DISTINCT x) beside other aggregates, without
+			// GROUP BY: the shards group by x, each value once per shard
+			// and sorted, and the proxy merges the one group, counting
+			// each value once. Over no rows at all the proxy makes the one
+			// row (engine.OrderedAggregate), its constants computed by
+			// Project.
+			m.DistinctKey = true
+			m.Keys = []engine.SortKey{{Value: distinctAt[0], Weight: distinctAt[1]}}
+			shardOrder = []*ast.ByItem{{Expr: distinctArg}}
+			sel.GroupBy = &ast.GroupByClause{Items: []*ast.ByItem{{Expr: distinctArg}}}
+			for i, f := range m.fields {
+				if !containsAggregate(f.Expr) && !slices.Contains(m.Project, i) {
+					if err := m.checkComputable(f.Expr, true); err != nil {
+						return nil, err
+					}
+					m.Project = append(m.Project, i)
+				}
+			}
+			slices.Sort(m.Project)
 		}
 		if m.Rollup {
 			// A field of its own beside the keys and aggregates would keep

@@ -39,8 +39,8 @@ SELECT user_id, COUNT(DISTINCT product_id) FROM comments GROUP BY user_id
 SELECT user_id, COUNT(*), COUNT(DISTINCT score), SUM(DISTINCT score), AVG(DISTINCT score), MAX(body) FROM comments GROUP BY user_id HAVING COUNT(DISTINCT score) > 1 ORDER BY COUNT(DISTINCT score) DESC, user_id LIMIT 5
 -- error
 SELECT user_id, COUNT(DISTINCT product_id), COUNT(DISTINCT score) FROM comments GROUP BY user_id
--- error
 SELECT COUNT(DISTINCT product_id), COUNT(*) FROM comments
+SELECT 'x', SUM(DISTINCT score), AVG(DISTINCT score), MAX(score), COUNT(*) FROM comments WHERE user_id > 5
 SELECT product_id, COUNT(*) FROM comments GROUP BY product_id WITH ROLLUP
 -- Windows partitioned by the shard key are whole on each shard.
 SELECT id, product_id, ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY id) AS rn FROM comments ORDER BY product_id, rn
