@@ -10,7 +10,7 @@ select l_returnflag, l_linestatus, sum(l_quantity) as sum_qty, sum(l_extendedpri
 -- error
 select l_orderkey, sum(l_extendedprice * (1 - l_discount)) as revenue, o_orderdate, o_shippriority from customer, orders, lineitem where c_mktsegment = 'BUILDING' and c_custkey = o_custkey and l_orderkey = o_orderkey and o_orderdate < date '1995-03-15' and l_shipdate > date '1995-03-15' group by l_orderkey, o_orderdate, o_shippriority order by revenue desc, o_orderdate limit 10
 -- Q4 order priority checking
--- error
+-- tables: 8
 select o_orderpriority, count(*) as order_count from orders where o_orderdate >= date '1993-07-01' and o_orderdate < date '1993-07-01' + interval '3' month and exists ( select * from lineitem where l_orderkey = o_orderkey and l_commitdate < l_receiptdate ) group by o_orderpriority order by o_orderpriority
 -- Q5 local supplier volume
 -- error
@@ -46,3 +46,28 @@ select count(*) from orders join lineitem on l_orderkey = o_orderkey where l_ord
 select count(*) from orders, lineitem where o_custkey = l_orderkey
 -- error
 select count(*) from orders, lineitem where o_orderkey = l_orderkey or o_orderkey = 7
+-- Subqueries correlated on the shard key of another table of the same rule (orders and
+-- lineitem): each pair of physical tables answers for its own orders, as Q4.
+-- tables: 8
+select count(*) from orders o where not exists (select 1 from lineitem l where l.l_orderkey = o.o_orderkey and l_quantity > 40)
+-- tables: 8
+select o_orderkey, (select count(*) from lineitem where l_orderkey = o_orderkey) as n from orders where o_orderdate < date '1992-02-01'
+-- tables: 8
+select count(*) from orders where o_orderkey in (select l_orderkey from lineitem where l_returnflag = 'R')
+-- tables: 8
+select count(*) from lineitem where exists (select * from orders where o_orderkey = l_orderkey and o_orderstatus = 'F')
+-- Pinned by the outer table's key: one pair of tables.
+-- tables: 2
+select o_orderkey from orders where o_orderkey = 7 and exists (select * from lineitem where l_orderkey = o_orderkey)
+-- customer's rule places keys as orders' does (4 tables over s0, s1, INT keys): a
+-- customer whose key equals the order's key lives in the same-numbered table.
+-- tables: 8
+select count(*) from orders where exists (select * from customer where c_custkey = o_orderkey)
+-- Correlated on another column than the shard key, under OR, or with a table of another
+-- cluster: the rows one outer row reaches live anywhere.
+-- error
+select count(*) from orders where exists (select * from lineitem where l_suppkey = o_custkey)
+-- error
+select count(*) from orders where exists (select * from part where p_partkey = o_orderkey)
+-- error
+select count(*) from orders where exists (select * from lineitem where l_orderkey = o_orderkey or l_quantity > 1)
