@@ -107,6 +107,14 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 	// to the same cluster (the session's one, in a transaction).
 	tables := make([]TempTable, len(m.Tables))
 	copy(tables, m.Tables)
+	// Once copied (or on failure) the rows read here are not held any
+	// more: their reservation goes back when the statement is done.
+	var reserved int64
+	defer func() {
+		if acct := vc.Memory(); acct != nil && reserved > 0 {
+			acct.Shrink(reserved)
+		}
+	}()
 	for i := range tables {
 		t := &tables[i]
 		if t.Rows != nil || t.Source == nil {
@@ -118,7 +126,7 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 		if err != nil {
 			return err
 		}
-		t.Rows = rows
+		t.Rows, reserved = rows, reserved+rows.Reserved
 	}
 	c, err := vc.Conn(m.Cluster, m.Replica)
 	if err != nil {

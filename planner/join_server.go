@@ -311,7 +311,16 @@ func impliedByOr(c ast.ExprNode, mask func(ast.Node) uint64) (common []ast.ExprN
 	if len(branches) < 2 {
 		return nil, nil
 	}
+	// a.k = b.k and b.k = a.k are one condition.
 	text := func(e ast.Node) string {
+		if b, ok := e.(*ast.BinaryOperationExpr); ok && b.Op == opcode.EQ {
+			l, _ := parser.RestoreIn(b.L, parser.TextMode{})
+			r, _ := parser.RestoreIn(b.R, parser.TextMode{})
+			if r < l {
+				l, r = r, l
+			}
+			return l + " = " + r
+		}
 		t, _ := parser.RestoreIn(e, parser.TextMode{})
 		return t
 	}
