@@ -94,7 +94,9 @@ func TestMaterializeSource(t *testing.T) {
 			Tables: []TempTable{{Name: "`s`.`shardgate joined rows`", Source: &Route{Cluster: "s0", SQL: src}, MaxRows: maxRows, Create: create,
 				What: "the joined rows", TooMany: "shardgate: too many joined rows"}}}
 	}
-	source := func() *resp { return rs(cols("qty", tLong, "ptype", tString), row(1, "PROMO"), row(2, nil), row(3, "x")) }
+	source := func() *resp {
+		return rs(cols("qty", tLong, "ptype", tString), row(1, "PROMO"), row(2, nil), row(3, "x"))
+	}
 	t.Run("answers and cleans up", func(t *testing.T) {
 		vc := newCursor(t)
 		w := &recWriter{}
