@@ -165,6 +165,7 @@ var tpch4Queries = []tpch.Query{
 	// but a key in the AND around the OR.
 	{Name: "or of conjunctions", SQL: "SELECT SUM(l.price * (1 - l.disc)) AS revenue, COUNT(*) FROM t4lines l, t4parts p WHERE (p.pkey = l.pkey AND p.brand = 'B1' AND l.qty BETWEEN 1 AND 5 AND l.flag IN ('r', 'A')) OR (p.pkey = l.pkey AND p.brand = 'b2' AND l.qty >= 5 AND p.ptype LIKE 'élan%') OR (p.pkey = l.pkey AND p.weight < l.qty)"},
 	{Name: "or inside an and", SQL: "SELECT l.id, p.id, p.ptype, l.flag FROM t4lines l JOIN t4parts p ON l.pkey = p.pkey WHERE p.ptype = l.flag OR p.weight > l.qty OR p.since < l.shipdate ORDER BY l.id, p.id", SortCols: []int{0, 1}},
+	{Name: "order by a name both tables have, as the select list names it", SQL: "SELECT l.id, p.ptype, p.id AS pid FROM t4lines l JOIN t4parts p ON p.pkey = l.pkey WHERE p.ptype < l.flag ORDER BY id DESC, pid LIMIT 5", SortCols: []int{0, 2}},
 	{Name: "columns of one name in both tables", SQL: "SELECT l.id, p.id FROM t4lines l JOIN t4parts p ON p.pkey = l.pkey WHERE l.id < p.id * 3 ORDER BY l.id, p.id", SortCols: []int{0, 1}},
 	{Name: "star with a mixed condition", SQL: "SELECT * FROM t4lines l JOIN t4parts p ON p.pkey = l.pkey WHERE p.ptype < l.flag OR p.brand = l.flag ORDER BY l.id, p.id"},
 	// LEFT JOIN: NULL-extended rows seen by the mixed predicates.

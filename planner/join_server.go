@@ -118,7 +118,18 @@ func (pl *Planner) joinViaServer(jp *joinParts) (*draft, *JoinMeta, error) {
 		// No table has it: a select alias (ORDER BY, HAVING), left as is.
 		return side, col, nil
 	}
-	collect := func(e ast.Node) {
+	// The names the select list gives its columns: an unqualified ORDER
+	// BY name is one of them before it is a table's column (as MariaDB
+	// resolves it; GROUP BY and HAVING look at the tables first).
+	selectNames := map[string]bool{}
+	for _, sf := range n.Fields.Fields {
+		if sf.AsName.L != "" {
+			selectNames[sf.AsName.L] = true
+		} else if c, ok := sf.Expr.(*ast.ColumnNameExpr); ok {
+			selectNames[c.Name.Name.L] = true
+		}
+	}
+	collectIn := func(e ast.Node, aliasFirst bool) {
 		if e == nil || colErr != nil {
 			return
 		}
@@ -126,6 +137,9 @@ func (pl *Planner) joinViaServer(jp *joinParts) (*draft, *JoinMeta, error) {
 			cn, ok := x.(*ast.ColumnNameExpr)
 			if !ok || colErr != nil {
 				return colErr == nil
+			}
+			if aliasFirst && cn.Name.Table.L == "" && selectNames[cn.Name.Name.L] {
+				return true
 			}
 			side, k, err := resolve(cn.Name)
 			if err != nil {
@@ -146,6 +160,7 @@ func (pl *Planner) joinViaServer(jp *joinParts) (*draft, *JoinMeta, error) {
 			return true
 		}})
 	}
+	collect := func(e ast.Node) { collectIn(e, false) }
 	for _, sf := range n.Fields.Fields {
 		collect(sf.Expr)
 	}
@@ -164,7 +179,7 @@ func (pl *Planner) joinViaServer(jp *joinParts) (*draft, *JoinMeta, error) {
 	}
 	if n.OrderBy != nil {
 		for _, it := range n.OrderBy.Items {
-			collect(it.Expr)
+			collectIn(it.Expr, true)
 		}
 	}
 	if colErr != nil {
