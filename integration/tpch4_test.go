@@ -157,7 +157,7 @@ var tpch4Queries = []tpch.Query{
 	// another cluster (Q14), strings compared by their collations.
 	{Name: "promo share", SQL: "SELECT 100.00 * SUM(CASE WHEN p.ptype LIKE 'promo%' THEN l.price * (1 - l.disc) ELSE 0 END) / SUM(l.price * (1 - l.disc)) AS promo FROM t4lines l JOIN t4parts p ON l.pkey = p.pkey WHERE l.shipdate >= '2024-01-05'"},
 	{Name: "promo share over no rows", SQL: "SELECT 100.00 * SUM(CASE WHEN p.ptype LIKE 'promo%' THEN l.price ELSE 0 END) / SUM(l.price) AS promo, COUNT(*) FROM t4lines l, t4parts p WHERE l.pkey = p.pkey AND l.shipdate > '2030-01-01'"},
-	{Name: "group by a mixed expression", SQL: "SELECT CONCAT(p.ptype, '/', l.flag) AS k, COUNT(*) AS n, SUM(l.qty * p.weight) AS w FROM t4lines l, t4parts p WHERE l.pkey = p.pkey GROUP BY k ORDER BY k", SortCols: []int{0}},
+	{Name: "group by a mixed expression", SQL: "SELECT UPPER(CONCAT(p.ptype, '/', l.flag)) AS k, COUNT(*) AS n, SUM(l.qty * p.weight) AS w FROM t4lines l, t4parts p WHERE l.pkey = p.pkey GROUP BY k ORDER BY k", SortCols: []int{0}},
 	{Name: "having on a group column", SQL: "SELECT p.brand, COUNT(*) AS n, MAX(l.price) FROM t4lines l JOIN t4parts p ON p.pkey = l.pkey GROUP BY p.brand HAVING p.brand <> 'B1' ORDER BY p.brand", SortCols: []int{0}},
 	{Name: "count distinct", SQL: "SELECT COUNT(DISTINCT p.ptype) FROM t4lines l JOIN t4parts p ON p.pkey = l.pkey"},
 	{Name: "order by a mixed expression", SQL: "SELECT l.id, l.qty * p.weight AS w FROM t4lines l JOIN t4parts p ON p.pkey = l.pkey ORDER BY w DESC, l.id, p.id LIMIT 7"},
@@ -165,6 +165,7 @@ var tpch4Queries = []tpch.Query{
 	// but a key in the AND around the OR.
 	{Name: "or of conjunctions", SQL: "SELECT SUM(l.price * (1 - l.disc)) AS revenue, COUNT(*) FROM t4lines l, t4parts p WHERE (p.pkey = l.pkey AND p.brand = 'B1' AND l.qty BETWEEN 1 AND 5 AND l.flag IN ('r', 'A')) OR (p.pkey = l.pkey AND p.brand = 'b2' AND l.qty >= 5 AND p.ptype LIKE 'élan%') OR (p.pkey = l.pkey AND p.weight < l.qty)"},
 	{Name: "or inside an and", SQL: "SELECT l.id, p.id, p.ptype, l.flag FROM t4lines l JOIN t4parts p ON l.pkey = p.pkey WHERE p.ptype = l.flag OR p.weight > l.qty OR p.since < l.shipdate ORDER BY l.id, p.id", SortCols: []int{0, 1}},
+	{Name: "order by a name both tables have, joined by the proxy alone", SQL: "SELECT l.id, p.id AS pid FROM t4lines l JOIN t4parts p ON p.pkey = l.pkey ORDER BY id DESC, pid LIMIT 5", SortCols: []int{0, 1}},
 	{Name: "order by a name both tables have, as the select list names it", SQL: "SELECT l.id, p.ptype, p.id AS pid FROM t4lines l JOIN t4parts p ON p.pkey = l.pkey WHERE p.ptype < l.flag ORDER BY id DESC, pid LIMIT 5", SortCols: []int{0, 2}},
 	{Name: "columns of one name in both tables", SQL: "SELECT l.id, p.id FROM t4lines l JOIN t4parts p ON p.pkey = l.pkey WHERE l.id < p.id * 3 ORDER BY l.id, p.id", SortCols: []int{0, 1}},
 	{Name: "star with a mixed condition", SQL: "SELECT * FROM t4lines l JOIN t4parts p ON p.pkey = l.pkey WHERE p.ptype < l.flag OR p.brand = l.flag ORDER BY l.id, p.id"},

@@ -693,11 +693,25 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta, viaServe
 			}
 			side, t = outSide[pos-1], outText[pos-1]
 		} else if c, ok := e.(*ast.ColumnNameExpr); ok && c.Name.Table.L == "" {
+			// A name the select list gives a column (its alias, or a
+			// plain column's own name: ORDER BY id after SELECT a.id,
+			// when b has an id too) is that column, as MariaDB resolves
+			// ORDER BY; two such columns are left to the tables (1052).
+			matches := 0
 			for i, sf := range n.Fields.Fields {
-				if sf.WildCard == nil && sf.AsName.L != "" && sf.AsName.L == c.Name.Name.L && i < len(outSide) {
-					side, t = outSide[i], outText[i]
-					break
+				name := sf.AsName.L
+				if pc, plain := sf.Expr.(*ast.ColumnNameExpr); plain && name == "" {
+					name = pc.Name.Name.L
 				}
+				if sf.WildCard == nil && name != "" && name == c.Name.Name.L && i < len(outSide) {
+					if matches == 0 {
+						side, t = outSide[i], outText[i]
+					}
+					matches++
+				}
+			}
+			if matches > 1 {
+				side, t = -1, ""
 			}
 		}
 		if side < 0 {
@@ -1073,7 +1087,12 @@ func (pl *Planner) sideSQL(s *joinSide, extra string, f Facts) (string, error) {
 }
 
 // sideScore orders sides for driving: 0 pinned to one physical table, 1
-// with conditions of its own, 2 read whole.
+// with conditions of its own on one cluster (one statement), 2 sharded
+// with conditions of its own (a statement per physical table, none
+// pruned by an index on the lookup column of the other side), 3 read
+// whole. TPC-H query 19: part, filtered by brand, container and size,
+// drives; lineitem is looked up by l_partkey (indexed) instead of
+// scanned for its ship modes.
 func (pl *Planner) sideScore(s *joinSide, f Facts) (int, error) {
 	if s.ref.sharded != nil {
 		sql, err := pl.sideSQL(s, "", f)
@@ -1095,9 +1114,12 @@ func (pl *Planner) sideScore(s *joinSide, f Facts) (int, error) {
 		}
 	}
 	if len(s.conds) > 0 {
+		if s.ref.sharded != nil {
+			return 2, nil
+		}
 		return 1, nil
 	}
-	return 2, nil
+	return 3, nil
 }
 
 // hashJoinPays: a table is better read once, whole, by a hash join than
