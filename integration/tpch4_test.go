@@ -233,6 +233,20 @@ func TestTPCH4Prepared(t *testing.T) {
 			t.Errorf("%v: %s %v", args, diff, got.err)
 		}
 	}
+	// EXPLAIN SHARDGATE shows the lookup join, the temporary table's
+	// CREATE from the definitions and the statement over it; and the
+	// co-located subquery's pairs of tables.
+	r := query(e.proxy, "EXPLAIN SHARDGATE SELECT SUM(CASE WHEN p.ptype LIKE 'promo%' THEN l.price ELSE 0 END) FROM t4lines l JOIN t4parts p ON p.pkey = l.pkey")
+	plan := strings.Join(r.rows, "\n")
+	for _, want := range []string{"LookupJoin inner", "Materialize main", "CREATE TEMPORARY TABLE `txn_tpch4`.`shardgate joined rows` (`ptype` varchar(30) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci", "FROM `txn_tpch4`.`shardgate joined rows`"} {
+		if r.err != nil || !strings.Contains(plan, want) {
+			t.Errorf("EXPLAIN SHARDGATE lacks %q: %v\n%s", want, r.err, plan)
+		}
+	}
+	r = query(e.proxy, "EXPLAIN SHARDGATE SELECT COUNT(*) FROM t4orders o WHERE EXISTS (SELECT 1 FROM t4lines l WHERE l.lokey = o.okey)")
+	if plan := strings.Join(r.rows, "\n"); r.err != nil || !strings.Contains(plan, "FROM `t4orders_3` AS `o` WHERE EXISTS (SELECT 1 FROM `t4lines_3` AS `l`") {
+		t.Errorf("EXPLAIN SHARDGATE of the co-located EXISTS: %v\n%s", r.err, plan)
+	}
 	// Still refused: a correlation on a column that is not the shard key,
 	// and a subquery over a table of another rule.
 	for _, c := range []struct{ q, msg string }{
