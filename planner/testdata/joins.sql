@@ -56,3 +56,9 @@ SELECT c.id, l.id FROM comments c LEFT JOIN comment_likes l ON c.id = l.comment_
 SELECT c.id, r.id FROM comments c JOIN reviews r ON c.id = r.product_id
 -- string keys of a hash join are read as the columns' own bytes and compared by their collation in the proxy
 SELECT a.id, b.id FROM comments a JOIN comments b ON a.body = b.body AND a.id = b.id
+-- Finished by the server over the joined rows (planner/join_server.go): conditions comparing
+-- strings, an outer join's joined table nullable in the temporary table, * expanded under the
+-- columns' own names, an ORDER BY name the select list gives (c.id, though r has an id too).
+SELECT c.id, r.id FROM comments c LEFT JOIN reviews r ON r.product_id = c.product_id WHERE c.body < 'm' OR r.id IS NULL
+SELECT * FROM comments c JOIN reviews r ON c.product_id = r.product_id WHERE c.body > 'a' OR r.id > 3
+SELECT c.id, c.body AS b FROM comments c JOIN reviews r ON c.product_id = r.product_id WHERE c.body <> r.id ORDER BY b DESC, id LIMIT 3
