@@ -11,6 +11,10 @@ import (
 type Collected struct {
 	Columns []wire.Column
 	Rows    [][]*string
+	// Reserved is what Collect reserved for the rows from the cursor's
+	// memory account (a caller done with them before the statement ends
+	// gives it back).
+	Reserved int64
 }
 
 // Collect runs src as a statement of its own and keeps its answer, for a
@@ -75,5 +79,6 @@ func Collect(vc Cursor, src RowSource, maxRows int, what string, tooMany func() 
 	// decides whether to keep a connection by how the statement ended.
 	vc.Succeeded(wire.OK{})
 	in.Close(nil)
+	out.Reserved = reserved
 	return out, nil
 }

@@ -29,28 +29,105 @@ type Materialize struct {
 	// BatchBytes: an INSERT is sent once its text reaches this size (0:
 	// DefaultBatchBytes).
 	BatchBytes int
+	// Origins, by the temporary tables' column names, are the tables and
+	// columns the answer's column definitions name instead (the joined
+	// rows' columns come from several tables).
+	Origins map[string]ColumnOrigin
+	// What names the copied rows in refusals ("": a derived table over
+	// shards).
+	What string
 }
+
+func (m *Materialize) what() string {
+	if m.What != "" {
+		return m.What
+	}
+	return "a derived table over shards"
+}
+
+// ColumnOrigin is the table (as the statement named it), the table's own
+// name and the column a column of a temporary table was copied from.
+type ColumnOrigin struct{ Table, OrgTable, Name string }
 
 // TempTable is one temporary table and the rows it gets.
 type TempTable struct {
 	// Name is the table, quoted and qualified.
 	Name string
 	Rows *Collected
+	// Source, when Rows is nil, gives the rows when the plan runs: read
+	// whole first (planner.joinViaServer: the rows of a join in the proxy
+	// whose select list or conditions read several tables), at most
+	// MaxRows of them, reserved from the statement's memory account as
+	// What (a refusal names the budget and the need); one row more is
+	// refused with TooMany (1235).
+	Source  RowSource
+	MaxRows int
+	What    string
+	TooMany string
+	// Create, when set, is the table's CREATE TEMPORARY TABLE, written by
+	// the planner from the tables' definitions (exact types and
+	// collations); otherwise it is made from the rows' column
+	// definitions.
+	Create string
 }
 
 func (m *Materialize) Inputs() []Primitive {
-	out := make([]Primitive, 0, len(m.Tables)+1)
+	out := make([]Primitive, 0, 2*len(m.Tables)+1)
 	for _, t := range m.Tables {
+		if t.Source != nil {
+			out = append(out, t.Source)
+			create := t.Create
+			if create == "" {
+				create = fmt.Sprintf("CREATE TEMPORARY TABLE %s (…)", t.Name)
+			}
+			out = append(out, &Route{Cluster: m.Cluster, SQL: fmt.Sprintf("%s; INSERT INTO %s VALUES … (the rows above, at most %d)", create, t.Name, t.MaxRows)})
+			continue
+		}
 		out = append(out, &Route{Cluster: m.Cluster, SQL: fmt.Sprintf("CREATE TEMPORARY TABLE %s (…); INSERT INTO %s VALUES … (%d rows)", t.Name, t.Name, len(t.Rows.Rows))})
 	}
 	return append(out, &Route{Cluster: m.Cluster, SQL: m.SQL})
 }
 
 func (m *Materialize) Describe() string {
-	return fmt.Sprintf("Materialize %s: %d derived table(s) copied into temporary tables, then the statement", m.Cluster, len(m.Tables))
+	return fmt.Sprintf("Materialize %s: %d table(s) of rows the proxy holds copied into temporary tables, then the statement", m.Cluster, len(m.Tables))
+}
+
+func (m *Materialize) mergeSummary() string {
+	for _, t := range m.Tables {
+		if t.Source != nil {
+			return fmt.Sprintf("rows copied into temporary tables on %s, the statement run there", m.Cluster)
+		}
+	}
+	return ""
 }
 
 func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
+	// Rows read when the plan runs are read whole before the connection
+	// the statement runs on is taken: their reads may need a connection
+	// to the same cluster (the session's one, in a transaction).
+	tables := make([]TempTable, len(m.Tables))
+	copy(tables, m.Tables)
+	// Once copied (or on failure) the rows read here are not held any
+	// more: their reservation goes back when the statement is done.
+	var reserved int64
+	defer func() {
+		if acct := vc.Memory(); acct != nil && reserved > 0 {
+			acct.Shrink(reserved)
+		}
+	}()
+	for i := range tables {
+		t := &tables[i]
+		if t.Rows != nil || t.Source == nil {
+			continue
+		}
+		rows, err := Collect(vc, t.Source, t.MaxRows, t.What, func() error {
+			return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "%s", t.TooMany)
+		})
+		if err != nil {
+			return err
+		}
+		t.Rows, reserved = rows, reserved+rows.Reserved
+	}
 	c, err := vc.Conn(m.Cluster, m.Replica)
 	if err != nil {
 		return err
@@ -62,7 +139,7 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 	// drop removes the tables created so far; ok: the connection may be
 	// kept (a failed DROP, or a broken one, loses it).
 	drop := func() bool {
-		for _, t := range m.Tables[:created] {
+		for _, t := range tables[:created] {
 			if _, err := c.Exec("DROP TEMPORARY TABLE IF EXISTS " + t.Name); err != nil {
 				return false
 			}
@@ -77,21 +154,24 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 				// A READ ONLY transaction (or session) creates and drops
 				// no temporary table; the server's 1792 would read as if
 				// the client's SELECT wrote.
-				return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a derived table over shards is copied into a temporary table, which MariaDB does not create in a READ ONLY transaction; run the statement in a read-write one")
+				return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: %s is copied into a temporary table, which MariaDB does not create in a READ ONLY transaction; run the statement in a read-write one", m.what())
 			}
 			return err
 		}
 		return vc.Lost(c, err)
 	}
-	for _, t := range m.Tables {
+	for _, t := range tables {
 		if _, err := c.Exec("DROP TEMPORARY TABLE IF EXISTS " + t.Name); err != nil {
 			return fail(err)
 		}
-		create, err := createTemp(t, renamed)
+		create, err := t.Create, error(nil)
+		if create == "" {
+			create, err = createTemp(t, renamed)
+		}
 		if err != nil {
 			// The tables created so far hold this client's rows: they go
 			// before the connection does (or it is not kept).
-			refusal := wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a derived table over shards cannot be copied: %v", err)
+			refusal := wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: %s cannot be copied: %v", m.what(), err)
 			if !drop() {
 				vc.Release(c, nil, fmt.Errorf("shardgate: temporary tables not dropped"))
 				return refusal
@@ -129,6 +209,16 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 	}
 	vc.Release(c, &out, nil)
 	return w.Flush()
+}
+
+// isTemp: name is one of the temporary tables' (unquoted, unqualified).
+func (m *Materialize) isTemp(name string) bool {
+	for _, t := range m.Tables {
+		if strings.HasSuffix(t.Name, "."+parser.QuoteIdent(name)) || t.Name == parser.QuoteIdent(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // createTemp is the CREATE TEMPORARY TABLE for t's columns. A derived
@@ -206,6 +296,20 @@ func (m *Materialize) insert(c Conn, t TempTable) error {
 // renamed by their own names.
 func (m *Materialize) rewriter(renamed map[string]string) func([]byte) []byte {
 	tables := (&Route{Logical: m.Logical}).rewriter()
+	if len(m.Origins) > 0 {
+		return func(def []byte) []byte {
+			col, ok := wire.ParseColumn(def)
+			if !ok {
+				return def
+			}
+			o, ok := m.Origins[col.OrgName]
+			if !ok || !m.isTemp(col.OrgTable) {
+				return def
+			}
+			col.Table, col.OrgTable, col.OrgName = o.Table, o.OrgTable, o.Name
+			return wire.AppendColumn(nil, col)
+		}
+	}
 	if len(renamed) == 0 {
 		return tables
 	}

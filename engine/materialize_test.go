@@ -73,3 +73,74 @@ func TestMaterialize(t *testing.T) {
 		}
 	})
 }
+
+// TestMaterializeSource: rows a plan reads when it runs (the joined rows
+// of planner.joinViaServer) are read whole before the statement's
+// connection is taken, go into the table the given CREATE makes, and the
+// answer's columns name the tables and columns they were copied from.
+// More rows than MaxRows, or more than the statement's memory, are
+// refused before anything is created.
+func TestMaterializeSource(t *testing.T) {
+	const (
+		src    = "SELECT `l`.`qty`,`p`.`ptype` FROM joined"
+		drop   = "DROP TEMPORARY TABLE IF EXISTS `s`.`shardgate joined rows`"
+		create = "CREATE TEMPORARY TABLE `s`.`shardgate joined rows` (`qty` int(11) NOT NULL, `ptype` varchar(25) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)"
+		ins    = "SET STATEMENT sql_mode = '' FOR INSERT INTO `s`.`shardgate joined rows` VALUES (1,_utf8mb4 X'50524f4d4f'),(2,NULL),(3,_utf8mb4 X'78')"
+		query  = "SELECT SUM(CASE WHEN `ptype` LIKE 'PROMO%' THEN `qty` ELSE 0 END) AS `s`, `ptype` FROM `s`.`shardgate joined rows` GROUP BY `ptype`"
+	)
+	m := func(maxRows int) *Materialize {
+		return &Materialize{Cluster: "main", SQL: query, What: "the rows of a join in the proxy",
+			Origins: map[string]ColumnOrigin{"ptype": {Table: "p", OrgTable: "part", Name: "ptype"}},
+			Tables: []TempTable{{Name: "`s`.`shardgate joined rows`", Source: &Route{Cluster: "s0", SQL: src}, MaxRows: maxRows, Create: create,
+				What: "the joined rows", TooMany: "shardgate: too many joined rows"}}}
+	}
+	source := func() *resp {
+		return rs(cols("qty", tLong, "ptype", tString), row(1, "PROMO"), row(2, nil), row(3, "x"))
+	}
+	t.Run("answers and cleans up", func(t *testing.T) {
+		vc := newCursor(t)
+		w := &recWriter{}
+		out := cols("s", tString, "ptype", tString)
+		out[1].Table, out[1].OrgTable, out[1].OrgName = "shardgate joined rows", "shardgate joined rows", "ptype"
+		vc.on(src, source())
+		vc.on(drop, okN(0, ""))
+		vc.on(create, okN(0, ""))
+		vc.on(ins, okN(3, ""))
+		vc.on(query, rs(out, row("1", "PROMO"), row("0", nil)))
+		if err := m(10).Execute(vc, w); err != nil {
+			t.Fatal(err)
+		}
+		vc.checkReleased(t)
+		r := decode(t, w.packets)
+		if len(r.rows) != 2 || r.cols[1].Table != "p" || r.cols[1].OrgTable != "part" || r.cols[1].OrgName != "ptype" || r.cols[0].Table != "t" {
+			t.Errorf("answer %+v, want 2 rows, ptype named as part's column", r)
+		}
+		c := vc.connFor(t, query)
+		if got := strings.Join(c.sent, "\n"); got != strings.Join([]string{drop, create, ins, query, drop}, "\n") {
+			t.Errorf("sent on the statement's connection:\n%s", got)
+		}
+		if vc.connFor(t, src) == c {
+			t.Error("the rows were read on the statement's connection")
+		}
+	})
+	t.Run("too many rows", func(t *testing.T) {
+		vc := newCursor(t)
+		vc.on(src, source())
+		err := m(2).Execute(vc, &recWriter{})
+		wantCode(t, err, mysql.ER_NOT_SUPPORTED_YET, "too many joined rows")
+		vc.checkReleased(t)
+		if c := vc.connFor(t, src); len(c.sent) != 1 {
+			t.Errorf("sent %q: want only the rows' statement", c.sent)
+		}
+		if vc.mem.Used() != 0 {
+			t.Errorf("%d bytes still reserved", vc.mem.Used())
+		}
+	})
+	t.Run("memory", func(t *testing.T) {
+		vc := newCursor(t).withMemory(64)
+		vc.on(src, source())
+		err := m(10).Execute(vc, &recWriter{})
+		wantCode(t, err, mysql.ER_OUT_OF_RESOURCES, "the joined rows", "statement_memory_limit")
+		vc.checkReleased(t)
+	})
+}

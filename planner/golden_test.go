@@ -162,8 +162,30 @@ var goldenDefs = func() *tabledef.Cache {
 	} {
 		c.Put("shop", table, 0, cols)
 	}
-	for table, key := range map[string]string{"orders": "o_orderkey", "lineitem": "l_orderkey", "customer": "c_custkey"} {
+	for table, key := range map[string]string{"customer": "c_custkey"} {
 		c.Put("usr_tpch", table, 0, []tabledef.Column{intCol(key, false)})
+	}
+	// The tables of TPC-H queries 14 and 19 (lineitem ⋈ part, joined in
+	// the proxy), as bench/tpch creates them (all NOT NULL).
+	for table, spec := range map[string]string{
+		"lineitem": "l_orderkey int, l_partkey int, l_suppkey int, l_linenumber int, l_quantity decimal(15,2), l_extendedprice decimal(15,2), l_discount decimal(15,2), l_tax decimal(15,2), l_returnflag char(1), l_linestatus char(1), l_shipdate date, l_commitdate date, l_receiptdate date, l_shipinstruct char(25), l_shipmode char(10), l_comment varchar(44)",
+		"orders":   "o_orderkey int, o_custkey int, o_orderstatus char(1), o_totalprice decimal(15,2), o_orderdate date, o_orderpriority char(15), o_clerk char(15), o_shippriority int, o_comment varchar(79)",
+		"part":     "p_partkey int, p_name varchar(55), p_mfgr char(25), p_brand char(10), p_type varchar(25), p_size int, p_container char(10), p_retailprice decimal(15,2), p_comment varchar(23)",
+	} {
+		var cols []tabledef.Column
+		for _, col := range strings.Split(spec, ", ") {
+			name, typ, _ := strings.Cut(col, " ")
+			dataType, _, _ := strings.Cut(typ, "(")
+			def := tabledef.Column{Name: name, DataType: dataType, ColumnType: typ}
+			switch dataType {
+			case "int":
+				def.ColumnType = "int(11)"
+			case "char", "varchar":
+				def.Charset, def.Collation = "utf8mb4", "utf8mb4_general_ci"
+			}
+			cols = append(cols, def)
+		}
+		c.Put("usr_tpch", table, 0, cols)
 	}
 	return c
 }()

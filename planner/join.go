@@ -116,8 +116,13 @@ type JoinMeta struct {
 	Columns []MetaColumn
 }
 
-// MetaPart is a statement for one cluster's primary.
-type MetaPart struct{ Cluster, SQL string }
+// MetaPart is a statement for one cluster's primary. Setup runs on the
+// same connection before it is prepared (the temporary table a join's
+// rows go into, joinViaServer), Teardown after.
+type MetaPart struct {
+	Cluster, SQL    string
+	Setup, Teardown []string
+}
 
 // MetaColumn is column Index of part Part; Nullable: the column of a
 // LEFT JOIN's joined side, NULL in extended rows.
@@ -178,14 +183,25 @@ var errDefsUnknown = errors.New("definitions unknown")
 // description is wanted, at COM_STMT_PREPARE, where LIMIT ? has no value
 // yet (it limits rows, not columns).
 func (pl *Planner) joinPlanMeta(st *parser.Statement, f Facts, forMeta bool) (*draft, *JoinMeta, error) {
-	d, meta, err := pl.joinPlanDefs(st, f, forMeta)
+	d, meta, err := pl.joinPlanDefs(st, f, forMeta, false)
+	if err != nil && isNotSupported(err) {
+		// What the proxy does not evaluate itself (a select item or
+		// condition over several tables, strings compared by collation)
+		// the server evaluates over the joined rows (join_server.go);
+		// when it cannot either, the first refusal stands.
+		if sd, smeta, serr := pl.joinPlanDefs(st, f, forMeta, true); serr == nil && sd != nil {
+			d, meta, err = sd, smeta, nil
+		}
+	}
 	if errors.Is(err, errDefsUnknown) {
 		return nil, nil, nil
 	}
 	return d, meta, err
 }
 
-func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*draft, *JoinMeta, error) {
+// viaServer: the joined rows go into a temporary table and the server
+// evaluates the rest of the statement over them (joinViaServer).
+func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta, viaServer bool) (*draft, *JoinMeta, error) {
 	if _, ok := st.Node.(*ast.SelectStmt); !ok || strings.Contains(st.SQL, joinKeysMarker) {
 		return nil, nil, nil
 	}
@@ -401,7 +417,8 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 	var residual []ast.ExprNode
 	// place files one AND-ed condition: of a LEFT JOIN's ON (outer: the
 	// joined table), or of the WHERE or an inner join's ON (outer -1).
-	place := func(c ast.ExprNode, outer int) error {
+	var place func(c ast.ExprNode, outer int) error
+	place = func(c ast.ExprNode, outer int) error {
 		m := mask(c)
 		if resolveErr != nil {
 			return resolveErr
@@ -438,6 +455,25 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 			eq, ok := keyOf(c)
 			if !ok {
 				residual = append(residual, c)
+				// An OR of conjunctions implies what every branch holds
+				// (TPC-H Q19's p_partkey = l_partkey, a join key) and,
+				// per table, the OR of each branch's conditions on it
+				// alone: read with the table, they narrow its rows; the
+				// OR itself is still checked on the joined rows.
+				common, per := impliedByOr(c, mask)
+				if resolveErr != nil {
+					return resolveErr
+				}
+				for t, e := range per {
+					if !sides[t].left {
+						sides[t].conds = append(sides[t].conds, e)
+					}
+				}
+				for _, e := range common {
+					if err := place(e, -1); err != nil {
+						return err
+					}
+				}
 				return nil
 			}
 			eqs = append(eqs, eq)
@@ -512,7 +548,6 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 		posOf[t] = pos
 	}
 	keys := make([][]joinKey, len(sides))
-	var onText = make([][]string, len(sides))
 	for _, eq := range eqs {
 		later, earlier, lc, ec := eq.a, eq.b, eq.ca, eq.cb
 		if posOf[eq.b] > posOf[eq.a] {
@@ -528,12 +563,21 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 			return refuse("the ON condition %s of an outer join compares its table with one joined after it", eq.text)
 		}
 		keys[later] = append(keys[later], joinKey{col: lc.Name.O, fromCol: ec.Name.O, from: earlier, text: eq.text})
-		onText[later] = append(onText[later], eq.text)
 	}
 	for _, t := range order[1:] {
 		if len(keys[t]) == 0 {
 			return refuse("%s is joined on no equality with the tables before it", sides[t].ref.qualified())
 		}
+	}
+	jp := &joinParts{p: p, st: st, n: n, f: f, sides: sides, order: order, posOf: posOf, scores: scores, keys: keys, residual: residual, forMeta: forMeta,
+		sideOf: func(c *ast.ColumnName) (int, error) {
+			i := sideOf(c)
+			err := resolveErr
+			resolveErr = nil
+			return i, err
+		}}
+	if viaServer {
+		return pl.joinViaServer(jp)
 	}
 	drive := order[0]
 	colText := func(s *joinSide, name string) string {
@@ -649,11 +693,25 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 			}
 			side, t = outSide[pos-1], outText[pos-1]
 		} else if c, ok := e.(*ast.ColumnNameExpr); ok && c.Name.Table.L == "" {
+			// A name the select list gives a column (its alias, or a
+			// plain column's own name: ORDER BY id after SELECT a.id,
+			// when b has an id too) is that column, as MariaDB resolves
+			// ORDER BY; two such columns are left to the tables (1052).
+			matches := 0
 			for i, sf := range n.Fields.Fields {
-				if sf.WildCard == nil && sf.AsName.L != "" && sf.AsName.L == c.Name.Name.L && i < len(outSide) {
-					side, t = outSide[i], outText[i]
-					break
+				name := sf.AsName.L
+				if pc, plain := sf.Expr.(*ast.ColumnNameExpr); plain && name == "" {
+					name = pc.Name.Name.L
 				}
+				if sf.WildCard == nil && name != "" && name == c.Name.Name.L && i < len(outSide) {
+					if matches == 0 {
+						side, t = outSide[i], outText[i]
+					}
+					matches++
+				}
+			}
+			if matches > 1 {
+				side, t = -1, ""
 			}
 		}
 		if side < 0 {
@@ -719,131 +777,9 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 		t, _ := parser.RestoreIn(cond, parser.TextMode{})
 		filter = &engine.Filter{Expr: shell.compile(cond), Hidden: hidden + filterCols, Text: t, Joined: true}
 	}
-	// Key columns go last in each table's list; the lookup column of a
-	// table is its shard column when one of its keys is.
-	lookups := make([]int, len(sides))
-	// hashed: the table is joined by a hash join (hashJoinPays). Its
-	// string keys are read as the columns' own bytes (CAST … AS BINARY)
-	// and compared by their collation in the proxy: a value the client's
-	// character set cannot show (É under SET NAMES gbk) arrives as '?',
-	// which would pair wrongly.
-	hashed := make([]bool, len(sides))
-	raw := make([][]bool, len(sides))
-	for _, t := range order[1:] {
-		s := sides[t]
-		for i := range keys[t] {
-			if s.ref.sharded != nil && strings.EqualFold(keys[t][i].col, s.ref.sharded.Column) {
-				lookups[t] = i
-			}
-		}
-		hashed[t] = hashJoinPays(s, scores[t], pl.lookupRoutable(s, keys[t][lookups[t]].col, f), sides[drive], scores[drive])
-		for i := range keys[t] {
-			k := &keys[t][i]
-			kt, ft := colText(s, k.col), colText(sides[k.from], k.fromCol)
-			r := false
-			if hashed[t] {
-				coll, err := keyCollation(s, k.col, sides[k.from], k.fromCol, k.text)
-				if err != nil {
-					return nil, nil, err
-				}
-				if r = coll != "" && stringColumn(s, k.col) && stringColumn(sides[k.from], k.fromCol); r {
-					kt, ft = "CAST("+kt+" AS BINARY)", "CAST("+ft+" AS BINARY)"
-				}
-			}
-			raw[t] = append(raw[t], r)
-			k.idx = s.add(kt)
-			k.fromIdx = sides[k.from].add(ft)
-		}
-	}
-	// The first table's plan, then one join (lookup or hash) per further
-	// table; a joined row is the tables' columns in join order.
-	firstSQL, err := pl.sideSQL(sides[drive], "", f)
+	join, lastLookup, lastHash, err := pl.joinChain(jp, fields)
 	if err != nil {
 		return nil, nil, err
-	}
-	firstSt, err := parseSide(p, firstSQL)
-	if err != nil {
-		return nil, nil, err
-	}
-	firstSt.ReadOnly = st.ReadOnly
-	fp, err := pl.Plan(firstSt, f)
-	if err != nil {
-		return nil, nil, err
-	}
-	src, ok := fp.Root.(engine.RowSource)
-	if !ok {
-		return refuse("the statement of %s does not return rows", sides[drive].ref.qualified())
-	}
-	base := make([]int, len(order))
-	for pos := 1; pos < len(order); pos++ {
-		base[pos] = base[pos-1] + len(sides[order[pos-1]].fields)
-	}
-	marker := parser.StringLiteral([]byte(joinKeysMarker), f.Text)
-	// The last join: meta statements and EmptyRow go to it.
-	var join engine.RowSource
-	var lastLookup *engine.LookupJoin
-	var lastHash *engine.HashJoin
-	for pos := 1; pos < len(order); pos++ {
-		t := order[pos]
-		s := sides[t]
-		lk := keys[t][lookups[t]]
-		var outerKeys, innerKeys []int
-		var colls []string
-		for _, k := range keys[t] {
-			outerKeys = append(outerKeys, base[posOf[k.from]]+k.fromIdx)
-			innerKeys = append(innerKeys, k.idx)
-			coll, err := keyCollation(sides[t], k.col, sides[k.from], k.fromCol, k.text)
-			if err != nil {
-				return nil, nil, err
-			}
-			colls = append(colls, coll)
-		}
-		var out []engine.JoinField
-		if pos < len(order)-1 {
-			for i := 0; i < base[pos]; i++ {
-				out = append(out, engine.JoinField{Index: i})
-			}
-			for i := range s.fields {
-				out = append(out, engine.JoinField{Inner: true, Index: i})
-			}
-		} else {
-			for _, fd := range fields {
-				if fd.Side == t {
-					out = append(out, engine.JoinField{Inner: true, Index: fd.Index})
-				} else {
-					out = append(out, engine.JoinField{Index: base[posOf[fd.Side]] + fd.Index})
-				}
-			}
-		}
-		on := strings.Join(onText[t], " AND ")
-		lastLookup, lastHash = nil, nil
-		if hashed[t] {
-			whole, err := pl.sidePlan(p, s, st.ReadOnly, f)
-			if err != nil {
-				return nil, nil, err
-			}
-			// Cost rule: the side expected smaller is held (filtered <
-			// full; both sharded, neither pinned); the driving side
-			// counts as its first table.
-			lastHash = &engine.HashJoin{
-				Outer: src, Inner: whole, BuildOuter: scores[drive] < scores[t],
-				OuterKeys: outerKeys, InnerKeys: innerKeys, RawKeys: raw[t], Left: s.left, Collations: colls, Fields: out, On: on,
-			}
-			join = lastHash
-		} else {
-			in := colText(s, lk.col) + " IN (" + marker + ")"
-			routes, router, err := pl.innerRoutes(p, s, in, lk.col, marker, st.ReadOnly, f)
-			if err != nil {
-				return nil, nil, err
-			}
-			lastLookup = &engine.LookupJoin{
-				Outer: src, Inner: routes, Marker: marker, Router: router,
-				OuterKeys: outerKeys, InnerKeys: innerKeys, Lookup: lookups[t], Left: s.left, Collations: colls,
-				Fields: out, Mode: f.Text, On: on,
-			}
-			join = lastLookup
-		}
-		src = join
 	}
 	// The joined rows the rest reads: checked by the residual conditions.
 	var joined engine.RowSource = join
@@ -921,6 +857,162 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta bool) (*d
 	return &draft{Read: st.ReadOnly, Root: root}, meta, nil
 }
 
+// joinParts is a join in the proxy as planned up to its keys: the tables,
+// the order they are joined in, the keys of each lookup and the
+// conditions checked on the joined rows.
+type joinParts struct {
+	p        *parser.Parser
+	st       *parser.Statement
+	n        *ast.SelectStmt // the statement's own tree (fresh, changed freely)
+	f        Facts
+	sides    []*joinSide
+	order    []int // tables in join order; posOf: each table's place in it
+	posOf    []int
+	scores   []int // sideScore of each table
+	keys     [][]joinKey
+	residual []ast.ExprNode
+	forMeta  bool
+	// sideOf resolves a column to its table (-1 with the error when it
+	// cannot be placed).
+	sideOf func(*ast.ColumnName) (int, error)
+}
+
+// joinChain is the join's plan: the first table's, then one join (lookup
+// or hash) per further table (a joined row is the tables' columns in
+// join order); the last join's row is fields, and meta statements and
+// EmptyRow go to it (lastLookup or lastHash). It adds the key columns to
+// each table's select list, last; the lookup column of a table is its
+// shard column when one of its keys is.
+func (pl *Planner) joinChain(jp *joinParts, fields []joinField) (join engine.RowSource, lastLookup *engine.LookupJoin, lastHash *engine.HashJoin, err error) {
+	sides, order, keys, scores, f, p, st, posOf := jp.sides, jp.order, jp.keys, jp.scores, jp.f, jp.p, jp.st, jp.posOf
+	drive := order[0]
+	colText := func(s *joinSide, name string) string {
+		return parser.QuoteIdent(s.qual) + "." + parser.QuoteIdent(name)
+	}
+	lookups := make([]int, len(sides))
+	// hashed: the table is joined by a hash join (hashJoinPays). Its
+	// string keys are read as the columns' own bytes (CAST … AS BINARY)
+	// and compared by their collation in the proxy: a value the client's
+	// character set cannot show (É under SET NAMES gbk) arrives as '?',
+	// which would pair wrongly.
+	hashed := make([]bool, len(sides))
+	raw := make([][]bool, len(sides))
+	for _, t := range order[1:] {
+		s := sides[t]
+		for i := range keys[t] {
+			if s.ref.sharded != nil && strings.EqualFold(keys[t][i].col, s.ref.sharded.Column) {
+				lookups[t] = i
+			}
+		}
+		hashed[t] = hashJoinPays(s, scores[t], pl.lookupRoutable(s, keys[t][lookups[t]].col, f), sides[drive], scores[drive])
+		for i := range keys[t] {
+			k := &keys[t][i]
+			kt, ft := colText(s, k.col), colText(sides[k.from], k.fromCol)
+			r := false
+			if hashed[t] {
+				coll, err := keyCollation(s, k.col, sides[k.from], k.fromCol, k.text)
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				if r = coll != "" && stringColumn(s, k.col) && stringColumn(sides[k.from], k.fromCol); r {
+					kt, ft = "CAST("+kt+" AS BINARY)", "CAST("+ft+" AS BINARY)"
+				}
+			}
+			raw[t] = append(raw[t], r)
+			k.idx = s.add(kt)
+			k.fromIdx = sides[k.from].add(ft)
+		}
+	}
+	// The first table's plan, then one join (lookup or hash) per further
+	// table; a joined row is the tables' columns in join order.
+	firstSQL, err := pl.sideSQL(sides[drive], "", f)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	firstSt, err := parseSide(p, firstSQL)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	firstSt.ReadOnly = st.ReadOnly
+	fp, err := pl.Plan(firstSt, f)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	src, ok := fp.Root.(engine.RowSource)
+	if !ok {
+		return nil, nil, nil, notSupported("join in the proxy: the statement of %s does not return rows", sides[drive].ref.qualified())
+	}
+	base := make([]int, len(order))
+	for pos := 1; pos < len(order); pos++ {
+		base[pos] = base[pos-1] + len(sides[order[pos-1]].fields)
+	}
+	marker := parser.StringLiteral([]byte(joinKeysMarker), f.Text)
+	for pos := 1; pos < len(order); pos++ {
+		t := order[pos]
+		s := sides[t]
+		lk := keys[t][lookups[t]]
+		var outerKeys, innerKeys []int
+		var colls, onText []string
+		for _, k := range keys[t] {
+			onText = append(onText, k.text)
+			outerKeys = append(outerKeys, base[posOf[k.from]]+k.fromIdx)
+			innerKeys = append(innerKeys, k.idx)
+			coll, err := keyCollation(sides[t], k.col, sides[k.from], k.fromCol, k.text)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			colls = append(colls, coll)
+		}
+		var out []engine.JoinField
+		if pos < len(order)-1 {
+			for i := 0; i < base[pos]; i++ {
+				out = append(out, engine.JoinField{Index: i})
+			}
+			for i := range s.fields {
+				out = append(out, engine.JoinField{Inner: true, Index: i})
+			}
+		} else {
+			for _, fd := range fields {
+				if fd.Side == t {
+					out = append(out, engine.JoinField{Inner: true, Index: fd.Index})
+				} else {
+					out = append(out, engine.JoinField{Index: base[posOf[fd.Side]] + fd.Index})
+				}
+			}
+		}
+		on := strings.Join(onText, " AND ")
+		lastLookup, lastHash = nil, nil
+		if hashed[t] {
+			whole, err := pl.sidePlan(p, s, st.ReadOnly, f)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			// Cost rule: the side expected smaller is held (filtered <
+			// full; both sharded, neither pinned); the driving side
+			// counts as its first table.
+			lastHash = &engine.HashJoin{
+				Outer: src, Inner: whole, BuildOuter: scores[drive] < scores[t],
+				OuterKeys: outerKeys, InnerKeys: innerKeys, RawKeys: raw[t], Left: s.left, Collations: colls, Fields: out, On: on,
+			}
+			join = lastHash
+		} else {
+			in := colText(s, lk.col) + " IN (" + marker + ")"
+			routes, router, err := pl.innerRoutes(p, s, in, lk.col, marker, st.ReadOnly, f)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			lastLookup = &engine.LookupJoin{
+				Outer: src, Inner: routes, Marker: marker, Router: router,
+				OuterKeys: outerKeys, InnerKeys: innerKeys, Lookup: lookups[t], Left: s.left, Collations: colls,
+				Fields: out, Mode: f.Text, On: on,
+			}
+			join = lastLookup
+		}
+		src = join
+	}
+	return join, lastLookup, lastHash, nil
+}
+
 // fromOrderIdx is 0 … n-1: * shows the tables' columns in FROM order.
 func fromOrderIdx(n int) []int {
 	out := make([]int, n)
@@ -995,7 +1087,12 @@ func (pl *Planner) sideSQL(s *joinSide, extra string, f Facts) (string, error) {
 }
 
 // sideScore orders sides for driving: 0 pinned to one physical table, 1
-// with conditions of its own, 2 read whole.
+// with conditions of its own on one cluster (one statement), 2 sharded
+// with conditions of its own (a statement per physical table, none
+// pruned by an index on the lookup column of the other side), 3 read
+// whole. TPC-H query 19: part, filtered by brand, container and size,
+// drives; lineitem is looked up by l_partkey (indexed) instead of
+// scanned for its ship modes.
 func (pl *Planner) sideScore(s *joinSide, f Facts) (int, error) {
 	if s.ref.sharded != nil {
 		sql, err := pl.sideSQL(s, "", f)
@@ -1017,9 +1114,12 @@ func (pl *Planner) sideScore(s *joinSide, f Facts) (int, error) {
 		}
 	}
 	if len(s.conds) > 0 {
+		if s.ref.sharded != nil {
+			return 2, nil
+		}
 		return 1, nil
 	}
-	return 2, nil
+	return 3, nil
 }
 
 // hashJoinPays: a table is better read once, whole, by a hash join than

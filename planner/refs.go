@@ -12,6 +12,7 @@ import (
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shard"
+	"github.com/shardgate/shardgate/tabledef"
 	"github.com/shardgate/shardgate/wire"
 )
 
@@ -200,14 +201,18 @@ func (v *placeFinder) Leave(n ast.Node) (ast.Node, bool) {
 // (comments a JOIN comments b ON a.product_id = b.product_id: each
 // physical table joined with itself holds every pair), which the
 // planner's pruning and co-location rules are made for.
-func simplePlaces(n ast.Node, places []place, sharded []tableRef) bool {
+//
+// co, when not nil, also accepts a subquery correlated on the shard key of
+// another table of the statement's FROM sharded by the same hash rule
+// (coPlaced.correlated).
+func simplePlaces(n ast.Node, places []place, sharded []tableRef, co *coPlaced) bool {
 	first := map[int]place{}
 	for _, p := range places {
 		if p.cte {
 			return false
 		}
 		if !p.top {
-			if !correlatedOnKey(p, places, sharded[p.table].sharded.Column, sharded[p.table].sharded.SubColumn) {
+			if !correlatedOnKey(p, places, sharded[p.table].sharded.Column, sharded[p.table].sharded.SubColumn) && !co.correlated(p, places) {
 				return false
 			}
 			continue
@@ -253,9 +258,21 @@ func correlatedOnKey(p place, places []place, col, sub string) bool {
 }
 
 func correlatedColumn(p place, outer map[string]bool, col string) bool {
+	return correlatedWith(p, outer, col, col, false, false)
+}
+
+// correlatedWith reports inner.col = outer.outerCol among the conjuncts
+// of p's WHERE, or p's SELECT being `outer.outerCol IN (SELECT inner.col
+// …)` (see correlatedOnKey). bare: an unqualified outerCol in the WHERE
+// is the outer table's (the caller made sure no table in between has the
+// column); bareIn: so is an unqualified IN column (p's SELECT is a
+// subquery of the statement itself, whose FROM has the outer table).
+func correlatedWith(p place, outer map[string]bool, col, outerCol string, bare, bareIn bool) bool {
 	inner := p.name
 	isInner := func(c *ast.ColumnName) bool { return c.Name.L == col && (c.Table.L == "" || c.Table.L == inner) }
-	isOuter := func(c *ast.ColumnName) bool { return c.Name.L == col && outer[c.Table.L] }
+	isOuter := func(c *ast.ColumnName) bool {
+		return c.Name.L == outerCol && (outer[c.Table.L] || bare && c.Table.L == "" && c.Schema.L == "")
+	}
 	if p.where != nil {
 		for _, e := range conjuncts(p.where) {
 			op, ok := e.(*ast.BinaryOperationExpr)
@@ -269,7 +286,10 @@ func correlatedColumn(p place, outer map[string]bool, col string) bool {
 			}
 		}
 	}
-	if p.in != nil && isOuter(p.in) {
+	// The IN's column is the outer statement's: unqualified, a name like
+	// the outer table's shard column is that table's (as in
+	// joinedOnShardColumns).
+	if p.in != nil && (isOuter(p.in) || bareIn && p.in.Table.L == "" && p.in.Schema.L == "" && p.in.Name.L == outerCol) {
 		s := p.sel
 		if s.GroupBy == nil && s.Having == nil && s.Limit == nil && !hasAggregate(s) && s.Fields != nil && len(s.Fields.Fields) == 1 {
 			if c, ok := s.Fields.Fields[0].Expr.(*ast.ColumnNameExpr); ok && isInner(c.Name) {
@@ -278,6 +298,93 @@ func correlatedColumn(p place, outer map[string]bool, col string) bool {
 		}
 	}
 	return false
+}
+
+// coPlaced accepts subqueries correlated on the shard key of another
+// table: in `FROM orders WHERE EXISTS (SELECT * FROM lineitem WHERE
+// l_orderkey = o_orderkey)`, with both tables hash-sharded by one rule
+// (the same number of tables on the same clusters, keys of one class), an
+// order's lines live in the physical table of the same number as the
+// order, so each pair of tables answers for its own orders, as the join
+// of the two on their keys does (colocated).
+type coPlaced struct {
+	pl      *Planner
+	f       Facts
+	sharded []tableRef
+}
+
+// sameRule: sharded tables i and j place equal keys in tables of the same
+// number on the same cluster.
+func (c *coPlaced) sameRule(i, j int) bool {
+	a, b := c.sharded[i], c.sharded[j]
+	ta, tb := a.sharded, b.sharded
+	if ta.By != "hash" || tb.By != "hash" || ta.SubColumn != "" || tb.SubColumn != "" || ta.Count != tb.Count || strings.Join(ta.Clusters, ",") != strings.Join(tb.Clusters, ",") {
+		return false
+	}
+	ka, kb := c.pl.keysFor(c.f, a.schema, ta).column(ta.Column), c.pl.keysFor(c.f, b.schema, tb).column(tb.Column)
+	return ka != nil && kb != nil && keyClass(ka) == keyClass(kb)
+}
+
+// correlated reports a mention p in a subquery whose WHERE holds
+// inner.key = outer.key (or that is `outer.key IN (SELECT inner.key …)`)
+// with outer a mention in the statement's own FROM of a table of p's
+// rule. TPC-H writes the outer column unqualified (o_orderkey): it is the
+// outer table's when the subquery is the statement's own and no table of
+// its FROM has a column of that name (by their definitions).
+func (c *coPlaced) correlated(p place, places []place) bool {
+	if c == nil || p.sel == nil {
+		return false
+	}
+	direct := true // p's SELECT is a subquery of the statement itself
+	own := map[string]bool{}
+	if p.sel.From != nil {
+		own = sourceNames(p.sel.From.TableRefs)
+	}
+	for n := range p.shadows {
+		if !own[n] {
+			direct = false
+		}
+	}
+	for _, q := range places {
+		if !q.top || q.table == p.table || p.shadows[q.name] || !c.sameRule(p.table, q.table) {
+			continue
+		}
+		outerCol := strings.ToLower(c.sharded[q.table].sharded.Column)
+		col := strings.ToLower(c.sharded[p.table].sharded.Column)
+		bare := direct && col != outerCol && c.lacks(p.sel, outerCol)
+		if correlatedWith(p, map[string]bool{q.name: true}, col, outerCol, bare, direct) {
+			return true
+		}
+	}
+	return false
+}
+
+// lacks: every table of sel's FROM is a table whose definition is known
+// and has no column named col.
+func (c *coPlaced) lacks(sel *ast.SelectStmt, col string) bool {
+	if sel.From == nil || c.f.Defs == nil {
+		return false
+	}
+	tables, _, ok := joinTables(sel.From.TableRefs)
+	if !ok {
+		return false
+	}
+	for _, ts := range tables {
+		tn := ts.Source.(*ast.TableName)
+		schema := tn.Schema.O
+		if schema == "" {
+			schema = c.f.DB
+		}
+		name := tn.Name.O
+		if t := c.pl.sharded[schema][tn.Name.L]; t != nil {
+			name = t.Name
+		}
+		cols, known := c.f.Defs.Columns(schema, name)
+		if !known || tabledef.Index(cols, col) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // joinedOn reports a.col = b.col (by alias) as one of the conjuncts of the

@@ -45,7 +45,8 @@ func render(st *parser.Statement, f Facts, sharded []tableRef, sets [][]shard.Ta
 
 func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, sharded []tableRef) (*draft, error) {
 	var sets [][]shard.Target
-	if places := shardedPlaces(n, sharded, f.DB); !simplePlaces(n, places, sharded) {
+	places := shardedPlaces(n, sharded, f.DB)
+	if !simplePlaces(n, places, sharded, &coPlaced{pl: pl, f: f, sharded: sharded}) {
 		// A table named twice, or inside a subquery or derived table:
 		// only a statement pinned whole to one server is answered as one
 		// server would.
@@ -66,7 +67,7 @@ func (pl *Planner) selectPlan(st *parser.Statement, n *ast.SelectStmt, f Facts, 
 		sets = [][]shard.Target{ts}
 	} else {
 		var err error
-		if sets, err = pl.colocated(n, sharded, f); err != nil {
+		if sets, err = pl.colocated(n, sharded, places, f); err != nil {
 			return nil, err
 		}
 	}
@@ -205,20 +206,36 @@ func unionByCluster(steps []step, spec *MergeSpec) []step {
 
 // colocated plans a join of hash-sharded tables that share a rule and are
 // joined on their shard columns: table i of one meets table i of the other.
-func (pl *Planner) colocated(n *ast.SelectStmt, sharded []tableRef, f Facts) ([][]shard.Target, error) {
-	first := sharded[0].sharded
-	for _, r := range sharded[1:] {
+// A table named only in subqueries correlated on the shard key of a table
+// of its rule (simplePlaces, coPlaced) meets it table by table too.
+func (pl *Planner) colocated(n *ast.SelectStmt, sharded []tableRef, places []place, f Facts) ([][]shard.Target, error) {
+	top := map[int]bool{}
+	for _, p := range places {
+		if p.top {
+			top[p.table] = true
+		}
+	}
+	anchor := 0 // the first table of the statement's own FROM
+	for anchor < len(sharded)-1 && !top[anchor] {
+		anchor++
+	}
+	a := sharded[anchor]
+	first := a.sharded
+	for i, r := range sharded {
+		if i == anchor {
+			continue
+		}
 		t := r.sharded
 		if first.By != "hash" || t.By != "hash" || t.Count != first.Count || strings.Join(t.Clusters, ",") != strings.Join(first.Clusters, ",") {
-			return nil, notSupported("join of sharded tables %s and %s: they do not share a sharding rule, so rows may live on different servers", sharded[0].qualified(), r.qualified())
+			return nil, notSupported("join of sharded tables %s and %s: they do not share a sharding rule, so rows may live on different servers", a.qualified(), r.qualified())
 		}
-		if !joinedOnShardColumns(n, sharded[0], r) {
-			return nil, notSupported("join of sharded tables %s and %s is not on equal shard columns (%s = %s), so rows may live on different servers", sharded[0].qualified(), r.qualified(), first.Column, t.Column)
+		if top[i] && !joinedOnShardColumns(n, a, r) {
+			return nil, notSupported("join of sharded tables %s and %s is not on equal shard columns (%s = %s), so rows may live on different servers", a.qualified(), r.qualified(), first.Column, t.Column)
 		}
-		if a, b := pl.keysFor(f, sharded[0].schema, first).column(first.Column), pl.keysFor(f, r.schema, t).column(t.Column); a != nil && b != nil && keyClass(a) != keyClass(b) {
+		if ka, kb := pl.keysFor(f, a.schema, first).column(first.Column), pl.keysFor(f, r.schema, t).column(t.Column); ka != nil && kb != nil && keyClass(ka) != keyClass(kb) {
 			// Equal values of different types (INT 2, VARCHAR '2') have
 			// different canonical keys, so they live in different tables.
-			return nil, notSupported("join of sharded tables %s and %s: their shard columns %s (%s) and %s (%s) are keyed differently, so equal values may live on different servers", sharded[0].qualified(), r.qualified(), first.Column, a.ColumnType, t.Column, b.ColumnType)
+			return nil, notSupported("join of sharded tables %s and %s: their shard columns %s (%s) and %s (%s) are keyed differently, so equal values may live on different servers", a.qualified(), r.qualified(), first.Column, ka.ColumnType, t.Column, kb.ColumnType)
 		}
 	}
 	// Conditions on any of the joined shard columns prune all of them.

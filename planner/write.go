@@ -286,7 +286,7 @@ func (pl *Planner) updateDeletePlan(st *parser.Statement, f Facts, sharded []tab
 			}
 		}
 	}
-	if places := shardedPlaces(st.Node, sharded, f.DB); !simplePlaces(st.Node, places, sharded) {
+	if places := shardedPlaces(st.Node, sharded, f.DB); !simplePlaces(st.Node, places, sharded, nil) {
 		// Named again in a subquery (DELETE … WHERE id IN (SELECT … FROM
 		// (SELECT … FROM t) x)): every mention must be pinned to the
 		// table the write goes to.

@@ -136,6 +136,14 @@ func (s *Session) Prepare(sql string) (*Prepared, error) {
 
 // prepareOn prepares physical on cluster's primary for its metadata.
 func (s *Session) prepareOn(snap *Snapshot, cluster, physical string) (params, columns [][]byte, err error) {
+	return s.prepareOnWith(snap, cluster, physical, nil, nil)
+}
+
+// prepareOnWith runs setup before the prepare and teardown after it, on
+// the same connection (a temporary table the statement reads, created
+// and dropped: planner.MetaPart). A connection whose teardown failed is
+// not kept.
+func (s *Session) prepareOnWith(snap *Snapshot, cluster, physical string, setup, teardown []string) (params, columns [][]byte, err error) {
 	b := snap.Clusters[cluster].Primary
 	conn, err := b.Get(s.foundRows, 0)
 	if err != nil {
@@ -147,8 +155,24 @@ func (s *Session) prepareOn(snap *Snapshot, cluster, physical string) (params, c
 	if err == nil {
 		err = conn.SyncVars(s.state.vars)
 	}
+	for _, q := range setup {
+		if err == nil {
+			_, err = conn.Exec(q)
+		}
+	}
 	if err == nil {
 		params, columns, err = conn.Prepare(physical)
+	}
+	if len(teardown) > 0 {
+		for _, q := range teardown {
+			if _, terr := conn.Exec(q); terr != nil {
+				b.Discard(conn)
+				if err == nil {
+					err = terr
+				}
+				return nil, nil, err
+			}
+		}
 	}
 	switch engine.Classify(err) {
 	case engine.FaultNone:
@@ -173,7 +197,7 @@ func (s *Session) prepareJoin(snap *Snapshot, jm *planner.JoinMeta, nparams int)
 	parts := make([][][]byte, len(jm.Parts))
 	var paramDef []byte
 	for i, part := range jm.Parts {
-		ps, cs, err := s.prepareOn(snap, part.Cluster, part.SQL)
+		ps, cs, err := s.prepareOnWith(snap, part.Cluster, part.SQL, part.Setup, part.Teardown)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -21,14 +21,12 @@ SELECT c.id, l.id FROM comments c JOIN comment_likes l ON c.id = l.product_id OR
 SELECT c.body, o.id FROM comments c LEFT JOIN orders o ON c.id = o.id AND o.id > 3 WHERE c.product_id IN (1, 2)
 SELECT * FROM comments c JOIN reviews r ON c.product_id = r.product_id
 SELECT c.id FROM orders o RIGHT JOIN comments c ON c.id = o.id
--- error
 SELECT c.id + r.id FROM comments c JOIN reviews r ON c.product_id = r.product_id
 -- error
 SELECT c.id FROM comments c JOIN reviews r ON c.product_id < r.product_id
 SELECT COUNT(*) FROM comments c JOIN reviews r ON c.product_id = r.product_id
 SELECT r.id, COUNT(*), SUM(c.id) AS s FROM comments c JOIN reviews r ON c.product_id = r.product_id WHERE r.product_id = 7 GROUP BY r.id ORDER BY s DESC LIMIT 3
 SELECT DISTINCT c.body FROM comments c LEFT JOIN orders o ON o.id = c.id
--- error
 SELECT COUNT(DISTINCT c.id) FROM comments c JOIN reviews r ON c.product_id = r.product_id
 -- three tables: each further table is looked up by the rows joined before it
 SELECT c.id FROM comments c JOIN reviews r ON c.product_id = r.product_id JOIN orders o ON o.id = c.id
@@ -41,7 +39,6 @@ SELECT c.id FROM comments c JOIN orders o ON o.id = c.id RIGHT JOIN reviews r ON
 -- conditions no table can check alone are checked on the joined rows (numbers, IS NULL)
 SELECT c.id FROM comments c LEFT JOIN orders o ON o.id = c.id WHERE o.id IS NULL
 SELECT c.id, r.id FROM comments c JOIN reviews r ON c.product_id = r.product_id WHERE c.id < r.id + 10 OR r.id IS NULL
--- error
 SELECT c.id FROM comments c JOIN reviews r ON c.product_id = r.product_id WHERE c.body < r.id
 -- a WHERE that rejects NULL-extended rows makes the outer join inner (its condition goes to the table's statement)
 SELECT c.id, o.id FROM comments c LEFT JOIN orders o ON o.id = c.id WHERE o.id > 5
@@ -59,3 +56,9 @@ SELECT c.id, l.id FROM comments c LEFT JOIN comment_likes l ON c.id = l.comment_
 SELECT c.id, r.id FROM comments c JOIN reviews r ON c.id = r.product_id
 -- string keys of a hash join are read as the columns' own bytes and compared by their collation in the proxy
 SELECT a.id, b.id FROM comments a JOIN comments b ON a.body = b.body AND a.id = b.id
+-- Finished by the server over the joined rows (planner/join_server.go): conditions comparing
+-- strings, an outer join's joined table nullable in the temporary table, * expanded under the
+-- columns' own names, an ORDER BY name the select list gives (c.id, though r has an id too).
+SELECT c.id, r.id FROM comments c LEFT JOIN reviews r ON r.product_id = c.product_id WHERE c.body < 'm' OR r.id IS NULL
+SELECT * FROM comments c JOIN reviews r ON c.product_id = r.product_id WHERE c.body > 'a' OR r.id > 3
+SELECT c.id, c.body AS b FROM comments c JOIN reviews r ON c.product_id = r.product_id WHERE c.body <> r.id ORDER BY b DESC, id LIMIT 3

@@ -10,7 +10,7 @@ select l_returnflag, l_linestatus, sum(l_quantity) as sum_qty, sum(l_extendedpri
 -- error
 select l_orderkey, sum(l_extendedprice * (1 - l_discount)) as revenue, o_orderdate, o_shippriority from customer, orders, lineitem where c_mktsegment = 'BUILDING' and c_custkey = o_custkey and l_orderkey = o_orderkey and o_orderdate < date '1995-03-15' and l_shipdate > date '1995-03-15' group by l_orderkey, o_orderdate, o_shippriority order by revenue desc, o_orderdate limit 10
 -- Q4 order priority checking
--- error
+-- tables: 8
 select o_orderpriority, count(*) as order_count from orders where o_orderdate >= date '1993-07-01' and o_orderdate < date '1993-07-01' + interval '3' month and exists ( select * from lineitem where l_orderkey = o_orderkey and l_commitdate < l_receiptdate ) group by o_orderpriority order by o_orderpriority
 -- Q5 local supplier volume
 -- error
@@ -28,13 +28,11 @@ select l_shipmode, sum(case when o_orderpriority = '1-URGENT' or o_orderpriority
 -- error
 select c_count, count(*) as custdist from ( select c_custkey, count(o_orderkey) as c_count from customer left outer join orders on c_custkey = o_custkey and o_comment not like '%special%requests%' group by c_custkey ) as c_orders group by c_count order by custdist desc, c_count desc
 -- Q14 promotion effect
--- error
 select 100.00 * sum(case when p_type like 'PROMO%' then l_extendedprice * (1 - l_discount) else 0 end) / sum(l_extendedprice * (1 - l_discount)) as promo_revenue from lineitem, part where l_partkey = p_partkey and l_shipdate >= date '1995-09-01' and l_shipdate < date '1995-09-01' + interval '1' month
 -- Q18 large volume customer
 -- error
 select c_name, c_custkey, o_orderkey, o_orderdate, o_totalprice, sum(l_quantity) from customer, orders, lineitem where o_orderkey in ( select l_orderkey from lineitem group by l_orderkey having sum(l_quantity) > 300 ) and c_custkey = o_custkey and o_orderkey = l_orderkey group by c_name, c_custkey, o_orderkey, o_orderdate, o_totalprice order by o_totalprice desc, o_orderdate limit 100
 -- Q19 discounted revenue
--- error
 select sum(l_extendedprice* (1 - l_discount)) as revenue from lineitem, part where ( p_partkey = l_partkey and p_brand = 'Brand#12' and p_container in ('SM CASE', 'SM BOX', 'SM PACK', 'SM PKG') and l_quantity >= 1 and l_quantity <= 1 + 10 and p_size between 1 and 5 and l_shipmode in ('AIR', 'AIR REG') and l_shipinstruct = 'DELIVER IN PERSON' ) or ( p_partkey = l_partkey and p_brand = 'Brand#23' and p_container in ('MED BAG', 'MED BOX', 'MED PKG', 'MED PACK') and l_quantity >= 10 and l_quantity <= 10 + 10 and p_size between 1 and 10 and l_shipmode in ('AIR', 'AIR REG') and l_shipinstruct = 'DELIVER IN PERSON' ) or ( p_partkey = l_partkey and p_brand = 'Brand#34' and p_container in ('LG CASE', 'LG BOX', 'LG PACK', 'LG PKG') and l_quantity >= 20 and l_quantity <= 20 + 10 and p_size between 1 and 15 and l_shipmode in ('AIR', 'AIR REG') and l_shipinstruct = 'DELIVER IN PERSON' )
 -- Joins written with unqualified columns, as TPC-H writes them: an unqualified column
 -- named like a table's shard column is that table's (or ambiguous, 1052 on the server).
@@ -42,7 +40,32 @@ select sum(l_extendedprice* (1 - l_discount)) as revenue from lineitem, part whe
 select count(*) from orders, lineitem where o_orderkey = l_orderkey and o_orderkey = 7
 -- tables: 2
 select count(*) from orders join lineitem on l_orderkey = o_orderkey where l_orderkey = 7
--- error
+-- Not the shard columns: joined in the proxy (a lookup of lineitem by l_orderkey).
 select count(*) from orders, lineitem where o_custkey = l_orderkey
 -- error
 select count(*) from orders, lineitem where o_orderkey = l_orderkey or o_orderkey = 7
+-- Subqueries correlated on the shard key of another table of the same rule (orders and
+-- lineitem): each pair of physical tables answers for its own orders, as Q4.
+-- tables: 8
+select count(*) from orders o where not exists (select 1 from lineitem l where l.l_orderkey = o.o_orderkey and l_quantity > 40)
+-- tables: 8
+select o_orderkey, (select count(*) from lineitem where l_orderkey = o_orderkey) as n from orders where o_orderdate < date '1992-02-01'
+-- tables: 8
+select count(*) from orders where o_orderkey in (select l_orderkey from lineitem where l_returnflag = 'R')
+-- tables: 8
+select count(*) from lineitem where exists (select * from orders where o_orderkey = l_orderkey and o_orderstatus = 'F')
+-- Pinned by the outer table's key: one pair of tables.
+-- tables: 2
+select o_orderkey from orders where o_orderkey = 7 and exists (select * from lineitem where l_orderkey = o_orderkey)
+-- customer's rule places keys as orders' does (4 tables over s0, s1, INT keys): a
+-- customer whose key equals the order's key lives in the same-numbered table.
+-- tables: 8
+select count(*) from orders where exists (select * from customer where c_custkey = o_orderkey)
+-- Correlated on another column than the shard key, under OR, or with a table of another
+-- cluster: the rows one outer row reaches live anywhere.
+-- error
+select count(*) from orders where exists (select * from lineitem where l_suppkey = o_custkey)
+-- error
+select count(*) from orders where exists (select * from part where p_partkey = o_orderkey)
+-- error
+select count(*) from orders where exists (select * from lineitem where l_orderkey = o_orderkey or l_quantity > 1)
