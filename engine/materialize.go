@@ -129,7 +129,11 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 	// The DROP below is the connection's last statement: what the
 	// client's statement left for the next one to read is taken first
 	// (its warnings, or its error) and given back after.
-	if err := m.keepDiagnostics(vc, c, out, cw.warnings); err != nil {
+	warnings := cw.warnings
+	if !cw.rows {
+		warnings = out.OK.Warnings // SELECT … INTO @vars: an OK packet
+	}
+	if err := m.keepDiagnostics(vc, c, out, warnings); err != nil {
 		return vc.Lost(c, err)
 	}
 	if !drop() {
@@ -138,12 +142,15 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 		vc.Release(c, &out, fmt.Errorf("shardgate: temporary tables not dropped"))
 		return w.Flush()
 	}
-	// ROW_COUNT() reads -1 after a SELECT (and after an error), 0 after
-	// the DROP: a SHOW sets it back to -1 and keeps FOUND_ROWS() (the
-	// SELECT's) as it is.
-	if _, _, err := c.Query("SHOW WARNINGS LIMIT 0"); err != nil {
-		vc.Release(c, &out, err)
-		return w.Flush()
+	// ROW_COUNT() reads -1 after a SELECT's rows (and after an error), 0
+	// after the DROP: a SHOW sets it back to -1 and keeps FOUND_ROWS()
+	// (the SELECT's) as it is. (After SELECT … INTO @vars one server's
+	// ROW_COUNT() counts the rows: the DROP's 0 stands, README.)
+	if cw.rows || out.Err != nil {
+		if _, _, err := c.Query("SHOW WARNINGS LIMIT 0"); err != nil {
+			vc.Release(c, &out, err)
+			return w.Flush()
+		}
 	}
 	vc.Release(c, &out, nil)
 	return w.Flush()
@@ -189,11 +196,12 @@ func (m *Materialize) keepDiagnostics(vc Cursor, c Conn, out backend.Outcome, wa
 type eofWriter struct {
 	countingWriter
 	warnings uint16
+	rows     bool // an EOF went by: the answer is a result set
 }
 
 func (e *eofWriter) WritePacket(p []byte) error {
 	if wire.IsEOF(p) {
-		e.warnings = wire.EOFWarnings(p)
+		e.warnings, e.rows = wire.EOFWarnings(p), true
 	}
 	return e.countingWriter.WritePacket(p)
 }

@@ -96,6 +96,9 @@ type Statement struct {
 	IntoUserVars bool
 	// IntoVars are those variables (lower case), in order.
 	IntoVars []string
+	// IntoAtEnd: the clause ends the statement (MariaDB's deprecated
+	// place, warning 1287), not before FROM.
+	IntoAtEnd bool
 	// LockAliases, for a LOCK TABLES whose tables carry aliases (which
 	// TiDB's grammar lacks), holds each TableLocks entry's alias ("" for
 	// none); see parseLockTables.
@@ -228,6 +231,8 @@ func (p *Parser) parseSelectIntoVars(sql string) *Statement {
 			st.AssignedUserVars = append(st.AssignedUserVars, name)
 		}
 	}
+	rest := strings.TrimSpace(sql[skipSpace(sql, end):])
+	st.IntoAtEnd = rest == "" || rest == ";"
 	st.ReadOnly = false
 	st.IntoUserVars = true
 	return st
