@@ -337,6 +337,16 @@ func TestReadgapsSelectIntoOverShards(t *testing.T) {
 		{"prepared", "SELECT COUNT(*), MAX(note) FROM items WHERE pid = ? INTO @a, @b", []any{3}},
 		{"prepared over shards", "SELECT COUNT(*), MIN(note) FROM items WHERE qty = ? INTO @a, @b", []any{2}},
 	}
+	// A locking read cannot go through a temporary table: refused, never
+	// answered with the variables left as they were.
+	c := mustConnR3(t, e.px)
+	mustExecMv(t, c, "BEGIN")
+	if _, err := c.ExecContext(bg, "SELECT COUNT(*) FROM items FOR UPDATE INTO @a"); err == nil {
+		t.Error("a locking SELECT … INTO @a over shards ran")
+	} else if code, _, _ := mysqlErr(t, err); code != 1235 {
+		t.Errorf("locking read: %v, want 1235", err)
+	}
+	mustExecMv(t, c, "ROLLBACK")
 	for _, c := range cases {
 		for _, txn := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/txn=%v", c.name, txn), func(t *testing.T) {

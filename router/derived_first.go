@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
+
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/planner"
+	"github.com/shardgate/shardgate/wire"
 )
 
 // derivedFirst plans a SELECT the planner refused because of derived
@@ -152,8 +155,13 @@ func (s *Session) intoVarsFirst(snap *Snapshot, st *parser.Statement, p *engine.
 	}
 	dp, done, err := s.derivedFirst(snap, wrapped, obs)
 	if dp == nil || err != nil {
-		// No sharded table in it: the plan stands.
 		done()
+		if err == nil && s.namesSharded(snap, st) {
+			// A shape derived tables over shards do not take (a locking
+			// read): the plan would answer rows, never the variables.
+			err = wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: SELECT … INTO @variables over sharded tables is answered through a temporary table, which this statement cannot use (a locking read?)")
+		}
+		// No sharded table in it: the plan stands.
 		return nil, none, err
 	}
 	m := dp.Root.(*engine.Materialize)
@@ -173,4 +181,20 @@ func (s *Session) intoVarsFirst(snap *Snapshot, st *parser.Statement, p *engine.
 	m.Replica = false
 	dp.Effects.AssignedUserVars = st.AssignedUserVars
 	return dp, done, nil
+}
+
+// namesSharded: st names a table the rules shard.
+func (s *Session) namesSharded(snap *Snapshot, st *parser.Statement) bool {
+	for _, t := range st.Tables {
+		schema := t.Schema
+		if schema == "" {
+			schema = s.state.db
+		}
+		if sc := snap.Rules.Schemas[schema]; sc != nil {
+			if rt := sc.Table(t.Name); rt != nil && rt.Shard != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
