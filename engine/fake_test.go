@@ -92,8 +92,10 @@ type resp struct {
 	cols   []wire.Column
 	rows   []vals
 	status uint16 // of the final EOF
-	ok     *wire.OK
-	srvErr *mysql.MyError
+	// warnings is the final EOF's warning count.
+	warnings uint16
+	ok       *wire.OK
+	srvErr   *mysql.MyError
 	// errAfter: with srvErr, -1 answers the error instead of a result,
 	// k >= 0 sends it after k rows.
 	errAfter int
@@ -205,7 +207,7 @@ func (r *resp) build() []pkt {
 		}
 		out = append(out, pkt{b: encodeRow(r.rows[i])})
 	}
-	return append(out, pkt{b: wire.AppendEOF(nil, 0, r.status)})
+	return append(out, pkt{b: wire.AppendEOF(nil, r.warnings, r.status)})
 }
 
 func encodeRow(v vals) []byte {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -69,6 +70,10 @@ type TempTable struct {
 	// collations); otherwise it is made from the rows' column
 	// definitions.
 	Create string
+	// Sources are what the planner knows of the columns beyond the rows'
+	// metadata (their collations, ENUM/SET types), one per column; nil:
+	// nothing (parser.DerivedColumnDDL).
+	Sources []parser.ColumnSource
 }
 
 func (m *Materialize) Inputs() []Primitive {
@@ -187,7 +192,7 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 			return fail(err)
 		}
 	}
-	cw := &countingWriter{ResultWriter: w}
+	cw := &eofWriter{countingWriter: countingWriter{ResultWriter: w}}
 	var out backend.Outcome
 	if err = c.Send(mysql.COM_QUERY, []byte(m.SQL)); err == nil {
 		out, err = c.Stream(cw, m.rewriter(renamed))
@@ -201,11 +206,31 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 	if out.Err == nil {
 		vc.Succeeded(out.OK)
 	}
+	// The DROP below is the connection's last statement: what the
+	// client's statement left for the next one to read is taken first
+	// (its warnings, or its error) and given back after.
+	warnings := cw.warnings
+	if !cw.rows {
+		warnings = out.OK.Warnings // SELECT … INTO @vars: an OK packet
+	}
+	if err := m.keepDiagnostics(vc, c, out, warnings); err != nil {
+		return vc.Lost(c, err)
+	}
 	if !drop() {
 		// The answer is complete; the connection, holding tables it could
 		// not drop, is not kept.
 		vc.Release(c, &out, fmt.Errorf("shardgate: temporary tables not dropped"))
 		return w.Flush()
+	}
+	// ROW_COUNT() reads -1 after a SELECT's rows (and after an error), 0
+	// after the DROP: a SHOW sets it back to -1 and keeps FOUND_ROWS()
+	// (the SELECT's) as it is. (After SELECT … INTO @vars one server's
+	// ROW_COUNT() counts the rows: the DROP's 0 stands, README.)
+	if cw.rows || out.Err != nil {
+		if _, _, err := c.Query("SHOW WARNINGS LIMIT 0"); err != nil {
+			vc.Release(c, &out, err)
+			return w.Flush()
+		}
 	}
 	vc.Release(c, &out, nil)
 	return w.Flush()
@@ -221,6 +246,56 @@ func (m *Materialize) isTemp(name string) bool {
 	return false
 }
 
+// keepDiagnostics reads the warnings (and the error) the statement left on
+// c into the statement's diagnostics, which the session keeps for SHOW
+// WARNINGS, SHOW COUNT(*) WARNINGS and @@warning_count (a Materialize is
+// never a single route's statement: the session does not send those to
+// the connection). warnings is the count the statement's EOF gave. An
+// error is one that broke c.
+func (m *Materialize) keepDiagnostics(vc Cursor, c Conn, out backend.Outcome, warnings uint16) error {
+	if warnings == 0 && out.Err == nil {
+		return nil
+	}
+	res, _, err := c.Query("SHOW WARNINGS")
+	switch Classify(err) {
+	case FaultNone:
+	case FaultServer:
+		res = nil
+	default:
+		return err
+	}
+	read := 0
+	if res != nil {
+		for _, r := range res.Rows {
+			if len(r) != 3 || r[0] == nil || r[1] == nil || r[2] == nil {
+				continue
+			}
+			code, _ := strconv.Atoi(*r[1])
+			vc.Warn(*r[0], uint16(code), *r[2])
+			read++
+		}
+	}
+	if read == 0 && out.Err != nil {
+		vc.Warn("Error", out.Err.Code, out.Err.Message)
+	}
+	return nil
+}
+
+// eofWriter is a countingWriter that keeps the warning count of the last
+// EOF packet written: a result's end.
+type eofWriter struct {
+	countingWriter
+	warnings uint16
+	rows     bool // an EOF went by: the answer is a result set
+}
+
+func (e *eofWriter) WritePacket(p []byte) error {
+	if wire.IsEOF(p) {
+		e.warnings, e.rows = wire.EOFWarnings(p), true
+	}
+	return e.countingWriter.WritePacket(p)
+}
+
 // createTemp is the CREATE TEMPORARY TABLE for t's columns. A derived
 // table's column may have a name no table column can (longer than 64
 // characters: an expression's text; ending in a space): such a column is
@@ -231,7 +306,11 @@ func createTemp(t TempTable, renamed map[string]string) (string, error) {
 	var b strings.Builder
 	b.WriteString("CREATE TEMPORARY TABLE " + t.Name + " (")
 	for i, col := range t.Rows.Columns {
-		ddl, err := parser.ColumnDDL(col)
+		var src parser.ColumnSource
+		if len(t.Sources) == len(t.Rows.Columns) {
+			src = t.Sources[i]
+		}
+		ddl, err := parser.DerivedColumnDDL(col, src)
 		if err != nil {
 			return "", fmt.Errorf("column %s: %v", col.Name, err)
 		}

@@ -29,7 +29,10 @@ func TestMaterialize(t *testing.T) {
 		ins1   = "SET STATEMENT sql_mode = '' FOR INSERT INTO `s`.`shardgate derived 0` VALUES (1,_utf8mb4 X'612762'),(2,NULL)"
 		ins2   = "SET STATEMENT sql_mode = '' FOR INSERT INTO `s`.`shardgate derived 0` VALUES (3,_utf8mb4 X'63')"
 		query  = "SELECT d.k FROM `s`.`shardgate derived 0` AS d"
+		// resetRowCount follows the DROP (ROW_COUNT() as after the SELECT).
+		resetRowCount = "SHOW WARNINGS LIMIT 0"
 	)
+	warningCols := cols("Level", tString, "Code", tLong, "Message", tString)
 	t.Run("answers and cleans up", func(t *testing.T) {
 		vc := newCursor(t)
 		w := &recWriter{}
@@ -40,6 +43,7 @@ func TestMaterialize(t *testing.T) {
 		vc.on(ins1, okN(2, ""))
 		vc.on(ins2, okN(1, ""))
 		vc.on(query, rs(out, row(1), row(3)))
+		vc.on(resetRowCount, rs(warningCols))
 		if err := m().Execute(vc, w); err != nil {
 			t.Fatal(err)
 		}
@@ -49,11 +53,39 @@ func TestMaterialize(t *testing.T) {
 			t.Errorf("answer %+v, want 2 rows naming the derived table", r)
 		}
 		c := vc.connFor(t, query)
-		if got := strings.Join(c.sent, "\n"); got != strings.Join([]string{drop, create, ins1, ins2, query, drop}, "\n") {
+		// No warnings: none read; ROW_COUNT() set back after the DROP.
+		if got := strings.Join(c.sent, "\n"); got != strings.Join([]string{drop, create, ins1, ins2, query, drop, resetRowCount}, "\n") {
 			t.Errorf("sent on one connection:\n%s", got)
 		}
 		if c.relErr != nil {
 			t.Errorf("released with %v, want kept", c.relErr)
+		}
+	})
+	// The statement's warnings are read before the DROP clears them, into
+	// the statement's diagnostics.
+	t.Run("keeps the statement's warnings", func(t *testing.T) {
+		vc := newCursor(t)
+		w := &recWriter{}
+		out := cols("k", tLong)
+		vc.on(drop, okN(0, ""))
+		vc.on(create, okN(0, ""))
+		vc.on(ins1, okN(2, ""))
+		vc.on(ins2, okN(1, ""))
+		res := rs(out, row(1))
+		res.warnings = 2
+		vc.on(query, res)
+		vc.on("SHOW WARNINGS", rs(warningCols, row("Warning", 1365, "Division by 0"), row("Warning", 1365, "Division by 0")))
+		vc.on(resetRowCount, rs(warningCols))
+		if err := m().Execute(vc, w); err != nil {
+			t.Fatal(err)
+		}
+		vc.checkReleased(t)
+		c := vc.connFor(t, query)
+		if got := strings.Join(c.sent, "\n"); got != strings.Join([]string{drop, create, ins1, ins2, query, "SHOW WARNINGS", drop, resetRowCount}, "\n") {
+			t.Errorf("sent on one connection:\n%s", got)
+		}
+		if got := strings.Join(vc.warnings, "; "); got != "Warning 1365 Division by 0; Warning 1365 Division by 0" {
+			t.Errorf("diagnostics %q", got)
 		}
 	})
 	t.Run("error while filling", func(t *testing.T) {
@@ -107,6 +139,7 @@ func TestMaterializeSource(t *testing.T) {
 		vc.on(create, okN(0, ""))
 		vc.on(ins, okN(3, ""))
 		vc.on(query, rs(out, row("1", "PROMO"), row("0", nil)))
+		vc.on("SHOW WARNINGS LIMIT 0", rs(cols("Level", tString, "Code", tLong, "Message", tString)))
 		if err := m(10).Execute(vc, w); err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +149,7 @@ func TestMaterializeSource(t *testing.T) {
 			t.Errorf("answer %+v, want 2 rows, ptype named as part's column", r)
 		}
 		c := vc.connFor(t, query)
-		if got := strings.Join(c.sent, "\n"); got != strings.Join([]string{drop, create, ins, query, drop}, "\n") {
+		if got := strings.Join(c.sent, "\n"); got != strings.Join([]string{drop, create, ins, query, drop, "SHOW WARNINGS LIMIT 0"}, "\n") {
 			t.Errorf("sent on the statement's connection:\n%s", got)
 		}
 		if vc.connFor(t, src) == c {

@@ -89,34 +89,25 @@ func TestReview3DerivedColumnTypes(t *testing.T) {
 	e := newMvEnv(t, "")
 	e.both(t, "ALTER TABLE items ADD COLUMN tag VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, ADD COLUMN e ENUM('z','a','m'), ADD COLUMN s SET('y','b')")
 	e.both(t, "UPDATE items SET tag = IF(id % 2, UPPER(note), note), e = ELT(1 + id % 3, 'z', 'a', 'm'), s = ELT(1 + id % 3, 'y', 'b', 'y,b') WHERE id > 0")
-	// known: a defect this review found and did not fix (the test is
-	// skipped with the reason). A result column's definition carries the
-	// client's character set's default collation, never the column's
-	// (MariaDB's metadata), so the temporary table compares and orders
-	// utf8mb4_bin text case-insensitively.
-	const collation = "review3: the temporary table's string columns get the result character set's default collation, not the column's (utf8mb4_bin compares case-insensitively)"
-	// A sharded read of several physical tables on one server is a UNION
-	// ALL there, whose ENUM/SET columns come back as VARCHAR: the
-	// definition the proxy reads has no ENUM_FLAG to refuse on, and the
-	// temporary table orders and adds the text (parser.ColumnDDL refuses
-	// ENUM/SET when the flag is there).
-	const enum = "review3: an ENUM/SET column of a derived table over shards is copied as VARCHAR (the UNION ALL of physical tables loses ENUM_FLAG), ordering by text, + 0 giving 0"
-	cases := []struct{ name, setup, sql, known string }{
-		{name: "binary collation, utf8mb4 client", sql: "SELECT COUNT(*) FROM (SELECT tag FROM items) d WHERE d.tag = 'n1'", known: collation},
-		{name: "binary collation, gbk client", setup: "SET NAMES gbk", sql: "SELECT COUNT(*) FROM (SELECT tag FROM items) d WHERE d.tag = 'n1'", known: collation},
-		{name: "binary collation, latin1 client", setup: "SET NAMES latin1", sql: "SELECT d.tag FROM (SELECT DISTINCT tag FROM items WHERE id < 5) d ORDER BY d.tag", known: collation},
-		{name: "enum order", sql: "SELECT d.e FROM (SELECT DISTINCT e FROM items) d ORDER BY d.e", known: enum},
-		{name: "enum as a number", sql: "SELECT d.e + 0 AS n, COUNT(*) FROM (SELECT e FROM items) d GROUP BY n ORDER BY n", known: enum},
-		{name: "set order", sql: "SELECT d.s FROM (SELECT DISTINCT s FROM items) d ORDER BY d.s", known: enum},
-		{name: "enum in a second derived table", sql: "SELECT a.pid, b.e FROM (SELECT pid, COUNT(*) c FROM items GROUP BY pid) a JOIN (SELECT DISTINCT pid, e FROM items) b USING (pid) ORDER BY a.pid, b.e", known: enum},
+	// Found by review3: a result column's definition carries the client's
+	// character set's default collation, never the column's (MariaDB's
+	// metadata), and a sharded read of several physical tables on one
+	// server is a UNION ALL there, whose ENUM/SET columns come back as
+	// VARCHAR. The temporary table now takes both from the table's
+	// definition (planner.derivedColumns); more in readgaps_test.go.
+	cases := []struct{ name, setup, sql string }{
+		{name: "binary collation, utf8mb4 client", sql: "SELECT COUNT(*) FROM (SELECT tag FROM items) d WHERE d.tag = 'n1'"},
+		{name: "binary collation, gbk client", setup: "SET NAMES gbk", sql: "SELECT COUNT(*) FROM (SELECT tag FROM items) d WHERE d.tag = 'n1'"},
+		{name: "binary collation, latin1 client", setup: "SET NAMES latin1", sql: "SELECT d.tag FROM (SELECT DISTINCT tag FROM items WHERE id < 5) d ORDER BY d.tag"},
+		{name: "enum order", sql: "SELECT d.e FROM (SELECT DISTINCT e FROM items) d ORDER BY d.e"},
+		{name: "enum as a number", sql: "SELECT d.e + 0 AS n, COUNT(*) FROM (SELECT e FROM items) d GROUP BY n ORDER BY n"},
+		{name: "set order", sql: "SELECT d.s FROM (SELECT DISTINCT s FROM items) d ORDER BY d.s"},
+		{name: "enum in a second derived table", sql: "SELECT a.pid, b.e FROM (SELECT pid, COUNT(*) c FROM items GROUP BY pid) a JOIN (SELECT DISTINCT pid, e FROM items) b USING (pid) ORDER BY a.pid, b.e"},
 		// Still copied: the derived table's other columns.
 		{name: "no enum read", sql: "SELECT d.pid, d.c FROM (SELECT pid, COUNT(*) c FROM items GROUP BY pid) d ORDER BY d.pid"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if c.known != "" {
-				t.Skip(c.known)
-			}
 			pc, rc := mustConnR3(t, e.px), mustConnR3(t, e.ref)
 			if c.setup != "" {
 				mustExecMv(t, pc, c.setup)
@@ -348,14 +339,12 @@ func TestReview3DerivedAssignsUserVars(t *testing.T) {
 }
 
 // What a statement leaves for the next one to read (ROW_COUNT(), SHOW
-// WARNINGS) after a derived table over shards. Found by review3 and not
-// fixed: the temporary tables' DROP is the connection's last statement,
-// so ROW_COUNT() reads 0 (one server: -1 after a SELECT) and SHOW
-// WARNINGS is empty though the answer counted the statement's warnings
-// (the proxy collects them from the connection when it gives it back,
-// after the DROP).
+// WARNINGS) after a derived table over shards. Found by review3: the
+// temporary tables' DROP is the connection's last statement, so
+// ROW_COUNT() read 0 (one server: -1 after a SELECT) and SHOW WARNINGS
+// was empty though the answer counted the statement's warnings
+// (engine.Materialize now keeps them; more in TestReadgapsDerivedDiagnostics).
 func TestReview3DerivedDiagnostics(t *testing.T) {
-	t.Skip("review3: after a derived table over shards, ROW_COUNT() and SHOW WARNINGS read the temporary tables' DROP")
 	e := newMvEnv(t, "")
 	pc, rc := mustConnR3(t, e.px), mustConnR3(t, e.ref)
 	for _, q := range []string{

@@ -172,3 +172,124 @@ func tidbCharset(cs string) string {
 	}
 	return cs
 }
+
+// ColumnSource is what the planner knows of a derived table's column
+// beyond its result column definition, which names neither its collation
+// (MariaDB sends the client's character set's default, with BINARY_FLAG
+// for a _bin one) nor ENUM/SET members (a UNION ALL of a server's
+// physical tables drops even ENUM_FLAG).
+type ColumnSource struct {
+	// Type, Charset and Collation (information_schema.COLUMNS' COLUMN_TYPE,
+	// CHARACTER_SET_NAME, COLLATION_NAME): the column is a plain reference
+	// to a table's text, ENUM or SET column of this definition. Type ""
+	// when it is not, or the definition is not known.
+	Type, Charset, Collation string
+	// Collations are those of the text columns an expression reads
+	// (known definitions only), each once. Derives: the expression is
+	// made of columns, literals and functions whose result has their
+	// text arguments' collation (UPPER, CONCAT, LEFT, MAX …), so one
+	// collation there is the expression's.
+	Collations []string
+	Derives    bool
+}
+
+// DerivedColumnDDL is ColumnDDL for a derived table's column copied into a
+// temporary table, with what src knows: a plain text, ENUM or SET column
+// keeps its own definition; an expression over text columns of one
+// collation has theirs when it derives it. An expression whose collation
+// cannot be known and is not the result's (it reads columns of another
+// collation) is refused: compared, ordered or grouped in another
+// collation it would answer otherwise than one server.
+func DerivedColumnDDL(c wire.Column, src ColumnSource) (string, error) {
+	notNull := ""
+	if c.Flags&mysql.NOT_NULL_FLAG != 0 {
+		notNull = " NOT NULL"
+	}
+	if src.Type != "" && src.Collation != "" {
+		if validName(src.Type) && validName(src.Charset) && validName(src.Collation) {
+			return src.Type + " CHARACTER SET " + src.Charset + " COLLATE " + src.Collation + notNull, nil
+		}
+		if t := strings.ToLower(src.Type); strings.HasPrefix(t, "enum") || strings.HasPrefix(t, "set") {
+			return "", fmt.Errorf("its ENUM or SET members cannot be written into a temporary table as they are (a backslash or a character beyond ASCII)")
+		}
+	}
+	text := c.Charset != 63 && isTextType(c.Type)
+	if !text {
+		return ColumnDDL(c)
+	}
+	meta, err := collationClause(c.Charset)
+	if err != nil {
+		return "", err
+	}
+	metaColl := collationName(c.Charset)
+	if c.Flags&mysql.BINARY_FLAG != 0 {
+		// A _bin collation of the result's character set: the one the
+		// client's character set has (the values came in it).
+		metaColl = charsetOfCollation(c.Charset) + "_bin"
+	}
+	coll := metaColl
+	switch {
+	case len(src.Collations) == 0:
+	case src.Derives && len(src.Collations) == 1:
+		coll = src.Collations[0]
+	default:
+		for _, cl := range src.Collations {
+			if cl != metaColl {
+				return "", fmt.Errorf("its collation cannot be known (it reads columns of collation %s); copy the column itself, or CONVERT or COLLATE it explicitly", strings.Join(src.Collations, ", "))
+			}
+		}
+	}
+	ddl, err := ColumnDDL(c)
+	if err != nil || coll == metaColl && c.Flags&mysql.BINARY_FLAG == 0 || !validName(coll) {
+		return ddl, err
+	}
+	// The length stays the result's in characters (CHAR/VARCHAR count
+	// characters in every character set).
+	return strings.Replace(ddl, meta, " CHARACTER SET "+charsetOfName(coll)+" COLLATE "+coll, 1), nil
+}
+
+// collationName is collation id's name as MariaDB writes it.
+func collationName(id uint16) string {
+	coll, err := charset.GetCollationByID(int(id))
+	if err != nil {
+		return ""
+	}
+	if strings.HasPrefix(coll.Name, "utf8_") {
+		return "utf8mb3_" + strings.TrimPrefix(coll.Name, "utf8_")
+	}
+	return coll.Name
+}
+
+// charsetOfName is the character set of a collation named coll: the name
+// up to its first underscore (utf8mb4_bin: utf8mb4).
+func charsetOfName(coll string) string {
+	cs, _, _ := strings.Cut(coll, "_")
+	return cs
+}
+
+// validName: s is a plain word of information_schema (a type as
+// COLUMN_TYPE writes it included: enum('a','b') is checked by its
+// quotes), safe to write into DDL as it is in any sql_mode and client
+// character set: ASCII, no backslash.
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(isIdentByte(c) || c == '(' || c == ')' || c == ',' || c == ' ' || c == '\'') {
+			return false
+		}
+	}
+	return strings.Count(s, "'")%2 == 0
+}
+
+// isTextType: a result column of this type holds text (or bytes, by its
+// character set).
+func isTextType(t byte) bool {
+	switch t {
+	case mysql.MYSQL_TYPE_VARCHAR, mysql.MYSQL_TYPE_VAR_STRING, mysql.MYSQL_TYPE_STRING, mysql.MYSQL_TYPE_ENUM, mysql.MYSQL_TYPE_SET,
+		mysql.MYSQL_TYPE_TINY_BLOB, mysql.MYSQL_TYPE_MEDIUM_BLOB, mysql.MYSQL_TYPE_LONG_BLOB, mysql.MYSQL_TYPE_BLOB:
+		return true
+	}
+	return false
+}

@@ -60,3 +60,48 @@ func TestColumnDDL(t *testing.T) {
 		}
 	}
 }
+
+// TestDerivedColumnDDL: a derived table's column keeps the definition of
+// the table column it is (collation, ENUM/SET members), an expression the
+// one collation of the text columns it derives from; an expression whose
+// collation cannot be known, and is not the result's, is refused.
+func TestDerivedColumnDDL(t *testing.T) {
+	utf8 := wire.Column{Type: mysql.MYSQL_TYPE_VAR_STRING, Length: 40, Charset: 45}
+	utf8Bin := utf8
+	utf8Bin.Flags = mysql.BINARY_FLAG
+	latin := wire.Column{Type: mysql.MYSQL_TYPE_VAR_STRING, Length: 10, Charset: 8}
+	notNull := utf8
+	notNull.Flags = mysql.NOT_NULL_FLAG
+	num := wire.Column{Type: mysql.MYSQL_TYPE_LONG, Length: 11, Charset: 63}
+	for _, c := range []struct {
+		name string
+		col  wire.Column
+		src  ColumnSource
+		want string // "": refused
+	}{
+		{"plain bin column", utf8, ColumnSource{Type: "varchar(10)", Charset: "utf8mb4", Collation: "utf8mb4_bin"}, "varchar(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"},
+		{"enum", utf8, ColumnSource{Type: "enum('z','a','it''s')", Charset: "utf8mb4", Collation: "utf8mb4_general_ci"}, "enum('z','a','it''s') CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"},
+		{"set, not null", notNull, ColumnSource{Type: "set('y','b')", Charset: "latin1", Collation: "latin1_swedish_ci"}, "set('y','b') CHARACTER SET latin1 COLLATE latin1_swedish_ci NOT NULL"},
+		{"enum member beyond ASCII", utf8, ColumnSource{Type: "enum('é')", Charset: "utf8mb4", Collation: "utf8mb4_general_ci"}, ""},
+		{"latin1 client, utf8mb4 column", latin, ColumnSource{Type: "varchar(10)", Charset: "utf8mb4", Collation: "utf8mb4_general_ci"}, "varchar(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"},
+		{"nothing known", utf8, ColumnSource{}, "VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"},
+		{"nothing known, binary flag", utf8Bin, ColumnSource{}, "VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"},
+		{"expression of one column", utf8Bin, ColumnSource{Collations: []string{"utf8mb4_bin"}, Derives: true}, "VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"},
+		{"expression, latin1 client", latin, ColumnSource{Collations: []string{"utf8mb4_bin"}, Derives: true}, "VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"},
+		{"two collations", utf8, ColumnSource{Collations: []string{"utf8mb4_bin", "latin1_swedish_ci"}, Derives: true}, ""},
+		{"two collations, both the result's", utf8, ColumnSource{Collations: []string{"utf8mb4_general_ci"}, Derives: false}, "VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"},
+		{"convert", utf8, ColumnSource{Collations: []string{"convert"}}, ""},
+		{"a number", num, ColumnSource{Collations: []string{"utf8mb4_bin"}}, "INT(11)"},
+	} {
+		got, err := DerivedColumnDDL(c.col, c.src)
+		if c.want == "" {
+			if err == nil {
+				t.Errorf("%s: %q, want a refusal", c.name, got)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%s: %q, %v; want %q", c.name, got, err, c.want)
+		}
+	}
+}

@@ -96,6 +96,9 @@ type Statement struct {
 	IntoUserVars bool
 	// IntoVars are those variables (lower case), in order.
 	IntoVars []string
+	// IntoAtEnd: the clause ends the statement (MariaDB's deprecated
+	// place, warning 1287), not before FROM.
+	IntoAtEnd bool
 	// LockAliases, for a LOCK TABLES whose tables carry aliases (which
 	// TiDB's grammar lacks), holds each TableLocks entry's alias ("" for
 	// none); see parseLockTables.
@@ -203,20 +206,18 @@ func (p *Parser) parseSQL(text string) (nodes []ast.StmtNode, err error) {
 	return nodes, err
 }
 
-// intoUserVars matches MariaDB's SELECT ... INTO @a, @b, which TiDB's grammar
-// lacks (it knows only INTO OUTFILE).
-var intoUserVars = regexp.MustCompile("(?is)\\bINTO\\s+(@`?[\\w$.]+`?(?:\\s*,\\s*@`?[\\w$.]+`?)*)")
-
-// parseSelectIntoVars understands SELECT ... INTO @vars by parsing the
-// statement without the INTO clause; the original text is what runs.
+// parseSelectIntoVars understands SELECT ... INTO @vars (which TiDB's
+// grammar lacks: it knows only INTO OUTFILE) by parsing the statement
+// without the INTO clause, found by its tokens (intoVarsClause); the
+// original text is what runs.
 func (p *Parser) parseSelectIntoVars(sql string) *Statement {
-	m := intoUserVars.FindStringSubmatchIndex(sql)
-	if m == nil {
+	start, end, names, ok := intoVarsClause(sql, p.mode)
+	if !ok {
 		return nil
 	}
 	// The clause becomes spaces, so that offsets into the parsed text (a
 	// prepared statement's ? markers) are offsets into sql.
-	nodes, err := p.parseSQL(sql[:m[0]] + strings.Repeat(" ", m[1]-m[0]) + sql[m[1]:])
+	nodes, err := p.parseSQL(sql[:start] + strings.Repeat(" ", end-start) + sql[end:])
 	if err != nil || len(nodes) != 1 {
 		return nil
 	}
@@ -224,13 +225,14 @@ func (p *Parser) parseSelectIntoVars(sql string) *Statement {
 		return nil
 	}
 	st := Classify(nodes[0], sql)
-	for _, v := range strings.Split(sql[m[2]:m[3]], ",") {
-		name := strings.ToLower(strings.Trim(strings.TrimSpace(v), "@`"))
+	for _, name := range names {
 		st.IntoVars = append(st.IntoVars, name)
 		if !slices.Contains(st.AssignedUserVars, name) {
 			st.AssignedUserVars = append(st.AssignedUserVars, name)
 		}
 	}
+	rest := strings.TrimSpace(sql[skipSpace(sql, end):])
+	st.IntoAtEnd = rest == "" || rest == ";"
 	st.ReadOnly = false
 	st.IntoUserVars = true
 	return st

@@ -35,6 +35,9 @@ type DerivedTable struct {
 	// Alias is its name in the statement; Temp the temporary table's
 	// (unquoted), in DerivedRewrite.Schema.
 	Alias, Temp string
+	// Columns are what the table definitions tell of its columns beyond
+	// the result metadata, one per column (nil: nothing).
+	Columns []parser.ColumnSource
 }
 
 // DerivedRewrite is a statement whose derived tables over shards become
@@ -124,7 +127,7 @@ func (pl *Planner) DerivedFirst(n ast.StmtNode, f Facts) (*DerivedRewrite, error
 		}
 		temp := derivedTemp(len(rw.Tables))
 		temps[strings.ToLower(temp)] = true
-		rw.Tables = append(rw.Tables, DerivedTable{SQL: text, Alias: ts.AsName.O, Temp: temp})
+		rw.Tables = append(rw.Tables, DerivedTable{SQL: text, Alias: ts.AsName.O, Temp: temp, Columns: derivedColumns(src, f)})
 		swaps = append(swaps, swap{ts, ts.Source})
 		ts.Source = &ast.TableName{Name: ast.NewCIStr(temp)}
 	}

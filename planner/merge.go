@@ -570,7 +570,64 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 			return nil, sortErr
 		}
 	}
+	if grouped && sel.GroupBy != nil {
+		groupHelpers(sel, len(m.fields), resolve, columns)
+	}
 	return m, nil
+}
+
+// columnsGrouped: every column expr reads is itself a GROUP BY item.
+func columnsGrouped(expr ast.ExprNode, keys, items map[string]bool) bool {
+	all := true
+	expr.Accept(&visitFn{fn: func(x ast.Node) bool {
+		if c, ok := x.(*ast.ColumnNameExpr); ok {
+			t := restoreText(c)
+			all = all && (keys[t] || items[t])
+		}
+		return all
+	}})
+	return all
+}
+
+// groupHelpers adds to a shard's GROUP BY, by their aliases, the helper
+// fields (after the visible ones) that are a group key or its
+// weight (weightOf). Under ONLY_FULL_GROUP_BY MariaDB takes a field that is
+// not itself tied to a GROUP BY item for a use of the columns inside it:
+// with GROUP BY c, c an alias of LEFT(note, 2), the helpers LEFT(note, 2)
+// and WEIGHT_STRING(LEFT(note, 2)) read as note, not grouped (1055),
+// where the client's statement is valid. A function of
+// a group key splits no group, so the rows are the same in every mode.
+func groupHelpers(sel *ast.SelectStmt, visible int, resolve func(ast.ExprNode) (ast.ExprNode, int), columns columnsOf) {
+	keys := map[string]bool{}  // what the shards group by, as text
+	items := map[string]bool{} // the GROUP BY's items, as text
+	for _, item := range sel.GroupBy.Items {
+		items[restoreText(item.Expr)] = true
+		expr, _ := resolve(item.Expr)
+		if c, ok := item.Expr.(*ast.ColumnNameExpr); ok && expr != item.Expr {
+			// A name is first the tables' column (see mergeSpec).
+			if isColumn, _ := columns(c.Name.Name.L); isColumn {
+				expr = item.Expr
+			}
+		}
+		keys[restoreText(expr)] = true
+	}
+	for _, f := range sel.Fields.Fields[visible:] {
+		base := f.Expr
+		if arg, ok := weightArg(base); ok {
+			base = arg
+		}
+		text := restoreText(f.Expr)
+		if !keys[restoreText(base)] || containsAggregate(base) {
+			continue
+		}
+		if _, _, isConst := parser.Literal(base); isConst || columnsGrouped(base, keys, items) {
+			continue // MariaDB accepts it as it is: the plan stays as before
+		}
+		items[text] = true
+		// By its alias: MariaDB ties a GROUP BY expression to the first
+		// field equal to it only, and the helper is another field.
+		sel.GroupBy.Items = append(sel.GroupBy.Items, &ast.ByItem{Expr: &ast.ColumnNameExpr{Name: &ast.ColumnName{Name: f.AsName}}})
+	}
 }
 
 // fieldOf turns an ORDER BY / GROUP BY / PARTITION BY item that names a

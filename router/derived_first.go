@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
+
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/planner"
+	"github.com/shardgate/shardgate/wire"
 )
 
 // derivedFirst plans a SELECT the planner refused because of derived
@@ -45,7 +48,7 @@ func (s *Session) derivedFirst(snap *Snapshot, st *parser.Statement, obs *observ
 		if err != nil {
 			return nil, done, err
 		}
-		m.Tables = append(m.Tables, engine.TempTable{Name: parser.QuoteIdent(rw.Schema) + "." + parser.QuoteIdent(d.Temp), Rows: rows})
+		m.Tables = append(m.Tables, engine.TempTable{Name: parser.QuoteIdent(rw.Schema) + "." + parser.QuoteIdent(d.Temp), Rows: rows, Sources: d.Columns})
 		m.Logical[d.Temp] = d.Alias
 	}
 	// The statement around the derived tables assigns the user
@@ -119,4 +122,79 @@ func (s *Session) explainDerivedFirst(snap *Snapshot, st *parser.Statement) (str
 	}
 	fmt.Fprintf(&b, "then on %s: %s\n", rw.Cluster, rw.SQL())
 	return b.String(), nil
+}
+
+// intoVarsFirst plans a SELECT … INTO @vars whose plan lost the clause
+// (the proxy's parser reads the statement without it, and a plan over
+// sharded tables writes the statement from that tree): the SELECT becomes
+// a derived table over shards (run first, its rows copied into a
+// temporary table), and `SELECT * INTO @vars FROM (…)` over it runs on
+// the temporary table's connection, where the server assigns the
+// variables as one server would (1172 for more than one row, warning 1329
+// for none); the session reads them back from that connection. nil plan:
+// the statement keeps its plan.
+func (s *Session) intoVarsFirst(snap *Snapshot, st *parser.Statement, p *engine.Plan, obs *observation) (*engine.Plan, func(), error) {
+	none := func() {}
+	if !st.IntoUserVars || len(st.IntoVars) == 0 {
+		return nil, none, nil
+	}
+	if r, ok := p.Root.(*engine.Route); ok && r.SQL == st.SQL {
+		return nil, none, nil // the statement's own text, clause included
+	}
+	fresh, err := s.parseFresh(st.SQL)
+	if err != nil {
+		return nil, none, err
+	}
+	inner, err := parser.RestoreIn(fresh.Node, s.state.textMode())
+	if err != nil {
+		return nil, none, err
+	}
+	wrapped, err := s.parseFresh("SELECT * FROM (" + inner + ") AS `shardgate into`")
+	if err != nil {
+		return nil, none, err
+	}
+	dp, done, err := s.derivedFirst(snap, wrapped, obs)
+	if dp == nil || err != nil {
+		done()
+		if err == nil && s.namesSharded(snap, st) {
+			// A shape derived tables over shards do not take (a locking
+			// read): the plan would answer rows, never the variables.
+			err = wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: SELECT … INTO @variables over sharded tables is answered through a temporary table, which this statement cannot use (a locking read?)")
+		}
+		// No sharded table in it: the plan stands.
+		return nil, none, err
+	}
+	m := dp.Root.(*engine.Materialize)
+	vars := make([]string, len(st.IntoVars))
+	for i, v := range st.IntoVars {
+		vars[i] = "@" + parser.QuoteIdent(v)
+	}
+	if st.IntoAtEnd && !s.executing {
+		// Where the client wrote it: the server's warning 1287 (INTO at
+		// the end is deprecated) is the client's statement's (a prepared
+		// statement had it at COM_STMT_PREPARE).
+		m.SQL = "SELECT * FROM (" + m.SQL + ") AS `shardgate into` INTO " + strings.Join(vars, ", ")
+	} else {
+		m.SQL = "SELECT * INTO " + strings.Join(vars, ", ") + " FROM (" + m.SQL + ") AS `shardgate into`"
+	}
+	// It assigns variables: on the primary, as any such statement.
+	m.Replica = false
+	dp.Effects.AssignedUserVars = st.AssignedUserVars
+	return dp, done, nil
+}
+
+// namesSharded: st names a table the rules shard.
+func (s *Session) namesSharded(snap *Snapshot, st *parser.Statement) bool {
+	for _, t := range st.Tables {
+		schema := t.Schema
+		if schema == "" {
+			schema = s.state.db
+		}
+		if sc := snap.Rules.Schemas[schema]; sc != nil {
+			if rt := sc.Table(t.Name); rt != nil && rt.Shard != nil {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -39,6 +39,10 @@ type Session struct {
 	foundRows bool
 	// multiStatements: the client asked for CLIENT_MULTI_STATEMENTS.
 	multiStatements bool
+	// executing: the statement running is a prepared statement's
+	// execution (COM_STMT_EXECUTE), whose parse-time warnings MariaDB
+	// gave at COM_STMT_PREPARE already.
+	executing bool
 	// localInfile: the client asked for CLIENT_LOCAL_FILES (LOAD DATA
 	// LOCAL may ask it for a file).
 	localInfile bool
@@ -168,6 +172,8 @@ func (s *Session) Query(sql string, w ResultWriter) error {
 // When its routing does not depend on the values, the statement parsed at
 // PREPARE serves every execution and nothing is parsed again.
 func (s *Session) ExecutePrepared(p *Prepared, sql string, w ResultWriter) error {
+	s.executing = true
+	defer func() { s.executing = false }()
 	if p.fast == nil {
 		return s.Query(sql, w)
 	}
@@ -529,6 +535,12 @@ func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 	}
 	if err != nil {
 		return err
+	}
+	if ip, done, intoErr := s.intoVarsFirst(snap, st, p, obs); intoErr != nil {
+		return intoErr
+	} else if ip != nil {
+		defer done()
+		p = ip
 	}
 	if s.txn.locks != nil && len(st.Tables) > 0 {
 		// Under LOCK TABLES: buckets that appeared since (created ahead of
