@@ -401,10 +401,11 @@ func TestMergeRandom(t *testing.T) {
 			"COALESCE(MIN(qty), MAX(price), 0)",
 			"ABS(SUM(qty) - COUNT(*))",
 			"FLOOR(AVG(price)) + CEIL(AVG(qty))",
-			// The last digits of STD/VARIANCE depend on the row order
-			// (README): rounded, they are MariaDB's.
-			fmt.Sprintf("ROUND(STD(price), %d)", rng.Intn(3)),
-			"ROUND(VAR_SAMP(qty), 2)",
+			// Not STD/VARIANCE: their last digits depend on the row order
+			// (README), and rounding does not hide that when the value
+			// lies on a rounding boundary (seed 1795881818738137256:
+			// ROUND(STD(price), 1) 28.6 against 28.5). The fixed
+			// differential suites compare them.
 		)
 	}
 	limit := func() string {
