@@ -152,15 +152,17 @@ EOF
 # (a) directly against the primary
 run direct "${base}_d" main
 
-# (b) unsharded schema on main (default consistency)
-{ rules_head; printf '  %s:\n    cluster: main\n' "${base}_u"; } >"$tmp/rules-unsharded.yaml"
+# (b) unsharded schema on main (default consistency). The suite deletes
+# whole tables (TestCRUD's DELETE FROM test), as one MySQL allows: the
+# schemas opt out of the proxy's guard (allow_full_table_writes).
+{ rules_head; printf '  %s:\n    cluster: main\n    allow_full_table_writes: true\n' "${base}_u"; } >"$tmp/rules-unsharded.yaml"
 run unsharded "${base}_u" main "$tmp/rules-unsharded.yaml"
 
 # (c) the driver's `test` table hash-sharded on `value`, the column the
 # driver's tests create first (`CREATE TABLE test (value …)`)
 {
   rules_head
-  printf '  %s:\n    cluster: main\n    tables:\n' "${base}_s"
+  printf '  %s:\n    cluster: main\n    allow_full_table_writes: true\n    tables:\n' "${base}_s"
   printf '      test:\n        shard: {by: hash, column: value, tables: 4, clusters: [s0, s1]}\n'
 } >"$tmp/rules-sharded.yaml"
 run sharded "${base}_s" main,s0,s1 "$tmp/rules-sharded.yaml"
