@@ -303,7 +303,7 @@ func (pl *Planner) updateDeletePlan(st *parser.Statement, f Facts, sharded []tab
 		}
 		return &draft{Steps: steps}, nil
 	}
-	if where == nil && !r.rule.AllowFullTableWrites {
+	if where == nil && !r.rule.AllowFullTableWrites && !pl.rules.Schemas[r.schema].AllowFullTableWrites {
 		return nil, wire.Errorf(mysql.ER_UPDATE_WITHOUT_KEY_IN_SAFE_MODE,
 			"shardgate: %s without WHERE on sharded table %s would touch every shard; set allow_full_table_writes: true on the table to allow it", verb, r.qualified())
 	}
