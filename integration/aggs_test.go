@@ -265,7 +265,7 @@ func TestAggsDifferential(t *testing.T) {
 	// What is not merged is refused, never answered wrongly, naming why.
 	for _, c := range []struct{ q, why string }{
 		{"SELECT qty, GROUP_CONCAT(name ORDER BY 1) FROM items GROUP BY qty", "GROUP_CONCAT ordered by a position over sharded table shop.items"},
-		{"SELECT COUNT(DISTINCT name), GROUP_CONCAT(name) FROM items", "COUNT(DISTINCT ...) together with other fields"},
+		{"SELECT COUNT(DISTINCT name), GROUP_CONCAT(name) FROM items", "COUNT/SUM/AVG(DISTINCT ...) beside GROUP_CONCAT without GROUP BY"},
 		{"SELECT qty, CONCAT('<', GROUP_CONCAT(name), '>') FROM items GROUP BY qty", "evaluating \"CONCAT("},
 		{"SELECT STD(DISTINCT qty) FROM items", "(DISTINCT ...) over sharded table shop.items"},
 		{"SELECT qty, GROUP_CONCAT(name) AS g FROM items GROUP BY qty ORDER BY g", "comparing the strings"},
