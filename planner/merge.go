@@ -398,15 +398,9 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 			m.Keys = []engine.SortKey{{Value: distinctAt[0], Weight: distinctAt[1]}}
 			shardOrder = []*ast.ByItem{{Expr: distinctArg}}
 			sel.GroupBy = &ast.GroupByClause{Items: []*ast.ByItem{{Expr: distinctArg}}}
-			for i, f := range m.fields {
-				if !containsAggregate(f.Expr) && !slices.Contains(m.Project, i) {
-					if err := m.checkComputable(f.Expr, true); err != nil {
-						return nil, err
-					}
-					m.Project = append(m.Project, i)
-				}
+			if err := m.projectConstants(); err != nil {
+				return nil, err
 			}
-			slices.Sort(m.Project)
 		}
 		if m.Rollup {
 			// A field of its own beside the keys and aggregates would keep
@@ -499,15 +493,9 @@ func mergeSpec(sel *ast.SelectStmt, table string, localGroups bool, columns colu
 				// (engine.OrderedAggregate), its constants computed by
 				// Project.
 				sel.GroupBy = &ast.GroupByClause{}
-				for i, f := range m.fields {
-					if !containsAggregate(f.Expr) && !slices.Contains(m.Project, i) {
-						if err := m.checkComputable(f.Expr, true); err != nil {
-							return nil, err
-						}
-						m.Project = append(m.Project, i)
-					}
+				if err := m.projectConstants(); err != nil {
+					return nil, err
 				}
-				slices.Sort(m.Project)
 			}
 			for _, e := range subGroups {
 				sel.GroupBy.Items = append(sel.GroupBy.Items, &ast.ByItem{Expr: e})
@@ -1071,4 +1059,21 @@ func emptyConcat(a *ast.AggregateFuncExpr) ast.ExprNode {
 	}
 	out.Args = append(out.Args, a.Args[len(a.Args)-1])
 	return out
+}
+
+// projectConstants has the proxy compute every field that is not over
+// aggregates (a constant, without GROUP BY), for a merge whose one group
+// may come from no shard row at all: the row the proxy makes then holds
+// them (engine.OrderedAggregate).
+func (m *MergeSpec) projectConstants() error {
+	for i, f := range m.fields {
+		if !containsAggregate(f.Expr) && !slices.Contains(m.Project, i) {
+			if err := m.checkComputable(f.Expr, true); err != nil {
+				return err
+			}
+			m.Project = append(m.Project, i)
+		}
+	}
+	slices.Sort(m.Project)
+	return nil
 }
