@@ -45,6 +45,14 @@ func (pl *Planner) explainPlan(n *ast.ExplainStmt, f Facts) (*draft, error) {
 	inner := stmts[0]
 	d, err := pl.plan(inner, f)
 	if err != nil {
+		if !isNotSupported(err) {
+			return nil, err
+		}
+		// A join the proxy evaluates (Plan's join planning) has steps
+		// built while it runs: no statement to give the servers' EXPLAIN.
+		if jd, jerr := pl.joinPlan(inner, f); jd != nil && jerr == nil {
+			return nil, notSupported("EXPLAIN of a join the proxy evaluates over shards or clusters is not supported: its statements are built as it runs; EXPLAIN SHARDGATE shows its plan")
+		}
 		return nil, err
 	}
 	if d.Root != nil || len(d.Steps) == 0 {

@@ -9,6 +9,8 @@ SELECT * FROM comments c JOIN comment_likes l ON c.product_id = l.product_id WHE
 SELECT * FROM comments c JOIN comment_likes l ON c.product_id = l.product_id
 -- (evaluated in the proxy as a lookup join, planner/join.go)
 SELECT * FROM comments c JOIN comment_likes l ON c.id = l.comment_id
+-- error
+EXPLAIN SELECT * FROM comments c JOIN comment_likes l ON c.id = l.comment_id
 -- (evaluated in the proxy as a lookup join, planner/join.go)
 SELECT * FROM comments c JOIN reviews r ON c.product_id = r.product_id
 -- error
