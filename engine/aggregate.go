@@ -118,8 +118,23 @@ func (a *OrderedAggregate) Open(vc Cursor) (Rows, error) {
 	if err != nil {
 		return nil, err
 	}
-	cols := in.cols
-	ar := &aggRows{spec: a, vc: vc, in: in, header: in.header, cols: cols, base: len(cols) - a.Hidden}
+	cols, header := in.cols, in.header
+	base := len(cols) - a.Hidden
+	for _, s := range a.Aggs {
+		// A DISTINCT aggregate's merged value goes to a slot the shards
+		// fill with an integer 0. SUM and AVG (DISTINCT) of a double are
+		// doubles: the slot takes the argument's definition (a hidden
+		// column: the client never sees it), so the expressions over it
+		// (fields, HAVING, ORDER BY) compute in doubles as MariaDB does,
+		// not exactly.
+		if (s.Kind == AggSumDistinct || s.Kind == AggAvgDistinct) && kindOf(cols[base+s.H[1]].Type) == kindFloat {
+			if len(header) == len(in.header) && &header[0] == &in.header[0] {
+				cols, header = append([]wire.Column(nil), cols...), append([][]byte(nil), header...)
+			}
+			cols[base+s.H[0]], header[base+s.H[0]] = cols[base+s.H[1]], header[base+s.H[1]]
+		}
+	}
+	ar := &aggRows{spec: a, vc: vc, in: in, header: header, cols: cols, base: base}
 	group := a.Keys
 	if a.GroupKeys > 0 && a.GroupKeys < len(a.Keys) {
 		group = a.Keys[:a.GroupKeys]

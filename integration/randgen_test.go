@@ -343,7 +343,15 @@ func (g *rgGen) aggExpr(t rgTable, a string) string {
 		return g.agg(t, a)
 	}
 	x, y := g.num(t, a), g.num(t, a)
-	switch g.rng.Intn(12) {
+	switch g.rng.Intn(14) {
+	case 12:
+		// Aggregates of expressions. Not products of doubles: their sum
+		// depends on the order the rows are added in (one server's and
+		// the shards' differ in the last digits).
+		x, y = g.col(t, a, "id").expr, g.col(t, a, "id").expr
+		return g.pick("SUM("+x+" * "+y+")", "AVG("+x+" + 1)", "MAX("+x+" - "+y+")", "MIN(ABS("+x+"))")
+	case 13:
+		return fmt.Sprintf("ROUND(SUM(%s) / NULLIF(COUNT(%s), 0), 2)", x, y)
 	case 0:
 		return "SUM(" + x + ") / COUNT(*)"
 	case 1:
@@ -361,7 +369,15 @@ func (g *rgGen) aggExpr(t rgTable, a string) string {
 	case 7:
 		return fmt.Sprintf("COUNT(*) DIV %d", 1+g.rng.Intn(5))
 	case 8:
-		return "SUM(" + x + ") * 2 - " + g.agg(t, a)
+		ag := g.agg(t, a)
+		if strings.HasSuffix(x, "score") && strings.HasPrefix(ag, "AVG(") {
+			// Known defect (docs/random-testing.md): AVG of a DECIMAL in
+			// arithmetic with a double is, on one server, the sum over
+			// the count as a double (Item_sum_avg::val_real); the proxy
+			// uses the AVG rounded to its scale (6 decimals more or less).
+			ag = "COUNT(*)"
+		}
+		return "SUM(" + x + ") * 2 - " + ag
 	case 9:
 		return fmt.Sprintf("IF(AVG(%s) > %d, 'high', 'low')", x, g.rng.Intn(300))
 	case 10:
@@ -439,6 +455,13 @@ func (g *rgGen) aggregates() rgQuery {
 	if g.chance(5) {
 		return rgQuery{shape: "aggregates/no group " + t.name, sql: fmt.Sprintf("SELECT %s AS x1, %s AS x2, COUNT(*) AS n FROM %s%s", x1, x2, t.name, w), ordered: true}
 	}
+	if g.chance(6) {
+		// Grouped by a string column, not selected: the groups are the
+		// collation's ('apple' and 'APPLE' one group, 'über' and 'Über'
+		// one), which spelling names a group being the server's choice.
+		c := g.col(t, "", "s")
+		return rgQuery{shape: "aggregates/group by a string's collation", sql: fmt.Sprintf("SELECT COUNT(*) AS n, %s AS x1, %s AS x2 FROM %s%s GROUP BY %s", x1, x2, t.name, w, c.expr)}
+	}
 	key := g.groupKey(t, "")
 	shape := "aggregates/group"
 	var tags []string
@@ -450,6 +473,7 @@ func (g *rgGen) aggregates() rgQuery {
 		tags = append(tags, "having")
 		q += " HAVING " + g.pick(
 			fmt.Sprintf("n > %d", g.rng.Intn(20)),
+			fmt.Sprintf("COUNT(*) >= %s", g.val(g.rng.Intn(20))),
 			fmt.Sprintf("SUM(%s) / COUNT(*) > %d", g.num(t, ""), g.rng.Intn(200)),
 			fmt.Sprintf("x1 IS NOT NULL AND COUNT(*) %s %d", g.pick(">", "<"), g.rng.Intn(30)),
 			fmt.Sprintf("MAX(%s) - MIN(%s) > %d", g.num(t, ""), g.num(t, ""), g.rng.Intn(100)),
@@ -500,13 +524,17 @@ func (g *rgGen) windows() rgQuery {
 	switch g.rng.Intn(4) {
 	case 0:
 		part, shape = "PARTITION BY "+t.shard+" ", "windows/partition by shard key"
-	case 1, 2:
+	case 1:
 		part, shape = "PARTITION BY "+g.groupKey(t, "")+" ", "windows/partition"
+	case 2:
+		// By a string column: partitions are the collation's.
+		part, shape = "PARTITION BY "+g.col(t, "", "s").expr+" ", "windows/partition by a string"
 	}
 	n := g.num(t, "")
 	fn := g.pick("ROW_NUMBER()", "RANK()", "DENSE_RANK()", "LAG("+g.col(t, "", "").expr+")", fmt.Sprintf("LEAD(%s, %d)", g.col(t, "", "").expr, 1+g.rng.Intn(3)),
-		"SUM("+n+")", "COUNT(*)", "COUNT("+n+")", "AVG("+n+")", "MIN("+n+")", "MAX("+n+")")
-	numbers := strings.HasPrefix(fn, "ROW_NUMBER") || strings.HasPrefix(fn, "LAG") || strings.HasPrefix(fn, "LEAD")
+		"SUM("+n+")", "COUNT(*)", "COUNT("+n+")", "AVG("+n+")", "MIN("+n+")", "MAX("+n+")",
+		fmt.Sprintf("LAG(%s, %d)", n, 1+g.rng.Intn(2)), fmt.Sprintf("NTILE(%d)", 2+g.rng.Intn(5)), "FIRST_VALUE("+n+")")
+	numbers := strings.HasPrefix(fn, "ROW_NUMBER") || strings.HasPrefix(fn, "LAG") || strings.HasPrefix(fn, "LEAD") || strings.HasPrefix(fn, "NTILE") || strings.HasPrefix(fn, "FIRST_VALUE")
 	ranks := strings.Contains(fn, "RANK")
 	okey := g.col(t, "", "idts").expr
 	order := "ORDER BY " + okey + g.dir()
@@ -640,7 +668,7 @@ func (g *rgGen) joins() rgQuery {
 		}
 		lead := ""
 		if g.chance(2) {
-			lead = g.col(j.tabs[1].t, j.tabs[1].a, "idt").expr + g.dir() + ", "
+			lead = g.col(j.tabs[1].t, j.tabs[1].a, "idts").expr + g.dir() + ", "
 		}
 		return rgQuery{shape: shape, tags: tags, sql: q + " ORDER BY " + lead + strings.Join(ids, ", ") + g.limit(), ordered: true}
 	case 2: // groups
@@ -685,7 +713,9 @@ func (g *rgGen) subqueries() rgQuery {
 			"i.created > (SELECT MAX(u.joined) FROM rusers u WHERE u.level = 3)",
 			"i.price < (SELECT AVG(u.balance) FROM rusers u)",
 			"i.score >= (SELECT AVG(j.score) FROM ritems j WHERE j.qty > 10)",
-			"LOWER(i.name) = (SELECT MIN(LOWER(u.uname)) FROM rusers u WHERE u.level > 100)"), "subqueries/uncorrelated, values of other types"
+			"LOWER(i.name) = (SELECT MIN(LOWER(u.uname)) FROM rusers u WHERE u.level > 100)",
+			"i.qty < (SELECT u.level FROM rusers u WHERE u.level IS NOT NULL ORDER BY u.balance DESC, u.id LIMIT 1)",
+			"i.price > (SELECT j.price FROM ritems j WHERE j.price IS NOT NULL ORDER BY j.created, j.id LIMIT 1)"), "subqueries/uncorrelated, values of other types"
 	case 10:
 		// A scalar subquery of each type in the select list: its value
 		// and its column definition are the subquery's.
@@ -748,7 +778,7 @@ func (g *rgGen) derived() rgQuery {
 	var inner, shape string
 	unique := true // d.k names one row
 	raw := false   // d.v may be a string column: compared through LOWER where the spelling would be the server's choice
-	switch g.rng.Intn(5) {
+	switch g.rng.Intn(7) {
 	case 0, 1:
 		t := []rgTable{rgItems, rgUsers}[g.rng.Intn(2)]
 		key := g.groupKey(t, "")
@@ -757,6 +787,11 @@ func (g *rgGen) derived() rgQuery {
 		c := g.col(rgItems, "", "")
 		raw = c.kind == 's'
 		inner, shape = fmt.Sprintf("SELECT id AS k, %s AS v FROM ritems%s", c.expr, g.where(rgItems, "")), "derived/projection"
+	case 5:
+		inner, shape = fmt.Sprintf("SELECT id AS k, %s AS v FROM ritems%s ORDER BY %s, id LIMIT %d", g.col(rgItems, "", "idf").expr, g.where(rgItems, ""), g.pick("price DESC", "created", "score"), 1+g.rng.Intn(40)), "derived/ORDER BY … LIMIT"
+	case 6:
+		inner, shape = fmt.Sprintf("SELECT DISTINCT %s AS k, %s AS v FROM ritems%s", g.pick("qty", "product_id"), g.pick("product_id % 2", "qty > 5", "1"), g.where(rgItems, "")), "derived/DISTINCT"
+		unique = false
 	case 3:
 		inner, shape = fmt.Sprintf("SELECT id AS k, %s OVER (PARTITION BY %s ORDER BY %s, id) AS v FROM ritems%s",
 			g.pick("ROW_NUMBER()", "SUM(qty)", "LAG(price)", "COUNT(*)"), g.pick("product_id", "LOWER(name)", "qty % 4"), g.pick("price", "created", "id"), g.where(rgItems, "")), "derived/window"
