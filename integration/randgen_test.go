@@ -37,13 +37,13 @@ import (
 // SHARDGATE_RANDOM_SEED replays a run (the seed is logged first).
 // docs/random-testing.md says what it covers and what long runs found.
 
-const rgDB = "txn_randgen"
+const rndDB = "txn_randgen"
 
-// rgRules: ritems sharded by product_id (8 tables, skewed: two empty,
+// rndRules: ritems sharded by product_id (8 tables, skewed: two empty,
 // one holding half the rows) and rusers by user_id (4 tables), so joins
 // on user_id are not co-located; rnotes unsharded on s1, rtags unsharded
 // on main (the schema's cluster), rregions global.
-const rgRules = `
+const rndRules = `
 users: [{name: app, password: app, admin: true}]
 backend: {user: app, password: app}
 clusters:
@@ -51,7 +51,7 @@ clusters:
   s0: {primary: 127.0.0.1:3320, replicas: [127.0.0.1:3321]}
   s1: {primary: 127.0.0.1:3330, replicas: [127.0.0.1:3331]}
 schemas:
-  ` + rgDB + `:
+  ` + rndDB + `:
     cluster: main
     tables:
       ritems:
@@ -62,10 +62,10 @@ schemas:
       rregions: {global: true}
 `
 
-var rgTables = []string{"ritems", "rusers", "rnotes", "rtags", "rregions"}
+var rndTables = []string{"ritems", "rusers", "rnotes", "rtags", "rregions"}
 
-// rgLoad creates and fills the tables through the proxy and on ref.
-func rgLoad(t *testing.T, proxy, ref *sql.DB) {
+// rndLoad creates and fills the tables through the proxy and on ref.
+func rndLoad(t *testing.T, proxy, ref *sql.DB) {
 	both := func(q string) {
 		t.Helper()
 		for _, db := range []*sql.DB{proxy, ref} {
@@ -74,14 +74,14 @@ func rgLoad(t *testing.T, proxy, ref *sql.DB) {
 			}
 		}
 	}
-	for _, tb := range rgTables {
+	for _, tb := range rndTables {
 		both("DROP TABLE IF EXISTS " + tb)
 	}
 	t.Cleanup(func() {
 		if os.Getenv("SHARDGATE_RANDGEN_KEEP") != "" {
 			return // left for replaying a statement by hand
 		}
-		for _, tb := range rgTables {
+		for _, tb := range rndTables {
 			proxy.Exec("DROP TABLE IF EXISTS " + tb)
 			ref.Exec("DROP TABLE IF EXISTS " + tb)
 		}
@@ -180,39 +180,39 @@ func rgLoad(t *testing.T, proxy, ref *sql.DB) {
 	syncReplicas(t)
 }
 
-// rgCol is a column (or an expression of one table) and its kind:
+// rndCol is a column (or an expression of one table) and its kind:
 // i integer, d decimal, f double, s string, t datetime.
-type rgCol struct {
+type rndCol struct {
 	expr string
 	kind byte
 }
 
-// rgTable is a table as the grammar sees it: its name, its unique
+// rndTable is a table as the grammar sees it: its name, its unique
 // column, its shard key ("" when not sharded) and its other columns.
-type rgTable struct {
+type rndTable struct {
 	name  string
 	id    string
 	shard string
-	cols  []rgCol
+	cols  []rndCol
 }
 
 var (
-	rgItems = rgTable{"ritems", "id", "product_id", []rgCol{
+	rndItems = rndTable{"ritems", "id", "product_id", []rndCol{
 		{"product_id", 'i'}, {"user_id", 'i'}, {"name", 's'}, {"price", 'd'}, {"qty", 'i'}, {"created", 't'}, {"score", 'f'}}}
-	rgUsers = rgTable{"rusers", "id", "user_id", []rgCol{
+	rndUsers = rndTable{"rusers", "id", "user_id", []rndCol{
 		{"user_id", 'i'}, {"uname", 's'}, {"region", 's'}, {"level", 'i'}, {"balance", 'd'}, {"joined", 't'}}}
-	rgNotes = rgTable{"rnotes", "id", "", []rgCol{
+	rndNotes = rndTable{"rnotes", "id", "", []rndCol{
 		{"user_id", 'i'}, {"product_id", 'i'}, {"note", 's'}, {"rating", 'd'}}}
-	rgTagsT = rgTable{"rtags", "id", "", []rgCol{{"id", 'i'}, {"name", 's'}, {"tag", 's'}}}
-	// rgPerUser is a derived table of rusers grouped by user_id.
-	rgPerUser = rgTable{"d", "user_id", "", []rgCol{{"c", 'i'}, {"level", 'i'}}}
-	rgRegs    = rgTable{"rregions", "code", "", []rgCol{{"rname", 's'}, {"factor", 'd'}}}
+	rndTagsT = rndTable{"rtags", "id", "", []rndCol{{"id", 'i'}, {"name", 's'}, {"tag", 's'}}}
+	// rndPerUser is a derived table of rusers grouped by user_id.
+	rndPerUser = rndTable{"d", "user_id", "", []rndCol{{"c", 'i'}, {"level", 'i'}}}
+	rndRegs    = rndTable{"rregions", "code", "", []rndCol{{"rname", 's'}, {"factor", 'd'}}}
 )
 
-// rgQuery is one generated statement: its text with ? for each value of
+// rndQuery is one generated statement: its text with ? for each value of
 // args (the prepared form), whether its ORDER BY fixes the order of every
 // row, and its shape (refusals are counted by it).
-type rgQuery struct {
+type rndQuery struct {
 	shape   string
 	tags    []string // what else it has (counted too): HAVING, LEFT JOIN, …
 	sql     string
@@ -221,7 +221,7 @@ type rgQuery struct {
 }
 
 // text is the statement with its values written in (the text protocol).
-func (q rgQuery) text() string {
+func (q rndQuery) text() string {
 	var b strings.Builder
 	parts := strings.Split(q.sql, "?")
 	for i, p := range parts {
@@ -238,25 +238,25 @@ func (q rgQuery) text() string {
 	return b.String()
 }
 
-// rgGen builds one statement at a time; args collects the values of the
+// rndGen builds one statement at a time; args collects the values of the
 // statement being built.
-type rgGen struct {
+type rndGen struct {
 	rng  *rand.Rand
 	args []any
 }
 
-func (g *rgGen) pick(xs ...string) string { return xs[g.rng.Intn(len(xs))] }
-func (g *rgGen) chance(n int) bool        { return g.rng.Intn(n) == 0 }
+func (g *rndGen) pick(xs ...string) string { return xs[g.rng.Intn(len(xs))] }
+func (g *rndGen) chance(n int) bool        { return g.rng.Intn(n) == 0 }
 
 // val is a value the statement compares with: a parameter when prepared.
-func (g *rgGen) val(v any) string {
+func (g *rndGen) val(v any) string {
 	g.args = append(g.args, v)
 	return "?"
 }
 
 // col picks a column of t of one of kinds ("" for any), qualified by a.
-func (g *rgGen) col(t rgTable, a, kinds string) rgCol {
-	var cs []rgCol
+func (g *rndGen) col(t rndTable, a, kinds string) rndCol {
+	var cs []rndCol
 	for _, c := range t.cols {
 		if kinds == "" || strings.IndexByte(kinds, c.kind) >= 0 {
 			cs = append(cs, c)
@@ -278,7 +278,7 @@ func (g *rgGen) col(t rgTable, a, kinds string) rgCol {
 }
 
 // pred is a condition on one table's columns (a its alias).
-func (g *rgGen) pred(t rgTable, a string) string {
+func (g *rndGen) pred(t rndTable, a string) string {
 	c := g.col(t, a, "")
 	switch c.kind {
 	case 'i':
@@ -309,7 +309,7 @@ func (g *rgGen) pred(t rgTable, a string) string {
 }
 
 // where is " WHERE …" of zero to two conditions on t, or "".
-func (g *rgGen) where(t rgTable, a string) string {
+func (g *rndGen) where(t rndTable, a string) string {
 	switch g.rng.Intn(4) {
 	case 0, 1:
 		return ""
@@ -322,7 +322,7 @@ func (g *rgGen) where(t rgTable, a string) string {
 // agg is an aggregate of one column of t. Strings are aggregated through
 // LOWER: MIN/MAX of names equal under the collation may give either
 // spelling, on one server too.
-func (g *rgGen) agg(t rgTable, a string) string {
+func (g *rndGen) agg(t rndTable, a string) string {
 	c := g.col(t, a, "")
 	x := c.expr
 	switch c.kind {
@@ -335,22 +335,22 @@ func (g *rgGen) agg(t rgTable, a string) string {
 }
 
 // num is a numeric column of t (for SUM/AVG inside expressions).
-func (g *rgGen) num(t rgTable, a string) string { return g.col(t, a, "idf").expr }
+func (g *rndGen) num(t rndTable, a string) string { return g.col(t, a, "idf").expr }
 
 // aggExpr is an aggregate or an expression over aggregates. Not an AVG
 // of exact numbers as an operand of + - * /: MariaDB's own value for it
 // depends on its plan (the AVG rounded to its scale beside a DISTINCT
 // aggregate, truncated to 9 decimals, or the sum over the count as a
 // double; docs/random-testing.md).
-func (g *rgGen) aggExpr(t rgTable, a string) string {
+func (g *rndGen) aggExpr(t rndTable, a string) string {
 	for {
-		if x := g.aggExpr1(t, a); !rgAvgArithmetic.MatchString(x) {
+		if x := g.aggExpr1(t, a); !rndAvgArithmetic.MatchString(x) {
 			return x
 		}
 	}
 }
 
-func (g *rgGen) aggExpr1(t rgTable, a string) string {
+func (g *rndGen) aggExpr1(t rndTable, a string) string {
 	if g.chance(3) {
 		return g.agg(t, a)
 	}
@@ -392,7 +392,7 @@ func (g *rgGen) aggExpr1(t rgTable, a string) string {
 
 // groupKey is a grouping expression of t whose value names one group
 // (no column whose spelling within a group is the server's choice).
-func (g *rgGen) groupKey(t rgTable, a string) string {
+func (g *rndGen) groupKey(t rndTable, a string) string {
 	c := g.col(t, a, "")
 	switch c.kind {
 	case 's':
@@ -405,7 +405,7 @@ func (g *rgGen) groupKey(t rgTable, a string) string {
 	return g.pick(c.expr, c.expr+" % 3", c.expr)
 }
 
-func (g *rgGen) limit() string {
+func (g *rndGen) limit() string {
 	switch g.rng.Intn(5) {
 	case 0:
 		return fmt.Sprintf(" LIMIT %d", g.rng.Intn(12))
@@ -415,29 +415,29 @@ func (g *rgGen) limit() string {
 	return ""
 }
 
-func (g *rgGen) dir() string { return g.pick("", " DESC") }
+func (g *rndGen) dir() string { return g.pick("", " DESC") }
 
-// rgShapes: the families and how often each is drawn.
-var rgShapes = []struct {
+// rndShapes: the families and how often each is drawn.
+var rndShapes = []struct {
 	family string
 	weight int
-	gen    func(*rgGen) rgQuery
+	gen    func(*rndGen) rndQuery
 }{
-	{"aggregates", 3, (*rgGen).aggregates},
-	{"windows", 3, (*rgGen).windows},
-	{"joins", 4, (*rgGen).joins},
-	{"subqueries", 3, (*rgGen).subqueries},
-	{"derived", 3, (*rgGen).derived},
+	{"aggregates", 3, (*rndGen).aggregates},
+	{"windows", 3, (*rndGen).windows},
+	{"joins", 4, (*rndGen).joins},
+	{"subqueries", 3, (*rndGen).subqueries},
+	{"derived", 3, (*rndGen).derived},
 }
 
 // next draws one statement.
-func (g *rgGen) next() (string, rgQuery) {
+func (g *rndGen) next() (string, rndQuery) {
 	total := 0
-	for _, s := range rgShapes {
+	for _, s := range rndShapes {
 		total += s.weight
 	}
 	n := g.rng.Intn(total)
-	for _, s := range rgShapes {
+	for _, s := range rndShapes {
 		if n < s.weight {
 			g.args = nil
 			q := s.gen(g)
@@ -452,19 +452,19 @@ func (g *rgGen) next() (string, rgQuery) {
 // aggregates: expressions over aggregates under a grouping that spans
 // shards (or the shard key's, whole on each shard, or none), HAVING and
 // ORDER BY on expressions, aliases and positions.
-func (g *rgGen) aggregates() rgQuery {
-	t := []rgTable{rgItems, rgItems, rgUsers}[g.rng.Intn(3)]
+func (g *rndGen) aggregates() rndQuery {
+	t := []rndTable{rndItems, rndItems, rndUsers}[g.rng.Intn(3)]
 	x1, x2 := g.aggExpr(t, ""), g.aggExpr(t, "")
 	w := g.where(t, "")
 	if g.chance(5) {
-		return rgQuery{shape: "aggregates/no group " + t.name, sql: fmt.Sprintf("SELECT %s AS x1, %s AS x2, COUNT(*) AS n FROM %s%s", x1, x2, t.name, w), ordered: true}
+		return rndQuery{shape: "aggregates/no group " + t.name, sql: fmt.Sprintf("SELECT %s AS x1, %s AS x2, COUNT(*) AS n FROM %s%s", x1, x2, t.name, w), ordered: true}
 	}
 	if g.chance(6) {
 		// Grouped by a string column, not selected: the groups are the
 		// collation's ('apple' and 'APPLE' one group, 'über' and 'Über'
 		// one), which spelling names a group being the server's choice.
 		c := g.col(t, "", "s")
-		return rgQuery{shape: "aggregates/group by a string's collation", sql: fmt.Sprintf("SELECT COUNT(*) AS n, %s AS x1, %s AS x2 FROM %s%s GROUP BY %s", x1, x2, t.name, w, c.expr)}
+		return rndQuery{shape: "aggregates/group by a string's collation", sql: fmt.Sprintf("SELECT COUNT(*) AS n, %s AS x1, %s AS x2 FROM %s%s GROUP BY %s", x1, x2, t.name, w, c.expr)}
 	}
 	key := g.groupKey(t, "")
 	shape := "aggregates/group"
@@ -495,7 +495,7 @@ func (g *rgGen) aggregates() rgQuery {
 		q += " ORDER BY 1" + g.dir()
 		ordered = true
 	}
-	return rgQuery{shape: shape, tags: tags, sql: q, ordered: ordered}
+	return rndQuery{shape: shape, tags: tags, sql: q, ordered: ordered}
 }
 
 // windows: the common window functions, partitioned by the shard key
@@ -503,7 +503,7 @@ func (g *rgGen) aggregates() rgQuery {
 // the proxy over the merged rows). Functions that number rows, and ROWS
 // frames, get a total order (the unique column last): over ties MariaDB
 // numbers peers in any order.
-func (g *rgGen) windows() rgQuery {
+func (g *rndGen) windows() rndQuery {
 	if g.chance(8) {
 		// Over groups of the shard key (whole on each shard).
 		fn := g.pick("RANK()", "DENSE_RANK()", "ROW_NUMBER()", "SUM(COUNT(*))", "AVG(SUM(qty))", "LAG(SUM(price))", "MAX(MIN(created))")
@@ -513,16 +513,16 @@ func (g *rgGen) windows() rgQuery {
 		// the grouping, which the window's sort undoes); the proxy's
 		// order is right. "product_id, n" is sorted.
 		q := fmt.Sprintf("SELECT product_id, COUNT(*) AS n, %s OVER (ORDER BY %s, product_id) AS w FROM ritems%s GROUP BY product_id ORDER BY %s%s",
-			fn, g.pick("COUNT(*) DESC", "SUM(price)", "MAX(qty)"), g.where(rgItems, ""), g.pick("w"+g.dir()+", product_id", "n"+g.dir()+", product_id", "product_id, n"), g.limit())
-		return rgQuery{shape: "windows/over groups of the shard key", sql: q, ordered: true}
+			fn, g.pick("COUNT(*) DESC", "SUM(price)", "MAX(qty)"), g.where(rndItems, ""), g.pick("w"+g.dir()+", product_id", "n"+g.dir()+", product_id", "product_id, n"), g.limit())
+		return rndQuery{shape: "windows/over groups of the shard key", sql: q, ordered: true}
 	}
 	if g.chance(10) {
 		// Over joined rows.
 		q := fmt.Sprintf("SELECT i.id, u.id, %s OVER (PARTITION BY %s ORDER BY i.id, u.id) AS w FROM ritems i JOIN rusers u ON i.user_id = u.user_id%s ORDER BY i.id, u.id",
-			g.pick("ROW_NUMBER()", "SUM(i.qty)", "COUNT(*)", "LAG(u.level)"), g.pick("u.region", "i.product_id", "u.level"), g.where(rgUsers, "u"))
-		return rgQuery{shape: "windows/over a join", sql: q, ordered: true}
+			g.pick("ROW_NUMBER()", "SUM(i.qty)", "COUNT(*)", "LAG(u.level)"), g.pick("u.region", "i.product_id", "u.level"), g.where(rndUsers, "u"))
+		return rndQuery{shape: "windows/over a join", sql: q, ordered: true}
 	}
-	t := []rgTable{rgItems, rgItems, rgUsers}[g.rng.Intn(3)]
+	t := []rndTable{rndItems, rndItems, rndUsers}[g.rng.Intn(3)]
 	part := ""
 	shape := "windows/no partition"
 	switch g.rng.Intn(4) {
@@ -561,46 +561,46 @@ func (g *rgGen) windows() rgQuery {
 	}
 	q += " FROM " + t.name + g.where(t, "")
 	if g.chance(4) {
-		return rgQuery{shape: shape, sql: q}
+		return rndQuery{shape: shape, sql: q}
 	}
 	q += " ORDER BY " + g.pick("w"+g.dir()+", ", "") + t.id + g.dir() + g.limit()
-	return rgQuery{shape: shape, sql: q, ordered: true}
+	return rndQuery{shape: shape, sql: q, ordered: true}
 }
 
-// rgAlias is a table in a FROM clause.
-type rgAlias struct {
-	t rgTable
+// rndAlias is a table in a FROM clause.
+type rndAlias struct {
+	t rndTable
 	a string
 }
 
-// rgJoin is a FROM clause joining tables no server holds together (or
+// rndJoin is a FROM clause joining tables no server holds together (or
 // that are pushed down whole: a sharded table with a global one).
-type rgJoin struct {
+type rndJoin struct {
 	name  string
 	from  string // %s: the join keyword, where the template has one
 	outer bool   // the %s may be LEFT JOIN
-	tabs  []rgAlias
+	tabs  []rndAlias
 }
 
-var rgJoins = []rgJoin{
-	{"sharded ⋈ sharded (other rule)", "ritems i %s rusers u ON i.user_id = u.user_id", true, []rgAlias{{rgItems, "i"}, {rgUsers, "u"}}},
-	{"sharded ⋈ sharded (other rule)", "rusers u %s ritems i ON i.user_id = u.user_id", true, []rgAlias{{rgUsers, "u"}, {rgItems, "i"}}},
-	{"sharded ⋈ other cluster", "ritems i %s rnotes n ON n.product_id = i.product_id", true, []rgAlias{{rgItems, "i"}, {rgNotes, "n"}}},
-	{"sharded ⋈ other cluster", "rnotes n %s ritems i ON i.user_id = n.user_id", true, []rgAlias{{rgNotes, "n"}, {rgItems, "i"}}},
-	{"sharded ⋈ schema cluster", "ritems i %s rtags t ON t.name = i.name", true, []rgAlias{{rgItems, "i"}, {rgTagsT, "t"}}},
-	{"sharded ⋈ global", "rusers u %s rregions r ON r.code = u.region", true, []rgAlias{{rgUsers, "u"}, {rgRegs, "r"}}},
-	{"global ⋈ sharded", "rregions r %s rusers u ON u.region = r.code", true, []rgAlias{{rgRegs, "r"}, {rgUsers, "u"}}},
-	{"self-join off the shard key", "ritems a %s ritems b ON a.qty = b.qty AND a.product_id = 4", false, []rgAlias{{rgItems, "a"}, {rgItems, "b"}}},
-	{"sharded ⋈ other cluster, decimal = int", "ritems i %s rnotes n ON n.rating = i.qty", true, []rgAlias{{rgItems, "i"}, {rgNotes, "n"}}},
-	{"sharded ⋈ derived over shards", "ritems i %s (SELECT user_id, COUNT(*) AS c, MAX(level) AS level FROM rusers GROUP BY user_id) d ON d.user_id = i.user_id", true, []rgAlias{{rgItems, "i"}, {rgPerUser, "d"}}},
-	{"three tables", "ritems i %s rusers u ON i.user_id = u.user_id LEFT JOIN rregions r ON r.code = u.region", true, []rgAlias{{rgItems, "i"}, {rgUsers, "u"}, {rgRegs, "r"}}},
-	{"three tables", "rnotes n %s ritems i ON i.product_id = n.product_id JOIN rusers u ON u.user_id = i.user_id", false, []rgAlias{{rgNotes, "n"}, {rgItems, "i"}, {rgUsers, "u"}}},
+var rndJoins = []rndJoin{
+	{"sharded ⋈ sharded (other rule)", "ritems i %s rusers u ON i.user_id = u.user_id", true, []rndAlias{{rndItems, "i"}, {rndUsers, "u"}}},
+	{"sharded ⋈ sharded (other rule)", "rusers u %s ritems i ON i.user_id = u.user_id", true, []rndAlias{{rndUsers, "u"}, {rndItems, "i"}}},
+	{"sharded ⋈ other cluster", "ritems i %s rnotes n ON n.product_id = i.product_id", true, []rndAlias{{rndItems, "i"}, {rndNotes, "n"}}},
+	{"sharded ⋈ other cluster", "rnotes n %s ritems i ON i.user_id = n.user_id", true, []rndAlias{{rndNotes, "n"}, {rndItems, "i"}}},
+	{"sharded ⋈ schema cluster", "ritems i %s rtags t ON t.name = i.name", true, []rndAlias{{rndItems, "i"}, {rndTagsT, "t"}}},
+	{"sharded ⋈ global", "rusers u %s rregions r ON r.code = u.region", true, []rndAlias{{rndUsers, "u"}, {rndRegs, "r"}}},
+	{"global ⋈ sharded", "rregions r %s rusers u ON u.region = r.code", true, []rndAlias{{rndRegs, "r"}, {rndUsers, "u"}}},
+	{"self-join off the shard key", "ritems a %s ritems b ON a.qty = b.qty AND a.product_id = 4", false, []rndAlias{{rndItems, "a"}, {rndItems, "b"}}},
+	{"sharded ⋈ other cluster, decimal = int", "ritems i %s rnotes n ON n.rating = i.qty", true, []rndAlias{{rndItems, "i"}, {rndNotes, "n"}}},
+	{"sharded ⋈ derived over shards", "ritems i %s (SELECT user_id, COUNT(*) AS c, MAX(level) AS level FROM rusers GROUP BY user_id) d ON d.user_id = i.user_id", true, []rndAlias{{rndItems, "i"}, {rndPerUser, "d"}}},
+	{"three tables", "ritems i %s rusers u ON i.user_id = u.user_id LEFT JOIN rregions r ON r.code = u.region", true, []rndAlias{{rndItems, "i"}, {rndUsers, "u"}, {rndRegs, "r"}}},
+	{"three tables", "rnotes n %s ritems i ON i.product_id = n.product_id JOIN rusers u ON u.user_id = i.user_id", false, []rndAlias{{rndNotes, "n"}, {rndItems, "i"}, {rndUsers, "u"}}},
 }
 
 // joins: projections, groups and DISTINCT over joined rows, conditions
 // of one table or of several, LEFT JOIN's NULL-extended rows.
-func (g *rgGen) joins() rgQuery {
-	j := rgJoins[g.rng.Intn(len(rgJoins))]
+func (g *rndGen) joins() rndQuery {
+	j := rndJoins[g.rng.Intn(len(rndJoins))]
 	kw := "JOIN"
 	if j.outer && g.chance(2) {
 		kw = "LEFT JOIN"
@@ -668,13 +668,13 @@ func (g *rgGen) joins() rgQuery {
 		}
 		q := "SELECT " + strings.Join(sel, ", ") + " FROM " + from + w
 		if g.chance(3) {
-			return rgQuery{shape: shape, tags: tags, sql: q}
+			return rndQuery{shape: shape, tags: tags, sql: q}
 		}
 		lead := ""
 		if g.chance(2) {
 			lead = g.col(j.tabs[1].t, j.tabs[1].a, "idts").expr + g.dir() + ", "
 		}
-		return rgQuery{shape: shape, tags: tags, sql: q + " ORDER BY " + lead + strings.Join(ids, ", ") + g.limit(), ordered: true}
+		return rndQuery{shape: shape, tags: tags, sql: q + " ORDER BY " + lead + strings.Join(ids, ", ") + g.limit(), ordered: true}
 	case 2: // groups
 		gt := j.tabs[g.rng.Intn(len(j.tabs))]
 		key := g.groupKey(gt.t, gt.a)
@@ -693,18 +693,18 @@ func (g *rgGen) joins() rgQuery {
 			order = fmt.Sprintf(" ORDER BY ROUND(AVG(%s), 1)%s, g", g.num(at.t, at.a), g.dir())
 			tags = append(tags, "order by aggregate expression")
 		}
-		return rgQuery{shape: shape, tags: tags, sql: q + order + g.limit(), ordered: true}
+		return rndQuery{shape: shape, tags: tags, sql: q + order + g.limit(), ordered: true}
 	}
 	// DISTINCT over values of two tables.
 	a, b := j.tabs[0], j.tabs[1]
 	x, y := g.groupKey(a.t, a.a), g.groupKey(b.t, b.a)
-	return rgQuery{shape: shape, tags: append(tags, "distinct"), sql: fmt.Sprintf("SELECT DISTINCT %s AS x, %s AS y FROM %s%s ORDER BY x, y", x, y, from, w), ordered: true}
+	return rndQuery{shape: shape, tags: append(tags, "distinct"), sql: fmt.Sprintf("SELECT DISTINCT %s AS x, %s AS y FROM %s%s ORDER BY x, y", x, y, from, w), ordered: true}
 }
 
 // subqueries: IN, NOT IN, EXISTS and scalar subqueries, uncorrelated
 // (run first) or correlated on the shard key (run on each shard), and
 // correlated on other columns (refused, counted).
-func (g *rgGen) subqueries() rgQuery {
+func (g *rndGen) subqueries() rndQuery {
 	var cond, shape string
 	switch g.rng.Intn(11) {
 	case 9:
@@ -726,14 +726,14 @@ func (g *rgGen) subqueries() rgQuery {
 		sel := g.pick("(SELECT AVG(score) FROM ritems)", "(SELECT MAX(joined) FROM rusers)", "(SELECT MIN(LOWER(uname)) FROM rusers)",
 			"(SELECT AVG(balance) FROM rusers)", "(SELECT SUM(price) FROM ritems WHERE qty > 20)", "(SELECT MAX(level) FROM rusers WHERE level > 100)",
 			"(SELECT COUNT(*) FROM rnotes)", "(SELECT AVG(rating) FROM rnotes)", "(SELECT rname FROM rregions WHERE code = 'EAST')")
-		q := fmt.Sprintf("SELECT i.id, %s AS s, i.qty FROM ritems i%s ORDER BY i.id%s", sel, g.where(rgItems, "i"), g.limit())
-		return rgQuery{shape: "subqueries/uncorrelated scalar in the select list", sql: q, ordered: true}
+		q := fmt.Sprintf("SELECT i.id, %s AS s, i.qty FROM ritems i%s ORDER BY i.id%s", sel, g.where(rndItems, "i"), g.limit())
+		return rndQuery{shape: "subqueries/uncorrelated scalar in the select list", sql: q, ordered: true}
 	case 0:
-		cond, shape = fmt.Sprintf("i.user_id %s (SELECT u.user_id FROM rusers u%s)", g.pick("IN", "NOT IN"), g.where(rgUsers, "u")), "subqueries/uncorrelated IN over sharded"
+		cond, shape = fmt.Sprintf("i.user_id %s (SELECT u.user_id FROM rusers u%s)", g.pick("IN", "NOT IN"), g.where(rndUsers, "u")), "subqueries/uncorrelated IN over sharded"
 	case 1:
-		cond, shape = fmt.Sprintf("i.product_id %s (SELECT n.product_id FROM rnotes n%s)", g.pick("IN", "NOT IN"), g.where(rgNotes, "n")), "subqueries/uncorrelated IN over other cluster"
+		cond, shape = fmt.Sprintf("i.product_id %s (SELECT n.product_id FROM rnotes n%s)", g.pick("IN", "NOT IN"), g.where(rndNotes, "n")), "subqueries/uncorrelated IN over other cluster"
 	case 2:
-		cond, shape = fmt.Sprintf("%sEXISTS (SELECT 1 FROM rusers u WHERE %s)", g.pick("", "NOT "), g.pred(rgUsers, "u")), "subqueries/uncorrelated EXISTS"
+		cond, shape = fmt.Sprintf("%sEXISTS (SELECT 1 FROM rusers u WHERE %s)", g.pick("", "NOT "), g.pred(rndUsers, "u")), "subqueries/uncorrelated EXISTS"
 	case 3:
 		cond, shape = fmt.Sprintf("i.%s %s (SELECT %s FROM %s)", g.pick("qty", "price", "score"), g.pick(">", "<", "="),
 			g.pick("AVG(u.level) * 2", "MAX(u.level)", "MIN(u.balance) + 500", "COUNT(*) / 20"), g.pick("rusers u", "rusers u WHERE u.region = 'north'")), "subqueries/uncorrelated scalar"
@@ -742,70 +742,70 @@ func (g *rgGen) subqueries() rgQuery {
 	case 5:
 		cond, shape = fmt.Sprintf("i.%s > (SELECT %s FROM ritems j WHERE j.product_id = i.product_id%s)", g.pick("qty", "price"), g.pick("AVG(j.qty)", "AVG(j.price)", "MIN(j.price) * 2"), g.pick("", " AND j.id <> i.id")), "subqueries/correlated scalar on shard key"
 	case 6:
-		cond, shape = fmt.Sprintf("i.product_id IN (SELECT j.product_id FROM ritems j WHERE %s)", g.pred(rgItems, "j")), "subqueries/IN on shard key"
+		cond, shape = fmt.Sprintf("i.product_id IN (SELECT j.product_id FROM ritems j WHERE %s)", g.pred(rndItems, "j")), "subqueries/IN on shard key"
 	case 7:
-		cond, shape = fmt.Sprintf("EXISTS (SELECT 1 FROM rusers u WHERE u.user_id = i.user_id AND %s)", g.pred(rgUsers, "u")), "subqueries/correlated off the shard key"
+		cond, shape = fmt.Sprintf("EXISTS (SELECT 1 FROM rusers u WHERE u.user_id = i.user_id AND %s)", g.pred(rndUsers, "u")), "subqueries/correlated off the shard key"
 	default:
 		// The outer table unsharded on another cluster, the subquery over
 		// shards.
-		q := fmt.Sprintf("SELECT n.id, n.note FROM rnotes n WHERE n.user_id %s (SELECT u.user_id FROM rusers u%s) ORDER BY n.id", g.pick("IN", "NOT IN"), g.where(rgUsers, "u"))
-		return rgQuery{shape: "subqueries/unsharded outer, sharded IN", sql: q, ordered: true}
+		q := fmt.Sprintf("SELECT n.id, n.note FROM rnotes n WHERE n.user_id %s (SELECT u.user_id FROM rusers u%s) ORDER BY n.id", g.pick("IN", "NOT IN"), g.where(rndUsers, "u"))
+		return rndQuery{shape: "subqueries/unsharded outer, sharded IN", sql: q, ordered: true}
 	}
 	if g.chance(4) {
-		cond += " AND " + g.pred(rgItems, "i")
+		cond += " AND " + g.pred(rndItems, "i")
 	}
 	switch g.rng.Intn(4) {
 	case 0:
-		return rgQuery{shape: shape, tags: []string{"aggregated"}, sql: "SELECT COUNT(*), SUM(i.qty), MAX(i.price) FROM ritems i WHERE " + cond, ordered: true}
+		return rndQuery{shape: shape, tags: []string{"aggregated"}, sql: "SELECT COUNT(*), SUM(i.qty), MAX(i.price) FROM ritems i WHERE " + cond, ordered: true}
 	case 1:
-		key := g.groupKey(rgItems, "i")
-		return rgQuery{shape: shape, tags: []string{"grouped"}, sql: fmt.Sprintf("SELECT %s AS g, COUNT(*), %s FROM ritems i WHERE %s GROUP BY g ORDER BY g", key, g.aggExpr(rgItems, "i"), cond), ordered: true}
+		key := g.groupKey(rndItems, "i")
+		return rndQuery{shape: shape, tags: []string{"grouped"}, sql: fmt.Sprintf("SELECT %s AS g, COUNT(*), %s FROM ritems i WHERE %s GROUP BY g ORDER BY g", key, g.aggExpr(rndItems, "i"), cond), ordered: true}
 	case 2:
 		// A scalar subquery in the select list too: uncorrelated, or
 		// correlated on the shard key.
 		sel := g.pick("(SELECT MAX(u.level) FROM rusers u)", "(SELECT COUNT(*) FROM ritems j WHERE j.product_id = i.product_id AND j.id < i.id)",
 			"(SELECT COUNT(*) FROM rnotes n)")
-		return rgQuery{shape: shape, tags: []string{"select-list subquery"}, sql: fmt.Sprintf("SELECT i.id, %s AS s FROM ritems i WHERE %s ORDER BY i.id%s", sel, cond, g.limit()), ordered: true}
+		return rndQuery{shape: shape, tags: []string{"select-list subquery"}, sql: fmt.Sprintf("SELECT i.id, %s AS s FROM ritems i WHERE %s ORDER BY i.id%s", sel, cond, g.limit()), ordered: true}
 	}
-	q := fmt.Sprintf("SELECT i.id, i.%s FROM ritems i WHERE %s", g.col(rgItems, "", "").expr, cond)
+	q := fmt.Sprintf("SELECT i.id, i.%s FROM ritems i WHERE %s", g.col(rndItems, "", "").expr, cond)
 	if g.chance(3) {
-		return rgQuery{shape: shape, sql: q}
+		return rndQuery{shape: shape, sql: q}
 	}
-	return rgQuery{shape: shape, sql: q + " ORDER BY i.id" + g.dir() + g.limit(), ordered: true}
+	return rndQuery{shape: shape, sql: q + " ORDER BY i.id" + g.dir() + g.limit(), ordered: true}
 }
 
 // derived: a derived table over shards (grouped, a projection, a window,
 // a join) read by an outer statement that filters, groups, joins, orders
 // and numbers its rows.
-func (g *rgGen) derived() rgQuery {
+func (g *rndGen) derived() rndQuery {
 	args := len(g.args)
 	var inner, shape string
 	unique := true // d.k names one row
 	raw := false   // d.v may be a string column: compared through LOWER where the spelling would be the server's choice
 	switch g.rng.Intn(7) {
 	case 0, 1:
-		t := []rgTable{rgItems, rgUsers}[g.rng.Intn(2)]
+		t := []rndTable{rndItems, rndUsers}[g.rng.Intn(2)]
 		key := g.groupKey(t, "")
 		inner, shape = fmt.Sprintf("SELECT %s AS k, %s AS v FROM %s%s GROUP BY %s", key, g.aggExpr(t, ""), t.name, g.where(t, ""), key), "derived/grouped"
 	case 2:
-		c := g.col(rgItems, "", "")
+		c := g.col(rndItems, "", "")
 		raw = c.kind == 's'
-		inner, shape = fmt.Sprintf("SELECT id AS k, %s AS v FROM ritems%s", c.expr, g.where(rgItems, "")), "derived/projection"
+		inner, shape = fmt.Sprintf("SELECT id AS k, %s AS v FROM ritems%s", c.expr, g.where(rndItems, "")), "derived/projection"
 	case 5:
-		inner, shape = fmt.Sprintf("SELECT id AS k, %s AS v FROM ritems%s ORDER BY %s, id LIMIT %d", g.col(rgItems, "", "idf").expr, g.where(rgItems, ""), g.pick("price DESC", "created", "score"), 1+g.rng.Intn(40)), "derived/ORDER BY … LIMIT"
+		inner, shape = fmt.Sprintf("SELECT id AS k, %s AS v FROM ritems%s ORDER BY %s, id LIMIT %d", g.col(rndItems, "", "idf").expr, g.where(rndItems, ""), g.pick("price DESC", "created", "score"), 1+g.rng.Intn(40)), "derived/ORDER BY … LIMIT"
 	case 6:
-		inner, shape = fmt.Sprintf("SELECT DISTINCT %s AS k, %s AS v FROM ritems%s", g.pick("qty", "product_id"), g.pick("product_id % 2", "qty > 5", "1"), g.where(rgItems, "")), "derived/DISTINCT"
+		inner, shape = fmt.Sprintf("SELECT DISTINCT %s AS k, %s AS v FROM ritems%s", g.pick("qty", "product_id"), g.pick("product_id % 2", "qty > 5", "1"), g.where(rndItems, "")), "derived/DISTINCT"
 		unique = false
 	case 3:
 		inner, shape = fmt.Sprintf("SELECT id AS k, %s OVER (PARTITION BY %s ORDER BY %s, id) AS v FROM ritems%s",
-			g.pick("ROW_NUMBER()", "SUM(qty)", "LAG(price)", "COUNT(*)"), g.pick("product_id", "LOWER(name)", "qty % 4"), g.pick("price", "created", "id"), g.where(rgItems, "")), "derived/window"
+			g.pick("ROW_NUMBER()", "SUM(qty)", "LAG(price)", "COUNT(*)"), g.pick("product_id", "LOWER(name)", "qty % 4"), g.pick("price", "created", "id"), g.where(rndItems, "")), "derived/window"
 	default:
 		// A join inside: users with two rows give an item twice.
-		c := g.col(rgUsers, "u", "")
+		c := g.col(rndUsers, "u", "")
 		raw, unique = c.kind == 's', false
-		inner, shape = fmt.Sprintf("SELECT i.id AS k, %s AS v FROM ritems i JOIN rusers u ON i.user_id = u.user_id%s", c.expr, g.where(rgUsers, "u")), "derived/join"
+		inner, shape = fmt.Sprintf("SELECT i.id AS k, %s AS v FROM ritems i JOIN rusers u ON i.user_id = u.user_id%s", c.expr, g.where(rndUsers, "u")), "derived/join"
 	}
-	if rgFixedDouble.MatchString(inner) {
+	if rndFixedDouble.MatchString(inner) {
 		// Known defect (docs/random-testing.md): a derived table's DOUBLE
 		// column with fixed decimals (FLOOR, CEIL, ROUND, TRUNCATE of a
 		// double) is copied into a plain DOUBLE, so the outer statement's
@@ -838,35 +838,35 @@ func (g *rgGen) derived() rgQuery {
 		if o.keyed && !unique {
 			continue
 		}
-		return rgQuery{shape: shape, sql: fmt.Sprintf(strings.ReplaceAll(o.q, "{v}", v), inner), ordered: o.ordered}
+		return rndQuery{shape: shape, sql: fmt.Sprintf(strings.ReplaceAll(o.q, "{v}", v), inner), ordered: o.ordered}
 	}
 }
 
-// rgAvgArithmetic matches an AVG that is an operand of + - * /.
-var rgAvgArithmetic = regexp.MustCompile(`AVG\([^()]*\) [-+*/]|[-+*/] AVG\(`)
+// rndAvgArithmetic matches an AVG that is an operand of + - * /.
+var rndAvgArithmetic = regexp.MustCompile(`AVG\([^()]*\) [-+*/]|[-+*/] AVG\(`)
 
-// rgFixedDouble matches a double (score) under a function that fixes its
+// rndFixedDouble matches a double (score) under a function that fixes its
 // decimals.
-var rgFixedDouble = regexp.MustCompile(`(FLOOR|CEIL|ROUND|TRUNCATE)\((AVG\(|SUM\(|MIN\(|MAX\()?score`)
+var rndFixedDouble = regexp.MustCompile(`(FLOOR|CEIL|ROUND|TRUNCATE)\((AVG\(|SUM\(|MIN\(|MAX\()?score`)
 
-// rgAnswer is a statement's answer as text: column names and types, and
+// rndAnswer is a statement's answer as text: column names and types, and
 // each row's cells quoted (NULL unquoted).
-type rgAnswer struct {
+type rndAnswer struct {
 	cols []string
 	rows []string
 	err  error
 }
 
-func rgRead(rows *sql.Rows, err error) rgAnswer {
+func rndRead(rows *sql.Rows, err error) rndAnswer {
 	if err != nil {
-		return rgAnswer{err: err}
+		return rndAnswer{err: err}
 	}
 	defer rows.Close()
 	types, err := rows.ColumnTypes()
 	if err != nil {
-		return rgAnswer{err: err}
+		return rndAnswer{err: err}
 	}
-	var a rgAnswer
+	var a rndAnswer
 	for _, c := range types {
 		p, s, _ := c.DecimalSize()
 		a.cols = append(a.cols, fmt.Sprintf("%s %s(%d,%d)", c.Name(), c.DatabaseTypeName(), p, s))
@@ -878,7 +878,7 @@ func rgRead(rows *sql.Rows, err error) rgAnswer {
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return rgAnswer{err: err}
+			return rndAnswer{err: err}
 		}
 		cells := make([]string, len(vals))
 		for i, v := range vals {
@@ -890,33 +890,33 @@ func rgRead(rows *sql.Rows, err error) rgAnswer {
 		a.rows = append(a.rows, strings.Join(cells, ","))
 	}
 	if err := rows.Err(); err != nil {
-		return rgAnswer{err: err}
+		return rndAnswer{err: err}
 	}
 	return a
 }
 
-// rgQuerier runs statements: a pool, a pinned connection, a transaction.
-type rgQuerier interface {
+// rndQuerier runs statements: a pool, a pinned connection, a transaction.
+type rndQuerier interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 	PrepareContext(context.Context, string) (*sql.Stmt, error)
 }
 
 // run runs q on db as text, or prepared with its values as parameters.
-func (q rgQuery) run(ctx context.Context, db rgQuerier, prepared bool) rgAnswer {
+func (q rndQuery) run(ctx context.Context, db rndQuerier, prepared bool) rndAnswer {
 	if !prepared {
-		return rgRead(db.QueryContext(ctx, q.text()))
+		return rndRead(db.QueryContext(ctx, q.text()))
 	}
 	st, err := db.PrepareContext(ctx, q.sql)
 	if err != nil {
-		return rgAnswer{err: err}
+		return rndAnswer{err: err}
 	}
 	defer st.Close()
-	return rgRead(st.QueryContext(ctx, q.args...))
+	return rndRead(st.QueryContext(ctx, q.args...))
 }
 
-// rgRefusal says whether err is the proxy's refusal of a statement it
+// rndRefusal says whether err is the proxy's refusal of a statement it
 // does not evaluate: 1235 with a message naming why.
-func rgRefusal(err error) (string, bool) {
+func rndRefusal(err error) (string, bool) {
 	me, ok := err.(*mysql.MySQLError)
 	if !ok || me.Number != 1235 || !strings.HasPrefix(me.Message, "shardgate: ") || len(me.Message) < 30 {
 		return "", false
@@ -925,7 +925,7 @@ func rgRefusal(err error) (string, bool) {
 }
 
 // compare returns "" when the proxy's answer equals ref's.
-func (q rgQuery) compare(p, r rgAnswer) string {
+func (q rndQuery) compare(p, r rndAnswer) string {
 	if r.err != nil {
 		if p.err != nil && p.err.Error() == r.err.Error() {
 			return "" // the same error as one server gives
@@ -953,8 +953,8 @@ func (q rgQuery) compare(p, r rgAnswer) string {
 	return ""
 }
 
-// rgStats counts what happened to each shape.
-type rgStats struct {
+// rndStats counts what happened to each shape.
+type rndStats struct {
 	run, refused, answered, empty int
 	why                           map[string]int
 }
@@ -973,20 +973,20 @@ func TestRandomShapes(t *testing.T) {
 	maxFailed := int(envInt(t, "SHARDGATE_RANDGEN_FAILURES", 3, 1))
 	t.Logf("random shapes seed %d (replay: SHARDGATE_RANDOM_SEED=%d)", seed, seed)
 	for _, srv := range []string{"127.0.0.1:3310", "127.0.0.1:3320", "127.0.0.1:3330", refServer} {
-		if _, err := direct(t, srv, "").Exec("CREATE DATABASE IF NOT EXISTS " + rgDB); err != nil {
+		if _, err := direct(t, srv, "").Exec("CREATE DATABASE IF NOT EXISTS " + rndDB); err != nil {
 			t.Fatal(err)
 		}
 	}
-	p := startProxyRules(t, rgRules)
-	proxy, ref := p.open(t, rgDB), direct(t, refServer, rgDB)
-	rgLoad(t, proxy, ref)
+	p := startProxyRules(t, rndRules)
+	proxy, ref := p.open(t, rndDB), direct(t, refServer, rndDB)
+	rndLoad(t, proxy, ref)
 	ctx := context.Background()
 
 	// The transaction share: both sides hold a transaction that changed
 	// rows of a sharded table (two of its physical tables) and of the
 	// unsharded one on another cluster; the statement must see them.
-	inTxn := func(q rgQuery, prepared bool) (rgAnswer, rgAnswer) {
-		var out [2]rgAnswer
+	inTxn := func(q rndQuery, prepared bool) (rndAnswer, rndAnswer) {
+		var out [2]rndAnswer
 		for i, db := range []*sql.DB{proxy, ref} {
 			tx, err := db.BeginTx(ctx, nil)
 			if err != nil {
@@ -1009,13 +1009,13 @@ func TestRandomShapes(t *testing.T) {
 	}
 
 	rng := rand.New(rand.NewSource(seed))
-	g := &rgGen{rng: rng}
+	g := &rndGen{rng: rng}
 	// Counted by family, by shape, by tag and by mode.
-	stats := map[string]*rgStats{}
-	count := func(keys []string, f func(*rgStats)) {
+	stats := map[string]*rndStats{}
+	count := func(keys []string, f func(*rndStats)) {
 		for _, k := range keys {
 			if stats[k] == nil {
-				stats[k] = &rgStats{why: map[string]int{}}
+				stats[k] = &rndStats{why: map[string]int{}}
 			}
 			f(stats[k])
 		}
@@ -1037,7 +1037,7 @@ func TestRandomShapes(t *testing.T) {
 		}
 		prepared := strings.HasPrefix(mode, "prepared")
 		began := time.Now()
-		var pa, ra rgAnswer
+		var pa, ra rndAnswer
 		if strings.HasSuffix(mode, "transaction") {
 			pa, ra = inTxn(q, prepared)
 		} else {
@@ -1050,9 +1050,9 @@ func TestRandomShapes(t *testing.T) {
 		for _, tag := range q.tags {
 			keys = append(keys, "3 +"+tag)
 		}
-		count(keys, func(s *rgStats) { s.run++ })
-		if why, ok := rgRefusal(pa.err); ok && ra.err == nil {
-			count(keys, func(s *rgStats) { s.refused++ })
+		count(keys, func(s *rndStats) { s.run++ })
+		if why, ok := rndRefusal(pa.err); ok && ra.err == nil {
+			count(keys, func(s *rndStats) { s.refused++ })
 			stats["2 "+q.shape].why[why]++
 			continue
 		}
@@ -1061,7 +1061,7 @@ func TestRandomShapes(t *testing.T) {
 			t.Errorf("seed %d, statement %d (%s, %s):\n    %s\n    values: %v\n    %s", seed, n, q.shape, mode, q.text(), q.args, d)
 			continue
 		}
-		count(keys, func(s *rgStats) {
+		count(keys, func(s *rndStats) {
 			s.answered++
 			if len(ra.rows) == 0 {
 				s.empty++
@@ -1089,7 +1089,7 @@ func TestRandomShapes(t *testing.T) {
 	}
 	// A family every statement of which is refused proves nothing: the
 	// generator must exercise what the proxy evaluates.
-	for _, s := range rgShapes {
+	for _, s := range rndShapes {
 		if f := stats["1 "+s.family]; f != nil && f.run >= 10 && f.answered == 0 {
 			t.Errorf("family %s: %d statements, none answered", s.family, f.run)
 		}
