@@ -118,8 +118,23 @@ func (a *OrderedAggregate) Open(vc Cursor) (Rows, error) {
 	if err != nil {
 		return nil, err
 	}
-	cols := in.cols
-	ar := &aggRows{spec: a, vc: vc, in: in, header: in.header, cols: cols, base: len(cols) - a.Hidden}
+	cols, header := in.cols, in.header
+	base := len(cols) - a.Hidden
+	for _, s := range a.Aggs {
+		// A DISTINCT aggregate's merged value goes to a slot the shards
+		// fill with an integer 0. SUM and AVG (DISTINCT) of a double are
+		// doubles: the slot takes the argument's definition (a hidden
+		// column: the client never sees it), so the expressions over it
+		// (fields, HAVING, ORDER BY) compute in doubles as MariaDB does,
+		// not exactly.
+		if (s.Kind == AggSumDistinct || s.Kind == AggAvgDistinct) && kindOf(cols[base+s.H[1]].Type) == kindFloat {
+			if len(header) == len(in.header) && &header[0] == &in.header[0] {
+				cols, header = append([]wire.Column(nil), cols...), append([][]byte(nil), header...)
+			}
+			cols[base+s.H[0]], header[base+s.H[0]] = cols[base+s.H[1]], header[base+s.H[1]]
+		}
+	}
+	ar := &aggRows{spec: a, vc: vc, in: in, header: header, cols: cols, base: base}
 	group := a.Keys
 	if a.GroupKeys > 0 && a.GroupKeys < len(a.Keys) {
 		group = a.Keys[:a.GroupKeys]
@@ -483,6 +498,10 @@ func (ar *aggRows) finish(states []aggState, base *Row, keys int) (*Row, error) 
 			v = append(make([]byte, 0, len(v)), v...)
 		}
 		out.Vals[ar.base+a.H[0]], out.Nulls[ar.base+a.H[0]] = v, v == nil
+		if a.Kind == AggAvg && ar.kinds[i] != kindFloat && v != nil {
+			exact, real := ar.avgOperand(states[i], a)
+			out.Vals[ar.base+a.H[0]], out.Vals[ar.base+a.H[1]], out.Nulls[ar.base+a.H[1]] = exact, real, false
+		}
 		if (a.Kind == AggMin || a.Kind == AggMax) && len(a.H) > 1 {
 			// The best value's weight beside it: an ORDER BY of the
 			// aggregate sorts by it (by the column's collation).
@@ -497,6 +516,29 @@ func (ar *aggRows) finish(states []aggState, base *Row, keys int) (*Row, error) 
 		}
 	}
 	return out, nil
+}
+
+// avgOperand is a merged AVG of exact numbers as the expressions over it
+// read it (Avg), which is not the value its column shows: MariaDB divides
+// the sum by the count to its scale and 4 more digits rounded up to a
+// multiple of 9 (decimal_div works in 9-digit words), truncated, and
+// computes with that (AVG(x) * 3 over 1, 0, 0 is 0.333333333 * 3, shown
+// 1.0000); where it meets a double it reads that quotient as a double
+// under GROUP BY (the grouped value is a field of its temporary table),
+// and without GROUP BY the sum over the count in doubles
+// (Item_sum_avg::val_real). exact replaces the value helper, real the
+// count helper beside it (merged by now).
+func (ar *aggRows) avgOperand(st aggState, a AggSpec) (exact, real []byte) {
+	frac := (int(ar.cols[ar.base+a.H[0]].Decimals) + 4 + 8) / 9 * 9
+	q := new(big.Rat).Quo(st.sum, big.NewRat(st.count, 1))
+	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(frac)), nil)
+	t := new(big.Rat).SetFrac(truncated(new(big.Rat).Mul(q, new(big.Rat).SetInt(scale))), scale)
+	f, _ := t.Float64()
+	if !ar.spec.Group {
+		sum, _ := st.sum.Float64()
+		f = sum / float64(st.count)
+	}
+	return []byte(t.FloatString(frac)), formatFloat(f)
 }
 
 // text is the text MySQL shows for a merged aggregate, nil for NULL.

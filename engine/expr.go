@@ -78,6 +78,10 @@ type value struct {
 	// temporal: str is a DATE, DATETIME or TIMESTAMP (kindTemporal) or a
 	// TIME (kindTime) value, whose number is its digits (20240105).
 	temporal valueKind
+	// real, when hasReal, is the double an exact num stands for where it
+	// meets a double (Avg): not num converted.
+	real    float64
+	hasReal bool
 }
 
 func numValue(r *big.Rat) value { return value{num: r} }
@@ -96,6 +100,9 @@ func (v value) isNumber() bool { return v.num != nil || v.flt }
 func (v value) float() float64 {
 	if v.flt {
 		return v.f
+	}
+	if v.hasReal {
+		return v.real
 	}
 	f, _ := v.number().Float64()
 	return f
@@ -203,6 +210,27 @@ func (c Col) eval(r *Row, env *evalEnv) value {
 		return value{str: r.Vals[i], temporal: env.kinds[i]}
 	}
 	return value{str: r.Vals[i]}
+}
+
+// Avg reads a merged AVG of exact numbers (integers, decimals) as MariaDB
+// computes with it (aggRows.avgOperand): Value is the helper with its
+// exact value, Real the helper with the double it is where it meets a
+// double (AVG(price) - SUM(score)).
+type Avg struct {
+	Value, Real int
+}
+
+func (a Avg) eval(r *Row, env *evalEnv) value {
+	v := Col{Index: a.Value, Helper: true, Numeric: true}.eval(r, env)
+	if v.null || v.flt {
+		return v
+	}
+	if i := env.base + a.Real; i >= 0 && i < len(r.Vals) && !r.Nulls[i] {
+		if f, err := strconv.ParseFloat(string(r.Vals[i]), 64); err == nil {
+			v.real, v.hasReal = f, true
+		}
+	}
+	return v
 }
 
 func (l Lit) eval(*Row, *evalEnv) value {

@@ -236,7 +236,10 @@ func (m *MergeSpec) compileIn(e ast.ExprNode, projecting bool) engine.Expr {
 			return null
 		}
 		a := m.Aggs[i]
-		numeric := a.Kind == engine.AggCount || a.Kind == engine.AggAvg || a.Kind == engine.AggSum
+		if a.Kind == engine.AggAvg {
+			return engine.Avg{Value: a.H[0], Real: a.H[1]}
+		}
+		numeric := a.Kind == engine.AggCount || a.Kind == engine.AggSum
 		return engine.Col{Index: a.H[0], Helper: true, Numeric: numeric}
 	case *ast.PositionExpr:
 		if x.N >= 1 && x.N <= visible && !projecting {
