@@ -41,7 +41,16 @@ func (s *Session) passthrough(sql string, parseErr error, w ResultWriter, obs *o
 		// backend would read or write a file the proxy cannot vet.
 		return s.fileDenied("the proxy cannot parse this statement, which may read or write a file on a backend server's disk (LOAD, INTO OUTFILE/DUMPFILE)")
 	}
-	for _, name := range passthroughNames(sql, s.state.textMode()) {
+	names := passthroughNames(sql, s.state.textMode())
+	for _, name := range names {
+		if len(name) == 1 && (strings.EqualFold(name[0], "EXECUTE") || strings.EqualFold(name[0], "PREPARE")) {
+			// EXECUTE IMMEDIATE 'text', PREPARE s FROM CONCAT(…) (here
+			// or in a procedure's body): the server runs SQL that is a
+			// string to this scan, and may name any database.
+			return refuse("it runs SQL text made at run time (EXECUTE IMMEDIATE, PREPARE … FROM an expression), which may name any database or table")
+		}
+	}
+	for _, name := range names {
 		table := name[0]
 		if len(name) > 1 {
 			if !strings.EqualFold(name[0], s.state.db) {

@@ -368,6 +368,7 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 	if err := s.checkSwitches(st); err != nil {
 		return err
 	}
+	s.notePrepared(st)
 	if st.ReadsDiagnostics {
 		handled, rewritten, err := s.answerDiagnostics(st, w)
 		if handled || err != nil {

@@ -45,6 +45,10 @@ type state struct {
 	// waitTimeout and interactiveTimeout (seconds, 0: the server default)
 	// bound how long the client may stay idle.
 	waitTimeout, interactiveTimeout int
+	// sqlPrepared is what each SQL-level prepared statement (PREPARE
+	// name FROM …, by lower-case name) runs, as parsed at PREPARE; nil
+	// when the proxy could not read it. EXECUTE meets the switches with it.
+	sqlPrepared map[string][]*parser.Statement
 }
 
 // textMode is how the session's server reads SQL text.
@@ -118,6 +122,7 @@ func (st *state) reset() {
 	}
 	st.lastInsertID, st.sqlMode = 0, ""
 	st.waitTimeout, st.interactiveTimeout = 0, 0
+	st.sqlPrepared = nil // COM_RESET_CONNECTION drops prepared statements
 }
 
 // varRead names a session value and the expression that reads it back.

@@ -143,6 +143,21 @@ func (s *Session) checkSwitches(st *parser.Statement) error {
 	if len(list) == 0 {
 		return nil
 	}
+	// SQL-level PREPARE and EXECUTE run another statement's text: that
+	// text meets the switches, at PREPARE and again at every EXECUTE
+	// (a switch set between them counts).
+	switch n := st.Node.(type) {
+	case *ast.PrepareStmt:
+		if err := s.checkPrepared(list, n.Name, s.sqlPreparedText(n)); err != nil {
+			return err
+		}
+	case *ast.ExecuteStmt:
+		if inner, ok := s.state.sqlPrepared[strings.ToLower(n.Name)]; ok {
+			if err := s.checkPrepared(list, n.Name, inner); err != nil {
+				return err
+			}
+		}
+	}
 	fingerprint := ""
 	for _, sw := range list {
 		switch sw.Kind {
@@ -150,7 +165,7 @@ func (s *Session) checkSwitches(st *parser.Statement) error {
 			if fingerprint == "" {
 				fingerprint = parser.Fingerprint(st.SQL)
 			}
-			if fingerprint == sw.Target || sw.Prefix && strings.HasPrefix(fingerprint, sw.Target) {
+			if s.blocks(sw, fingerprint) {
 				sw.hits.Add(1)
 				return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: statement blocked by switch %d%s", sw.ID, because(sw))
 			}
@@ -163,11 +178,81 @@ func (s *Session) checkSwitches(st *parser.Statement) error {
 				sw.hits.Add(1)
 				return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: %s is offline by switch %d%s", what, sw.ID, because(sw))
 			}
-			if st.Unparsed != nil || writeOf(st).writes {
+			if _, call := st.Node.(*ast.CallStmt); call || st.Unparsed != nil || writeOf(st).writes {
 				sw.hits.Add(1)
 				return wire.Errorf(mysql.ER_OPTION_PREVENTS_STATEMENT,
 					"The MariaDB server is running with the --read-only option so it cannot execute this statement (shardgate: %s is read_only by switch %d%s)", what, sw.ID, because(sw))
 			}
+		}
+	}
+	return nil
+}
+
+// blocks reports whether block switch sw matches a statement of
+// fingerprint fp. The current database's qualifier is dropped from both
+// first: DELETE FROM shop.t and DELETE FROM t are one statement in a
+// session whose database is shop, whichever of them the operator blocked.
+func (s *Session) blocks(sw Switch, fp string) bool {
+	match := func(fp, target string) bool {
+		return fp == target || sw.Prefix && strings.HasPrefix(fp, target)
+	}
+	if match(fp, sw.Target) {
+		return true
+	}
+	if s.state.db == "" {
+		return false
+	}
+	// The normaliser writes names lower case and quoted: `shop` . `t`.
+	q := "`" + strings.ToLower(strings.ReplaceAll(s.state.db, "`", "``")) + "` . "
+	return match(strings.ReplaceAll(fp, q, ""), strings.ReplaceAll(sw.Target, q, ""))
+}
+
+// sqlPreparedText parses the text of a SQL-level PREPARE; nil when it is
+// not known (PREPARE … FROM @variable) or does not parse.
+func (s *Session) sqlPreparedText(n *ast.PrepareStmt) []*parser.Statement {
+	if n.SQLVar != nil {
+		return nil
+	}
+	inner, err := s.rt.parse(n.SQLText, s.state.textMode())
+	if err != nil || len(inner) == 0 {
+		return nil
+	}
+	return inner
+}
+
+// notePrepared remembers what a SQL-level PREPARE prepared, and forgets
+// what DEALLOCATE drops, so that EXECUTE meets the switches in force when
+// it runs. A PREPARE that fails on the server drops the old statement of
+// that name there too, so it is remembered before it runs.
+func (s *Session) notePrepared(st *parser.Statement) {
+	switch n := st.Node.(type) {
+	case *ast.PrepareStmt:
+		if s.state.sqlPrepared == nil {
+			s.state.sqlPrepared = map[string][]*parser.Statement{}
+		}
+		s.state.sqlPrepared[strings.ToLower(n.Name)] = s.sqlPreparedText(n)
+	case *ast.DeallocateStmt:
+		delete(s.state.sqlPrepared, strings.ToLower(n.Name))
+	}
+}
+
+// checkPrepared applies the switches to the statements a SQL-level
+// prepared statement runs. Text the proxy cannot read (from a variable)
+// cannot be shown to stay clear of a schema or a blocked fingerprint.
+func (s *Session) checkPrepared(list []Switch, name string, inner []*parser.Statement) error {
+	if inner == nil {
+		for _, sw := range list {
+			switch sw.Kind {
+			case SwitchBlock, SwitchReadOnly, SwitchOffline:
+				sw.hits.Add(1)
+				return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: prepared statement %s was prepared from a variable or from text the proxy cannot read, so it cannot be checked against switch %d (%s %s)%s", name, sw.ID, sw.Kind, sw.Target, because(sw))
+			}
+		}
+		return nil
+	}
+	for _, ist := range inner {
+		if err := s.checkSwitches(ist); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -196,6 +281,18 @@ func (s *Session) touches(st *parser.Statement, target string) (string, bool) {
 	switch n := st.Node.(type) {
 	case *ast.CreateDatabaseStmt, *ast.DropDatabaseStmt, *ast.AlterDatabaseStmt:
 		if strings.EqualFold(databaseName(n), schema) {
+			return "database " + schema, true
+		}
+	case *ast.CallStmt:
+		// A procedure of the schema may reach any of its tables.
+		db := n.Procedure.Schema.O
+		if db == "" {
+			db = s.state.db
+		}
+		if strings.EqualFold(db, schema) {
+			if table != "" {
+				return "table " + target + " (procedure " + db + "." + n.Procedure.FnName.O + " may reach it)", true
+			}
 			return "database " + schema, true
 		}
 	}
