@@ -3,6 +3,9 @@ package protocol
 import (
 	"crypto/sha1"
 	"crypto/subtle"
+	"fmt"
+	"net"
+	"time"
 
 	"github.com/shardgate/shardgate/rules"
 )
@@ -21,4 +24,38 @@ func CheckPassword(u *rules.User, password string) bool {
 		return checkSHA2Hash([]byte(password), h)
 	}
 	return subtle.ConstantTimeCompare([]byte(password), []byte(u.Password)) == 1
+}
+
+// HTTPLogin checks a login that carries its password in clear outside the
+// MySQL protocol (the admin HTTP interface's basic authentication) as a
+// MySQL login is checked: a host blocked after max_connect_errors failures
+// is refused, the user's hosts must admit the client, and a failure is
+// counted against the host and paused (login_failure_delay), so the HTTP
+// port is no faster a way to guess passwords than the MySQL one. The
+// error says why, for the HTTP answer.
+func (s *Server) HTTPLogin(remoteAddr, user, password string) (*rules.User, error) {
+	r := s.currentRules()
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	if v4 := ip.To4(); v4 != nil {
+		ip = v4
+	}
+	if ip != nil {
+		host = ip.String()
+	}
+	if s.guard.blocked(host, time.Now(), r.ConnectErrorsTimeout) {
+		return nil, fmt.Errorf("host %s is blocked because of many connection errors; unblock with FLUSH HOSTS", host)
+	}
+	u, known := r.User(user)
+	if !known || ip == nil || !u.AllowsHost(ip) || !CheckPassword(u, password) {
+		s.router.Metrics.LoginFailed()
+		s.guard.fail(host, time.Now(), r.MaxConnectErrors, r.ConnectErrorsTimeout)
+		time.Sleep(r.LoginFailureDelay)
+		return nil, fmt.Errorf("access denied for user %q from %s", user, host)
+	}
+	s.guard.succeed(host)
+	return u, nil
 }

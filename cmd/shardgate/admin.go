@@ -22,14 +22,21 @@ import (
 //	GET /admin/         the names of the views
 //	GET /admin/<view>   {"columns": [...], "rows": [{column: value}, ...]}
 
-// adminHandler serves the views of rt.
-func adminHandler(rt *router.Router) http.Handler {
+// adminHandler serves the views of rt to the users srv admits: as a MySQL
+// login, from a host the user may come from, with failures counted
+// towards blocking the host (protocol.Server.HTTPLogin).
+func adminHandler(rt *router.Router, srv *protocol.Server) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, password, ok := r.BasicAuth()
-		u, known := rt.Snapshot().Rules.User(user)
-		if !ok || !known || !protocol.CheckPassword(u, password) {
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Basic realm="shardgate admin"`)
 			http.Error(w, "an admin user of the rules is required", http.StatusUnauthorized)
+			return
+		}
+		u, err := srv.HTTPLogin(r.RemoteAddr, user, password)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Basic realm="shardgate admin"`)
+			http.Error(w, "an admin user of the rules is required: "+err.Error(), http.StatusUnauthorized)
 			return
 		}
 		if !u.Admin {

@@ -83,17 +83,16 @@ func run(rulesFile, listen, adminListen string, log *slog.Logger) error {
 	rt := router.New(r, log)
 	rt.Adjust = adjust
 	rt.SetListenAddr(ln.Addr().String())
+	var adminLn net.Listener
 	if r.AdminListen != "" {
 		rt.Metrics = metrics.New(rt.BackendStats)
 		admin, err := net.Listen("tcp", r.AdminListen)
 		if err != nil {
 			return fmt.Errorf("admin_listen: %w", err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", rt.Metrics.Handler())
-		mux.Handle("/admin/", adminHandler(rt))
-		go http.Serve(admin, mux)
-		log.Info("metrics on /metrics, the admin views on /admin/", "addr", admin.Addr().String())
+		// Served once the protocol server exists: /admin/ logins are
+		// checked (and counted) by it.
+		adminLn = admin
 	}
 	rt.Start()
 	defer rt.Close()
@@ -102,6 +101,13 @@ func run(rulesFile, listen, adminListen string, log *slog.Logger) error {
 	srv, err := protocol.NewServer(r, rt, log)
 	if err != nil {
 		return err
+	}
+	if adminLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", rt.Metrics.Handler())
+		mux.Handle("/admin/", adminHandler(rt, srv))
+		go http.Serve(adminLn, mux)
+		log.Info("metrics on /metrics, the admin views on /admin/", "addr", adminLn.Addr().String())
 	}
 	lim := srv.Limits()
 	limitLog := log.Info
