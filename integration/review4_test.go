@@ -224,3 +224,37 @@ func TestReview4ExecuteImmediate(t *testing.T) {
 		}
 	}
 }
+
+// TestReview4MultiStatementQPS: max_qps counts every statement of a
+// multi-statement query, as MariaDB counts them; one query of many
+// statements is not one statement's worth.
+func TestReview4MultiStatementQPS(t *testing.T) {
+	db := uniqueName("txn_review4q")
+	if _, err := direct(t, primaries["main"], "").Exec("CREATE DATABASE " + db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { direct(t, primaries["main"], "").Exec("DROP DATABASE IF EXISTS " + db) })
+	file := filepath.Join(t.TempDir(), "rules.yaml")
+	yaml := "users:\n  - {name: app, password: app, admin: true}\n  - {name: lim, password: lpw, max_qps: 5}\n" +
+		"backend: {user: app, password: app}\nclusters:\n  main: {primary: 127.0.0.1:3310}\n" +
+		"schemas:\n  " + db + ": {cluster: main}\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := rules.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startProxyParsed(t, r, nil)
+	d, err := sql.Open("mysql", "lim:lpw@tcp("+p.addr+")/"+db+"?multiStatements=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// The bucket holds one statement (a tenth of 5/s); 40 statements in
+	// one query are 8 seconds' worth.
+	_, err = d.Exec(strings.Repeat("DO 1;", 39) + "DO 1")
+	if code := review4Code(err); code != 1226 {
+		t.Errorf("40 statements in one query under max_qps 5: error %v, want 1226", err)
+	}
+}

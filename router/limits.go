@@ -63,10 +63,13 @@ func (ls *limiters) get(m *map[string]*limiter, key string, l rules.Limits) *lim
 
 // take admits one statement: nil and a release to call when it ends, or
 // the limit it would exceed and its value.
-func (lim *limiter) take(now time.Time) (release func(), limit string, value float64) {
+func (lim *limiter) take(now time.Time, rateOnly bool) (release func(), limit string, value float64) {
 	lim.mu.Lock()
 	l, bucket := lim.limits, lim.bucket
 	lim.mu.Unlock()
+	if rateOnly {
+		l.MaxStatements = 0
+	}
 	if l.MaxStatements > 0 {
 		if n := lim.running.Add(1); n > int64(l.MaxStatements) {
 			lim.running.Add(-1)
@@ -87,7 +90,20 @@ func (lim *limiter) take(now time.Time) (release func(), limit string, value flo
 
 // admit applies the user's and the current schema's limits to one
 // statement: a release to call when it ends, or error 1226.
-func (s *Session) admit() (func(), error) {
+func (s *Session) admit() (func(), error) { return s.admitting(false) }
+
+// admitNext counts a further statement of a multi-statement query against
+// max_qps: each statement is one, as MariaDB counts them. The query holds
+// one max_statements slot for all of its statements, which run one by one.
+func (s *Session) admitNext() error {
+	release, err := s.admitting(true)
+	if err == nil {
+		release()
+	}
+	return err
+}
+
+func (s *Session) admitting(rateOnly bool) (func(), error) {
 	snap := s.rt.Snapshot()
 	var userLimits, schemaLimits rules.Limits
 	if s.client.Account != nil {
@@ -106,7 +122,7 @@ func (s *Session) admit() (func(), error) {
 	now := time.Now()
 	releaseUser := func() {}
 	if userLimits != (rules.Limits{}) {
-		release, limit, value := s.rt.limits.get(&s.rt.limits.users, s.client.Account.Name, userLimits).take(now)
+		release, limit, value := s.rt.limits.get(&s.rt.limits.users, s.client.Account.Name, userLimits).take(now, rateOnly)
 		if release == nil {
 			s.rt.Metrics.LimitRefused("user", limit)
 			return nil, wire.Errorf(mysql.ER_USER_LIMIT_REACHED, "User '%s' has exceeded the '%s' resource (current value: %g)", s.client.Account.Name, limit, value)
@@ -114,7 +130,7 @@ func (s *Session) admit() (func(), error) {
 		releaseUser = release
 	}
 	if schemaLimits != (rules.Limits{}) {
-		release, limit, value := s.rt.limits.get(&s.rt.limits.schemas, s.state.db, schemaLimits).take(now)
+		release, limit, value := s.rt.limits.get(&s.rt.limits.schemas, s.state.db, schemaLimits).take(now, rateOnly)
 		if release == nil {
 			releaseUser()
 			s.rt.Metrics.LimitRefused("schema", limit)

@@ -318,6 +318,11 @@ func (s *Session) multi(n int, next func(i int) (*parser.Statement, error), w Re
 			// where they could say something else.
 			return wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a statement of this query changed how SQL text is read (sql_mode or character set); send the statements after it as a new query")
 		}
+		if i > 0 {
+			if err := s.admitNext(); err != nil {
+				return err // the previous results went out saying more follow
+			}
+		}
 		st, err := next(i)
 		if err != nil {
 			return err // the previous results went out saying more follow
