@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -256,5 +257,69 @@ func TestReview4MultiStatementQPS(t *testing.T) {
 	_, err = d.Exec(strings.Repeat("DO 1;", 39) + "DO 1")
 	if code := review4Code(err); code != 1226 {
 		t.Errorf("40 statements in one query under max_qps 5: error %v, want 1226", err)
+	}
+}
+
+// TestReview4ReloadLongTransaction: a transaction open across a reload
+// that replaces every pool finishes on the snapshot it began with, even
+// when it reaches a further cluster after the old pools' drain grace
+// (shutdown_timeout) has passed; its statements must not fail for it.
+func TestReview4ReloadLongTransaction(t *testing.T) {
+	t.Skip("defect (review4): a reload that replaces a cluster's pools closes them shutdown_timeout later while a session's transaction still runs on the old snapshot; its next statement reaching another cluster fails with 1235 (table definition unreadable) or a closed pool")
+	ctx := context.Background()
+	db := uniqueName("txn_review4r")
+	for _, addr := range []string{primaries["main"], primaries["s0"], primaries["s1"]} {
+		if _, err := direct(t, addr, "").Exec("CREATE DATABASE " + db); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { direct(t, addr, "").Exec("DROP DATABASE IF EXISTS " + db) })
+	}
+	file := filepath.Join(t.TempDir(), "rules.yaml")
+	write := func(pool string) {
+		if err := os.WriteFile(file, []byte(reloadRulesYAML(db, "127.0.0.1:3311", "", pool)+"shutdown_timeout: 500ms\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("16")
+	r, err := rules.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startProxyParsed(t, r, nil)
+	d := p.open(t, db)
+	for _, stmt := range []string{
+		"CREATE TABLE items (id BIGINT PRIMARY KEY, n INT NOT NULL)",
+		"CREATE TABLE notes (id INT PRIMARY KEY)",
+	} {
+		if _, err := d.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	c, err := d.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ExecContext(ctx, "INSERT INTO notes VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	write("17") // every pool replaced
+	if _, err := d.Exec("RELOAD SHARDGATE RULES"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // past the old pools' grace
+	_, err1 := c.ExecContext(ctx, "INSERT INTO items (id, n) VALUES (1, 1), (2, 2), (3, 3), (4, 4)")
+	_, err2 := c.ExecContext(ctx, "COMMIT")
+	var notes, items int
+	direct(t, primaries["main"], db).QueryRow("SELECT COUNT(*) FROM notes").Scan(&notes)
+	d.QueryRow("SELECT COUNT(*) FROM items").Scan(&items)
+	if err1 != nil || err2 != nil {
+		t.Errorf("a transaction open across a reload: INSERT %v, COMMIT %v (notes %d rows, items %d)", err1, err2, notes, items)
+	}
+	if err1 == nil && err2 == nil && (notes != 1 || items != 4) {
+		t.Errorf("a transaction open across a reload committed, leaving notes %d rows, items %d", notes, items)
 	}
 }
