@@ -194,17 +194,30 @@ func (s *Session) checkSwitches(st *parser.Statement) error {
 // session whose database is shop, whichever of them the operator blocked.
 func (s *Session) blocks(sw Switch, fp string) bool {
 	match := func(fp, target string) bool {
-		return fp == target || sw.Prefix && strings.HasPrefix(fp, target)
+		// A prefix ends where one of the fingerprint's tokens does
+		// (update audit is not a prefix of update auditors).
+		return fp == target || sw.Prefix && strings.HasPrefix(fp, target) && (len(fp) == len(target) || fp[len(target)] == ' ')
 	}
 	if match(fp, sw.Target) {
 		return true
 	}
-	if s.state.db == "" {
-		return false
+	// The normaliser writes names lower case, quoted unless they are
+	// keywords, and only as the client quoted those (logs, `logs`):
+	// compared without the quotes, and without the current database's
+	// qualifier (`shop` . t).
+	unquoted := func(x string) string {
+		x = strings.ReplaceAll(x, "`", "")
+		if s.state.db != "" {
+			x = dbQualifier(strings.ToLower(s.state.db)).ReplaceAllString(x, "$1")
+		}
+		return x
 	}
-	// The normaliser writes names lower case and quoted: `shop` . `t`.
-	q := "`" + strings.ToLower(strings.ReplaceAll(s.state.db, "`", "``")) + "` . "
-	return match(strings.ReplaceAll(fp, q, ""), strings.ReplaceAll(sw.Target, q, ""))
+	return match(unquoted(fp), unquoted(sw.Target))
+}
+
+// dbQualifier matches db's qualifier in a fingerprint without quotes.
+func dbQualifier(db string) *regexp.Regexp {
+	return regexp.MustCompile(`(^|[\s(,])` + regexp.QuoteMeta(db) + ` \. `)
 }
 
 // sqlPreparedText parses the text of a SQL-level PREPARE; nil when it is
@@ -375,6 +388,10 @@ func (s *Session) setSwitch(m []string, w ResultWriter) error {
 		sw.Kind, sw.Prefix = SwitchBlock, verb == "BLOCK PREFIX"
 		// A statement or a fingerprint, read the same way as the
 		// statements it is compared with.
+		if len(parser.Names(sw.Target, s.state.textMode())) == 0 {
+			// An empty prefix would block every statement of every client.
+			return wire.Errorf(mysql.ER_WRONG_ARGUMENTS, "shardgate: SHARDGATE %s needs a statement to block", verb)
+		}
 		sw.Target = parser.Fingerprint(sw.Target)
 	}
 	sw = s.rt.switches.add(sw)

@@ -1,0 +1,92 @@
+package router
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/rules"
+)
+
+// TestSwitchesOtherForms: statements that reach a switched schema or a
+// blocked fingerprint other than by naming it: SQL-level PREPARE and
+// EXECUTE (prepared before the switch, or from a variable), CALL of the
+// schema's procedures, the current database's qualifier; and a BLOCK
+// PREFIX of nothing, which would block every statement, refused.
+func TestSwitchesOtherForms(t *testing.T) {
+	r, err := rules.Parse("r.yaml", []byte(`users: [{name: app}]
+backend: {user: app}
+clusters: {main: {primary: 127.0.0.1:1}}
+schemas: {shop: {cluster: main}, other: {cluster: main}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := New(r, nil)
+	s := rt.NewSession("shop", 0, false)
+	parse := func(sql string) *parser.Statement {
+		t.Helper()
+		sts, err := rt.parse(sql, s.state.textMode())
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return sts[0]
+	}
+	// Prepared while no switch was set: remembered all the same.
+	for _, sql := range []string{"PREPARE early FROM 'UPDATE other.t SET a = 1'", "PREPARE fromvar FROM @q", "PREPARE gone FROM 'DELETE FROM other.t'", "DEALLOCATE PREPARE gone"} {
+		st := parse(sql)
+		if err := s.checkSwitches(st); err != nil {
+			t.Fatal(err)
+		}
+		s.notePrepared(st)
+	}
+	rt.switches.add(Switch{Kind: SwitchReadOnly, Target: "other"})
+	rt.switches.add(Switch{Kind: SwitchBlock, Target: parser.Fingerprint("DELETE FROM shop.logs WHERE id = 1")})
+	for _, tc := range []struct {
+		sql  string
+		code uint16
+		want string
+	}{
+		{"PREPARE s FROM 'INSERT INTO other.t VALUES (1)'", mysql.ER_OPTION_PREVENTS_STATEMENT, "database other is read_only by switch 1"},
+		{"PREPARE s FROM 'SELECT * FROM other.t'", 0, ""},
+		{"EXECUTE early", mysql.ER_OPTION_PREVENTS_STATEMENT, "read_only"},
+		{"EXECUTE fromvar", mysql.ER_UNKNOWN_ERROR, "prepared statement fromvar was prepared from a variable"},
+		{"EXECUTE gone", 0, ""}, // the server answers 1243
+		{"CALL other.p()", mysql.ER_OPTION_PREVENTS_STATEMENT, "database other is read_only"},
+		{"CALL p()", 0, ""},
+		{"DELETE FROM logs WHERE id = 5", mysql.ER_UNKNOWN_ERROR, "blocked by switch 2"},
+		{"DELETE FROM `shop`.`LOGS` WHERE id = 5", mysql.ER_UNKNOWN_ERROR, "blocked by switch 2"},
+		{"PREPARE s FROM 'DELETE FROM logs WHERE id = 5'", mysql.ER_UNKNOWN_ERROR, "blocked by switch 2"},
+		{"DELETE FROM other.logs WHERE id = 5", mysql.ER_OPTION_PREVENTS_STATEMENT, "read_only"},
+	} {
+		err := s.checkSwitches(parse(tc.sql))
+		var me *mysql.MyError
+		switch {
+		case tc.code == 0 && err != nil:
+			t.Errorf("%s: %v", tc.sql, err)
+		case tc.code != 0 && (!errors.As(err, &me) || me.Code != tc.code || !strings.Contains(me.Message, tc.want)):
+			t.Errorf("%s: %v, want %d naming %q", tc.sql, err, tc.code, tc.want)
+		}
+	}
+	// In another database, an unqualified logs is not shop's.
+	s.state.db = "other"
+	if err := s.checkSwitches(parse("SELECT * FROM shop.x")); err != nil {
+		t.Fatal(err)
+	}
+	rt.switches.clear(0)
+	s.state.db = "shop"
+	for _, sql := range []string{"SHARDGATE BLOCK PREFIX ''", "SHARDGATE BLOCK '/* nothing */'"} {
+		if err := s.Query(sql, discardWriter{}); err == nil {
+			t.Errorf("%s: accepted", sql)
+		}
+	}
+	if n := len(rt.Switches()); n != 0 {
+		t.Errorf("%d switches set by empty blocks", n)
+	}
+	if err := s.checkSwitches(parse("SELECT 1")); err != nil {
+		t.Fatal(err)
+	}
+}
