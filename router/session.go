@@ -192,8 +192,13 @@ func (s *Session) observe(rc *rowCounter, run func(*observation) error) error {
 	start := time.Now()
 	release, err := s.admit()
 	if err == nil {
-		err = run(obs)
-		release()
+		// Released however run ends: a panic (recovered by the server,
+		// which closes the connection) must not keep a max_statements
+		// slot taken for good.
+		func() {
+			defer release()
+			err = run(obs)
+		}()
 	}
 	s.live.mu.Lock()
 	s.live.db, s.live.txn = s.state.db, s.txn.inTransaction() || s.txn.dist != nil

@@ -90,3 +90,34 @@ schemas: {shop: {cluster: main}, other: {cluster: main}}
 		t.Fatal(err)
 	}
 }
+
+// TestLimitReleasedOnPanic: a statement that panics (the server recovers
+// and closes the connection) gives its max_statements slot back; before,
+// each such panic kept one taken until the process restarted.
+func TestLimitReleasedOnPanic(t *testing.T) {
+	r, err := rules.Parse("r.yaml", []byte(`users: [{name: app, max_statements: 1}]
+backend: {user: app}
+clusters: {main: {primary: 127.0.0.1:1}}
+schemas: {shop: {cluster: main}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := New(r, nil)
+	u, _ := r.User("app")
+	for i := 0; i < 2; i++ {
+		s := rt.NewSession("shop", 0, false)
+		s.Identify(Client{User: "app", Host: "127.0.0.1", Account: u})
+		func() {
+			defer func() { recover() }()
+			s.observe(nil, func(*observation) error { panic("a defect") })
+		}()
+	}
+	s := rt.NewSession("shop", 0, false)
+	s.Identify(Client{User: "app", Host: "127.0.0.1", Account: u})
+	release, err := s.admit()
+	if err != nil {
+		t.Fatalf("after two panicking statements, max_statements 1: %v", err)
+	}
+	release()
+}
