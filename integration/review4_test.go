@@ -323,3 +323,36 @@ func TestReview4ReloadLongTransaction(t *testing.T) {
 		t.Errorf("a transaction open across a reload committed, leaving notes %d rows, items %d", notes, items)
 	}
 }
+
+// TestReview4SlowMultiStatement: a slow multi-statement query is logged
+// as the statements it ran together, not as its last one: "DO SLEEP(1);
+// SELECT 1" logged as "SELECT 1" for a second sends the operator to block
+// the wrong statement.
+func TestReview4SlowMultiStatement(t *testing.T) {
+	db := uniqueName("txn_review4s")
+	if _, err := direct(t, primaries["main"], "").Exec("CREATE DATABASE " + db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { direct(t, primaries["main"], "").Exec("DROP DATABASE IF EXISTS " + db) })
+	logFile := filepath.Join(t.TempDir(), "slow.log")
+	yaml := "users:\n  - {name: app, password: app, admin: true}\nbackend: {user: app, password: app}\n" +
+		"clusters:\n  main: {primary: 127.0.0.1:3310}\nschemas:\n  " + db + ": {cluster: main}\n" +
+		"slow_log: {file: " + logFile + ", time: 300ms}\n"
+	r, err := rules.Parse("slow.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startProxyParsed(t, r, nil)
+	d := p.open(t, db, "multiStatements=true")
+	if _, err := d.Exec("DO SLEEP(0.5); SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	// The proxy writes the line after the last answer went out.
+	var data []byte
+	for deadline := time.Now().Add(5 * time.Second); len(data) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		data, _ = os.ReadFile(logFile)
+	}
+	if !strings.Contains(string(data), "SLEEP") {
+		t.Errorf("the slow log does not name the statement that slept: %s", data)
+	}
+}

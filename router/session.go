@@ -68,6 +68,9 @@ type observation struct {
 	// not parsed).
 	stmt *parser.Statement
 	sql  string
+	// multi: the command was several statements; the slow log names
+	// them all (sql), since its time is theirs together.
+	multi bool
 	// contacted: a backend connection was borrowed for the command; an
 	// error without one is the proxy's own refusal.
 	contacted bool
@@ -228,7 +231,7 @@ func (s *Session) noteSlow(obs *observation, took time.Duration, code uint16, st
 	e := slowlog.Entry{Time: start, User: s.client.User, Host: s.client.Host, Conn: s.client.ID, Schema: s.state.db,
 		DurationMS: float64(took.Microseconds()) / 1000, Kind: obs.kind, Route: obs.route, Code: code,
 		Rows: rc.rows, Affected: rc.affected, Clusters: s.live.clustersUsed()}
-	if st := obs.stmt; st != nil {
+	if st := obs.stmt; st != nil && !obs.multi {
 		e.Statement, e.Fingerprint = st.SQL, parser.Fingerprint(st.SQL)
 		for _, t := range st.Tables {
 			e.Tables = append(e.Tables, s.schemaOf(t)+"."+t.Name)
@@ -314,6 +317,7 @@ func (s *Session) parseOne(sql string) (*parser.Statement, error) {
 // result; all but the last say that more follow. The first error ends the
 // query, as in MySQL.
 func (s *Session) multi(n int, next func(i int) (*parser.Statement, error), w ResultWriter, obs *observation) error {
+	obs.multi = true
 	mode := s.state.textMode()
 	for i := 0; i < n; i++ {
 		if i > 0 && s.state.textMode() != mode {
