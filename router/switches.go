@@ -394,8 +394,13 @@ func (s *Session) setSwitch(m []string, w ResultWriter) error {
 		}
 		sw.Target = parser.Fingerprint(sw.Target)
 	}
+	// Under the reload lock: a reload building its snapshot meanwhile
+	// either lists this switch or is the snapshot marked here.
+	s.rt.reloadMu.Lock()
 	sw = s.rt.switches.add(sw)
+	snap = s.rt.Snapshot()
 	s.rt.applyBackendSwitches(snap)
+	s.rt.reloadMu.Unlock()
 	if sw.Kind == SwitchBackendOffline {
 		for _, c := range snap.Clusters {
 			for _, b := range c.Backends() {
@@ -418,11 +423,13 @@ func (s *Session) clearSwitch(which string, w ResultWriter) error {
 	if !strings.EqualFold(which, "ALL") {
 		id, _ = strconv.Atoi(which)
 	}
+	s.rt.reloadMu.Lock() // as in setSwitch
 	gone := s.rt.switches.clear(id)
+	s.rt.applyBackendSwitches(s.rt.Snapshot())
+	s.rt.reloadMu.Unlock()
 	if id != 0 && len(gone) == 0 {
 		return wire.Errorf(mysql.ER_WRONG_ARGUMENTS, "shardgate: there is no switch %d (SHOW SHARDGATE SWITCHES lists them)", id)
 	}
-	s.rt.applyBackendSwitches(s.rt.Snapshot())
 	for _, sw := range gone {
 		s.rt.Log.Warn("switch cleared", "id", sw.ID, "kind", sw.Kind, "target", sw.Target, "hits", sw.Hits(), "by", s.who())
 	}

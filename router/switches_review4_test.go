@@ -2,7 +2,9 @@ package router
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -120,4 +122,52 @@ schemas: {shop: {cluster: main}}
 		t.Fatalf("after two panicking statements, max_statements 1: %v", err)
 	}
 	release()
+}
+
+// TestDrainDuringReload: a DRAIN BACKEND set while a reload replaces the
+// pools holds on the pools that end up serving. The switch and the reload
+// each marked the snapshot they saw; without ordering them, the reload
+// could build its snapshot before the switch was listed and the switch
+// mark the snapshot the reload was replacing, leaving the server in
+// rotation with the switch shown as set.
+func TestDrainDuringReload(t *testing.T) {
+	yaml := func(pool int) *rules.Rules {
+		r, err := rules.Parse("r.yaml", []byte(fmt.Sprintf(`users: [{name: app}]
+backend: {user: app}
+clusters: {main: {primary: 127.0.0.1:1}}
+pool: {max_open: %d}
+shutdown_timeout: 1ms
+schemas: {shop: {cluster: main}}
+`, pool)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	rt := New(yaml(10), nil)
+	defer rt.Close()
+	s := rt.NewSession("shop", 0, false)
+	for i := 0; i < 300; i++ {
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := s.Query("SHARDGATE DRAIN BACKEND '127.0.0.1:1'", discardWriter{}); err != nil {
+				t.Error(err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if _, err := rt.Reload(yaml(11+i), "test"); err != nil {
+				t.Error(err)
+			}
+		}()
+		wg.Wait()
+		if b := rt.Snapshot().Clusters["main"].Backends()[0]; b.Drain() == "" {
+			t.Fatalf("round %d: the drain switch is set but the serving pool is not drained", i)
+		}
+		if err := s.Query("SHARDGATE CLEAR ALL", discardWriter{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
