@@ -63,6 +63,12 @@ schemas: {shop: {cluster: main}, other: {cluster: main}}
 		{"DELETE FROM `shop`.`LOGS` WHERE id = 5", mysql.ER_UNKNOWN_ERROR, "blocked by switch 2"},
 		{"PREPARE s FROM 'DELETE FROM logs WHERE id = 5'", mysql.ER_UNKNOWN_ERROR, "blocked by switch 2"},
 		{"DELETE FROM other.logs WHERE id = 5", mysql.ER_OPTION_PREVENTS_STATEMENT, "read_only"},
+		{"LOAD DATA LOCAL INFILE 'f' INTO TABLE other.t", mysql.ER_OPTION_PREVENTS_STATEMENT, "read_only"},
+		{"WITH c AS (SELECT 1 AS id) UPDATE other.t JOIN c ON c.id = t.id SET t.a = 2", mysql.ER_OPTION_PREVENTS_STATEMENT, "read_only"},
+		{"DELETE x FROM shop.a JOIN other.t x ON x.id = a.id", mysql.ER_OPTION_PREVENTS_STATEMENT, "read_only"},
+		{"INSERT INTO other.t SELECT * FROM shop.a", mysql.ER_OPTION_PREVENTS_STATEMENT, "read_only"},
+		{"REPLACE INTO `OTHER`.`t` VALUES (1)", mysql.ER_OPTION_PREVENTS_STATEMENT, "read_only"},
+		{"SELECT * FROM other.t FOR UPDATE", 0, ""},
 	} {
 		err := s.checkSwitches(parse(tc.sql))
 		var me *mysql.MyError
