@@ -265,7 +265,6 @@ func TestReview4MultiStatementQPS(t *testing.T) {
 // when it reaches a further cluster after the old pools' drain grace
 // (shutdown_timeout) has passed; its statements must not fail for it.
 func TestReview4ReloadLongTransaction(t *testing.T) {
-	t.Skip("defect (review4): a reload that replaces a cluster's pools closes them shutdown_timeout later while a session's transaction still runs on the old snapshot; its next statement reaching another cluster fails with 1235 (table definition unreadable) or a closed pool")
 	ctx := context.Background()
 	db := uniqueName("txn_review4r")
 	for _, addr := range []string{primaries["main"], primaries["s0"], primaries["s1"]} {

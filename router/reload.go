@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,6 +109,7 @@ func (rt *Router) Reload(r *rules.Rules, source string) (RulesVersion, error) {
 	rt.applyBackendSwitches(snap)
 	rt.primaries.update(r)
 	rt.snap.Store(snap)
+	rt.retired = append(rt.retired, old)
 
 	for name, c := range snap.Clusters {
 		if old.Clusters[name] != c {
@@ -167,10 +169,15 @@ func (rt *Router) startHealth(c *backend.Cluster, interval time.Duration) {
 	}()
 }
 
+// maxDrainWait bounds how long a replaced cluster's pools stay open for
+// the sessions still held to an older snapshot.
+const maxDrainWait = time.Hour
+
 // drain retires a cluster a reload replaced or removed: its health checks
-// stop now, its idle connections close, and its pools close after grace,
-// when the transactions that started on the old snapshot had their time.
-// reloadMu is held.
+// stop now and its idle connections close; its pools close once no
+// session is held to a snapshot that uses them (checked every grace; at
+// most maxDrainWait), so a transaction that started on the old rules
+// finishes on them. reloadMu is held.
 func (rt *Router) drain(c *backend.Cluster, grace time.Duration) {
 	if cancel := rt.health[c]; cancel != nil {
 		cancel()
@@ -180,23 +187,41 @@ func (rt *Router) drain(c *backend.Cluster, grace time.Duration) {
 		b.CloseAllIdle()
 	}
 	rt.draining = append(rt.draining, c)
-	time.AfterFunc(grace, func() {
+	deadline := time.Now().Add(maxDrainWait)
+	var check func()
+	check = func() {
 		rt.reloadMu.Lock()
-		kept := rt.draining[:0]
-		found := false
-		for _, d := range rt.draining {
-			if d == c {
-				found = true
-				continue
-			}
-			kept = append(kept, d)
+		if !slices.Contains(rt.draining, c) {
+			rt.reloadMu.Unlock()
+			return // the router closed it already
 		}
-		rt.draining = kept
+		if rt.heldTo(c) && time.Now().Before(deadline) {
+			rt.reloadMu.Unlock()
+			time.AfterFunc(grace, check)
+			return
+		}
+		rt.draining = slices.DeleteFunc(rt.draining, func(d *backend.Cluster) bool { return d == c })
+		rt.retired = slices.DeleteFunc(rt.retired, func(s *Snapshot) bool { return s.users.Load() <= 0 })
 		rt.reloadMu.Unlock()
-		if found { // else the router closed it already
-			for _, b := range c.Backends() {
-				b.Close()
+		for _, b := range c.Backends() {
+			b.Close()
+		}
+	}
+	time.AfterFunc(grace, check)
+}
+
+// heldTo reports whether a session is held to a replaced snapshot that
+// uses cluster c. reloadMu is held.
+func (rt *Router) heldTo(c *backend.Cluster) bool {
+	for _, s := range rt.retired {
+		if s.users.Load() <= 0 {
+			continue
+		}
+		for _, sc := range s.Clusters {
+			if sc == c {
+				return true
 			}
 		}
-	})
+	}
+	return false
 }

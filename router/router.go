@@ -50,6 +50,8 @@ type Snapshot struct {
 	Defs     *tabledef.Cache
 	prepared prepareCache
 	stmts    stmtCache
+	// users counts the sessions held to this snapshot (txn.setSnap).
+	users atomic.Int64
 }
 
 // Router is shared by every session; it is safe for concurrent use.
@@ -111,11 +113,14 @@ type Router struct {
 	// reloadMu orders reloads (reload.go) and guards what they change
 	// beside the snapshot: the rules' versions, the health checks per
 	// cluster and the clusters a reload left to drain.
-	reloadMu  sync.Mutex
-	ctx       context.Context
-	versions  []RulesVersion
-	health    map[*backend.Cluster]context.CancelFunc
-	draining  []*backend.Cluster
+	reloadMu sync.Mutex
+	ctx      context.Context
+	versions []RulesVersion
+	health   map[*backend.Cluster]context.CancelFunc
+	draining []*backend.Cluster
+	// retired are the snapshots reloads replaced that sessions may still
+	// be held to.
+	retired   []*Snapshot
 	xaRunning bool
 }
 

@@ -124,6 +124,7 @@ func (s *Session) Close() {
 	s.rt.sessions.remove(s)
 	s.abortDist()
 	s.txn.release()
+	s.txn.setSnap(nil)
 	s.mem.Close()
 }
 
@@ -135,6 +136,7 @@ func (s *Session) Memory() *memory.Account { return s.mem }
 func (s *Session) Reset() {
 	s.abortDist()
 	s.txn.release()
+	s.txn.setSnap(nil)
 	s.txn = txn{status: mysql.SERVER_STATUS_AUTOCOMMIT}
 	s.state.reset()
 }

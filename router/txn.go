@@ -93,7 +93,7 @@ func (t *txn) inTransaction() bool { return t.status&mysql.SERVER_STATUS_IN_TRAN
 func (t *txn) begin(sql string, readOnly bool, snap *Snapshot) {
 	t.pending, t.readOnly = sql, readOnly
 	if t.snap == nil {
-		t.snap = snap
+		t.setSnap(snap)
 	}
 }
 
@@ -156,7 +156,7 @@ func (t *txn) pin(h *held, snap *Snapshot) {
 	}
 	t.pins[h.cluster()] = h
 	if t.snap == nil {
-		t.snap = snap
+		t.setSnap(snap)
 	}
 }
 
@@ -185,7 +185,8 @@ func (t *txn) closed() { t.open, t.readOnly = "", false }
 // once nothing holds the session to the one it has.
 func (t *txn) forgetSnapshot() {
 	if len(t.pins) == 0 && t.pending == "" && t.dist == nil {
-		t.snap, t.readOnly = nil, false
+		t.setSnap(nil)
+		t.readOnly = false
 	}
 }
 
@@ -205,7 +206,23 @@ func (t *txn) adopt(current *Snapshot) {
 			return
 		}
 	}
-	t.snap = current
+	t.setSnap(current)
+}
+
+// setSnap ties the session to snap (nil: none), counting the sessions
+// each snapshot serves: a reload closes a replaced cluster's pools only
+// once no session is held to a snapshot that uses them (Router.drain).
+func (t *txn) setSnap(snap *Snapshot) {
+	if t.snap == snap {
+		return
+	}
+	if t.snap != nil {
+		t.snap.users.Add(-1)
+	}
+	if snap != nil {
+		snap.users.Add(1)
+	}
+	t.snap = snap
 }
 
 // release gives back every pinned connection. Whatever it was held for (a

@@ -196,3 +196,26 @@ func TestTxnAdoptsReloadedSnapshot(t *testing.T) {
 		t.Fatal("a session on no snapshot was given one")
 	}
 }
+
+// TestTxnCountsSnapshotUsers: each snapshot knows how many sessions are
+// held to it, so a reload closes replaced pools only once none is.
+func TestTxnCountsSnapshotUsers(t *testing.T) {
+	a, b := &Snapshot{}, &Snapshot{}
+	var t1, t2 txn
+	h := fakeHeld("main")
+	t1.begin("BEGIN", false, a)
+	t2.pin(h, a)
+	if a.users.Load() != 2 {
+		t.Fatalf("two sessions held to a: %d", a.users.Load())
+	}
+	t1.setSnap(b)
+	if a.users.Load() != 1 || b.users.Load() != 1 {
+		t.Fatalf("after moving one to b: a %d, b %d", a.users.Load(), b.users.Load())
+	}
+	t1.pending = ""
+	t1.forgetSnapshot()
+	t2.unpin(h)
+	if a.users.Load() != 0 || b.users.Load() != 0 {
+		t.Fatalf("after both let go: a %d, b %d", a.users.Load(), b.users.Load())
+	}
+}
