@@ -178,7 +178,7 @@ func (s *Session) checkSwitches(st *parser.Statement) error {
 				sw.hits.Add(1)
 				return wire.Errorf(mysql.ER_UNKNOWN_ERROR, "shardgate: %s is offline by switch %d%s", what, sw.ID, because(sw))
 			}
-			if _, call := st.Node.(*ast.CallStmt); call || st.Unparsed != nil || writeOf(st).writes {
+			if _, call := st.Node.(*ast.CallStmt); call || st.Unparsed != nil || writeOf(st).writes && s.writesTo(st, sw.Target) {
 				sw.hits.Add(1)
 				return wire.Errorf(mysql.ER_OPTION_PREVENTS_STATEMENT,
 					"The MariaDB server is running with the --read-only option so it cannot execute this statement (shardgate: %s is read_only by switch %d%s)", what, sw.ID, because(sw))
@@ -445,4 +445,128 @@ func (snap *Snapshot) hasBackend(addr string) bool {
 		}
 	}
 	return false
+}
+
+// writesTo reports whether a write changes target (schema or
+// schema.table): for INSERT/REPLACE, LOAD DATA and single- and
+// multi-table UPDATE/DELETE the tables written are known, and a table the
+// statement only reads (INSERT INTO archive SELECT … FROM frozen) is not
+// one of them; for anything else every table named counts.
+func (s *Session) writesTo(st *parser.Statement, target string) bool {
+	written, ok := writtenTables(st.Node)
+	if !ok {
+		return true
+	}
+	schema, table, _ := strings.Cut(target, ".")
+	for _, t := range written {
+		db := t.Schema.O
+		if db == "" {
+			db = s.state.db
+		}
+		if strings.EqualFold(db, schema) && (table == "" || strings.EqualFold(t.Name.O, table)) {
+			return true
+		}
+	}
+	return false
+}
+
+// writtenTables lists the tables a write changes, when they are known
+// from the statement alone.
+func writtenTables(node ast.StmtNode) ([]*ast.TableName, bool) {
+	switch n := node.(type) {
+	case *ast.InsertStmt:
+		if n.Table == nil || n.Table.TableRefs == nil {
+			return nil, false
+		}
+		if ts, ok := n.Table.TableRefs.Left.(*ast.TableSource); ok && n.Table.TableRefs.Right == nil {
+			if tn, ok := ts.Source.(*ast.TableName); ok {
+				return []*ast.TableName{tn}, true
+			}
+		}
+	case *ast.LoadDataStmt:
+		if n.Table != nil {
+			return []*ast.TableName{n.Table}, true
+		}
+	case *ast.UpdateStmt:
+		if n.TableRefs == nil || n.TableRefs.TableRefs == nil {
+			return nil, false
+		}
+		names := tableAliases(n.TableRefs.TableRefs)
+		var out []*ast.TableName
+		for _, a := range n.List {
+			if a.Column == nil {
+				return nil, false
+			}
+			if a.Column.Table.L == "" {
+				if len(names) != 1 {
+					return nil, false // which table's column: the server knows
+				}
+				for _, tn := range names {
+					out = append(out, tn)
+				}
+				continue
+			}
+			tn := names[strings.ToLower(a.Column.Table.O)]
+			if tn == nil {
+				return nil, false
+			}
+			out = append(out, tn)
+		}
+		return out, len(out) > 0
+	case *ast.DeleteStmt:
+		if n.TableRefs == nil || n.TableRefs.TableRefs == nil {
+			return nil, false
+		}
+		names := tableAliases(n.TableRefs.TableRefs)
+		if !n.IsMultiTable {
+			if len(names) != 1 {
+				return nil, false
+			}
+			for _, tn := range names {
+				return []*ast.TableName{tn}, true
+			}
+		}
+		if n.Tables == nil {
+			return nil, false
+		}
+		var out []*ast.TableName
+		for _, t := range n.Tables.Tables {
+			tn := names[strings.ToLower(t.Name.O)]
+			if tn == nil {
+				return nil, false
+			}
+			out = append(out, tn)
+		}
+		return out, len(out) > 0
+	}
+	return nil, false
+}
+
+// tableAliases maps the names a join's tables go by (alias, else name;
+// lower case) to the tables. A name that is not a table (a derived
+// table) is left out.
+func tableAliases(j *ast.Join) map[string]*ast.TableName {
+	out := map[string]*ast.TableName{}
+	var walk func(n ast.ResultSetNode)
+	walk = func(n ast.ResultSetNode) {
+		switch x := n.(type) {
+		case *ast.Join:
+			if x.Left != nil {
+				walk(x.Left)
+			}
+			if x.Right != nil {
+				walk(x.Right)
+			}
+		case *ast.TableSource:
+			if tn, ok := x.Source.(*ast.TableName); ok {
+				name := x.AsName.L
+				if name == "" {
+					name = tn.Name.L
+				}
+				out[name] = tn
+			}
+		}
+	}
+	walk(j)
+	return out
 }
