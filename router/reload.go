@@ -109,7 +109,9 @@ func (rt *Router) Reload(r *rules.Rules, source string) (RulesVersion, error) {
 	rt.applyBackendSwitches(snap)
 	rt.primaries.update(r)
 	rt.snap.Store(snap)
-	rt.retired = append(rt.retired, old)
+	// Kept while sessions are held to them (drain asks); the others go,
+	// or every reload would keep its predecessor's caches for good.
+	rt.retired = append(slices.DeleteFunc(rt.retired, func(s *Snapshot) bool { return s.users.Load() <= 0 }), old)
 
 	for name, c := range snap.Clusters {
 		if old.Clusters[name] != c {
