@@ -51,7 +51,10 @@ func honestSetup(t *testing.T) *sql.DB {
 func killPrimary(t *testing.T) {
 	t.Helper()
 	pid := serverPid(t, "s1-p")
-	t.Cleanup(func() { clusterScript(t, "start", "s1-p") })
+	t.Cleanup(func() {
+		clusterScript(t, "start", "s1-p")
+		dropPhantomPrepares(t)
+	})
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -429,4 +432,31 @@ func waitUnread(t *testing.T, port, n int, what string) {
 		}
 		return false
 	})
+}
+
+// dropPhantomPrepares repairs s1's replica after its primary was killed.
+// The test cluster's primaries are not durable (sync_binlog=0,
+// innodb_flush_log_at_trx_commit=2, for speed): a killed primary may
+// have sent its replica an XA PREPARE that its own crash recovery then
+// lost. The replica holds that branch prepared for good, and its locks
+// stop replication at the next change to the same rows (every later test
+// reading s1's replica then waits in vain). A branch prepared on the
+// replica and not on the primary is rolled back there, outside the
+// binary log. (A durable primary would not need this.)
+func dropPhantomPrepares(t *testing.T) {
+	t.Helper()
+	onPrimary := map[string]bool{}
+	for _, x := range strings.Split(rootQuery(t, "s1-p", "XA RECOVER FORMAT='SQL'"), "\n") {
+		if f := strings.Split(x, "\t"); len(f) == 4 {
+			onPrimary[f[3]] = true
+		}
+	}
+	for _, x := range strings.Split(rootQuery(t, "s1-r1", "XA RECOVER FORMAT='SQL'"), "\n") {
+		f := strings.Split(x, "\t")
+		if len(f) != 4 || onPrimary[f[3]] {
+			continue
+		}
+		t.Logf("s1's replica held a branch its restarted primary lost (%s): rolled back on the replica", f[3])
+		rootQuery(t, "s1-r1", "SET SESSION sql_log_bin = 0; XA ROLLBACK "+f[3])
+	}
 }
