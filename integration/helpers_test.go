@@ -86,6 +86,21 @@ var nameSeq atomic.Int64
 
 // uniqueName is a name no other run or test uses at the same time (lock
 // names, query markers): the process id and a counter.
+// databaseOnPrimaries creates a database named after prefix on the
+// primaries of main, s0 and s1, dropped when the test ends, and returns
+// its name: the schema of a test's own rules.
+func databaseOnPrimaries(t testing.TB, prefix string) string {
+	t.Helper()
+	db := uniqueName(prefix)
+	for _, addr := range []string{primaries["main"], primaries["s0"], primaries["s1"]} {
+		if _, err := direct(t, addr, "").Exec("CREATE DATABASE " + db); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { direct(t, addr, "").Exec("DROP DATABASE IF EXISTS " + db) })
+	}
+	return db
+}
+
 func uniqueName(prefix string) string {
 	return fmt.Sprintf("%s_%d_%d", prefix, os.Getpid(), nameSeq.Add(1))
 }

@@ -15,14 +15,8 @@ import (
 // timeout (50 s): blocked on both clusters, the write waited that long
 // although a cycle of waits across two servers is seen by neither.
 func TestSplitWriteLockWaitBoundedOnEveryBranch(t *testing.T) {
-	db := uniqueName("txn_lockwait")
+	db := databaseOnPrimaries(t, "txn_lockwait")
 	rulesYAML := strings.Replace(loadRules(db, "xa"), "transactions: {log_schema:", "transactions: {lock_wait_timeout: 1s, log_schema:", 1)
-	for _, addr := range []string{primaries["main"], primaries["s0"], primaries["s1"]} {
-		if _, err := direct(t, addr, "").Exec("CREATE DATABASE " + db); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { direct(t, addr, "").Exec("DROP DATABASE IF EXISTS " + db) })
-	}
 	px := startProxyRules(t, rulesYAML).open(t, db)
 	if _, err := px.Exec("CREATE TABLE items " + loadItemsDDL); err != nil {
 		t.Fatal(err)

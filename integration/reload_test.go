@@ -46,13 +46,7 @@ transactions: {log_schema: %s}
 // change refused with the running version kept; SHOW SHARDGATE RULES; a
 // user who is not admin refused.
 func TestReloadRules(t *testing.T) {
-	db := uniqueName("txn_reload")
-	for _, addr := range []string{primaries["main"], primaries["s0"], primaries["s1"]} {
-		if _, err := direct(t, addr, "").Exec("CREATE DATABASE " + db); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { direct(t, addr, "").Exec("DROP DATABASE IF EXISTS " + db) })
-	}
+	db := databaseOnPrimaries(t, "txn_reload")
 	file := filepath.Join(t.TempDir(), "rules.yaml")
 	write := func(yaml string) {
 		t.Helper()

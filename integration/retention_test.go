@@ -19,13 +19,7 @@ import (
 // first; newer buckets, inside retain but outside the write window or
 // inside it, stay and keep answering.
 func TestBucketRetention(t *testing.T) {
-	db := uniqueName("txn_retain")
-	for _, addr := range []string{primaries["main"], primaries["s0"], primaries["s1"]} {
-		if _, err := direct(t, addr, "").Exec("CREATE DATABASE " + db); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { direct(t, addr, "").Exec("DROP DATABASE IF EXISTS " + db) })
-	}
+	db := databaseOnPrimaries(t, "txn_retain")
 	yaml := fmt.Sprintf(`users: [{name: app, password: app, admin: true}, {name: nopass, password: ""}]
 backend: {user: app, password: app}
 clusters:

@@ -19,13 +19,7 @@ import (
 // makes the unsharded table notes and an admin and an app connection.
 func review4Proxy(t *testing.T, prefix string) (db string, admin, app *sql.Conn) {
 	t.Helper()
-	db = uniqueName(prefix)
-	for _, addr := range []string{primaries["main"], primaries["s0"], primaries["s1"]} {
-		if _, err := direct(t, addr, "").Exec("CREATE DATABASE " + db); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { direct(t, addr, "").Exec("DROP DATABASE IF EXISTS " + db) })
-	}
+	db = databaseOnPrimaries(t, prefix)
 	file := filepath.Join(t.TempDir(), "rules.yaml")
 	if err := os.WriteFile(file, []byte(reloadRulesYAML(db, "127.0.0.1:3311", "", "16")), 0o644); err != nil {
 		t.Fatal(err)
@@ -266,13 +260,7 @@ func TestReview4MultiStatementQPS(t *testing.T) {
 // (shutdown_timeout) has passed; its statements must not fail for it.
 func TestReview4ReloadLongTransaction(t *testing.T) {
 	ctx := context.Background()
-	db := uniqueName("txn_review4r")
-	for _, addr := range []string{primaries["main"], primaries["s0"], primaries["s1"]} {
-		if _, err := direct(t, addr, "").Exec("CREATE DATABASE " + db); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { direct(t, addr, "").Exec("DROP DATABASE IF EXISTS " + db) })
-	}
+	db := databaseOnPrimaries(t, "txn_review4r")
 	file := filepath.Join(t.TempDir(), "rules.yaml")
 	write := func(pool string) {
 		if err := os.WriteFile(file, []byte(reloadRulesYAML(db, "127.0.0.1:3311", "", pool)+"shutdown_timeout: 500ms\n"), 0o644); err != nil {

@@ -18,13 +18,7 @@ import (
 // lowers the threshold at runtime; prepared statements and a sharded
 // table's pinned read are caught alike.
 func TestSlowLog(t *testing.T) {
-	db := uniqueName("txn_slow")
-	for _, addr := range []string{primaries["main"], primaries["s0"], primaries["s1"]} {
-		if _, err := direct(t, addr, "").Exec("CREATE DATABASE " + db); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { direct(t, addr, "").Exec("DROP DATABASE IF EXISTS " + db) })
-	}
+	db := databaseOnPrimaries(t, "txn_slow")
 	logFile := filepath.Join(t.TempDir(), "slow.log")
 	yaml := reloadRulesYAML(db, "127.0.0.1:3311", "", "64") + "slow_log: {file: " + logFile + ", time: 800ms}\n"
 	r, err := rules.Parse("slow.yaml", []byte(yaml))

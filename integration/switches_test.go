@@ -16,13 +16,7 @@ import (
 // protocols and inside a transaction; they outlive a reload; only admin
 // users set them.
 func TestSwitches(t *testing.T) {
-	db := uniqueName("txn_switch")
-	for _, addr := range []string{primaries["main"], primaries["s0"], primaries["s1"]} {
-		if _, err := direct(t, addr, "").Exec("CREATE DATABASE " + db); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { direct(t, addr, "").Exec("DROP DATABASE IF EXISTS " + db) })
-	}
+	db := databaseOnPrimaries(t, "txn_switch")
 	file := filepath.Join(t.TempDir(), "rules.yaml")
 	if err := os.WriteFile(file, []byte(reloadRulesYAML(db, "127.0.0.1:3311", "", "64")), 0o644); err != nil {
 		t.Fatal(err)

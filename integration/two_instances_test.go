@@ -19,13 +19,7 @@ import (
 // rows included, once bucket_recheck_interval has passed) and the
 // sequence's ids from both are distinct.
 func TestTwoInstancesReloaded(t *testing.T) {
-	db := uniqueName("txn_twoinst")
-	for _, addr := range []string{primaries["main"], primaries["s0"], primaries["s1"]} {
-		if _, err := direct(t, addr, "").Exec("CREATE DATABASE " + db); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { direct(t, addr, "").Exec("DROP DATABASE IF EXISTS " + db) })
-	}
+	db := databaseOnPrimaries(t, "txn_twoinst")
 	base := fmt.Sprintf(`users: [{name: app, password: app, admin: true}]
 backend: {user: app, password: app}
 clusters:
