@@ -19,24 +19,7 @@ import (
 // schema's procedures, the current database's qualifier; and a BLOCK
 // PREFIX of nothing, which would block every statement, refused.
 func TestSwitchesOtherForms(t *testing.T) {
-	r, err := rules.Parse("r.yaml", []byte(`users: [{name: app}]
-backend: {user: app}
-clusters: {main: {primary: 127.0.0.1:1}}
-schemas: {shop: {cluster: main}, other: {cluster: main}}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := New(r, nil)
-	s := rt.NewSession("shop", 0, false)
-	parse := func(sql string) *parser.Statement {
-		t.Helper()
-		sts, err := rt.parse(sql, s.state.textMode())
-		if err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-		return sts[0]
-	}
+	rt, s, parse := switchSession(t)
 	// Prepared while no switch was set: remembered all the same.
 	for _, sql := range []string{"PREPARE early FROM 'UPDATE other.t SET a = 1'", "PREPARE fromvar FROM @q", "PREPARE gone FROM 'DELETE FROM other.t'", "DEALLOCATE PREPARE gone"} {
 		st := parse(sql)
@@ -183,27 +166,14 @@ schemas: {shop: {cluster: main}}
 // into an archive, a multi-table UPDATE that only reads it): the switch
 // refuses writes to it, as the README's table says.
 func TestReadOnlyTableReadByAWrite(t *testing.T) {
-	r, err := rules.Parse("r.yaml", []byte(`users: [{name: app}]
-backend: {user: app}
-clusters: {main: {primary: 127.0.0.1:1}}
-schemas: {shop: {cluster: main}}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := New(r, nil)
-	s := rt.NewSession("shop", 0, false)
+	rt, s, parse := switchSession(t)
 	rt.switches.add(Switch{Kind: SwitchReadOnly, Target: "shop.frozen"})
 	for _, sql := range []string{
 		"INSERT INTO archive SELECT * FROM frozen",
 		"UPDATE other o JOIN frozen f ON f.id = o.id SET o.c = f.c",
 		"DELETE o FROM other o JOIN frozen f ON f.id = o.id",
 	} {
-		sts, err := rt.parse(sql, s.state.textMode())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.checkSwitches(sts[0]); err != nil {
+		if err := s.checkSwitches(parse(sql)); err != nil {
 			t.Errorf("%s: %v", sql, err)
 		}
 	}
@@ -219,11 +189,7 @@ schemas: {shop: {cluster: main}}
 		"DELETE FROM frozen WHERE id = 1",
 		"ALTER TABLE frozen ADD COLUMN d INT",
 	} {
-		sts, err := rt.parse(sql, s.state.textMode())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.checkSwitches(sts[0]); err == nil {
+		if err := s.checkSwitches(parse(sql)); err == nil {
 			t.Errorf("%s: allowed on the read_only table", sql)
 		}
 	}

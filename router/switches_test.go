@@ -11,10 +11,10 @@ import (
 	"github.com/shardgate/shardgate/rules"
 )
 
-// TestCheckSwitches: what each switch refuses, parsed statements and text
-// the proxy would forward unparsed (which cannot be shown to stay clear of
-// a switched table of its database, so it is refused).
-func TestCheckSwitches(t *testing.T) {
+// switchSession is a router over schemas shop and other (no server
+// reached), a session in shop, and a parser of its statements.
+func switchSession(t *testing.T) (*Router, *Session, func(string) *parser.Statement) {
+	t.Helper()
 	r, err := rules.Parse("r.yaml", []byte(`users: [{name: app}]
 backend: {user: app}
 clusters: {main: {primary: 127.0.0.1:1}}
@@ -25,7 +25,7 @@ schemas: {shop: {cluster: main}, other: {cluster: main}}
 	}
 	rt := New(r, nil)
 	s := rt.NewSession("shop", 0, false)
-	parse := func(sql string) *parser.Statement {
+	return rt, s, func(sql string) *parser.Statement {
 		t.Helper()
 		sts, err := rt.parse(sql, s.state.textMode())
 		if err != nil {
@@ -33,6 +33,13 @@ schemas: {shop: {cluster: main}, other: {cluster: main}}
 		}
 		return sts[0]
 	}
+}
+
+// TestCheckSwitches: what each switch refuses, parsed statements and text
+// the proxy would forward unparsed (which cannot be shown to stay clear of
+// a switched table of its database, so it is refused).
+func TestCheckSwitches(t *testing.T) {
+	rt, s, parse := switchSession(t)
 	unparsed := &parser.Statement{SQL: "SOME STATEMENT THE PARSER DOES NOT KNOW", Unparsed: errors.New("syntax")}
 	rt.switches.add(Switch{Kind: SwitchReadOnly, Target: "shop.items", Reason: "r1"})
 	rt.switches.add(Switch{Kind: SwitchOffline, Target: "other"})
