@@ -31,23 +31,40 @@ const retentionLock = "shardgate:bucket-retention"
 // expiredBuckets lists the buckets of snap past their retention at now.
 func expiredBuckets(snap *Snapshot, now time.Time) []expiry {
 	var out []expiry
+	for _, h := range snap.hourlyTables() {
+		if h.table.Retain <= 0 {
+			continue
+		}
+		for _, b := range snap.Buckets.Buckets(h.schema, h.table.Name) {
+			if h.table.Expired(b, now) {
+				out = append(out, expiry{h.schema, h.table, b})
+			}
+		}
+	}
+	return out
+}
+
+// hourly is one hourly table of the rules.
+type hourly struct {
+	schema string
+	table  *shard.Table
+}
+
+// hourlyTables lists the rules' hourly tables, by schema in the rules'
+// order and by name (retention, SHOW SHARDGATE BUCKETS, metrics).
+func (snap *Snapshot) hourlyTables() []hourly {
+	var out []hourly
 	for _, schema := range snap.Rules.SchemaOrder {
 		tables := snap.Planner.ShardedTables(schema)
 		names := make([]string, 0, len(tables))
-		for n := range tables {
-			names = append(names, n)
+		for n, t := range tables {
+			if t.By == "hour" {
+				names = append(names, n)
+			}
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			t := tables[n]
-			if t.By != "hour" || t.Retain <= 0 {
-				continue
-			}
-			for _, b := range snap.Buckets.Buckets(schema, t.Name) {
-				if t.Expired(b, now) {
-					out = append(out, expiry{schema, t, b})
-				}
-			}
+			out = append(out, hourly{schema, tables[n]})
 		}
 	}
 	return out

@@ -14,7 +14,6 @@ import (
 	"os"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -375,10 +374,9 @@ func (rt *Router) Start() {
 	}()
 	rt.XA.Metrics, rt.XA.Log = rt.Metrics, rt.Log
 	rt.Metrics.Buckets(func() map[string]int {
-		out := map[string]int{}
-		for _, row := range rt.bucketsView().Rows {
-			n, _ := strconv.Atoi(row[2])
-			out[row[0]+"."+row[1]] = n
+		snap, out := rt.Snapshot(), map[string]int{}
+		for _, h := range snap.hourlyTables() {
+			out[h.schema+"."+h.table.Name] = len(snap.Buckets.Buckets(h.schema, h.table.Name))
 		}
 		return out
 	})

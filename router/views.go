@@ -178,29 +178,19 @@ func (rt *Router) bucketsView() View {
 	for _, e := range expiredBuckets(snap, time.Now()) {
 		expired[e.schema+"."+e.table.Name]++
 	}
-	for _, schema := range snap.Rules.SchemaOrder {
-		tables := snap.Planner.ShardedTables(schema)
-		names := make([]string, 0, len(tables))
-		for n, t := range tables {
-			if t.By == "hour" {
-				names = append(names, n)
-			}
+	for _, h := range snap.hourlyTables() {
+		t := h.table
+		b := snap.Buckets.Buckets(h.schema, t.Name)
+		oldest, newest := "", ""
+		if len(b) > 0 {
+			oldest, newest = b[0], b[len(b)-1]
 		}
-		sort.Strings(names)
-		for _, n := range names {
-			t := tables[n]
-			b := snap.Buckets.Buckets(schema, t.Name)
-			oldest, newest := "", ""
-			if len(b) > 0 {
-				oldest, newest = b[0], b[len(b)-1]
-			}
-			retain := ""
-			if t.Retain > 0 {
-				retain = t.Retain.String()
-			}
-			v.Rows = append(v.Rows, []string{schema, t.Name, strconv.Itoa(len(b)), oldest, newest, t.Past.String(), t.Future.String(),
-				retain, t.Archive, strconv.Itoa(expired[schema+"."+t.Name])})
+		retain := ""
+		if t.Retain > 0 {
+			retain = t.Retain.String()
 		}
+		v.Rows = append(v.Rows, []string{h.schema, t.Name, strconv.Itoa(len(b)), oldest, newest, t.Past.String(), t.Future.String(),
+			retain, t.Archive, strconv.Itoa(expired[h.schema+"."+t.Name])})
 	}
 	return v
 }
