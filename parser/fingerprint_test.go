@@ -27,3 +27,23 @@ func TestFingerprint(t *testing.T) {
 		t.Errorf("fingerprint %q, want %q", got, want)
 	}
 }
+
+// TestFingerprintIn: the same statement written under NO_BACKSLASH_ESCAPES
+// or ANSI_QUOTES has the default mode's fingerprint, so changing sql_mode
+// does not get past a block.
+func TestFingerprintIn(t *testing.T) {
+	for _, tc := range []struct {
+		m        TextMode
+		sql, def string
+	}{
+		{TextMode{NoBackslashEscapes: true}, `DELETE FROM logs WHERE note = 'a\'`, `DELETE FROM logs WHERE note = 'b'`},
+		{TextMode{NoBackslashEscapes: true}, `SELECT 'x\' AS c, id FROM t -- it's`, `SELECT 'y' AS c, id FROM t`},
+		{TextMode{AnsiQuotes: true}, `SELECT "id" FROM "logs" WHERE "note" = 'a'`, "SELECT `id` FROM `logs` WHERE `note` = 'b'"},
+		{TextMode{AnsiQuotes: true, NoBackslashEscapes: true}, `UPDATE "t" SET c = 'a\' /* x's */`, "UPDATE `t` SET c = 'z'"},
+		{TextMode{}, `DELETE FROM logs WHERE note = 'a\'' OR 1`, `DELETE FROM logs WHERE note = 'b' OR 1`},
+	} {
+		if got, want := FingerprintIn(tc.sql, tc.m), Fingerprint(tc.def); got != want {
+			t.Errorf("%q under %+v: %q, want %q", tc.sql, tc.m, got, want)
+		}
+	}
+}

@@ -234,12 +234,12 @@ func (s *Session) noteSlow(obs *observation, took time.Duration, code uint16, st
 		DurationMS: float64(took.Microseconds()) / 1000, Kind: obs.kind, Route: obs.route, Code: code,
 		Rows: rc.rows, Affected: rc.affected, Clusters: s.live.clustersUsed()}
 	if st := obs.stmt; st != nil && !obs.multi {
-		e.Statement, e.Fingerprint = st.SQL, parser.Fingerprint(st.SQL)
+		e.Statement, e.Fingerprint = st.SQL, parser.FingerprintIn(st.SQL, s.state.textMode())
 		for _, t := range st.Tables {
 			e.Tables = append(e.Tables, s.schemaOf(t)+"."+t.Name)
 		}
 	} else {
-		e.Statement, e.Fingerprint = obs.sql, parser.Fingerprint(obs.sql)
+		e.Statement, e.Fingerprint = obs.sql, parser.FingerprintIn(obs.sql, s.state.textMode())
 	}
 	s.rt.Metrics.Slow(obs.kind, obs.route, took)
 	if err := s.rt.slow.Record(e); err != nil {

@@ -163,7 +163,7 @@ func (s *Session) checkSwitches(st *parser.Statement) error {
 		switch sw.Kind {
 		case SwitchBlock:
 			if fingerprint == "" {
-				fingerprint = parser.Fingerprint(st.SQL)
+				fingerprint = parser.FingerprintIn(st.SQL, s.state.textMode())
 			}
 			if s.blocks(sw, fingerprint) {
 				sw.hits.Add(1)
@@ -392,7 +392,7 @@ func (s *Session) setSwitch(m []string, w ResultWriter) error {
 			// An empty prefix would block every statement of every client.
 			return wire.Errorf(mysql.ER_WRONG_ARGUMENTS, "shardgate: SHARDGATE %s needs a statement to block", verb)
 		}
-		sw.Target = parser.Fingerprint(sw.Target)
+		sw.Target = parser.FingerprintIn(sw.Target, s.state.textMode())
 	}
 	// Under the reload lock: a reload building its snapshot meanwhile
 	// either lists this switch or is the snapshot marked here.

@@ -111,3 +111,20 @@ schemas: {shop: {cluster: main, tables: {Orders: {cluster: s1}}}}
 		}
 	}
 }
+
+// TestBlockUnderSQLModes: a client cannot get past a block by writing the
+// statement under NO_BACKSLASH_ESCAPES or ANSI_QUOTES, where the default
+// mode's reading would give it another fingerprint.
+func TestBlockUnderSQLModes(t *testing.T) {
+	rt, s, parse := switchSession(t)
+	rt.switches.add(Switch{Kind: SwitchBlock, Target: parser.Fingerprint("DELETE FROM logs WHERE note = 'b'")})
+	for _, tc := range []struct{ mode, sql string }{
+		{"NO_BACKSLASH_ESCAPES", `DELETE FROM logs WHERE note = 'a\'`},
+		{"ANSI_QUOTES", `DELETE FROM "logs" WHERE "note" = 'a'`},
+	} {
+		s.state.sqlMode = tc.mode
+		if err := s.checkSwitches(parse(tc.sql)); err == nil {
+			t.Errorf("%s under %s got past the block", tc.sql, tc.mode)
+		}
+	}
+}
