@@ -202,6 +202,21 @@ func (m *Metrics) BlockedHosts(blocked func() int) {
 	}, func() float64 { return float64(blocked()) }))
 }
 
+// PlanCache exports the plan cache's lookups by outcome (hit or miss),
+// read from counts at every scrape. Call it once.
+func (m *Metrics) PlanCache(hits, misses func() uint64) {
+	if m == nil {
+		return
+	}
+	for outcome, f := range map[string]func() uint64{"hit": hits, "miss": misses} {
+		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "shardgate_plan_cache_lookups_total",
+			Help:        "Statements looked up in the plan cache by shape, by outcome.",
+			ConstLabels: prometheus.Labels{"outcome": outcome},
+		}, func() float64 { return float64(f()) }))
+	}
+}
+
 // Memory exports the memory budget, read at every scrape: its limit, what
 // is reserved now and at most since start, and the reservations refused
 // by each limit. Call it once.

@@ -49,6 +49,7 @@ type Snapshot struct {
 	Defs     *tabledef.Cache
 	prepared prepareCache
 	stmts    stmtCache
+	shapes   *shapeCache
 	// users counts the sessions held to this snapshot (txn.setSnap).
 	users atomic.Int64
 }
@@ -65,6 +66,8 @@ type Router struct {
 	// line per reason per logs.Every.
 	refusals *logs.Limiter
 	parsers  sync.Pool
+	// shapeCounts counts the plan cache's hits and misses.
+	shapeCounts shapeCounts
 	// sessionIDs numbers sessions, so pools can keep a connection for its
 	// last owner.
 	sessionIDs atomic.Uint64
@@ -306,6 +309,7 @@ func (p *primaries) Clusters() []string {
 func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.Time, log *slog.Logger, prev *Snapshot) *Snapshot {
 	snap := &Snapshot{Rules: r, Clusters: map[string]*backend.Cluster{}, Buckets: buckets, Defs: tabledef.NewCache()}
 	snap.Planner = planner.New(r, buckets, now)
+	snap.shapes = newShapeCache(r.PlanCacheSize)
 	cfg := backend.PoolConfig{
 		Dial: backend.DialConfig{
 			User:           r.Backend.User,
@@ -380,6 +384,7 @@ func (rt *Router) Start() {
 		}
 		return out
 	})
+	rt.Metrics.PlanCache(rt.shapeCounts.hits.Load, rt.shapeCounts.misses.Load)
 	rt.Metrics.Operations(rt.running, func() []metrics.Switch {
 		var out []metrics.Switch
 		for _, sw := range rt.Switches() {

@@ -37,6 +37,9 @@ type Session struct {
 	// foundRows mirrors the client's CLIENT_FOUND_ROWS: backend
 	// connections must report matched rows, not changed ones.
 	foundRows bool
+	// shape is the statement of this query the plan cache answers or
+	// learns from (router/shapecache.go); nil outside query.
+	shape *shapeUse
 	// multiStatements: the client asked for CLIENT_MULTI_STATEMENTS.
 	multiStatements bool
 	// executing: the statement running is a prepared statement's
@@ -270,8 +273,18 @@ func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
 	if handled, err := s.admin(sql, w); handled {
 		return err
 	}
+	// The plan cache by shape first (router/shapecache.go), then the
+	// parsed statements by text.
+	defer func() { s.shape = nil }()
+	shapeKey := s.shapeKey(snap, sql)
+	if shapeKey != "" {
+		if st := s.lookupShape(snap, shapeKey, sql); st != nil {
+			return s.statement(st, w, obs)
+		}
+	}
 	key := s.state.db + "\x00" + s.state.textMode().ParseKey() + "\x00" + sql
 	if st := snap.stmts.get(key); st != nil {
+		s.rememberShape(snap, shapeKey, st)
 		return s.statement(st, w, obs)
 	}
 	stmts, err := s.rt.parse(sql, s.state.textMode())
@@ -294,6 +307,7 @@ func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
 		if snap.cacheable(stmts[0], s.state.db) {
 			snap.stmts.put(key, stmts[0])
 		}
+		s.rememberShape(snap, shapeKey, stmts[0])
 		return s.statement(stmts[0], w, obs)
 	}
 	if !s.multiStatements {
@@ -598,6 +612,9 @@ func (s *Session) execute(vc *cursor, w ResultWriter) error {
 // does not know (another instance created them), so that every instance
 // answers the same.
 func (s *Session) plan(snap *Snapshot, st *parser.Statement) (*engine.Plan, error) {
+	if p := s.planFromShape(st); p != nil {
+		return p, nil
+	}
 	f := s.state.facts()
 	f.Defs = snap.Defs
 	f.TempTables = s.txn.tempTables()
@@ -617,6 +634,9 @@ func (s *Session) plan(snap *Snapshot, st *parser.Statement) (*engine.Plan, erro
 		}
 		s.loadDefs(snap, stale, true)
 		p, err = s.planSequenced(snap, st, f)
+	}
+	if err == nil && !onPrimary {
+		s.remember(snap, st, p)
 	}
 	if err != nil || !onPrimary || p.Effects.Hint != "" {
 		return p, err

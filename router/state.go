@@ -39,6 +39,7 @@ type state struct {
 	// server reported them: how the server reads the SQL text the proxy
 	// renders for this session.
 	sqlMode, charset string
+	modeCache        sqlModes
 	// diag is the union of the warnings of the previous statement when it
 	// ran on several backends (nil otherwise: its connection has them).
 	diag *diagnostics
@@ -53,16 +54,9 @@ type state struct {
 
 // textMode is how the session's server reads SQL text.
 func (st *state) textMode() parser.TextMode {
-	has := st.sqlModeHas
-	return parser.TextMode{
-		NoBackslashEscapes: has("NO_BACKSLASH_ESCAPES"),
-		AnsiQuotes:         has("ANSI_QUOTES") || has("ANSI"),
-		PipesAsConcat:      has("PIPES_AS_CONCAT") || has("ANSI") || has("ORACLE"),
-		IgnoreSpace:        has("IGNORE_SPACE") || has("ANSI"),
-		HighNotPrecedence:  has("HIGH_NOT_PRECEDENCE"),
-		RealAsFloat:        has("REAL_AS_FLOAT") || has("ANSI"),
-		Charset:            st.charset,
-	}
+	m := st.modes().text
+	m.Charset = st.charset
+	return m
 }
 
 // oracleMode reports sql_mode ORACLE, in which MariaDB reads statements
@@ -72,12 +66,39 @@ func (st *state) oracleMode() bool { return st.sqlModeHas("ORACLE") }
 // sqlModeHas reports whether the session's sql_mode includes flag (upper
 // case, as the server writes it back).
 func (st *state) sqlModeHas(flag string) bool {
-	for _, f := range strings.Split(strings.ToUpper(st.sqlMode), ",") {
-		if f == flag {
-			return true
-		}
+	_, ok := st.modes().flags[flag]
+	return ok
+}
+
+// sqlModes is the session's sql_mode read once: every statement asks it
+// several questions, and the text changes only with SET sql_mode.
+type sqlModes struct {
+	src   string
+	valid bool
+	flags map[string]struct{}
+	text  parser.TextMode // without the character set
+}
+
+// modes is st.sqlMode read into flags, again only when it changed.
+func (st *state) modes() *sqlModes {
+	c := &st.modeCache
+	if c.valid && c.src == st.sqlMode {
+		return c
 	}
-	return false
+	c.src, c.valid, c.flags = st.sqlMode, true, map[string]struct{}{}
+	for _, f := range strings.Split(strings.ToUpper(st.sqlMode), ",") {
+		c.flags[f] = struct{}{}
+	}
+	has := func(f string) bool { _, ok := c.flags[f]; return ok }
+	c.text = parser.TextMode{
+		NoBackslashEscapes: has("NO_BACKSLASH_ESCAPES"),
+		AnsiQuotes:         has("ANSI_QUOTES") || has("ANSI"),
+		PipesAsConcat:      has("PIPES_AS_CONCAT") || has("ANSI") || has("ORACLE"),
+		IgnoreSpace:        has("IGNORE_SPACE") || has("ANSI"),
+		HighNotPrecedence:  has("HIGH_NOT_PRECEDENCE"),
+		RealAsFloat:        has("REAL_AS_FLOAT") || has("ANSI"),
+	}
+	return c
 }
 
 // facts describe the session for the planner.

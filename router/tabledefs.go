@@ -143,6 +143,7 @@ func forgetDefs(snap *Snapshot, st *parser.Statement, db string) {
 	if st.Kind != parser.KindDDL {
 		return
 	}
+	snap.forgetShapes()
 	for _, t := range st.Tables {
 		schema := t.Schema
 		if schema == "" {

@@ -97,6 +97,10 @@ func (rt *Router) statusView() View {
 	add("memory_limit_bytes", strconv.FormatInt(rt.mem.Limit(), 10))
 	add("slow_query_time_seconds", strconv.FormatFloat(rt.slow.Threshold().Seconds(), 'f', -1, 64))
 	add("goroutines", strconv.Itoa(runtime.NumGoroutine()))
+	hits, misses, plans := rt.PlanCacheStats()
+	add("plan_cache_hits", strconv.FormatUint(hits, 10))
+	add("plan_cache_misses", strconv.FormatUint(misses, 10))
+	add("plan_cache_plans", strconv.Itoa(plans))
 	return v
 }
 

@@ -27,6 +27,9 @@ const (
 	MaxPrecreateHours = 168
 	// MaxScatterConcurrency bounds the shards one read runs at once.
 	MaxScatterConcurrency = 1024
+	// DefaultPlanCacheSize and MaxPlanCacheSize bound plan_cache_size.
+	DefaultPlanCacheSize = 10000
+	MaxPlanCacheSize     = 1000000
 	// MinHealthInterval keeps the health loop from spinning.
 	MinHealthInterval = 10 * time.Millisecond
 	// MinMemoryLimit and MaxMemoryLimit bound memory_limit: below 16 MiB
@@ -161,6 +164,9 @@ func (r *Rules) validateRanges(doc *yaml.Node) error {
 	}
 	if r.ScatterConcurrency < 1 || r.ScatterConcurrency > MaxScatterConcurrency {
 		return lineError(pathLine(doc, "scatter_concurrency"), "scatter_concurrency %d: must be between 1 and %d", r.ScatterConcurrency, MaxScatterConcurrency)
+	}
+	if r.PlanCacheSize != -1 && (r.PlanCacheSize < 1 || r.PlanCacheSize > MaxPlanCacheSize) {
+		return lineError(pathLine(doc, "plan_cache_size"), "plan_cache_size %d: must be -1 (off) or between 1 and %d", r.PlanCacheSize, MaxPlanCacheSize)
 	}
 	durations := []struct {
 		path []string

@@ -48,6 +48,10 @@ type Rules struct {
 	// ScatterConcurrency bounds the shards one plain scatter read reads at
 	// once (merged reads need every shard's stream open).
 	ScatterConcurrency int `yaml:"scatter_concurrency"`
+	// PlanCacheSize bounds the plans kept per statement shape (statements
+	// differing only in their literals share one): the most recently used
+	// are kept. -1 turns the cache off.
+	PlanCacheSize int `yaml:"plan_cache_size"`
 	// BucketRefreshInterval is how often the proxy lists the hourly buckets
 	// that exist on the backends: buckets other proxy instances created,
 	// or dropped, are seen within it even when nothing asks for them.
@@ -458,6 +462,9 @@ func (r *Rules) applyDefaults() {
 	}
 	if r.ScatterConcurrency == 0 {
 		r.ScatterConcurrency = 8
+	}
+	if r.PlanCacheSize == 0 {
+		r.PlanCacheSize = DefaultPlanCacheSize
 	}
 	if r.PrecreateHours == 0 {
 		r.PrecreateHours = 2

@@ -1,0 +1,112 @@
+package parser
+
+import "strings"
+
+// LiteralShape is a statement's text with each literal replaced by a mark
+// of its kind (integer, decimal, string), everything else — names,
+// keywords, operators, comments, spaces — kept byte for byte. Texts an
+// application sends with different values have one shape; texts with one
+// shape parse into the same tree but for the literals' values, so anything
+// the proxy decides from a statement's names and structure alone (not from
+// its values) may be decided once per shape.
+//
+// The scan reads quotes and comments as the server does under m
+// (NO_BACKSLASH_ESCAPES, ANSI_QUOTES). It gives up (ok false) wherever a
+// byte-wise reading of the text could be unsure: a character set other
+// than the UTF-8 and single-byte ones, a ? (a placeholder has no place in
+// a query), a number written with an exponent or starting with a point,
+// an unterminated quote or comment.
+//
+// Unlike Fingerprint (TiDB's normaliser, for operators' switches and the
+// slow log: case and spaces folded, lists collapsed), nothing is folded
+// here, so a shape never stands for two different statements.
+func LiteralShape(sql string, m TextMode) (shape string, ok bool) {
+	switch m.charset() {
+	case "utf8mb4", "utf8mb3", "latin1", "ascii", "binary":
+	default:
+		return "", false
+	}
+	var b strings.Builder
+	b.Grow(len(sql))
+	for i := 0; i < len(sql); {
+		c := sql[i]
+		switch {
+		case (c == '\'' || c == '"') && i > 0 && sql[i-1] == '@':
+			// @'name' is a user variable, not a string.
+			end := skipQuoted(sql, i, c, !m.NoBackslashEscapes)
+			if end >= len(sql) {
+				return "", false
+			}
+			b.WriteString(sql[i : end+1])
+			i = end + 1
+		case c == '\'' || c == '"' && !m.AnsiQuotes:
+			end := skipQuoted(sql, i, c, !m.NoBackslashEscapes)
+			if end >= len(sql) {
+				return "", false
+			}
+			b.WriteString("\x00s")
+			i = end + 1
+		case c == '`' || c == '"':
+			end := skipQuoted(sql, i, c, false)
+			if end >= len(sql) {
+				return "", false
+			}
+			b.WriteString(sql[i : end+1])
+			i = end + 1
+		case c == '#' || c == '-' && strings.HasPrefix(sql[i:], "--") && (i+2 == len(sql) || sql[i+2] <= ' '):
+			end := len(sql)
+			if nl := strings.IndexByte(sql[i:], '\n'); nl >= 0 {
+				end = i + nl
+			}
+			b.WriteString(sql[i:end])
+			i = end
+		case c == '/' && strings.HasPrefix(sql[i:], "/*"):
+			e := strings.Index(sql[i+2:], "*/")
+			if e < 0 || strings.HasPrefix(sql[i:], "/*!") || strings.HasPrefix(sql[i:], "/*M!") {
+				// Executable comments are expanded before this; one
+				// left is not read here.
+				return "", false
+			}
+			end := i + 2 + e + 2
+			b.WriteString(sql[i:end])
+			i = end
+		case c == '?' || c == 0:
+			return "", false // a placeholder, or a byte the marks use
+		case c == '.' && i+1 < len(sql) && isDigit(sql[i+1]):
+			return "", false // .5, or a name after a qualifier that starts with a digit
+		case isWordByte(c) || c >= 0x80:
+			j := i
+			for j < len(sql) && (isWordByte(sql[j]) || sql[j] >= 0x80) {
+				j++
+			}
+			word := sql[i:j]
+			if !isDigits(word) {
+				// A name or keyword; also 0x1F, 1e5, 12abc: kept as
+				// written (a new shape for every value, never a wrong one).
+				b.WriteString(word)
+				i = j
+				continue
+			}
+			if j < len(sql) && sql[j] == '.' {
+				k := j + 1
+				for k < len(sql) && isDigit(sql[k]) {
+					k++
+				}
+				if k == j+1 || k < len(sql) && (isWordByte(sql[k]) || sql[k] >= 0x80 || sql[k] == '.') {
+					return "", false // 1., 1.5e3, 1.5.6
+				}
+				b.WriteString("\x00d")
+				i = k
+				continue
+			}
+			b.WriteString("\x00i")
+			i = j
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.String(), true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

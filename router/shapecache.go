@@ -1,0 +1,165 @@
+package router
+
+import (
+	"sync/atomic"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/shardgate/shardgate/engine"
+	"github.com/shardgate/shardgate/parser"
+)
+
+// The plan cache by statement shape.
+//
+// Applications that write their values into the text (most ORMs, PHP,
+// JDBC's default, go-sql-driver's interpolateParams) send a new text with
+// every statement, so a cache keyed by the whole text misses and every
+// statement is parsed and planned again. Statements that differ only in
+// their literals have one shape (parser.LiteralShape). For a statement the
+// proxy only routes — one cluster, the text sent as the client wrote it,
+// no table whose rows are placed by a value — nothing the proxy decides
+// depends on the values: the tables, the cluster, primary or replica, the
+// statement's effects on the session all come from names and structure.
+// Such a plan is kept per shape and reused for every text of that shape
+// with the text put in its place, without parsing or planning.
+//
+// What qualifies is checked twice: before (the statement names only tables
+// without a rule placing rows by value, and uses none of the session state
+// the proxy carries between statements: snapshot.shapeable) and after (the
+// plan the planner made is one Route whose text is the statement's own:
+// verbatimRoute). The parsed statement of the first text stands for the
+// others in the checks on the way (access, switches, diagnostics): those
+// read names and structure, which the shape keeps.
+//
+// The cache belongs to a snapshot (a reload starts a new one), is cleared
+// by DDL run through the proxy, and is bypassed while the session holds
+// temporary tables (a temporary table may hide a table of the same name).
+
+// shapeCache is the bounded map from shape key to plan.
+type shapeCache struct {
+	lru *lru.Cache[string, *shapeEntry] // nil: off
+}
+
+// shapeCounts are the cache's hits and misses since the proxy started
+// (over every snapshot), for the metrics and SHOW SHARDGATE STATUS.
+type shapeCounts struct {
+	hits, misses atomic.Uint64
+}
+
+// shapeEntry is a shape's parsed statement and plan, shared by sessions:
+// neither is changed after it is stored.
+type shapeEntry struct {
+	st   *parser.Statement
+	plan *engine.Plan
+}
+
+func newShapeCache(size int) *shapeCache {
+	c := &shapeCache{}
+	if size > 0 {
+		c.lru, _ = lru.New[string, *shapeEntry](size) // size > 0: no error
+	}
+	return c
+}
+
+// shapeUse carries a statement through statement() and run() to plan(),
+// which either answers it from the cache (entry set) or stores its plan
+// (key set).
+type shapeUse struct {
+	st    *parser.Statement
+	entry *shapeEntry
+	key   string
+}
+
+// shapeKey is the cache key of sql for this session, "" when the text has
+// no shape the cache can use or the cache is off. The database and the way
+// the session's server reads text are part of it.
+func (s *Session) shapeKey(snap *Snapshot, sql string) string {
+	if snap.shapes.lru == nil || s.txn.tempTables() {
+		return ""
+	}
+	m := s.state.textMode()
+	shape, ok := parser.LiteralShape(sql, m)
+	if !ok {
+		return ""
+	}
+	return s.state.db + "\x00" + m.ParseKey() + "\x00" + shape
+}
+
+// lookupShape returns the statement to run for sql when its shape has a
+// plan: the shape's parsed statement with sql as its text.
+func (s *Session) lookupShape(snap *Snapshot, key, sql string) *parser.Statement {
+	e, ok := snap.shapes.lru.Get(key)
+	if !ok {
+		s.rt.shapeCounts.misses.Add(1)
+		return nil
+	}
+	s.rt.shapeCounts.hits.Add(1)
+	st := *e.st
+	st.SQL = sql
+	s.shape = &shapeUse{st: &st, entry: e}
+	return &st
+}
+
+// rememberShape marks st, parsed from a text of the shape key names, as a
+// statement whose plan the cache keeps if it turns out to only route st.
+func (s *Session) rememberShape(snap *Snapshot, key string, st *parser.Statement) {
+	if key != "" && snap.shapeable(st, s.state.db) {
+		s.shape = &shapeUse{st: st, key: key}
+	}
+}
+
+// shapeable reports a statement whose plan may be kept for its shape.
+func (snap *Snapshot) shapeable(st *parser.Statement, db string) bool {
+	return snap.cacheable(st, db) && st.Unparsed == nil &&
+		!st.UsesLastInsertID && !st.UsesPrevResult && !st.ReadsDiagnostics &&
+		!st.HoldsConnState && !st.CalcFoundRows && len(st.AssignedUserVars) == 0 &&
+		!st.IntoUserVars && !st.ExplainExtended
+}
+
+// planFromShape is plan()'s answer for st from the cache, nil when st is
+// not the statement the cache was asked about. A plan made for a
+// statement the cache was told to keep is stored (remember).
+func (s *Session) planFromShape(st *parser.Statement) *engine.Plan {
+	u := s.shape
+	if u == nil || u.st != st || u.entry == nil {
+		return nil
+	}
+	p := *u.entry.plan
+	r := *p.Root.(*engine.Route)
+	r.SQL = st.SQL
+	p.Root = &r
+	return &p
+}
+
+// remember stores p for st's shape when p only routes st as written.
+func (s *Session) remember(snap *Snapshot, st *parser.Statement, p *engine.Plan) {
+	u := s.shape
+	if u == nil || u.st != st || u.key == "" || !verbatimRoute(p, st) || s.txn.tempTables() {
+		return
+	}
+	snap.shapes.lru.Add(u.key, &shapeEntry{st: st, plan: p})
+}
+
+// verbatimRoute reports a plan that sends st's own text to one cluster.
+func verbatimRoute(p *engine.Plan, st *parser.Statement) bool {
+	r, ok := p.Root.(*engine.Route)
+	return ok && r.SQL == st.SQL
+}
+
+// forgetShapes empties the cache after DDL run through the proxy. The
+// plans kept route by names alone, which no DDL changes; emptying is cheap
+// and leaves nothing to argue about after a schema change.
+func (snap *Snapshot) forgetShapes() {
+	if snap.shapes.lru != nil {
+		snap.shapes.lru.Purge()
+	}
+}
+
+// PlanCacheStats reports the plan cache's hits and misses since the proxy
+// started and the plans it holds now.
+func (rt *Router) PlanCacheStats() (hits, misses uint64, plans int) {
+	if l := rt.Snapshot().shapes.lru; l != nil {
+		plans = l.Len()
+	}
+	return rt.shapeCounts.hits.Load(), rt.shapeCounts.misses.Load(), plans
+}
