@@ -141,6 +141,17 @@ func (c *Conn) Send(cmd byte, arg []byte) error {
 	return nil
 }
 
+// SendQuery sends COM_QUERY with sql, as Send does.
+func (c *Conn) SendQuery(sql string) error {
+	c.armReadDeadline()
+	c.lastUsed = time.Now()
+	c.uses++
+	if err := c.WriteCommandString(mysql.COM_QUERY, sql); err != nil {
+		return &notSentError{c.cutError(err)}
+	}
+	return nil
+}
+
 // Ping checks the connection is alive.
 func (c *Conn) Ping() error {
 	if err := c.Send(mysql.COM_PING, nil); err != nil {

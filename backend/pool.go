@@ -217,7 +217,11 @@ func (p *Pool) needsPing(c *Conn) bool {
 	if p.cfg.PingAfter > 0 && idle > p.cfg.PingAfter {
 		return true
 	}
-	secs, err := strconv.Atoi(c.vars["wait_timeout"])
+	wt := c.vars["wait_timeout"]
+	if wt == "" {
+		return false // the server's default, far above PingAfter
+	}
+	secs, err := strconv.Atoi(wt)
 	return err == nil && idle > time.Duration(secs)*time.Second/2
 }
 

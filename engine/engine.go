@@ -29,6 +29,8 @@ type ResultWriter interface {
 // Conn is one borrowed backend connection (*backend.Conn in production).
 type Conn interface {
 	Send(cmd byte, arg []byte) error
+	// SendQuery is Send(COM_QUERY, sql) without copying sql.
+	SendQuery(sql string) error
 	// Stream forwards the whole response to the command just sent.
 	Stream(dst backend.Sink, columns func([]byte) []byte) (backend.Outcome, error)
 	ReadHeader() ([][]byte, error)

@@ -502,6 +502,8 @@ func (c *fakeConn) drained() bool { return len(c.pending) == 0 }
 // fault is how the connection was released.
 func (c *fakeConn) fault() Fault { return Classify(c.relErr) }
 
+func (c *fakeConn) SendQuery(sql string) error { return c.Send(mysql.COM_QUERY, []byte(sql)) }
+
 func (c *fakeConn) Send(cmd byte, arg []byte) error {
 	if cmd != mysql.COM_QUERY {
 		c.vc.t.Errorf("fake: command 0x%x, want COM_QUERY", cmd)

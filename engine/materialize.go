@@ -194,7 +194,7 @@ func (m *Materialize) Execute(vc Cursor, w ResultWriter) error {
 	}
 	cw := &eofWriter{countingWriter: countingWriter{ResultWriter: w}}
 	var out backend.Outcome
-	if err = c.Send(mysql.COM_QUERY, []byte(m.SQL)); err == nil {
+	if err = c.SendQuery(m.SQL); err == nil {
 		out, err = c.Stream(cw, m.rewriter(renamed))
 	}
 	if err != nil {

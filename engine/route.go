@@ -44,16 +44,17 @@ func (r *Route) Execute(vc Cursor, w ResultWriter) error {
 		if err != nil {
 			return err
 		}
-		cw := &countingWriter{ResultWriter: w}
-		var out backend.Outcome
-		if err = c.Send(mysql.COM_QUERY, []byte(r.SQL)); err == nil {
-			out, err = c.Stream(cw, r.rewriter())
+		// The writer and the outcome escape (interfaces): one allocation.
+		ex := &routeExchange{cw: countingWriter{ResultWriter: w}}
+		cw := &ex.cw
+		if err = c.SendQuery(r.SQL); err == nil {
+			ex.out, err = c.Stream(cw, r.rewriter())
 		}
 		if err == nil {
-			if out.Err == nil {
-				vc.Succeeded(out.OK)
+			if ex.out.Err == nil {
+				vc.Succeeded(ex.out.OK)
 			}
-			vc.Release(c, &out, nil)
+			vc.Release(c, &ex.out, nil)
 			return w.Flush()
 		}
 		if Classify(err) == FaultBroken && r.Replica && cw.packets == 0 && vc.Retry(c, attempt) {
@@ -64,6 +65,12 @@ func (r *Route) Execute(vc Cursor, w ResultWriter) error {
 		}
 		return vc.Lost(c, err)
 	}
+}
+
+// routeExchange is one attempt's writer and outcome.
+type routeExchange struct {
+	cw  countingWriter
+	out backend.Outcome
 }
 
 // LostConnection is what the client hears when an exchange with a backend
@@ -134,7 +141,7 @@ func (rr *routeRows) send() error {
 		if err != nil {
 			return err
 		}
-		err = c.Send(mysql.COM_QUERY, []byte(rr.r.SQL))
+		err = c.SendQuery(rr.r.SQL)
 		if err == nil {
 			rr.c = c
 			return nil

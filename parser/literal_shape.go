@@ -21,13 +21,26 @@ import "strings"
 // slow log: case and spaces folded, lists collapsed), nothing is folded
 // here, so a shape never stands for two different statements.
 func LiteralShape(sql string, m TextMode) (shape string, ok bool) {
+	return LiteralShapeKey(sql, m)
+}
+
+// LiteralShapeKey is the prefixes followed by sql's LiteralShape, built in
+// one string (a cache key).
+func LiteralShapeKey(sql string, m TextMode, prefix ...string) (key string, ok bool) {
 	switch m.charset() {
 	case "utf8mb4", "utf8mb3", "latin1", "ascii", "binary":
 	default:
 		return "", false
 	}
+	n := len(sql)
+	for _, p := range prefix {
+		n += len(p)
+	}
 	var b strings.Builder
-	b.Grow(len(sql))
+	b.Grow(n)
+	for _, p := range prefix {
+		b.WriteString(p)
+	}
 	for i := 0; i < len(sql); {
 		c := sql[i]
 		switch {

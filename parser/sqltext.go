@@ -41,14 +41,28 @@ type TextMode struct {
 // ParseKey identifies how a statement text parses under m, for caches of
 // parsed statements: equal keys, equal parses.
 func (m TextMode) ParseKey() string {
-	b := []byte("......")
-	for i, on := range []bool{m.NoBackslashEscapes, m.AnsiQuotes, m.PipesAsConcat, m.IgnoreSpace, m.HighNotPrecedence, m.RealAsFloat} {
+	i := 0
+	for bit, on := range []bool{m.NoBackslashEscapes, m.AnsiQuotes, m.PipesAsConcat, m.IgnoreSpace, m.HighNotPrecedence, m.RealAsFloat} {
 		if on {
-			b[i] = '1'
+			i |= 1 << bit
 		}
 	}
-	return string(b)
+	return parseKeys[i]
 }
+
+// parseKeys are the 64 ParseKeys, written once: every statement asks.
+var parseKeys = func() (keys [64]string) {
+	for i := range keys {
+		b := []byte("......")
+		for bit := range b {
+			if i&(1<<bit) != 0 {
+				b[bit] = '1'
+			}
+		}
+		keys[i] = string(b)
+	}
+	return keys
+}()
 
 // charset is the normalised client character set name.
 func (m TextMode) charset() string {

@@ -324,15 +324,15 @@ func (cc *clientConn) serve() {
 		}
 		cc.ResetSequence()
 		p, err := cc.ReadPacket()
-		var refused *wire.PacketRefusedError
-		if errors.As(err, &refused) {
-			// The packet was read past, not kept: the connection goes on.
-			if !cc.packetRefused(refused) {
-				return
-			}
-			continue
-		}
 		if err != nil {
+			var refused *wire.PacketRefusedError
+			if errors.As(err, &refused) {
+				// The packet was read past, not kept: the connection goes on.
+				if !cc.packetRefused(refused) {
+					return
+				}
+				continue
+			}
 			if errors.Is(err, wire.ErrPacketTooLarge) {
 				cc.WriteError(wire.Errorf(mysql.ER_NET_PACKET_TOO_LARGE, "Got a packet bigger than 'max_allowed_packet' bytes"))
 			} else if !errors.Is(err, io.EOF) && !cc.srv.shuttingDown() {

@@ -29,7 +29,12 @@ func (s *Session) admin(sql string, w ResultWriter) (handled bool, err error) {
 	if len(trimmed) < 17 {
 		return false, nil
 	}
-	switch strings.ToLower(trimmed[:4]) {
+	// Lower-cased by hand: strings.ToLower allocates for "SELE".
+	var head [4]byte
+	for i := range head {
+		head[i] = trimmed[i] | 0x20
+	}
+	switch string(head[:]) {
 	case "show", "expl":
 	case "shar":
 		if len(sql) > 64<<10 {

@@ -96,6 +96,11 @@ func (s *Session) caughtUp(snap *Snapshot, c *backend.Conn, cluster string) (boo
 		// Not known: a position could not be read after a write.
 		return !s.state.wrote[cluster], nil
 	}
+	if s.state.appliedOn[c.Addr()] == gtid {
+		// This replica applied the position already: a replica does not
+		// undo what it applied, so the wait would answer at once.
+		return true, nil
+	}
 	res, _, err := c.Query(fmt.Sprintf("SELECT MASTER_GTID_WAIT(%s, %g)", parser.QuoteString(gtid), timeout))
 	switch engine.Classify(err) {
 	case engine.FaultServer:
@@ -104,5 +109,12 @@ func (s *Session) caughtUp(snap *Snapshot, c *backend.Conn, cluster string) (boo
 	default:
 		return false, err
 	}
-	return len(res.Rows) == 1 && res.Rows[0][0] != nil && *res.Rows[0][0] == "0", nil
+	applied := len(res.Rows) == 1 && res.Rows[0][0] != nil && *res.Rows[0][0] == "0"
+	if applied {
+		if s.state.appliedOn == nil {
+			s.state.appliedOn = map[string]string{}
+		}
+		s.state.appliedOn[c.Addr()] = gtid
+	}
+	return applied, nil
 }

@@ -38,7 +38,7 @@ type cursor struct {
 }
 
 func (s *Session) cursor(snap *Snapshot, p *engine.Plan, obs *observation) *cursor {
-	vc := &cursor{s: s, snap: snap, plan: p, obs: obs, diag: &diagnostics{}, mem: s.rt.mem.Statement(s.mem)}
+	vc := &cursor{s: s, snap: snap, plan: p, obs: obs, mem: s.rt.mem.Statement(s.mem)}
 	root := p.Root
 	if q, ok := root.(*engine.SequenceIDs); ok {
 		root = q.Input
@@ -59,6 +59,10 @@ func (s *Session) cursor(snap *Snapshot, p *engine.Plan, obs *observation) *curs
 		obs.route = "scatter"
 	default:
 		obs.route = "scatter"
+	}
+	if !vc.single {
+		// A single statement's connection keeps its own diagnostics.
+		vc.diag = &diagnostics{}
 	}
 	return vc
 }
@@ -91,11 +95,19 @@ func (vc *cursor) Conn(cluster string, replica bool) (engine.Conn, error) {
 // Warn adds the proxy's own warning to the statement's diagnostics, kept
 // for SHOW WARNINGS like the shards' (a merged plan is never single).
 func (vc *cursor) Warn(level string, code uint16, message string) {
+	if vc.diag == nil {
+		vc.diag = &diagnostics{}
+	}
 	vc.diag.count++
 	vc.diag.rows = append(vc.diag.rows, [][]byte{[]byte(level), []byte(strconv.Itoa(int(code))), []byte(message)})
 }
 
-func (vc *cursor) WarningCount() uint16 { return uint16(min(vc.diag.count, 0xffff)) }
+func (vc *cursor) WarningCount() uint16 {
+	if vc.diag == nil {
+		return 0
+	}
+	return uint16(min(vc.diag.count, 0xffff))
+}
 
 func (vc *cursor) Release(c engine.Conn, out *backend.Outcome, err error) {
 	s, h := vc.s, c.(*held)
@@ -321,18 +333,30 @@ func (s *Session) acquire(snap *Snapshot, eff engine.Effects, clusterName string
 	// next choice: nothing has run yet, so trying again is always safe.
 	// When no choice is left the client hears that its statement was not
 	// sent: whatever broke, it broke before the statement was written.
+	h, err := s.tryAcquire(snap, eff, cluster, replica)
+	if err == nil {
+		return h, nil
+	}
+	return s.acquireAgain(snap, eff, cluster, replica, err)
+}
+
+// acquireAgain goes on after a first failed acquire, apart so that the
+// common path allocates nothing for errors.As.
+func (s *Session) acquireAgain(snap *Snapshot, eff engine.Effects, cluster *backend.Cluster, replica bool, err error) (*held, error) {
 	var last *brokenBackend
-	for try := 0; try <= len(cluster.Replicas); try++ {
-		h, err := s.tryAcquire(snap, eff, cluster, replica)
-		if err == nil {
-			return h, nil
-		}
+	for try := 1; ; try++ {
 		if !errors.As(err, &last) {
 			return nil, err
 		}
 		last.b.MarkDown(last.err.Error())
+		if try > len(cluster.Replicas) {
+			return nil, backend.NotSent(last.b.Describe(), last.err)
+		}
+		var h *held
+		if h, err = s.tryAcquire(snap, eff, cluster, replica); err == nil {
+			return h, nil
+		}
 	}
-	return nil, backend.NotSent(last.b.Describe(), last.err)
 }
 
 // brokenBackend wraps a failure that says the backend itself is unusable.

@@ -51,9 +51,12 @@ func refusalReason(code uint16) string {
 // A refusal of the memory budget is the proxy's own even when backends
 // were reached first (a sort reads the shards before it runs out).
 func (s *Session) noteRefusal(err error, obs *observation) {
+	if err == nil {
+		return // before the targets of errors.As, which escape
+	}
 	var me *mysql.MyError
 	var mem *engine.MemoryRefusedError
-	if err == nil || (obs.contacted && !errors.As(err, &mem)) || !errors.As(err, &me) || s.rt.refusals == nil {
+	if (obs.contacted && !errors.As(err, &mem)) || !errors.As(err, &me) || s.rt.refusals == nil {
 		return
 	}
 	reason := refusalReason(me.Code)

@@ -50,6 +50,8 @@ type Snapshot struct {
 	prepared prepareCache
 	stmts    stmtCache
 	shapes   *shapeCache
+	// metricNames are the metric labels of the rules' tables.
+	metricNames map[string]map[string]string
 	// users counts the sessions held to this snapshot (txn.setSnap).
 	users atomic.Int64
 }
@@ -310,6 +312,7 @@ func newSnapshot(r *rules.Rules, buckets *shard.BucketRegistry, now func() time.
 	snap := &Snapshot{Rules: r, Clusters: map[string]*backend.Cluster{}, Buckets: buckets, Defs: tabledef.NewCache()}
 	snap.Planner = planner.New(r, buckets, now)
 	snap.shapes = newShapeCache(r.PlanCacheSize)
+	snap.metricNames = metricTableNames(r)
 	cfg := backend.PoolConfig{
 		Dial: backend.DialConfig{
 			User:           r.Backend.User,
@@ -459,11 +462,16 @@ func (snap *Snapshot) schemaNames() []string {
 // while no backend has been reached.
 func (snap *Snapshot) serverVersion() int {
 	v := 0
+	lowest := func(b *backend.Backend) {
+		if bv := b.ServerVersion(); bv > 0 && (v == 0 || bv < v) {
+			v = bv
+		}
+	}
+	// Every statement asks (executable comments): no slice built here.
 	for _, c := range snap.Clusters {
-		for _, b := range c.Backends() {
-			if bv := b.ServerVersion(); bv > 0 && (v == 0 || bv < v) {
-				v = bv
-			}
+		lowest(c.Primary)
+		for _, b := range c.Replicas {
+			lowest(b)
 		}
 	}
 	if v == 0 {

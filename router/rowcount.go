@@ -62,11 +62,17 @@ func (c *rowCounter) Flush() error { return c.w.Flush() }
 // countRows wraps w in a rowCounter that keeps what the client side can do
 // beyond writing (reading a LOAD DATA LOCAL file).
 func countRows(w ResultWriter) (ResultWriter, *rowCounter) {
-	rc := &rowCounter{w: w}
+	return new(command).countRows(w)
+}
+
+// countRows is countRows with the counter in c, reset.
+func (c *command) countRows(w ResultWriter) (ResultWriter, *rowCounter) {
+	c.rc = rowCounter{w: w}
 	if fc, ok := w.(fileClient); ok {
-		return fileRowCounter{rc, fc}, rc
+		c.frc = fileRowCounter{&c.rc, fc}
+		return &c.frc, &c.rc
 	}
-	return rc, rc
+	return &c.rc, &c.rc
 }
 
 type fileRowCounter struct {

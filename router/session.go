@@ -37,6 +37,8 @@ type Session struct {
 	// foundRows mirrors the client's CLIENT_FOUND_ROWS: backend
 	// connections must report matched rows, not changed ones.
 	foundRows bool
+	// cmd is what the session records of the command it runs.
+	cmd command
 	// shape is the statement of this query the plan cache answers or
 	// learns from (router/shapecache.go); nil outside query.
 	shape *shapeUse
@@ -64,6 +66,15 @@ type Session struct {
 }
 
 // observation is what the metrics record of one client command.
+// command is a session's record of the client command it runs: the
+// observation and the row counter, kept in the session rather than
+// allocated for every command.
+type command struct {
+	obs observation
+	rc  rowCounter
+	frc fileRowCounter
+}
+
 type observation struct {
 	kind, route string
 	errCode     uint16
@@ -169,7 +180,7 @@ func (s *Session) snapshot() *Snapshot {
 func (s *Session) Query(sql string, w ResultWriter) error {
 	s.live.set("Query", sql)
 	defer s.live.set("Sleep", "")
-	w, rc := countRows(w)
+	w, rc := s.cmd.countRows(w)
 	return s.observe(rc, func(obs *observation) error {
 		obs.sql = sql
 		return s.query(sql, w, obs)
@@ -189,14 +200,17 @@ func (s *Session) ExecutePrepared(p *Prepared, sql string, w ResultWriter) error
 	st.SQL = sql
 	s.live.set("Execute", sql)
 	defer s.live.set("Sleep", "")
-	w, rc := countRows(w)
+	w, rc := s.cmd.countRows(w)
 	return s.observe(rc, func(obs *observation) error { return s.statement(&st, w, obs) })
 }
 
 // observe runs one client command and records it in the metrics.
 func (s *Session) observe(rc *rowCounter, run func(*observation) error) error {
 	s.txn.adopt(s.rt.Snapshot())
-	obs := &observation{kind: "other", route: "proxy"}
+	// The session's own record of the command, reused: commands of one
+	// session run one after another.
+	s.cmd.obs = observation{kind: "other", route: "proxy"}
+	obs := &s.cmd.obs
 	start := time.Now()
 	release, err := s.admit()
 	if err == nil {
@@ -214,9 +228,11 @@ func (s *Session) observe(rc *rowCounter, run func(*observation) error) error {
 	took := time.Since(start)
 	s.noteRefusal(err, obs)
 	code := obs.errCode
-	var me *mysql.MyError
-	if errors.As(err, &me) {
-		code = me.Code
+	if err != nil {
+		var me *mysql.MyError
+		if errors.As(err, &me) {
+			code = me.Code
+		}
 	}
 	s.rt.Metrics.Query(obs.kind, obs.route, took, code)
 	if m := s.rt.Metrics; m != nil && obs.stmt != nil {
@@ -587,9 +603,11 @@ func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 	}
 	err = s.execute(vc, w)
 	forgetDefs(snap, st, s.state.db)
-	var oe *engine.OutcomeError
-	if errors.As(err, &oe) && oe.Partial() {
-		s.logPartialWrite(st.SQL, oe)
+	if err != nil {
+		var oe *engine.OutcomeError
+		if errors.As(err, &oe) && oe.Partial() {
+			s.logPartialWrite(st.SQL, oe)
+		}
 	}
 	if err == nil && !vc.single && !st.ReadsDiagnostics {
 		s.state.diag = vc.diag
@@ -780,7 +798,24 @@ func metricTable(snap *Snapshot, schema, table string) string {
 	case sc == nil:
 		return "(other)"
 	case sc.Table(table) == nil:
-		return schema + ".(other)"
+		table = "(other)"
+	}
+	// Built once per snapshot: every statement asks for every table.
+	if name, ok := snap.metricNames[schema][strings.ToLower(table)]; ok {
+		return name
 	}
 	return schema + "." + strings.ToLower(table)
+}
+
+// metricTableNames are the labels of the tables the rules name, by schema
+// and lower-case table.
+func metricTableNames(r *rules.Rules) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for schema, sc := range r.Schemas {
+		out[schema] = map[string]string{"(other)": schema + ".(other)"}
+		for name := range sc.Tables {
+			out[schema][strings.ToLower(name)] = schema + "." + strings.ToLower(name)
+		}
+	}
+	return out
 }

@@ -68,6 +68,11 @@ type shapeUse struct {
 	st    *parser.Statement
 	entry *shapeEntry
 	key   string
+	// For a hit: the statement, plan and route bound to the text, in
+	// this one allocation.
+	bound parser.Statement
+	plan  engine.Plan
+	route engine.Route
 }
 
 // shapeKey is the cache key of sql for this session, "" when the text has
@@ -78,11 +83,11 @@ func (s *Session) shapeKey(snap *Snapshot, sql string) string {
 		return ""
 	}
 	m := s.state.textMode()
-	shape, ok := parser.LiteralShape(sql, m)
+	key, ok := parser.LiteralShapeKey(sql, m, s.state.db, "\x00", m.ParseKey(), "\x00")
 	if !ok {
 		return ""
 	}
-	return s.state.db + "\x00" + m.ParseKey() + "\x00" + shape
+	return key
 }
 
 // lookupShape returns the statement to run for sql when its shape has a
@@ -94,10 +99,11 @@ func (s *Session) lookupShape(snap *Snapshot, key, sql string) *parser.Statement
 		return nil
 	}
 	s.rt.shapeCounts.hits.Add(1)
-	st := *e.st
-	st.SQL = sql
-	s.shape = &shapeUse{st: &st, entry: e}
-	return &st
+	u := &shapeUse{entry: e, bound: *e.st}
+	u.bound.SQL = sql
+	u.st = &u.bound
+	s.shape = u
+	return u.st
 }
 
 // rememberShape marks st, parsed from a text of the shape key names, as a
@@ -124,11 +130,11 @@ func (s *Session) planFromShape(st *parser.Statement) *engine.Plan {
 	if u == nil || u.st != st || u.entry == nil {
 		return nil
 	}
-	p := *u.entry.plan
-	r := *p.Root.(*engine.Route)
-	r.SQL = st.SQL
-	p.Root = &r
-	return &p
+	u.plan = *u.entry.plan
+	u.route = *u.plan.Root.(*engine.Route)
+	u.route.SQL = st.SQL
+	u.plan.Root = &u.route
+	return &u.plan
 }
 
 // remember stores p for st's shape when p only routes st as written.

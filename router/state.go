@@ -35,6 +35,10 @@ type state struct {
 	// written since it was read.
 	lastGTID map[string]string
 	wrote    map[string]bool
+	// appliedOn is, per replica address, the last lastGTID position that
+	// replica was seen to have applied: reading there again needs no
+	// wait until the session writes again (positions only grow).
+	appliedOn map[string]string
 	// sqlMode and charset are @@sql_mode and @@character_set_client as the
 	// server reported them: how the server reads the SQL text the proxy
 	// renders for this session.

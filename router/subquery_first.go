@@ -121,6 +121,9 @@ func (s *Session) parseFresh(sql string) (*parser.Statement, error) {
 
 // notSupportedYet: err is the planner's 1235 refusal.
 func notSupportedYet(err error) bool {
+	if err == nil {
+		return false
+	}
 	var me *mysql.MyError
 	return errors.As(err, &me) && me.Code == mysql.ER_NOT_SUPPORTED_YET
 }

@@ -269,6 +269,21 @@ func (c *Conn) WritePacket(payload []byte) error {
 func (c *Conn) Flush() error { return c.w.Flush() }
 
 // WriteCommand starts a new exchange with one command packet and flushes it.
+// WriteCommandString is WriteCommand with a text argument (COM_QUERY),
+// written without first copying it into a []byte.
+func (c *Conn) WriteCommandString(cmd byte, arg string) error {
+	n := len(arg) + 1
+	if n >= MaxPayloadChunk {
+		return c.WriteCommand(cmd, []byte(arg))
+	}
+	c.header = [4]byte{byte(n), byte(n >> 8), byte(n >> 16), 0}
+	c.seq = 1
+	c.w.Write(c.header[:])
+	c.w.WriteByte(cmd)
+	c.w.WriteString(arg)
+	return c.w.Flush()
+}
+
 func (c *Conn) WriteCommand(cmd byte, arg []byte) error {
 	c.seq = 0
 	n := len(arg) + 1
