@@ -101,21 +101,11 @@ func (r *Route) rewriter() func([]byte) []byte {
 		return nil
 	}
 	return func(def []byte) []byte {
-		col, ok := wire.ParseColumn(def)
-		if !ok {
-			return def
+		// A new slice each: a header's definitions are kept together.
+		if out, changed := wire.RenameColumnTables(nil, def, r.Logical); changed {
+			return out
 		}
-		changed := false
-		if l, ok := r.Logical[col.Table]; ok {
-			col.Table, changed = l, true
-		}
-		if l, ok := r.Logical[col.OrgTable]; ok {
-			col.OrgTable, changed = l, true
-		}
-		if !changed {
-			return def
-		}
-		return wire.AppendColumn(nil, col)
+		return def
 	}
 }
 

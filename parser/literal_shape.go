@@ -21,16 +21,33 @@ import "strings"
 // slow log: case and spaces folded, lists collapsed), nothing is folded
 // here, so a shape never stands for two different statements.
 func LiteralShape(sql string, m TextMode) (shape string, ok bool) {
-	return LiteralShapeKey(sql, m)
+	key, _, ok := LiteralShapeKey(sql, m, nil)
+	return key, ok
 }
 
+// TextLiteral is where a literal sits in a statement's text, and its kind.
+type TextLiteral struct {
+	Start, End int
+	Kind       LiteralKind
+}
+
+// LiteralKind is the kind of literal a shape marks.
+type LiteralKind byte
+
+const (
+	LiteralInt     LiteralKind = 'i' // digits
+	LiteralDecimal LiteralKind = 'd' // digits.digits
+	LiteralString  LiteralKind = 's' // a quoted string, quotes included
+)
+
 // LiteralShapeKey is the prefixes followed by sql's LiteralShape, built in
-// one string (a cache key).
-func LiteralShapeKey(sql string, m TextMode, prefix ...string) (key string, ok bool) {
+// one string (a cache key), and the literals appended to lits in the
+// order of the text.
+func LiteralShapeKey(sql string, m TextMode, lits []TextLiteral, prefix ...string) (key string, _ []TextLiteral, ok bool) {
 	switch m.charset() {
 	case "utf8mb4", "utf8mb3", "latin1", "ascii", "binary":
 	default:
-		return "", false
+		return "", lits, false
 	}
 	n := len(sql)
 	for _, p := range prefix {
@@ -48,21 +65,22 @@ func LiteralShapeKey(sql string, m TextMode, prefix ...string) (key string, ok b
 			// @'name' is a user variable, not a string.
 			end := skipQuoted(sql, i, c, !m.NoBackslashEscapes)
 			if end >= len(sql) {
-				return "", false
+				return "", lits, false
 			}
 			b.WriteString(sql[i : end+1])
 			i = end + 1
 		case c == '\'' || c == '"' && !m.AnsiQuotes:
 			end := skipQuoted(sql, i, c, !m.NoBackslashEscapes)
 			if end >= len(sql) {
-				return "", false
+				return "", lits, false
 			}
 			b.WriteString("\x00s")
+			lits = append(lits, TextLiteral{i, end + 1, LiteralString})
 			i = end + 1
 		case c == '`' || c == '"':
 			end := skipQuoted(sql, i, c, false)
 			if end >= len(sql) {
-				return "", false
+				return "", lits, false
 			}
 			b.WriteString(sql[i : end+1])
 			i = end + 1
@@ -78,15 +96,15 @@ func LiteralShapeKey(sql string, m TextMode, prefix ...string) (key string, ok b
 			if e < 0 || strings.HasPrefix(sql[i:], "/*!") || strings.HasPrefix(sql[i:], "/*M!") {
 				// Executable comments are expanded before this; one
 				// left is not read here.
-				return "", false
+				return "", lits, false
 			}
 			end := i + 2 + e + 2
 			b.WriteString(sql[i:end])
 			i = end
 		case c == '?' || c == 0:
-			return "", false // a placeholder, or a byte the marks use
+			return "", lits, false // a placeholder, or a byte the marks use
 		case c == '.' && i+1 < len(sql) && isDigit(sql[i+1]):
-			return "", false // .5, or a name after a qualifier that starts with a digit
+			return "", lits, false // .5, or a name after a qualifier that starts with a digit
 		case isWordByte(c) || c >= 0x80:
 			j := i
 			for j < len(sql) && (isWordByte(sql[j]) || sql[j] >= 0x80) {
@@ -106,20 +124,22 @@ func LiteralShapeKey(sql string, m TextMode, prefix ...string) (key string, ok b
 					k++
 				}
 				if k == j+1 || k < len(sql) && (isWordByte(sql[k]) || sql[k] >= 0x80 || sql[k] == '.') {
-					return "", false // 1., 1.5e3, 1.5.6
+					return "", lits, false // 1., 1.5e3, 1.5.6
 				}
 				b.WriteString("\x00d")
+				lits = append(lits, TextLiteral{i, k, LiteralDecimal})
 				i = k
 				continue
 			}
 			b.WriteString("\x00i")
+			lits = append(lits, TextLiteral{i, j, LiteralInt})
 			i = j
 		default:
 			b.WriteByte(c)
 			i++
 		}
 	}
-	return b.String(), true
+	return b.String(), lits, true
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -80,7 +80,7 @@ func keyClass(c *tabledef.Column) string {
 
 // intRange is the range of an integer column.
 func intRange(col *tabledef.Column) (lo, hi *big.Int) {
-	bits := map[string]uint{"tinyint": 8, "smallint": 16, "mediumint": 24, "int": 32, "integer": 32, "bigint": 64}[col.DataType]
+	bits := intBits(col)
 	one := big.NewInt(1)
 	if col.Unsigned {
 		return new(big.Int), new(big.Int).Sub(new(big.Int).Lsh(one, bits), one)
@@ -89,11 +89,66 @@ func intRange(col *tabledef.Column) (lo, hi *big.Int) {
 	return new(big.Int).Neg(new(big.Int).Add(hi, one)), hi
 }
 
+// intBits is the width of an integer column's type.
+func intBits(col *tabledef.Column) uint {
+	switch col.DataType {
+	case "tinyint":
+		return 8
+	case "smallint":
+		return 16
+	case "mediumint":
+		return 24
+	case "int", "integer":
+		return 32
+	case "bigint":
+		return 64
+	}
+	return 0
+}
+
+// intKey64 is intKey for an integer literal that fits in an int64 — the
+// common key, every point statement's — without big numbers. ok is false
+// when the slow path must decide.
+func intKey64(col *tabledef.Column, v parser.Value, write bool) (key string, state keyState, ok bool) {
+	bits := intBits(col)
+	if v.Kind != parser.ValInt || bits == 0 {
+		return "", 0, false
+	}
+	x, err := strconv.ParseInt(v.Text, 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	var lo, hi int64
+	switch {
+	case col.Unsigned && bits == 64:
+		lo, hi = 0, math.MaxInt64 // x is at most that
+	case col.Unsigned:
+		lo, hi = 0, 1<<bits-1
+	default:
+		lo, hi = -1<<(bits-1), 1<<(bits-1)-1
+	}
+	if x < lo || x > hi {
+		if !write {
+			return "", keyNone, true
+		}
+		x = min(max(x, lo), hi) // stored clipped
+	}
+	return strconv.FormatInt(x, 10), keyOK, true
+}
+
 // maxExactDouble bounds the integers a double holds exactly: beyond it a
 // comparison as doubles can equal several integers.
 var maxExactDouble = new(big.Rat).SetInt64(1 << 53)
 
 func intKey(col *tabledef.Column, v parser.Value, write bool) (string, keyState, string) {
+	if key, state, ok := intKey64(col, v, write); ok {
+		return key, state, ""
+	}
+	return intKeyBig(col, v, write)
+}
+
+// intKeyBig is intKey for every literal, in exact rationals.
+func intKeyBig(col *tabledef.Column, v parser.Value, write bool) (string, keyState, string) {
 	var r *big.Rat
 	// double: MariaDB compares (reads) or converts (writes) as a double;
 	// halfEven: a double is stored rounded half to even (rint).

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 
@@ -69,10 +70,19 @@ func (k keys) readIndexes(col string, c parser.Cond, n int) (idx []int, all bool
 	if def == nil && !k.legacy {
 		return nil, true
 	}
-	seen := map[int]bool{}
+	// At most n distinct indexes: a short list is searched, a long one
+	// (an IN list over many tables) kept in a set.
+	var seen map[int]bool
+	if len(c.Values) > 16 {
+		seen = map[int]bool{}
+	}
 	add := func(i int) {
-		if !seen[i] {
-			seen[i] = true
+		switch {
+		case seen != nil && seen[i], seen == nil && slices.Contains(idx, i):
+		default:
+			if seen != nil {
+				seen[i] = true
+			}
 			idx = append(idx, i)
 		}
 	}

@@ -39,6 +39,9 @@ type Session struct {
 	foundRows bool
 	// cmd is what the session records of the command it runs.
 	cmd command
+	// lits and litTexts are the literals of the query text, reused.
+	lits     []parser.TextLiteral
+	litTexts []string
 	// shape is the statement of this query the plan cache answers or
 	// learns from (router/shapecache.go); nil outside query.
 	shape *shapeUse
@@ -294,13 +297,17 @@ func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
 	defer func() { s.shape = nil }()
 	shapeKey := s.shapeKey(snap, sql)
 	if shapeKey != "" {
-		if st := s.lookupShape(snap, shapeKey, sql); st != nil {
+		st, known := s.lookupShape(snap, shapeKey, sql)
+		if st != nil {
 			return s.statement(st, w, obs)
+		}
+		if known {
+			shapeKey = "" // a shape whose plans are not kept
 		}
 	}
 	key := s.state.db + "\x00" + s.state.textMode().ParseKey() + "\x00" + sql
 	if st := snap.stmts.get(key); st != nil {
-		s.rememberShape(snap, shapeKey, st)
+		s.rememberShape(snap, shapeKey, sql, st)
 		return s.statement(st, w, obs)
 	}
 	stmts, err := s.rt.parse(sql, s.state.textMode())
@@ -323,7 +330,7 @@ func (s *Session) query(sql string, w ResultWriter, obs *observation) error {
 		if snap.cacheable(stmts[0], s.state.db) {
 			snap.stmts.put(key, stmts[0])
 		}
-		s.rememberShape(snap, shapeKey, stmts[0])
+		s.rememberShape(snap, shapeKey, sql, stmts[0])
 		return s.statement(stmts[0], w, obs)
 	}
 	if !s.multiStatements {
@@ -654,7 +661,7 @@ func (s *Session) plan(snap *Snapshot, st *parser.Statement) (*engine.Plan, erro
 		p, err = s.planSequenced(snap, st, f)
 	}
 	if err == nil && !onPrimary {
-		s.remember(snap, st, p)
+		s.remember(snap, st, f, p)
 	}
 	if err != nil || !onPrimary || p.Effects.Hint != "" {
 		return p, err

@@ -1,12 +1,14 @@
 package router
 
 import (
+	"errors"
 	"sync/atomic"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/planner"
 )
 
 // The plan cache by statement shape.
@@ -47,10 +49,15 @@ type shapeCounts struct {
 }
 
 // shapeEntry is a shape's parsed statement and plan, shared by sessions:
-// neither is changed after it is stored.
+// neither is changed after it is stored. An entry without a statement
+// says the shape's plans are not kept: its texts are parsed and planned,
+// without trying again to keep them.
 type shapeEntry struct {
 	st   *parser.Statement
 	plan *engine.Plan
+	// point, for a statement pinned to one table of a hash-sharded table
+	// by an integer literal, binds a text's literals into its plan.
+	point *planner.PointTemplate
 }
 
 func newShapeCache(size int) *shapeCache {
@@ -68,6 +75,8 @@ type shapeUse struct {
 	st    *parser.Statement
 	entry *shapeEntry
 	key   string
+	// text is the query text the key and s.lits were read from.
+	text string
 	// For a hit: the statement, plan and route bound to the text, in
 	// this one allocation.
 	bound parser.Statement
@@ -83,7 +92,8 @@ func (s *Session) shapeKey(snap *Snapshot, sql string) string {
 		return ""
 	}
 	m := s.state.textMode()
-	key, ok := parser.LiteralShapeKey(sql, m, s.state.db, "\x00", m.ParseKey(), "\x00")
+	key, lits, ok := parser.LiteralShapeKey(sql, m, s.lits[:0], s.state.db, "\x00", m.ParseKey(), m.Charset, "\x00")
+	s.lits = lits
 	if !ok {
 		return ""
 	}
@@ -92,31 +102,54 @@ func (s *Session) shapeKey(snap *Snapshot, sql string) string {
 
 // lookupShape returns the statement to run for sql when its shape has a
 // plan: the shape's parsed statement with sql as its text.
-func (s *Session) lookupShape(snap *Snapshot, key, sql string) *parser.Statement {
+func (s *Session) lookupShape(snap *Snapshot, key, sql string) (st *parser.Statement, known bool) {
 	e, ok := snap.shapes.lru.Get(key)
-	if !ok {
+	if !ok || e.st == nil {
 		s.rt.shapeCounts.misses.Add(1)
-		return nil
+		return nil, ok
 	}
-	s.rt.shapeCounts.hits.Add(1)
 	u := &shapeUse{entry: e, bound: *e.st}
 	u.bound.SQL = sql
 	u.st = &u.bound
+	if e.point != nil {
+		// The literals' texts, bound into the template's plan now: a key
+		// the template cannot route sends the text to the parser.
+		s.litTexts = s.litTexts[:0]
+		for _, l := range s.lits {
+			s.litTexts = append(s.litTexts, sql[l.Start:l.End])
+		}
+		f := s.state.facts()
+		f.Defs = snap.Defs
+		if !snap.Planner.Bind(e.point, s.litTexts, f, &u.plan, &u.route) {
+			s.rt.shapeCounts.misses.Add(1)
+			return nil, true
+		}
+	}
+	s.rt.shapeCounts.hits.Add(1)
 	s.shape = u
-	return u.st
+	return u.st, true
 }
 
 // rememberShape marks st, parsed from a text of the shape key names, as a
 // statement whose plan the cache keeps if it turns out to only route st.
-func (s *Session) rememberShape(snap *Snapshot, key string, st *parser.Statement) {
-	if key != "" && snap.shapeable(st, s.state.db) {
-		s.shape = &shapeUse{st: st, key: key}
+func (s *Session) rememberShape(snap *Snapshot, key, sql string, st *parser.Statement) {
+	if key != "" && shapeable(st) {
+		s.shape = &shapeUse{st: st, key: key, text: sql}
 	}
 }
 
-// shapeable reports a statement whose plan may be kept for its shape.
-func (snap *Snapshot) shapeable(st *parser.Statement, db string) bool {
-	return snap.cacheable(st, db) && st.Unparsed == nil &&
+// shapeable reports a statement whose plan may be kept for its shape: one
+// that reads or writes rows and uses none of the session state the proxy
+// carries between statements. Which plans are kept is decided on the
+// plan (remember).
+func shapeable(st *parser.Statement) bool {
+	switch st.Kind {
+	case parser.KindSelect, parser.KindInsert, parser.KindUpdate, parser.KindDelete:
+	default:
+		return false
+	}
+	return st.Unparsed == nil && len(st.Tables) > 0 && st.ShowSchema == "" &&
+		!st.UsesConnectionID && !st.ReadsInTransaction &&
 		!st.UsesLastInsertID && !st.UsesPrevResult && !st.ReadsDiagnostics &&
 		!st.HoldsConnState && !st.CalcFoundRows && len(st.AssignedUserVars) == 0 &&
 		!st.IntoUserVars && !st.ExplainExtended
@@ -130,6 +163,9 @@ func (s *Session) planFromShape(st *parser.Statement) *engine.Plan {
 	if u == nil || u.st != st || u.entry == nil {
 		return nil
 	}
+	if u.entry.point != nil {
+		return &u.plan // bound by lookupShape
+	}
 	u.plan = *u.entry.plan
 	u.route = *u.plan.Root.(*engine.Route)
 	u.route.SQL = st.SQL
@@ -137,13 +173,35 @@ func (s *Session) planFromShape(st *parser.Statement) *engine.Plan {
 	return &u.plan
 }
 
-// remember stores p for st's shape when p only routes st as written.
-func (s *Session) remember(snap *Snapshot, st *parser.Statement, p *engine.Plan) {
+// remember stores p for st's shape when p routes st as written to one
+// cluster, over tables no rule places by value, or when p is a point plan
+// of a hash-sharded table (planner.PointTemplate).
+func (s *Session) remember(snap *Snapshot, st *parser.Statement, f planner.Facts, p *engine.Plan) {
 	u := s.shape
-	if u == nil || u.st != st || u.key == "" || !verbatimRoute(p, st) || s.txn.tempTables() {
+	if u == nil || u.st != st || u.key == "" || s.txn.tempTables() {
 		return
 	}
-	snap.shapes.lru.Add(u.key, &shapeEntry{st: st, plan: p})
+	if verbatimRoute(p, st) && snap.cacheable(st, s.state.db) {
+		snap.shapes.lru.Add(u.key, &shapeEntry{st: st, plan: p})
+		return
+	}
+	if r, ok := p.Root.(*engine.Route); !ok || len(r.Tables) != 1 || st.SQL != u.text || st.Kind == parser.KindInsert {
+		snap.shapes.lru.Add(u.key, &shapeEntry{}) // not kept; not tried again
+		return
+	}
+	m := s.state.textMode()
+	reparse := func(text string) (*parser.Statement, error) {
+		stmts, err := s.rt.parse(text, m)
+		if err != nil || len(stmts) != 1 {
+			return nil, errors.New("not one statement")
+		}
+		return stmts[0], nil
+	}
+	e := &shapeEntry{}
+	if t := snap.Planner.MakePointTemplate(st, f, p, s.lits, reparse); t != nil {
+		e = &shapeEntry{st: st, plan: p, point: t}
+	}
+	snap.shapes.lru.Add(u.key, e)
 }
 
 // verbatimRoute reports a plan that sends st's own text to one cluster.

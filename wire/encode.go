@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 )
@@ -120,6 +121,48 @@ func AppendColumn(b []byte, c Column) []byte {
 	b = append(b, c.Type)
 	b = binary.LittleEndian.AppendUint16(b, c.Flags)
 	return append(b, c.Decimals, 0, 0)
+}
+
+// RenameColumnTables appends to dst the column definition def with its
+// table and original table names replaced by their entries in names, the
+// rest byte for byte; changed is false (and dst as given) when neither
+// has an entry or def is malformed. Nothing is allocated but dst's growth
+// (once, to the size needed): a rewritten result's every column passes
+// here.
+func RenameColumnTables(dst, def []byte, names map[string]string) (out []byte, changed bool) {
+	pos := 0
+	var at [5]int // where catalog, schema, table, org_table and name start
+	var vals [4][]byte
+	for i := range at {
+		at[i] = pos
+		if i == 4 {
+			break
+		}
+		v, n, _, ok := LenEncString(def[pos:])
+		if !ok {
+			return dst, false
+		}
+		vals[i] = v
+		pos += n
+	}
+	table, okT := names[string(vals[2])]
+	orgTable, okO := names[string(vals[3])]
+	if !okT && !okO {
+		return dst, false
+	}
+	if !okT {
+		table = string(vals[2])
+	}
+	if !okO {
+		orgTable = string(vals[3])
+	}
+	dst = slices.Grow(dst, len(def)+len(table)+len(orgTable))
+	dst = append(dst, def[:at[2]]...)
+	dst = mysql.AppendLengthEncodedInteger(dst, uint64(len(table)))
+	dst = append(dst, table...)
+	dst = mysql.AppendLengthEncodedInteger(dst, uint64(len(orgTable)))
+	dst = append(dst, orgTable...)
+	return append(dst, def[at[4]:]...), true
 }
 
 // ParseColumn decodes a column definition; it returns false when malformed.
