@@ -143,3 +143,42 @@ func LiteralShapeKey(sql string, m TextMode, lits []TextLiteral, prefix ...strin
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// AtTopLevel reports whether each of the offsets of sql (ascending) is
+// outside every string, quoted name and comment as a server reads the text
+// under m: text written there is read as SQL of its own, never as part of
+// a quoted name (where a client's literal could close the quote).
+func AtTopLevel(sql string, offsets []int, m TextMode) bool {
+	k := 0
+	for i := 0; i <= len(sql) && k < len(offsets); {
+		for k < len(offsets) && offsets[k] == i {
+			k++
+		}
+		if k < len(offsets) && offsets[k] < i {
+			return false // inside the token just skipped
+		}
+		if i == len(sql) {
+			break
+		}
+		c := sql[i]
+		switch {
+		case c == '\'' || c == '"' || c == '`':
+			i = skipQuoted(sql, i, c, c != '`' && !(c == '"' && m.AnsiQuotes) && !m.NoBackslashEscapes) + 1
+		case c == '#' || c == '-' && strings.HasPrefix(sql[i:], "--") && (i+2 == len(sql) || sql[i+2] <= ' '):
+			end := len(sql)
+			if nl := strings.IndexByte(sql[i:], '\n'); nl >= 0 {
+				end = i + nl
+			}
+			i = end
+		case c == '/' && strings.HasPrefix(sql[i:], "/*"):
+			end := len(sql)
+			if e := strings.Index(sql[i+2:], "*/"); e >= 0 {
+				end = i + 2 + e + 2
+			}
+			i = end
+		default:
+			i++
+		}
+	}
+	return k == len(offsets)
+}

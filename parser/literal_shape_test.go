@@ -1,6 +1,9 @@
 package parser
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestLiteralShape(t *testing.T) {
 	ansi := TextMode{AnsiQuotes: true}
@@ -71,5 +74,33 @@ func TestLiteralShapeGivesUp(t *testing.T) {
 		if shape, ok := LiteralShape(c.sql, c.m); ok {
 			t.Errorf("%q: shape %q, want none", c.sql, shape)
 		}
+	}
+}
+
+func TestAtTopLevel(t *testing.T) {
+	sql := "SELECT `a 5` , 'x' AS `CONCAT('y')`, 7 /* 8 */ FROM t WHERE id = 9 -- 10"
+	at := func(s string) int { return strings.Index(sql, s) }
+	for _, c := range []struct {
+		offsets []int
+		want    bool
+	}{
+		{[]int{at("7"), at("9")}, true},
+		{[]int{at("'x'")}, true},
+		{[]int{at("5")}, false},   // inside a quoted name
+		{[]int{at("'y'")}, false}, // a string inside a quoted name
+		{[]int{at("8")}, false},   // inside a comment
+		{[]int{at("10")}, false},  // inside a line comment
+		{[]int{at("x'")}, false},  // inside a string
+		{[]int{at("9"), at("10")}, false},
+		{[]int{len(sql)}, true},
+	} {
+		if got := AtTopLevel(sql, c.offsets, TextMode{}); got != c.want {
+			t.Errorf("offsets %v: %v, want %v", c.offsets, got, c.want)
+		}
+	}
+	// Under ANSI_QUOTES "…" is a name.
+	ansi := `SELECT "a 1" FROM t WHERE id = 2`
+	if AtTopLevel(ansi, []int{strings.Index(ansi, "1")}, TextMode{AnsiQuotes: true}) {
+		t.Error(`ANSI_QUOTES: inside "…" counted as top level`)
 	}
 }

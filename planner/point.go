@@ -136,7 +136,13 @@ func (pl *Planner) MakePointTemplate(st *parser.Statement, f Facts, p *engine.Pl
 		return nil
 	}
 	tmpl := &PointTemplate{schema: ref.schema, table: t, column: t.Column, keySlot: keySlot, plan: *pp}
-	tmpl.split(proute.SQL, sentinels, "`"+proute.Tables[0]+"`")
+	offsets := tmpl.split(proute.SQL, sentinels, "`"+proute.Tables[0]+"`")
+	if !parser.AtTopLevel(proute.SQL, offsets, f.Text) {
+		// A literal the planner wrote inside a quoted name (a column's
+		// alias) or a comment: a client's text there could close the
+		// quote. Such statements are planned each time.
+		return nil
+	}
 	// Bound to st's own literals, the template must write what the
 	// planner wrote for st.
 	litText := make([]string, len(lits))
@@ -166,8 +172,9 @@ func (pl *Planner) MakePointTemplate(st *parser.Statement, f Facts, p *engine.Pl
 }
 
 // split cuts sql at every sentinel and at every occurrence of the quoted
-// physical table name.
-func (t *PointTemplate) split(sql string, sentinels []string, table string) {
+// physical table name, and returns where in sql each cut is.
+func (t *PointTemplate) split(sql string, sentinels []string, table string) (offsets []int) {
+	done := 0
 	for len(sql) > 0 {
 		at, sub, width := len(sql), 0, 0
 		if i := strings.Index(sql, table); i >= 0 {
@@ -183,9 +190,12 @@ func (t *PointTemplate) split(sql string, sentinels []string, table string) {
 		}
 		t.pieces = append(t.pieces, sql[:at])
 		t.subs = append(t.subs, sub)
+		offsets = append(offsets, done+at)
 		sql = sql[at+width:]
+		done += at + width
 	}
 	t.pieces = append(t.pieces, sql)
+	return offsets
 }
 
 // fill writes the template with the literals' texts and the table.
