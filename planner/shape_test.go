@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -61,7 +62,9 @@ func TestVerbatimPlansIgnoreLiterals(t *testing.T) {
 	checked := 0
 	check := func(t *testing.T, area string, pl *Planner, r *rules.Rules, f Facts, sql string) {
 		stmts, err := p.Parse(sql)
-		if err != nil || len(stmts) != 1 || !placedByName(r, stmts[0], f.DB) {
+		// INSERTs are not kept (router.shapeable): an explicit id or 0
+		// decides whether one sets LAST_INSERT_ID().
+		if err != nil || len(stmts) != 1 || !placedByName(r, stmts[0], f.DB) || stmts[0].Kind == parser.KindInsert {
 			return
 		}
 		plan, err := pl.Plan(stmts[0], f)
@@ -89,7 +92,7 @@ func TestVerbatimPlansIgnoreLiterals(t *testing.T) {
 				t.Errorf("%s: %q plans (verbatim), %q fails: %v", area, sql, other, err)
 				continue
 			}
-			if !isVerbatim(op, ost[0]) || describeWithout(op, other) != describeWithout(plan, sql) {
+			if !isVerbatim(op, ost[0]) || describeWithout(op, other) != describeWithout(plan, sql) || fmt.Sprint(op.Effects) != fmt.Sprint(plan.Effects) {
 				t.Errorf("%s: plans differ by literals:\n%s\n%s", area, plan, op)
 			}
 			checked++

@@ -144,8 +144,10 @@ func (s *Session) rememberShape(snap *Snapshot, key, sql string, st *parser.Stat
 // plan (remember).
 func shapeable(st *parser.Statement) bool {
 	switch st.Kind {
-	case parser.KindSelect, parser.KindInsert, parser.KindUpdate, parser.KindDelete:
+	case parser.KindSelect, parser.KindUpdate, parser.KindDelete:
 	default:
+		// Not INSERT/REPLACE: whether one sets LAST_INSERT_ID() depends
+		// on its values (an explicit id does not, 0 or NULL does).
 		return false
 	}
 	return st.Unparsed == nil && len(st.Tables) > 0 && st.ShowSchema == "" &&
@@ -185,7 +187,7 @@ func (s *Session) remember(snap *Snapshot, st *parser.Statement, f planner.Facts
 		snap.shapes.lru.Add(u.key, &shapeEntry{st: st, plan: p})
 		return
 	}
-	if r, ok := p.Root.(*engine.Route); !ok || len(r.Tables) != 1 || st.SQL != u.text || st.Kind == parser.KindInsert {
+	if r, ok := p.Root.(*engine.Route); !ok || len(r.Tables) != 1 || st.SQL != u.text {
 		snap.shapes.lru.Add(u.key, &shapeEntry{}) // not kept; not tried again
 		return
 	}

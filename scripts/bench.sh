@@ -41,13 +41,13 @@ go build -o bin/forwarder ./bench/forwarder
 for p in 3310 3320 3330; do
   mariadb --no-defaults -h127.0.0.1 -P$p -uapp -papp -e "CREATE DATABASE IF NOT EXISTS sbtest; CREATE DATABASE IF NOT EXISTS sbshard"
 done
-bin/shardgate --rules testdata/rules.sysbench.yaml --listen 127.0.0.1:$port >/tmp/shardgate-bench.log 2>&1 &
+bin/shardgate --rules testdata/rules.sysbench.yaml --listen 127.0.0.1:$port --admin-listen 127.0.0.1:3398 >/tmp/shardgate-bench.log 2>&1 &
 proxy_pid=$!
 bin/forwarder 127.0.0.1:3396 127.0.0.1:3311 &
 fwd_pid=$!
 for _ in $(seq 1 50); do mariadb --no-defaults -h127.0.0.1 -P$port -uapp -papp -e "SELECT 1" >/dev/null 2>&1 && break; sleep 0.1; done
 
-base=(--db-driver=mysql --mysql-user=app --mysql-password=app --tables=1 --table-size=10000 --auto_inc=off --db-ps-mode=auto)
+base=(--db-driver=mysql --mysql-user=app --mysql-password=app --tables=1 --table-size=10000 --auto_inc=off)
 for schema in sbtest sbshard; do
   opts=("${base[@]}" --mysql-host=127.0.0.1 --mysql-port=$port --mysql-db=$schema)
   sysbench oltp_common "${opts[@]}" cleanup >/dev/null 2>&1 || true
@@ -64,15 +64,23 @@ out=$(mktemp)
   echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(mariadbd --version | awk '{print $3}'), sysbench $(sysbench --version | awk '{print $2}'), ${secs} s per run."
   echo "Everything (MariaDB servers, sysbench, the proxy) shares these cores; compare ratios, not absolute numbers."
   echo
-  echo "## sysbench (server-side prepared statements)"
+  echo "## sysbench"
   echo
   echo "\`forwarder\` is a bare Go TCP forwarder to the same replica (bench/forwarder), the floor under any Go proxy here."
+  echo "Protocol \`prepared\`: server-side prepared statements (sysbench --db-ps-mode=auto); \`text\`: the values written"
+  echo "into each statement's text (--db-ps-mode=disable), as ORMs and interpolating drivers send them: a new text every time."
+  echo "The plan cache's hit ratio over the text runs is printed after the table."
   echo
-  echo "| test | threads | target | QPS | p95 ms | ratio to direct | proxy CPU µs/query | proxy RSS MB |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| test | protocol | threads | target | QPS | p95 ms | ratio to direct | proxy CPU µs/query | proxy RSS MB |"
+  echo "|---|---|---|---|---|---|---|---|---|"
 } >"$out"
 cat "$out"
-for test in oltp_point_select oltp_read_only oltp_write_only; do
+cache_lookups() { curl -s 127.0.0.1:3398/metrics | awk -v o="$1" '$1 ~ "^shardgate_plan_cache_lookups_total" && $1 ~ o {s+=$2} END {print s+0}'; }
+hits0=$(cache_lookups hit); misses0=$(cache_lookups miss)
+for run in "oltp_point_select text" "oltp_point_select prepared" "oltp_read_only prepared" "oltp_write_only prepared"; do
+  set -- $run
+  test=$1 protocol=$2
+  psmode=auto; [ $protocol = text ] && psmode=disable
   for threads in 1 16 64; do
     direct_qps=""
     targets=(direct proxy sharded)
@@ -88,6 +96,7 @@ for test in oltp_point_select oltp_read_only oltp_write_only; do
         sharded) opts=("${base[@]}" --mysql-host=127.0.0.1 --mysql-port=$port --mysql-db=sbshard --skip_trx=on --delete_inserts=0) ;;
       esac
       [ $test != oltp_write_only ] && opts+=(--skip_trx=on)
+      opts+=(--db-ps-mode=$psmode)
       t0=$(ticks $pid)
       res=$(sysbench $test "${opts[@]}" --threads=$threads --time=$secs --report-interval=0 --histogram=off run 2>&1) || { echo "$res" | tail -5; exit 1; }
       t1=$(ticks $pid)
@@ -101,11 +110,19 @@ for test in oltp_point_select oltp_read_only oltp_write_only; do
         cpu=$(awk -v t=$((t1 - t0)) -v q="$total" 'BEGIN {printf "%.0f", t * 10000 / q}')
         rss=$(rss_mb $pid)
       fi
-      line="| $test | $threads | $target | $qps | $p95 | $ratio | $cpu | $rss |"
+      line="| $test | $protocol | $threads | $target | $qps | $p95 | $ratio | $cpu | $rss |"
       echo "$line" | tee -a "$out"
     done
   done
+  if [ $protocol = text ]; then
+    hits=$(( $(cache_lookups hit) - hits0 )); misses=$(( $(cache_lookups miss) - misses0 ))
+    text_ratio=$(awk -v h=$hits -v m=$misses 'BEGIN {if (h+m > 0) printf "%.2f%%", 100*h/(h+m); else print "-"}')
+  fi
 done
+{
+  echo
+  echo "Plan cache over the text-protocol point selects (unsharded and sharded): $hits hits, $misses misses, hit ratio $text_ratio."
+} | tee -a "$out"
 
 {
   echo
@@ -113,11 +130,11 @@ done
   echo
   echo '```'
 } | tee -a "$out"
-go test ./integration -run '^$' -bench 'ScatterVsRef|ScatterStreamMemory|IdleConnections|PrimaryPingCost|Transfers|LoadThroughput' -benchtime 1x 2>&1 | grep -E 'Benchmark|memory_bench_test|ping_bench_test|load_bench_test' | grep -v '^\[mysql\]' | tee -a "$out"
+go test ./integration -run '^$' -bench 'ScatterVsRef|ScatterStreamMemory|IdleConnections|PrimaryPingCost|Transfers|LoadThroughput|PointSelectAllocs' -benchtime 1x 2>&1 | grep -E 'Benchmark|memory_bench_test|ping_bench_test|load_bench_test|alloc_bench_test' | grep -v '^\[mysql\]' | tee -a "$out"
 # TPC-H at scale 0.01: each query's time through the proxy and on ref, and
 # the refusals (docs/tpch.md).
 go test ./integration -run '^$' -bench 'TPCH' -benchtime 5x 2>&1 | grep -E '^Benchmark|tpch_bench_test' | tee -a "$out"
-go test ./router -run '^$' -bench 'ParsePlan|KWayMerge' -benchtime 20000x 2>&1 | grep -E '^Benchmark' | tee -a "$out"
+go test ./planner ./router -run '^$' -bench 'ParsePlan|BindPoint|KWayMerge' -benchmem -benchtime 20000x 2>&1 | grep -E '^Benchmark' | tee -a "$out"
 # The pool's own cost per borrow, and a statement on a primary connection
 # idle over a second (pinged first) side by side with one used within it.
 go test ./backend -run '^$' -bench 'PoolGetPut|PrimaryPing' -benchtime 100000x 2>&1 | grep -E '^Benchmark' | tee -a "$out"

@@ -268,31 +268,24 @@ func (c *Conn) WritePacket(payload []byte) error {
 // Flush sends everything buffered.
 func (c *Conn) Flush() error { return c.w.Flush() }
 
-// WriteCommand starts a new exchange with one command packet and flushes it.
 // WriteCommandString is WriteCommand with a text argument (COM_QUERY),
 // written without first copying it into a []byte.
 func (c *Conn) WriteCommandString(cmd byte, arg string) error {
-	n := len(arg) + 1
-	if n >= MaxPayloadChunk {
+	if len(arg)+1 >= MaxPayloadChunk {
 		return c.WriteCommand(cmd, []byte(arg))
 	}
-	c.header = [4]byte{byte(n), byte(n >> 8), byte(n >> 16), 0}
-	c.seq = 1
-	c.w.Write(c.header[:])
-	c.w.WriteByte(cmd)
+	c.startCommand(cmd, len(arg)+1)
 	c.w.WriteString(arg)
 	return c.w.Flush()
 }
 
+// WriteCommand starts a new exchange with one command packet and flushes it.
 func (c *Conn) WriteCommand(cmd byte, arg []byte) error {
 	c.seq = 0
 	n := len(arg) + 1
 	if n < MaxPayloadChunk {
 		// Fast path: no intermediate copy of the argument.
-		c.header = [4]byte{byte(n), byte(n >> 8), byte(n >> 16), 0}
-		c.seq = 1
-		c.w.Write(c.header[:])
-		c.w.WriteByte(cmd)
+		c.startCommand(cmd, n)
 		c.w.Write(arg)
 		return c.w.Flush()
 	}
@@ -302,6 +295,15 @@ func (c *Conn) WriteCommand(cmd byte, arg []byte) error {
 		return err
 	}
 	return c.w.Flush()
+}
+
+// startCommand writes the header and command byte of a one-packet
+// command of payload length n (< MaxPayloadChunk); the argument follows.
+func (c *Conn) startCommand(cmd byte, n int) {
+	c.header = [4]byte{byte(n), byte(n >> 8), byte(n >> 16), 0}
+	c.seq = 1
+	c.w.Write(c.header[:])
+	c.w.WriteByte(cmd)
 }
 
 // WriteError writes an ERR packet for err and flushes. Errors that are not
