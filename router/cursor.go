@@ -111,6 +111,7 @@ func (vc *cursor) WarningCount() uint16 {
 
 func (vc *cursor) Release(c engine.Conn, out *backend.Outcome, err error) {
 	s, h := vc.s, c.(*held)
+	s.reachedBackend = true
 	s.live.stop(h)
 	if h.returned {
 		// The session already gave it back when its distributed

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
@@ -33,6 +34,16 @@ func (d *diagnostics) collect(h *held, n uint16) {
 	}
 }
 
+// failedWith is the diagnostics area a statement that failed with err
+// leaves on a server: the error, counted as a warning too.
+func failedWith(err error) *diagnostics {
+	var me *mysql.MyError
+	if !errors.As(err, &me) {
+		return nil
+	}
+	return &diagnostics{count: 1, rows: [][][]byte{{[]byte("Error"), []byte(strconv.Itoa(int(me.Code))), []byte(me.Message)}}}
+}
+
 func (d *diagnostics) errors() int {
 	n := 0
 	for _, r := range d.rows {
@@ -49,7 +60,12 @@ func (d *diagnostics) errors() int {
 func (s *Session) answerDiagnostics(st *parser.Statement, w ResultWriter) (handled bool, rewritten *parser.Statement, err error) {
 	d := s.state.diag
 	if d == nil {
-		return false, nil, nil
+		if s.reachedBackend {
+			return false, nil, nil // the previous statement's connection has them
+		}
+		// Nothing has run yet: the diagnostics area is empty, as a
+		// server's is at the start of a session (no connection to ask).
+		d = &diagnostics{}
 	}
 	if show, ok := st.Node.(*ast.ShowStmt); ok {
 		errorsOnly := show.Tp == ast.ShowErrors

@@ -56,6 +56,16 @@ func (c *prepareCache) put(k string, p *Prepared) {
 // table that stands for it, and closing it at once: backends hold no
 // prepared statements for clients.
 func (s *Session) Prepare(sql string) (*Prepared, error) {
+	p, err := s.prepareStatement(sql)
+	if err != nil {
+		// SHOW WARNINGS next shows the error, as after a failed PREPARE
+		// on a server (whose connection the proxy did not keep).
+		s.state.diag = failedWith(err)
+	}
+	return p, err
+}
+
+func (s *Session) prepareStatement(sql string) (*Prepared, error) {
 	if err := parser.CheckLexable(sql, s.state.textMode()); err != nil {
 		return nil, err
 	}

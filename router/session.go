@@ -37,6 +37,9 @@ type Session struct {
 	// foundRows mirrors the client's CLIENT_FOUND_ROWS: backend
 	// connections must report matched rows, not changed ones.
 	foundRows bool
+	// reachedBackend: a statement of this session has run on a backend
+	// (before, the diagnostics area is empty).
+	reachedBackend bool
 	// cmd is what the session records of the command it runs.
 	cmd command
 	// lits and litTexts are the literals of the query text, reused.
