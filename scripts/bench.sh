@@ -61,8 +61,9 @@ out=$(mktemp)
 {
   echo "# shardgate benchmarks"
   echo
-  echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(mariadbd --version | awk '{print $3}'), sysbench $(sysbench --version | awk '{print $2}'), ${secs} s per run."
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(mariadbd --version | awk '{print $3}'), sysbench $(sysbench --version | awk '{print $2}'), ${secs} s per run."
   echo "Everything (MariaDB servers, sysbench, the proxy) shares these cores; compare ratios, not absolute numbers."
+  [ -n "${BENCH_NOTE:-}" ] && { echo; echo "What changed: $BENCH_NOTE"; }
   echo
   echo "## sysbench"
   echo
@@ -134,12 +135,16 @@ go test ./integration -run '^$' -bench 'ScatterVsRef|ScatterStreamMemory|IdleCon
 # TPC-H at scale 0.01: each query's time through the proxy and on ref, and
 # the refusals (docs/tpch.md).
 go test ./integration -run '^$' -bench 'TPCH' -benchtime 5x 2>&1 | grep -E '^Benchmark|tpch_bench_test' | tee -a "$out"
-go test ./planner ./router -run '^$' -bench 'ParsePlan|BindPoint|KWayMerge' -benchmem -benchtime 20000x 2>&1 | grep -E '^Benchmark' | tee -a "$out"
+go test ./planner ./engine -run '^$' -bench 'ParsePlan|BindPoint|KWayMerge' -benchmem -benchtime 20000x 2>&1 | grep -E '^Benchmark' | tee -a "$out"
 # The pool's own cost per borrow, and a statement on a primary connection
 # idle over a second (pinged first) side by side with one used within it.
 go test ./backend -run '^$' -bench 'PoolGetPut|PrimaryPing' -benchtime 100000x 2>&1 | grep -E '^Benchmark' | tee -a "$out"
 echo '```' | tee -a "$out"
 mkdir -p bench
+# Earlier runs and their analysis, written by hand below the marker, stay.
+if [ -f bench/results.md ] && grep -q '^## Earlier runs and analysis' bench/results.md; then
+  { echo; sed -n '/^## Earlier runs and analysis/,$p' bench/results.md; } >>"$out"
+fi
 cp "$out" bench/results.md
 echo
 echo "written to bench/results.md"
