@@ -25,11 +25,16 @@ import (
 // Such a plan is kept per shape and reused for every text of that shape
 // with the text put in its place, without parsing or planning.
 //
-// What qualifies is checked twice: before (the statement names only tables
-// without a rule placing rows by value, and uses none of the session state
-// the proxy carries between statements: snapshot.shapeable) and after (the
-// plan the planner made is one Route whose text is the statement's own:
-// verbatimRoute). The parsed statement of the first text stands for the
+// Two kinds of plan are kept. A plan that sends the statement's own text
+// to one cluster, over tables no rule places by value (Snapshot.cacheable,
+// verbatimRoute), is reused with the new text in its place. A point plan
+// of a hash-sharded table — one physical table chosen by an integer
+// literal on the shard column — is kept as a planner.PointTemplate, into
+// which a new text's literals are bound (the key routed by the planner's
+// own pruning). What qualifies is checked before (shapeable: a statement
+// that uses none of the session state the proxy carries between
+// statements, and no INSERT) and after, on the plan the planner made
+// (remember). The parsed statement of the first text stands for the
 // others in the checks on the way (access, switches, diagnostics): those
 // read names and structure, which the shape keeps.
 //
@@ -222,10 +227,15 @@ func (snap *Snapshot) forgetShapes() {
 }
 
 // PlanCacheStats reports the plan cache's hits and misses since the proxy
-// started and the plans it holds now.
+// started and the plans it holds now (not the shapes it holds as "not
+// kept").
 func (rt *Router) PlanCacheStats() (hits, misses uint64, plans int) {
 	if l := rt.Snapshot().shapes.lru; l != nil {
-		plans = l.Len()
+		for _, e := range l.Values() {
+			if e.st != nil {
+				plans++
+			}
+		}
 	}
 	return rt.shapeCounts.hits.Load(), rt.shapeCounts.misses.Load(), plans
 }
