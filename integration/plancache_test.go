@@ -72,19 +72,7 @@ func TestPlanCacheByShape(t *testing.T) {
 	ctx := context.Background()
 	hits0, _, _ := p.router.PlanCacheStats()
 	for _, mode := range modes {
-		pc, err := db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := ref.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range []*sql.Conn{pc, rc} {
-			if _, err := c.ExecContext(ctx, "SET sql_mode = '"+mode+"'"); err != nil {
-				t.Fatal(err)
-			}
-		}
+		pc, rc := connsInMode(t, ctx, db, ref, mode)
 		for _, table := range []string{"u", "far", "sh"} {
 			for _, sh := range shapes {
 				for _, args := range sh.args {
@@ -138,19 +126,7 @@ func TestPlanCacheByShape(t *testing.T) {
 	// answered as ref answers the same text, error or rows.
 	hostile := []string{"a`b", "x` FROM u; --", "a'' OR ''1''=''1", `a\' OR 1=1 -- `, `*/ UNION SELECT 1 /*`, `\`, "é`"}
 	for _, mode := range modes {
-		pc, err := db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := ref.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range []*sql.Conn{pc, rc} {
-			if _, err := c.ExecContext(ctx, "SET sql_mode = '"+mode+"'"); err != nil {
-				t.Fatal(err)
-			}
-		}
+		pc, rc := connsInMode(t, ctx, db, ref, mode)
 		for i, h := range append([]string{"plain"}, hostile...) {
 			q := fmt.Sprintf("SELECT id, name FROM sh WHERE id = %d AND name <> '%s'", 1+i%8, h)
 			want, werr := queryText(ctx, rc, q)
@@ -281,6 +257,24 @@ func TestPlanCacheByShape(t *testing.T) {
 	if got, err := queryText(ctx, db, "SELECT * FROM u WHERE id = 3"); err != nil || !strings.HasSuffix(got, "|7;") {
 		t.Errorf("after ALTER TABLE: %q %v, want the new column", got, err)
 	}
+}
+
+// connsInMode pins one connection of each of a and b, both in sql_mode
+// mode.
+func connsInMode(t *testing.T, ctx context.Context, a, b *sql.DB, mode string) (*sql.Conn, *sql.Conn) {
+	t.Helper()
+	var out [2]*sql.Conn
+	for i, db := range []*sql.DB{a, b} {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ExecContext(ctx, "SET sql_mode = '"+mode+"'"); err != nil {
+			t.Fatal(err)
+		}
+		out[i] = c
+	}
+	return out[0], out[1]
 }
 
 // sortedText is queryText's output with its rows sorted.
