@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -58,7 +59,18 @@ type FirstSubquery struct {
 	x    string // IN's left operand, as SQL text
 	// params counts the subquery's ? placeholders (a prepared statement's).
 	params int
+	// column, for a subquery that is a whole field of the statement's
+	// select list, is that field's place among the result's columns:
+	// from the first when it is 0 or more, from the last when negative
+	// (-1 the last one). Its value is written there as a literal, whose
+	// column definition the server describes, so the result's definition
+	// is set back to the subquery's (see SelectListColumns). noColumn
+	// for every other subquery.
+	column int
 }
+
+// noColumn: the subquery is not a whole field of the select list.
+const noColumn = math.MinInt
 
 // SubqueryRewrite is a statement with its subqueries taken out.
 type SubqueryRewrite struct {
@@ -147,6 +159,9 @@ func (pl *Planner) SubqueriesFirst(n ast.StmtNode, f Facts) (*SubqueryRewrite, e
 		}
 	}
 	v := &subqueryFinder{f: f, replace: map[ast.Node]ast.ExprNode{}, ctes: cteNames(n), cteBodies: map[*ast.SubqueryExpr]bool{}}
+	if sel, ok := n.(*ast.SelectStmt); ok {
+		v.fieldColumns = fieldSubqueries(sel)
+	}
 	out, _ := n.Accept(v)
 	if v.err != nil || len(v.subs) == 0 {
 		return nil, v.err
@@ -163,6 +178,65 @@ func (pl *Planner) SubqueriesFirst(n ast.StmtNode, f Facts) (*SubqueryRewrite, e
 		}
 	}
 	return &SubqueryRewrite{Subs: v.subs, text: text, mode: f.Text, outer: v.outer, db: f.DB, defs: f.Defs}, nil
+}
+
+// fieldSubqueries finds the uncorrelated-looking scalar subqueries that
+// are whole fields of a SELECT's own select list ((SELECT MAX(level) FROM
+// users) AS top), with the place of each field's column in the result:
+// counted from the first column when no wildcard comes before it, from
+// the last when none comes after, and not at all when wildcards lie on
+// both sides (their width is the tables'). A field needs the name the
+// server gives it kept as an alias (keepColumnNames): written again, the
+// literal in its place would be named otherwise. A subquery inside an
+// expression (`(SELECT …) + 1`) stays in place: the literal's type would
+// decide the expression's, where the subquery's does on one server.
+func fieldSubqueries(sel *ast.SelectStmt) map[*ast.SubqueryExpr]int {
+	if sel.Fields == nil {
+		return nil
+	}
+	fields := sel.Fields.Fields
+	wildcardBefore := make([]bool, len(fields)+1)
+	for i, f := range fields {
+		wildcardBefore[i+1] = wildcardBefore[i] || f.WildCard != nil
+	}
+	out := map[*ast.SubqueryExpr]int{}
+	for i, f := range fields {
+		if f.WildCard != nil || f.AsName.O == "" {
+			continue
+		}
+		sub, ok := unparen(f.Expr).(*ast.SubqueryExpr)
+		if !ok {
+			continue
+		}
+		switch {
+		case !wildcardBefore[i]:
+			out[sub] = i
+		case !wildcardAfter(fields, i):
+			out[sub] = i - len(fields) // -1 for the last field
+		}
+	}
+	return out
+}
+
+// wildcardAfter: a field after fields[i] is a wildcard.
+func wildcardAfter(fields []*ast.SelectField, i int) bool {
+	for _, f := range fields[i+1:] {
+		if f.WildCard != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// unparen strips the parentheses around e.
+func unparen(e ast.ExprNode) ast.ExprNode {
+	for {
+		p, ok := e.(*ast.ParenthesesExpr)
+		if !ok {
+			return e
+		}
+		e = p.Expr
+	}
 }
 
 // locks reports a locking read anywhere in n: the rows a subquery reads
@@ -196,11 +270,14 @@ func cteNames(n ast.Node) map[string]bool {
 
 // subqueryFinder replaces the subqueries that can run first with markers.
 type subqueryFinder struct {
-	f       Facts
-	fields  int // depth inside select fields
-	subs    []FirstSubquery
-	replace map[ast.Node]ast.ExprNode
-	err     error
+	f      Facts
+	fields int // depth inside select fields
+	// fieldColumns are the subqueries that are whole fields of the
+	// statement's select list, with their columns (fieldSubqueries).
+	fieldColumns map[*ast.SubqueryExpr]int
+	subs         []FirstSubquery
+	replace      map[ast.Node]ast.ExprNode
+	err          error
 	// ctes are the statement's CTE names; cteBodies the queries that
 	// define them, which are no subqueries of their own (their node's
 	// place in the tree takes nothing but a subquery).
@@ -236,13 +313,13 @@ func (v *subqueryFinder) Enter(n ast.Node) (ast.Node, bool) {
 			// MariaDB refuses LIMIT in an IN subquery (1235): run first,
 			// its rows would be an answer where MariaDB gives none.
 			if !isRow(x.Expr) && !hasLimit(sub.Query) {
-				v.consider(x, sub, FirstSubquery{Kind: SubqueryIn, not: x.Not}, x.Expr)
+				v.consider(x, sub, FirstSubquery{Kind: SubqueryIn, not: x.Not, column: noColumn}, x.Expr)
 			}
 			return n, true
 		}
 	case *ast.ExistsSubqueryExpr:
 		if sub, ok := x.Sel.(*ast.SubqueryExpr); ok {
-			v.consider(x, sub, FirstSubquery{Kind: SubqueryExists, not: x.Not}, nil)
+			v.consider(x, sub, FirstSubquery{Kind: SubqueryExists, not: x.Not, column: noColumn}, nil)
 		}
 		return n, true
 	case *ast.CompareSubqueryExpr:
@@ -251,7 +328,11 @@ func (v *subqueryFinder) Enter(n ast.Node) (ast.Node, bool) {
 		if v.cteBodies[x] {
 			return n, false // a CTE's query: its own subqueries may run first
 		}
-		v.consider(x, x, FirstSubquery{Kind: SubqueryScalar}, nil)
+		fs := FirstSubquery{Kind: SubqueryScalar, column: noColumn}
+		if col, ok := v.fieldColumns[x]; ok && v.fields == 1 {
+			fs.column = col
+		}
+		v.consider(x, x, fs, nil)
 		return n, true
 	}
 	return n, false
@@ -287,7 +368,7 @@ func (v *subqueryFinder) Leave(n ast.Node) (ast.Node, bool) {
 // consider takes sub out of the statement when it can run first: node is
 // what its marker replaces, x the left operand of IN.
 func (v *subqueryFinder) consider(node ast.Node, sub *ast.SubqueryExpr, fs FirstSubquery, x ast.ExprNode) {
-	if v.fields > 0 || v.err != nil || !runsAlone(sub.Query, v.f.DB, v.ctes) {
+	if (v.fields > 0 && fs.column == noColumn) || v.err != nil || !runsAlone(sub.Query, v.f.DB, v.ctes) {
 		return
 	}
 	text, err := parser.RestoreIn(sub.Query, v.f.Text)
@@ -427,8 +508,9 @@ func (r *SubqueryRewrite) Correlated(i int, err error) error {
 // MetadataText is the statement for COM_STMT_PREPARE to describe on one
 // server: each subquery replaced with a NULL that keeps its ? placeholders
 // (the server counts them; their descriptions are the same dummy ones),
-// so that only the statement's own tables are named. Subqueries run first
-// are never in the select list, so the columns are the statement's.
+// so that only the statement's own tables are named. A subquery that is
+// a whole field of the select list is described as that NULL's column
+// (type NULL): its type is only known once it has run (docs/reads.md).
 func (r *SubqueryRewrite) MetadataText() string {
 	places := make([]string, len(r.Subs))
 	for i, s := range r.Subs {
@@ -449,7 +531,7 @@ func (r *SubqueryRewrite) SQL(answers []*engine.Collected) (string, error) {
 		if s.Kind != SubqueryExists && len(a.Columns) != 1 {
 			return "", wire.Errorf(mysql.ER_OPERAND_COLUMNS, "Operand should contain 1 column(s)")
 		}
-		if s.Kind != SubqueryExists && a.Columns[0].Type == mysql.MYSQL_TYPE_FLOAT && len(a.Rows) > 0 {
+		if s.Kind != SubqueryExists && s.column == noColumn && a.Columns[0].Type == mysql.MYSQL_TYPE_FLOAT && len(a.Rows) > 0 {
 			// MariaDB prints a FLOAT with 6 significant digits, and the
 			// printed 0.1 is not the stored 0.100000001490116…: written in
 			// the subquery's place, float_col IN (0.1) matches nothing.
@@ -499,4 +581,84 @@ func (r *SubqueryRewrite) SQL(answers []*engine.Collected) (string, error) {
 		places[i] = value
 	}
 	return r.hint + r.fill(places), nil
+}
+
+// SelectListColumns are the column definitions of the subqueries that are
+// whole fields of the select list, for engine.Retype to put in place of
+// the literals' that the server describes: the subquery's own column as
+// MariaDB describes a scalar subquery's (subqueryColumn), named by the
+// server's column (the field's alias). Those it cannot describe as
+// MariaDB does are refused, before the statement runs.
+func (r *SubqueryRewrite) SelectListColumns(answers []*engine.Collected) ([]engine.RetypedColumn, error) {
+	var out []engine.RetypedColumn
+	for i, s := range r.Subs {
+		if s.column == noColumn || len(answers[i].Columns) != 1 {
+			continue
+		}
+		c, ok := subqueryColumn(answers[i].Columns[0])
+		if !ok {
+			return nil, notSupported("the subquery %s in the select list returns a column of a type (%s) whose description as a subquery's this version does not reproduce; select it in a statement of its own",
+				s.Stmt.SQL, typeName(answers[i].Columns[0]))
+		}
+		out = append(out, engine.RetypedColumn{Index: s.column, Def: c})
+	}
+	return out, nil
+}
+
+// subqueryColumn is how MariaDB describes a scalar subquery whose one
+// column is c: no schema, table or original names; the type, character
+// set, length and decimals of c, except that character types always say
+// 39 decimals (NOT_FIXED_DEC); of c's flags only UNSIGNED, and BINARY for
+// every column of the binary character set (numbers and temporal types
+// included). Types where MariaDB's description differs in ways not
+// written down here (ENUM and SET become VARCHAR, TEXT lengths grow,
+// JSON becomes LONGBLOB, ZEROFILL is dropped while its padding may stay,
+// a BIT's text is its number's digits) are not described: false.
+func subqueryColumn(c wire.Column) (wire.Column, bool) {
+	switch c.Type {
+	case mysql.MYSQL_TYPE_TINY_BLOB, mysql.MYSQL_TYPE_MEDIUM_BLOB, mysql.MYSQL_TYPE_LONG_BLOB, mysql.MYSQL_TYPE_BLOB,
+		mysql.MYSQL_TYPE_JSON, mysql.MYSQL_TYPE_GEOMETRY, mysql.MYSQL_TYPE_ENUM, mysql.MYSQL_TYPE_SET, mysql.MYSQL_TYPE_NULL,
+		mysql.MYSQL_TYPE_BIT:
+		return wire.Column{}, false
+	}
+	if c.Flags&(mysql.ENUM_FLAG|mysql.SET_FLAG) != 0 || (c.Flags&mysql.ZEROFILL_FLAG != 0 && c.Type != mysql.MYSQL_TYPE_YEAR) {
+		return wire.Column{}, false
+	}
+	out := wire.Column{Charset: c.Charset, Length: c.Length, Type: c.Type, Decimals: c.Decimals, Flags: c.Flags & mysql.UNSIGNED_FLAG}
+	if c.Charset == 63 {
+		out.Flags |= mysql.BINARY_FLAG
+	}
+	switch c.Type {
+	case mysql.MYSQL_TYPE_VARCHAR, mysql.MYSQL_TYPE_VAR_STRING, mysql.MYSQL_TYPE_STRING:
+		out.Decimals = 39
+	}
+	return out, true
+}
+
+// typeName names a column's type for a refusal.
+func typeName(c wire.Column) string {
+	switch {
+	case c.Flags&mysql.ENUM_FLAG != 0:
+		return "ENUM"
+	case c.Flags&mysql.SET_FLAG != 0:
+		return "SET"
+	case c.Flags&mysql.ZEROFILL_FLAG != 0:
+		return "ZEROFILL"
+	}
+	switch c.Type {
+	case mysql.MYSQL_TYPE_TINY_BLOB, mysql.MYSQL_TYPE_MEDIUM_BLOB, mysql.MYSQL_TYPE_LONG_BLOB, mysql.MYSQL_TYPE_BLOB:
+		if c.Charset == 63 {
+			return "BLOB"
+		}
+		return "TEXT"
+	case mysql.MYSQL_TYPE_JSON:
+		return "JSON"
+	case mysql.MYSQL_TYPE_GEOMETRY:
+		return "GEOMETRY"
+	case mysql.MYSQL_TYPE_NULL:
+		return "NULL"
+	case mysql.MYSQL_TYPE_BIT:
+		return "BIT"
+	}
+	return fmt.Sprintf("MYSQL_TYPE %d", c.Type)
 }

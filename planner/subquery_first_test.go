@@ -102,8 +102,15 @@ func TestSubqueriesFirst(t *testing.T) {
 			want:    "SELECT `id` FROM `products` WHERE (`id` IN (4))"},
 		{name: "correlated by a qualified name: left alone",
 			sql: "SELECT id FROM comments c WHERE product_id IN (SELECT p.id FROM products p WHERE p.owner = c.id)"},
-		{name: "in the select list: left alone (the text names the column)",
-			sql: "SELECT id, (SELECT COUNT(*) FROM products) FROM comments"},
+		{name: "a whole field of the select list, named by its text",
+			sql:     "SELECT id, (SELECT COUNT(*) FROM products) FROM comments",
+			subs:    []string{"SELECT COUNT(1) FROM `products`"},
+			answers: []*engine.Collected{intAnswer("12")},
+			want:    "SELECT `id`,(12) AS `(SELECT COUNT(*) FROM products)` FROM `comments`"},
+		{name: "a field of the select list inside an expression: left alone (the literal would type it)",
+			sql: "SELECT id, (SELECT COUNT(*) FROM products) + 1 AS n FROM comments"},
+		{name: "a field of a derived table's select list: left alone (its column is the outer one's)",
+			sql: "SELECT d.n FROM (SELECT (SELECT COUNT(*) FROM products) AS n FROM comments) AS d"},
 		{name: "locking read: left alone",
 			sql: "SELECT id FROM comments WHERE product_id IN (SELECT id FROM products) FOR UPDATE"},
 		{name: "row IN: left alone",
@@ -280,6 +287,98 @@ func TestMetadataRefusedAcrossClusters(t *testing.T) {
 		}
 		if planErr == nil || err == nil || planErr.Error() != err.Error() {
 			t.Errorf("%s: prepare says %v, the plan %v", sql, err, planErr)
+		}
+	}
+}
+
+// A select-list subquery's column is found by its place, from the first
+// column or from the last around wildcards, and described as MariaDB
+// describes a scalar subquery's column.
+func TestSelectListColumns(t *testing.T) {
+	pl := newGoldenPlannerFrom(t, goldenRules("merges"))
+	f := Facts{DB: "shop", Defs: goldenDefs}
+	count := wire.Column{Name: "COUNT(*)", Charset: 63, Length: 21, Type: mysql.MYSQL_TYPE_LONGLONG, Flags: mysql.NOT_NULL_FLAG | mysql.BINARY_FLAG}
+	for _, c := range []struct {
+		sql     string
+		indexes []int // nil: nothing run first
+	}{
+		{"SELECT (SELECT COUNT(*) FROM products) AS n, id FROM comments", []int{0}},
+		{"SELECT id, body, (SELECT COUNT(*) FROM products) AS n FROM comments", []int{2}},
+		{"SELECT *, (SELECT COUNT(*) FROM products) AS n, id FROM comments", []int{-2}},
+		{"SELECT (SELECT COUNT(*) FROM products) AS n, comments.* FROM comments", []int{0}},
+		{"SELECT (SELECT MAX(id) FROM products) AS a, id, (SELECT MIN(id) FROM products) AS b FROM comments", []int{0, 2}},
+		{"SELECT *, (SELECT COUNT(*) FROM products) AS n, c2.* FROM comments, comments AS c2", nil},
+	} {
+		stmts, err := parser.New().Parse(c.sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rw, err := pl.SubqueriesFirst(stmts[0].Node, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.indexes == nil {
+			if rw != nil {
+				t.Errorf("%s: %d subqueries run first", c.sql, len(rw.Subs))
+			}
+			continue
+		}
+		if rw == nil {
+			t.Fatalf("%s: nothing run first", c.sql)
+		}
+		answers := make([]*engine.Collected, len(rw.Subs))
+		for i := range answers {
+			answers[i] = &engine.Collected{Columns: []wire.Column{count}}
+		}
+		cols, err := rw.SelectListColumns(answers)
+		if err != nil || len(cols) != len(c.indexes) {
+			t.Fatalf("%s: %v %v", c.sql, cols, err)
+		}
+		for i, col := range cols {
+			want := wire.Column{Charset: 63, Length: 21, Type: mysql.MYSQL_TYPE_LONGLONG, Flags: mysql.BINARY_FLAG}
+			if col.Index != c.indexes[i] || col.Def != want {
+				t.Errorf("%s: column %d: %+v, want index %d %+v", c.sql, i, col, c.indexes[i], want)
+			}
+		}
+	}
+}
+
+// subqueryColumn against what MariaDB 10.11/11 answers for SELECT (SELECT
+// c FROM t): the column as a table's, then as the subquery's.
+func TestSubqueryColumn(t *testing.T) {
+	const bin, utf8mb4 = 63, 45
+	for _, c := range []struct {
+		name     string
+		in, want wire.Column
+		refused  bool
+	}{
+		{name: "INT primary key",
+			in:   wire.Column{Schema: "s", Table: "t", OrgTable: "t", Name: "id", OrgName: "id", Charset: bin, Length: 11, Type: mysql.MYSQL_TYPE_LONG, Flags: 0x5002},
+			want: wire.Column{Charset: bin, Length: 11, Type: mysql.MYSQL_TYPE_LONG, Flags: 0x80}},
+		{name: "COUNT(*)",
+			in:   wire.Column{Name: "COUNT(*)", Charset: bin, Length: 21, Type: mysql.MYSQL_TYPE_LONGLONG, Flags: 0x81},
+			want: wire.Column{Charset: bin, Length: 21, Type: mysql.MYSQL_TYPE_LONGLONG, Flags: 0x80}},
+		{name: "VARCHAR NOT NULL",
+			in:   wire.Column{Table: "t", OrgTable: "t", Name: "n", OrgName: "n", Charset: utf8mb4, Length: 80, Type: mysql.MYSQL_TYPE_VAR_STRING, Flags: 0x1001},
+			want: wire.Column{Charset: utf8mb4, Length: 80, Type: mysql.MYSQL_TYPE_VAR_STRING, Decimals: 39}},
+		{name: "TIMESTAMP",
+			in:   wire.Column{Table: "t", Name: "ts", Charset: bin, Length: 19, Type: mysql.MYSQL_TYPE_TIMESTAMP, Flags: 0xa0},
+			want: wire.Column{Charset: bin, Length: 19, Type: mysql.MYSQL_TYPE_TIMESTAMP, Flags: 0xa0}},
+		{name: "FLOAT",
+			in:   wire.Column{Table: "t", Name: "f", Charset: bin, Length: 12, Type: mysql.MYSQL_TYPE_FLOAT, Decimals: 31},
+			want: wire.Column{Charset: bin, Length: 12, Type: mysql.MYSQL_TYPE_FLOAT, Flags: 0x80, Decimals: 31}},
+		{name: "BIT (its text becomes its number's digits)", in: wire.Column{Table: "t", Name: "b", Charset: bin, Length: 3, Type: mysql.MYSQL_TYPE_BIT, Flags: 0x20}, refused: true},
+		{name: "YEAR (its ZEROFILL dropped, the digits the same)",
+			in:   wire.Column{Table: "t", Name: "y", Charset: bin, Length: 4, Type: mysql.MYSQL_TYPE_YEAR, Flags: 0x60},
+			want: wire.Column{Charset: bin, Length: 4, Type: mysql.MYSQL_TYPE_YEAR, Flags: 0xa0}},
+		{name: "ENUM", in: wire.Column{Charset: utf8mb4, Length: 4, Type: mysql.MYSQL_TYPE_STRING, Flags: 0x101}, refused: true},
+		{name: "SET", in: wire.Column{Charset: utf8mb4, Length: 12, Type: mysql.MYSQL_TYPE_STRING, Flags: 0x800}, refused: true},
+		{name: "TEXT", in: wire.Column{Charset: utf8mb4, Length: 262140, Type: mysql.MYSQL_TYPE_BLOB, Flags: 0x10}, refused: true},
+		{name: "INT ZEROFILL", in: wire.Column{Charset: bin, Length: 10, Type: mysql.MYSQL_TYPE_LONG, Flags: 0x5063}, refused: true},
+	} {
+		got, ok := subqueryColumn(c.in)
+		if ok == c.refused || (ok && got != c.want) {
+			t.Errorf("%s: %+v %v, want %+v (refused %v)", c.name, got, ok, c.want, c.refused)
 		}
 	}
 }

@@ -88,7 +88,7 @@ func (s *Session) derivedPlan(snap *Snapshot, sql string, obs *observation, runF
 		case innerErr != nil:
 			return nil, innerErr
 		case inner != nil:
-			p, err = s.plan(snap, inner)
+			p, err = inner.plan(s, snap)
 		}
 	}
 	if err != nil {

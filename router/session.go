@@ -259,12 +259,12 @@ func (s *Session) noteSlow(obs *observation, took time.Duration, code uint16, st
 		DurationMS: float64(took.Microseconds()) / 1000, Kind: obs.kind, Route: obs.route, Code: code,
 		Rows: rc.rows, Affected: rc.affected, Clusters: s.live.clustersUsed()}
 	if st := obs.stmt; st != nil && !obs.multi {
-		e.Statement, e.Fingerprint = st.SQL, parser.FingerprintIn(st.SQL, s.state.textMode())
+		e.Statement, e.Fingerprint = st.SQL, parser.FingerprintIn(slowlog.FingerprintText(st.SQL), s.state.textMode())
 		for _, t := range st.Tables {
 			e.Tables = append(e.Tables, s.schemaOf(t)+"."+t.Name)
 		}
 	} else {
-		e.Statement, e.Fingerprint = obs.sql, parser.FingerprintIn(obs.sql, s.state.textMode())
+		e.Statement, e.Fingerprint = obs.sql, parser.FingerprintIn(slowlog.FingerprintText(obs.sql), s.state.textMode())
 	}
 	s.rt.Metrics.Slow(obs.kind, obs.route, took)
 	if err := s.rt.slow.Record(e); err != nil {
@@ -566,6 +566,7 @@ func (s *Session) statement(st *parser.Statement, w ResultWriter, obs *observati
 // run plans a statement and executes the plan.
 func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs *observation) error {
 	p, err := s.plan(snap, st)
+	var retypes []engine.RetypedColumn
 	if notSupportedYet(err) {
 		// Subqueries over tables the statement cannot read together with
 		// the rest may run first, their values taking their place.
@@ -574,7 +575,7 @@ func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 		case subErr != nil:
 			return subErr
 		case rewritten != nil:
-			st = rewritten
+			st, retypes = rewritten.st, rewritten.columns
 			p, err = s.plan(snap, st)
 		}
 	}
@@ -589,6 +590,9 @@ func (s *Session) run(snap *Snapshot, st *parser.Statement, w ResultWriter, obs 
 		case dp != nil:
 			p, err = dp, nil
 		}
+	}
+	if err == nil {
+		p, err = retyped(p, retypes)
 	}
 	if err != nil {
 		return err

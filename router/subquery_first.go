@@ -23,7 +23,7 @@ const maxSubqueryDepth = 3
 // (its transaction included; see planner.SubqueriesFirst), and the
 // statement comes back with their values in their place. nil, nil: there
 // is nothing to run first, and the planner's refusal stands.
-func (s *Session) subqueriesFirst(snap *Snapshot, st *parser.Statement, obs *observation, depth int) (*parser.Statement, error) {
+func (s *Session) subqueriesFirst(snap *Snapshot, st *parser.Statement, obs *observation, depth int) (*answeredFirst, error) {
 	if st.Kind != parser.KindSelect || depth >= maxSubqueryDepth {
 		return nil, nil
 	}
@@ -52,7 +52,7 @@ func (s *Session) subqueriesFirst(snap *Snapshot, st *parser.Statement, obs *obs
 			case innerErr != nil:
 				return nil, innerErr
 			case inner != nil:
-				p, err = s.plan(snap, inner)
+				p, err = inner.plan(s, snap)
 			}
 		}
 		if err != nil {
@@ -81,11 +81,49 @@ func (s *Session) subqueriesFirst(snap *Snapshot, st *parser.Statement, obs *obs
 	if err != nil {
 		return nil, err
 	}
+	columns, err := rw.SelectListColumns(answers)
+	if err != nil {
+		return nil, err
+	}
 	rewritten, err := s.parseFresh(sql)
 	if err != nil {
 		return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: the statement with its subqueries' values in their place did not parse again (%v)", err)
 	}
-	return rewritten, nil
+	return &answeredFirst{st: rewritten, columns: columns}, nil
+}
+
+// answeredFirst is a statement whose subqueries ran first: the statement
+// with their values in their place, and the column definitions its
+// select-list subqueries' columns take back from them.
+type answeredFirst struct {
+	st      *parser.Statement
+	columns []engine.RetypedColumn
+}
+
+// plan plans the rewritten statement, its select-list subqueries'
+// columns described as theirs (retyped).
+func (a *answeredFirst) plan(s *Session, snap *Snapshot) (*engine.Plan, error) {
+	p, err := s.plan(snap, a.st)
+	if err != nil {
+		return nil, err
+	}
+	return retyped(p, a.columns)
+}
+
+// retyped is p answering columns' definitions in place of its own
+// (engine.Retype): select-list subqueries that ran first are described as
+// the subqueries, not as the literals that stand for them.
+func retyped(p *engine.Plan, columns []engine.RetypedColumn) (*engine.Plan, error) {
+	if len(columns) == 0 {
+		return p, nil
+	}
+	src, ok := p.Root.(engine.RowSource)
+	if !ok {
+		return nil, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a statement with subqueries in its select list that ran first does not answer rows the proxy can describe")
+	}
+	out := *p
+	out.Root = &engine.Retype{Input: src, Columns: columns}
+	return &out, nil
 }
 
 // rewritable gives a SELECT a tree of its own to rewrite (st's may be

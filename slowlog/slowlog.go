@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/natefinch/lumberjack.v2"
 )
@@ -38,6 +39,25 @@ type Entry struct {
 
 // MaxStatement bounds the text an entry keeps of its statement.
 const MaxStatement = 1024
+
+// MaxFingerprinted bounds the text a fingerprint is computed from: a
+// statement inlining a value of many megabytes would otherwise cost
+// seconds of normalising to be logged as slow. Statements that share
+// their first 64 KiB share a fingerprint.
+const MaxFingerprinted = 64 << 10
+
+// FingerprintText is sql cut at MaxFingerprinted bytes, at the start of a
+// UTF-8 character.
+func FingerprintText(sql string) string {
+	if len(sql) <= MaxFingerprinted {
+		return sql
+	}
+	cut := MaxFingerprinted
+	for cut > 0 && !utf8.RuneStart(sql[cut]) {
+		cut--
+	}
+	return sql[:cut]
+}
 
 // MaxFingerprints bounds the table of totals: past it, the fingerprint
 // with the least total time makes room.

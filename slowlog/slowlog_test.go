@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestRecordWritesLinesAndTotals(t *testing.T) {
@@ -74,5 +76,23 @@ func TestTotalsBounded(t *testing.T) {
 	}
 	if top[0].Fingerprint != fmt.Sprint(MaxFingerprints+9) || top[len(top)-1].Fingerprint != "10" {
 		t.Fatalf("kept %s … %s", top[0].Fingerprint, top[len(top)-1].Fingerprint)
+	}
+}
+
+// A fingerprint is computed from at most MaxFingerprinted bytes, cut
+// before a character, never inside one.
+func TestFingerprintText(t *testing.T) {
+	short := "SELECT 1"
+	if got := FingerprintText(short); got != short {
+		t.Errorf("short text changed: %q", got)
+	}
+	long := strings.Repeat("a", MaxFingerprinted-1) + "é" + strings.Repeat("b", 100)
+	got := FingerprintText(long)
+	if len(got) != MaxFingerprinted-1 || !utf8.ValidString(got) {
+		t.Errorf("cut at %d bytes (valid UTF-8 %v), want %d", len(got), utf8.ValidString(got), MaxFingerprinted-1)
+	}
+	exact := strings.Repeat("c", MaxFingerprinted+5)
+	if got := FingerprintText(exact); len(got) != MaxFingerprinted {
+		t.Errorf("cut at %d bytes, want %d", len(got), MaxFingerprinted)
 	}
 }

@@ -28,6 +28,7 @@ type event struct {
 func main() {
 	output := map[string][]string{} // package + test -> output lines
 	var skipped, failed []string
+	var durations []timed // top-level tests, for the slowest-tests list
 	passed := 0
 	pkgFailed := false
 	in := bufio.NewScanner(os.Stdin)
@@ -48,6 +49,9 @@ func main() {
 				fmt.Printf("ok    %s  %s\n", e.Package, round(e.Elapsed))
 			} else {
 				passed++
+				if !strings.Contains(e.Test, "/") {
+					durations = append(durations, timed{e.Package + " " + e.Test, e.Elapsed})
+				}
 			}
 			delete(output, key)
 		case "skip":
@@ -81,6 +85,7 @@ func main() {
 	for _, f := range failed {
 		fmt.Print(f)
 	}
+	printSlowest(durations, 12)
 	fmt.Printf("== %d passed, %d failed, %d skipped\n", passed, len(failed), len(skipped))
 	if len(failed) > 0 || pkgFailed || passed == 0 {
 		os.Exit(1)
@@ -113,4 +118,26 @@ func indent(lines []string) string {
 
 func round(secs float64) time.Duration {
 	return (time.Duration(secs*1000) * time.Millisecond).Round(10 * time.Millisecond)
+}
+
+// timed is one passing top-level test and its wall time.
+type timed struct {
+	name string
+	secs float64
+}
+
+// printSlowest lists the n slowest top-level tests: `make test` has a time
+// budget, and this is where a run that grows shows what grew.
+func printSlowest(ts []timed, n int) {
+	sort.Slice(ts, func(i, j int) bool { return ts[i].secs > ts[j].secs })
+	if len(ts) > n {
+		ts = ts[:n]
+	}
+	if len(ts) == 0 {
+		return
+	}
+	fmt.Println("== slowest tests")
+	for _, t := range ts {
+		fmt.Printf("   %8s  %s\n", round(t.secs), t.name)
+	}
 }
