@@ -221,6 +221,17 @@ func TestJoinsDifferential(t *testing.T) {
 		"SELECT u.id, i.id FROM jitems i RIGHT JOIN jusers u ON i.user_id = u.user_id WHERE i.qty IS NOT NULL AND u.level < 3",
 		"SELECT u.region, COUNT(*), SUM(i.price) FROM jitems i JOIN jusers u ON i.user_id = u.user_id WHERE i.qty + u.level > 10 GROUP BY u.region ORDER BY 1",
 		"SELECT n.id, i.id, u.id FROM jnotes n JOIN jitems i ON i.user_id = n.user_id LEFT JOIN jusers u ON u.user_id = i.user_id WHERE u.id IS NULL OR u.level > i.qty ORDER BY n.id, i.id, u.id",
+		// LIKE, BETWEEN and IN across the tables: the server's, over the
+		// joined rows.
+		"SELECT i.id, u.id FROM jitems i JOIN jusers u ON i.user_id = u.user_id WHERE i.name LIKE CONCAT(LEFT(u.uname, 1), '%') ORDER BY i.id, u.id",
+		"SELECT i.id, u.id FROM jitems i JOIN jusers u ON i.user_id = u.user_id WHERE i.qty BETWEEN u.level AND u.level + 3 ORDER BY i.id, u.id",
+		"SELECT i.id, u.id FROM jitems i LEFT JOIN jusers u ON i.user_id = u.user_id WHERE i.qty IN (u.level, u.level * 2) OR u.id IS NULL ORDER BY i.id, u.id",
+		// Window functions and WITH ROLLUP over the joined rows: the
+		// server's too.
+		"SELECT i.id, u.id, ROW_NUMBER() OVER (PARTITION BY u.region ORDER BY i.id, u.id) AS rn FROM jitems i JOIN jusers u ON i.user_id = u.user_id ORDER BY i.id, u.id",
+		"SELECT u.region, i.id, SUM(i.qty) OVER (PARTITION BY u.region ORDER BY i.id, u.id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS s FROM jitems i JOIN jusers u ON i.user_id = u.user_id WHERE i.product_id IN (4, 7) ORDER BY u.region, i.id, u.id",
+		"SELECT n.note, i.id, RANK() OVER (ORDER BY i.qty DESC) AS r, LAG(n.id) OVER (ORDER BY i.id, n.id) AS prev FROM jnotes n LEFT JOIN jitems i ON i.user_id = n.user_id ORDER BY n.note, i.id, n.id LIMIT 30",
+		"SELECT u.region, i.product_id, COUNT(*), SUM(i.qty) FROM jitems i JOIN jusers u ON i.user_id = u.user_id WHERE i.product_id < 8 GROUP BY u.region, i.product_id WITH ROLLUP",
 	}
 	for _, q := range queries {
 		start := time.Now()

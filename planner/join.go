@@ -240,9 +240,10 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta, viaServe
 		return refuse("at most %d tables are joined in the proxy", maxJoinTables)
 	case n.LockInfo != nil && n.LockInfo.LockType != ast.SelectLockNone:
 		return refuse("locking reads (FOR UPDATE, LOCK IN SHARE MODE) are not supported")
-	case hasWindow(n):
+	case hasWindow(n) && !viaServer:
+		// The server evaluates them over the joined rows (join_server.go).
 		return refuse("window functions are not supported")
-	case n.GroupBy != nil && n.GroupBy.Rollup:
+	case n.GroupBy != nil && n.GroupBy.Rollup && !viaServer:
 		return refuse("WITH ROLLUP is not supported")
 	case n.SelectStmtOpts != nil && n.SelectStmtOpts.CalcFoundRows:
 		return refuse("SQL_CALC_FOUND_ROWS is not supported")

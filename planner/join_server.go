@@ -219,9 +219,29 @@ func (pl *Planner) joinViaServer(jp *joinParts) (*draft, *JoinMeta, error) {
 	var ddl []string
 	var joined []joinField
 	origins := map[string]engine.ColumnOrigin{}
+	// WITH ROLLUP's super-aggregate rows hold NULL in the GROUP BY
+	// columns: MariaDB describes those columns as nullable whatever the
+	// table says, and so they are created.
+	rolledUp := map[*need]bool{}
+	if n.GroupBy != nil && n.GroupBy.Rollup {
+		for _, it := range n.GroupBy.Items {
+			it.Expr.Accept(&visitFn{fn: func(x ast.Node) bool {
+				if cn, ok := x.(*ast.ColumnNameExpr); ok {
+					for _, nd := range needs {
+						for _, r := range nd.refs {
+							if r == cn.Name {
+								rolledUp[nd] = true
+							}
+						}
+					}
+				}
+				return true
+			}})
+		}
+	}
 	for _, nd := range needs {
 		s := sides[nd.side]
-		def, err := tempColumnDDL(nd.col, s.left)
+		def, err := tempColumnDDL(nd.col, s.left || rolledUp[nd])
 		if err != nil {
 			return refuse("the rows of %s joined with the other tables are copied into a temporary table for the server to evaluate the statement over, and %v", s.ref.qualified(), err)
 		}
