@@ -221,6 +221,11 @@ func TestJoinsDifferential(t *testing.T) {
 		"SELECT u.id, i.id FROM jitems i RIGHT JOIN jusers u ON i.user_id = u.user_id WHERE i.qty IS NOT NULL AND u.level < 3",
 		"SELECT u.region, COUNT(*), SUM(i.price) FROM jitems i JOIN jusers u ON i.user_id = u.user_id WHERE i.qty + u.level > 10 GROUP BY u.region ORDER BY 1",
 		"SELECT n.id, i.id, u.id FROM jnotes n JOIN jitems i ON i.user_id = n.user_id LEFT JOIN jusers u ON u.user_id = i.user_id WHERE u.id IS NULL OR u.level > i.qty ORDER BY n.id, i.id, u.id",
+		// A RIGHT JOIN first among three tables: b LEFT JOIN a, then the
+		// rest.
+		"SELECT i.id, u.id, n.id FROM jitems i RIGHT JOIN jusers u ON i.user_id = u.user_id LEFT JOIN jnotes n ON n.user_id = u.user_id ORDER BY u.id, i.id, n.id",
+		"SELECT u.id, i.id, n.note FROM jitems i RIGHT JOIN jusers u ON i.user_id = u.user_id AND i.qty > 10 JOIN jnotes n ON n.user_id = u.user_id WHERE u.level < 5 ORDER BY u.id, i.id, n.id",
+		"SELECT u.region, COUNT(i.id), COUNT(n.id) FROM jitems i RIGHT JOIN jusers u ON i.user_id = u.user_id LEFT JOIN jnotes n ON n.user_id = i.user_id GROUP BY u.region ORDER BY u.region",
 		// LIKE, BETWEEN and IN across the tables: the server's, over the
 		// joined rows.
 		"SELECT i.id, u.id FROM jitems i JOIN jusers u ON i.user_id = u.user_id WHERE i.name LIKE CONCAT(LEFT(u.uname, 1), '%') ORDER BY i.id, u.id",

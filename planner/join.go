@@ -225,12 +225,14 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta, viaServe
 	refuse := func(format string, args ...any) (*draft, *JoinMeta, error) {
 		return nil, nil, notSupported("join in the proxy: "+format, args...)
 	}
-	for _, j := range joins[1:] {
+	for k, j := range joins[1:] {
 		switch {
 		case j.NaturalJoin || j.StraightJoin || len(j.Using) > 0:
 			return refuse("NATURAL JOIN, STRAIGHT_JOIN and USING are not supported; write the join condition with ON")
-		case j.Tp == ast.RightJoin && len(tss) > 2:
-			return refuse("RIGHT JOIN among more than two tables is not supported; write it as a LEFT JOIN")
+		case j.Tp == ast.RightJoin && k > 0:
+			// a JOIN b RIGHT JOIN c: the NULL-extended side is a join
+			// of its own. (a RIGHT JOIN b … is b LEFT JOIN a ….)
+			return refuse("a RIGHT JOIN after the first join is not supported; write it as a LEFT JOIN")
 		case j.Tp != ast.CrossJoin && j.Tp != ast.LeftJoin && j.Tp != ast.RightJoin:
 			return refuse("only inner, LEFT and RIGHT joins are supported")
 		}
@@ -294,8 +296,10 @@ func (pl *Planner) joinPlanDefs(st *parser.Statement, f Facts, forMeta, viaServe
 		case j.Tp == ast.LeftJoin:
 			leftOf[k], sides[k].left, anyLeft = k, true, true
 		case j.Tp == ast.RightJoin:
+			// Only the first join (see above): b LEFT JOIN a, then the
+			// rest in FROM's order.
 			leftOf[k], sides[0].left, anyLeft = 0, true, true
-			fromOrder = []int{1, 0}
+			fromOrder[0], fromOrder[1] = 1, 0
 		}
 	}
 	var resolveErr error
