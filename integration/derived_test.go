@@ -41,6 +41,14 @@ var derivedQueries = []string{
 	"SELECT x.y FROM (SELECT YEAR(created) AS y FROM items WHERE created IS NOT NULL) x GROUP BY x.y ORDER BY x.y",
 	"SELECT t.n FROM (SELECT COUNT(*) AS n FROM items WHERE product_id IN (SELECT product_id FROM picks WHERE note = 'hot')) t",
 	"SELECT COUNT(*) FROM (SELECT * FROM items WHERE id < 0) AS empty_d",
+	// The sharded table itself beside a derived table over shards: its
+	// rows (narrowed by its own conditions) are read first too.
+	"SELECT i.id, d.c FROM items i JOIN (SELECT product_id, COUNT(*) c FROM items GROUP BY product_id) d ON d.product_id = i.product_id WHERE i.qty > 15 ORDER BY i.id",
+	"SELECT i.id, i.name, d.top FROM items i JOIN (SELECT qty, MAX(price) top FROM items GROUP BY qty) d ON d.qty = i.qty AND d.top = i.price ORDER BY i.id",
+	"SELECT d.product_id, COUNT(i.id) FROM (SELECT DISTINCT product_id FROM items WHERE qty < 3) d LEFT JOIN items i ON i.product_id = d.product_id AND i.qty > 20 WHERE i.name IS NULL OR i.name <> 'x' GROUP BY d.product_id ORDER BY d.product_id",
+	"SELECT i.id FROM items i, (SELECT AVG(price) AS a FROM items) d WHERE i.price > d.a AND i.product_id = 4 ORDER BY i.id",
+	"SELECT id FROM items AS items WHERE items.product_id IN (4, 9) ORDER BY id",
+	"SELECT items.id, d.n FROM items JOIN (SELECT name, COUNT(*) n FROM items GROUP BY name) d ON d.name = items.name WHERE items.product_id IN (4, 9) ORDER BY items.id",
 }
 
 func TestDerivedTablesDifferential(t *testing.T) {

@@ -175,6 +175,7 @@ func (r *Renamer) RenderIn(physical map[string]string, m TextMode) (string, erro
 	type saved struct {
 		t *ast.TableName
 		c *ast.ColumnName
+		a *ast.TableSource
 		v ast.CIStr
 	}
 	var undo []saved
@@ -183,6 +184,10 @@ func (r *Renamer) RenderIn(physical map[string]string, m TextMode) (string, erro
 		for _, t := range r.tables[logical] {
 			undo = append(undo, saved{t: t, v: t.Name})
 			t.Name = name
+		}
+		for _, a := range r.aliases[logical] {
+			undo = append(undo, saved{a: a, v: a.AsName})
+			a.AsName = name
 		}
 		for _, c := range r.cols[logical] {
 			undo = append(undo, saved{c: c, v: c.Table})
@@ -193,9 +198,12 @@ func (r *Renamer) RenderIn(physical map[string]string, m TextMode) (string, erro
 	// Newest first: a node shared by two places was saved twice.
 	for i := len(undo) - 1; i >= 0; i-- {
 		u := undo[i]
-		if u.t != nil {
+		switch {
+		case u.t != nil:
 			u.t.Name = u.v
-		} else {
+		case u.a != nil:
+			u.a.AsName = u.v
+		default:
 			u.c.Table = u.v
 		}
 	}

@@ -18,12 +18,16 @@ type Renamer struct {
 	stmt   ast.Node
 	tables map[string][]*ast.TableName  // by lower-case logical name
 	cols   map[string][]*ast.ColumnName // qualified by that name
+	// aliases are the table references aliased by the table's own name
+	// (`items AS items`): the alias is renamed with the table, as the
+	// columns qualified by it are.
+	aliases map[string][]*ast.TableSource
 }
 
 // NewRenamer finds the references to the logical tables names (lower case)
 // of schema; db is the session's database for unqualified names.
 func NewRenamer(stmt ast.Node, schema, db string, names []string) *Renamer {
-	r := &Renamer{stmt: stmt, tables: map[string][]*ast.TableName{}, cols: map[string][]*ast.ColumnName{}}
+	r := &Renamer{stmt: stmt, tables: map[string][]*ast.TableName{}, cols: map[string][]*ast.ColumnName{}, aliases: map[string][]*ast.TableSource{}}
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
@@ -34,6 +38,7 @@ func NewRenamer(stmt ast.Node, schema, db string, names []string) *Renamer {
 		}
 		return strings.EqualFold(s, schema)
 	}
+	shadowed := map[string]bool{}
 	stmt.Accept(&collector{fn: func(n ast.Node) {
 		switch n := n.(type) {
 		case *ast.TableName:
@@ -44,8 +49,27 @@ func NewRenamer(stmt ast.Node, schema, db string, names []string) *Renamer {
 			if want[n.Table.L] && inSchema(n.Schema.O) {
 				r.cols[n.Table.L] = append(r.cols[n.Table.L], n)
 			}
+		case *ast.TableSource:
+			t, ok := n.Source.(*ast.TableName)
+			switch {
+			case ok && want[t.Name.L] && n.AsName.L == t.Name.L && inSchema(t.Schema.O):
+				r.aliases[t.Name.L] = append(r.aliases[t.Name.L], n)
+			case want[n.AsName.L]:
+				// Another table (of another schema, or a derived table)
+				// goes by the name: columns qualified by it are its own.
+				shadowed[n.AsName.L] = true
+			}
 		}
 	}})
+	for name := range shadowed {
+		var keep []*ast.ColumnName
+		for _, c := range r.cols[name] {
+			if c.Schema.O != "" {
+				keep = append(keep, c)
+			}
+		}
+		r.cols[name] = keep
+	}
 	return r
 }
 

@@ -38,6 +38,9 @@ type DerivedTable struct {
 	// Columns are what the table definitions tell of its columns beyond
 	// the result metadata, one per column (nil: nothing).
 	Columns []parser.ColumnSource
+	// what names a sharded table read first beside a derived table
+	// ("": a derived table).
+	what string
 }
 
 // DerivedRewrite is a statement whose derived tables over shards become
@@ -91,13 +94,35 @@ func (pl *Planner) DerivedFirst(n ast.StmtNode, f Facts) (*DerivedRewrite, error
 	type swap struct {
 		ts  *ast.TableSource
 		src ast.ResultSetNode
+		as  ast.CIStr
 	}
-	var swaps []swap
+	var swaps, wrapped []swap
 	defer func() {
+		// The tree as it was: derived tables first, then the tables
+		// written as derived tables of their own.
 		for _, s := range swaps {
 			s.ts.Source = s.src
 		}
+		for _, s := range wrapped {
+			s.ts.Source, s.ts.AsName = s.src, s.as
+		}
 	}()
+	// A sharded table joined with a derived table over shards: no server
+	// holds both, so its rows are read first too (narrowed by the WHERE's
+	// conditions on it alone) and copied beside the derived table's.
+	beside := map[*ast.TableSource]string{} // wrapped table -> what it is, for refusals
+	for _, ts := range sources {
+		if schema, err := pl.shardedSchema(ts.Source.(ast.StmtNode), f); err != nil || schema == "" {
+			continue
+		}
+		for _, t := range pl.shardedBeside(sel, f) {
+			wrapped = append(wrapped, swap{t.ts, t.ts.Source, t.ts.AsName})
+			t.ts.Source, t.ts.AsName = t.sel, t.alias
+			beside[t.ts] = t.what
+			sources = append(sources, t.ts)
+		}
+		break
+	}
 	temps := map[string]bool{}
 	firstSchema := "" // of the first sharded table a derived table reads
 	for _, ts := range sources {
@@ -127,8 +152,8 @@ func (pl *Planner) DerivedFirst(n ast.StmtNode, f Facts) (*DerivedRewrite, error
 		}
 		temp := derivedTemp(len(rw.Tables))
 		temps[strings.ToLower(temp)] = true
-		rw.Tables = append(rw.Tables, DerivedTable{SQL: text, Alias: ts.AsName.O, Temp: temp, Columns: derivedColumns(src, f)})
-		swaps = append(swaps, swap{ts, ts.Source})
+		rw.Tables = append(rw.Tables, DerivedTable{SQL: text, Alias: ts.AsName.O, Temp: temp, Columns: derivedColumns(src, f), what: beside[ts]})
+		swaps = append(swaps, swap{ts: ts, src: ts.Source})
 		ts.Source = &ast.TableName{Name: ast.NewCIStr(temp)}
 	}
 	if len(rw.Tables) == 0 {
@@ -196,6 +221,9 @@ func (r *DerivedRewrite) SQL() string { return r.text }
 // TooMany is the refusal of derived table i returning more than
 // MaxDerivedRows rows.
 func (r *DerivedRewrite) TooMany(i int) error {
+	if w := r.Tables[i].what; w != "" {
+		return notSupported("%s, joined with a derived table over shards, is read first and copied beside it, and returns more than %d rows, the most the proxy copies; narrow it with conditions on it alone in the WHERE", w, MaxDerivedRows)
+	}
 	return notSupported("the derived table %s over shards returns more than %d rows, the most the proxy copies into a temporary table for the statement around it; narrow it", r.Tables[i].Alias, MaxDerivedRows)
 }
 
@@ -243,4 +271,100 @@ func hasCTERef(n ast.Node) bool {
 		return !found
 	}})
 	return found
+}
+
+// besideTable is a sharded table of a FROM that also holds a derived
+// table over shards, and the derived table that reads it in its place.
+type besideTable struct {
+	ts    *ast.TableSource
+	alias ast.CIStr       // the derived table's: the table's alias or name
+	sel   *ast.SelectStmt // SELECT * FROM table AS alias [WHERE its own conditions]
+	what  string
+}
+
+// shardedBeside finds the sharded tables of sel's FROM (outside
+// subqueries) and writes each as a derived table of its own rows:
+// `ritems i` becomes `(SELECT * FROM ritems AS i WHERE …) AS i`, where
+// the WHERE holds the conjuncts of sel's WHERE that read only i's
+// columns (qualified) with nothing but operators and literals, when i is
+// not the NULL-extended side of an outer join (a WHERE condition on such
+// a table also sees its NULL rows). The conditions stay in sel's WHERE
+// too. Tables whose definition is not known are not wrapped (the
+// statement's refusal stands).
+func (pl *Planner) shardedBeside(sel *ast.SelectStmt, f Facts) []besideTable {
+	var out []besideTable
+	var walk func(r ast.ResultSetNode, nullable bool)
+	walk = func(r ast.ResultSetNode, nullable bool) {
+		switch x := r.(type) {
+		case *ast.Join:
+			walk(x.Left, nullable || x.Tp == ast.RightJoin)
+			if x.Right != nil {
+				walk(x.Right, nullable || x.Tp == ast.LeftJoin)
+			}
+		case *ast.TableSource:
+			switch src := x.Source.(type) {
+			case *ast.Join:
+				walk(src, nullable)
+			case *ast.TableName:
+				schema := src.Schema.O
+				if schema == "" {
+					schema = f.DB
+				}
+				if pl.sharded[schema][src.Name.L] == nil || f.Defs == nil {
+					return
+				}
+				if _, known := f.Defs.Columns(schema, pl.sharded[schema][src.Name.L].Name); !known {
+					return
+				}
+				// The inner SELECT names the table as the statement does: by
+				// its alias, or by its name alone (an alias equal to the
+				// name would keep the planner from renaming the columns
+				// qualified by it to the physical table's).
+				alias := x.AsName
+				if alias.O == "" {
+					alias = src.Name
+				}
+				inner := &ast.SelectStmt{
+					SelectStmtOpts: &ast.SelectStmtOpts{SQLCache: true},
+					Kind:           ast.SelectStmtKindSelect,
+					Fields:         &ast.FieldList{Fields: []*ast.SelectField{{WildCard: &ast.WildCardField{}}}},
+					From: &ast.TableRefsClause{TableRefs: &ast.Join{Left: &ast.TableSource{
+						Source: &ast.TableName{Schema: src.Schema, Name: src.Name}, AsName: x.AsName}}},
+				}
+				if !nullable {
+					var own []ast.ExprNode
+					for _, c := range conjuncts(sel.Where) {
+						if c != nil && readsOnly(c, alias.L) {
+							own = append(own, c)
+						}
+					}
+					if len(own) > 0 {
+						inner.Where = andAll(own)
+					}
+				}
+				out = append(out, besideTable{alias: alias, ts: x, sel: inner, what: "the sharded table " + schema + "." + src.Name.O + " (" + alias.O + ")"})
+			}
+		}
+	}
+	walk(sel.From.TableRefs, false)
+	return out
+}
+
+// readsOnly: e is built of literals, operators and columns qualified by
+// alias alone, so that it means the same inside that table's own SELECT.
+func readsOnly(e ast.ExprNode, alias string) bool {
+	ok, cols := true, 0
+	e.Accept(&visitFn{fn: func(x ast.Node) bool {
+		switch t := x.(type) {
+		case *ast.ColumnNameExpr:
+			cols++
+			ok = t.Name.Table.L == alias && t.Name.Schema.L == ""
+		case *ast.ColumnName, ast.ValueExpr, *ast.BinaryOperationExpr, *ast.UnaryOperationExpr, *ast.ParenthesesExpr,
+			*ast.IsNullExpr, *ast.IsTruthExpr, *ast.BetweenExpr, *ast.PatternInExpr, *ast.PatternLikeOrIlikeExpr:
+		default:
+			ok = false
+		}
+		return ok
+	}})
+	return ok && cols > 0
 }
