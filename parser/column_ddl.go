@@ -2,6 +2,7 @@ package parser
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -181,7 +182,8 @@ func tidbCharset(cs string) string {
 type ColumnSource struct {
 	// Type, Charset and Collation (information_schema.COLUMNS' COLUMN_TYPE,
 	// CHARACTER_SET_NAME, COLLATION_NAME): the column is a plain reference
-	// to a table's text, ENUM or SET column of this definition. Type ""
+	// to a table's text, ENUM or SET column of this definition, or (Type
+	// alone) to a DOUBLE or FLOAT column with fixed decimals. Type ""
 	// when it is not, or the definition is not known.
 	Type, Charset, Collation string
 	// Collations are those of the text columns an expression reads
@@ -204,6 +206,12 @@ func DerivedColumnDDL(c wire.Column, src ColumnSource) (string, error) {
 	notNull := ""
 	if c.Flags&mysql.NOT_NULL_FLAG != 0 {
 		notNull = " NOT NULL"
+	}
+	if src.Type != "" && src.Collation == "" && fixedFloatType.MatchString(src.Type) {
+		// A plain DOUBLE(M,D) or FLOAT(M,D) column: its values fit its
+		// own type, which prints them with their D decimals (1.50), as
+		// a bare DOUBLE would not (1.5).
+		return src.Type + notNull, nil
 	}
 	if src.Type != "" && src.Collation != "" {
 		if validName(src.Type) && validName(src.Charset) && validName(src.Collation) {
@@ -271,6 +279,10 @@ func charsetOfName(coll string) string {
 // COLUMN_TYPE writes it included: enum('a','b') is checked by its
 // quotes), safe to write into DDL as it is in any sql_mode and client
 // character set: ASCII, no backslash.
+// fixedFloatType is a DOUBLE, FLOAT or REAL column type with fixed
+// decimals, as information_schema.COLUMNS' COLUMN_TYPE writes it.
+var fixedFloatType = regexp.MustCompile(`^(double|float|real)\([0-9]+,[0-9]+\)( unsigned)?( zerofill)?$`)
+
 func validName(s string) bool {
 	if s == "" {
 		return false

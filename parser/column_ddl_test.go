@@ -73,6 +73,8 @@ func TestDerivedColumnDDL(t *testing.T) {
 	notNull := utf8
 	notNull.Flags = mysql.NOT_NULL_FLAG
 	num := wire.Column{Type: mysql.MYSQL_TYPE_LONG, Length: 11, Charset: 63}
+	dbl := wire.Column{Type: mysql.MYSQL_TYPE_DOUBLE, Length: 10, Decimals: 2, Charset: 63}
+	fltNotNull := wire.Column{Type: mysql.MYSQL_TYPE_FLOAT, Length: 7, Decimals: 3, Charset: 63, Flags: mysql.NOT_NULL_FLAG}
 	for _, c := range []struct {
 		name string
 		col  wire.Column
@@ -92,6 +94,10 @@ func TestDerivedColumnDDL(t *testing.T) {
 		{"two collations, both the result's", utf8, ColumnSource{Collations: []string{"utf8mb4_general_ci"}, Derives: false}, "VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"},
 		{"convert", utf8, ColumnSource{Collations: []string{"convert"}}, ""},
 		{"a number", num, ColumnSource{Collations: []string{"utf8mb4_bin"}}, "INT(11)"},
+		{"DOUBLE(10,2) column", dbl, ColumnSource{Type: "double(10,2)"}, "double(10,2)"},
+		{"FLOAT(7,3) unsigned column, not null", fltNotNull, ColumnSource{Type: "float(7,3) unsigned"}, "float(7,3) unsigned NOT NULL"},
+		{"DOUBLE expression: the result's type", dbl, ColumnSource{}, "DOUBLE"},
+		{"not a type", dbl, ColumnSource{Type: "double(10,2); DROP TABLE t"}, "DOUBLE"},
 	} {
 		got, err := DerivedColumnDDL(c.col, c.src)
 		if c.want == "" {

@@ -117,12 +117,17 @@ func derivedColumns(src ast.Node, f Facts) []parser.ColumnSource {
 }
 
 // plainSource is a column's definition as a derived table's column that
-// names it: its type and collation when it holds text, ENUM or SET.
+// names it: its type and collation when it holds text, ENUM or SET; its
+// type when it is a DOUBLE or FLOAT with fixed decimals.
 func plainSource(c *tabledef.Column) parser.ColumnSource {
 	switch c.DataType {
 	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set":
 		if c.Collation != "" && c.Charset != "" {
 			return parser.ColumnSource{Type: c.ColumnType, Charset: c.Charset, Collation: c.Collation}
+		}
+	case "double", "float", "real":
+		if strings.Contains(c.ColumnType, ",") {
+			return parser.ColumnSource{Type: strings.ToLower(c.ColumnType)}
 		}
 	}
 	return parser.ColumnSource{}
