@@ -90,6 +90,13 @@ type Statement struct {
 	// PARTITIONS, which TiDB's grammar lacks: Node is the EXPLAIN without
 	// the word, SQL the text as sent (see parseExplainExtended).
 	ExplainExtended bool
+	// AnalyzeStatement is set for MariaDB's ANALYZE [FORMAT=…] statement
+	// (it runs the statement and reports the plan with what it read),
+	// which TiDB's grammar lacks: Node is an EXPLAIN with Analyze set,
+	// SQL the text as sent (see parseAnalyzeStatement). MySQL's EXPLAIN
+	// ANALYZE, which MariaDB refuses as a syntax error, has Analyze set
+	// and this false.
+	AnalyzeStatement bool
 	// IntoUserVars is set for SELECT … INTO @vars, which TiDB's grammar
 	// lacks: Node is the SELECT without the clause, SQL the text as sent
 	// (see parseSelectIntoVars). Text written from Node loses the clause.
@@ -164,6 +171,9 @@ func (p *Parser) parse(sql string) ([]*Statement, *introducerSwap, error) {
 			return []*Statement{st}, nil, nil
 		}
 		if st := p.parseExplainExtended(sql); st != nil {
+			return []*Statement{st}, nil, nil
+		}
+		if st := p.parseAnalyzeStatement(sql); st != nil {
 			return []*Statement{st}, nil, nil
 		}
 		if st := p.parseLockTables(sql); st != nil {
@@ -293,6 +303,39 @@ func (p *Parser) parseExplainExtended(sql string) *Statement {
 	}
 	st := Classify(e, sql)
 	st.ExplainExtended = true
+	return st
+}
+
+// analyzeStatement finds MariaDB's ANALYZE [FORMAT=…] before a statement
+// (not ANALYZE TABLE, which TiDB's grammar reads itself).
+// Only reads: ANALYZE of a write runs the write, which must be routed
+// and tracked as one (it stays unparsed, as before).
+var analyzeStatement = regexp.MustCompile(`(?is)^\s*(ANALYZE)\s+(?:FORMAT\s*=\s*\w+\s+)?(?:(?:SELECT|WITH)\b|\()`)
+
+// parseAnalyzeStatement understands ANALYZE stmt as EXPLAIN ANALYZE stmt:
+// the word is replaced by EXPLAIN (as long, so that offsets into the
+// parsed text are offsets into sql), and the EXPLAIN marked as analyzing.
+func (p *Parser) parseAnalyzeStatement(sql string) *Statement {
+	m := analyzeStatement.FindStringSubmatchIndex(sql)
+	if m == nil {
+		return nil
+	}
+	nodes, err := p.parseSQL(sql[:m[2]] + "EXPLAIN" + sql[m[3]:])
+	if err != nil || len(nodes) != 1 {
+		return nil
+	}
+	e, ok := nodes[0].(*ast.ExplainStmt)
+	if !ok || isShow(e.Stmt) || e.Analyze {
+		return nil
+	}
+	switch e.Stmt.(type) {
+	case *ast.SelectStmt, *ast.SetOprStmt:
+	default:
+		return nil
+	}
+	e.Analyze = true
+	st := Classify(e, sql)
+	st.AnalyzeStatement = true
 	return st
 }
 

@@ -3,10 +3,13 @@ package planner
 import (
 	"strings"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
+
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/shardgate/shardgate/engine"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/wire"
 )
 
 // explainPlan answers EXPLAIN [FORMAT=JSON] of a statement over sharded
@@ -16,18 +19,34 @@ import (
 // EXPLAIN SHARDGATE stays the view of the proxy's plan. Statements the
 // proxy runs through its own primitives (a streamed INSERT … SELECT,
 // rows moving between tables) have no one statement per server to
-// explain, and ANALYZE would run the statement: both are refused.
-func (pl *Planner) explainPlan(n *ast.ExplainStmt, f Facts) (*draft, error) {
+// explain: refused. MariaDB's ANALYZE runs the statement and reports
+// what each step read: each shard's SELECT gets its own ANALYZE (it
+// reads, on a replica); ANALYZE of a write would write, and is refused.
+// MySQL's EXPLAIN ANALYZE is MariaDB's syntax error.
+func (pl *Planner) explainPlan(st *parser.Statement, n *ast.ExplainStmt, f Facts) (*draft, error) {
+	verb := "EXPLAIN "
 	if n.Analyze {
-		return nil, notSupported("EXPLAIN ANALYZE over sharded tables is not supported: it would run the statement on every shard; use EXPLAIN")
+		if !st.AnalyzeStatement {
+			return nil, syntaxErrorNear(st.SQL, "ANALYZE")
+		}
+		switch x := n.Stmt.(type) {
+		case *ast.SelectStmt:
+			if x.LockInfo != nil && x.LockInfo.LockType != ast.SelectLockNone {
+				return nil, notSupported("ANALYZE of a locking read over sharded tables is not supported: it would lock on every shard; use EXPLAIN")
+			}
+		case *ast.SetOprStmt:
+		default:
+			return nil, notSupported("ANALYZE of a write over sharded tables is not supported: it runs the write on every shard; use EXPLAIN")
+		}
+		verb = "ANALYZE "
 	}
-	prefix := "EXPLAIN "
+	prefix := verb
 	switch strings.ToLower(n.Format) {
 	case "", "row", "traditional":
 	case "json":
-		prefix = "EXPLAIN FORMAT=JSON "
+		prefix = verb + "FORMAT=JSON "
 	default:
-		return nil, notSupported("EXPLAIN FORMAT=%s over sharded tables is not supported", n.Format)
+		return nil, notSupported("%sFORMAT=%s over sharded tables is not supported", verb, n.Format)
 	}
 	text, err := parser.RestoreIn(n.Stmt, f.Text)
 	if err != nil {
@@ -64,4 +83,21 @@ func (pl *Planner) explainPlan(n *ast.ExplainStmt, f Facts) (*draft, error) {
 		routes[i] = &engine.Route{Cluster: s.Cluster, Tables: s.Tables, SQL: prefix + s.SQL, Replica: true}
 	}
 	return &draft{Read: true, Root: &engine.ShardExplain{Routes: routes}}, nil
+}
+
+// syntaxErrorNear is MariaDB's 1064 for a statement its grammar stops
+// reading at word (EXPLAIN ANALYZE: at ANALYZE): the text from the word
+// on, 80 characters at most, and the line it is on, as the server
+// quotes them.
+func syntaxErrorNear(sql, word string) error {
+	at := strings.Index(strings.ToUpper(sql), strings.ToUpper(word))
+	if at < 0 {
+		at = 0
+	}
+	rest := sql[at:]
+	if r := []rune(rest); len(r) > 80 {
+		rest = string(r[:80])
+	}
+	line := 1 + strings.Count(sql[:at], "\n")
+	return wire.Errorf(mysql.ER_PARSE_ERROR, "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near '%s' at line %d", rest, line)
 }

@@ -245,7 +245,7 @@ func (pl *Planner) plan(st *parser.Statement, f Facts) (*draft, error) {
 			// filtered/partitions column and its notes.
 			return nil, notSupported("EXPLAIN EXTENDED and EXPLAIN PARTITIONS over sharded tables are not supported; use EXPLAIN")
 		}
-		return pl.explainPlan(n, f)
+		return pl.explainPlan(st, n, f)
 	case ast.DDLNode:
 		return pl.ddlPlan(st, f, sharded)
 	case *ast.SetOprStmt:

@@ -9,3 +9,9 @@ EXPLAIN UPDATE comments SET score = 1 WHERE product_id = 42
 EXPLAIN ANALYZE SELECT * FROM comments
 -- error
 EXPLAIN SELECT * FROM comments WHERE product_id = 42 AND id IN (SELECT id FROM comments)
+-- MariaDB's ANALYZE: each shard's SELECT runs under ANALYZE (on a replica).
+ANALYZE SELECT * FROM comments WHERE product_id IN (1, 2)
+ANALYZE FORMAT=JSON SELECT id FROM comments WHERE id > 3
+-- ANALYZE of a locking read would lock on every shard.
+-- error
+ANALYZE SELECT * FROM comments FOR UPDATE
