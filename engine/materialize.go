@@ -296,6 +296,14 @@ func (e *eofWriter) WritePacket(p []byte) error {
 	return e.countingWriter.WritePacket(p)
 }
 
+// CreateTemp is the CREATE TEMPORARY TABLE a Materialize makes for t
+// (t.Rows holding at least its columns), and the columns it names
+// otherwise (into renamed): for COM_STMT_PREPARE, which describes the
+// statement over an empty such table.
+func CreateTemp(t TempTable, renamed map[string]string) (string, error) {
+	return createTemp(t, renamed)
+}
+
 // createTemp is the CREATE TEMPORARY TABLE for t's columns. A derived
 // table's column may have a name no table column can (longer than 64
 // characters: an expression's text; ending in a space): such a column is

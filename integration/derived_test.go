@@ -85,6 +85,33 @@ func TestDerivedTablesDifferential(t *testing.T) {
 	if inTxn != before+2 || other != before {
 		t.Fatalf("in the transaction %d (want %d), another client %d (want %d)", inTxn, before+2, other, before)
 	}
+	// Server-side prepared, a derived table over shards beside a table of
+	// another cluster (orders lives on s1): described at COM_STMT_PREPARE
+	// over an empty temporary table there, answered as on ref.
+	e.both("DROP TABLE IF EXISTS orders")
+	e.both("CREATE TABLE orders (id INT PRIMARY KEY, user_id INT)")
+	e.dropAtEnd("orders")
+	e.both("INSERT INTO orders VALUES (1, 4), (2, 9), (3, 16), (4, 1000)")
+	syncReplicas(t)
+	serverSide := e.p.open(t, "shop")
+	pq := "SELECT o.id, d.k, d.v FROM orders o LEFT JOIN (SELECT product_id AS k, COUNT(*) AS v FROM items WHERE qty > ? GROUP BY product_id) d ON d.k = o.user_id WHERE o.id < ? ORDER BY o.id"
+	ps, err := serverSide.Prepare(pq)
+	if err != nil {
+		t.Fatalf("PREPARE %s: %v", pq, err)
+	}
+	defer ps.Close()
+	for _, args := range [][]any{{3, 10}, {50, 3}, {0, 0}} {
+		prows, perr := ps.Query(args...)
+		rrows, rerr := e.ref.Query(pq, args...)
+		if perr != nil || rerr != nil {
+			t.Fatalf("%v: proxy %v, ref %v", args, perr, rerr)
+		}
+		pc, pv, perr := rowsCells(t, prows)
+		rc, rv, rerr := rowsCells(t, rrows)
+		if perr != nil || rerr != nil || fmt.Sprint(pc, pv) != fmt.Sprint(rc, rv) {
+			t.Errorf("prepared %v: proxy %v %v (%v), ref %v %v (%v)", args, pc, pv, perr, rc, rv, rerr)
+		}
+	}
 	// No temporary table is left on a connection: the next client of a
 	// pool of one connection per server sees none.
 	for i := 0; i < 3; i++ {

@@ -117,10 +117,25 @@ func (s *Session) prepareStatement(sql string) (*Prepared, error) {
 		params, columns, err = s.prepareJoin(snap, jm, len(offsets))
 	default:
 		var cluster, physical string
-		if cluster, physical, err = snap.Planner.MetadataSQL(st, s.state.facts()); err != nil {
+		cluster, physical, err = snap.Planner.MetadataSQL(st, s.state.facts())
+		if notSupportedYet(err) {
+			// Derived tables over shards beside tables of another
+			// cluster: described over empty temporary tables (else the
+			// refusal stands).
+			ps, cs, described, derr := s.prepareDerived(snap, st, len(offsets))
+			switch {
+			case derr != nil:
+				return nil, derr
+			case described:
+				params, columns, err = ps, cs, nil
+			default:
+				return nil, err
+			}
+		} else if err != nil {
 			return nil, err
+		} else {
+			params, columns, err = s.prepareOn(snap, cluster, physical)
 		}
-		params, columns, err = s.prepareOn(snap, cluster, physical)
 	}
 	if err != nil {
 		return nil, err
@@ -234,4 +249,86 @@ func (s *Session) prepareJoin(snap *Snapshot, jm *planner.JoinMeta, nparams int)
 		params = append(params, paramDef)
 	}
 	return params, columns, nil
+}
+
+// prepareDerived describes a SELECT whose derived tables over shards run
+// first (derivedFirst) on the cluster of its other tables, which no one
+// server can prepare as written: each derived table's SELECT is described
+// on its own, an empty temporary table of those columns is created where
+// the statement will run (as Materialize creates it), the statement is
+// prepared there over it, and the table is dropped. The answer's columns
+// name the derived tables by their aliases, as the EXECUTE's do. ok is
+// false when the statement is not of this kind. Parameters are counted
+// from the client's text (a derived table's ? is no longer in the
+// statement prepared last); their definitions, alike for every ?, are a
+// server's.
+func (s *Session) prepareDerived(snap *Snapshot, st *parser.Statement, nparams int) (params, columns [][]byte, ok bool, err error) {
+	rw, err := s.derivedRewrite(snap, st)
+	if rw == nil || err != nil {
+		return nil, nil, false, err
+	}
+	var setup, teardown []string
+	names := map[string]string{}
+	renamed := map[string]string{}
+	var paramDef []byte
+	for _, d := range rw.Tables {
+		sub, err := s.parseFresh(d.SQL)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		cluster, physical, err := snap.Planner.MetadataSQL(sub, s.state.facts())
+		if err != nil {
+			return nil, nil, false, err
+		}
+		ps, cs, err := s.prepareOn(snap, cluster, physical)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if len(ps) > 0 && paramDef == nil {
+			paramDef = ps[0]
+		}
+		cols := make([]wire.Column, len(cs))
+		for i, def := range cs {
+			if cols[i], ok = wire.ParseColumn(def); !ok {
+				return nil, nil, false, fmt.Errorf("shardgate: malformed column definition describing a derived table")
+			}
+		}
+		name := parser.QuoteIdent(rw.Schema) + "." + parser.QuoteIdent(d.Temp)
+		create, err := engine.CreateTemp(engine.TempTable{Name: name, Rows: &engine.Collected{Columns: cols}, Sources: d.Columns}, renamed)
+		if err != nil {
+			return nil, nil, false, wire.Errorf(mysql.ER_NOT_SUPPORTED_YET, "shardgate: a derived table over shards cannot be copied: %v", err)
+		}
+		setup = append(setup, "DROP TEMPORARY TABLE IF EXISTS "+name, create)
+		teardown = append(teardown, "DROP TEMPORARY TABLE IF EXISTS "+name)
+		names[d.Temp] = d.Alias
+	}
+	ps, cs, err := s.prepareOnWith(snap, rw.Cluster, rw.SQL(), setup, teardown)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	for i, def := range cs {
+		if out, changed := wire.RenameColumnTables(nil, def, names); changed {
+			def = out
+		}
+		if col, parsed := wire.ParseColumn(def); parsed && (renamed[col.Name] != "" || renamed[col.OrgName] != "") {
+			if n := renamed[col.Name]; n != "" {
+				col.Name = n
+			}
+			if n := renamed[col.OrgName]; n != "" {
+				col.OrgName = n
+			}
+			def = wire.AppendColumn(nil, col)
+		}
+		cs[i] = def
+	}
+	if len(ps) > 0 {
+		paramDef = ps[0]
+	}
+	if nparams > 0 && paramDef == nil {
+		paramDef = wire.AppendColumn(nil, wire.Column{Name: "?", Type: mysql.MYSQL_TYPE_VAR_STRING, Charset: 63})
+	}
+	for i := 0; i < nparams; i++ {
+		params = append(params, paramDef)
+	}
+	return params, cs, true, nil
 }
