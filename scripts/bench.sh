@@ -136,6 +136,7 @@ go test ./integration -run '^$' -bench 'ScatterVsRef|ScatterStreamMemory|IdleCon
 # the refusals (docs/tpch.md).
 go test ./integration -run '^$' -bench 'TPCH' -benchtime 5x 2>&1 | grep -E '^Benchmark|tpch_bench_test' | tee -a "$out"
 go test ./planner ./engine -run '^$' -bench 'ParsePlan|BindPoint|KWayMerge' -benchmem -benchtime 20000x 2>&1 | grep -E '^Benchmark' | tee -a "$out"
+go test ./protocol -run '^$' -bench 'BinaryRow' -benchmem -benchtime 200000x 2>&1 | grep -E '^Benchmark' | tee -a "$out"
 # The pool's own cost per borrow, and a statement on a primary connection
 # idle over a second (pinged first) side by side with one used within it.
 go test ./backend -run '^$' -bench 'PoolGetPut|PrimaryPing' -benchtime 100000x 2>&1 | grep -E '^Benchmark' | tee -a "$out"
