@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +12,8 @@ import (
 
 	gmclient "github.com/go-mysql-org/go-mysql/client"
 	gmmysql "github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/shardgate/shardgate/wire"
 )
 
 // Uncorrelated subqueries over tables a statement cannot read together
@@ -271,6 +275,32 @@ func TestSelectListSubqueries(t *testing.T) {
 		}
 	}
 
+	// COM_STMT_PREPARE describes a select-list subquery's column as the
+	// EXECUTE will: the subquery described on its own, as a scalar
+	// subquery's column (not the NULL the statement is prepared with).
+	// (ref's own description is that of its answer: MariaDB describes
+	// a scalar subquery alike at PREPARE and at EXECUTE.)
+	for _, c := range []struct {
+		sql    string
+		column int
+	}{
+		{"SELECT id, (SELECT COUNT(*) FROM items WHERE qty > ?) AS n FROM picks ORDER BY id", 1},
+		{"SELECT (SELECT MAX(created) FROM items) AS m, id FROM picks", 0},
+		{"SELECT id, (SELECT name FROM picks WHERE id = 2) FROM items WHERE qty > ?", 1},
+	} {
+		got := preparedColumns(t, e.p.addr, c.sql)
+		r, err := sides[1].conn.Execute(strings.ReplaceAll(c.sql, "?", "3"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := r.Fields[c.column]
+		want := wire.AppendColumn(nil, wire.Column{Schema: string(f.Schema), Table: string(f.Table), OrgTable: string(f.OrgTable), Name: string(f.Name), OrgName: string(f.OrgName),
+			Charset: f.Charset, Length: f.ColumnLength, Type: f.Type, Flags: f.Flag, Decimals: f.Decimal})
+		if len(got) != len(r.Fields) || !bytes.Equal(got[c.column], want) {
+			t.Errorf("COM_STMT_PREPARE %s: column %d\nproxy %q\nref   %q", c.sql, c.column, got, want)
+		}
+	}
+
 	// Types whose description as a subquery's MariaDB derives in ways the
 	// proxy does not reproduce are refused with a reason, not answered
 	// with another description.
@@ -284,4 +314,34 @@ func TestSelectListSubqueries(t *testing.T) {
 			t.Errorf("%s: %s", q, got)
 		}
 	}
+}
+
+// preparedColumns sends COM_STMT_PREPARE on a connection of its own and
+// returns the column definitions of the answer, as the client reads them.
+func preparedColumns(t *testing.T, addr, sql string) [][]byte {
+	t.Helper()
+	p := &psClient{t: t, c: rawLogin(t, addr)}
+	if err := p.send(append([]byte{0x16}, sql...)); err != nil {
+		t.Fatal(err)
+	}
+	ok, err := p.read()
+	if err != nil || ok[0] != 0 {
+		t.Fatalf("prepare %q on %s: %q %v", sql, addr, ok, err)
+	}
+	cols, params := binary.LittleEndian.Uint16(ok[5:]), binary.LittleEndian.Uint16(ok[7:])
+	read := func(n uint16) [][]byte {
+		var defs [][]byte
+		for i := 0; i <= int(n) && n > 0; i++ { // the definitions and their EOF
+			pkt, err := p.read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i < int(n) {
+				defs = append(defs, pkt)
+			}
+		}
+		return defs
+	}
+	read(params)
+	return read(cols)
 }

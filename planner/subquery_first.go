@@ -662,3 +662,43 @@ func typeName(c wire.Column) string {
 	}
 	return fmt.Sprintf("MYSQL_TYPE %d", c.Type)
 }
+
+// FieldSubquery is a subquery that is a whole field of a statement's
+// select list and runs first: COM_STMT_PREPARE describes its column by
+// the subquery's own description (SubqueryColumn), where the statement
+// prepared without it (MetadataText) says NULL.
+type FieldSubquery struct {
+	// Column is the field's place among the result's columns, as
+	// engine.RetypedColumn.Index counts it.
+	Column int
+	Stmt   *parser.Statement
+}
+
+// FieldSubqueries lists the select-list subqueries of st that run first:
+// none unless the statement cannot be planned as it is (it then runs its
+// subqueries first, and is described without them).
+func (pl *Planner) FieldSubqueries(st *parser.Statement, f Facts) []FieldSubquery {
+	if _, err := pl.plan(st, f); err == nil || !isNotSupported(err) {
+		return nil
+	}
+	p := parser.New()
+	p.SetMode(f.Text)
+	fresh, err := p.Parse(st.SQL)
+	if err != nil || len(fresh) != 1 {
+		return nil
+	}
+	rw, err := pl.SubqueriesFirst(fresh[0].Node, f)
+	if err != nil || rw == nil {
+		return nil
+	}
+	var out []FieldSubquery
+	for _, s := range rw.Subs {
+		if s.column != noColumn {
+			out = append(out, FieldSubquery{Column: s.column, Stmt: s.Stmt})
+		}
+	}
+	return out
+}
+
+// SubqueryColumn is subqueryColumn for COM_STMT_PREPARE's description.
+func SubqueryColumn(c wire.Column) (wire.Column, bool) { return subqueryColumn(c) }

@@ -140,6 +140,7 @@ func (s *Session) prepareStatement(sql string) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.describeFieldSubqueries(snap, st, columns)
 	p := &Prepared{SQL: sql, Offsets: offsets, Params: params, Columns: columns}
 	f := s.state.facts()
 	f.Defs = snap.Defs
@@ -331,4 +332,43 @@ func (s *Session) prepareDerived(snap *Snapshot, st *parser.Statement, nparams i
 		params = append(params, paramDef)
 	}
 	return params, cs, true, nil
+}
+
+// describeFieldSubqueries gives the columns of select-list subqueries
+// that run first (planner.FieldSubqueries) the description the EXECUTE's
+// result will have: each subquery is described on its own and its column
+// turned into a scalar subquery's (planner.SubqueryColumn), named as the
+// statement's. A subquery that cannot be described leaves its column as
+// the server described the statement without it (NULL).
+func (s *Session) describeFieldSubqueries(snap *Snapshot, st *parser.Statement, columns [][]byte) {
+	f := s.state.facts()
+	f.Defs = snap.Defs
+	for _, fs := range snap.Planner.FieldSubqueries(st, f) {
+		i := fs.Column
+		if i < 0 {
+			i += len(columns)
+		}
+		if i < 0 || i >= len(columns) {
+			continue
+		}
+		cluster, physical, err := snap.Planner.MetadataSQL(fs.Stmt, s.state.facts())
+		if err != nil {
+			continue
+		}
+		_, cs, err := s.prepareOn(snap, cluster, physical)
+		if err != nil || len(cs) != 1 {
+			continue
+		}
+		sub, ok := wire.ParseColumn(cs[0])
+		if !ok {
+			continue
+		}
+		def, ok := planner.SubqueryColumn(sub)
+		old, parsed := wire.ParseColumn(columns[i])
+		if !ok || !parsed {
+			continue
+		}
+		def.Name = old.Name
+		columns[i] = wire.AppendColumn(nil, def)
+	}
 }
