@@ -41,11 +41,11 @@ import (
 
 const (
 	isoClients = 64
-	// isoDefaultSteps keeps the test near 45 s under -race on 2 cores
+	// isoDefaultSteps keeps the test near 35 s under -race on 2 cores
 	// (180 steps/s on the slow machines CI has had, 390 on a faster one;
 	// 460 without -race). The acceptance run is
 	// SHARDGATE_ISOLATION_STEPS=100000.
-	isoDefaultSteps = 8000
+	isoDefaultSteps = 6000
 	// isoStmtTimeout bounds every statement: a wedged proxy fails the test
 	// instead of hanging it.
 	isoStmtTimeout = 60 * time.Second

@@ -25,7 +25,7 @@ type sysbenchRun struct {
 // The script fails when sysbench meets an error it does not retry.
 func runSysbench(t *testing.T, port, schema string, env ...string) map[string]sysbenchRun {
 	t.Helper()
-	args := []string{port, schema, strconv.FormatInt(envInt(t, "SHARDGATE_SYSBENCH_SECONDS", 3, 1), 10), strconv.FormatInt(envInt(t, "SHARDGATE_SYSBENCH_THREADS", 4, 1), 10)}
+	args := []string{port, schema, strconv.FormatInt(envInt(t, "SHARDGATE_SYSBENCH_SECONDS", 2, 1), 10), strconv.FormatInt(envInt(t, "SHARDGATE_SYSBENCH_THREADS", 4, 1), 10)}
 	out, err := runCmdEnv(t, 5*time.Minute, env, "../scripts/sysbench.sh", args...)
 	t.Logf("sysbench %s on port %s:\n%s", schema, port, out)
 	if err != nil {

@@ -52,9 +52,9 @@ scripts/driver-suite.sh
 # Bounded by executions rather than time: a time bound can end while a
 # worker is mid-input, which go test reports as a failure.
 echo "== fuzz (bounded)"
-go test -run='^$' -fuzz=FuzzReadPacket -fuzztime=300000x ./wire/
-go test -run='^$' -fuzz=FuzzClientInput -fuzztime=100000x ./protocol/
-go test -run='^$' -fuzz=FuzzExpandExecutableComments -fuzztime=100000x ./parser/
+go test -run='^$' -fuzz=FuzzReadPacket -fuzztime=150000x ./wire/
+go test -run='^$' -fuzz=FuzzClientInput -fuzztime=50000x ./protocol/
+go test -run='^$' -fuzz=FuzzExpandExecutableComments -fuzztime=50000x ./parser/
 go test -run='^$' -fuzz=FuzzParse -fuzztime=20000x ./rules/
-go test -run='^$' -fuzz=FuzzLoadReader -fuzztime=50000x ./parser/
+go test -run='^$' -fuzz=FuzzLoadReader -fuzztime=30000x ./parser/
 echo "== all tests passed in $(( $(date +%s) - start )) s"
