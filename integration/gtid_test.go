@@ -202,7 +202,11 @@ func brokenReplicas(onlyStopped bool) error {
 	var all []string
 	for _, replicas := range replicasOf {
 		for _, r := range replicas {
-			if p, stopped := replicaProblems(r); p != "" && (stopped || !onlyStopped) {
+			p, stopped := replicaProblems(r)
+			if stopped && skipPhantomXAEnd(r, p) {
+				p, stopped = replicaProblems(r)
+			}
+			if p != "" && (stopped || !onlyStopped) {
 				all = append(all, "replica "+r+": "+p)
 			}
 		}

@@ -205,7 +205,11 @@ func syncReplicasErr(timeout time.Duration) error {
 		for _, r := range replicas {
 			// A replica whose SQL thread stopped on an error will never
 			// get there: say why now rather than after the timeout.
-			if why, stopped := replicaProblems(r); stopped {
+			why, stopped := replicaProblems(r)
+			if stopped && skipPhantomXAEnd(r, why) {
+				why, stopped = replicaProblems(r)
+			}
+			if stopped {
 				return fmt.Errorf("replica %s cannot reach %s of %s: %s", r, pos, primary, why)
 			}
 			db, err := sql.Open("mysql", "app:app@tcp("+r+")/")
@@ -228,6 +232,38 @@ func syncReplicasErr(timeout time.Duration) error {
 		}
 	}
 	return nil
+}
+
+// skipPhantomXAEnd repairs the one replication error the tests
+// themselves cause: a test that kills a primary mid-commit rolls back, on
+// the replica, a prepared branch the restarted primary no longer lists
+// (dropPhantomPrepares); when the primary's binlog later ends that branch
+// after all (XA ROLLBACK or COMMIT of one of the proxy's xids, which
+// begin 'sg:'), the replica's SQL thread stops on 1397 XAER_NOTA. The
+// proxy never writes to a replica, so nothing else ends a branch there:
+// the event is skipped and the SQL thread started again. true when it
+// was.
+func skipPhantomXAEnd(addr, why string) bool {
+	name, ok := replicaNames[addr]
+	if !ok || !strings.Contains(why, "error 1397") || !strings.Contains(why, "X'73673a") ||
+		!(strings.Contains(why, "XA ROLLBACK") || strings.Contains(why, "XA COMMIT")) {
+		return false
+	}
+	for i := 0; i < 20; i++ {
+		fmt.Fprintf(os.Stderr, "integration: %s: skipping an XA end the test's own cleanup made unknown there: %s\n", name, why)
+		out, err := exec.Command("mariadb", "--no-defaults", "-uroot", "--socket="+serverSocket(name), "-N", "-B",
+			"-e", "STOP SLAVE SQL_THREAD; SET GLOBAL sql_slave_skip_counter = 1; START SLAVE SQL_THREAD").CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "integration: skipping it on %s failed: %v %s\n", name, err, out)
+			return false
+		}
+		time.Sleep(300 * time.Millisecond) // the SQL thread takes up the next events
+		var stopped bool
+		if why, stopped = replicaProblems(addr); !stopped || !strings.Contains(why, "error 1397") || !strings.Contains(why, "X'73673a") {
+			return true
+		}
+	}
+	return true
 }
 
 // ownLocalPorts lists the local ports of this process's TCP sockets. The
