@@ -236,13 +236,14 @@ func syncReplicasErr(timeout time.Duration) error {
 
 // skipPhantomXAEnd repairs the one replication error the tests
 // themselves cause: a test that kills a primary mid-commit rolls back, on
-// the replica, a prepared branch the restarted primary no longer lists
+// the replica, a prepared branch the restarted primary does not list
 // (dropPhantomPrepares); when the primary's binlog later ends that branch
 // after all (XA ROLLBACK or COMMIT of one of the proxy's xids, which
 // begin 'sg:'), the replica's SQL thread stops on 1397 XAER_NOTA. The
 // proxy never writes to a replica, so nothing else ends a branch there:
-// the event is skipped and the SQL thread started again. true when it
-// was.
+// the event is skipped and the SQL thread started again (the replica then
+// lacks that transaction's rows, in the killed test's own database).
+// true when it was.
 func skipPhantomXAEnd(addr, why string) bool {
 	name, ok := replicaNames[addr]
 	if !ok || !strings.Contains(why, "error 1397") || !strings.Contains(why, "X'73673a") ||
