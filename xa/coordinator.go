@@ -536,6 +536,10 @@ func (t *Txn) rollbackPrepared(bs []Branch, prep []branchResult, out *Outcome) {
 // commitRetry bounds how long a commit is retried on new connections.
 const commitRetry = 2 * time.Second
 
+// vanishedFor is how long a branch must stay unknown to the server before
+// its commit is reported as unconfirmed (see commitElsewhere).
+const vanishedFor = 500 * time.Millisecond
+
 // commitElsewhere commits a prepared branch from a connection of the
 // coordinator's own.
 // ended: this call committed it (false: the server no longer held it
@@ -543,12 +547,28 @@ const commitRetry = 2 * time.Second
 func (t *Txn) commitElsewhere(b Branch) (ended bool, err error) {
 	x := t.XID(b.Cluster)
 	deadline := time.Now().Add(commitRetry)
+	// A branch whose connection just closed may be neither attached nor
+	// listed by XA RECOVER for a moment, while the server detaches it:
+	// "no longer prepared" is believed only once it has held for
+	// vanishedFor (else recovery, not this commit, would end the branch,
+	// and the client would have heard that it most likely ended here).
+	var vanishedSince time.Time
 	var last error
 	for {
 		done, ended, err := finishBranch(t.c.p, b.Cluster, x, decisionCommit)
+		if done && !ended {
+			if vanishedSince.IsZero() {
+				vanishedSince = time.Now()
+			}
+			if time.Since(vanishedSince) < vanishedFor {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+		}
 		if done {
 			return ended, nil
 		}
+		vanishedSince = time.Time{}
 		last = err
 		if time.Now().After(deadline) {
 			return false, last
