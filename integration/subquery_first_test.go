@@ -275,6 +275,38 @@ func TestSelectListSubqueries(t *testing.T) {
 		}
 	}
 
+	// In combination: gbk, NO_BACKSLASH_ESCAPES, inside a transaction that
+	// wrote the row the subquery reads (its own uncommitted value, with a
+	// quote, a backslash and a character gbk has), text and prepared.
+	e.both("INSERT INTO picks VALUES (7, 4, 'it''s \\ 中', 'x')")
+	syncReplicas(t)
+	for _, side := range sides {
+		for _, q := range []string{"SET NAMES gbk", "SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'", "BEGIN", "UPDATE picks SET name = CONCAT(name, '!') WHERE id = 7"} {
+			if _, err := side.conn.Execute(q); err != nil {
+				t.Fatalf("%s: %s: %v", side.label, q, err)
+			}
+		}
+	}
+	for _, q := range []string{
+		"SELECT id, (SELECT name FROM picks WHERE id = 7) AS n FROM items ORDER BY id LIMIT 3",
+		"SELECT (SELECT CONCAT(name, '\\') FROM picks WHERE id = 7) AS n, COUNT(*) FROM items",
+	} {
+		for _, prepared := range []bool{false, true} {
+			want, ref := answer(sides[1].conn, q, prepared, nil)
+			got, _ := answer(sides[0].conn, q, prepared, ref)
+			if got != want || strings.HasPrefix(got, "error") {
+				t.Errorf("gbk, NO_BACKSLASH_ESCAPES, in a transaction: %s (prepared %v):\nproxy:\n%s\nref:\n%s", q, prepared, got, want)
+			}
+		}
+	}
+	for _, side := range sides {
+		for _, q := range []string{"ROLLBACK", "SET NAMES utf8mb4", "SET SESSION sql_mode = DEFAULT"} {
+			if _, err := side.conn.Execute(q); err != nil {
+				t.Fatalf("%s: %s: %v", side.label, q, err)
+			}
+		}
+	}
+
 	// COM_STMT_PREPARE describes a select-list subquery's column as the
 	// EXECUTE will: the subquery described on its own, as a scalar
 	// subquery's column (not the NULL the statement is prepared with).
