@@ -34,6 +34,9 @@ func (pl *Planner) explainPlan(st *parser.Statement, n *ast.ExplainStmt, f Facts
 			if x.LockInfo != nil && x.LockInfo.LockType != ast.SelectLockNone {
 				return nil, notSupported("ANALYZE of a locking read over sharded tables is not supported: it would lock on every shard; use EXPLAIN")
 			}
+			if x.SelectIntoOpt != nil {
+				return nil, notSupported("ANALYZE of SELECT … INTO over sharded tables is not supported: it would write on every shard; use EXPLAIN")
+			}
 		case *ast.SetOprStmt:
 		default:
 			return nil, notSupported("ANALYZE of a write over sharded tables is not supported: it runs the write on every shard; use EXPLAIN")

@@ -15,3 +15,5 @@ ANALYZE FORMAT=JSON SELECT id FROM comments WHERE id > 3
 -- ANALYZE of a locking read would lock on every shard.
 -- error
 ANALYZE SELECT * FROM comments FOR UPDATE
+-- error
+ANALYZE SELECT * FROM comments INTO OUTFILE '/tmp/x'
