@@ -678,6 +678,15 @@ type FieldSubquery struct {
 // none unless the statement cannot be planned as it is (it then runs its
 // subqueries first, and is described without them).
 func (pl *Planner) FieldSubqueries(st *parser.Statement, f Facts) []FieldSubquery {
+	// Most statements have no subquery for a field: they are not planned
+	// again to find out.
+	sel, ok := st.Node.(*ast.SelectStmt)
+	if !ok || sel.Fields == nil || !slices.ContainsFunc(sel.Fields.Fields, func(fld *ast.SelectField) bool {
+		_, sub := unparen(fld.Expr).(*ast.SubqueryExpr)
+		return fld.Expr != nil && sub
+	}) {
+		return nil
+	}
 	if _, err := pl.plan(st, f); err == nil || !isNotSupported(err) {
 		return nil
 	}
