@@ -382,7 +382,6 @@ func (m *Materialize) insert(c Conn, t TempTable) error {
 // tables' aliases for the temporary tables, and the columns createTemp
 // renamed by their own names.
 func (m *Materialize) rewriter(renamed map[string]string) func([]byte) []byte {
-	tables := (&Route{Logical: m.Logical}).rewriter()
 	if len(m.Origins) > 0 {
 		return func(def []byte) []byte {
 			col, ok := wire.ParseColumn(def)
@@ -397,6 +396,16 @@ func (m *Materialize) rewriter(renamed map[string]string) func([]byte) []byte {
 			return wire.AppendColumn(nil, col)
 		}
 	}
+	return TempTableColumns(m.Logical, renamed)
+}
+
+// TempTableColumns names an answer's columns read from temporary tables
+// as the statement did: the temporary tables by logical (their aliases),
+// and the columns createTemp renamed (into renamed) by their own names.
+// nil when there is nothing to rename. COM_STMT_PREPARE describes such a
+// statement with it too, as its EXECUTE answers.
+func TempTableColumns(logical, renamed map[string]string) func([]byte) []byte {
+	tables := (&Route{Logical: logical}).rewriter()
 	if len(renamed) == 0 {
 		return tables
 	}

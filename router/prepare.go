@@ -160,6 +160,17 @@ func (s *Session) prepareStatement(sql string) (*Prepared, error) {
 	return p, nil
 }
 
+// describe is a statement's metadata as one server prepares it (a part
+// of a statement the proxy answers in steps: a derived table, a
+// subquery).
+func (s *Session) describe(snap *Snapshot, st *parser.Statement) (params, columns [][]byte, err error) {
+	cluster, physical, err := snap.Planner.MetadataSQL(st, s.state.facts())
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.prepareOn(snap, cluster, physical)
+}
+
 // prepareOn prepares physical on cluster's primary for its metadata.
 func (s *Session) prepareOn(snap *Snapshot, cluster, physical string) (params, columns [][]byte, err error) {
 	return s.prepareOnWith(snap, cluster, physical, nil, nil)
@@ -277,11 +288,7 @@ func (s *Session) prepareDerived(snap *Snapshot, st *parser.Statement, nparams i
 		if err != nil {
 			return nil, nil, false, err
 		}
-		cluster, physical, err := snap.Planner.MetadataSQL(sub, s.state.facts())
-		if err != nil {
-			return nil, nil, false, err
-		}
-		ps, cs, err := s.prepareOn(snap, cluster, physical)
+		ps, cs, err := s.describe(snap, sub)
 		if err != nil {
 			return nil, nil, false, err
 		}
@@ -307,20 +314,10 @@ func (s *Session) prepareDerived(snap *Snapshot, st *parser.Statement, nparams i
 	if err != nil {
 		return nil, nil, false, err
 	}
-	for i, def := range cs {
-		if out, changed := wire.RenameColumnTables(nil, def, names); changed {
-			def = out
+	if rename := engine.TempTableColumns(names, renamed); rename != nil {
+		for i, def := range cs {
+			cs[i] = rename(def)
 		}
-		if col, parsed := wire.ParseColumn(def); parsed && (renamed[col.Name] != "" || renamed[col.OrgName] != "") {
-			if n := renamed[col.Name]; n != "" {
-				col.Name = n
-			}
-			if n := renamed[col.OrgName]; n != "" {
-				col.OrgName = n
-			}
-			def = wire.AppendColumn(nil, col)
-		}
-		cs[i] = def
 	}
 	if len(ps) > 0 {
 		paramDef = ps[0]
@@ -351,11 +348,7 @@ func (s *Session) describeFieldSubqueries(snap *Snapshot, st *parser.Statement, 
 		if i < 0 || i >= len(columns) {
 			continue
 		}
-		cluster, physical, err := snap.Planner.MetadataSQL(fs.Stmt, s.state.facts())
-		if err != nil {
-			continue
-		}
-		_, cs, err := s.prepareOn(snap, cluster, physical)
+		_, cs, err := s.describe(snap, fs.Stmt)
 		if err != nil || len(cs) != 1 {
 			continue
 		}
