@@ -102,6 +102,14 @@ func (p *psClient) answer() ([][]byte, error) {
 // prepare prepares a one-parameter statement and returns its id.
 func (p *psClient) prepare(sql string) uint32 {
 	p.t.Helper()
+	id, _, _ := p.prepareDefs(sql)
+	return id
+}
+
+// prepareDefs prepares a statement and returns its id and the parameter
+// and column definitions of the answer, as the client reads them.
+func (p *psClient) prepareDefs(sql string) (id uint32, params, columns [][]byte) {
+	p.t.Helper()
 	if err := p.send(append([]byte{0x16}, sql...)); err != nil {
 		p.t.Fatal(err)
 	}
@@ -109,19 +117,23 @@ func (p *psClient) prepare(sql string) uint32 {
 	if err != nil || ok[0] != 0 {
 		p.t.Fatalf("prepare %q: %q %v", sql, ok, err)
 	}
-	id := binary.LittleEndian.Uint32(ok[1:])
-	cols, params := binary.LittleEndian.Uint16(ok[5:]), binary.LittleEndian.Uint16(ok[7:])
-	for _, n := range []uint16{params, cols} {
-		if n == 0 {
-			continue
-		}
-		for i := 0; i <= int(n); i++ { // the definitions and their EOF
-			if _, err := p.read(); err != nil {
+	id = binary.LittleEndian.Uint32(ok[1:])
+	ncols, nparams := binary.LittleEndian.Uint16(ok[5:]), binary.LittleEndian.Uint16(ok[7:])
+	read := func(n uint16) [][]byte {
+		var defs [][]byte
+		for i := 0; n > 0 && i <= int(n); i++ { // the definitions and their EOF
+			pkt, err := p.read()
+			if err != nil {
 				p.t.Fatal(err)
 			}
+			if i < int(n) {
+				defs = append(defs, pkt)
+			}
 		}
+		return defs
 	}
-	return id
+	params = read(nparams)
+	return id, params, read(ncols)
 }
 
 // longData sends size bytes of long data for parameter param in chunks.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -352,28 +351,6 @@ func TestSelectListSubqueries(t *testing.T) {
 // returns the column definitions of the answer, as the client reads them.
 func preparedColumns(t *testing.T, addr, sql string) [][]byte {
 	t.Helper()
-	p := &psClient{t: t, c: rawLogin(t, addr)}
-	if err := p.send(append([]byte{0x16}, sql...)); err != nil {
-		t.Fatal(err)
-	}
-	ok, err := p.read()
-	if err != nil || ok[0] != 0 {
-		t.Fatalf("prepare %q on %s: %q %v", sql, addr, ok, err)
-	}
-	cols, params := binary.LittleEndian.Uint16(ok[5:]), binary.LittleEndian.Uint16(ok[7:])
-	read := func(n uint16) [][]byte {
-		var defs [][]byte
-		for i := 0; i <= int(n) && n > 0; i++ { // the definitions and their EOF
-			pkt, err := p.read()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if i < int(n) {
-				defs = append(defs, pkt)
-			}
-		}
-		return defs
-	}
-	read(params)
-	return read(cols)
+	_, _, cols := (&psClient{t: t, c: rawLogin(t, addr)}).prepareDefs(sql)
+	return cols
 }
